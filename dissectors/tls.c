@@ -1,0 +1,391 @@
+/*
+ * tls.c: the TLS record layer of one direction (RFC 8446 5, RFC 5246 6.2) up to encryption.
+ * Walks records from where TLS starts, reassembles hello messages split over records, skips
+ * every other handshake message without keeping it, notes plaintext alerts, and stops at
+ * ChangeCipherSpec or application data: past that point nothing is readable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlscensus/cursor.h"
+#include "tlscensus/dissector.h"
+
+#define RT_CCS       20
+#define RT_ALERT     21
+#define RT_HANDSHAKE 22
+#define RT_APPDATA   23
+#define RT_HEARTBEAT 24
+
+#define HT_CLIENT_HELLO 1
+#define HT_SERVER_HELLO 2
+#define HT_HRR_DRAFT    6 /* hello_retry_request in TLS 1.3 drafts before -22 */
+
+/* RFC 8446 5.2: a TLSCiphertext fragment is at most 2^14 + 256; RFC 5246 6.2.3 allowed
+ * 2^14 + 2048 for TLS 1.2 and below. The larger bound accepts every legal record. */
+#define MAX_RECORD (16384 + 2048)
+
+void tc_handshake_init(struct tc_handshake *hs)
+{
+	memset(hs, 0, sizeof(*hs));
+	hs->client_dir = -1;
+}
+
+void tc_handshake_free(struct tc_handshake *hs)
+{
+	free(hs->ch);
+	free(hs->sh);
+	free(hs->dir[0].msg);
+	free(hs->dir[1].msg);
+	hs->ch = NULL;
+	hs->sh = NULL;
+	hs->dir[0].msg = hs->dir[1].msg = NULL;
+}
+
+int tc_tls_record_plausible(const uint8_t *buf, size_t len)
+{
+	struct tc_cursor c;
+	uint8_t type, major, minor;
+	uint16_t rlen;
+
+	tc_cursor_init(&c, buf, len);
+	if (!tc_cursor_get_u8(&c, &type) || !tc_cursor_get_u8(&c, &major) ||
+	    !tc_cursor_get_u8(&c, &minor) || !tc_cursor_get_u16(&c, &rlen))
+		return 0;
+	return type >= RT_CCS && type <= RT_HEARTBEAT && major == 3 && minor <= 4 &&
+	       rlen <= MAX_RECORD;
+}
+
+/* An SSLv2-format hello: 2-byte header with the high bit set, then CLIENT-HELLO (1) carrying
+ * version 0x0002 or 0x03XX, or SERVER-HELLO (4). */
+static int sslv2_hello_plausible(const uint8_t *buf, size_t len)
+{
+	struct tc_cursor c;
+	uint16_t hdr, version;
+	uint8_t type, skip;
+
+	tc_cursor_init(&c, buf, len);
+	if (!tc_cursor_get_u16(&c, &hdr) || !(hdr & 0x8000) || !tc_cursor_get_u8(&c, &type))
+		return 0;
+	if (type == 1)
+		return tc_cursor_get_u16(&c, &version) &&
+		       (version == TC_V_SSL2 || (version >> 8) == 3) && (hdr & 0x7fff) >= 9;
+	if (type == 4)
+		return tc_cursor_get_u8(&c, &skip) && tc_cursor_get_u8(&c, &skip) &&
+		       tc_cursor_get_u16(&c, &version) && version == TC_V_SSL2;
+	return 0;
+}
+
+static void set_err(struct tc_handshake *hs, enum tc_dir d, enum tc_err e)
+{
+	if (hs->err == TC_ERR_NONE) {
+		hs->err = (uint8_t)e;
+		hs->err_dir = (uint8_t)d;
+	}
+}
+
+static void dir_finish(struct tc_handshake *hs, enum tc_dir d)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+
+	dp->state = TC_DS_DONE;
+	free(dp->msg);
+	dp->msg = NULL;
+}
+
+static void keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_client_hello *ch,
+			      enum tc_err err)
+{
+	hs->ch = ch;
+	hs->client_dir = (int8_t)d;
+	hs->dir[d].hello_seen = 1;
+	if (err != TC_ERR_NONE)
+		set_err(hs, d, err);
+}
+
+/* Client identity follows the ClientHello; a ServerHello from the client's own direction is
+ * not an answer to it (the oracle's rule too) and is ignored. */
+static void on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
+			    size_t len)
+{
+	struct tc_client_hello *ch;
+	enum tc_err err;
+
+	hs->ch_count++;
+	if (hs->ch || (hs->client_dir >= 0 && hs->client_dir != (int8_t)d))
+		return;
+	ch = malloc(sizeof(*ch));
+	if (!ch)
+		return;
+	err = tc_parse_client_hello(body, len, ch);
+	keep_client_hello(hs, d, ch, err);
+}
+
+static void on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
+			    size_t len)
+{
+	struct tc_server_hello *sh;
+	enum tc_err err;
+
+	if (hs->sh || (hs->client_dir >= 0 && hs->client_dir == (int8_t)d))
+		return;
+	sh = malloc(sizeof(*sh));
+	if (!sh)
+		return;
+	err = tc_parse_server_hello(body, len, sh);
+	if (err == TC_ERR_NONE && sh->is_hrr) {
+		hs->hrr_seen = 1;
+		free(sh);
+		return;
+	}
+	hs->sh = sh;
+	hs->dir[d].hello_seen = 1;
+	if (hs->client_dir < 0)
+		hs->client_dir = (int8_t)(d ^ 1);
+	if (err != TC_ERR_NONE)
+		set_err(hs, d, err);
+}
+
+static int wanted(const struct tc_handshake *hs, uint8_t type)
+{
+	return (type == HT_CLIENT_HELLO && !hs->ch) || (type == HT_SERVER_HELLO && !hs->sh);
+}
+
+static void dispatch(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
+		     size_t len)
+{
+	if (type == HT_CLIENT_HELLO)
+		on_client_hello(hs, d, body, len);
+	else if (type == HT_SERVER_HELLO)
+		on_server_hello(hs, d, body, len);
+}
+
+/* Feeds handshake-record payload; messages may span records and records may hold several. */
+static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+
+	while (tc_cursor_left(&c) && dp->state == TC_DS_RECORDS) {
+		if (dp->hdr_len < 4) {
+			tc_cursor_get_u8(&c, &dp->hdr[dp->hdr_len++]);
+			if (dp->hdr_len < 4)
+				continue;
+			dp->body_len = (uint32_t)dp->hdr[1] << 16 | dp->hdr[2] << 8 | dp->hdr[3];
+			dp->msg_len = 0;
+			if (dp->hdr[0] == HT_HRR_DRAFT)
+				hs->hrr_seen = 1;
+			if (wanted(hs, dp->hdr[0])) {
+				if (dp->body_len > TC_MAX_HELLO_MSG) {
+					set_err(hs, d, TC_ERR_BOUND);
+					dir_finish(hs, d);
+					return;
+				}
+				dp->msg = malloc(dp->body_len ? dp->body_len : 1);
+				if (!dp->msg) {
+					dir_finish(hs, d);
+					return;
+				}
+			}
+		}
+		size_t want = dp->body_len - dp->msg_len;
+		size_t take = tc_cursor_left(&c) < want ? tc_cursor_left(&c) : want;
+		if (dp->msg)
+			memcpy(dp->msg + dp->msg_len, tc_cursor_ptr(&c), take);
+		tc_cursor_skip(&c, take);
+		dp->msg_len += (uint32_t)take;
+		if (dp->msg_len < dp->body_len)
+			continue;
+		if (dp->msg) {
+			dispatch(hs, d, dp->hdr[0], dp->msg, dp->body_len);
+			free(dp->msg);
+			dp->msg = NULL;
+		}
+		dp->hdr_len = 0;
+	}
+}
+
+/* A direction ended (FIN, gap never filled, bound) inside a hello: parse what arrived, so the
+ * record keeps the fields before the cut, and say it was cut. */
+static void flush_partial(struct tc_handshake *hs, enum tc_dir d, int cut_in_record)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+
+	if (dp->msg && dp->msg_len) {
+		if (dp->hdr[0] == HT_CLIENT_HELLO && !hs->ch) {
+			struct tc_client_hello *ch = malloc(sizeof(*ch));
+			if (ch) {
+				tc_parse_client_hello(dp->msg, dp->msg_len, ch);
+				keep_client_hello(hs, d, ch, TC_ERR_NONE);
+			}
+		}
+		set_err(hs, d, TC_ERR_TRUNCATED);
+	} else if ((dp->hdr_len || cut_in_record) && !dp->hello_seen) {
+		set_err(hs, d, TC_ERR_TRUNCATED);
+	}
+	dir_finish(hs, d);
+}
+
+static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, struct tc_cursor body)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	uint8_t level, desc;
+
+	switch (type) {
+	case RT_HANDSHAKE:
+		handshake_bytes(hs, d, body);
+		break;
+	case RT_ALERT:
+		/* Plaintext alerts are exactly two bytes; longer ones are encrypted. */
+		if (tc_cursor_left(&body) == 2 && tc_cursor_get_u8(&body, &level) &&
+		    tc_cursor_get_u8(&body, &desc)) {
+			if (!hs->alert.seen)
+				hs->alert = (struct tc_alert){1, level, desc, (uint8_t)d};
+			if (level == 2)
+				dir_finish(hs, d);
+		} else {
+			dir_finish(hs, d);
+		}
+		break;
+	case RT_CCS:
+		dp->ccs_seen = 1;
+		dir_finish(hs, d);
+		break;
+	case RT_APPDATA:
+		if (!hs->ch && !hs->sh && dp->records == 0)
+			hs->midstream = 1;
+		dir_finish(hs, d);
+		break;
+	default: /* heartbeat: nothing to learn */
+		break;
+	}
+}
+
+/* The SSLv2 record format: only the hello is readable; what follows is SSLv2 key exchange or,
+ * for a version-2 compatible hello, TLS records. */
+static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	struct tc_cursor c, rec;
+	uint16_t hdr;
+
+	tc_cursor_init(&c, buf + dp->pos, len - dp->pos);
+	if (!tc_cursor_get_u16(&c, &hdr))
+		return;
+	if (!tc_cursor_get_bytes(&c, hdr & 0x7fff, &rec))
+		return; /* wait for the rest */
+	if (buf[dp->pos + 2] == 1) {
+		struct tc_client_hello *ch = malloc(sizeof(*ch));
+		hs->ch_count++;
+		if (ch && !hs->ch) {
+			keep_client_hello(hs, d,
+					  ch, tc_parse_sslv2_client_hello(tc_cursor_ptr(&rec),
+									  tc_cursor_left(&rec), ch));
+		} else {
+			free(ch);
+		}
+	} else if (!hs->sh) {
+		struct tc_server_hello *sh = malloc(sizeof(*sh));
+		if (sh) {
+			enum tc_err err = tc_parse_sslv2_server_hello(tc_cursor_ptr(&rec),
+								      tc_cursor_left(&rec), sh);
+			hs->sh = sh;
+			dp->hello_seen = 1;
+			if (hs->client_dir < 0)
+				hs->client_dir = (int8_t)(d ^ 1);
+			if (err != TC_ERR_NONE)
+				set_err(hs, d, err);
+		}
+	}
+	dp->pos += 2 + (hdr & 0x7fff);
+	dp->records++;
+	dp->sslv2 = 0;
+	/* A pure SSLv2 peer keeps talking SSLv2: nothing more to read. */
+	if ((hs->ch && hs->ch->legacy_version == TC_V_SSL2) || (hs->sh && hs->sh->sslv2))
+		dir_finish(hs, d);
+}
+
+static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len, int eof)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	size_t resume = 0;
+	long off;
+
+	if (len < 5 && !eof)
+		return;
+	if (dp->scan == 0 && sslv2_hello_plausible(buf, len)) {
+		dp->sslv2 = 1;
+		dp->state = TC_DS_RECORDS;
+		hs->tls_found = 1;
+		return;
+	}
+	if (dp->scan == 0 && tc_tls_record_plausible(buf, len)) {
+		dp->state = TC_DS_RECORDS;
+		hs->tls_found = 1;
+		return;
+	}
+	off = tc_find_tls_start(buf + dp->scan, len - dp->scan, &resume);
+	if (off >= 0) {
+		dp->pos = dp->scan + (uint32_t)off;
+		hs->tls_offset[d] = dp->pos;
+		dp->state = TC_DS_RECORDS;
+		hs->tls_found = 1;
+		return;
+	}
+	dp->scan += (uint32_t)resume;
+	if (eof || dp->scan >= TC_MAX_PREAMBLE)
+		dir_finish(hs, d);
+}
+
+static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
+		     int eof)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	struct tc_cursor c, body;
+	uint8_t type;
+	uint16_t rlen;
+
+	if (dp->state == TC_DS_SEEK)
+		seek(hs, d, buf, len, eof);
+	while (dp->state == TC_DS_RECORDS) {
+		if (dp->sslv2) {
+			size_t before = dp->pos;
+			sslv2_record(hs, d, buf, len);
+			if (dp->pos == before) {
+				if (eof)
+					flush_partial(hs, d, len > dp->pos);
+				return;
+			}
+			continue;
+		}
+		tc_cursor_init(&c, buf + dp->pos, len - dp->pos);
+		if (tc_cursor_left(&c) < 5) {
+			if (eof)
+				flush_partial(hs, d, tc_cursor_left(&c) > 0);
+			return;
+		}
+		if (!tc_tls_record_plausible(tc_cursor_ptr(&c), tc_cursor_left(&c))) {
+			set_err(hs, d, TC_ERR_RECORD_VERSION);
+			dir_finish(hs, d);
+			return;
+		}
+		tc_cursor_get_u8(&c, &type);
+		tc_cursor_skip(&c, 2);
+		tc_cursor_get_u16(&c, &rlen);
+		if (!tc_cursor_get_bytes(&c, rlen, &body)) {
+			if (!eof)
+				return;
+			/* The capture ends inside this record: its first part may still hold a
+			 * whole hello (the ServerHello before a long Certificate, say). */
+			on_record(hs, d, type, c);
+			flush_partial(hs, d, 1);
+			return;
+		}
+		dp->pos += 5u + rlen;
+		on_record(hs, d, type, body);
+		dp->records++;
+	}
+}
+
+const struct tc_dissector tc_dissector_tls = {
+	.name = "tls",
+	.feed = tls_feed,
+};

@@ -1,0 +1,122 @@
+/*
+ * cursor.h: the one way the dissectors read packet bytes.
+ * A cursor is a {pointer, length} window; every read either succeeds and advances, or returns 0
+ * and leaves the cursor untouched. Length-prefixed fields become child cursors, so a nested
+ * vector can never be read past its own end, let alone past the packet.
+ */
+#ifndef TLSCENSUS_CURSOR_H
+#define TLSCENSUS_CURSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tc_cursor {
+	const uint8_t *data;
+	size_t len;
+};
+
+static inline void tc_cursor_init(struct tc_cursor *c, const uint8_t *data, size_t len)
+{
+	c->data = data;
+	c->len = data ? len : 0;
+}
+
+static inline size_t tc_cursor_left(const struct tc_cursor *c)
+{
+	return c->len;
+}
+
+static inline const uint8_t *tc_cursor_ptr(const struct tc_cursor *c)
+{
+	return c->data;
+}
+
+static inline int tc_cursor_skip(struct tc_cursor *c, size_t n)
+{
+	if (c->len < n)
+		return 0;
+	c->data += n;
+	c->len -= n;
+	return 1;
+}
+
+/* Reads an unsigned big-endian integer of nbytes (1..4) bytes. */
+static inline int tc_cursor_get_be(struct tc_cursor *c, size_t nbytes, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (nbytes == 0 || nbytes > 4 || c->len < nbytes)
+		return 0;
+	for (size_t i = 0; i < nbytes; i++)
+		v = v << 8 | c->data[i];
+	*out = v;
+	c->data += nbytes;
+	c->len -= nbytes;
+	return 1;
+}
+
+static inline int tc_cursor_get_u8(struct tc_cursor *c, uint8_t *out)
+{
+	uint32_t v;
+
+	if (!tc_cursor_get_be(c, 1, &v))
+		return 0;
+	*out = (uint8_t)v;
+	return 1;
+}
+
+static inline int tc_cursor_get_u16(struct tc_cursor *c, uint16_t *out)
+{
+	uint32_t v;
+
+	if (!tc_cursor_get_be(c, 2, &v))
+		return 0;
+	*out = (uint16_t)v;
+	return 1;
+}
+
+static inline int tc_cursor_get_u24(struct tc_cursor *c, uint32_t *out)
+{
+	return tc_cursor_get_be(c, 3, out);
+}
+
+static inline int tc_cursor_get_u32(struct tc_cursor *c, uint32_t *out)
+{
+	return tc_cursor_get_be(c, 4, out);
+}
+
+/* Splits the next n bytes off into child. */
+static inline int tc_cursor_get_bytes(struct tc_cursor *c, size_t n, struct tc_cursor *child)
+{
+	if (c->len < n)
+		return 0;
+	tc_cursor_init(child, c->data, n);
+	c->data += n;
+	c->len -= n;
+	return 1;
+}
+
+/* A vector whose length is given by a prefix of prefix_bytes (1, 2 or 3) bytes. */
+static inline int tc_cursor_get_prefixed(struct tc_cursor *c, size_t prefix_bytes,
+					 struct tc_cursor *child)
+{
+	struct tc_cursor save = *c;
+	uint32_t n;
+
+	if (!tc_cursor_get_be(c, prefix_bytes, &n) || !tc_cursor_get_bytes(c, n, child)) {
+		*c = save;
+		return 0;
+	}
+	return 1;
+}
+
+/* Reads a byte at offset off without advancing. */
+static inline int tc_cursor_peek_u8(const struct tc_cursor *c, size_t off, uint8_t *out)
+{
+	if (off >= c->len)
+		return 0;
+	*out = c->data[off];
+	return 1;
+}
+
+#endif

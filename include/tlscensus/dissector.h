@@ -1,0 +1,132 @@
+/*
+ * dissector.h: the interface between the stream room and the wire-protocol dissectors.
+ * The stream hands each direction's reassembled opening bytes (always from offset 0 of that
+ * direction) to the dissector, which advances its own position and writes facts into a
+ * tc_handshake. Dissectors never see packets, flows, libpcap, SQLite or nDPI.
+ */
+#ifndef TLSCENSUS_DISSECTOR_H
+#define TLSCENSUS_DISSECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlscensus/hello.h"
+
+enum tc_dir { TC_DIR_A = 0, TC_DIR_B = 1 };
+
+/* Why a parse ended early. Stored on the connection by name (tc_err_name). */
+enum tc_err {
+	TC_ERR_NONE = 0,
+	TC_ERR_RECORD_LENGTH,    /* record length over 2^14 + 2048 (RFC 8446 5.2) */
+	TC_ERR_RECORD_VERSION,   /* record header is not TLS */
+	TC_ERR_HANDSHAKE_LENGTH, /* handshake message length impossible or over the bound */
+	TC_ERR_CLIENT_HELLO,     /* ClientHello body malformed */
+	TC_ERR_SERVER_HELLO,     /* ServerHello body malformed */
+	TC_ERR_SSLV2,            /* SSLv2 hello malformed */
+	TC_ERR_EXTENSION,        /* an extension's inner lengths do not add up */
+	TC_ERR_UNEXPECTED,       /* message not allowed here (e.g. ServerHello from the client) */
+	TC_ERR_BOUND,            /* hello did not complete within the reassembly bound */
+	TC_ERR_TRUNCATED,        /* stream ended (or a gap was never filled) inside a hello */
+	TC_ERR_COUNT
+};
+
+const char *tc_err_name(enum tc_err e);
+
+/* Where a direction's dissection stands. */
+enum tc_dir_state {
+	TC_DS_SEEK = 0, /* looking for where TLS starts (offset 0, or after a plaintext preamble) */
+	TC_DS_RECORDS,  /* walking TLS records */
+	TC_DS_DONE,     /* encrypted, finished, failed or not TLS: no more bytes wanted */
+};
+
+struct tc_dir_parse {
+	uint32_t pos;          /* stream offset of the next record (or preamble scan point) */
+	uint8_t state;         /* enum tc_dir_state */
+	uint8_t sslv2;         /* this direction speaks the SSLv2 record format */
+	uint8_t ccs_seen;      /* ChangeCipherSpec: what follows is encrypted */
+	uint8_t hello_seen;    /* this direction's hello is parsed */
+	uint8_t hdr[4];        /* handshake message header being assembled */
+	uint8_t hdr_len;
+	uint8_t *msg;          /* hello body being reassembled across records (NULL: skipping) */
+	uint32_t msg_len;      /* body bytes collected, or skipped when msg is NULL */
+	uint32_t body_len;     /* length from the handshake header */
+	uint32_t records;      /* TLS records walked */
+	uint32_t scan;         /* TC_DS_SEEK: preamble bytes already scanned */
+};
+
+struct tc_alert {
+	uint8_t seen;
+	uint8_t level;
+	uint8_t desc;
+	uint8_t dir; /* enum tc_dir of the sender */
+};
+
+/* Everything one connection's opening says. Owned by the flow; freed with tc_handshake_free. */
+struct tc_handshake {
+	struct tc_client_hello *ch; /* the first ClientHello, NULL until seen */
+	struct tc_server_hello *sh; /* the first ServerHello that is not a HelloRetryRequest */
+	struct tc_alert alert;      /* the first plaintext alert */
+	struct tc_dir_parse dir[2];
+	int8_t client_dir;   /* direction that sent the ClientHello, -1 unknown */
+	uint8_t hrr_seen;    /* a HelloRetryRequest came before the ServerHello */
+	uint8_t ch_count;    /* ClientHellos seen (a second one follows an HRR) */
+	uint8_t tls_found;   /* some direction holds TLS records */
+	uint8_t err;         /* enum tc_err, first error */
+	uint8_t err_dir;
+	uint32_t tls_offset[2]; /* where TLS starts in each direction (non-zero after STARTTLS) */
+	uint8_t midstream;   /* TLS records seen, but the capture began after the hellos */
+};
+
+/* Bound on a handshake message kept for parsing; ClientHellos with post-quantum key shares are
+ * a few KiB, certificates are never needed, so the bound is on hellos only. */
+#define TC_MAX_HELLO_MSG (64 * 1024)
+
+/*
+ * A wire-protocol dissector. feed() is called with all contiguous bytes of one direction so far
+ * (buffer offset 0 = first byte the direction sent). It parses from dir[d].pos on, stores facts,
+ * and moves pos. eof says no more bytes will come for this direction (FIN, gap never filled,
+ * reassembly bound reached), so an incomplete hello can be recorded as truncated.
+ */
+struct tc_dissector {
+	const char *name;
+	void (*feed)(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
+		     int eof);
+};
+
+extern const struct tc_dissector tc_dissector_tls;
+
+void tc_handshake_init(struct tc_handshake *hs);
+void tc_handshake_free(struct tc_handshake *hs);
+
+/* A direction wants no more bytes. */
+static inline int tc_dir_done(const struct tc_handshake *hs, enum tc_dir d)
+{
+	return hs->dir[d].state == TC_DS_DONE;
+}
+
+/* Hello parsers, exposed for unit tests and for the SSLv2 path.
+ * body/len: the handshake message body (after the 4-byte handshake header). */
+enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch);
+enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh);
+/* rec/len: an SSLv2 record body (after the 2- or 3-byte SSLv2 record header). */
+enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len,
+					struct tc_client_hello *ch);
+enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len,
+					struct tc_server_hello *sh);
+
+/* How far into a direction TLS may start after a plaintext preamble before we give up. */
+#define TC_MAX_PREAMBLE (16 * 1024)
+
+/*
+ * Plaintext that precedes TLS on the same connection (STARTTLS in SMTP/IMAP/POP3/FTP/XMPP/IRC/
+ * LDAP, PostgreSQL SSLRequest, MySQL SSL request, RDP X.224, SOCKS, HTTP CONNECT, PROXY
+ * protocol): returns the offset in buf of the first TLS record that opens a hello (or an alert),
+ * or -1 when none starts in buf. *resume is set to the first offset that more bytes could still
+ * turn into a match, so a caller can scan each byte once.
+ */
+long tc_find_tls_start(const uint8_t *buf, size_t len, size_t *resume);
+
+/* Whether buf starts with a plausible TLS record header of any content type. */
+int tc_tls_record_plausible(const uint8_t *buf, size_t len);
+
+#endif

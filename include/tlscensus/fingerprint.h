@@ -1,0 +1,35 @@
+/*
+ * fingerprint.h: JA3 and JA3S (Salesforce, 2017) computed from parsed hellos.
+ * JA3 = MD5 of "version,ciphers,extensions,groups,point_formats" in decimal, '-'-joined, with
+ * every GREASE value (RFC 8701) removed; JA3S = MD5 of "version,cipher,extensions".
+ */
+#ifndef TLSCENSUS_FINGERPRINT_H
+#define TLSCENSUS_FINGERPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlscensus/hello.h"
+
+#define TC_MD5_LEN 16
+
+struct tc_md5 {
+	uint32_t state[4];
+	uint64_t bytes;
+	uint8_t block[64];
+	size_t fill;
+};
+
+void tc_md5_init(struct tc_md5 *m);
+void tc_md5_update(struct tc_md5 *m, const void *data, size_t len);
+void tc_md5_final(struct tc_md5 *m, uint8_t out[TC_MD5_LEN]);
+
+/* Writes the JA3 input string into str (NUL-terminated, cut to strcap) and its MD5 as 32 lower
+ * hex digits into hex[33]. Returns 0 when JA3 is undefined (SSLv2-format hello). */
+int tc_ja3(const struct tc_client_hello *ch, char *str, size_t strcap, char hex[33]);
+int tc_ja3s(const struct tc_server_hello *sh, char *str, size_t strcap, char hex[33]);
+
+/* Buffer large enough for any JA3 string of a hello within the capacities of hello.h. */
+#define TC_JA3_STR_MAX (8 * (TC_MAX_CIPHERS + TC_MAX_EXTS + TC_MAX_GROUPS + TC_MAX_POINTFMT) + 16)
+
+#endif

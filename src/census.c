@@ -1,0 +1,326 @@
+/*
+ * census.c: one frame in, at most one connection record out per connection.
+ * A flow is dissected until both directions have said what their hellos say; from then on a
+ * packet costs one hash lookup and a few counters. Records are written when the handshake is
+ * complete and touched (last_ts, counters) when the flow is released.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "census.h"
+#include "flow.h"
+
+struct census {
+	struct census_config cfg;
+	struct flow_table *flows;
+	struct store *store;
+	struct labeler *labeler;
+	struct run_stats stats;
+	uint64_t last_expiry; /* capture time of the last expiry sweep */
+};
+
+const char *tc_conn_status_name(enum tc_conn_status s)
+{
+	static const char *const names[TC_CONN_STATUS_COUNT] = {
+		[TC_CONN_OK] = "ok",
+		[TC_CONN_TRUNCATED] = "truncated",
+		[TC_CONN_MALFORMED] = "malformed",
+		[TC_CONN_ONE_SIDED] = "one_sided",
+		[TC_CONN_MIDSTREAM] = "midstream",
+	};
+	return (unsigned)s < TC_CONN_STATUS_COUNT ? names[s] : "unknown";
+}
+
+struct census *census_new(const struct census_config *cfg, struct store *st, struct labeler *lb)
+{
+	struct census *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->store = st;
+	c->labeler = lb;
+	c->flows = flow_table_new(cfg->max_flows);
+	if (!c->flows) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void label_done(struct census *c, struct flow *f)
+{
+	if (!f->lf)
+		return;
+	if (!f->label[0])
+		label_finish(c->labeler, f->lf, f->label);
+	label_flow_free(f->lf);
+	f->lf = NULL;
+}
+
+/* Which side is the client when no hello said so (a mid-stream TLS flow): the side that sent
+ * a bare SYN, else the side with the higher port. */
+static int guess_client_dir(const struct flow *f)
+{
+	if (f->st[0].from_syn != f->st[1].from_syn)
+		return f->st[0].from_syn ? 0 : 1;
+	return f->key.pa >= f->key.pb ? 0 : 1;
+}
+
+static enum tc_conn_status conn_status(const struct flow *f)
+{
+	const struct tc_handshake *hs = &f->hs;
+
+	if (!hs->ch && !hs->sh)
+		return TC_CONN_MIDSTREAM;
+	if (hs->err == TC_ERR_TRUNCATED || hs->err == TC_ERR_BOUND)
+		return TC_CONN_TRUNCATED;
+	if (hs->err != TC_ERR_NONE)
+		return TC_CONN_MALFORMED;
+	if (!f->packets[0] || !f->packets[1])
+		return TC_CONN_ONE_SIDED;
+	return TC_CONN_OK;
+}
+
+static void fill_record(const struct flow *f, struct tc_record *r)
+{
+	int cd = f->hs.client_dir >= 0 ? f->hs.client_dir : guess_client_dir(f);
+	int sd = cd ^ 1;
+
+	memset(r, 0, sizeof(*r));
+	r->first_ts = f->first_ts;
+	r->last_ts = f->last_ts;
+	r->transport = f->key.proto;
+	r->ip_version = f->ip_version;
+	/* dir 0 is a->b, so in dir 0 the sender (client) is a. */
+	r->client = cd == 0 ? f->key.a : f->key.b;
+	r->server = cd == 0 ? f->key.b : f->key.a;
+	r->client_port = cd == 0 ? f->key.pa : f->key.pb;
+	r->server_port = cd == 0 ? f->key.pb : f->key.pa;
+	r->packets[0] = f->packets[cd];
+	r->packets[1] = f->packets[sd];
+	r->bytes[0] = f->bytes[cd];
+	r->bytes[1] = f->bytes[sd];
+	r->stream_trunc[0] = f->st[cd].over;
+	r->stream_trunc[1] = f->st[sd].over;
+	r->hs = &f->hs;
+	r->app_label = f->label[0] ? f->label : NULL;
+	r->status = (uint8_t)conn_status(f);
+}
+
+static void write_record(struct census *c, struct flow *f)
+{
+	struct tc_record r;
+	int64_t row;
+
+	if (f->row || (!f->hs.ch && !f->hs.sh && !f->hs.midstream))
+		return;
+	label_done(c, f);
+	fill_record(f, &r);
+	row = store_put(c->store, &r);
+	if (row > 0) {
+		f->row = row;
+		f->row_packets = f->packets[0] + f->packets[1];
+		c->stats.handshakes++;
+		if (r.status == TC_CONN_TRUNCATED)
+			c->stats.hello_truncated++;
+		else if (r.status == TC_CONN_MALFORMED)
+			c->stats.hello_malformed++;
+	}
+}
+
+/* Both directions are past their hellos: record, and drop everything but the counters. */
+static void handshake_over(struct census *c, struct flow *f)
+{
+	write_record(c, f);
+	f->state = FLOW_DONE;
+	stream_release(&f->st[0]);
+	stream_release(&f->st[1]);
+	tc_handshake_free(&f->hs);
+	/* ch/sh are gone; keep what conn_status and a later touch need (row is set). */
+}
+
+static void feed(struct census *c, struct flow *f, int dir, int eof)
+{
+	struct stream *s = &f->st[dir];
+
+	tc_dissector_tls.feed(&f->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
+	if (tc_dir_done(&f->hs, 0) && tc_dir_done(&f->hs, 1))
+		handshake_over(c, f);
+}
+
+static void release(struct census *c, struct flow *f)
+{
+	if (f->state == FLOW_HANDSHAKE) {
+		for (int d = 0; d < 2 && f->state == FLOW_HANDSHAKE; d++)
+			if (!tc_dir_done(&f->hs, d))
+				feed(c, f, d, 1);
+		if (f->state == FLOW_HANDSHAKE)
+			handshake_over(c, f);
+	} else if (f->row && f->packets[0] + f->packets[1] != f->row_packets) {
+		/* The hellos are freed by now; the touch reads only times and counters. */
+		struct tc_record r;
+		fill_record(f, &r);
+		store_touch(c->store, f->row, &r);
+	}
+	label_done(c, f);
+	flow_unlink(c->flows, f);
+	stream_release(&f->st[0]);
+	stream_release(&f->st[1]);
+	tc_handshake_free(&f->hs);
+	flow_free(f);
+}
+
+static void expire(struct census *c, uint64_t now)
+{
+	uint64_t idle = (uint64_t)c->cfg.idle_timeout_s * 1000000;
+	struct flow *f;
+
+	if (now < c->last_expiry + 1000000)
+		return;
+	c->last_expiry = now;
+	while ((f = flow_oldest(c->flows)) && f->last_ts + idle < now)
+		release(c, f);
+}
+
+/* A bare SYN on a finished flow with a new sequence number: the 5-tuple is reused. */
+static int reused(const struct flow *f, const struct tc_packet *pkt, int dir)
+{
+	const struct stream *s = &f->st[dir];
+
+	if ((pkt->tcp_flags & (TC_TCP_SYN | TC_TCP_ACK)) != TC_TCP_SYN)
+		return 0;
+	if (f->state != FLOW_DONE && !f->closed[0] && !f->closed[1])
+		return 0;
+	return !s->has_base || pkt->seq + 1 != s->isn;
+}
+
+static void label_step(struct census *c, struct flow *f, const struct tc_packet *pkt)
+{
+	if (!f->lf)
+		return;
+	if (label_packet(c->labeler, f->lf, pkt->l3, pkt->l3_len, pkt->ts_usec, f->label) ||
+	    ++f->label_packets >= c->cfg.label_packets)
+		label_done(c, f);
+}
+
+static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int *dir)
+{
+	struct flow *f = flow_find(c->flows, pkt, dir);
+
+	if (f && reused(f, pkt, *dir)) {
+		release(c, f);
+		f = NULL;
+	}
+	if (f)
+		return f;
+	/* A pure ACK or a FIN/RST of a flow we never saw opens nothing. */
+	if (!pkt->payload_len && !(pkt->tcp_flags & TC_TCP_SYN))
+		return NULL;
+	if (flow_count(c->flows) >= flow_capacity(c->flows)) {
+		release(c, flow_oldest(c->flows));
+		c->stats.flows_evicted++;
+	}
+	f = flow_add(c->flows, pkt, dir);
+	if (!f)
+		return NULL;
+	c->stats.flows++;
+	f->first_ts = pkt->ts_usec;
+	f->ip_version = pkt->ip_version;
+	if (c->labeler)
+		f->lf = label_flow_new(c->labeler);
+	return f;
+}
+
+void census_packet(struct census *c, const struct tc_packet *pkt)
+{
+	struct flow *f;
+	int dir;
+
+	if (pkt->proto != 6)
+		return; /* DTLS and QUIC over UDP are not dissected yet */
+	c->stats.tcp_packets++;
+	expire(c, pkt->ts_usec);
+	f = flow_for(c, pkt, &dir);
+	if (!f)
+		return;
+	flow_touch(c->flows, f);
+	if (pkt->ts_usec > f->last_ts)
+		f->last_ts = pkt->ts_usec;
+	f->packets[dir]++;
+	f->bytes[dir] += pkt->payload_len;
+	if (pkt->tcp_flags & TC_TCP_FIN)
+		f->closed[dir] = 1;
+	if (pkt->tcp_flags & TC_TCP_RST)
+		f->closed[0] = f->closed[1] = 1;
+	label_step(c, f, pkt);
+	if (f->state != FLOW_HANDSHAKE)
+		return;
+
+	struct tc_dir_parse *dp = &f->hs.dir[dir];
+	struct stream *s = &f->st[dir];
+	enum stream_result r =
+		stream_add(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
+			   c->cfg.stream_bound, dp->state == TC_DS_SEEK);
+	if (r == STREAM_REBASED)
+		dp->scan = dp->pos = 0;
+	if (pkt->tcp_flags & TC_TCP_RST)
+		f->st[dir ^ 1].rst = 1;
+	int ended = stream_ended(s, c->cfg.stream_bound);
+	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&f->hs, dir))
+		feed(c, f, dir, ended);
+	/* A reset ends the other direction too. */
+	if (f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
+	    !tc_dir_done(&f->hs, dir ^ 1))
+		feed(c, f, dir ^ 1, 1);
+}
+
+void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
+		  uint64_t ts_usec)
+{
+	struct tc_packet pkt;
+	enum tc_decode_status st;
+
+	c->stats.packets++;
+	c->stats.bytes += caplen;
+	memset(&pkt, 0, sizeof(pkt));
+	st = tc_decode(linktype, frame, caplen, &pkt);
+	if (st == TC_DEC_NOT_IP || st == TC_DEC_NOT_TCP_UDP) {
+		c->stats.not_ip++;
+		return;
+	}
+	if (st != TC_DEC_OK) {
+		c->stats.undecodable++;
+		return;
+	}
+	pkt.ts_usec = ts_usec;
+	census_packet(c, &pkt);
+}
+
+void census_flush(struct census *c)
+{
+	struct flow *f;
+
+	while ((f = flow_oldest(c->flows)))
+		release(c, f);
+	store_flush(c->store);
+}
+
+struct run_stats *census_stats(struct census *c)
+{
+	return &c->stats;
+}
+
+uint32_t census_flows(const struct census *c)
+{
+	return flow_count(c->flows);
+}
+
+void census_free(struct census *c)
+{
+	if (!c)
+		return;
+	census_flush(c);
+	flow_table_free(c->flows);
+	free(c);
+}

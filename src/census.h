@@ -1,0 +1,42 @@
+/*
+ * census.h: the pipeline from a captured frame to a stored connection record:
+ * decode -> flow table -> stream -> dissector -> label -> store. Files and live interfaces both
+ * feed frames through census_frame, so there is one path for both.
+ */
+#ifndef TLSCENSUS_CENSUS_H
+#define TLSCENSUS_CENSUS_H
+
+#include <stdint.h>
+
+#include "label.h"
+#include "store.h"
+#include "tlscensus/packet.h"
+
+struct census_config {
+	uint32_t max_flows;      /* flow table bound; the oldest flow is evicted beyond it */
+	uint32_t stream_bound;   /* bytes reassembled per direction */
+	uint32_t idle_timeout_s; /* a flow silent this long (capture time) is closed */
+	uint32_t label_packets;  /* packets per flow shown to nDPI at most */
+};
+
+#define CENSUS_DEFAULT_CONFIG                                                                      \
+	{                                                                                          \
+		.max_flows = 1u << 20, .stream_bound = 64 * 1024, .idle_timeout_s = 120,           \
+		.label_packets = 24,                                                               \
+	}
+
+struct census;
+
+/* labeler may be NULL (no application labels). The store must outlive the census. */
+struct census *census_new(const struct census_config *cfg, struct store *st,
+			  struct labeler *lb);
+void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
+		  uint64_t ts_usec);
+void census_packet(struct census *c, const struct tc_packet *pkt);
+/* End of input: every open flow is recorded and released. */
+void census_flush(struct census *c);
+struct run_stats *census_stats(struct census *c);
+uint32_t census_flows(const struct census *c);
+void census_free(struct census *c);
+
+#endif

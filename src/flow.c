@@ -1,0 +1,186 @@
+/*
+ * flow.c: the flow table: a chained hash on the folded 5-tuple plus an LRU list.
+ * The hash is keyed with a per-process random seed so crafted traffic cannot aim for one
+ * chain. The bucket array is sized once from max_flows; nothing here grows without bound.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "flow.h"
+
+struct flow_table {
+	struct flow **buckets;
+	uint32_t mask;
+	uint32_t count, max;
+	uint64_t seed;
+	struct flow *oldest, *youngest;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	/* A bijective 64-bit finaliser (multiply-xorshift); constants are odd and well mixed. */
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t h = t->seed, w;
+
+	for (int i = 0; i < 16; i += 8) {
+		memcpy(&w, k->a.b + i, 8);
+		h = mix64(h ^ w);
+		memcpy(&w, k->b.b + i, 8);
+		h = mix64(h ^ w);
+	}
+	return mix64(h ^ ((uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->proto));
+}
+
+/* Folds the packet's endpoints so both directions give the same key; returns the direction. */
+static int make_key(const struct tc_packet *pkt, struct flow_key *k)
+{
+	int c = memcmp(pkt->src.b, pkt->dst.b, 16);
+	int swap = c > 0 || (c == 0 && pkt->sport > pkt->dport);
+
+	memset(k, 0, sizeof(*k));
+	k->a = swap ? pkt->dst : pkt->src;
+	k->b = swap ? pkt->src : pkt->dst;
+	k->pa = swap ? pkt->dport : pkt->sport;
+	k->pb = swap ? pkt->sport : pkt->dport;
+	k->proto = pkt->proto;
+	return swap;
+}
+
+static int key_eq(const struct flow_key *x, const struct flow_key *y)
+{
+	return x->pa == y->pa && x->pb == y->pb && x->proto == y->proto &&
+	       !memcmp(x->a.b, y->a.b, 16) && !memcmp(x->b.b, y->b.b, 16);
+}
+
+struct flow_table *flow_table_new(uint32_t max_flows)
+{
+	struct flow_table *t = calloc(1, sizeof(*t));
+	uint32_t n = 1024;
+
+	if (!t)
+		return NULL;
+	while (n < max_flows && n < (1u << 30))
+		n <<= 1;
+	t->buckets = calloc(n, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return NULL;
+	}
+	t->mask = n - 1;
+	t->max = max_flows;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+	return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	free(t->buckets);
+	free(t);
+}
+
+struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+{
+	struct flow_key k;
+	struct flow *f;
+
+	*dir = make_key(pkt, &k);
+	for (f = t->buckets[hash_key(t, &k) & t->mask]; f; f = f->hnext)
+		if (key_eq(&f->key, &k))
+			return f;
+	return NULL;
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		t->oldest = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		t->youngest = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void lru_append(struct flow_table *t, struct flow *f)
+{
+	f->prev = t->youngest;
+	f->next = NULL;
+	if (t->youngest)
+		t->youngest->next = f;
+	else
+		t->oldest = f;
+	t->youngest = f;
+}
+
+struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+	uint64_t b;
+
+	if (!f)
+		return NULL;
+	*dir = make_key(pkt, &f->key);
+	tc_handshake_init(&f->hs);
+	b = hash_key(t, &f->key) & t->mask;
+	f->hnext = t->buckets[b];
+	t->buckets[b] = f;
+	lru_append(t, f);
+	t->count++;
+	return f;
+}
+
+void flow_touch(struct flow_table *t, struct flow *f)
+{
+	if (t->youngest == f)
+		return;
+	lru_unlink(t, f);
+	lru_append(t, f);
+}
+
+void flow_unlink(struct flow_table *t, struct flow *f)
+{
+	struct flow **pp = &t->buckets[hash_key(t, &f->key) & t->mask];
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	lru_unlink(t, f);
+	t->count--;
+}
+
+void flow_free(struct flow *f)
+{
+	free(f);
+}
+
+struct flow *flow_oldest(const struct flow_table *t)
+{
+	return t->oldest;
+}
+
+uint32_t flow_count(const struct flow_table *t)
+{
+	return t->count;
+}
+
+uint32_t flow_capacity(const struct flow_table *t)
+{
+	return t->max;
+}

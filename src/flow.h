@@ -1,0 +1,64 @@
+/*
+ * flow.h: the flow table. One entry per TCP/UDP 5-tuple, both directions folded together;
+ * dir 0 is the packet direction from the lower (address, port) endpoint. Entries live on an
+ * LRU list so the idle ones expire first, and the table never holds more than max_flows.
+ */
+#ifndef TLSCENSUS_FLOW_H
+#define TLSCENSUS_FLOW_H
+
+#include <stdint.h>
+
+#include "label.h"
+#include "stream.h"
+#include "tlscensus/dissector.h"
+#include "tlscensus/packet.h"
+
+struct flow_key {
+	struct tc_addr a, b; /* a < b, or a == b and pa <= pb */
+	uint16_t pa, pb;
+	uint8_t proto;
+};
+
+enum flow_state {
+	FLOW_HANDSHAKE = 0, /* bytes go to the dissector */
+	FLOW_DONE,          /* hellos recorded, or not TLS: later packets are only counted */
+};
+
+struct flow {
+	struct flow_key key;
+	struct flow *hnext;            /* hash chain */
+	struct flow *prev, *next;      /* LRU list, oldest first */
+	uint64_t first_ts, last_ts;    /* microseconds */
+	uint64_t packets[2], bytes[2]; /* per dir (0: a->b) */
+	struct stream st[2];
+	struct tc_handshake hs;
+	struct label_flow *lf;         /* nDPI state while labelling, else NULL */
+	uint32_t label_packets;        /* packets shown to nDPI */
+	char label[LABEL_MAX];
+	int64_t row;                   /* store row id once written, else 0 */
+	uint64_t row_packets;          /* packets counted when the row was written */
+	uint8_t state;                 /* enum flow_state */
+	uint8_t ip_version;
+	uint8_t closed[2];             /* FIN or RST seen in that direction */
+};
+
+struct flow_table;
+
+struct flow_table *flow_table_new(uint32_t max_flows);
+void flow_table_free(struct flow_table *t);
+
+/* Finds the flow of pkt, or NULL. *dir is set to the packet's direction. */
+struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *dir);
+/* Adds a flow for pkt (the caller checked it is absent and made room). */
+struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *dir);
+/* Marks f as just used (moves it to the young end of the LRU list). */
+void flow_touch(struct flow_table *t, struct flow *f);
+/* Unlinks f from the table; the caller frees what f holds, then calls flow_free. */
+void flow_unlink(struct flow_table *t, struct flow *f);
+void flow_free(struct flow *f);
+
+struct flow *flow_oldest(const struct flow_table *t);
+uint32_t flow_count(const struct flow_table *t);
+uint32_t flow_capacity(const struct flow_table *t);
+
+#endif

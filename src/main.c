@@ -1,0 +1,353 @@
+/*
+ * main.c: the command line. Parses options, wires source -> census -> store for "read", and
+ * hands the query commands to the store. No packet or SQL logic lives here.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "census.h"
+#include "label.h"
+#include "source.h"
+#include "store.h"
+
+/* Exit codes, documented in the README and in --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 2,
+	EXIT_CAPTURE = 3,   /* a capture could not be read at all */
+	EXIT_TRUNCATED = 4, /* a capture was cut short; what came before it is recorded */
+	EXIT_DATABASE = 5,
+	EXIT_INTERRUPTED = 130,
+};
+
+#define DEFAULT_DB "tlscensus.db"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static const char usage_main[] =
+	"usage: tlscensus COMMAND [OPTIONS]\n"
+	"\n"
+	"Passive TLS census: which clients still speak legacy TLS, to whom.\n"
+	"\n"
+	"commands:\n"
+	"  read    record the TLS handshakes of pcap/pcapng files into the database\n"
+	"  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
+	"  export  write every recorded connection as NDJSON\n"
+	"\n"
+	"tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
+	"exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
+	"            5 database error, 130 interrupted (records kept)\n";
+
+static const char usage_read[] =
+	"usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
+	"\n"
+	"Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
+	"connection: what the client offered and what was negotiated.\n"
+	"\n"
+	"  --db FILE          database (default " DEFAULT_DB ", created if missing)\n"
+	"  --no-label         skip nDPI application labels\n"
+	"  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
+	"  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
+	"  --progress         force the progress line (default: only on a terminal)\n"
+	"  --quiet            no progress line and no summary\n";
+
+static const char usage_legacy[] =
+	"usage: tlscensus legacy [--db FILE] [--format table|csv|json]\n"
+	"\n"
+	"Per client IP, every server and SNI it reached with legacy TLS: TLS 1.1 and below,\n"
+	"or a 3DES, RC4, DES, NULL, EXPORT or anonymous cipher suite. When the server never\n"
+	"answered, the client's highest offered version counts.\n"
+	"\n"
+	"  --db FILE      database (default " DEFAULT_DB ")\n"
+	"  --format F     table (default), csv or json\n";
+
+static const char usage_export[] =
+	"usage: tlscensus export [--db FILE] --format ndjson\n"
+	"\n"
+	"One JSON object per connection that showed a ClientHello or a ServerHello.\n"
+	"\n"
+	"  --db FILE      database (default " DEFAULT_DB ")\n"
+	"  --format F     ndjson (the only format)\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tlscensus: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return EXIT_USAGE;
+}
+
+static int parse_u32(const char *s, uint32_t min, uint32_t *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < min || v > 0xffffffffUL)
+		return 0;
+	*out = (uint32_t)v;
+	return 1;
+}
+
+static int join_sources(int n, char **paths, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(out + used, outlen - used, "%s%s", i ? " " : "", paths[i]);
+		if (w < 0 || (size_t)w >= outlen - used)
+			return 0;
+		used += (size_t)w;
+	}
+	return 1;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"no-label", no_argument, NULL, 'L'},
+		{"max-flows", required_argument, NULL, 'm'},
+		{"idle-timeout", required_argument, NULL, 't'},
+		{"progress", no_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
+	struct source_progress prog = {.stop = &stop_requested};
+	const char *db = DEFAULT_DB;
+	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
+	char err[512], sources[4096];
+
+	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'L':
+			no_label = 1;
+			break;
+		case 'm':
+			if (!parse_u32(optarg, 1, &cfg.max_flows))
+				return usage_error(usage_read, "--max-flows wants a number >= 1, not '%s'",
+						   optarg);
+			break;
+		case 't':
+			if (!parse_u32(optarg, 1, &cfg.idle_timeout_s))
+				return usage_error(usage_read,
+						   "--idle-timeout wants seconds >= 1, not '%s'", optarg);
+			break;
+		case 'p':
+			force_progress = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_read, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_read, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error(usage_read, "read needs at least one capture file%s", "");
+	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
+
+	struct store *st = store_open(db, STORE_READ_WRITE, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_DATABASE;
+	}
+	struct labeler *lb = NULL;
+	if (!no_label && !(lb = label_open(err, sizeof(err))))
+		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
+	struct census *c = census_new(&cfg, st, lb);
+	if (!c) {
+		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
+			cfg.max_flows);
+		label_close(lb);
+		store_close(st);
+		return EXIT_DATABASE;
+	}
+	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
+		snprintf(sources, sizeof(sources), "%d files", argc - optind);
+	store_run_begin(st, sources, "read");
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	double t0 = source_now();
+	for (int i = optind; i < argc && !stop_requested; i++) {
+		char msg[1024];
+		enum source_result r = source_read_file(c, argv[i], &prog, msg, sizeof(msg));
+		if (r == SOURCE_OK)
+			continue;
+		fprintf(stderr, "tlscensus: %s\n", msg);
+		if (r == SOURCE_UNREADABLE)
+			rc = EXIT_CAPTURE;
+		else if (r == SOURCE_TRUNCATED && rc == EXIT_OK)
+			rc = EXIT_TRUNCATED;
+		else if (r == SOURCE_STOPPED)
+			rc = EXIT_INTERRUPTED;
+	}
+	census_flush(c);
+	struct run_stats stats = *census_stats(c);
+	double secs = source_now() - t0;
+	if (store_run_end(st, &stats) != 0)
+		rc = EXIT_DATABASE;
+	if (!quiet)
+		fprintf(stderr,
+			"%s: %llu packets, %llu TCP, %llu flows, %llu TLS connections recorded "
+			"(%llu truncated, %llu malformed) in %.2f s\n",
+			db, (unsigned long long)stats.packets, (unsigned long long)stats.tcp_packets,
+			(unsigned long long)stats.flows, (unsigned long long)stats.handshakes,
+			(unsigned long long)stats.hello_truncated,
+			(unsigned long long)stats.hello_malformed, secs);
+	census_free(c);
+	label_close(lb);
+	store_close(st);
+	return rc;
+}
+
+static struct store *open_for_query(const char *db)
+{
+	char err[512];
+	struct store *st = store_open(db, STORE_READ_ONLY, err, sizeof(err));
+
+	if (!st)
+		fprintf(stderr, "tlscensus: %s\n", err);
+	return st;
+}
+
+static int cmd_legacy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum legacy_format fmt = LEGACY_TABLE;
+	const char *db = DEFAULT_DB;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "table"))
+				fmt = LEGACY_TABLE;
+			else if (!strcmp(optarg, "csv"))
+				fmt = LEGACY_CSV;
+			else if (!strcmp(optarg, "json"))
+				fmt = LEGACY_JSON;
+			else
+				return usage_error(usage_legacy,
+						   "unknown format '%s' (table, csv or json)", optarg);
+			break;
+		case 'h':
+			fputs(usage_legacy, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_legacy, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage_legacy, "unexpected argument '%s'", argv[optind]);
+	struct store *st = open_for_query(db);
+	if (!st)
+		return EXIT_DATABASE;
+	int rc = store_query_legacy(st, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+	store_close(st);
+	return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = DEFAULT_DB, *format = NULL;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'h':
+			fputs(usage_export, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_export, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!format)
+		return usage_error(usage_export, "export needs --format ndjson%s", "");
+	if (strcmp(format, "ndjson") != 0)
+		return usage_error(usage_export, "unknown export format '%s' (ndjson)", format);
+	if (optind < argc)
+		return usage_error(usage_export, "unexpected argument '%s'", argv[optind]);
+	struct store *st = open_for_query(db);
+	if (!st)
+		return EXIT_DATABASE;
+	int rc = store_export_ndjson(st, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+	store_close(st);
+	if (fflush(stdout) != 0) {
+		perror("tlscensus: writing the export");
+		rc = EXIT_DATABASE;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} cmds[] = {
+		{"read", cmd_read},
+		{"legacy", cmd_legacy},
+		{"export", cmd_export},
+	};
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("tlscensus %s\n", TC_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "tlscensus: unknown command '%s'\n\n%s", argv[1], usage_main);
+	return EXIT_USAGE;
+}

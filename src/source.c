@@ -1,0 +1,135 @@
+/*
+ * source.c: capture files through libpcap's offline reader (pcap and pcapng alike).
+ * libpcap's own messages are kept, but the first words are ours: which file, what is wrong
+ * with it, and what to do.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "source.h"
+
+double source_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void draw(struct census *c, pcap_t *p, const char *path, off_t size,
+		 struct source_progress *prog, int final)
+{
+	struct run_stats *st = census_stats(c);
+	double now = source_now(), pct = 0;
+	FILE *fp = pcap_file(p);
+
+	if (!final && now - prog->last_draw < 0.25)
+		return;
+	prog->last_draw = now;
+	if (fp && size > 0) {
+		long pos = ftell(fp);
+		pct = pos >= 0 ? 100.0 * (double)pos / (double)size : 0;
+	}
+	double rate = (double)(st->packets - prog->packets_before) / (now - prog->started + 1e-9);
+	fprintf(stderr, "\r\033[K%s: %5.1f%%  %llu packets  %.0f packets/s  %llu handshakes",
+		path, final ? 100.0 : pct, (unsigned long long)st->packets, rate,
+		(unsigned long long)st->handshakes);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* The libpcap text for an unreadable file, turned into advice. */
+static void explain_open_error(const char *path, const char *pcap_err, char *msg, size_t msglen)
+{
+	struct stat sb;
+
+	if (strcmp(path, "-") != 0 && stat(path, &sb) != 0)
+		snprintf(msg, msglen, "%s: cannot open capture: %s (check the path)", path,
+			 strerror(errno));
+	else if (strcmp(path, "-") != 0 && S_ISDIR(sb.st_mode))
+		snprintf(msg, msglen, "%s: is a directory, not a capture file", path);
+	else if (strcmp(path, "-") != 0 && sb.st_size == 0)
+		snprintf(msg, msglen, "%s: empty file, not a capture (was the capture stopped "
+				      "before it wrote anything?)",
+			 path);
+	else if (strstr(pcap_err, "unknown file format") || strstr(pcap_err, "bad dump file"))
+		snprintf(msg, msglen,
+			 "%s: not a pcap or pcapng capture (%s); convert it with editcap or "
+			 "tshark -F pcapng",
+			 path, pcap_err);
+	else if (strstr(pcap_err, "truncated"))
+		snprintf(msg, msglen, "%s: capture file header is cut short (%s)", path, pcap_err);
+	else
+		snprintf(msg, msglen, "%s: cannot read capture: %s", path, pcap_err);
+}
+
+enum source_result source_read_file(struct census *c, const char *path,
+				    struct source_progress *prog, char *msg, size_t msglen)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct stat sb;
+	off_t size = 0;
+	pcap_t *p;
+	int rc, lt;
+
+	msg[0] = '\0';
+	if (strcmp(path, "-") == 0)
+		p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
+							     errbuf);
+	else
+		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
+							    errbuf);
+	if (!p) {
+		explain_open_error(path, errbuf, msg, msglen);
+		return SOURCE_UNREADABLE;
+	}
+	lt = pcap_datalink(p);
+	if (!tc_decode_linktype_supported(lt)) {
+		const char *name = pcap_datalink_val_to_name(lt);
+		snprintf(msg, msglen,
+			 "%s: link type %d (%s) is not supported; supported are Ethernet, Linux "
+			 "cooked (SLL, SLL2), raw IP, BSD loopback and PPP",
+			 path, lt, name ? name : "unknown");
+		pcap_close(p);
+		return SOURCE_UNREADABLE;
+	}
+	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0)
+		size = sb.st_size;
+	prog->started = source_now();
+	prog->packets_before = census_stats(c)->packets;
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+		census_frame(c, lt, data, h->caplen, ts);
+		if (prog->enabled && (census_stats(c)->packets & 1023) == 0)
+			draw(c, p, path, size, prog, 0);
+		if (prog->stop && *prog->stop)
+			break;
+	}
+	if (prog->enabled)
+		draw(c, p, path, size, prog, 1);
+	if (rc == PCAP_ERROR) {
+		/* libpcap says "truncated dump file; tried to read N captured bytes, only got M"
+		 * for a file cut inside a packet; everything before the cut has been read. */
+		snprintf(msg, msglen, "%s: capture cut short after %llu packets (%s); the packets "
+				      "before the cut were recorded",
+			 path,
+			 (unsigned long long)(census_stats(c)->packets - prog->packets_before),
+			 pcap_geterr(p));
+		pcap_close(p);
+		return SOURCE_TRUNCATED;
+	}
+	pcap_close(p);
+	if (prog->stop && *prog->stop) {
+		snprintf(msg, msglen, "%s: interrupted; the packets read so far were recorded", path);
+		return SOURCE_STOPPED;
+	}
+	return SOURCE_OK;
+}

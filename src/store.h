@@ -1,0 +1,70 @@
+/*
+ * store.h: the SQLite room. Applies the schema (versioned), writes connection records in
+ * batched transactions through prepared statements, records each run, and answers the
+ * front end's queries. Nothing here knows about packets or dissectors.
+ */
+#ifndef TLSCENSUS_STORE_H
+#define TLSCENSUS_STORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tlscensus/record.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
+struct run_stats {
+	uint64_t packets;       /* frames handed to decode */
+	uint64_t bytes;         /* captured bytes */
+	uint64_t not_ip;        /* frames without IP (ARP, ...) */
+	uint64_t undecodable;   /* truncated, malformed, unsupported or fragment */
+	uint64_t tcp_packets;
+	uint64_t flows;         /* flows created */
+	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
+	uint64_t handshakes;    /* records written */
+	uint64_t hello_truncated;
+	uint64_t hello_malformed;
+	uint64_t kernel_drops;  /* live capture: pcap_stats ps_drop + ps_ifdrop */
+};
+
+enum store_mode { STORE_READ_WRITE, STORE_READ_ONLY };
+
+/* Opens (creating and migrating when writable) the database. On failure returns NULL and writes
+ * a message that names the file into err. */
+struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* A run groups the records of one invocation; source names the files or interface. */
+int store_run_begin(struct store *s, const char *source, const char *command);
+int store_run_end(struct store *s, const struct run_stats *st);
+
+/* Queues one record; commits every STORE_BATCH rows and at store_flush/run_end/close.
+ * Returns the new row id, or -1 (message on stderr, naming the database). */
+int64_t store_put(struct store *s, const struct tc_record *r);
+/* A record already written saw later packets: move last_ts and the counters. */
+int store_touch(struct store *s, int64_t id, const struct tc_record *r);
+int store_flush(struct store *s);
+
+/* Front end. Both write to out and return 0, or -1 with a message on stderr. */
+enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
+int store_query_legacy(struct store *s, enum legacy_format fmt, FILE *out);
+int store_export_ndjson(struct store *s, FILE *out);
+
+/* For the query side (query.c): the open handle and the file name it was opened from. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *s);
+const char *store_path(const struct store *s);
+
+/*
+ * Text from the wire (SNI, ALPN) made inert: valid UTF-8 without control characters is kept,
+ * every other byte is written as the four characters \xHH. With escape_backslash, a backslash
+ * becomes \x5c too (used when storing, so stored text reads back unambiguously); without it,
+ * text that is already stored passes through unchanged. Returns a malloc'd string, NULL when out
+ * of memory.
+ */
+char *store_inert_text(const char *text, size_t len, int escape_backslash);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * stream.h: per-direction TCP reassembly of a connection's opening bytes only.
+ * Segments may arrive in order, out of order, retransmitted, duplicated or overlapping; the
+ * stream keeps the bytes from the direction's first byte up to a bound, and says how many of
+ * them are contiguous. It never keeps more than the bound, and frees everything on release.
+ */
+#ifndef TLSCENSUS_STREAM_H
+#define TLSCENSUS_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STREAM_MAX_HOLES 8 /* out-of-order ranges kept ahead of the contiguous part */
+
+struct stream_range {
+	uint32_t start, end; /* offsets, end exclusive */
+};
+
+struct stream {
+	uint8_t *buf;
+	uint32_t cap;     /* bytes allocated (grows by doubling up to the bound) */
+	uint32_t isn;     /* sequence number of offset 0 */
+	uint32_t contig;  /* [0, contig) received without a gap */
+	uint32_t fin_off; /* offset of FIN, valid with fin */
+	uint8_t has_base; /* isn known (from SYN, or from the first data segment) */
+	uint8_t from_syn; /* isn came from a SYN: nothing can precede offset 0 */
+	uint8_t fin;
+	uint8_t rst;
+	uint8_t over;     /* data beyond the bound arrived: the opening is longer than we keep */
+	uint8_t n_ranges;
+	struct stream_range ranges[STREAM_MAX_HOLES]; /* sorted, disjoint, all above contig */
+	uint32_t dropped; /* segments that could not be placed (too many holes, memory) */
+};
+
+enum stream_result {
+	STREAM_NOTHING = 0, /* nothing new in order */
+	STREAM_GREW,        /* contig moved: feed the dissector */
+	STREAM_REBASED,     /* bytes arrived before offset 0: offsets moved, restart parsing */
+};
+
+/* Adds a segment. bound caps the bytes kept (e.g. 64 KiB). may_rebase says the caller has not
+ * consumed any bytes yet, so offset 0 may still move back. */
+enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
+			      const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
+
+/* No more bytes will come in order: FIN or RST reached, or the bound is full. */
+int stream_ended(const struct stream *s, uint32_t bound);
+
+/* Releases the buffer (the counters stay). */
+void stream_release(struct stream *s);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * test_dissect.c: the cursor, the hello parsers and the record walker on bytes built here:
+ * hellos split over records and segments, several messages per record, HelloRetryRequest,
+ * alerts, SSLv2, a STARTTLS preamble, malformed lengths, and a hello cut at every offset.
+ */
+#include <stdlib.h>
+
+#include "hsbuild.h"
+#include "tc_test.h"
+#include "tlscensus/cursor.h"
+#include "tlscensus/dissector.h"
+
+static struct hsb scratch, body, msgs, wire;
+
+static void test_cursor(void)
+{
+	static const uint8_t b[] = {1, 2, 3, 4, 5, 0, 2, 9, 9, 0, 9};
+	struct tc_cursor c, child, save;
+	uint16_t v16;
+	uint32_t v32;
+	uint8_t v8;
+
+	tc_cursor_init(&c, b, sizeof(b));
+	CHECK(tc_cursor_get_u8(&c, &v8) && v8 == 1);
+	CHECK(tc_cursor_get_u16(&c, &v16) && v16 == 0x0203);
+	CHECK(tc_cursor_get_u16(&c, &v16) && v16 == 0x0405);
+	CHECK(tc_cursor_get_prefixed(&c, 2, &child) && tc_cursor_left(&child) == 2);
+	CHECK(tc_cursor_get_u16(&child, &v16) && v16 == 0x0909);
+	CHECK(!tc_cursor_get_u8(&child, &v8));
+	save = c;
+	/* 0x0009: a prefix that promises more than is left fails and moves nothing. */
+	CHECK(!tc_cursor_get_prefixed(&c, 2, &child));
+	CHECK(c.data == save.data && c.len == save.len);
+	CHECK(!tc_cursor_get_u32(&c, &v32));
+	CHECK(tc_cursor_get_u16(&c, &v16) && v16 == 9);
+	CHECK(!tc_cursor_skip(&c, 1));
+	CHECK(!tc_cursor_get_be(&c, 5, &v32));
+	tc_cursor_init(&c, NULL, 10);
+	CHECK(tc_cursor_left(&c) == 0);
+}
+
+static void build_client_hello_msg(struct hsb *out, const char *sni)
+{
+	body.n = 0;
+	hsb_client_hello_body(&body, sni);
+	hsb_message(out, 1, &body);
+}
+
+static void test_client_hello_fields(void)
+{
+	struct tc_client_hello *ch = malloc(sizeof(*ch));
+
+	body.n = 0;
+	hsb_client_hello_body(&body, "legacy.example.test");
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK_EQ(ch->legacy_version, 0x0303);
+	CHECK_EQ(ch->session_id_len, 32);
+	CHECK_EQ(ch->cipher_n, 6);
+	CHECK_EQ(ch->ciphers[0], 0x8a8a);
+	CHECK_EQ(ch->ciphers[4], 0x000a);
+	CHECK_EQ(ch->fallback_scsv, 0);
+	CHECK_EQ(ch->compress_n, 1);
+	CHECK_EQ(ch->ext_n, 9);
+	CHECK_EQ(ch->exts[0], 0x2a2a);
+	CHECK_EQ(ch->exts[8], 51);
+	CHECK(ch->has_sni && !strcmp(ch->sni, "legacy.example.test"));
+	CHECK_EQ(ch->group_n, 3);
+	CHECK_EQ(ch->groups[1], 0x001d);
+	CHECK_EQ(ch->pointfmt_n, 1);
+	CHECK_EQ(ch->sigalg_n, 2);
+	CHECK_EQ(ch->sigalgs[1], 0x0804);
+	CHECK(ch->has_alpn && ch->alpn_len == 12 && !memcmp(ch->alpn, "\x02h2\x08http/1.1", 12));
+	CHECK(ch->has_session_ticket);
+	CHECK(ch->has_versions && ch->version_n == 3 && ch->versions[1] == 0x0304);
+	CHECK_EQ(ch->kshare_n, 1);
+	CHECK_EQ(ch->kshares[0], 0x001d);
+	CHECK_EQ(tc_client_max_version(ch), 0x0304);
+	CHECK(!ch->trunc);
+	free(ch);
+}
+
+/* Feeds wire as one stream, in chunks of step bytes (TCP segments), to direction d. */
+static void feed_stream(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
+			size_t step, int eof)
+{
+	for (size_t have = step < n ? step : n;; have += step) {
+		if (have > n)
+			have = n;
+		tc_dissector_tls.feed(hs, d, b, have, eof && have == n);
+		if (have == n)
+			break;
+	}
+}
+
+static void test_records_and_segments(void)
+{
+	static const size_t frags[] = {16384, 700, 100, 1};
+	static const size_t steps[] = {100000, 1460, 7, 1};
+
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "split.example.test");
+	for (size_t f = 0; f < 4; f++) {
+		for (size_t s = 0; s < 4; s++) {
+			struct tc_handshake hs;
+			wire.n = 0;
+			hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, frags[f]);
+			tc_handshake_init(&hs);
+			feed_stream(&hs, TC_DIR_A, wire.b, wire.n, steps[s], 0);
+			CHECK(hs.ch != NULL);
+			CHECK(hs.ch && !strcmp(hs.ch->sni, "split.example.test"));
+			CHECK_EQ(hs.client_dir, TC_DIR_A);
+			CHECK_EQ(hs.err, TC_ERR_NONE);
+			CHECK_EQ(hs.dir[0].state, TC_DS_RECORDS);
+			tc_handshake_free(&hs);
+		}
+	}
+}
+
+/* ServerHello + Certificate + ServerHelloDone in one record, then CCS; an HRR first. */
+static void test_server_flight(void)
+{
+	struct tc_handshake hs;
+
+	tc_handshake_init(&hs);
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "a.test");
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 16384);
+	tc_dissector_tls.feed(&hs, TC_DIR_B, wire.b, wire.n, 0);
+
+	msgs.n = 0;
+	body.n = 0;
+	hsb_server_hello_body(&body, 0x0303, 0x1301, 1, 1); /* HelloRetryRequest */
+	hsb_message(&msgs, 2, &body);
+	body.n = 0;
+	hsb_server_hello_body(&body, 0x0303, 0xc02f, 0, 0);
+	hsb_message(&msgs, 2, &body);
+	body.n = 0;
+	for (int i = 0; i < 3000; i++)
+		hsb_u8(&body, 0x30);
+	hsb_message(&msgs, 11, &body); /* Certificate, skipped unread */
+	body.n = 0;
+	hsb_message(&msgs, 14, &body); /* ServerHelloDone */
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0303, msgs.b, msgs.n, 16384);
+	hsb_records(&wire, 20, 0x0303, (const uint8_t *)"\x01", 1, 16);
+	hsb_records(&wire, 23, 0x0303, (const uint8_t *)"garbage-ciphertext", 18, 16384);
+	feed_stream(&hs, TC_DIR_A, wire.b, wire.n, 1460, 0);
+	CHECK(hs.hrr_seen);
+	CHECK(hs.sh && hs.sh->cipher == 0xc02f && !hs.sh->is_hrr);
+	CHECK(hs.sh && tc_server_version(hs.sh) == 0x0303);
+	CHECK_EQ(hs.client_dir, TC_DIR_B);
+	CHECK(tc_dir_done(&hs, TC_DIR_A));
+	CHECK(hs.dir[0].ccs_seen);
+	CHECK_EQ(hs.err, TC_ERR_NONE);
+	tc_handshake_free(&hs);
+
+	/* TLS 1.3: supported_versions decides the version. */
+	struct tc_server_hello sh;
+	body.n = 0;
+	hsb_server_hello_body(&body, 0x0303, 0x1302, 1, 0);
+	CHECK_EQ(tc_parse_server_hello(body.b, body.n, &sh), TC_ERR_NONE);
+	CHECK_EQ(tc_server_version(&sh), 0x0304);
+	CHECK_EQ(sh.ext_n, 2);
+}
+
+static void test_alert(void)
+{
+	struct tc_handshake hs;
+
+	tc_handshake_init(&hs);
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "old.test");
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 16384);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n, 0);
+	wire.n = 0;
+	hsb_records(&wire, 21, 0x0303, (const uint8_t *)"\x02\x46", 2, 16);
+	tc_dissector_tls.feed(&hs, TC_DIR_B, wire.b, wire.n, 1);
+	CHECK(hs.alert.seen && hs.alert.level == 2 && hs.alert.desc == 70);
+	CHECK_EQ(hs.alert.dir, TC_DIR_B);
+	CHECK(hs.sh == NULL);
+	CHECK(tc_dir_done(&hs, TC_DIR_B));
+	tc_handshake_free(&hs);
+}
+
+static void test_sslv2(void)
+{
+	struct tc_handshake hs;
+	size_t at;
+
+	/* SSLv2-compatible hello (RFC 5246 E.2) announcing TLS 1.0 with two TLS suites and one
+	 * SSLv2 kind. */
+	wire.n = 0;
+	at = hsb_open(&wire, 2);
+	hsb_u8(&wire, 1);
+	hsb_u16(&wire, 0x0301);
+	hsb_u16(&wire, 9);
+	hsb_u16(&wire, 0);
+	hsb_u16(&wire, 16);
+	hsb_bytes(&wire, "\x00\x00\x2f\x00\x00\x35\x01\x00\x80", 9);
+	for (int i = 0; i < 16; i++)
+		hsb_u8(&wire, i);
+	hsb_close(&wire, at, 2);
+	wire.b[0] |= 0x80;
+	tc_handshake_init(&hs);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n, 0);
+	CHECK(hs.ch && hs.ch->sslv2 && hs.ch->legacy_version == 0x0301);
+	CHECK(hs.ch && hs.ch->cipher_n == 3 && hs.ch->ciphers[2] == 0x010080);
+	CHECK_EQ(hs.err, TC_ERR_NONE);
+	/* Still reading: TLS records follow a version-2 compatible hello. */
+	CHECK_EQ(hs.dir[0].state, TC_DS_RECORDS);
+	tc_handshake_free(&hs);
+}
+
+static void test_starttls_preamble(void)
+{
+	static const char smtp[] = "EHLO client.test\r\nSTARTTLS\r\n";
+	struct tc_handshake hs;
+	size_t resume;
+
+	wire.n = 0;
+	hsb_bytes(&wire, smtp, sizeof(smtp) - 1);
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "mail.test");
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 16384);
+	CHECK_EQ(tc_find_tls_start(wire.b, wire.n, &resume), (long)(sizeof(smtp) - 1));
+	CHECK_EQ(tc_find_tls_start((const uint8_t *)smtp, sizeof(smtp) - 1, &resume), -1);
+	CHECK_EQ(resume, sizeof(smtp) - 1 - 10);
+
+	tc_handshake_init(&hs);
+	feed_stream(&hs, TC_DIR_A, wire.b, wire.n, 5, 0);
+	CHECK(hs.ch && !strcmp(hs.ch->sni, "mail.test"));
+	CHECK_EQ(hs.tls_offset[0], sizeof(smtp) - 1);
+	tc_handshake_free(&hs);
+
+	/* Plain text that never turns into TLS is given up at the bound, or at the end. */
+	tc_handshake_init(&hs);
+	scratch.n = 0;
+	for (size_t i = 0; i < TC_MAX_PREAMBLE + 100; i++)
+		hsb_u8(&scratch, "GET / HTTP/1.1\r\n"[i % 16]);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, scratch.b, scratch.n, 0);
+	CHECK(tc_dir_done(&hs, TC_DIR_A));
+	CHECK(!hs.tls_found && !hs.ch);
+	tc_handshake_free(&hs);
+}
+
+static void test_malformed(void)
+{
+	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_handshake hs;
+
+	/* Cipher list with an odd length. */
+	body.n = 0;
+	hsb_client_hello_body(&body, "x.test");
+	body.b[2 + 32 + 1 + 32 + 1] ^= 1;
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_CLIENT_HELLO);
+	CHECK_EQ(ch->legacy_version, 0x0303);
+
+	/* An extension whose inner length overruns it: reported, the walk goes on. */
+	body.n = 0;
+	hsb_client_hello_body(&body, "y.test");
+	/* The ALPN list length (first bytes of extension 16's body) claims 0x4000 bytes. */
+	for (size_t i = 0; i + 6 < body.n; i++) {
+		if (!memcmp(body.b + i, "\x00\x10\x00\x0e\x00\x0c", 6)) {
+			body.b[i + 4] = 0x40;
+			break;
+		}
+	}
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK(ch->has_versions && ch->version_n == 3);
+	free(ch);
+
+	/* After a good record, a record length over the bound ends the direction. */
+	tc_handshake_init(&hs);
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "z.test");
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 16384);
+	hsb_bytes(&wire, "\x16\x03\x03\x48\x01\x01", 6);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n, 0);
+	CHECK(tc_dir_done(&hs, TC_DIR_A));
+	CHECK_EQ(hs.err, TC_ERR_RECORD_VERSION);
+	tc_handshake_free(&hs);
+}
+
+/* Every prefix of a hello, ended there: never a crash, never a read past the cut (ASan and
+ * valgrind watch), and the cut is reported unless nothing TLS-like was there yet. */
+static void test_cut_everywhere(void)
+{
+	int bad = 0;
+
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "cut.example.test");
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 100);
+	for (size_t cut = 0; cut < wire.n; cut++) {
+		struct tc_handshake hs;
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, wire.b, cut);
+		tc_handshake_init(&hs);
+		tc_dissector_tls.feed(&hs, TC_DIR_A, copy, cut, 1);
+		if (!tc_dir_done(&hs, TC_DIR_A))
+			bad++;
+		if (cut >= 5 && hs.err != TC_ERR_TRUNCATED) {
+			fprintf(stderr, "cut %zu: err %d\n", cut, hs.err);
+			bad++;
+		}
+		tc_handshake_free(&hs);
+		free(copy);
+	}
+	CHECK_EQ(bad, 0);
+
+	/* Parsers alone, on every prefix of the body. */
+	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	body.n = 0;
+	hsb_client_hello_body(&body, "cut.example.test");
+	for (size_t cut = 0; cut < body.n; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, body.b, cut);
+		if (tc_parse_client_hello(copy, cut, ch) == TC_ERR_NONE && cut != 2 + 32 + 1 + 32 + 14 + 2)
+			bad++;
+		free(copy);
+	}
+	CHECK_EQ(bad, 0);
+	free(ch);
+}
+
+int main(void)
+{
+	test_cursor();
+	test_client_hello_fields();
+	test_records_and_segments();
+	test_server_flight();
+	test_alert();
+	test_sslv2();
+	test_starttls_preamble();
+	test_malformed();
+	test_cut_everywhere();
+	TEST_DONE("dissect");
+}
