@@ -247,6 +247,10 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 		break;
 	case RT_CCS:
 		dp->ccs_seen = 1;
+		/* TLS 1.3 servers send a compatibility CCS right after a HelloRetryRequest
+		 * (RFC 8446 D.4); the real ServerHello still follows in plaintext. */
+		if (hs->hrr_seen && !hs->sh && (int8_t)d != hs->client_dir)
+			break;
 		dir_finish(hs, d);
 		break;
 	case RT_APPDATA:

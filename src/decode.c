@@ -96,17 +96,18 @@ static enum tc_decode_status dec_short(const struct dec *d)
 	return d->cut ? TC_DEC_TRUNCATED : TC_DEC_MALFORMED;
 }
 
-/* Bounds the window to the len bytes a length field announces. A field claiming more than the
- * window holds is expected when the snap length cut the frame, and impossible otherwise. */
-static int dec_clip(struct dec *d, struct tc_cursor *c, size_t len)
+/* Bounds the window to the len bytes a length field announces. A length may only shrink the
+ * window: when it claims more, either the snap length cut the frame, or two layers disagree and
+ * the outer one, already held against the capture, wins (seen: a PPPoE length that excludes
+ * the Ethernet padding its IPv4 total length includes, zeek pppoe-over-qinq.pcap). */
+static void dec_clip(struct dec *d, struct tc_cursor *c, size_t len)
 {
 	struct tc_cursor inner;
 
 	if (!tc_cursor_get_bytes(c, len, &inner))
-		return d->cut;
+		return;
 	*c = inner;
 	d->cut = 0;
-	return 1;
 }
 
 /* Counts one more encapsulation layer; refuses past the bound. */
@@ -238,8 +239,7 @@ static enum tun_next dec_gtpu(struct dec *d, struct tc_cursor *c)
 		return dec_tun_short(d);
 	if (flags >> 5 != 1 || !(flags & 0x10) || type != 255)
 		return TUN_NONE;
-	if (!dec_clip(d, c, len))
-		return TUN_NONE;
+	dec_clip(d, c, len);
 	if (flags & 0x07) {
 		if (!tc_cursor_skip(c, 3) || !tc_cursor_get_u8(c, &next))
 			return dec_tun_short(d);
@@ -316,8 +316,10 @@ static enum tc_decode_status dec_udp(struct dec *d, struct tc_cursor *c)
 	    !tc_cursor_get_u16(c, &len) || !tc_cursor_skip(c, 2))
 		return dec_short(d);
 	/* Zero is what an IPv6 jumbogram carries (RFC 2675): the IP length bounds it then. */
-	if (len != 0 && (len < 8 || !dec_clip(d, c, len - 8)))
+	if (len != 0 && len < 8)
 		return TC_DEC_MALFORMED;
+	if (len != 0)
+		dec_clip(d, c, len - 8);
 	pkt->proto = IPP_UDP;
 	pkt->sport = sport;
 	pkt->dport = dport;
@@ -480,8 +482,10 @@ static enum tc_decode_status dec_ipv4(struct dec *d, struct tc_cursor *c)
 		return dec_short(d);
 	/* A zero total length is what TCP segmentation offload leaves in packets captured on the
 	 * sending host before the NIC splits them: the captured bytes are all there is. */
-	if (total != 0 && (total < hlen || !dec_clip(d, &win, total)))
+	if (total != 0 && total < hlen)
 		return TC_DEC_MALFORMED;
+	if (total != 0)
+		dec_clip(d, &win, total);
 	pkt->ip_version = 4;
 	pkt->src = src;
 	pkt->dst = dst;
@@ -516,8 +520,8 @@ static enum tc_decode_status dec_ipv6(struct dec *d, struct tc_cursor *c)
 	    !dec_get_addr(c, 16, &src) || !dec_get_addr(c, 16, &dst))
 		return dec_short(d);
 	/* Zero is a jumbogram (RFC 2675) or segmentation offload: keep the captured bytes. */
-	if (plen != 0 && !dec_clip(d, &win, (size_t)plen + 40))
-		return TC_DEC_MALFORMED;
+	if (plen != 0)
+		dec_clip(d, &win, (size_t)plen + 40);
 	pkt->ip_version = 6;
 	pkt->src = src;
 	pkt->dst = dst;
@@ -582,8 +586,9 @@ static enum tc_decode_status dec_pppoe(struct dec *d, struct tc_cursor *c)
 	if (!tc_cursor_get_u8(c, &vt) || !tc_cursor_get_u8(c, &code) || !tc_cursor_skip(c, 2) ||
 	    !tc_cursor_get_u16(c, &len))
 		return dec_short(d);
-	if (vt != 0x11 || code != 0 || !dec_clip(d, c, len))
+	if (vt != 0x11 || code != 0)
 		return TC_DEC_MALFORMED;
+	dec_clip(d, c, len);
 	if (!tc_cursor_get_u16(c, &proto))
 		return dec_short(d);
 	return dec_ppp_proto(d, proto, c);
@@ -629,8 +634,7 @@ static enum tc_decode_status dec_ether(struct dec *d, struct tc_cursor *c)
 		return dec_short(d);
 	if (type > 1500)
 		return dec_ethertype(d, type, c);
-	if (!dec_clip(d, c, type))
-		return TC_DEC_MALFORMED;
+	dec_clip(d, c, type);
 	if (!tc_cursor_get_u8(c, &dsap) || !tc_cursor_get_u8(c, &ssap) ||
 	    !tc_cursor_get_u8(c, &ctl))
 		return dec_short(d);

@@ -79,11 +79,13 @@ static const char usage_export[] =
 	"  --db FILE      database (default " DEFAULT_DB ")\n"
 	"  --format F     ndjson (the only format)\n";
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+/* what is a complete sentence; arg, when not NULL, is quoted after it. */
+static int usage_error(const char *usage, const char *what, const char *arg)
 {
-	fprintf(stderr, "tlscensus: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n%s", usage);
+	if (arg)
+		fprintf(stderr, "tlscensus: %s '%s'\n\n%s", what, arg, usage);
+	else
+		fprintf(stderr, "tlscensus: %s\n\n%s", what, usage);
 	return EXIT_USAGE;
 }
 
@@ -140,13 +142,13 @@ static int cmd_read(int argc, char **argv)
 			break;
 		case 'm':
 			if (!parse_u32(optarg, 1, &cfg.max_flows))
-				return usage_error(usage_read, "--max-flows wants a number >= 1, not '%s'",
+				return usage_error(usage_read, "--max-flows wants a number >= 1, not",
 						   optarg);
 			break;
 		case 't':
 			if (!parse_u32(optarg, 1, &cfg.idle_timeout_s))
 				return usage_error(usage_read,
-						   "--idle-timeout wants seconds >= 1, not '%s'", optarg);
+						   "--idle-timeout wants seconds >= 1, not", optarg);
 			break;
 		case 'p':
 			force_progress = 1;
@@ -163,7 +165,7 @@ static int cmd_read(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error(usage_read, "read needs at least one capture file%s", "");
+		return usage_error(usage_read, "read needs at least one capture file (or - for standard input)", NULL);
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
 	struct store *st = store_open(db, STORE_READ_WRITE, err, sizeof(err));
@@ -257,7 +259,7 @@ static int cmd_legacy(int argc, char **argv)
 				fmt = LEGACY_JSON;
 			else
 				return usage_error(usage_legacy,
-						   "unknown format '%s' (table, csv or json)", optarg);
+						   "format must be table, csv or json, not", optarg);
 			break;
 		case 'h':
 			fputs(usage_legacy, stdout);
@@ -268,7 +270,7 @@ static int cmd_legacy(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error(usage_legacy, "unexpected argument '%s'", argv[optind]);
+		return usage_error(usage_legacy, "unexpected argument", argv[optind]);
 	struct store *st = open_for_query(db);
 	if (!st)
 		return EXIT_DATABASE;
@@ -305,11 +307,11 @@ static int cmd_export(int argc, char **argv)
 		}
 	}
 	if (!format)
-		return usage_error(usage_export, "export needs --format ndjson%s", "");
+		return usage_error(usage_export, "export needs --format ndjson", NULL);
 	if (strcmp(format, "ndjson") != 0)
-		return usage_error(usage_export, "unknown export format '%s' (ndjson)", format);
+		return usage_error(usage_export, "export format must be ndjson, not", format);
 	if (optind < argc)
-		return usage_error(usage_export, "unexpected argument '%s'", argv[optind]);
+		return usage_error(usage_export, "unexpected argument", argv[optind]);
 	struct store *st = open_for_query(db);
 	if (!st)
 		return EXIT_DATABASE;

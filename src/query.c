@@ -577,7 +577,8 @@ static int load_legacy(struct store *s, struct legacy_rows *rows)
 		query_failed(s, "legacy query failed");
 		return -1;
 	}
-	qsort(rows->v, rows->n, sizeof *rows->v, legacy_cmp);
+	if (rows->n > 1)
+		qsort(rows->v, rows->n, sizeof *rows->v, legacy_cmp);
 	return 0;
 }
 

@@ -126,6 +126,15 @@ enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 		s->has_base = 1;
 	}
 	rel = (int32_t)(seq - s->isn);
+	/* Nothing placed yet and the data lies outside the window of the base we have: that base
+	 * came from a SYN(-ACK) the connection did not go on with (servers that answer one SYN
+	 * twice with different sequence numbers, seen in nDPI's and suricata's captures). The
+	 * data is the better witness. */
+	if (len && s->contig == 0 && s->n_ranges == 0 && (rel < 0 || (uint32_t)rel >= bound)) {
+		s->isn = seq;
+		s->from_syn = 0;
+		rel = 0;
+	}
 	if (rel < 0 && len && !s->from_syn && may_rebase && (uint32_t)-rel < bound &&
 	    rel + (int64_t)len > 0 - (int64_t)bound) {
 		if (rebase(s, (uint32_t)-rel, bound)) {

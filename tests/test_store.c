@@ -1,0 +1,629 @@
+/*
+ * test_store.c: the store room against a temporary database: schema version, rows, the legacy
+ * view and report in all three formats, the ndjson export, read-only and error opens. Records
+ * are built by hand, so no capture or dissector state is involved.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "addr.h"
+#include "ciphers.h"
+#include "store.h"
+#include "tc_test.h"
+#include "tlscensus/fingerprint.h"
+
+/* tc_conn_status_name lives in census.c, which pulls in flows and nDPI; the test supplies the
+ * names it stores. */
+#ifndef TEST_HAVE_CENSUS
+const char *tc_conn_status_name(enum tc_conn_status s)
+{
+	return s == TC_CONN_OK ? "ok" : s == TC_CONN_MIDSTREAM ? "midstream" : "other";
+}
+#endif
+
+/* The hostile name of the brief: a CSV formula, HTML, an ANSI colour escape, and 0xff, which is
+ * never valid UTF-8. */
+static const char hostile_sni[] = "=cmd|' /C calc'!A0<script>\x1b[31m\xff";
+static const char hostile_stored[] = "=cmd|' /C calc'!A0<script>\\x1b[31m\\xff";
+
+static char dir[] = "/tmp/tc_test_storeXXXXXX";
+static char db_path[256];
+
+struct conn {
+	struct tc_client_hello *ch;
+	struct tc_server_hello *sh;
+	struct tc_handshake hs;
+	struct tc_record r;
+};
+
+static void set_ciphers(struct tc_client_hello *ch, const uint32_t *v, size_t n)
+{
+	memcpy(ch->ciphers, v, n * sizeof *v);
+	ch->cipher_n = (uint16_t)n;
+}
+
+static void set_alpn(struct tc_client_hello *ch, const char *const *names, size_t n)
+{
+	ch->has_alpn = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		ch->alpn[ch->alpn_len++] = (uint8_t)len;
+		memcpy(ch->alpn + ch->alpn_len, names[i], len);
+		ch->alpn_len += (uint16_t)len;
+	}
+}
+
+static void set_sni(struct tc_client_hello *ch, const char *sni)
+{
+	ch->has_sni = 1;
+	ch->sni_len = (uint16_t)strlen(sni);
+	memcpy(ch->sni, sni, ch->sni_len);
+}
+
+/* A connection with a plain TLS ClientHello (and a ServerHello when sh_version is non-zero). */
+static void conn_init(struct conn *c, const char *client, uint16_t cport, const char *server,
+		      uint16_t sport, uint64_t ts, uint16_t ch_version, uint16_t sh_version,
+		      uint32_t cipher)
+{
+	static const uint16_t exts[] = {0, 10, 11, 13, 16, 43, 51};
+	static const uint16_t groups[] = {0x001d, 0x0017};
+	static const uint8_t pointfmts[] = {0};
+
+	memset(c, 0, sizeof *c);
+	tc_addr_parse(client, &c->r.client);
+	tc_addr_parse(server, &c->r.server);
+	c->r.client_port = cport;
+	c->r.server_port = sport;
+	c->r.first_ts = ts;
+	c->r.last_ts = ts + 250000;
+	c->r.transport = 6;
+	c->r.ip_version = strchr(client, ':') ? 6 : 4;
+	c->r.packets[0] = 5, c->r.packets[1] = 4;
+	c->r.bytes[0] = 517, c->r.bytes[1] = 1400;
+	c->r.hs = &c->hs;
+	c->r.status = TC_CONN_OK;
+	c->hs.client_dir = 0;
+	if (!ch_version)
+		return;
+	c->ch = calloc(1, sizeof *c->ch);
+	c->ch->legacy_version = ch_version;
+	c->ch->session_id_len = 32;
+	c->ch->has_extensions = 1;
+	memcpy(c->ch->exts, exts, sizeof exts);
+	c->ch->ext_n = sizeof exts / sizeof exts[0];
+	c->ch->has_groups = 1;
+	memcpy(c->ch->groups, groups, sizeof groups);
+	c->ch->group_n = 2;
+	c->ch->has_pointfmt = 1;
+	memcpy(c->ch->pointfmts, pointfmts, sizeof pointfmts);
+	c->ch->pointfmt_n = 1;
+	c->ch->compress_n = 1;
+	c->hs.ch = c->ch;
+	c->hs.ch_count = 1;
+	if (!sh_version)
+		return;
+	c->sh = calloc(1, sizeof *c->sh);
+	c->sh->legacy_version = sh_version;
+	c->sh->cipher = cipher;
+	c->sh->has_extensions = 1;
+	c->sh->exts[0] = 0xff01;
+	c->sh->ext_n = 1;
+	c->hs.sh = c->sh;
+}
+
+static void conn_free(struct conn *c)
+{
+	free(c->ch);
+	free(c->sh);
+}
+
+/* The test records: ids 1..5 in this order. */
+enum { R_TLS10 = 1, R_3DES, R_TLS13, R_OFFERED11, R_MIDSTREAM, R_COUNT = 5 };
+
+static void build(struct conn c[R_COUNT])
+{
+	static const uint32_t old_ciphers[] = {0x002f, 0x0035, 0x000a};
+	static const uint32_t ciphers12[] = {0xc02f, 0x000a};
+	static const uint32_t ciphers13[] = {0x7a7a, 0x1301, 0x1302, 0xc02f};
+	static const char *const alpn13[] = {"h2", "http/1.1"};
+	static const uint16_t versions13[] = {0x7a7a, TC_V_TLS13, TC_V_TLS12};
+	const uint64_t t0 = 1704164645000000ULL; /* 2024-01-02T03:04:05Z */
+
+	/* Listed out of client order, so the report's numeric IP order is visible. */
+	conn_init(&c[0], "10.0.0.10", 40001, "192.0.2.10", 443, t0, TC_V_TLS10, TC_V_TLS10, 0x002f);
+	set_ciphers(c[0].ch, old_ciphers, 3);
+	set_sni(c[0].ch, "old.example");
+
+	conn_init(&c[1], "10.0.0.2", 40002, "192.0.2.20", 8443, t0 + 1000000, TC_V_TLS12,
+		  TC_V_TLS12, 0x000a);
+	set_ciphers(c[1].ch, ciphers12, 2);
+	set_sni(c[1].ch, "a\"b,c.example");
+
+	conn_init(&c[2], "2001:db8::1", 50000, "2001:db8:0:0:1::443", 443, t0 + 2000000,
+		  TC_V_TLS12, TC_V_TLS12, 0x1301);
+	set_ciphers(c[2].ch, ciphers13, 4);
+	set_sni(c[2].ch, "new.example");
+	set_alpn(c[2].ch, alpn13, 2);
+	c[2].ch->has_versions = 1;
+	memcpy(c[2].ch->versions, versions13, sizeof versions13);
+	c[2].ch->version_n = 3;
+	c[2].sh->selected_version = TC_V_TLS13;
+	c[2].r.first_ts += 123456; /* microseconds survive the REAL column */
+	c[2].r.app_label = "TLS.Google";
+
+	/* Client-only: offers at most TLS 1.1, the server answers with an alert. */
+	conn_init(&c[3], "10.0.0.2", 40003, "192.0.2.30", 443, t0 + 3000000, TC_V_TLS11, 0, 0);
+	set_ciphers(c[3].ch, old_ciphers, 3);
+	set_sni(c[3].ch, hostile_sni);
+	c[3].ch->fallback_scsv = 1;
+	c[3].hs.alert = (struct tc_alert){.seen = 1, .level = 2, .desc = 70, .dir = 1};
+
+	/* No hello at all: stored, but neither exported nor legacy. */
+	conn_init(&c[4], "10.0.0.3", 40004, "192.0.2.40", 443, t0 + 4000000, 0, 0, 0);
+	c[4].r.status = TC_CONN_MIDSTREAM;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static char *capture(struct store *s, int (*fn)(struct store *, FILE *))
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	CHECK(f != NULL);
+	if (!f)
+		return NULL;
+	CHECK_EQ(fn(s, f), 0);
+	fclose(f);
+	return buf;
+}
+
+static int legacy_table(struct store *s, FILE *f)
+{
+	return store_query_legacy(s, LEGACY_TABLE, f);
+}
+
+static int legacy_csv(struct store *s, FILE *f)
+{
+	return store_query_legacy(s, LEGACY_CSV, f);
+}
+
+static int legacy_json(struct store *s, FILE *f)
+{
+	return store_query_legacy(s, LEGACY_JSON, f);
+}
+
+/* No byte a terminal acts on: only printable text, LF and (for CSV) CR. */
+static int inert(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\r') || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static sqlite3 *open_raw(void)
+{
+	sqlite3 *db = NULL;
+
+	CHECK_EQ(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+/* First column of the first row as text (malloc'd), NULL when none. */
+static char *sql_text(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = NULL;
+	char *out = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "sql: %s: %s\n", sql, sqlite3_errmsg(db));
+		return NULL;
+	}
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		out = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return out;
+}
+
+static int sql_is(sqlite3 *db, const char *sql, const char *arg, const char *want)
+{
+	char *got = sql_text(db, sql, arg);
+	int ok = got && want ? strcmp(got, want) == 0 : got == want;
+
+	if (!ok)
+		fprintf(stderr, "  %s\n    got  %s\n    want %s\n", sql, got ? got : "NULL",
+			want ? want : "NULL");
+	free(got);
+	return ok;
+}
+
+static long long sql_int(sqlite3 *db, const char *sql)
+{
+	char *t = sql_text(db, sql, NULL);
+	long long v = t ? atoll(t) : -1;
+
+	free(t);
+	return v;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+static void check_schema(sqlite3 *db)
+{
+	char want[16];
+
+	snprintf(want, sizeof want, "%d", STORE_SCHEMA_VERSION);
+	CHECK_EQ(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	CHECK(sql_is(db, "SELECT value FROM meta WHERE key = 'schema_version'", NULL, want));
+	CHECK(sql_is(db, "PRAGMA journal_mode", NULL, "wal"));
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM cipher_suites"), (long long)cipher_count());
+	CHECK(sql_is(db, "SELECT weakness FROM cipher_suites WHERE value = 10", NULL, "3DES"));
+	CHECK(sql_is(db, "SELECT group_concat(name) FROM tls_versions WHERE legacy = 1", NULL,
+		     "SSLv2,SSLv3,TLSv1.0,TLSv1.1,DTLSv1.0"));
+	CHECK(sql_is(db, "SELECT name FROM alert_descriptions WHERE value = 86", NULL,
+		     "inappropriate_fallback"));
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+			     "name LIKE 'connections_%'"),
+		 2);
+}
+
+static void check_rows(sqlite3 *db)
+{
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), R_COUNT);
+	CHECK(sql_is(db,
+		     "SELECT group_concat(id || ':' || reason, '|') FROM "
+		     "(SELECT id, reason FROM legacy_connections ORDER BY id)",
+		     NULL, "1:TLSv1.0|2:3DES cipher|4:TLSv1.1 offered, no ServerHello"));
+	CHECK(sql_is(db, "SELECT sni FROM connections WHERE id = 4", NULL, hostile_stored));
+	CHECK(sql_is(db, "SELECT sni FROM connections WHERE id = 2", NULL, "a\"b,c.example"));
+	CHECK(sql_is(db,
+		     "SELECT ch_versions || ch_max_version || ciphers || alpn FROM connections "
+		     "WHERE id = 3",
+		     NULL, "[31354,772,771]772[31354,4865,4866,49199][\"h2\",\"http/1.1\"]"));
+	CHECK(sql_is(db,
+		     "SELECT version_name || '/' || cipher_name || '/' || ch_max_version_name "
+		     "FROM connections_named WHERE id = 1",
+		     NULL, "TLSv1.0/TLS_RSA_WITH_AES_128_CBC_SHA/TLSv1.0"));
+	CHECK(sql_is(db,
+		     "SELECT alert_name || '/' || alert_from FROM connections_named WHERE id = 4",
+		     NULL, "protocol_version/server"));
+	/* Nothing seen, nothing stored: no ClientHello means every ch_* is NULL. */
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE id = 5 AND ch_version IS NULL "
+			     "AND ciphers IS NULL AND sni IS NULL AND version IS NULL AND hrr IS NULL "
+			     "AND parse_status = 'midstream'"),
+		 1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE id = 4 AND sh_version IS NULL "
+			     "AND version IS NULL AND cipher IS NULL AND ja3s IS NULL AND "
+			     "ch_versions IS NULL AND ja3 IS NOT NULL"),
+		 1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM runs WHERE ended IS NOT NULL AND "
+			     "packets = 1234 AND handshakes = 5 AND source = 'test.pcap'"),
+		 1);
+}
+
+/* The TLS 1.3 record, whole, as a string: FORMAT.md keys in order, then ours. */
+static void check_export_record(const char *line, const struct conn *c)
+{
+	char ja3[33], ja3s[33], ja3_str[TC_JA3_STR_MAX], ja3s_str[512], want[TC_JA3_STR_MAX + 2048];
+
+	CHECK(tc_ja3(c->ch, ja3_str, sizeof ja3_str, ja3));
+	CHECK(tc_ja3s(c->sh, ja3s_str, sizeof ja3s_str, ja3s));
+	snprintf(want, sizeof want,
+		 "{\"transport\": \"tcp\", \"client_ip\": \"2001:db8::1\", \"client_port\": 50000, "
+		 "\"server_ip\": \"2001:db8::1:0:0:443\", \"server_port\": 443, "
+		 "\"sni\": \"new.example\", \"client_version\": \"TLSv1.2\", "
+		 "\"client_versions\": [\"0x7a7a\", \"TLSv1.3\", \"TLSv1.2\"], "
+		 "\"client_max_version\": \"TLSv1.3\", "
+		 "\"ciphers\": [\"0x7a7a\", \"0x1301\", \"0x1302\", \"0xc02f\"], "
+		 "\"alpn\": [\"h2\", \"http/1.1\"], \"version\": \"TLSv1.3\", "
+		 "\"cipher\": \"0x1301\", \"ja3\": \"%s\", \"ja3s\": \"%s\", "
+		 "\"first_ts\": 1704164647.123456, \"last_ts\": 1704164647.250000, "
+		 "\"alert\": null, \"app\": \"TLS.Google\", \"parse_status\": \"ok\", "
+		 "\"parse_error\": null, \"ja3_str\": \"%s\", \"ja3s_str\": \"%s\", "
+		 "\"hrr\": false, \"fallback_scsv\": false}",
+		 ja3, ja3s, ja3_str, ja3s_str);
+	if (strcmp(line, want))
+		fprintf(stderr, "  export line\n    got  %s\n    want %s\n", line, want);
+	CHECK(strcmp(line, want) == 0);
+}
+
+static void check_export(struct store *s, sqlite3 *db, const struct conn c[R_COUNT])
+{
+	char *out = capture(s, store_export_ndjson);
+	char *save = NULL;
+	int lines = 0;
+
+	if (!out)
+		return;
+	CHECK(inert(out));
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lines++;
+		/* SQLite's JSON parser stands in for a consumer's. */
+		CHECK(sql_is(db, "SELECT json_valid(?1)", line, "1"));
+		if (lines == 3)
+			check_export_record(line, &c[2]);
+		if (lines == 4) {
+			CHECK(sql_is(db, "SELECT json_extract(?1, '$.sni')", line, hostile_stored));
+			CHECK(sql_is(db, "SELECT json_extract(?1, '$.alert')", line,
+				     "fatal:protocol_version"));
+			CHECK(sql_is(db, "SELECT json_type(?1, '$.version')", line, "null"));
+			CHECK(sql_is(db, "SELECT json_extract(?1, '$.client_max_version')", line,
+				     "TLSv1.1"));
+			CHECK(sql_is(db, "SELECT json_extract(?1, '$.fallback_scsv')", line, "1"));
+		}
+	}
+	CHECK_EQ(lines, 4); /* the midstream row has no hello */
+	free(out);
+}
+
+static void check_csv(struct store *s)
+{
+	char *out = capture(s, legacy_csv);
+
+	if (!out)
+		return;
+	CHECK(inert(out));
+	CHECK(strncmp(out, "client_ip,server_ip,server_port,sni,version,cipher,", 51) == 0);
+	/* Formula neutralised by the apostrophe, the cell quoted, the escape left as text. */
+	CHECK(strstr(out, "\"'=cmd|' /C calc'!A0<script>\\x1b[31m\\xff\"") != NULL);
+	CHECK(strstr(out, "\"a\"\"b,c.example\"") != NULL);
+	CHECK(strstr(out, "\"TLSv1.1 (offered)\"") != NULL);
+	CHECK(strstr(out, "\"TLSv1.1 offered, no ServerHello\"\r\n") != NULL);
+	/* Numeric IP order: 10.0.0.2 before 10.0.0.10. */
+	CHECK(strstr(out, "\"10.0.0.2\"") && strstr(out, "\"10.0.0.10\"") &&
+	      strstr(out, "\"10.0.0.2\"") < strstr(out, "\"10.0.0.10\""));
+	free(out);
+}
+
+static void check_json(struct store *s, sqlite3 *db)
+{
+	char *out = capture(s, legacy_json);
+
+	if (!out)
+		return;
+	CHECK(inert(out));
+	CHECK(sql_is(db, "SELECT json_array_length(?1)", out, "3"));
+	CHECK(sql_is(db,
+		     "SELECT group_concat(json_extract(value, '$.client_ip') || ' ' || "
+		     "json_extract(value, '$.reason'), '|') FROM json_each(?1)",
+		     out,
+		     "10.0.0.2 3DES cipher|10.0.0.2 TLSv1.1 offered, no ServerHello|"
+		     "10.0.0.10 TLSv1.0"));
+	CHECK(sql_is(db, "SELECT json_extract(?1, '$[1].sni')", out, hostile_stored));
+	CHECK(sql_is(db, "SELECT json_type(?1, '$[1].cipher')", out, "null"));
+	CHECK(sql_is(db, "SELECT json_type(?1, '$[0].connections')", out, "integer"));
+	CHECK(sql_is(db, "SELECT json_extract(?1, '$[2].first_seen')", out,
+		     "2024-01-02T03:04:05Z"));
+	CHECK(sql_is(db, "SELECT json_extract(?1, '$[2].cipher')", out,
+		     "TLS_RSA_WITH_AES_128_CBC_SHA"));
+	free(out);
+}
+
+static void check_table(struct store *s)
+{
+	char *out = capture(s, legacy_table);
+
+	if (!out)
+		return;
+	CHECK(inert(out));
+	CHECK(strncmp(out, "CLIENT ", 7) == 0);
+	CHECK(strstr(out, "<script>\\x1b[31m\\xff") != NULL);
+	CHECK(strstr(out, "TLSv1.1 (offered)") != NULL);
+	CHECK(strstr(out, "2024-01-02T03:04:08Z") != NULL);
+	/* Aligned: every line has the VERSION column at the same offset. */
+	{
+		const char *head = strstr(out, "VERSION");
+		size_t col = head ? (size_t)(head - out) : 0;
+		int lines = 0, aligned = 0;
+
+		for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
+			lines++;
+			aligned += strncmp(l + col, "VERSION", 7) == 0 ||
+				   strncmp(l + col, "TLSv1.", 6) == 0;
+			if (!strchr(l, '\n'))
+				break;
+		}
+		CHECK_EQ(lines, 4);
+		CHECK_EQ(aligned, 4);
+	}
+	free(out);
+}
+
+/* ---------------------------------------------------------------- opens */
+
+static void check_open_errors(void)
+{
+	char err[512], path[300], missing[300];
+	struct store *s;
+	struct stat sb;
+	FILE *f;
+
+	snprintf(missing, sizeof missing, "%s/missing.db", dir);
+	err[0] = '\0';
+	s = store_open(missing, STORE_READ_ONLY, err, sizeof err);
+	CHECK(s == NULL);
+	CHECK(strstr(err, missing) != NULL);
+	CHECK(strstr(err, "run 'tlscensus read FILE' first") != NULL);
+	CHECK(stat(missing, &sb) != 0 && errno == ENOENT); /* never created */
+	store_close(s);
+
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		for (int i = 0; i < 64; i++)
+			fputs("these are notes, not a database\n", f);
+		fclose(f);
+	}
+	for (int mode = 0; mode < 2; mode++) {
+		err[0] = '\0';
+		s = store_open(path, mode ? STORE_READ_ONLY : STORE_READ_WRITE, err, sizeof err);
+		CHECK(s == NULL);
+		CHECK(strstr(err, path) != NULL);
+		CHECK(strstr(err, "not a SQLite database") != NULL);
+		store_close(s);
+	}
+	CHECK(stat(path, &sb) == 0 && sb.st_size == 64 * 32); /* left as it was */
+
+	snprintf(path, sizeof path, "%s/no/such/dir/x.db", dir);
+	err[0] = '\0';
+	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s == NULL);
+	CHECK(strstr(err, path) != NULL);
+	CHECK(strstr(err, "directory exists") != NULL);
+	store_close(s);
+}
+
+/* A fresh database with one modern connection: the table says there is nothing legacy. */
+static void check_empty_report(const struct conn *modern)
+{
+	char err[512], path[300];
+	struct store *s;
+	char *out;
+
+	snprintf(path, sizeof path, "%s/modern.db", dir);
+	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(store_put(s, &modern->r) > 0);
+	out = capture(s, legacy_table);
+	CHECK(out && strstr(out, "no legacy TLS connections found in ") &&
+	      strstr(out, "(1 connections recorded)"));
+	free(out);
+	out = capture(s, legacy_json);
+	CHECK(out && strcmp(out, "[]\n") == 0);
+	free(out);
+	store_close(s);
+}
+
+/* SSLv2-format hello: every cipher in 6 digits, client_version "SSLv2", no ja3. */
+static void check_sslv2_export(void)
+{
+	static const uint32_t kinds[] = {0x010080, 0x0700c0, 0x00002f};
+	char err[512], path[300];
+	struct store *s;
+	struct conn c;
+	char *out;
+
+	snprintf(path, sizeof path, "%s/sslv2.db", dir);
+	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	conn_init(&c, "10.1.0.1", 1025, "10.1.0.2", 443, 1000000, TC_V_SSL2, 0, 0);
+	c.ch->sslv2 = 1;
+	c.ch->has_extensions = 0;
+	c.ch->has_groups = 0;
+	c.ch->has_pointfmt = 0;
+	set_ciphers(c.ch, kinds, 3);
+	CHECK(store_put(s, &c.r) > 0);
+	out = capture(s, store_export_ndjson);
+	CHECK(out && strstr(out, "\"client_version\": \"SSLv2\", \"client_versions\": null, "
+				 "\"client_max_version\": \"SSLv2\", "
+				 "\"ciphers\": [\"0x010080\", \"0x0700c0\", \"0x00002f\"], "
+				 "\"alpn\": null, \"version\": null, \"cipher\": null, "
+				 "\"ja3\": null"));
+	free(out);
+	out = capture(s, legacy_csv);
+	CHECK(out && strstr(out, "\"SSLv2 offered, no ServerHello\""));
+	free(out);
+	store_close(s);
+	conn_free(&c);
+}
+
+static void cleanup(void)
+{
+	static const char *const names[] = {
+		"t.db", "t.db-wal", "t.db-shm", "modern.db", "modern.db-wal", "modern.db-shm",
+		"sslv2.db", "sslv2.db-wal", "sslv2.db-shm", "notes.txt",
+	};
+	char path[300];
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	struct conn c[R_COUNT];
+	struct run_stats stats = {.packets = 1234, .handshakes = 5};
+	char err[512];
+	struct store *s;
+	sqlite3 *db;
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(db_path, sizeof db_path, "%s/t.db", dir);
+	build(c);
+
+	s = store_open(db_path, STORE_READ_WRITE, err, sizeof err);
+	if (!s) {
+		fprintf(stderr, "store_open: %s\n", err);
+		cleanup();
+		return 1;
+	}
+	CHECK_EQ(store_run_begin(s, "test.pcap", "read"), 0);
+	for (int i = 0; i < R_COUNT; i++)
+		CHECK_EQ(store_put(s, &c[i].r), i + 1);
+	/* Later packets on connection 1. */
+	c[0].r.last_ts = 1704164700500000ULL;
+	c[0].r.packets[0] = 9;
+	CHECK_EQ(store_touch(s, R_TLS10, &c[0].r), 0);
+	CHECK(store_touch(s, 999, &c[0].r) != 0);
+	CHECK_EQ(store_run_end(s, &stats), 0);
+
+	/* Committed: visible to another connection while the writer is still open. */
+	db = open_raw();
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), R_COUNT);
+	CHECK(sql_is(db, "SELECT printf('%.6f/%d', last_ts, client_packets) FROM connections "
+			 "WHERE id = 1",
+		     NULL, "1704164700.500000/9"));
+	store_close(s);
+
+	check_schema(db);
+	check_rows(db);
+
+	/* The query commands open read-only, and a second writer-free reopen works. */
+	s = store_open(db_path, STORE_READ_ONLY, err, sizeof err);
+	CHECK(s != NULL);
+	if (s) {
+		CHECK(store_put(s, &c[0].r) < 0);
+		check_export(s, db, c);
+		check_csv(s);
+		check_json(s, db);
+		check_table(s);
+		store_close(s);
+	}
+	/* Reopening for writing finds the schema in place and keeps the rows. */
+	s = store_open(db_path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	store_close(s);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), R_COUNT);
+	sqlite3_close(db);
+
+	check_open_errors();
+	check_empty_report(&c[2]);
+	check_sslv2_export();
+
+	for (int i = 0; i < R_COUNT; i++)
+		conn_free(&c[i]);
+	cleanup();
+	TEST_DONE("store");
+}
