@@ -177,6 +177,8 @@ capture() {
 	sleep 0.5
 	kill -INT "$pid_dump" 2>/dev/null || true
 	wait "$pid_dump" 2>/dev/null || true
+	# Both are reaped: forget them, so cleanup never signals a reused pid.
+	BG_PIDS=()
 	retime "$WORK/$name.pcap" "$HERE/$name.pcap"
 }
 

@@ -17,7 +17,7 @@
 
 /* Table cells longer than this are cut (CSV and JSON keep them whole): a 255-byte hostile SNI
  * written as \xHH escapes would otherwise push every other row off the screen. */
-#define TABLE_SNI_MAX 40
+#define TABLE_SNI_MAX    40
 #define TABLE_CIPHER_MAX 40
 
 /* ---------------------------------------------------------------- output helpers */
@@ -63,7 +63,7 @@ static void json_column_string(FILE *out, sqlite3_stmt *st, int col)
 		fputs("null", out);
 	else
 		json_string_n(out, (const char *)sqlite3_column_text(st, col),
-			      (size_t)sqlite3_column_bytes(st, col));
+		              (size_t)sqlite3_column_bytes(st, col));
 }
 
 static void json_column_bool(FILE *out, sqlite3_stmt *st, int col)
@@ -78,15 +78,15 @@ static int finish_output(struct store *s, FILE *out)
 {
 	if (fflush(out) == 0 && !ferror(out))
 		return 0;
-	fprintf(stderr, "tlscensus: cannot write the output of database '%s': %s\n",
-		store_path(s), strerror(errno));
+	fprintf(stderr, "tlscensus: cannot write the output of database '%s': %s\n", store_path(s),
+	        strerror(errno));
 	return -1;
 }
 
 static void query_failed(struct store *s, const char *what)
 {
 	fprintf(stderr, "tlscensus: database '%s': %s: %s\n", store_path(s), what,
-		sqlite3_errmsg(store_db(s)));
+	        sqlite3_errmsg(store_db(s)));
 }
 
 /* ---------------------------------------------------------------- stored arrays */
@@ -138,9 +138,9 @@ static int hex4(const char *p, uint32_t *v)
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
 		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
+		        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                               : -1;
 		if (d < 0)
 			return 0;
 		*v = *v << 4 | (uint32_t)d;
@@ -167,15 +167,32 @@ static long decode_json_string(const char **p, char *o)
 			continue;
 		}
 		switch (s[1]) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			o[n++] = s[1];
 			s += 2;
 			continue;
-		case 'b': o[n++] = '\b'; s += 2; continue;
-		case 'f': o[n++] = '\f'; s += 2; continue;
-		case 'n': o[n++] = '\n'; s += 2; continue;
-		case 'r': o[n++] = '\r'; s += 2; continue;
-		case 't': o[n++] = '\t'; s += 2; continue;
+		case 'b':
+			o[n++] = '\b';
+			s += 2;
+			continue;
+		case 'f':
+			o[n++] = '\f';
+			s += 2;
+			continue;
+		case 'n':
+			o[n++] = '\n';
+			s += 2;
+			continue;
+		case 'r':
+			o[n++] = '\r';
+			s += 2;
+			continue;
+		case 't':
+			o[n++] = '\t';
+			s += 2;
+			continue;
 		case 'u':
 			break;
 		default:
@@ -243,21 +260,45 @@ bad:
 /* ---------------------------------------------------------------- ndjson export */
 
 enum export_col {
-	X_TRANSPORT, X_CLIENT_IP, X_CLIENT_PORT, X_SERVER_IP, X_SERVER_PORT, X_SNI, X_CH_VERSION,
-	X_CH_SSLV2, X_CH_VERSIONS, X_CH_MAX, X_CIPHERS, X_ALPN, X_VERSION, X_CIPHER, X_JA3, X_JA3S,
-	X_FIRST_TS, X_LAST_TS, X_ALERT_LEVEL, X_ALERT_DESC, X_ALERT_NAME, X_APP, X_STATUS, X_ERROR,
-	X_JA3_STR, X_JA3S_STR, X_HRR, X_FALLBACK,
+	X_TRANSPORT,
+	X_CLIENT_IP,
+	X_CLIENT_PORT,
+	X_SERVER_IP,
+	X_SERVER_PORT,
+	X_SNI,
+	X_CH_VERSION,
+	X_CH_SSLV2,
+	X_CH_VERSIONS,
+	X_CH_MAX,
+	X_CIPHERS,
+	X_ALPN,
+	X_VERSION,
+	X_CIPHER,
+	X_JA3,
+	X_JA3S,
+	X_FIRST_TS,
+	X_LAST_TS,
+	X_ALERT_LEVEL,
+	X_ALERT_DESC,
+	X_ALERT_NAME,
+	X_APP,
+	X_STATUS,
+	X_ERROR,
+	X_JA3_STR,
+	X_JA3S_STR,
+	X_HRR,
+	X_FALLBACK,
 };
 
 static const char export_sql[] =
-	"SELECT c.transport, c.client_ip, c.client_port, c.server_ip, c.server_port, c.sni, "
-	"c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "
-	"c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "
-	"c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "
-	"c.ja3s_str, c.hrr, c.fallback_scsv "
-	"FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "
-	"WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL "
-	"ORDER BY c.first_ts, c.id";
+    "SELECT c.transport, c.client_ip, c.client_port, c.server_ip, c.server_port, c.sni, "
+    "c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "
+    "c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "
+    "c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "
+    "c.ja3s_str, c.hrr, c.fallback_scsv "
+    "FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "
+    "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL "
+    "ORDER BY c.first_ts, c.id";
 
 static void export_version(FILE *out, sqlite3_stmt *st, int col)
 {
@@ -326,10 +367,10 @@ static void export_alert(FILE *out, sqlite3_stmt *st)
 		snprintf(text, sizeof text, "%d:", level);
 	if (sqlite3_column_type(st, X_ALERT_NAME) != SQLITE_NULL)
 		snprintf(text + strlen(text), sizeof text - strlen(text), "%s",
-			 (const char *)sqlite3_column_text(st, X_ALERT_NAME));
+		         (const char *)sqlite3_column_text(st, X_ALERT_NAME));
 	else
 		snprintf(text + strlen(text), sizeof text - strlen(text), "%d",
-			 sqlite3_column_int(st, X_ALERT_DESC));
+		         sqlite3_column_int(st, X_ALERT_DESC));
 	json_string(out, text);
 }
 
@@ -355,7 +396,7 @@ static void export_cipher(FILE *out, sqlite3_stmt *st)
 		fputs("null", out);
 	else
 		fprintf(out, "\"0x%04llx\"",
-			(unsigned long long)sqlite3_column_int64(st, X_CIPHER));
+		        (unsigned long long)sqlite3_column_int64(st, X_CIPHER));
 }
 
 /* One record, keys in the order of FORMAT.md, then ours; separators as in the expected files,
@@ -382,7 +423,7 @@ static void export_row(FILE *out, sqlite3_stmt *st)
 	export_version(out, st, X_CH_MAX);
 	fputs(", \"ciphers\": ", out);
 	export_ciphers(out, (const char *)sqlite3_column_text(st, X_CIPHERS),
-		       sqlite3_column_int(st, X_CH_SSLV2));
+	               sqlite3_column_int(st, X_CH_SSLV2));
 	fputs(", \"alpn\": ", out);
 	json_string_array(out, (const char *)sqlite3_column_text(st, X_ALPN));
 	fputs(", \"version\": ", out);
@@ -452,14 +493,14 @@ struct legacy_rows {
 };
 
 static const char legacy_sql[] =
-	"SELECT client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
-	"cipher_name, ch_max_version, count(*), "
-	"strftime('%Y-%m-%dT%H:%M:%SZ', min(first_ts), 'unixepoch'), "
-	"strftime('%Y-%m-%dT%H:%M:%SZ', max(last_ts), 'unixepoch'), reason "
-	"FROM legacy_connections "
-	"GROUP BY client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
-	"ch_max_version, reason "
-	"ORDER BY client_ip, server_ip, server_port, sni, effective_version";
+    "SELECT client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
+    "cipher_name, ch_max_version, count(*), "
+    "strftime('%Y-%m-%dT%H:%M:%SZ', min(first_ts), 'unixepoch'), "
+    "strftime('%Y-%m-%dT%H:%M:%SZ', max(last_ts), 'unixepoch'), reason "
+    "FROM legacy_connections "
+    "GROUP BY client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
+    "ch_max_version, reason "
+    "ORDER BY client_ip, server_ip, server_port, sni, effective_version";
 
 static void ip_key(const char *ip, unsigned char key[17])
 {
@@ -529,7 +570,7 @@ static int read_row(sqlite3_stmt *st, struct legacy_row *r)
 		r->cipher = column_dup(st, 7);
 	} else if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
 		snprintf(text, sizeof text, "0x%04llx",
-			 (unsigned long long)sqlite3_column_int64(st, 6));
+		         (unsigned long long)sqlite3_column_int64(st, 6));
 		r->cipher = strdup(text);
 	}
 	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
@@ -543,7 +584,7 @@ static int read_row(sqlite3_stmt *st, struct legacy_row *r)
 	ip_key(r->client_ip, r->client_key);
 	ip_key(r->server_ip, r->server_key);
 	return r->client_ip && r->server_ip && r->version && r->first && r->last && r->reason ? 0
-												: -1;
+	                                                                                      : -1;
 }
 
 static int load_legacy(struct store *s, struct legacy_rows *rows)
@@ -570,7 +611,7 @@ static int load_legacy(struct store *s, struct legacy_rows *rows)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_NOMEM) {
 		fprintf(stderr, "tlscensus: database '%s': out of memory reading the report\n",
-			store_path(s));
+		        store_path(s));
 		return -1;
 	}
 	if (rc != SQLITE_DONE) {
@@ -584,12 +625,23 @@ static int load_legacy(struct store *s, struct legacy_rows *rows)
 
 /* --- table */
 
-enum { T_CLIENT, T_SERVER, T_SNI, T_VERSION, T_CIPHER, T_MAX, T_CONNS, T_FIRST, T_LAST,
-       T_REASON, T_COLS };
+enum {
+	T_CLIENT,
+	T_SERVER,
+	T_SNI,
+	T_VERSION,
+	T_CIPHER,
+	T_MAX,
+	T_CONNS,
+	T_FIRST,
+	T_LAST,
+	T_REASON,
+	T_COLS
+};
 
 static const char *const table_head[T_COLS] = {
-	"CLIENT", "SERVER", "SNI", "VERSION", "CIPHER", "CLIENT MAX", "CONNS", "FIRST SEEN",
-	"LAST SEEN", "REASON",
+    "CLIENT",     "SERVER", "SNI",        "VERSION",   "CIPHER",
+    "CLIENT MAX", "CONNS",  "FIRST SEEN", "LAST SEEN", "REASON",
 };
 
 /* Terminal columns taken by UTF-8 text (one per code point; inert text has no controls). */
@@ -627,7 +679,7 @@ static int table_cells(const struct legacy_row *r, char *cell[T_COLS])
 	int v6 = r->server_ip && strchr(r->server_ip, ':');
 
 	snprintf(server, sizeof server, v6 ? "[%s]:%lld" : "%s:%lld", r->server_ip,
-		 (long long)r->server_port);
+	         (long long)r->server_port);
 	snprintf(conns, sizeof conns, "%lld", (long long)r->count);
 	src[T_CLIENT] = r->client_ip;
 	src[T_SERVER] = server;
@@ -700,7 +752,7 @@ static int print_table(struct store *s, const struct legacy_rows *rows, FILE *ou
 		return 0;
 oom:
 	fprintf(stderr, "tlscensus: database '%s': out of memory formatting the report\n",
-		store_path(s));
+	        store_path(s));
 	return -1;
 }
 
@@ -772,7 +824,8 @@ static void print_json(const struct legacy_rows *rows, FILE *out)
 		json_string(out, r->sni);
 		fputs(", \"version\": ", out);
 		json_string(out, r->version);
-		fprintf(out, ", \"negotiated\": %s, \"cipher\": ", r->negotiated ? "true" : "false");
+		fprintf(out,
+		        ", \"negotiated\": %s, \"cipher\": ", r->negotiated ? "true" : "false");
 		json_string(out, r->cipher);
 		fputs(", \"client_max_version\": ", out);
 		json_string(out, r->client_max);
@@ -807,12 +860,12 @@ int store_query_legacy(struct store *s, enum legacy_format fmt, FILE *out)
 		long long total = -1;
 
 		if (sqlite3_prepare_v2(store_db(s), "SELECT count(*) FROM connections", -1, &st,
-				       NULL) == SQLITE_OK &&
+		                       NULL) == SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW)
 			total = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 		fprintf(out, "no legacy TLS connections found in %s (%lld connections recorded)\n",
-			store_path(s), total);
+		        store_path(s), total);
 	}
 	free_rows(&rows);
 	return rc ? rc : finish_output(s, out);

@@ -60,8 +60,8 @@ static void explain_open_error(const char *path, const char *pcap_err, char *msg
 			 path);
 	else if (strstr(pcap_err, "unknown file format") || strstr(pcap_err, "bad dump file"))
 		snprintf(msg, msglen,
-			 "%s: not a pcap or pcapng capture (%s); convert it with editcap or "
-			 "tshark -F pcapng",
+			 "%s: not a pcap or pcapng capture (%s); a capture in another format "
+			 "(snoop, ERF, ...) can be converted with 'editcap -F pcapng'",
 			 path, pcap_err);
 	else if (strstr(pcap_err, "truncated"))
 		snprintf(msg, msglen, "%s: capture file header is cut short (%s)", path, pcap_err);

@@ -21,12 +21,12 @@
 #define TC_VERSION "unknown"
 #endif
 
-/* A commit costs an fsync of the WAL at most (synchronous=NORMAL); batching keeps that off the
- * per-row path, and the time bound keeps a slow live capture from holding rows uncommitted. */
-#define STORE_BATCH 2000
+/* A commit costs an fsync of the WAL at most (synchronous=NORMAL); batching (STORE_BATCH rows)
+ * keeps that off the per-row path, and the time bound keeps a slow live capture from holding
+ * rows uncommitted. */
 #define STORE_COMMIT_SECONDS 1.0
-#define STORE_CLOCK_EVERY 32 /* rows between looks at the clock */
-#define STORE_BUSY_MS 5000
+#define STORE_CLOCK_EVERY    32 /* rows between looks at the clock */
+#define STORE_BUSY_MS        5000
 
 /* ---------------------------------------------------------------- schema */
 
@@ -35,104 +35,104 @@
  * shows them to whoever queries the database by hand.
  */
 static const char schema_v1[] =
-	"CREATE TABLE IF NOT EXISTS meta (\n"
-	"  key   TEXT PRIMARY KEY,\n"
-	"  value TEXT\n"
-	");\n"
-	"CREATE TABLE IF NOT EXISTS runs (\n"
-	"  id              INTEGER PRIMARY KEY,\n"
-	"  started         REAL NOT NULL,  -- unix seconds\n"
-	"  ended           REAL,           -- NULL while running, or if the run was killed\n"
-	"  command         TEXT,           -- read, capture, ...\n"
-	"  source          TEXT,           -- capture file names or the interface\n"
-	"  tool_version    TEXT,\n"
-	"  packets         INTEGER,        -- frames handed to decode\n"
-	"  bytes           INTEGER,        -- captured bytes\n"
-	"  not_ip          INTEGER,\n"
-	"  undecodable     INTEGER,        -- truncated, malformed, unsupported, fragment\n"
-	"  tcp_packets     INTEGER,\n"
-	"  flows           INTEGER,\n"
-	"  flows_evicted   INTEGER,        -- pushed out by the flow table bound\n"
-	"  handshakes      INTEGER,        -- connection rows written\n"
-	"  hello_truncated INTEGER,\n"
-	"  hello_malformed INTEGER,\n"
-	"  kernel_drops    INTEGER         -- live capture only\n"
-	");\n"
-	"CREATE TABLE IF NOT EXISTS connections (\n"
-	"  id                  INTEGER PRIMARY KEY,\n"
-	"  run_id              INTEGER REFERENCES runs(id),\n"
-	"  first_ts            REAL NOT NULL,  -- unix seconds, microsecond fraction\n"
-	"  last_ts             REAL NOT NULL,\n"
-	"  transport           TEXT,           -- 'tcp' or 'udp'\n"
-	"  ip_version          INTEGER,        -- 4 or 6\n"
-	"  client_ip           TEXT NOT NULL,  -- dotted quad or RFC 5952\n"
-	"  client_port         INTEGER NOT NULL,\n"
-	"  server_ip           TEXT NOT NULL,\n"
-	"  server_port         INTEGER NOT NULL,\n"
-	"  client_packets      INTEGER,        -- sent by the client\n"
-	"  server_packets      INTEGER,\n"
-	"  client_bytes        INTEGER,        -- transport payload bytes sent by the client\n"
-	"  server_bytes        INTEGER,\n"
-	"  client_stream_trunc INTEGER,        -- 1: reassembly bound reached, client direction\n"
-	"  server_stream_trunc INTEGER,\n"
-	"  -- ClientHello (all NULL when none was seen; ch_version IS NOT NULL means one was)\n"
-	"  ch_version          INTEGER,        -- legacy_version, wire value (771 = 0x0303)\n"
-	"  ch_sslv2            INTEGER,        -- 1: SSLv2 record format\n"
-	"  ch_versions         TEXT,           -- JSON array, supported_versions in wire order\n"
-	"  ch_max_version      INTEGER,        -- highest known version offered\n"
-	"  ciphers             TEXT,           -- JSON array, wire order, GREASE kept\n"
-	"  extensions          TEXT,           -- JSON arrays below: NULL when absent\n"
-	"  groups              TEXT,\n"
-	"  key_shares          TEXT,           -- groups of the key_share entries\n"
-	"  sig_algs            TEXT,\n"
-	"  point_formats       TEXT,\n"
-	"  compression         TEXT,\n"
-	"  sni                 TEXT,           -- see 'wire text' in the README: \\xHH escapes\n"
-	"  alpn                TEXT,           -- JSON array of strings\n"
-	"  session_id_len      INTEGER,\n"
-	"  fallback_scsv       INTEGER,        -- 0/1, RFC 7507\n"
-	"  session_ticket      INTEGER,        -- 0/1, extension present\n"
-	"  ch_trunc            INTEGER,        -- bit set: a list was longer than we keep\n"
-	"  ja3                 TEXT,\n"
-	"  ja3_str             TEXT,\n"
-	"  -- ServerHello (all NULL when none was seen)\n"
-	"  sh_version          INTEGER,        -- legacy_version\n"
-	"  sh_selected_version INTEGER,        -- supported_versions, NULL when absent\n"
-	"  version             INTEGER,        -- negotiated\n"
-	"  cipher              INTEGER,        -- negotiated suite (NULL for SSLv2)\n"
-	"  sh_extensions       TEXT,\n"
-	"  sh_alpn             TEXT,\n"
-	"  ja3s                TEXT,\n"
-	"  ja3s_str            TEXT,\n"
-	"  hrr                 INTEGER,        -- 0/1, a HelloRetryRequest came first\n"
-	"  -- first plaintext alert\n"
-	"  alert_level         INTEGER,        -- 1 warning, 2 fatal\n"
-	"  alert_desc          INTEGER,        -- see alert_descriptions\n"
-	"  alert_from          TEXT,           -- 'client' or 'server'\n"
-	"  app_label           TEXT,           -- nDPI's application name\n"
-	"  parse_status        TEXT,           -- ok, truncated, malformed, one_sided, midstream\n"
-	"  parse_error         TEXT,           -- why the dissector stopped, NULL if it did not\n"
-	"  hello_count         INTEGER         -- ClientHellos seen (2 after an HRR)\n"
-	");\n"
-	"CREATE INDEX IF NOT EXISTS connections_client ON connections(client_ip, server_ip, "
-	"server_port);\n"
-	"CREATE INDEX IF NOT EXISTS connections_first_ts ON connections(first_ts);\n"
-	"CREATE TABLE IF NOT EXISTS cipher_suites (\n"
-	"  value    INTEGER PRIMARY KEY,  -- 16-bit suite, or 24-bit SSLv2 cipher kind\n"
-	"  name     TEXT NOT NULL,\n"
-	"  legacy   INTEGER NOT NULL,     -- 1: NULL, EXPORT, anon, RC4, DES, 3DES or RC2\n"
-	"  weakness TEXT NOT NULL         -- e.g. '3DES', 'RC4,MD5'; '' for none\n"
-	");\n"
-	"CREATE TABLE IF NOT EXISTS tls_versions (\n"
-	"  value  INTEGER PRIMARY KEY,\n"
-	"  name   TEXT NOT NULL,\n"
-	"  rank   INTEGER NOT NULL,       -- for comparisons; DTLS beside its TLS sibling\n"
-	"  legacy INTEGER NOT NULL        -- 1: below TLS 1.2 (DTLS 1.0 included)\n"
-	");\n"
-	"CREATE TABLE IF NOT EXISTS alert_descriptions (\n"
-	"  value INTEGER PRIMARY KEY,\n"
-	"  name  TEXT NOT NULL\n"
-	");\n";
+    "CREATE TABLE IF NOT EXISTS meta (\n"
+    "  key   TEXT PRIMARY KEY,\n"
+    "  value TEXT\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS runs (\n"
+    "  id              INTEGER PRIMARY KEY,\n"
+    "  started         REAL NOT NULL,  -- unix seconds\n"
+    "  ended           REAL,           -- NULL while running, or if the run was killed\n"
+    "  command         TEXT,           -- read, capture, ...\n"
+    "  source          TEXT,           -- capture file names or the interface\n"
+    "  tool_version    TEXT,\n"
+    "  packets         INTEGER,        -- frames handed to decode\n"
+    "  bytes           INTEGER,        -- captured bytes\n"
+    "  not_ip          INTEGER,\n"
+    "  undecodable     INTEGER,        -- truncated, malformed, unsupported, fragment\n"
+    "  tcp_packets     INTEGER,\n"
+    "  flows           INTEGER,\n"
+    "  flows_evicted   INTEGER,        -- pushed out by the flow table bound\n"
+    "  handshakes      INTEGER,        -- connection rows written\n"
+    "  hello_truncated INTEGER,\n"
+    "  hello_malformed INTEGER,\n"
+    "  kernel_drops    INTEGER         -- live capture only\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS connections (\n"
+    "  id                  INTEGER PRIMARY KEY,\n"
+    "  run_id              INTEGER REFERENCES runs(id),\n"
+    "  first_ts            REAL NOT NULL,  -- unix seconds, microsecond fraction\n"
+    "  last_ts             REAL NOT NULL,\n"
+    "  transport           TEXT,           -- 'tcp' or 'udp'\n"
+    "  ip_version          INTEGER,        -- 4 or 6\n"
+    "  client_ip           TEXT NOT NULL,  -- dotted quad or RFC 5952\n"
+    "  client_port         INTEGER NOT NULL,\n"
+    "  server_ip           TEXT NOT NULL,\n"
+    "  server_port         INTEGER NOT NULL,\n"
+    "  client_packets      INTEGER,        -- sent by the client\n"
+    "  server_packets      INTEGER,\n"
+    "  client_bytes        INTEGER,        -- transport payload bytes sent by the client\n"
+    "  server_bytes        INTEGER,\n"
+    "  client_stream_trunc INTEGER,        -- 1: reassembly bound reached, client direction\n"
+    "  server_stream_trunc INTEGER,\n"
+    "  -- ClientHello (all NULL when none was seen; ch_version IS NOT NULL means one was)\n"
+    "  ch_version          INTEGER,        -- legacy_version, wire value (771 = 0x0303)\n"
+    "  ch_sslv2            INTEGER,        -- 1: SSLv2 record format\n"
+    "  ch_versions         TEXT,           -- JSON array, supported_versions in wire order\n"
+    "  ch_max_version      INTEGER,        -- highest known version offered\n"
+    "  ciphers             TEXT,           -- JSON array, wire order, GREASE kept\n"
+    "  extensions          TEXT,           -- JSON arrays below: NULL when absent\n"
+    "  groups              TEXT,\n"
+    "  key_shares          TEXT,           -- groups of the key_share entries\n"
+    "  sig_algs            TEXT,\n"
+    "  point_formats       TEXT,\n"
+    "  compression         TEXT,\n"
+    "  sni                 TEXT,           -- see 'wire text' in the README: \\xHH escapes\n"
+    "  alpn                TEXT,           -- JSON array of strings\n"
+    "  session_id_len      INTEGER,\n"
+    "  fallback_scsv       INTEGER,        -- 0/1, RFC 7507\n"
+    "  session_ticket      INTEGER,        -- 0/1, extension present\n"
+    "  ch_trunc            INTEGER,        -- bit set: a list was longer than we keep\n"
+    "  ja3                 TEXT,\n"
+    "  ja3_str             TEXT,\n"
+    "  -- ServerHello (all NULL when none was seen)\n"
+    "  sh_version          INTEGER,        -- legacy_version\n"
+    "  sh_selected_version INTEGER,        -- supported_versions, NULL when absent\n"
+    "  version             INTEGER,        -- negotiated\n"
+    "  cipher              INTEGER,        -- negotiated suite (NULL for SSLv2)\n"
+    "  sh_extensions       TEXT,\n"
+    "  sh_alpn             TEXT,\n"
+    "  ja3s                TEXT,\n"
+    "  ja3s_str            TEXT,\n"
+    "  hrr                 INTEGER,        -- 0/1, a HelloRetryRequest came first\n"
+    "  -- first plaintext alert\n"
+    "  alert_level         INTEGER,        -- 1 warning, 2 fatal\n"
+    "  alert_desc          INTEGER,        -- see alert_descriptions\n"
+    "  alert_from          TEXT,           -- 'client' or 'server'\n"
+    "  app_label           TEXT,           -- nDPI's application name\n"
+    "  parse_status        TEXT,           -- ok, truncated, malformed, one_sided, midstream\n"
+    "  parse_error         TEXT,           -- why the dissector stopped, NULL if it did not\n"
+    "  hello_count         INTEGER         -- ClientHellos seen (2 after an HRR)\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS connections_client ON connections(client_ip, server_ip, "
+    "server_port);\n"
+    "CREATE INDEX IF NOT EXISTS connections_first_ts ON connections(first_ts);\n"
+    "CREATE TABLE IF NOT EXISTS cipher_suites (\n"
+    "  value    INTEGER PRIMARY KEY,  -- 16-bit suite, or 24-bit SSLv2 cipher kind\n"
+    "  name     TEXT NOT NULL,\n"
+    "  legacy   INTEGER NOT NULL,     -- 1: NULL, EXPORT, anon, RC4, DES, 3DES or RC2\n"
+    "  weakness TEXT NOT NULL         -- e.g. '3DES', 'RC4,MD5'; '' for none\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS tls_versions (\n"
+    "  value  INTEGER PRIMARY KEY,\n"
+    "  name   TEXT NOT NULL,\n"
+    "  rank   INTEGER NOT NULL,       -- for comparisons; DTLS beside its TLS sibling\n"
+    "  legacy INTEGER NOT NULL        -- 1: below TLS 1.2 (DTLS 1.0 included)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS alert_descriptions (\n"
+    "  value INTEGER PRIMARY KEY,\n"
+    "  name  TEXT NOT NULL\n"
+    ");\n";
 
 /*
  * Views are dropped and created again by every migration, so they always match the tables.
@@ -142,45 +142,45 @@ static const char schema_v1[] =
  * never listed.
  */
 static const char views_sql[] =
-	"DROP VIEW IF EXISTS connections_named;\n"
-	"DROP VIEW IF EXISTS legacy_connections;\n"
-	"CREATE VIEW connections_named AS\n"
-	"SELECT c.*,\n"
-	"  CASE WHEN c.version IS NOT NULL\n"
-	"       THEN coalesce(v.name, printf('0x%04x', c.version)) END AS version_name,\n"
-	"  CASE WHEN c.cipher IS NOT NULL\n"
-	"       THEN coalesce(cs.name, printf('0x%04x', c.cipher)) END AS cipher_name,\n"
-	"  CASE WHEN c.ch_version IS NOT NULL\n"
-	"       THEN coalesce(chv.name, printf('0x%04x', c.ch_version)) END AS ch_version_name,\n"
-	"  chm.name AS ch_max_version_name,\n"
-	"  CASE WHEN c.alert_desc IS NOT NULL\n"
-	"       THEN coalesce(ad.name, CAST(c.alert_desc AS TEXT)) END AS alert_name\n"
-	"FROM connections c\n"
-	"LEFT JOIN tls_versions v ON v.value = c.version\n"
-	"LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
-	"LEFT JOIN tls_versions chv ON chv.value = c.ch_version\n"
-	"LEFT JOIN tls_versions chm ON chm.value = c.ch_max_version\n"
-	"LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc;\n"
-	"CREATE VIEW legacy_connections AS\n"
-	"SELECT c.*,\n"
-	"  CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
-	"    AS effective_version,\n"
-	"  ev.name AS effective_version_name,\n"
-	"  c.sh_version IS NOT NULL AS negotiated,\n"
-	"  cs.name AS cipher_name,\n"
-	"  CASE\n"
-	"    WHEN ev.legacy = 1 AND cs.legacy = 1 THEN ev.name ||\n"
-	"      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END ||\n"
-	"      ', ' || cs.weakness || ' cipher'\n"
-	"    WHEN ev.legacy = 1 THEN ev.name ||\n"
-	"      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END\n"
-	"    ELSE cs.weakness || ' cipher'\n"
-	"  END AS reason\n"
-	"FROM connections c\n"
-	"LEFT JOIN tls_versions ev\n"
-	"  ON ev.value = CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
-	"LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
-	"WHERE ev.legacy = 1 OR cs.legacy = 1;\n";
+    "DROP VIEW IF EXISTS connections_named;\n"
+    "DROP VIEW IF EXISTS legacy_connections;\n"
+    "CREATE VIEW connections_named AS\n"
+    "SELECT c.*,\n"
+    "  CASE WHEN c.version IS NOT NULL\n"
+    "       THEN coalesce(v.name, printf('0x%04x', c.version)) END AS version_name,\n"
+    "  CASE WHEN c.cipher IS NOT NULL\n"
+    "       THEN coalesce(cs.name, printf('0x%04x', c.cipher)) END AS cipher_name,\n"
+    "  CASE WHEN c.ch_version IS NOT NULL\n"
+    "       THEN coalesce(chv.name, printf('0x%04x', c.ch_version)) END AS ch_version_name,\n"
+    "  chm.name AS ch_max_version_name,\n"
+    "  CASE WHEN c.alert_desc IS NOT NULL\n"
+    "       THEN coalesce(ad.name, CAST(c.alert_desc AS TEXT)) END AS alert_name\n"
+    "FROM connections c\n"
+    "LEFT JOIN tls_versions v ON v.value = c.version\n"
+    "LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
+    "LEFT JOIN tls_versions chv ON chv.value = c.ch_version\n"
+    "LEFT JOIN tls_versions chm ON chm.value = c.ch_max_version\n"
+    "LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc;\n"
+    "CREATE VIEW legacy_connections AS\n"
+    "SELECT c.*,\n"
+    "  CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
+    "    AS effective_version,\n"
+    "  ev.name AS effective_version_name,\n"
+    "  c.sh_version IS NOT NULL AS negotiated,\n"
+    "  cs.name AS cipher_name,\n"
+    "  CASE\n"
+    "    WHEN ev.legacy = 1 AND cs.legacy = 1 THEN ev.name ||\n"
+    "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END ||\n"
+    "      ', ' || cs.weakness || ' cipher'\n"
+    "    WHEN ev.legacy = 1 THEN ev.name ||\n"
+    "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END\n"
+    "    ELSE cs.weakness || ' cipher'\n"
+    "  END AS reason\n"
+    "FROM connections c\n"
+    "LEFT JOIN tls_versions ev\n"
+    "  ON ev.value = CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
+    "LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
+    "WHERE ev.legacy = 1 OR cs.legacy = 1;\n";
 
 /* Each step takes the schema from version - 1 to version. */
 struct store_migration {
@@ -189,7 +189,7 @@ struct store_migration {
 };
 
 static const struct store_migration migrations[] = {
-	{1, schema_v1},
+    {1, schema_v1},
 };
 
 /* The versions the tls_versions table names; names and ranks come from dissectors/hello.c. */
@@ -197,8 +197,8 @@ static const struct {
 	uint16_t value;
 	uint8_t legacy;
 } known_versions[] = {
-	{TC_V_SSL2, 1},  {TC_V_SSL3, 1},  {TC_V_TLS10, 1}, {TC_V_TLS11, 1}, {TC_V_TLS12, 0},
-	{TC_V_TLS13, 0}, {0xfeff, 1},     {0xfefd, 0},     {0xfefc, 0},
+    {TC_V_SSL2, 1},  {TC_V_SSL3, 1}, {TC_V_TLS10, 1}, {TC_V_TLS11, 1}, {TC_V_TLS12, 0},
+    {TC_V_TLS13, 0}, {0xfeff, 1},    {0xfefd, 0},     {0xfefc, 0},
 };
 
 /* TLS Alert registry (IANA; RFC 5246 7.2, RFC 8446 6, RFC 9147 for 52). */
@@ -206,42 +206,42 @@ static const struct {
 	uint8_t value;
 	const char *name;
 } alert_names[] = {
-	{0, "close_notify"},
-	{10, "unexpected_message"},
-	{20, "bad_record_mac"},
-	{21, "decryption_failed"},
-	{22, "record_overflow"},
-	{30, "decompression_failure"},
-	{40, "handshake_failure"},
-	{41, "no_certificate"},
-	{42, "bad_certificate"},
-	{43, "unsupported_certificate"},
-	{44, "certificate_revoked"},
-	{45, "certificate_expired"},
-	{46, "certificate_unknown"},
-	{47, "illegal_parameter"},
-	{48, "unknown_ca"},
-	{49, "access_denied"},
-	{50, "decode_error"},
-	{51, "decrypt_error"},
-	{52, "too_many_cids_requested"},
-	{60, "export_restriction"},
-	{70, "protocol_version"},
-	{71, "insufficient_security"},
-	{80, "internal_error"},
-	{86, "inappropriate_fallback"},
-	{90, "user_canceled"},
-	{100, "no_renegotiation"},
-	{109, "missing_extension"},
-	{110, "unsupported_extension"},
-	{111, "certificate_unobtainable"},
-	{112, "unrecognized_name"},
-	{113, "bad_certificate_status_response"},
-	{114, "bad_certificate_hash_value"},
-	{115, "unknown_psk_identity"},
-	{116, "certificate_required"},
-	{120, "no_application_protocol"},
-	{121, "ech_required"},
+    {0, "close_notify"},
+    {10, "unexpected_message"},
+    {20, "bad_record_mac"},
+    {21, "decryption_failed"},
+    {22, "record_overflow"},
+    {30, "decompression_failure"},
+    {40, "handshake_failure"},
+    {41, "no_certificate"},
+    {42, "bad_certificate"},
+    {43, "unsupported_certificate"},
+    {44, "certificate_revoked"},
+    {45, "certificate_expired"},
+    {46, "certificate_unknown"},
+    {47, "illegal_parameter"},
+    {48, "unknown_ca"},
+    {49, "access_denied"},
+    {50, "decode_error"},
+    {51, "decrypt_error"},
+    {52, "too_many_cids_requested"},
+    {60, "export_restriction"},
+    {70, "protocol_version"},
+    {71, "insufficient_security"},
+    {80, "internal_error"},
+    {86, "inappropriate_fallback"},
+    {90, "user_canceled"},
+    {100, "no_renegotiation"},
+    {109, "missing_extension"},
+    {110, "unsupported_extension"},
+    {111, "certificate_unobtainable"},
+    {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"},
+    {114, "bad_certificate_hash_value"},
+    {115, "unknown_psk_identity"},
+    {116, "certificate_required"},
+    {120, "no_application_protocol"},
+    {121, "ech_required"},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -303,12 +303,12 @@ enum conn_col {
 #define CONN_ENUM(e, n) COL_##e,
 	CONN_COLUMNS(CONN_ENUM)
 #undef CONN_ENUM
-	COL_COUNT
+	    COL_COUNT
 };
 
 static const char *const conn_col_names[COL_COUNT] = {
 #define CONN_NAME(e, n) #n,
-	CONN_COLUMNS(CONN_NAME)
+    CONN_COLUMNS(CONN_NAME)
 #undef CONN_NAME
 };
 
@@ -327,12 +327,12 @@ struct store {
 	enum store_mode mode;
 	sqlite3_stmt *insert; /* prepared once, reused for every row */
 	sqlite3_stmt *touch;
-	int64_t run_id;       /* 0: no run begun */
-	unsigned pending;     /* rows in the open transaction */
+	int64_t run_id;   /* 0: no run begun */
+	unsigned pending; /* rows in the open transaction */
 	struct timespec last_commit;
 	int bind_failed;
-	struct sbuf text;     /* scratch for JSON arrays and wire text */
-	char *ja3_str;        /* TC_JA3_STR_MAX bytes, too big for the stack */
+	struct sbuf text; /* scratch for JSON arrays and wire text */
+	char *ja3_str;    /* TC_JA3_STR_MAX bytes, too big for the stack */
 };
 
 /* ---------------------------------------------------------------- text */
@@ -426,9 +426,8 @@ static size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
  * separators, and the bidirectional overrides that make text display in another order. */
 static int is_control(uint32_t c)
 {
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f ||
-	       c == 0x2028 || c == 0x2029 || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069);
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 ||
+	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /*
@@ -440,7 +439,7 @@ static int is_control(uint32_t c)
  * and '\' can need it by then.
  */
 static void put_wire_text(struct sbuf *b, const uint8_t *p, size_t n, int escape_backslash,
-			  int json)
+                          int json)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
@@ -489,8 +488,8 @@ static void json_ints(struct sbuf *b, const void *v, size_t n, size_t width)
 	sb_putc(b, '[');
 	for (size_t i = 0; i < n; i++) {
 		unsigned long x = width == 1   ? ((const uint8_t *)v)[i]
-				  : width == 2 ? ((const uint16_t *)v)[i]
-					       : ((const uint32_t *)v)[i];
+		                  : width == 2 ? ((const uint16_t *)v)[i]
+		                               : ((const uint32_t *)v)[i];
 		if (i)
 			sb_putc(b, ',');
 		sb_uint(b, x);
@@ -539,8 +538,7 @@ static double usec_to_unix(uint64_t us)
 
 static void report(const struct store *s, const char *what)
 {
-	fprintf(stderr, "tlscensus: database '%s': %s: %s\n", s->path, what,
-		sqlite3_errmsg(s->db));
+	fprintf(stderr, "tlscensus: database '%s': %s: %s\n", s->path, what, sqlite3_errmsg(s->db));
 }
 
 static int exec(struct store *s, const char *sql)
@@ -562,7 +560,7 @@ static int64_t query_int(struct store *s, const char *sql)
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -583,9 +581,9 @@ static void weakness_text(struct sbuf *b, unsigned w)
 		unsigned bit;
 		const char *name;
 	} bits[] = {
-		{CIPHER_NULL, "NULL"}, {CIPHER_EXPORT, "EXPORT"}, {CIPHER_ANON, "ANON"},
-		{CIPHER_RC4, "RC4"},   {CIPHER_DES, "DES"},       {CIPHER_3DES, "3DES"},
-		{CIPHER_RC2, "RC2"},   {CIPHER_MD5, "MD5"},       {CIPHER_SCSV, "SCSV"},
+	    {CIPHER_NULL, "NULL"}, {CIPHER_EXPORT, "EXPORT"}, {CIPHER_ANON, "ANON"},
+	    {CIPHER_RC4, "RC4"},   {CIPHER_DES, "DES"},       {CIPHER_3DES, "3DES"},
+	    {CIPHER_RC2, "RC2"},   {CIPHER_MD5, "MD5"},       {CIPHER_SCSV, "SCSV"},
 	};
 
 	sb_reset(b);
@@ -606,7 +604,7 @@ static int fill_ciphers(struct store *s)
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "INSERT INTO cipher_suites VALUES (?1, ?2, ?3, ?4)",
-					-1, &st, NULL);
+		                        -1, &st, NULL);
 	for (size_t i = 0; rc == SQLITE_OK && i < cipher_count(); i++) {
 		const struct cipher_suite *cs = cipher_at(i);
 
@@ -633,7 +631,7 @@ static int fill_versions(struct store *s)
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "INSERT INTO tls_versions VALUES (?1, ?2, ?3, ?4)",
-					-1, &st, NULL);
+		                        -1, &st, NULL);
 	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(known_versions); i++) {
 		uint16_t v = known_versions[i].value;
 		const char *name = tc_version_name(v);
@@ -661,7 +659,7 @@ static int fill_alerts(struct store *s)
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "INSERT INTO alert_descriptions VALUES (?1, ?2)", -1,
-					&st, NULL);
+		                        &st, NULL);
 	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(alert_names); i++) {
 		sqlite3_bind_int(st, 1, alert_names[i].value);
 		sqlite3_bind_text(st, 2, alert_names[i].name, -1, SQLITE_STATIC);
@@ -677,9 +675,9 @@ static int refs_stale(struct store *s)
 {
 	return query_int(s, "SELECT count(*) FROM cipher_suites") != (int64_t)cipher_count() ||
 	       query_int(s, "SELECT count(*) FROM tls_versions") !=
-		       (int64_t)COUNT_OF(known_versions) ||
+	           (int64_t)COUNT_OF(known_versions) ||
 	       query_int(s, "SELECT count(*) FROM alert_descriptions") !=
-		       (int64_t)COUNT_OF(alert_names);
+	           (int64_t)COUNT_OF(alert_names);
 }
 
 /* ---------------------------------------------------------------- open */
@@ -703,12 +701,12 @@ static int read_version(struct store *s, int *version, char *err, size_t errlen)
 		return 0;
 	if (rc == SQLITE_NOTADB)
 		set_err(err, errlen,
-			"'%s' is not a SQLite database; give the path of a tlscensus database, or "
-			"a new file name",
-			s->path);
+		        "'%s' is not a SQLite database; give the path of a tlscensus database, or "
+		        "a new file name",
+		        s->path);
 	else
 		set_err(err, errlen, "cannot read database '%s': %s", s->path,
-			sqlite3_errmsg(s->db));
+		        sqlite3_errmsg(s->db));
 	return -1;
 }
 
@@ -716,18 +714,19 @@ static int read_version(struct store *s, int *version, char *err, size_t errlen)
 static int check_version(struct store *s, int version, char *err, size_t errlen)
 {
 	if (version > STORE_SCHEMA_VERSION) {
-		set_err(err, errlen,
-			"database '%s' has schema version %d, newer than this tlscensus knows (%d); "
-			"use a newer tlscensus",
-			s->path, version, STORE_SCHEMA_VERSION);
+		set_err(
+		    err, errlen,
+		    "database '%s' has schema version %d, newer than this tlscensus knows (%d); "
+		    "use a newer tlscensus",
+		    s->path, version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (version == 0 &&
 	    query_int(s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") > 0) {
 		set_err(err, errlen,
-			"'%s' is a SQLite database of another program (no tlscensus schema); give "
-			"another database file",
-			s->path);
+		        "'%s' is a SQLite database of another program (no tlscensus schema); give "
+		        "another database file",
+		        s->path);
 		return -1;
 	}
 	return 0;
@@ -747,14 +746,14 @@ static int migrate(struct store *s, int from)
 	if (rc == SQLITE_OK)
 		rc = exec(s, sql);
 	snprintf(sql, sizeof sql,
-		 "INSERT OR REPLACE INTO meta VALUES ('schema_version', '%d'), "
-		 "('tool_version', '%s')",
-		 STORE_SCHEMA_VERSION, TC_VERSION);
+	         "INSERT OR REPLACE INTO meta VALUES ('schema_version', '%d'), "
+	         "('tool_version', '%s')",
+	         STORE_SCHEMA_VERSION, TC_VERSION);
 	if (rc == SQLITE_OK)
 		rc = exec(s, sql);
 	if (rc == SQLITE_OK)
 		rc = exec(s, "INSERT OR IGNORE INTO meta VALUES ('created', "
-			     "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
+		             "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))");
 	return rc;
 }
 
@@ -792,7 +791,7 @@ static int apply_schema(struct store *s, char *err, size_t errlen)
 		return 0;
 fail:
 	set_err(err, errlen, "cannot set up the schema in database '%s': %s", s->path,
-		sqlite3_errmsg(s->db));
+	        sqlite3_errmsg(s->db));
 	if (!sqlite3_get_autocommit(s->db))
 		exec(s, "ROLLBACK");
 	return -1;
@@ -819,15 +818,15 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	free(sql.p);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(
-			s->db,
-			"UPDATE connections SET last_ts = ?1, client_packets = ?2, "
-			"server_packets = ?3, client_bytes = ?4, server_bytes = ?5, "
-			"client_stream_trunc = ?6, server_stream_trunc = ?7 WHERE id = ?8",
-			-1, &s->touch, NULL);
+		    s->db,
+		    "UPDATE connections SET last_ts = ?1, client_packets = ?2, "
+		    "server_packets = ?3, client_bytes = ?4, server_bytes = ?5, "
+		    "client_stream_trunc = ?6, server_stream_trunc = ?7 WHERE id = ?8",
+		    -1, &s->touch, NULL);
 	if (rc == SQLITE_OK)
 		return 0;
 	set_err(err, errlen, "cannot prepare statements on database '%s': %s", s->path,
-		sqlite3_errmsg(s->db));
+	        sqlite3_errmsg(s->db));
 	return -1;
 }
 
@@ -837,9 +836,9 @@ static int open_read_write(struct store *s, char *err, size_t errlen)
 
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen,
-			"cannot open database '%s': %s; check that the directory exists and is "
-			"writable",
-			s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		        "cannot open database '%s': %s; check that the directory exists and is "
+		        "writable",
+		        s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
@@ -856,8 +855,8 @@ static int open_read_write(struct store *s, char *err, size_t errlen)
 	if (exec(s, "PRAGMA journal_mode=WAL") != SQLITE_OK ||
 	    exec(s, "PRAGMA synchronous=NORMAL") != SQLITE_OK) {
 		set_err(err, errlen,
-			"cannot set up database '%s': %s; check that the directory is writable",
-			s->path, sqlite3_errmsg(s->db));
+		        "cannot set up database '%s': %s; check that the directory is writable",
+		        s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
 	if (apply_schema(s, err, errlen) || prepare_writes(s, err, errlen))
@@ -883,10 +882,10 @@ static int open_read_only(struct store *s, char *err, size_t errlen)
 	if (stat(s->path, &sb) != 0) {
 		if (errno == ENOENT)
 			set_err(err, errlen, "no database '%s': run 'tlscensus read FILE' first",
-				s->path);
+			        s->path);
 		else
 			set_err(err, errlen, "cannot open database '%s': %s", s->path,
-				strerror(errno));
+			        strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(sb.st_mode)) {
@@ -896,7 +895,7 @@ static int open_read_only(struct store *s, char *err, size_t errlen)
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen, "cannot open database '%s': %s; check that it is readable",
-			s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		        s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		return -1;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
@@ -904,15 +903,15 @@ static int open_read_only(struct store *s, char *err, size_t errlen)
 		return -1;
 	if (version == 0) {
 		set_err(err, errlen,
-			"database '%s' holds no tlscensus data: run 'tlscensus read FILE' first",
-			s->path);
+		        "database '%s' holds no tlscensus data: run 'tlscensus read FILE' first",
+		        s->path);
 		return -1;
 	}
 	if (version < STORE_SCHEMA_VERSION) {
 		set_err(err, errlen,
-			"database '%s' has the older schema version %d; run 'tlscensus read' on it "
-			"once to migrate it to version %d",
-			s->path, version, STORE_SCHEMA_VERSION);
+		        "database '%s' has the older schema version %d; run 'tlscensus read' on it "
+		        "once to migrate it to version %d",
+		        s->path, version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	return 0;
@@ -942,7 +941,7 @@ struct store *store_open(const char *path, enum store_mode mode, char *err, size
 	}
 	s->mode = mode;
 	rc = mode == STORE_READ_ONLY ? open_read_only(s, err, errlen)
-				     : open_read_write(s, err, errlen);
+	                             : open_read_write(s, err, errlen);
 	if (rc) {
 		store_free(s);
 		return NULL;
@@ -1040,9 +1039,8 @@ static void bind_str(struct store *s, enum conn_col c, const char *v)
 /* Binds the scratch buffer's text (copied by SQLite) and empties the buffer. */
 static void bind_text_buf(struct store *s, enum conn_col c)
 {
-	if (s->text.failed ||
-	    sqlite3_bind_text(s->insert, (int)c + 1, s->text.p ? s->text.p : "", (int)s->text.len,
-			      SQLITE_TRANSIENT) != SQLITE_OK)
+	if (s->text.failed || sqlite3_bind_text(s->insert, (int)c + 1, s->text.p ? s->text.p : "",
+	                                        (int)s->text.len, SQLITE_TRANSIENT) != SQLITE_OK)
 		s->bind_failed = 1;
 	sb_reset(&s->text);
 }
@@ -1130,7 +1128,7 @@ static void bind_handshake(struct store *s, const struct tc_handshake *hs)
 		bind_int(s, COL_ALERT_DESC, hs->alert.desc);
 		if (hs->client_dir >= 0)
 			bind_str(s, COL_ALERT_FROM,
-				 hs->alert.dir == hs->client_dir ? "client" : "server");
+			         hs->alert.dir == hs->client_dir ? "client" : "server");
 	}
 	if (hs->err)
 		bind_str(s, COL_PARSE_ERROR, tc_err_name((enum tc_err)hs->err));
@@ -1179,7 +1177,7 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_NOMEM)
 			fprintf(stderr, "tlscensus: database '%s': out of memory writing a row\n",
-				s->path);
+			        s->path);
 		else
 			report(s, "cannot write a connection");
 		return -1;
@@ -1213,7 +1211,7 @@ int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 	}
 	if (sqlite3_changes(s->db) != 1) {
 		fprintf(stderr, "tlscensus: database '%s': no connection with id %lld to update\n",
-			s->path, (long long)id);
+		        s->path, (long long)id);
 		return -1;
 	}
 	return batch_tick(s);
@@ -1229,9 +1227,9 @@ int store_run_begin(struct store *s, const char *source, const char *command)
 	if (!writable(s) || store_flush(s))
 		return -1;
 	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO runs (started, command, source, tool_version) "
-				"VALUES (?1, ?2, ?3, ?4)",
-				-1, &st, NULL);
+	                        "INSERT INTO runs (started, command, source, tool_version) "
+	                        "VALUES (?1, ?2, ?3, ?4)",
+	                        -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_double(st, 1, now_unix());
 		sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
@@ -1261,17 +1259,17 @@ int store_run_end(struct store *s, const struct run_stats *st)
 	if (!st)
 		st = &none;
 	rc = sqlite3_prepare_v2(
-		s->db,
-		"UPDATE runs SET ended = ?1, packets = ?2, bytes = ?3, not_ip = ?4, "
-		"undecodable = ?5, tcp_packets = ?6, flows = ?7, flows_evicted = ?8, "
-		"handshakes = ?9, hello_truncated = ?10, hello_malformed = ?11, "
-		"kernel_drops = ?12 WHERE id = ?13",
-		-1, &q, NULL);
+	    s->db,
+	    "UPDATE runs SET ended = ?1, packets = ?2, bytes = ?3, not_ip = ?4, "
+	    "undecodable = ?5, tcp_packets = ?6, flows = ?7, flows_evicted = ?8, "
+	    "handshakes = ?9, hello_truncated = ?10, hello_malformed = ?11, "
+	    "kernel_drops = ?12 WHERE id = ?13",
+	    -1, &q, NULL);
 	if (rc == SQLITE_OK) {
-		const uint64_t v[] = {st->packets,         st->bytes,           st->not_ip,
-				      st->undecodable,     st->tcp_packets,     st->flows,
-				      st->flows_evicted,   st->handshakes,      st->hello_truncated,
-				      st->hello_malformed, st->kernel_drops};
+		const uint64_t v[] = {st->packets,         st->bytes,       st->not_ip,
+		                      st->undecodable,     st->tcp_packets, st->flows,
+		                      st->flows_evicted,   st->handshakes,  st->hello_truncated,
+		                      st->hello_malformed, st->kernel_drops};
 
 		sqlite3_bind_double(q, 1, now_unix());
 		for (size_t i = 0; i < COUNT_OF(v); i++)

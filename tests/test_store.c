@@ -69,8 +69,8 @@ static void set_sni(struct tc_client_hello *ch, const char *sni)
 
 /* A connection with a plain TLS ClientHello (and a ServerHello when sh_version is non-zero). */
 static void conn_init(struct conn *c, const char *client, uint16_t cport, const char *server,
-		      uint16_t sport, uint64_t ts, uint16_t ch_version, uint16_t sh_version,
-		      uint32_t cipher)
+                      uint16_t sport, uint64_t ts, uint16_t ch_version, uint16_t sh_version,
+                      uint32_t cipher)
 {
 	static const uint16_t exts[] = {0, 10, 11, 13, 16, 43, 51};
 	static const uint16_t groups[] = {0x001d, 0x0017};
@@ -133,6 +133,8 @@ static void build(struct conn c[R_COUNT])
 	static const uint32_t ciphers12[] = {0xc02f, 0x000a};
 	static const uint32_t ciphers13[] = {0x7a7a, 0x1301, 0x1302, 0xc02f};
 	static const char *const alpn13[] = {"h2", "http/1.1"};
+	/* A quote, and the two bytes 0xba 0xad (not UTF-8) of the corpus' non-ASCII ALPN. */
+	static const char *const alpn_odd[] = {"x\"y", "\xba\xad"};
 	static const uint16_t versions13[] = {0x7a7a, TC_V_TLS13, TC_V_TLS12};
 	const uint64_t t0 = 1704164645000000ULL; /* 2024-01-02T03:04:05Z */
 
@@ -140,14 +142,15 @@ static void build(struct conn c[R_COUNT])
 	conn_init(&c[0], "10.0.0.10", 40001, "192.0.2.10", 443, t0, TC_V_TLS10, TC_V_TLS10, 0x002f);
 	set_ciphers(c[0].ch, old_ciphers, 3);
 	set_sni(c[0].ch, "old.example");
+	set_alpn(c[0].ch, alpn_odd, 2);
 
 	conn_init(&c[1], "10.0.0.2", 40002, "192.0.2.20", 8443, t0 + 1000000, TC_V_TLS12,
-		  TC_V_TLS12, 0x000a);
+	          TC_V_TLS12, 0x000a);
 	set_ciphers(c[1].ch, ciphers12, 2);
 	set_sni(c[1].ch, "a\"b,c.example");
 
-	conn_init(&c[2], "2001:db8::1", 50000, "2001:db8:0:0:1::443", 443, t0 + 2000000,
-		  TC_V_TLS12, TC_V_TLS12, 0x1301);
+	conn_init(&c[2], "2001:db8::1", 50000, "2001:db8:0:0:1::443", 443, t0 + 2000000, TC_V_TLS12,
+	          TC_V_TLS12, 0x1301);
 	set_ciphers(c[2].ch, ciphers13, 4);
 	set_sni(c[2].ch, "new.example");
 	set_alpn(c[2].ch, alpn13, 2);
@@ -243,7 +246,7 @@ static int sql_is(sqlite3 *db, const char *sql, const char *arg, const char *wan
 
 	if (!ok)
 		fprintf(stderr, "  %s\n    got  %s\n    want %s\n", sql, got ? got : "NULL",
-			want ? want : "NULL");
+		        want ? want : "NULL");
 	free(got);
 	return ok;
 }
@@ -270,46 +273,51 @@ static void check_schema(sqlite3 *db)
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM cipher_suites"), (long long)cipher_count());
 	CHECK(sql_is(db, "SELECT weakness FROM cipher_suites WHERE value = 10", NULL, "3DES"));
 	CHECK(sql_is(db, "SELECT group_concat(name) FROM tls_versions WHERE legacy = 1", NULL,
-		     "SSLv2,SSLv3,TLSv1.0,TLSv1.1,DTLSv1.0"));
+	             "SSLv2,SSLv3,TLSv1.0,TLSv1.1,DTLSv1.0"));
 	CHECK(sql_is(db, "SELECT name FROM alert_descriptions WHERE value = 86", NULL,
-		     "inappropriate_fallback"));
+	             "inappropriate_fallback"));
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-			     "name LIKE 'connections_%'"),
-		 2);
+	                     "name LIKE 'connections_%'"),
+	         2);
 }
 
 static void check_rows(sqlite3 *db)
 {
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), R_COUNT);
 	CHECK(sql_is(db,
-		     "SELECT group_concat(id || ':' || reason, '|') FROM "
-		     "(SELECT id, reason FROM legacy_connections ORDER BY id)",
-		     NULL, "1:TLSv1.0|2:3DES cipher|4:TLSv1.1 offered, no ServerHello"));
+	             "SELECT group_concat(id || ':' || reason, '|') FROM "
+	             "(SELECT id, reason FROM legacy_connections ORDER BY id)",
+	             NULL, "1:TLSv1.0|2:3DES cipher|4:TLSv1.1 offered, no ServerHello"));
 	CHECK(sql_is(db, "SELECT sni FROM connections WHERE id = 4", NULL, hostile_stored));
 	CHECK(sql_is(db, "SELECT sni FROM connections WHERE id = 2", NULL, "a\"b,c.example"));
+	CHECK(sql_is(db, "SELECT alpn FROM connections WHERE id = 1", NULL,
+	             "[\"x\\\"y\",\"\\\\xba\\\\xad\"]"));
+	CHECK(sql_is(db, "SELECT json_extract(alpn, '$[1]') FROM connections WHERE id = 1", NULL,
+	             "\\xba\\xad"));
 	CHECK(sql_is(db,
-		     "SELECT ch_versions || ch_max_version || ciphers || alpn FROM connections "
-		     "WHERE id = 3",
-		     NULL, "[31354,772,771]772[31354,4865,4866,49199][\"h2\",\"http/1.1\"]"));
+	             "SELECT ch_versions || ch_max_version || ciphers || alpn FROM connections "
+	             "WHERE id = 3",
+	             NULL, "[31354,772,771]772[31354,4865,4866,49199][\"h2\",\"http/1.1\"]"));
 	CHECK(sql_is(db,
-		     "SELECT version_name || '/' || cipher_name || '/' || ch_max_version_name "
-		     "FROM connections_named WHERE id = 1",
-		     NULL, "TLSv1.0/TLS_RSA_WITH_AES_128_CBC_SHA/TLSv1.0"));
+	             "SELECT version_name || '/' || cipher_name || '/' || ch_max_version_name "
+	             "FROM connections_named WHERE id = 1",
+	             NULL, "TLSv1.0/TLS_RSA_WITH_AES_128_CBC_SHA/TLSv1.0"));
 	CHECK(sql_is(db,
-		     "SELECT alert_name || '/' || alert_from FROM connections_named WHERE id = 4",
-		     NULL, "protocol_version/server"));
+	             "SELECT alert_name || '/' || alert_from FROM connections_named WHERE id = 4",
+	             NULL, "protocol_version/server"));
 	/* Nothing seen, nothing stored: no ClientHello means every ch_* is NULL. */
-	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE id = 5 AND ch_version IS NULL "
-			     "AND ciphers IS NULL AND sni IS NULL AND version IS NULL AND hrr IS NULL "
-			     "AND parse_status = 'midstream'"),
-		 1);
+	CHECK_EQ(sql_int(db,
+	                 "SELECT count(*) FROM connections WHERE id = 5 AND ch_version IS NULL "
+	                 "AND ciphers IS NULL AND sni IS NULL AND version IS NULL AND hrr IS NULL "
+	                 "AND parse_status = 'midstream'"),
+	         1);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE id = 4 AND sh_version IS NULL "
-			     "AND version IS NULL AND cipher IS NULL AND ja3s IS NULL AND "
-			     "ch_versions IS NULL AND ja3 IS NOT NULL"),
-		 1);
+	                     "AND version IS NULL AND cipher IS NULL AND ja3s IS NULL AND "
+	                     "ch_versions IS NULL AND ja3 IS NOT NULL"),
+	         1);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM runs WHERE ended IS NOT NULL AND "
-			     "packets = 1234 AND handshakes = 5 AND source = 'test.pcap'"),
-		 1);
+	                     "packets = 1234 AND handshakes = 5 AND source = 'test.pcap'"),
+	         1);
 }
 
 /* The TLS 1.3 record, whole, as a string: FORMAT.md keys in order, then ours. */
@@ -320,19 +328,19 @@ static void check_export_record(const char *line, const struct conn *c)
 	CHECK(tc_ja3(c->ch, ja3_str, sizeof ja3_str, ja3));
 	CHECK(tc_ja3s(c->sh, ja3s_str, sizeof ja3s_str, ja3s));
 	snprintf(want, sizeof want,
-		 "{\"transport\": \"tcp\", \"client_ip\": \"2001:db8::1\", \"client_port\": 50000, "
-		 "\"server_ip\": \"2001:db8::1:0:0:443\", \"server_port\": 443, "
-		 "\"sni\": \"new.example\", \"client_version\": \"TLSv1.2\", "
-		 "\"client_versions\": [\"0x7a7a\", \"TLSv1.3\", \"TLSv1.2\"], "
-		 "\"client_max_version\": \"TLSv1.3\", "
-		 "\"ciphers\": [\"0x7a7a\", \"0x1301\", \"0x1302\", \"0xc02f\"], "
-		 "\"alpn\": [\"h2\", \"http/1.1\"], \"version\": \"TLSv1.3\", "
-		 "\"cipher\": \"0x1301\", \"ja3\": \"%s\", \"ja3s\": \"%s\", "
-		 "\"first_ts\": 1704164647.123456, \"last_ts\": 1704164647.250000, "
-		 "\"alert\": null, \"app\": \"TLS.Google\", \"parse_status\": \"ok\", "
-		 "\"parse_error\": null, \"ja3_str\": \"%s\", \"ja3s_str\": \"%s\", "
-		 "\"hrr\": false, \"fallback_scsv\": false}",
-		 ja3, ja3s, ja3_str, ja3s_str);
+	         "{\"transport\": \"tcp\", \"client_ip\": \"2001:db8::1\", \"client_port\": 50000, "
+	         "\"server_ip\": \"2001:db8::1:0:0:443\", \"server_port\": 443, "
+	         "\"sni\": \"new.example\", \"client_version\": \"TLSv1.2\", "
+	         "\"client_versions\": [\"0x7a7a\", \"TLSv1.3\", \"TLSv1.2\"], "
+	         "\"client_max_version\": \"TLSv1.3\", "
+	         "\"ciphers\": [\"0x7a7a\", \"0x1301\", \"0x1302\", \"0xc02f\"], "
+	         "\"alpn\": [\"h2\", \"http/1.1\"], \"version\": \"TLSv1.3\", "
+	         "\"cipher\": \"0x1301\", \"ja3\": \"%s\", \"ja3s\": \"%s\", "
+	         "\"first_ts\": 1704164647.123456, \"last_ts\": 1704164647.250000, "
+	         "\"alert\": null, \"app\": \"TLS.Google\", \"parse_status\": \"ok\", "
+	         "\"parse_error\": null, \"ja3_str\": \"%s\", \"ja3s_str\": \"%s\", "
+	         "\"hrr\": false, \"fallback_scsv\": false}",
+	         ja3, ja3s, ja3_str, ja3s_str);
 	if (strcmp(line, want))
 		fprintf(stderr, "  export line\n    got  %s\n    want %s\n", line, want);
 	CHECK(strcmp(line, want) == 0);
@@ -351,15 +359,19 @@ static void check_export(struct store *s, sqlite3 *db, const struct conn c[R_COU
 		lines++;
 		/* SQLite's JSON parser stands in for a consumer's. */
 		CHECK(sql_is(db, "SELECT json_valid(?1)", line, "1"));
+		if (lines == 1) {
+			CHECK(strstr(line, "\"alpn\": [\"x\\\"y\", \"\\\\xba\\\\xad\"], ") != NULL);
+			CHECK(sql_is(db, "SELECT json_extract(?1, '$.alpn[0]')", line, "x\"y"));
+		}
 		if (lines == 3)
 			check_export_record(line, &c[2]);
 		if (lines == 4) {
 			CHECK(sql_is(db, "SELECT json_extract(?1, '$.sni')", line, hostile_stored));
 			CHECK(sql_is(db, "SELECT json_extract(?1, '$.alert')", line,
-				     "fatal:protocol_version"));
+			             "fatal:protocol_version"));
 			CHECK(sql_is(db, "SELECT json_type(?1, '$.version')", line, "null"));
 			CHECK(sql_is(db, "SELECT json_extract(?1, '$.client_max_version')", line,
-				     "TLSv1.1"));
+			             "TLSv1.1"));
 			CHECK(sql_is(db, "SELECT json_extract(?1, '$.fallback_scsv')", line, "1"));
 		}
 	}
@@ -395,18 +407,18 @@ static void check_json(struct store *s, sqlite3 *db)
 	CHECK(inert(out));
 	CHECK(sql_is(db, "SELECT json_array_length(?1)", out, "3"));
 	CHECK(sql_is(db,
-		     "SELECT group_concat(json_extract(value, '$.client_ip') || ' ' || "
-		     "json_extract(value, '$.reason'), '|') FROM json_each(?1)",
-		     out,
-		     "10.0.0.2 3DES cipher|10.0.0.2 TLSv1.1 offered, no ServerHello|"
-		     "10.0.0.10 TLSv1.0"));
+	             "SELECT group_concat(json_extract(value, '$.client_ip') || ' ' || "
+	             "json_extract(value, '$.reason'), '|') FROM json_each(?1)",
+	             out,
+	             "10.0.0.2 3DES cipher|10.0.0.2 TLSv1.1 offered, no ServerHello|"
+	             "10.0.0.10 TLSv1.0"));
 	CHECK(sql_is(db, "SELECT json_extract(?1, '$[1].sni')", out, hostile_stored));
 	CHECK(sql_is(db, "SELECT json_type(?1, '$[1].cipher')", out, "null"));
 	CHECK(sql_is(db, "SELECT json_type(?1, '$[0].connections')", out, "integer"));
-	CHECK(sql_is(db, "SELECT json_extract(?1, '$[2].first_seen')", out,
-		     "2024-01-02T03:04:05Z"));
+	CHECK(
+	    sql_is(db, "SELECT json_extract(?1, '$[2].first_seen')", out, "2024-01-02T03:04:05Z"));
 	CHECK(sql_is(db, "SELECT json_extract(?1, '$[2].cipher')", out,
-		     "TLS_RSA_WITH_AES_128_CBC_SHA"));
+	             "TLS_RSA_WITH_AES_128_CBC_SHA"));
 	free(out);
 }
 
@@ -430,7 +442,7 @@ static void check_table(struct store *s)
 		for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
 			lines++;
 			aligned += strncmp(l + col, "VERSION", 7) == 0 ||
-				   strncmp(l + col, "TLSv1.", 6) == 0;
+			           strncmp(l + col, "TLSv1.", 6) == 0;
 			if (!strchr(l, '\n'))
 				break;
 		}
@@ -508,6 +520,71 @@ static void check_empty_report(const struct conn *modern)
 	store_close(s);
 }
 
+/* Rows are committed in batches of STORE_BATCH without any flush: a reader sees them. */
+static void check_batches(const struct conn *c)
+{
+	char err[512], path[300];
+	struct store *s;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof path, "%s/bulk.db", dir);
+	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	{
+		int ids_ok = 0;
+
+		for (int i = 0; i < STORE_BATCH + 10; i++)
+			ids_ok += store_put(s, &c->r) == i + 1;
+		CHECK_EQ(ids_ok, STORE_BATCH + 10);
+	}
+	CHECK_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	{
+		long long seen = sql_int(db, "SELECT count(*) FROM connections");
+
+		CHECK(seen >= STORE_BATCH && seen <= STORE_BATCH + 10);
+	}
+	store_close(s); /* close commits the rest */
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), STORE_BATCH + 10);
+	sqlite3_close(db);
+}
+
+/* A database from a newer tlscensus, and another program's database, are refused untouched. */
+static void check_foreign_schemas(void)
+{
+	char err[512], path[300];
+	struct store *s;
+	sqlite3 *db = NULL;
+
+	snprintf(path, sizeof path, "%s/newer.db", dir);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "CREATE TABLE connections (id INTEGER); PRAGMA user_version = 99",
+	                      NULL, NULL, NULL),
+	         SQLITE_OK);
+	sqlite3_close(db);
+	for (int mode = 0; mode < 2; mode++) {
+		err[0] = '\0';
+		s = store_open(path, mode ? STORE_READ_ONLY : STORE_READ_WRITE, err, sizeof err);
+		CHECK(s == NULL);
+		CHECK(strstr(err, path) && strstr(err, "newer"));
+		store_close(s);
+	}
+
+	snprintf(path, sizeof path, "%s/other.db", dir);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "CREATE TABLE songs (title TEXT)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s == NULL);
+	CHECK(strstr(err, path) && strstr(err, "another program"));
+	store_close(s);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK(sql_is(db, "SELECT group_concat(name) FROM sqlite_master", NULL, "songs"));
+	sqlite3_close(db);
+}
+
 /* SSLv2-format hello: every cipher in 6 digits, client_version "SSLv2", no ja3. */
 static void check_sslv2_export(void)
 {
@@ -531,10 +608,10 @@ static void check_sslv2_export(void)
 	CHECK(store_put(s, &c.r) > 0);
 	out = capture(s, store_export_ndjson);
 	CHECK(out && strstr(out, "\"client_version\": \"SSLv2\", \"client_versions\": null, "
-				 "\"client_max_version\": \"SSLv2\", "
-				 "\"ciphers\": [\"0x010080\", \"0x0700c0\", \"0x00002f\"], "
-				 "\"alpn\": null, \"version\": null, \"cipher\": null, "
-				 "\"ja3\": null"));
+	                         "\"client_max_version\": \"SSLv2\", "
+	                         "\"ciphers\": [\"0x010080\", \"0x0700c0\", \"0x00002f\"], "
+	                         "\"alpn\": null, \"version\": null, \"cipher\": null, "
+	                         "\"ja3\": null"));
 	free(out);
 	out = capture(s, legacy_csv);
 	CHECK(out && strstr(out, "\"SSLv2 offered, no ServerHello\""));
@@ -546,8 +623,9 @@ static void check_sslv2_export(void)
 static void cleanup(void)
 {
 	static const char *const names[] = {
-		"t.db", "t.db-wal", "t.db-shm", "modern.db", "modern.db-wal", "modern.db-shm",
-		"sslv2.db", "sslv2.db-wal", "sslv2.db-shm", "notes.txt",
+	    "t.db",          "t.db-wal",    "t.db-shm",     "modern.db",    "modern.db-wal",
+	    "modern.db-shm", "sslv2.db",    "sslv2.db-wal", "sslv2.db-shm", "bulk.db",
+	    "bulk.db-wal",   "bulk.db-shm", "newer.db",     "other.db",     "notes.txt",
 	};
 	char path[300];
 
@@ -592,9 +670,10 @@ int main(void)
 	/* Committed: visible to another connection while the writer is still open. */
 	db = open_raw();
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), R_COUNT);
-	CHECK(sql_is(db, "SELECT printf('%.6f/%d', last_ts, client_packets) FROM connections "
-			 "WHERE id = 1",
-		     NULL, "1704164700.500000/9"));
+	CHECK(sql_is(db,
+	             "SELECT printf('%.6f/%d', last_ts, client_packets) FROM connections "
+	             "WHERE id = 1",
+	             NULL, "1704164700.500000/9"));
 	store_close(s);
 
 	check_schema(db);
@@ -621,6 +700,8 @@ int main(void)
 	check_open_errors();
 	check_empty_report(&c[2]);
 	check_sslv2_export();
+	check_batches(&c[2]);
+	check_foreign_schemas();
 
 	for (int i = 0; i < R_COUNT; i++)
 		conn_free(&c[i]);

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The command line: help, version, usage errors, and bad input files.
+
+Bad input must give a clear message naming the file, a documented non-zero exit code, and
+must not lose what was already recorded (from other files of the same run, or from the part
+of a truncated file before the cut).
+
+usage: cli_test.py TLSCENSUS SAMPLES_DIR
+"""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+EXIT_USAGE, EXIT_CAPTURE, EXIT_TRUNCATED, EXIT_DATABASE = 2, 3, 4, 5
+failures = []
+checks = 0
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg, file=sys.stderr)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def count(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("select count(*) from connections").fetchone()[0]
+
+
+def main():
+    tc, samples = sys.argv[1], sys.argv[2]
+    good = os.path.join(samples, "tls12-openssl.pcap")
+    other = os.path.join(samples, "tls13-openssl.pcap")
+
+    r = run([tc, "--version"])
+    check(r.returncode == 0 and r.stdout.startswith("tlscensus "), "--version")
+    for sub in ("read", "legacy", "export"):
+        r = run([tc, sub, "--help"])
+        check(r.returncode == 0 and "usage: tlscensus " + sub in r.stdout, sub + " --help")
+    r = run([tc, "--help"])
+    check(r.returncode == 0 and "legacy" in r.stdout, "--help")
+    r = run([tc, "frobnicate"])
+    check(r.returncode == EXIT_USAGE and "unknown command 'frobnicate'" in r.stderr, "unknown command")
+    r = run([tc])
+    check(r.returncode == EXIT_USAGE, "no command")
+    r = run([tc, "export"])
+    check(r.returncode == EXIT_USAGE and "--format ndjson" in r.stderr, "export without --format")
+    r = run([tc, "legacy", "--format", "xml"])
+    check(r.returncode == EXIT_USAGE and "'xml'" in r.stderr, "legacy --format xml")
+    r = run([tc, "read"])
+    check(r.returncode == EXIT_USAGE, "read without files")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "t.db")
+        missing = os.path.join(tmp, "nope.pcap")
+        empty = os.path.join(tmp, "empty.pcap")
+        text = os.path.join(tmp, "notes.pcap")
+        cut = os.path.join(tmp, "cut.pcap")
+        open(empty, "wb").close()
+        with open(text, "w") as f:
+            f.write("this is not a capture\n" * 20)
+        data = open(other, "rb").read()
+        # Cut inside the last packet: every packet before it stays readable.
+        with open(cut, "wb") as f:
+            f.write(data[: len(data) - 20])
+
+        # Query commands on a database that does not exist: an error naming it, nothing created.
+        r = run([tc, "legacy", "--db", db])
+        check(r.returncode == EXIT_DATABASE and db in r.stderr, "legacy on missing db: %r" % r.stderr)
+        check(not os.path.exists(db), "legacy must not create the database")
+
+        for path, what in ((missing, "missing"), (empty, "empty"), (text, "not a capture"),
+                           (tmp, "directory")):
+            r = run([tc, "read", "--quiet", "--db", db, good, path])
+            check(r.returncode == EXIT_CAPTURE, "%s file: exit %d" % (what, r.returncode))
+            check(path in r.stderr, "%s file: message names the file: %r" % (what, r.stderr))
+            check("Segmentation" not in r.stderr and "Assertion" not in r.stderr, what + ": crash")
+        check(count(db) == 4, "good file recorded once per run beside the bad ones: %d" % count(db))
+        r = run([tc, "read", "--db", db, empty])
+        check("empty" in r.stderr, "empty file is called empty: %r" % r.stderr)
+        r = run([tc, "read", "--db", db, text])
+        check("not a pcap or pcapng" in r.stderr, "non-capture is named as such: %r" % r.stderr)
+        r = run([tc, "read", "--db", db, missing])
+        check("No such file" in r.stderr, "missing file says so: %r" % r.stderr)
+
+        db2 = os.path.join(tmp, "cut.db")
+        r = run([tc, "read", "--quiet", "--db", db2, good, cut])
+        check(r.returncode == EXIT_TRUNCATED, "truncated: exit %d" % r.returncode)
+        check(cut in r.stderr and "cut short" in r.stderr, "truncated: message %r" % r.stderr)
+        r = run([tc, "export", "--db", db2, "--format", "ndjson"])
+        recs = [json.loads(x) for x in r.stdout.splitlines()]
+        snis = sorted(x["sni"] for x in recs)
+        check(snis == ["legacy.example.test", "tls13.example.test"],
+              "records before the cut kept: %r" % snis)
+
+        # Standard input, and the summary line when piped.
+        db3 = os.path.join(tmp, "stdin.db")
+        with open(good, "rb") as f:
+            r = subprocess.run([tc, "read", "--db", db3, "-"], stdin=f, capture_output=True, text=True)
+        check(r.returncode == 0 and count(db3) == 1, "read from stdin")
+        check("1 TLS connections recorded" in r.stderr, "summary line: %r" % r.stderr)
+        r = run([tc, "read", "--progress", "--db", db3, good])
+        check("100.0%" in r.stderr and "handshakes" in r.stderr, "progress line: %r" % r.stderr)
+
+        # A database path that cannot be created names the database.
+        r = run([tc, "read", "--db", os.path.join(tmp, "no", "such", "dir.db"), good])
+        check(r.returncode == EXIT_DATABASE and "dir.db" in r.stderr, "bad db path: %r" % r.stderr)
+        # A file that is not a database is refused, and left alone.
+        shutil.copy(text, os.path.join(tmp, "text.db"))
+        r = run([tc, "read", "--db", os.path.join(tmp, "text.db"), good])
+        check(r.returncode == EXIT_DATABASE and "text.db" in r.stderr, "non-db file: %r" % r.stderr)
+        check(open(os.path.join(tmp, "text.db")).read() == open(text).read(), "non-db left alone")
+
+    print("cli: %d checks, %d failed" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

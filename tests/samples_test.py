@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Integration test over the project's own captures (samples/).
+
+Each sample holds one TLS connection recorded between real openssl/gnutls peers; its facts
+(verified with tshark when recorded) are in samples/expected.tsv. The test reads every sample
+with the built binary and checks the export and the legacy listing against that table.
+
+usage: samples_test.py TLSCENSUS SAMPLES_DIR
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+failures = []
+
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, file=sys.stderr)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def norm(v):
+    return None if v in ("-", "") else v
+
+
+def check_export(tc, db, row):
+    out = run([tc, "export", "--db", db, "--format", "ndjson"])
+    if out.returncode != 0:
+        fail("%s: export exit %d: %s" % (row["file"], out.returncode, out.stderr))
+        return None
+    recs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    if len(recs) != 1:
+        fail("%s: %d records, expected 1" % (row["file"], len(recs)))
+        return None
+    rec = recs[0]
+    want = {
+        "transport": "tcp",
+        "client_ip": row["client_ip"],
+        "server_ip": row["server_ip"],
+        "server_port": int(row["server_port"]),
+        "sni": norm(row["sni"]),
+        "client_version": row["client_version"],
+        "client_max_version": row["client_max_version"],
+        "version": norm(row["version"]),
+        "cipher": norm(row["cipher"]),
+        "alert": norm(row["alert"]),
+        "parse_status": "ok",
+    }
+    for key, value in want.items():
+        if rec.get(key) != value:
+            fail("%s: %s is %r, expected %r" % (row["file"], key, rec.get(key), value))
+    for key in ("ja3", "ciphers"):
+        if not rec.get(key):
+            fail("%s: %s missing" % (row["file"], key))
+    if rec.get("version") and not rec.get("ja3s"):
+        fail("%s: ja3s missing although a ServerHello was seen" % row["file"])
+    return rec
+
+
+def check_legacy(tc, db, row):
+    out = run([tc, "legacy", "--db", db, "--format", "json"])
+    if out.returncode != 0:
+        fail("%s: legacy exit %d: %s" % (row["file"], out.returncode, out.stderr))
+        return
+    rows = json.loads(out.stdout)
+    expect_legacy = row["legacy"] == "yes"
+    if len(rows) != (1 if expect_legacy else 0):
+        fail("%s: legacy lists %d rows, expected %d" % (row["file"], len(rows), int(expect_legacy)))
+        return
+    if not expect_legacy:
+        return
+    got = rows[0]
+    if got.get("client_ip") != row["client_ip"] or got.get("server_port") != int(row["server_port"]):
+        fail("%s: legacy row endpoints %r" % (row["file"], got))
+    version = norm(row["version"]) or row["client_max_version"]
+    if not str(got.get("version", "")).startswith(version):
+        fail("%s: legacy version %r, expected %s" % (row["file"], got.get("version"), version))
+    if norm(row["cipher"]) and not got.get("cipher"):
+        fail("%s: legacy row has no cipher name" % row["file"])
+
+
+def main():
+    tc, samples = sys.argv[1], sys.argv[2]
+    with open(os.path.join(samples, "expected.tsv"), newline="") as f:
+        table = list(csv.DictReader(f, delimiter="\t"))
+    if not table:
+        fail("expected.tsv is empty")
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in table:
+            db = os.path.join(tmp, row["file"] + ".db")
+            r = run([tc, "read", "--quiet", "--db", db, os.path.join(samples, row["file"])])
+            if r.returncode != 0:
+                fail("%s: read exit %d: %s" % (row["file"], r.returncode, r.stderr))
+                continue
+            check_export(tc, db, row)
+            check_legacy(tc, db, row)
+
+        # All samples in one run: the legacy listing names exactly the legacy recordings.
+        db = os.path.join(tmp, "all.db")
+        paths = [os.path.join(samples, row["file"]) for row in table]
+        r = run([tc, "read", "--quiet", "--db", db] + paths)
+        if r.returncode != 0:
+            fail("all samples: read exit %d: %s" % (r.returncode, r.stderr))
+        out = run([tc, "legacy", "--db", db, "--format", "json"])
+        rows = json.loads(out.stdout) if out.returncode == 0 else []
+        got = sorted((x["server_port"], x.get("sni") or "-", x["version"]) for x in rows)
+        want = sorted((int(t["server_port"]), t["sni"],
+                       norm(t["version"]) or t["client_max_version"] + " (offered)")
+                      for t in table if t["legacy"] == "yes")
+        if got != want:
+            fail("legacy over all samples:\n  got  %s\n  want %s" % (got, want))
+        table_out = run([tc, "legacy", "--db", db])
+        n_legacy = sum(1 for t in table if t["legacy"] == "yes")
+        if table_out.returncode != 0 or len(table_out.stdout.splitlines()) != n_legacy + 1:
+            fail("legacy table: expected a header and %d rows, got:\n%s" % (n_legacy, table_out.stdout))
+        csv_out = run([tc, "legacy", "--db", db, "--format", "csv"])
+        if csv_out.returncode != 0 or len(list(csv.reader(csv_out.stdout.splitlines()))) != n_legacy + 1:
+            fail("legacy csv: expected a header and %d rows" % n_legacy)
+
+    checks = len(table) * 2 + 3
+    print("samples: %d checks, %d failed" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
