@@ -19,18 +19,6 @@ struct census {
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 };
 
-const char *tc_conn_status_name(enum tc_conn_status s)
-{
-	static const char *const names[TC_CONN_STATUS_COUNT] = {
-		[TC_CONN_OK] = "ok",
-		[TC_CONN_TRUNCATED] = "truncated",
-		[TC_CONN_MALFORMED] = "malformed",
-		[TC_CONN_ONE_SIDED] = "one_sided",
-		[TC_CONN_MIDSTREAM] = "midstream",
-	};
-	return (unsigned)s < TC_CONN_STATUS_COUNT ? names[s] : "unknown";
-}
-
 struct census *census_new(const struct census_config *cfg, struct store *st, struct labeler *lb)
 {
 	struct census *c = calloc(1, sizeof(*c));

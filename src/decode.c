@@ -655,7 +655,8 @@ static enum tc_decode_status dec_null(struct dec *d, struct tc_cursor *c)
 	if (!tc_cursor_get_u32(c, &fam))
 		return dec_short(d);
 	if (fam > 0xffff)
-		fam = (fam >> 24) | ((fam >> 8) & 0xff00) | ((fam << 8) & 0xff0000) | (fam << 24);
+		fam = (fam >> 24) | ((fam >> 8) & 0xff00) | ((fam & 0xff00) << 8) |
+		      ((fam & 0xff) << 24);
 	switch (fam) {
 	case 2:
 		return dec_ipv4(d, c);

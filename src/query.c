@@ -625,6 +625,12 @@ static int load_legacy(struct store *s, struct legacy_rows *rows)
 
 /* --- table */
 
+/*
+ * Ten fields do not fit on one line of a 120-column terminal (the two timestamps, the cipher
+ * name and the reason alone take about 110), so each entry takes two lines: where and when on
+ * the first, what was wrong on the second, indented past the client column so the entries stay
+ * visually apart. Each line kind has its own header line and its own column widths.
+ */
 enum {
 	T_CLIENT,
 	T_SERVER,
@@ -638,6 +644,9 @@ enum {
 	T_REASON,
 	T_COLS
 };
+
+static const int table_line1[] = {T_CLIENT, T_SERVER, T_SNI, T_CONNS, T_FIRST, T_LAST};
+static const int table_line2[] = {T_VERSION, T_CIPHER, T_MAX, T_REASON};
 
 static const char *const table_head[T_COLS] = {
     "CLIENT",     "SERVER", "SNI",        "VERSION",   "CIPHER",
@@ -703,21 +712,33 @@ static int table_cells(const struct legacy_row *r, char *cell[T_COLS])
 	return 0;
 }
 
-static void table_line(FILE *out, char *const cell[T_COLS], const size_t width[T_COLS])
+static void table_line(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS],
+                       const int *cols, size_t ncols, size_t indent)
 {
-	for (int i = 0; i < T_COLS; i++) {
+	fprintf(out, "%*s", (int)indent, "");
+	for (size_t k = 0; k < ncols; k++) {
+		int i = cols[k];
 		size_t pad = width[i] - text_width(cell[i]);
 
-		if (i)
+		if (k)
 			fputs("  ", out);
 		if (i == T_CONNS)
 			fprintf(out, "%*s%s", (int)pad, "", cell[i]);
-		else if (i == T_COLS - 1)
-			fputs(cell[i], out);
+		else if (k == ncols - 1)
+			fputs(cell[i], out); /* no trailing blanks */
 		else
 			fprintf(out, "%s%*s", cell[i], (int)pad, "");
 	}
 	fputc('\n', out);
+}
+
+static void table_entry(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS])
+{
+	size_t indent = width[T_CLIENT] + 2;
+
+	table_line(out, cell, width, table_line1, sizeof table_line1 / sizeof table_line1[0], 0);
+	table_line(out, cell, width, table_line2, sizeof table_line2 / sizeof table_line2[0],
+	           indent);
 }
 
 static int print_table(struct store *s, const struct legacy_rows *rows, FILE *out)
@@ -740,9 +761,9 @@ static int print_table(struct store *s, const struct legacy_rows *rows, FILE *ou
 				width[i] = text_width(cells[r][i]);
 	}
 	if (rc == 0) {
-		table_line(out, (char *const *)table_head, width);
+		table_entry(out, table_head, width);
 		for (size_t r = 0; r < rows->n; r++)
-			table_line(out, cells[r], width);
+			table_entry(out, (const char *const *)cells[r], width);
 	}
 	for (size_t r = 0; r < rows->n; r++)
 		for (int i = 0; i < T_COLS; i++)

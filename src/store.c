@@ -135,11 +135,13 @@ static const char schema_v1[] =
     ");\n";
 
 /*
- * Views are dropped and created again by every migration, so they always match the tables.
+ * Views are dropped and created again whenever this text changes (see views_stale), so they
+ * always match the code.
  * A connection is legacy when its effective version (the negotiated one; without a ServerHello
  * the highest the client offered) is a known version below TLS 1.2, or when the negotiated suite
  * is legacy. A connection with neither hello has no effective version and no suite, so it is
- * never listed.
+ * never listed. The reason names the suite's legacy kinds only: MD5 (the MAC) is informational,
+ * and it always follows a legacy kind in the weakness text, hence the replace().
  */
 static const char views_sql[] =
     "DROP VIEW IF EXISTS connections_named;\n"
@@ -171,10 +173,10 @@ static const char views_sql[] =
     "  CASE\n"
     "    WHEN ev.legacy = 1 AND cs.legacy = 1 THEN ev.name ||\n"
     "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END ||\n"
-    "      ', ' || cs.weakness || ' cipher'\n"
+    "      ', ' || replace(cs.weakness, ',MD5', '') || ' cipher'\n"
     "    WHEN ev.legacy = 1 THEN ev.name ||\n"
     "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END\n"
-    "    ELSE cs.weakness || ' cipher'\n"
+    "    ELSE replace(cs.weakness, ',MD5', '') || ' cipher'\n"
     "  END AS reason\n"
     "FROM connections c\n"
     "LEFT JOIN tls_versions ev\n"
@@ -740,8 +742,6 @@ static int migrate(struct store *s, int from)
 	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(migrations); i++)
 		if (migrations[i].version > from)
 			rc = exec(s, migrations[i].sql);
-	if (rc == SQLITE_OK)
-		rc = exec(s, views_sql);
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if (rc == SQLITE_OK)
 		rc = exec(s, sql);
@@ -757,7 +757,43 @@ static int migrate(struct store *s, int from)
 	return rc;
 }
 
-/* Creates or migrates the schema and refreshes the reference tables, in one transaction, so a
+/* FNV-1a of the views' SQL, kept in meta: a changed view definition is applied on the next
+ * writable open without a schema version of its own (views hold no data). */
+static void views_hash(char out[17])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = views_sql; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static int views_stale(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	char want[17];
+	int stale = 1;
+
+	views_hash(want);
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'views_hash'", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		stale = strcmp((const char *)sqlite3_column_text(st, 0), want) != 0;
+	sqlite3_finalize(st);
+	return stale;
+}
+
+static int create_views(struct store *s)
+{
+	char sql[96], hash[17];
+	int rc = exec(s, views_sql);
+
+	views_hash(hash);
+	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('views_hash', '%s')", hash);
+	return rc == SQLITE_OK ? exec(s, sql) : rc;
+}
+
+/* Creates or migrates the schema, the views and the reference tables, in one transaction, so a
  * second process opening the same file sees either none of it or all of it. */
 static int apply_schema(struct store *s, char *err, size_t errlen)
 {
@@ -766,7 +802,7 @@ static int apply_schema(struct store *s, char *err, size_t errlen)
 
 	if (read_version(s, &version, err, errlen) || check_version(s, version, err, errlen))
 		return -1;
-	if (version == STORE_SCHEMA_VERSION && !refs_stale(s))
+	if (version == STORE_SCHEMA_VERSION && !views_stale(s) && !refs_stale(s))
 		return 0;
 	rc = exec(s, "BEGIN IMMEDIATE");
 	if (rc != SQLITE_OK)
@@ -778,6 +814,8 @@ static int apply_schema(struct store *s, char *err, size_t errlen)
 	}
 	if (version < STORE_SCHEMA_VERSION)
 		rc = migrate(s, version);
+	if (rc == SQLITE_OK && views_stale(s))
+		rc = create_views(s);
 	if (rc == SQLITE_OK && refs_stale(s)) {
 		rc = fill_ciphers(s);
 		if (rc == SQLITE_OK)

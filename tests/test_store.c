@@ -270,6 +270,7 @@ static void check_schema(sqlite3 *db)
 	CHECK_EQ(sql_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	CHECK(sql_is(db, "SELECT value FROM meta WHERE key = 'schema_version'", NULL, want));
 	CHECK(sql_is(db, "PRAGMA journal_mode", NULL, "wal"));
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM meta WHERE key = 'views_hash'"), 1);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM cipher_suites"), (long long)cipher_count());
 	CHECK(sql_is(db, "SELECT weakness FROM cipher_suites WHERE value = 10", NULL, "3DES"));
 	CHECK(sql_is(db, "SELECT group_concat(name) FROM tls_versions WHERE legacy = 1", NULL,
@@ -433,22 +434,40 @@ static void check_table(struct store *s)
 	CHECK(strstr(out, "<script>\\x1b[31m\\xff") != NULL);
 	CHECK(strstr(out, "TLSv1.1 (offered)") != NULL);
 	CHECK(strstr(out, "2024-01-02T03:04:08Z") != NULL);
-	/* Aligned: every line has the VERSION column at the same offset. */
+	/* Two lines an entry, each kind aligned: the CONNS counts end in one column on the first
+	 * lines, the VERSION values start in one column on the second lines. */
 	{
-		const char *head = strstr(out, "VERSION");
-		size_t col = head ? (size_t)(head - out) : 0;
-		int lines = 0, aligned = 0;
+		const char *conns = strstr(out, "CONNS"), *version = strstr(out, "VERSION");
+		const char *second = strchr(out, '\n');
+		size_t conns_end = conns ? (size_t)(conns - out) + 5 : 0;
+		size_t version_col = version && second ? (size_t)(version - second - 1) : 0;
+		int lines = 0, aligned = 0, widest = 0;
 
-		for (const char *l = out; *l; l = strchr(l, '\n') + 1) {
+		for (const char *l = out; *l;) {
+			const char *nl = strchr(l, '\n');
+			size_t len = nl ? (size_t)(nl - l) : strlen(l);
+
 			lines++;
-			aligned += strncmp(l + col, "VERSION", 7) == 0 ||
-			           strncmp(l + col, "TLSv1.", 6) == 0;
-			if (!strchr(l, '\n'))
+			if (lines % 2 && len > conns_end)
+				aligned += l[conns_end - 1] != ' ' && l[conns_end] == ' ';
+			if (lines % 2 == 0 && len > version_col)
+				aligned +=
+				    strncmp(l + version_col, lines == 2 ? "VERSION" : "TLSv1.",
+				            lines == 2 ? 7 : 6) == 0 &&
+				    l[version_col - 1] == ' ';
+			if ((int)len > widest)
+				widest = (int)len;
+			if (!nl)
 				break;
+			l = nl + 1;
 		}
-		CHECK_EQ(lines, 4);
-		CHECK_EQ(aligned, 4);
+		CHECK_EQ(lines, 8);
+		CHECK_EQ(aligned, 8);
+		CHECK(widest <= 120);
 	}
+	/* Numeric IP order: 10.0.0.2 before 10.0.0.10. */
+	CHECK(strstr(out, "\n10.0.0.2 ") && strstr(out, "\n10.0.0.10 ") &&
+	      strstr(out, "\n10.0.0.2 ") < strstr(out, "\n10.0.0.10 "));
 	free(out);
 }
 

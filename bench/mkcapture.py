@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+# mkcapture.py: writes a large synthetic pcap of TLS-over-TCP sessions for bench/run.sh.
+# Every connection is a distinct flow with a full handshake, some application data and a FIN
+# exchange; connections are interleaved so the reader's flow table holds ~1000 at once.
+# Standard library only, deterministic for a given seed, and never used by the test suite.
+"""Write a synthetic Ethernet/IPv4/TCP pcap of TLS sessions (see bench/README.md)."""
+
+import argparse
+import random
+import struct
+import sys
+
+# --- TLS: built field by field after RFC 8446 section 4 (and RFC 5246 for 1.0-1.2) ---------
+
+TLS10, TLS11, TLS12, TLS13 = 0x0301, 0x0302, 0x0303, 0x0304
+
+# (highest version, weight): most clients offer 1.3, a tail still stops at 1.0/1.1.
+VERSION_MIX = ((TLS13, 60), (TLS12, 25), (TLS11, 5), (TLS10, 10))
+
+# Cipher offers per highest version, and what the server picks for each.
+OFFERS = {
+    TLS13: (0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
+            0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035),
+    TLS12: (0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0xC027, 0xC013, 0xC014,
+            0x009C, 0x009D, 0x003C, 0x002F, 0x0035, 0x000A, 0x00FF),
+    TLS11: (0xC013, 0xC014, 0x0033, 0x0039, 0x002F, 0x0035, 0x000A, 0x0005, 0x0004, 0x00FF),
+    TLS10: (0xC013, 0xC014, 0x0033, 0x0039, 0x002F, 0x0035, 0x000A, 0x0005, 0x0004, 0x00FF),
+}
+# A 1.0 server choice that is sometimes 3DES or RC4, so the legacy query has work to do.
+CHOICES = {TLS13: (0x1301,), TLS12: (0xC02F,), TLS11: (0xC013,),
+           TLS10: (0x002F, 0x000A, 0x0005, 0xC013)}
+
+GROUPS_13 = (0x001D, 0x0017, 0x0018)     # x25519, secp256r1, secp384r1
+GROUPS_OLD = (0x0017, 0x0018, 0x0019)
+SIGALGS = (0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601, 0x0201)
+ALPNS = ((b"h2", b"http/1.1"), (b"http/1.1",), (b"h2",), ())
+
+HS_CLIENT_HELLO, HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_HELLO_DONE = 1, 2, 11, 14
+HS_CLIENT_KEY_EXCHANGE = 16
+CT_CCS, CT_HANDSHAKE, CT_APPDATA = 20, 22, 23
+
+
+def u16(v):
+    return struct.pack(">H", v)
+
+
+def vec8(body):
+    return struct.pack(">B", len(body)) + body
+
+
+def vec16(body):
+    return struct.pack(">H", len(body)) + body
+
+
+def vec24(body):
+    return struct.pack(">I", len(body))[1:] + body
+
+
+def ext(etype, body):
+    return struct.pack(">HH", etype, len(body)) + body
+
+
+def handshake(mtype, body):
+    return struct.pack(">B", mtype) + vec24(body)
+
+
+def record(ctype, version, fragment):
+    return struct.pack(">BHH", ctype, version, len(fragment)) + fragment
+
+
+def u16_list(values):
+    return b"".join(struct.pack(">H", v) for v in values)
+
+
+def grease(rng):
+    """A GREASE value (RFC 8701): 0x?A?A with both nibbles equal."""
+    n = rng.randrange(16)
+    return (n << 12) | 0x0A00 | (n << 4) | 0x0A
+
+
+def client_hello(rng, rnd, sid, key, version, host, alpn, use_grease):
+    """ClientHello record; version is the highest the client offers."""
+    legacy = min(version, TLS12)
+    suites = list(OFFERS[version])
+    if use_grease:
+        suites.insert(0, grease(rng))
+    exts = [ext(0x0000, vec16(b"\x00" + vec16(host)))]  # server_name, host_name entry
+    exts.append(ext(0x0017, b""))                       # extended_master_secret
+    exts.append(ext(0xFF01, b"\x00"))                   # renegotiation_info
+    if version >= TLS12 or rng.random() < 0.5:
+        groups = GROUPS_13 if version == TLS13 else GROUPS_OLD
+        exts.append(ext(0x000A, vec16(u16_list(groups))))  # supported_groups
+        exts.append(ext(0x000B, vec8(b"\x00")))            # ec_point_formats: uncompressed
+    exts.append(ext(0x0023, b""))                           # session_ticket
+    if alpn:
+        exts.append(ext(0x0010, vec16(b"".join(vec8(p) for p in alpn))))
+    if version >= TLS12:
+        exts.append(ext(0x000D, vec16(u16_list(SIGALGS))))  # signature_algorithms
+    if version == TLS13:
+        exts.append(ext(0x002B, vec8(u16_list((TLS13, TLS12)))))        # supported_versions
+        exts.append(ext(0x002D, vec8(b"\x01")))                          # psk_dhe_ke
+        exts.append(ext(0x0033, vec16(u16(0x001D) + vec16(key))))       # key_share, x25519
+    if use_grease:
+        exts.insert(0, ext(grease(rng), b""))
+        exts.append(ext(grease(rng), b"\x00"))
+    body = (u16(legacy) + rnd + vec8(sid) + vec16(u16_list(suites)) + vec8(b"\x00") +
+            vec16(b"".join(exts)))
+    # Record-layer version 0x0301 for compatibility, as RFC 8446 section 5.1 recommends.
+    return record(CT_HANDSHAKE, TLS10, handshake(HS_CLIENT_HELLO, body))
+
+
+def server_hello(rnd, sid, key, version, suite, alpn):
+    legacy = min(version, TLS12)
+    exts = []
+    if version == TLS13:
+        exts.append(ext(0x002B, u16(TLS13)))
+        exts.append(ext(0x0033, u16(0x001D) + vec16(key)))
+    else:
+        exts.append(ext(0xFF01, b"\x00"))
+        if suite >= 0xC000:
+            exts.append(ext(0x000B, vec8(b"\x00")))
+        if alpn:
+            exts.append(ext(0x0010, vec16(vec8(alpn[0]))))
+    body = u16(legacy) + rnd + vec8(sid) + u16(suite) + b"\x00" + vec16(b"".join(exts))
+    return handshake(HS_SERVER_HELLO, body)
+
+
+def make_chain(rng, size):
+    """A Certificate message body of about size bytes: two DER-looking blobs."""
+    blobs = []
+    for n in (size * 3 // 5, size * 2 // 5):
+        inner = rng.randbytes(n - 4)
+        blobs.append(vec24(b"\x30\x82" + struct.pack(">H", len(inner)) + inner))
+    return handshake(HS_CERTIFICATE, vec24(b"".join(blobs)))
+
+
+# --- Capture: pcap (LINKTYPE_ETHERNET), IPv4, TCP ----------------------------------------
+
+PCAP_GLOBAL = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
+PCAP_REC = struct.Struct("<IIII")
+# Ethernet addresses (12 bytes), ethertype, IPv4 header (no options), TCP header.
+FRAME = struct.Struct(">12sHBBHHHBBHIIHHIIBBHHH")
+MACS = (bytes.fromhex("020000000002" "020000000001"),   # client -> server: dst, src
+        bytes.fromhex("020000000001" "020000000002"))   # server -> client
+# MSS 1460, NOP, window scale 7, NOP, NOP, SACK permitted: 12 bytes.
+SYN_OPTS = bytes.fromhex("020405b4010303070101" "0402")
+MSS = 1448
+
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def segments(data, first=MSS):
+    """Splits a flight into MSS-sized segments."""
+    return [data[i:i + first] for i in range(0, len(data), first)] or [b""]
+
+
+class Builder:
+    """Per-connection packet lists; the payload bytes are shared where they may be."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.chains = [make_chain(rng, rng.randrange(2300, 2800)) for _ in range(16)]
+        pool = rng.randbytes(1 << 16)
+        # Application data: one record of 1395 bytes of ciphertext per 1400-byte segment.
+        self.appdata = [record(CT_APPDATA, TLS12, pool[o:o + 1395])
+                        for o in range(0, 60000, 1500)]
+        self.enc_flight = [record(CT_APPDATA, TLS12, pool[o:o + n])
+                           for o, n in ((100, 2400), (3000, 2650), (7000, 2550))]
+        self.ccs = record(CT_CCS, TLS12, b"\x01")
+        self.fin12 = record(CT_HANDSHAKE, TLS12, pool[20000:20040])
+        self.fin13 = record(CT_APPDATA, TLS12, pool[21000:21053])
+        self.ticket = record(CT_APPDATA, TLS12, pool[22000:22250])
+        self.cke = record(CT_HANDSHAKE, TLS12, handshake(HS_CLIENT_KEY_EXCHANGE,
+                                                         vec8(pool[23000:23065])))
+        self.shd = record(CT_HANDSHAKE, TLS12, handshake(HS_SERVER_HELLO_DONE, b""))
+        weights = [w for _, w in VERSION_MIX]
+        self.versions = [v for v, _ in VERSION_MIX]
+        self.cum = [sum(weights[:i + 1]) for i in range(len(weights))]
+
+    def pick_version(self):
+        x = self.rng.randrange(self.cum[-1])
+        for v, c in zip(self.versions, self.cum):
+            if x < c:
+                return v
+        return TLS12
+
+    def connection(self, i):
+        """Returns [(dir, flags, payload, options)...]; dir 0 is client to server."""
+        rng = self.rng
+        rb = rng.randbytes(160)
+        version = self.pick_version()
+        alpn = ALPNS[rng.randrange(len(ALPNS))] if version >= TLS12 else ()
+        host = b"host%d.bench.test" % i
+        ch = client_hello(rng, rb[0:32], rb[32:64], rb[64:96], version, host, alpn,
+                          version == TLS13 and rng.random() < 0.7)
+        choices = CHOICES[version]
+        suite = choices[rng.randrange(len(choices))]
+        sid = rb[32:64] if version == TLS13 else rb[128:160]
+        sh = server_hello(rb[96:128], sid, rb[128:160], version, suite, alpn)
+        if version == TLS13:
+            # The certificate travels encrypted after the compatibility CCS (RFC 8446 D.4).
+            flight = (record(CT_HANDSHAKE, TLS12, sh) + self.ccs +
+                      self.enc_flight[rng.randrange(len(self.enc_flight))])
+            client_fin = self.ccs + self.fin13
+            server_fin = self.ticket
+        else:
+            rv = min(version, TLS12)
+            flight = (record(CT_HANDSHAKE, rv, sh) +
+                      record(CT_HANDSHAKE, rv, self.chains[rng.randrange(len(self.chains))]) +
+                      self.shd)
+            client_fin = self.cke + self.ccs + self.fin12
+            server_fin = self.ccs + self.fin12
+        pk = [(0, SYN, b"", SYN_OPTS), (1, SYN | ACK, b"", SYN_OPTS), (0, ACK, b"", b""),
+              (0, PSH | ACK, ch, b"")]
+        segs = segments(flight)
+        for n, s in enumerate(segs):
+            pk.append((1, ACK | (PSH if n == len(segs) - 1 else 0), s, b""))
+        pk.append((0, ACK, b"", b""))
+        pk.append((0, PSH | ACK, client_fin, b""))
+        pk.append((1, PSH | ACK, server_fin, b""))
+        # Ten data segments on average: a request, a response of 6..10 segments, a request.
+        app = self.appdata
+        na = len(app)
+        pk.append((0, PSH | ACK, app[rng.randrange(na)], b""))
+        nresp = rng.randrange(6, 11)
+        for n in range(nresp):
+            pk.append((1, ACK | (PSH if n == nresp - 1 else 0), app[rng.randrange(na)], b""))
+        pk.append((0, ACK, b"", b""))
+        pk.append((0, PSH | ACK, app[rng.randrange(na)], b""))
+        pk.append((0, FIN | ACK, b"", b""))
+        pk.append((1, FIN | ACK, b"", b""))
+        pk.append((0, ACK, b"", b""))
+        return pk
+
+
+def flow_addresses(i, nservers):
+    """Distinct (client ip, client port) for every i below 65000 * 28000; a few servers."""
+    cip = 0x0A000001 + (i % 65000)                     # 10.0.0.1 ...
+    cport = 32768 + (i // 65000) % 28000
+    sidx = (i * 2654435761 >> 7) % nservers
+    sip = (0xCB007100 if sidx < 128 else 0xC6336400) + (sidx % 128) + 1  # TEST-NET-3/-2
+    return cip, cport, sip
+
+
+def write_capture(out, nconn, concurrent, seed, step_us):
+    rng = random.Random(seed)
+    b = Builder(rng)
+    pack_rec, pack_frame = PCAP_REC.pack, FRAME.pack
+    buf = bytearray(PCAP_GLOBAL)
+    ts = 1700000000 * 1000000
+    packets = 0
+    nbytes = len(buf)
+    started = 0
+    # A slot: [packets, next index (negative: rounds still to wait), cip, cport, sip,
+    #          next seq per direction, ip id per direction, checksum base per direction]
+    slots = [None] * min(concurrent, nconn)
+    active = 0
+
+    def start(i):
+        cip, cport, sip = flow_addresses(i, 200)
+        iss = rng.getrandbits(32), rng.getrandbits(32)
+        # IPv4 header checksum (RFC 791): the words that do not change, summed once.
+        fixed = 0x4500 + 0x4000 + (cip >> 16) + (cip & 0xFFFF) + (sip >> 16) + (sip & 0xFFFF)
+        return [b.connection(i), 0, cip, cport, sip, [iss[0], iss[1]],
+                [rng.getrandbits(16), rng.getrandbits(16)],
+                (fixed + (64 << 8 | 6), fixed + (57 << 8 | 6))]
+
+    with open(out, "wb") as f:
+        # Stagger the first connections so the open set is not one lockstep batch.
+        for k in range(len(slots)):
+            if started < nconn:
+                slots[k] = start(started)
+                slots[k][1] = -(k % 23)
+                started += 1
+                active += 1
+        while active:
+            for k in range(len(slots)):
+                c = slots[k]
+                if c is None:
+                    continue
+                idx = c[1]
+                c[1] = idx + 1
+                if idx < 0:
+                    continue
+                d, flags, payload, opts = c[0][idx]
+                seq, ipid, base = c[5], c[6], c[7]
+                plen = len(payload)
+                olen = len(opts)
+                tot = 40 + olen + plen
+                s = base[d] + tot + ipid[d]
+                s = (s & 0xFFFF) + (s >> 16)
+                s = (s & 0xFFFF) + (s >> 16)
+                if d == 0:
+                    src, dst, sport, dport, ttl = c[2], c[4], c[3], 443, 64
+                else:
+                    src, dst, sport, dport, ttl = c[4], c[2], 443, c[3], 57
+                ack = seq[d ^ 1] if flags & ACK else 0
+                caplen = 14 + tot
+                buf += pack_rec(ts // 1000000, ts % 1000000, caplen, caplen)
+                buf += pack_frame(MACS[d], 0x0800, 0x45, 0, tot, ipid[d], 0x4000, ttl, 6,
+                                  ~s & 0xFFFF, src, dst, sport, dport, seq[d], ack,
+                                  (5 + olen // 4) << 4, flags, 502 if d == 0 else 501, 0, 0)
+                if olen:
+                    buf += opts
+                if plen:
+                    buf += payload
+                seq[d] = (seq[d] + plen + (1 if flags & (SYN | FIN) else 0)) & 0xFFFFFFFF
+                ipid[d] = (ipid[d] + 1) & 0xFFFF
+                ts += step_us
+                packets += 1
+                nbytes += 16 + caplen
+                if c[1] == len(c[0]):
+                    if started < nconn:
+                        slots[k] = start(started)
+                        started += 1
+                    else:
+                        slots[k] = None
+                        active -= 1
+                if len(buf) > (8 << 20):
+                    f.write(buf)
+                    buf.clear()
+        f.write(buf)
+    return packets, nbytes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--connections", type=int, default=200000,
+                    help="TLS connections to write (default 200000)")
+    ap.add_argument("--out", default="bench.pcap", help="output file (default bench.pcap)")
+    ap.add_argument("--concurrent", type=int, default=1000,
+                    help="connections open at once, interleaved round-robin (default 1000)")
+    ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    ap.add_argument("--step-us", type=int, default=10,
+                    help="microseconds between packets (default 10)")
+    a = ap.parse_args()
+    if a.connections < 1 or a.connections > 65000 * 28000 or a.concurrent < 1:
+        ap.error("--connections must be 1..1820000000 and --concurrent at least 1")
+    packets, nbytes = write_capture(a.out, a.connections, a.concurrent, a.seed, a.step_us)
+    # One "name value" pair per line, like pcap_loop: bench/run.sh reads them.
+    print("connections %d" % a.connections)
+    print("packets %d" % packets)
+    print("bytes %d" % nbytes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
