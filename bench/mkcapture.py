@@ -72,22 +72,17 @@ def u16_list(values):
     return b"".join(struct.pack(">H", v) for v in values)
 
 
-def grease(rng):
-    """A GREASE value (RFC 8701): 0x?A?A with both nibbles equal."""
-    n = rng.randrange(16)
+def grease(n):
+    """The GREASE value (RFC 8701) number n % 16: 0x?A?A with both nibbles equal."""
+    n &= 15
     return (n << 12) | 0x0A00 | (n << 4) | 0x0A
 
 
-def client_hello(rng, rnd, sid, key, version, host, alpn, use_grease):
-    """ClientHello record; version is the highest the client offers."""
-    legacy = min(version, TLS12)
-    suites = list(OFFERS[version])
-    if use_grease:
-        suites.insert(0, grease(rng))
-    exts = [ext(0x0000, vec16(b"\x00" + vec16(host)))]  # server_name, host_name entry
-    exts.append(ext(0x0017, b""))                       # extended_master_secret
-    exts.append(ext(0xFF01, b"\x00"))                   # renegotiation_info
-    if version >= TLS12 or rng.random() < 0.5:
+def hello_middle(version, alpn, with_groups):
+    """The ClientHello extensions that do not change from one connection to the next."""
+    exts = [ext(0x0017, b""),        # extended_master_secret
+            ext(0xFF01, b"\x00")]    # renegotiation_info
+    if with_groups:
         groups = GROUPS_13 if version == TLS13 else GROUPS_OLD
         exts.append(ext(0x000A, vec16(u16_list(groups))))  # supported_groups
         exts.append(ext(0x000B, vec8(b"\x00")))            # ec_point_formats: uncompressed
@@ -97,16 +92,41 @@ def client_hello(rng, rnd, sid, key, version, host, alpn, use_grease):
     if version >= TLS12:
         exts.append(ext(0x000D, vec16(u16_list(SIGALGS))))  # signature_algorithms
     if version == TLS13:
-        exts.append(ext(0x002B, vec8(u16_list((TLS13, TLS12)))))        # supported_versions
-        exts.append(ext(0x002D, vec8(b"\x01")))                          # psk_dhe_ke
-        exts.append(ext(0x0033, vec16(u16(0x001D) + vec16(key))))       # key_share, x25519
-    if use_grease:
-        exts.insert(0, ext(grease(rng), b""))
-        exts.append(ext(grease(rng), b"\x00"))
-    body = (u16(legacy) + rnd + vec8(sid) + vec16(u16_list(suites)) + vec8(b"\x00") +
-            vec16(b"".join(exts)))
-    # Record-layer version 0x0301 for compatibility, as RFC 8446 section 5.1 recommends.
-    return record(CT_HANDSHAKE, TLS10, handshake(HS_CLIENT_HELLO, body))
+        exts.append(ext(0x002B, vec8(u16_list((TLS13, TLS12)))))  # supported_versions
+        exts.append(ext(0x002D, vec8(b"\x01")))                    # psk_dhe_ke
+    return b"".join(exts)
+
+
+class HelloMaker:
+    """ClientHellos; the fixed parts are built once per (version, ALPN, groups) shape."""
+
+    def __init__(self):
+        self.middles = {}
+        self.suites = {v: u16_list(OFFERS[v]) for v in OFFERS}
+
+    def make(self, rnd, sid, key, version, host, alpn_idx, with_groups, grease_seed):
+        """ClientHello record; version is the highest the client offers."""
+        shape = (version, alpn_idx, with_groups)
+        middle = self.middles.get(shape)
+        if middle is None:
+            middle = hello_middle(version, ALPNS[alpn_idx], with_groups)
+            self.middles[shape] = middle
+        suites = self.suites[version]
+        sni = ext(0x0000, vec16(b"\x00" + vec16(host)))  # one host_name entry
+        if version == TLS13:
+            exts = sni + middle + ext(0x0033, vec16(u16(0x001D) + vec16(key)))  # key_share
+        else:
+            exts = sni + middle
+        if grease_seed is not None:
+            # Chrome-like: a GREASE suite first, an empty GREASE extension first and a
+            # one-byte one last, so JA3's GREASE filtering has something to remove.
+            suites = u16(grease(grease_seed)) + suites
+            exts = (ext(grease(grease_seed >> 4), b"") + exts +
+                    ext(grease(grease_seed >> 8), b"\x00"))
+        body = (u16(min(version, TLS12)) + rnd + vec8(sid) + vec16(suites) + b"\x01\x00" +
+                vec16(exts))
+        # Record-layer version 0x0301 for compatibility, as RFC 8446 section 5.1 recommends.
+        return record(CT_HANDSHAKE, TLS10, handshake(HS_CLIENT_HELLO, body))
 
 
 def server_hello(rnd, sid, key, version, suite, alpn):
@@ -154,172 +174,176 @@ def segments(data, first=MSS):
     return [data[i:i + first] for i in range(0, len(data), first)] or [b""]
 
 
+def flow_addresses(i):
+    """Distinct (client ip, client port) for every i below 65000 * 28000; 200 servers."""
+    cip = 0x0A000001 + (i % 65000)                        # 10.0.0.1 ...
+    cport = 32768 + (i // 65000) % 28000
+    sidx = ((i * 2654435761) >> 7) % 200
+    if sidx < 100:
+        sip = 0xCB007100 + sidx + 1                       # 203.0.113.0/24, TEST-NET-3
+    else:
+        sip = 0xC6336400 + sidx - 99                      # 198.51.100.0/24, TEST-NET-2
+    return cip, cport, sip
+
+
 class Builder:
-    """Per-connection packet lists; the payload bytes are shared where they may be."""
+    """Builds each connection's frames; the payload bytes are shared where they may be."""
 
     def __init__(self, rng):
         self.rng = rng
-        self.chains = [make_chain(rng, rng.randrange(2300, 2800)) for _ in range(16)]
+        self.hellos = HelloMaker()
+        self.chains = [make_chain(rng, rng.randrange(2300, 2700)) for _ in range(16)]
         pool = rng.randbytes(1 << 16)
         # Application data: one record of 1395 bytes of ciphertext per 1400-byte segment.
         self.appdata = [record(CT_APPDATA, TLS12, pool[o:o + 1395])
-                        for o in range(0, 60000, 1500)]
+                        for o in range(0, 60000, 1500)][:32]
+        # TLS 1.3: EncryptedExtensions..Finished as one ~2.5 KiB encrypted record.
         self.enc_flight = [record(CT_APPDATA, TLS12, pool[o:o + n])
-                           for o, n in ((100, 2400), (3000, 2650), (7000, 2550))]
+                           for o, n in ((100, 2400), (3000, 2650), (7000, 2550), (12000, 2500))]
         self.ccs = record(CT_CCS, TLS12, b"\x01")
         self.fin12 = record(CT_HANDSHAKE, TLS12, pool[20000:20040])
         self.fin13 = record(CT_APPDATA, TLS12, pool[21000:21053])
         self.ticket = record(CT_APPDATA, TLS12, pool[22000:22250])
-        self.cke = record(CT_HANDSHAKE, TLS12, handshake(HS_CLIENT_KEY_EXCHANGE,
-                                                         vec8(pool[23000:23065])))
+        # ClientKeyExchange: an ECDHE point (RFC 8422 5.7) or an RSA-encrypted premaster
+        # secret (RFC 5246 7.4.7.1), whichever the chosen suite calls for.
+        self.cke_ecdhe = record(CT_HANDSHAKE, TLS12,
+                                handshake(HS_CLIENT_KEY_EXCHANGE, vec8(pool[23000:23065])))
+        self.cke_rsa = record(CT_HANDSHAKE, TLS12,
+                              handshake(HS_CLIENT_KEY_EXCHANGE, vec16(pool[24000:24256])))
         self.shd = record(CT_HANDSHAKE, TLS12, handshake(HS_SERVER_HELLO_DONE, b""))
-        weights = [w for _, w in VERSION_MIX]
-        self.versions = [v for v, _ in VERSION_MIX]
-        self.cum = [sum(weights[:i + 1]) for i in range(len(weights))]
+        self.mix = []
+        for v, w in VERSION_MIX:
+            self.mix += [v] * w
+        self.frame = FRAME.pack
 
-    def pick_version(self):
-        x = self.rng.randrange(self.cum[-1])
-        for v, c in zip(self.versions, self.cum):
-            if x < c:
-                return v
-        return TLS12
-
-    def connection(self, i):
-        """Returns [(dir, flags, payload, options)...]; dir 0 is client to server."""
-        rng = self.rng
-        rb = rng.randbytes(160)
-        version = self.pick_version()
-        alpn = ALPNS[rng.randrange(len(ALPNS))] if version >= TLS12 else ()
-        host = b"host%d.bench.test" % i
-        ch = client_hello(rng, rb[0:32], rb[32:64], rb[64:96], version, host, alpn,
-                          version == TLS13 and rng.random() < 0.7)
+    def plan(self, i, rb):
+        """The connection's segments: [(dir, tcp flags, payload, options)], dir 0 = client."""
+        version = self.mix[(rb[160] << 8 | rb[161]) % len(self.mix)]
+        alpn_idx = rb[162] % len(ALPNS) if version >= TLS12 else len(ALPNS) - 1
+        grease_seed = rb[163] << 4 | rb[164] >> 4 if version == TLS13 and rb[165] < 180 else None
+        ch = self.hellos.make(rb[0:32], rb[32:64], rb[64:96], version, b"host%d.bench.test" % i,
+                              alpn_idx, version >= TLS12 or rb[166] < 128, grease_seed)
         choices = CHOICES[version]
-        suite = choices[rng.randrange(len(choices))]
+        suite = choices[rb[167] % len(choices)]
+        # A TLS 1.3 server echoes the client's legacy session id (RFC 8446 4.1.3).
         sid = rb[32:64] if version == TLS13 else rb[128:160]
-        sh = server_hello(rb[96:128], sid, rb[128:160], version, suite, alpn)
+        sh = server_hello(rb[96:128], sid, rb[128:160], version, suite, ALPNS[alpn_idx])
         if version == TLS13:
             # The certificate travels encrypted after the compatibility CCS (RFC 8446 D.4).
             flight = (record(CT_HANDSHAKE, TLS12, sh) + self.ccs +
-                      self.enc_flight[rng.randrange(len(self.enc_flight))])
+                      self.enc_flight[rb[168] % len(self.enc_flight)])
             client_fin = self.ccs + self.fin13
             server_fin = self.ticket
         else:
             rv = min(version, TLS12)
             flight = (record(CT_HANDSHAKE, rv, sh) +
-                      record(CT_HANDSHAKE, rv, self.chains[rng.randrange(len(self.chains))]) +
+                      record(CT_HANDSHAKE, rv, self.chains[rb[168] % len(self.chains)]) +
                       self.shd)
-            client_fin = self.cke + self.ccs + self.fin12
+            cke = self.cke_ecdhe if suite >= 0xC000 else self.cke_rsa
+            client_fin = cke + self.ccs + self.fin12
             server_fin = self.ccs + self.fin12
         pk = [(0, SYN, b"", SYN_OPTS), (1, SYN | ACK, b"", SYN_OPTS), (0, ACK, b"", b""),
               (0, PSH | ACK, ch, b"")]
         segs = segments(flight)
-        for n, s in enumerate(segs):
-            pk.append((1, ACK | (PSH if n == len(segs) - 1 else 0), s, b""))
+        for n, seg in enumerate(segs):
+            pk.append((1, ACK | (PSH if n == len(segs) - 1 else 0), seg, b""))
         pk.append((0, ACK, b"", b""))
         pk.append((0, PSH | ACK, client_fin, b""))
         pk.append((1, PSH | ACK, server_fin, b""))
         # Ten data segments on average: a request, a response of 6..10 segments, a request.
         app = self.appdata
-        na = len(app)
-        pk.append((0, PSH | ACK, app[rng.randrange(na)], b""))
-        nresp = rng.randrange(6, 11)
+        pk.append((0, PSH | ACK, app[rb[170] & 31], b""))
+        nresp = 6 + rb[169] % 5
         for n in range(nresp):
-            pk.append((1, ACK | (PSH if n == nresp - 1 else 0), app[rng.randrange(na)], b""))
+            pk.append((1, ACK | (PSH if n == nresp - 1 else 0), app[rb[171 + n] & 31], b""))
         pk.append((0, ACK, b"", b""))
-        pk.append((0, PSH | ACK, app[rng.randrange(na)], b""))
+        pk.append((0, PSH | ACK, app[rb[181] & 31], b""))
         pk.append((0, FIN | ACK, b"", b""))
         pk.append((1, FIN | ACK, b"", b""))
         pk.append((0, ACK, b"", b""))
         return pk
 
-
-def flow_addresses(i, nservers):
-    """Distinct (client ip, client port) for every i below 65000 * 28000; a few servers."""
-    cip = 0x0A000001 + (i % 65000)                     # 10.0.0.1 ...
-    cport = 32768 + (i // 65000) % 28000
-    sidx = (i * 2654435761 >> 7) % nservers
-    sip = (0xCB007100 if sidx < 128 else 0xC6336400) + (sidx % 128) + 1  # TEST-NET-3/-2
-    return cip, cport, sip
+    def connection(self, i):
+        """The connection's frames without their pcap headers: [(headers, payload, length)]."""
+        rb = self.rng.randbytes(192)
+        cip, cport, sip = flow_addresses(i)
+        # Per direction: MACs, source, destination, ports, TTL, window.
+        ends = ((MACS[0], cip, sip, cport, 443, 64, 502), (MACS[1], sip, cip, 443, cport, 57, 501))
+        # IPv4 header checksum (RFC 791): the words that never change, summed once.
+        fixed = 0x4500 + 0x4000 + (6 | 64 << 8) + (cip >> 16) + (cip & 0xFFFF) + (sip >> 16) + \
+            (sip & 0xFFFF)
+        csum = (fixed, fixed - (7 << 8))
+        seq = [int.from_bytes(rb[182:186], "big"), int.from_bytes(rb[186:190], "big")]
+        ipid = [rb[190] << 8, rb[191] << 8]
+        frame = self.frame
+        out = []
+        append = out.append
+        for d, flags, payload, opts in self.plan(i, rb):
+            mac, src, dst, sport, dport, ttl, win = ends[d]
+            olen = len(opts)
+            plen = len(payload)
+            tot = 40 + olen + plen
+            me = ipid[d]
+            s = csum[d] + tot + me
+            s = (s & 0xFFFF) + (s >> 16)
+            s = (s & 0xFFFF) + (s >> 16)
+            sq = seq[d]
+            # TCP checksum left zero, as in captures taken with checksum offload.
+            h = frame(mac, 0x0800, 0x45, 0, tot, me, 0x4000, ttl, 6, ~s & 0xFFFF, src, dst,
+                      sport, dport, sq, seq[d ^ 1] if flags & ACK else 0, (5 + olen // 4) << 4,
+                      flags, win, 0, 0)
+            append((h + opts if olen else h, payload, 14 + tot))
+            seq[d] = (sq + plen + (1 if flags & (SYN | FIN) else 0)) & 0xFFFFFFFF
+            ipid[d] = (me + 1) & 0xFFFF
+        return out
 
 
 def write_capture(out, nconn, concurrent, seed, step_us):
-    rng = random.Random(seed)
-    b = Builder(rng)
-    pack_rec, pack_frame = PCAP_REC.pack, FRAME.pack
+    """Writes the capture; returns (packets, bytes)."""
+    b = Builder(random.Random(seed))
+    pack_rec = PCAP_REC.pack
     buf = bytearray(PCAP_GLOBAL)
-    ts = 1700000000 * 1000000
+    ts_s, ts_us = 1700000000, 0
     packets = 0
-    nbytes = len(buf)
-    started = 0
-    # A slot: [packets, next index (negative: rounds still to wait), cip, cport, sip,
-    #          next seq per direction, ip id per direction, checksum base per direction]
-    slots = [None] * min(concurrent, nconn)
-    active = 0
-
-    def start(i):
-        cip, cport, sip = flow_addresses(i, 200)
-        iss = rng.getrandbits(32), rng.getrandbits(32)
-        # IPv4 header checksum (RFC 791): the words that do not change, summed once.
-        fixed = 0x4500 + 0x4000 + (cip >> 16) + (cip & 0xFFFF) + (sip >> 16) + (sip & 0xFFFF)
-        return [b.connection(i), 0, cip, cport, sip, [iss[0], iss[1]],
-                [rng.getrandbits(16), rng.getrandbits(16)],
-                (fixed + (64 << 8 | 6), fixed + (57 << 8 | 6))]
-
+    nslots = min(concurrent, nconn)
+    frames = [b.connection(k) for k in range(nslots)]
+    # Where each open connection is; a negative position is rounds still to wait, which
+    # staggers the first connections so the open set is not one batch in lockstep.
+    pos = [-(k % 23) for k in range(nslots)]
+    started = nslots
+    active = nslots
     with open(out, "wb") as f:
-        # Stagger the first connections so the open set is not one lockstep batch.
-        for k in range(len(slots)):
-            if started < nconn:
-                slots[k] = start(started)
-                slots[k][1] = -(k % 23)
-                started += 1
-                active += 1
         while active:
-            for k in range(len(slots)):
-                c = slots[k]
-                if c is None:
+            for k in range(nslots):
+                fr = frames[k]
+                if fr is None:
                     continue
-                idx = c[1]
-                c[1] = idx + 1
+                idx = pos[k]
+                pos[k] = idx + 1
                 if idx < 0:
                     continue
-                d, flags, payload, opts = c[0][idx]
-                seq, ipid, base = c[5], c[6], c[7]
-                plen = len(payload)
-                olen = len(opts)
-                tot = 40 + olen + plen
-                s = base[d] + tot + ipid[d]
-                s = (s & 0xFFFF) + (s >> 16)
-                s = (s & 0xFFFF) + (s >> 16)
-                if d == 0:
-                    src, dst, sport, dport, ttl = c[2], c[4], c[3], 443, 64
-                else:
-                    src, dst, sport, dport, ttl = c[4], c[2], 443, c[3], 57
-                ack = seq[d ^ 1] if flags & ACK else 0
-                caplen = 14 + tot
-                buf += pack_rec(ts // 1000000, ts % 1000000, caplen, caplen)
-                buf += pack_frame(MACS[d], 0x0800, 0x45, 0, tot, ipid[d], 0x4000, ttl, 6,
-                                  ~s & 0xFFFF, src, dst, sport, dport, seq[d], ack,
-                                  (5 + olen // 4) << 4, flags, 502 if d == 0 else 501, 0, 0)
-                if olen:
-                    buf += opts
-                if plen:
-                    buf += payload
-                seq[d] = (seq[d] + plen + (1 if flags & (SYN | FIN) else 0)) & 0xFFFFFFFF
-                ipid[d] = (ipid[d] + 1) & 0xFFFF
-                ts += step_us
+                h, p, n = fr[idx]
+                buf += pack_rec(ts_s, ts_us, n, n)
+                buf += h
+                buf += p
+                ts_us += step_us
+                if ts_us >= 1000000:
+                    ts_s += ts_us // 1000000
+                    ts_us %= 1000000
                 packets += 1
-                nbytes += 16 + caplen
-                if c[1] == len(c[0]):
+                if idx + 1 == len(fr):
+                    pos[k] = 0
                     if started < nconn:
-                        slots[k] = start(started)
+                        frames[k] = b.connection(started)
                         started += 1
                     else:
-                        slots[k] = None
+                        frames[k] = None
                         active -= 1
-                if len(buf) > (8 << 20):
-                    f.write(buf)
-                    buf.clear()
+            if len(buf) > (8 << 20):
+                f.write(buf)
+                del buf[:]
         f.write(buf)
+        nbytes = f.tell()
     return packets, nbytes
 
 

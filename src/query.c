@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -626,10 +628,12 @@ static int load_legacy(struct store *s, struct legacy_rows *rows)
 /* --- table */
 
 /*
- * Ten fields do not fit on one line of a 120-column terminal (the two timestamps, the cipher
- * name and the reason alone take about 110), so each entry takes two lines: where and when on
- * the first, what was wrong on the second, indented past the client column so the entries stay
- * visually apart. Each line kind has its own header line and its own column widths.
+ * One line per entry, columns in the order below, when the output is a file or a pipe (so grep
+ * and wc see one entry per line) or when it fits the terminal. Ten fields rarely fit a terminal
+ * of 80 to 120 columns (the timestamps, cipher name and reason alone take about 110), so on a
+ * narrower terminal each entry takes two lines, as ls switches layouts: where and when on the
+ * first, what was wrong on the second, indented past the client column. Each line kind then has
+ * its own header line.
  */
 enum {
 	T_CLIENT,
@@ -645,8 +649,12 @@ enum {
 	T_COLS
 };
 
+static const int table_wide[] = {T_CLIENT, T_SERVER, T_SNI,   T_VERSION, T_CIPHER,
+                                 T_MAX,    T_CONNS,  T_FIRST, T_LAST,    T_REASON};
 static const int table_line1[] = {T_CLIENT, T_SERVER, T_SNI, T_CONNS, T_FIRST, T_LAST};
 static const int table_line2[] = {T_VERSION, T_CIPHER, T_MAX, T_REASON};
+
+#define TABLE_N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const table_head[T_COLS] = {
     "CLIENT",     "SERVER", "SNI",        "VERSION",   "CIPHER",
@@ -732,13 +740,37 @@ static void table_line(FILE *out, const char *const cell[T_COLS], const size_t w
 	fputc('\n', out);
 }
 
-static void table_entry(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS])
+/* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
+static size_t terminal_columns(FILE *out)
 {
-	size_t indent = width[T_CLIENT] + 2;
+	struct winsize ws;
+	int fd = fileno(out);
 
-	table_line(out, cell, width, table_line1, sizeof table_line1 / sizeof table_line1[0], 0);
-	table_line(out, cell, width, table_line2, sizeof table_line2 / sizeof table_line2[0],
-	           indent);
+	if (fd < 0 || !isatty(fd))
+		return 0;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+static size_t line_width(const size_t width[T_COLS], const int *cols, size_t ncols)
+{
+	size_t w = 0;
+
+	for (size_t k = 0; k < ncols; k++)
+		w += width[cols[k]] + (k ? 2 : 0);
+	return w;
+}
+
+static void table_entry(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS],
+                        int wide)
+{
+	if (wide) {
+		table_line(out, cell, width, table_wide, TABLE_N(table_wide), 0);
+		return;
+	}
+	table_line(out, cell, width, table_line1, TABLE_N(table_line1), 0);
+	table_line(out, cell, width, table_line2, TABLE_N(table_line2), width[T_CLIENT] + 2);
 }
 
 static int print_table(struct store *s, const struct legacy_rows *rows, FILE *out)
@@ -761,9 +793,12 @@ static int print_table(struct store *s, const struct legacy_rows *rows, FILE *ou
 				width[i] = text_width(cells[r][i]);
 	}
 	if (rc == 0) {
-		table_entry(out, table_head, width);
+		size_t limit = terminal_columns(out);
+		int wide = !limit || line_width(width, table_wide, TABLE_N(table_wide)) <= limit;
+
+		table_entry(out, table_head, width, wide);
 		for (size_t r = 0; r < rows->n; r++)
-			table_entry(out, (const char *const *)cells[r], width);
+			table_entry(out, (const char *const *)cells[r], width, wide);
 	}
 	for (size_t r = 0; r < rows->n; r++)
 		for (int i = 0; i < T_COLS; i++)

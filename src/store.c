@@ -87,7 +87,7 @@ static const char schema_v1[] =
     "  sig_algs            TEXT,\n"
     "  point_formats       TEXT,\n"
     "  compression         TEXT,\n"
-    "  sni                 TEXT,           -- see 'wire text' in the README: \\xHH escapes\n"
+    "  sni                 TEXT,           -- as sent; bytes not UTF-8 text as \\xHH\n"
     "  alpn                TEXT,           -- JSON array of strings\n"
     "  session_id_len      INTEGER,\n"
     "  fallback_scsv       INTEGER,        -- 0/1, RFC 7507\n"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# run.sh: times tlscensus read against a bare libpcap loop over the same synthetic capture and
+# prints a table. It prints figures and asserts nothing: the exit status is 0 unless a program
+# failed to run. See bench/README.md for what each figure means.
+#
+#   BUILD=build CONNECTIONS=200000 RUNS=3 bench/run.sh
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+BUILD=${BUILD:-build}
+CONNECTIONS=${CONNECTIONS:-200000}
+RUNS=${RUNS:-3}
+OUT=${OUT:-$here/out}
+
+die() {
+	echo "bench/run.sh: $*" >&2
+	exit 1
+}
+
+# BUILD is taken relative to the current directory, else to the repository root.
+if [ -d "$BUILD" ]; then
+	build=$(cd "$BUILD" && pwd)
+elif [ -d "$root/$BUILD" ]; then
+	build=$(cd "$root/$BUILD" && pwd)
+else
+	die "no build directory $BUILD (meson setup build && ninja -C build, or set BUILD=)"
+fi
+tool=$build/tlscensus
+bare=$build/bench/pcap_loop
+[ -x "$tool" ] || die "$tool is missing: run ninja -C $build"
+[ -x "$bare" ] || die "$bare is missing: run ninja -C $build"
+case $CONNECTIONS in '' | *[!0-9]*) die "CONNECTIONS must be a number, not '$CONNECTIONS'" ;; esac
+case $RUNS in '' | *[!0-9]* | 0) die "RUNS must be a positive number, not '$RUNS'" ;; esac
+timer=/usr/bin/time
+[ -x "$timer" ] || timer= # without GNU time the peak RSS column stays empty
+
+mkdir -p "$OUT"
+capture=$OUT/synth-$CONNECTIONS.pcap
+if [ ! -s "$capture" ] || [ ! -s "$capture.info" ]; then
+	echo "writing $capture ($CONNECTIONS connections)..." >&2
+	start=$(date +%s.%N)
+	python3 "$here/mkcapture.py" --connections "$CONNECTIONS" --out "$capture.tmp" \
+		>"$capture.info.tmp" || die "mkcapture.py failed"
+	mv "$capture.tmp" "$capture"
+	mv "$capture.info.tmp" "$capture.info"
+	echo "  done in $(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s" >&2
+fi
+info() { awk -v k="$1" '$1 == k { print $2 }' "$capture.info"; }
+size=$(stat -c %s "$capture")
+packets=$(info packets)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcbench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# An empty capture (the pcap file header alone): what a run costs before its first packet.
+printf '\324\303\262\241\002\000\004\000\000\000\000\000\000\000\000\000\000\000\004\000\001\000\000\000' \
+	>"$tmp/empty.pcap"
+
+# timed NAME CMD...: runs CMD RUNS times; appends "seconds peak_kib" lines to $tmp/NAME.
+timed() {
+	local name=$1 i t0 t1 rss
+	shift
+	: >"$tmp/$name"
+	for i in $(seq "$RUNS"); do
+		rm -f "$tmp"/*.db "$tmp"/*.db-wal "$tmp"/*.db-shm
+		t0=$(date +%s%N)
+		if [ -n "$timer" ]; then
+			"$timer" -f %M -o "$tmp/rss" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" ||
+				die "$name failed (run $i): $* -- $(tail -n 3 "$tmp/$name.err")"
+			rss=$(tail -n 1 "$tmp/rss")
+		else
+			"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" ||
+				die "$name failed (run $i): $* -- $(tail -n 3 "$tmp/$name.err")"
+			rss=0
+		fi
+		t1=$(date +%s%N)
+		echo "$(((t1 - t0) / 1000)) $rss" >>"$tmp/$name"
+	done
+}
+
+# stats NAME: "min median peak_kib" of the runs, seconds with microseconds.
+stats() {
+	sort -n "$1" | awk '{ s[NR] = $1 / 1e6; if ($2 > r) r = $2 }
+		END { m = NR % 2 ? s[(NR + 1) / 2] : (s[NR / 2] + s[NR / 2 + 1]) / 2
+		      printf "%.6f %.6f %d\n", s[1], m, r }'
+}
+
+# Warm the page cache so the first timed run reads from memory like the others.
+cat "$capture" >/dev/null
+
+echo "timing $RUNS runs each over $capture..." >&2
+timed bare "$bare" "$capture"
+timed full "$tool" read --quiet --db "$tmp/full.db" "$capture"
+handshakes=$("$tool" export --db "$tmp/full.db" --format ndjson | wc -l)
+timed nolabel "$tool" read --quiet --no-label --db "$tmp/nolabel.db" "$capture"
+handshakes_nl=$("$tool" export --db "$tmp/nolabel.db" --format ndjson | wc -l)
+timed empty "$tool" read --quiet --db "$tmp/empty.db" "$tmp/empty.pcap"
+bare_packets=$(awk '$1 == "packets" { print $2 }' "$tmp/bare.out")
+
+read -r bare_min bare_med bare_rss < <(stats "$tmp/bare")
+read -r full_min full_med full_rss < <(stats "$tmp/full")
+read -r nl_min nl_med nl_rss < <(stats "$tmp/nolabel")
+read -r empty_min empty_med empty_rss < <(stats "$tmp/empty")
+
+row() { # label min median rss
+	awk -v l="$1" -v mn="$2" -v md="$3" -v r="$4" -v p="$packets" -v b="$size" -v base="$bare_med" \
+		'BEGIN { printf "%-28s %8.3f %8.3f %11.0f %8.1f %7.2fx %9.1f\n",
+			l, mn, md, p / md, b / md / 1e6, md / base, r / 1024 }'
+}
+
+cat <<EOF
+
+tlscensus benchmark, $(date -u +%Y-%m-%d) on $(nproc) cores: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+$("$tool" --version 2>&1 | head -n 1), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (modified tree)')
+
+capture        $capture
+  size         $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')
+  packets      $packets (pcap_loop read $bare_packets)
+  connections  $CONNECTIONS
+runs           $RUNS per program after one page-cache warm-up; seconds are wall clock
+
+program                       min s  median s   packets/s     MB/s vs bare  peak MiB
+EOF
+row "pcap_loop (bare libpcap)" "$bare_min" "$bare_med" "$bare_rss"
+row "tlscensus read" "$full_min" "$full_med" "$full_rss"
+row "tlscensus read --no-label" "$nl_min" "$nl_med" "$nl_rss"
+awk -v mn="$empty_min" -v md="$empty_med" -v r="$empty_rss" \
+	'BEGIN { printf "%-28s %8.3f %8.3f %11s %8s %8s %9.1f\n", "tlscensus read, empty file", mn, md, "-", "-", "-", r / 1024 }'
+# (awk reads a bare ">" in a printf argument list as a redirection: hence the parentheses.)
+awk -v f="$full_med" -v n="$nl_med" -v b="$bare_med" -v e="$empty_med" 'BEGIN {
+	printf "\nnDPI labelling share     %5.1f %% of tlscensus read ((with - without) / with)\n",
+		(f > 0 ? (f - n) / f * 100 : 0)
+	printf "libpcap reading share    %5.1f %% of tlscensus read (bare / with)\n",
+		(f > 0 ? b / f * 100 : 0)
+	printf "fixed cost per run       %5.3f s (empty capture: start-up, nDPI and database set-up)\n", e
+}'
+echo "handshakes recorded      $handshakes with labels, $handshakes_nl with --no-label, of $CONNECTIONS connections generated"
+exit 0
