@@ -130,6 +130,7 @@ class HelloMaker:
 
 
 def server_hello(rnd, sid, key, version, suite, alpn):
+    """ServerHello message (no record header): the version and suite already chosen."""
     legacy = min(version, TLS12)
     exts = []
     if version == TLS13:
@@ -166,7 +167,7 @@ MACS = (bytes.fromhex("020000000002" "020000000001"),   # client -> server: dst,
 SYN_OPTS = bytes.fromhex("020405b4010303070101" "0402")
 MSS = 1448
 
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FIN, SYN, PSH, ACK = 0x01, 0x02, 0x08, 0x10
 
 
 def segments(data, first=MSS):
@@ -194,7 +195,8 @@ class Builder:
         self.hellos = HelloMaker()
         self.chains = [make_chain(rng, rng.randrange(2300, 2700)) for _ in range(16)]
         pool = rng.randbytes(1 << 16)
-        # Application data: one record of 1395 bytes of ciphertext per 1400-byte segment.
+        # Application data: one record of 1395 bytes of ciphertext per 1400-byte segment, in
+        # 32 variants that a random byte & 31 picks from.
         self.appdata = [record(CT_APPDATA, TLS12, pool[o:o + 1395])
                         for o in range(0, 60000, 1500)][:32]
         # TLS 1.3: EncryptedExtensions..Finished as one ~2.5 KiB encrypted record.

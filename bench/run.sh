@@ -53,8 +53,9 @@ packets=$(info packets)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # An empty capture (the pcap file header alone): what a run costs before its first packet.
-printf '\324\303\262\241\002\000\004\000\000\000\000\000\000\000\000\000\000\000\004\000\001\000\000\000' \
-	>"$tmp/empty.pcap"
+# Magic a1b2c3d4 little-endian, version 2.4, zone 0, sigfigs 0, snaplen 262144, Ethernet.
+printf '\324\303\262\241\002\000\004\000%b\000\000\004\000\001\000\000\000' \
+	'\000\000\000\000\000\000\000\000' >"$tmp/empty.pcap"
 
 # timed NAME CMD...: runs CMD RUNS times; appends "seconds peak_kib" lines to $tmp/NAME.
 timed() {
@@ -108,10 +109,14 @@ row() { # label min median rss
 			l, mn, md, p / md, b / md / 1e6, md / base, r / 1024 }'
 }
 
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+version=$("$tool" --version 2>&1 | head -n 1)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$root" diff --quiet HEAD -- 2>/dev/null || commit="$commit (modified tree)"
 cat <<EOF
 
-tlscensus benchmark, $(date -u +%Y-%m-%d) on $(nproc) cores: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
-$("$tool" --version 2>&1 | head -n 1), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (modified tree)')
+tlscensus benchmark, $(date -u +%Y-%m-%d) on $(nproc) cores: $cpu
+$version, commit $commit
 
 capture        $capture
   size         $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')
@@ -124,8 +129,9 @@ EOF
 row "pcap_loop (bare libpcap)" "$bare_min" "$bare_med" "$bare_rss"
 row "tlscensus read" "$full_min" "$full_med" "$full_rss"
 row "tlscensus read --no-label" "$nl_min" "$nl_med" "$nl_rss"
-awk -v mn="$empty_min" -v md="$empty_med" -v r="$empty_rss" \
-	'BEGIN { printf "%-28s %8.3f %8.3f %11s %8s %8s %9.1f\n", "tlscensus read, empty file", mn, md, "-", "-", "-", r / 1024 }'
+awk -v mn="$empty_min" -v md="$empty_med" -v r="$empty_rss" 'BEGIN {
+	printf "%-28s %8.3f %8.3f %11s %8s %8s %9.1f\n",
+		"tlscensus read, empty file", mn, md, "-", "-", "-", r / 1024 }'
 # (awk reads a bare ">" in a printf argument list as a redirection: hence the parentheses.)
 awk -v f="$full_med" -v n="$nl_med" -v b="$bare_med" -v e="$empty_med" 'BEGIN {
 	printf "\nnDPI labelling share     %5.1f %% of tlscensus read ((with - without) / with)\n",
@@ -134,5 +140,6 @@ awk -v f="$full_med" -v n="$nl_med" -v b="$bare_med" -v e="$empty_med" 'BEGIN {
 		(f > 0 ? b / f * 100 : 0)
 	printf "fixed cost per run       %5.3f s (empty capture: start-up, nDPI and database set-up)\n", e
 }'
-echo "handshakes recorded      $handshakes with labels, $handshakes_nl with --no-label, of $CONNECTIONS connections generated"
+echo "handshakes recorded      $handshakes ($handshakes_nl with --no-label)" \
+	"of $(info connections) connections generated"
 exit 0
