@@ -13,20 +13,21 @@
 struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
-	struct store *store;
+	struct writer *writer;
+	uint64_t tokens; /* last token given to a written connection */
 	struct labeler *labeler;
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 };
 
-struct census *census_new(const struct census_config *cfg, struct store *st, struct labeler *lb)
+struct census *census_new(const struct census_config *cfg, struct writer *w, struct labeler *lb)
 {
 	struct census *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->cfg = *cfg;
-	c->store = st;
+	c->writer = w;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
 	if (!c->flows) {
@@ -99,22 +100,24 @@ static void fill_record(const struct flow *f, struct tc_record *r)
 static void write_record(struct census *c, struct flow *f)
 {
 	struct tc_record r;
-	int64_t row;
 
-	if (f->row || (!f->hs.ch && !f->hs.sh && !f->hs.midstream))
+	if (f->token || (!f->hs.ch && !f->hs.sh && !f->hs.midstream))
 		return;
 	label_done(c, f);
 	fill_record(f, &r);
-	row = store_put(c->store, &r);
-	if (row > 0) {
-		f->row = row;
-		f->row_packets = f->packets[0] + f->packets[1];
-		c->stats.handshakes++;
-		if (r.status == TC_CONN_TRUNCATED)
-			c->stats.hello_truncated++;
-		else if (r.status == TC_CONN_MALFORMED)
-			c->stats.hello_malformed++;
+	/* The writer takes the hellos; the flow keeps its counters for a later touch. */
+	if (writer_put(c->writer, c->tokens + 1, &r, &f->hs) != 0) {
+		c->stats.queue_drops++;
+		f->hs.midstream = 0;
+		return;
 	}
+	f->token = ++c->tokens;
+	f->row_packets = f->packets[0] + f->packets[1];
+	c->stats.handshakes++;
+	if (r.status == TC_CONN_TRUNCATED)
+		c->stats.hello_truncated++;
+	else if (r.status == TC_CONN_MALFORMED)
+		c->stats.hello_malformed++;
 }
 
 /* Both directions are past their hellos: record, and drop everything but the counters. */
@@ -145,11 +148,13 @@ static void release(struct census *c, struct flow *f)
 				feed(c, f, d, 1);
 		if (f->state == FLOW_HANDSHAKE)
 			handshake_over(c, f);
-	} else if (f->row && f->packets[0] + f->packets[1] != f->row_packets) {
-		/* The hellos are freed by now; the touch reads only times and counters. */
+	}
+	if (f->token) {
+		/* The hellos are gone by now; the touch carries only times and counters. */
 		struct tc_record r;
 		fill_record(f, &r);
-		store_touch(c->store, f->row, &r);
+		writer_touch(c->writer, f->token, &r,
+			     f->packets[0] + f->packets[1] != f->row_packets);
 	}
 	label_done(c, f);
 	flow_unlink(c->flows, f);
@@ -242,8 +247,11 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	if (pkt->tcp_flags & TC_TCP_RST)
 		f->closed[0] = f->closed[1] = 1;
 	label_step(c, f, pkt);
-	if (f->state != FLOW_HANDSHAKE)
+	if (f->state != FLOW_HANDSHAKE) {
+		if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))
+			release(c, f);
 		return;
+	}
 
 	struct tc_dir_parse *dp = &f->hs.dir[dir];
 	struct stream *s = &f->st[dir];
@@ -261,6 +269,10 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	if (f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
 	    !tc_dir_done(&f->hs, dir ^ 1))
 		feed(c, f, dir ^ 1, 1);
+	/* Closed both ways: nothing more will come that matters, so free the entry now rather
+	 * than at the idle timeout (keeps memory flat under high connection rates). */
+	if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))
+		release(c, f);
 }
 
 void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
@@ -291,7 +303,12 @@ void census_flush(struct census *c)
 
 	while ((f = flow_oldest(c->flows)))
 		release(c, f);
-	store_flush(c->store);
+	writer_sync(c->writer);
+}
+
+void census_tick(struct census *c, uint64_t now_usec)
+{
+	expire(c, now_usec);
 }
 
 struct run_stats *census_stats(struct census *c)

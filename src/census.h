@@ -10,6 +10,7 @@
 
 #include "label.h"
 #include "store.h"
+#include "writer.h"
 #include "tlscensus/packet.h"
 
 struct census_config {
@@ -27,14 +28,16 @@ struct census_config {
 
 struct census;
 
-/* labeler may be NULL (no application labels). The store must outlive the census. */
-struct census *census_new(const struct census_config *cfg, struct store *st,
+/* labeler may be NULL (no application labels). The writer must outlive the census. */
+struct census *census_new(const struct census_config *cfg, struct writer *w,
 			  struct labeler *lb);
 void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
 		  uint64_t ts_usec);
 void census_packet(struct census *c, const struct tc_packet *pkt);
 /* End of input: every open flow is recorded and released. */
 void census_flush(struct census *c);
+/* Capture time advanced without packets (a quiet live interface): expire idle flows. */
+void census_tick(struct census *c, uint64_t now_usec);
 struct run_stats *census_stats(struct census *c);
 uint32_t census_flows(const struct census *c);
 void census_free(struct census *c);

@@ -2,7 +2,7 @@
  * decode.c: the decode room. Looks through one captured frame (link layer, VLAN tags, MPLS,
  * PPPoE, IP extension headers and tunnels) down to the innermost IP and TCP or UDP header.
  * Every packet byte is read through the cursor; nothing is kept between frames, and IP
- * fragments are reported, not reassembled.
+ * fragments are described (struct tc_frag), not reassembled: defrag.c does that.
  */
 #include <string.h>
 
@@ -81,6 +81,9 @@ struct dec {
 	 * header that does not fit is TRUNCATED (snap length) in the first case, MALFORMED in the
 	 * second. */
 	int cut;
+	/* What the innermost IP header says its packet spans, header included (0: a jumbogram or
+	 * segmentation offload, no length to hold the bytes against). */
+	size_t ip_len;
 };
 
 /* What a UDP tunnel header says follows it. */
@@ -411,24 +414,61 @@ static enum tc_decode_status dec_proto(struct dec *d, uint8_t proto, struct tc_c
 	}
 }
 
+/* Describes the fragment whose IP header starts at pkt->l3 and whose data is all of c. Only a
+ * piece that holds every byte its header announces may be reassembled; a length of 0 cannot be
+ * a fragment (RFC 2675 forbids a jumbogram one; offload never splits into fragments). */
+static enum tc_decode_status dec_fragment(struct dec *d, struct tc_cursor *c, struct tc_frag *f)
+{
+	struct tc_packet *pkt = d->pkt;
+
+	if (d->ip_len == 0)
+		return TC_DEC_MALFORMED;
+	if (pkt->l3_len < d->ip_len)
+		return dec_short(d);
+	f->hdr = pkt->l3;
+	f->data = tc_cursor_ptr(c);
+	f->data_len = tc_cursor_left(c);
+	pkt->proto = f->proto;
+	pkt->frag = *f;
+	return TC_DEC_FRAGMENT;
+}
+
+/* The IPv6 fragment header (RFC 8200 4.5) after next and reserved: offset in the top 13 bits of
+ * a 16-bit word, M in its lowest bit, then the identification. hdr_len is where it starts, the
+ * end of the unfragmentable part; nh_off is the byte that named it. */
+static enum tc_decode_status dec_frag6(struct dec *d, struct tc_cursor *c, uint8_t next,
+                                       size_t hdr_len, size_t nh_off)
+{
+	struct tc_frag f = {.ip_version = 6, .proto = next, .hdr_len = hdr_len, .nh_off = nh_off};
+	uint16_t word;
+
+	if (!tc_cursor_get_u16(c, &word) || !tc_cursor_get_u32(c, &f.id))
+		return dec_short(d);
+	/* Offset 0 and M 0 is an atomic fragment (RFC 6946), a whole packet. */
+	if ((word & 0xfff9) == 0)
+		return TC_DEC_OK;
+	f.offset = word & 0xfff8;
+	f.more = word & 1;
+	return dec_fragment(d, c, &f);
+}
+
 /* Skips one extension header and reads the next header number from it. AH counts its length
  * in 4-byte words minus 2 (RFC 4302), the others in 8-byte words minus 1 (RFC 8200 4.3-4.6);
- * the fragment header is a fixed 8 bytes. */
-static enum tc_decode_status dec_ext_one(struct dec *d, struct tc_cursor *c, uint8_t *nh)
+ * the fragment header is a fixed 8 bytes. start (where this header begins) and nh_off (the byte
+ * that named it), both from the IP header, describe a fragment header. */
+static enum tc_decode_status dec_ext_one(struct dec *d, struct tc_cursor *c, uint8_t *nh,
+                                         size_t start, size_t nh_off)
 {
+	enum tc_decode_status s;
 	uint8_t next, len;
-	uint16_t frag;
 	size_t size;
 
 	if (!tc_cursor_get_u8(c, &next) || !tc_cursor_get_u8(c, &len))
 		return dec_short(d);
 	if (*nh == IPP_FRAGMENT) {
-		if (!tc_cursor_get_u16(c, &frag) || !tc_cursor_skip(c, 4))
-			return dec_short(d);
-		/* Offset in the top 13 bits, M in the lowest: offset 0 and M 0 is an atomic
-		 * fragment (RFC 6946), a whole packet. */
-		if (frag & 0xfff9)
-			return TC_DEC_FRAGMENT;
+		s = dec_frag6(d, c, next, start, nh_off);
+		if (s != TC_DEC_OK)
+			return s;
 	} else {
 		size = *nh == IPP_AH ? ((size_t)len + 2) * 4 : ((size_t)len + 1) * 8;
 		if (!tc_cursor_skip(c, size - 2))
@@ -446,16 +486,22 @@ static int dec_is_ext(uint8_t nh, int v6)
 	              nh == IPP_DSTOPTS || nh == IPP_MOBILITY);
 }
 
+/* c starts right after the fixed IP header and nothing clips it on the way, so a header's
+ * offset from pkt->l3 is l3_len less what is left. */
 static enum tc_decode_status dec_ext_chain(struct dec *d, struct tc_cursor *c, uint8_t *nh, int v6)
 {
+	size_t nh_off = v6 ? 6 : 9; /* next header, protocol */
+	size_t start;
 	enum tc_decode_status s;
 
 	for (int i = 0; dec_is_ext(*nh, v6); i++) {
 		if (i == DEC_MAX_EXT)
 			return TC_DEC_UNSUPPORTED;
-		s = dec_ext_one(d, c, nh);
+		start = d->pkt->l3_len - tc_cursor_left(c);
+		s = dec_ext_one(d, c, nh, start, nh_off);
 		if (s != TC_DEC_OK)
 			return s;
+		nh_off = start; /* every extension header opens with its next header */
 	}
 	return TC_DEC_OK;
 }
@@ -466,7 +512,7 @@ static enum tc_decode_status dec_ipv4(struct dec *d, struct tc_cursor *c)
 	struct tc_cursor win = *c;
 	struct tc_addr src, dst;
 	uint8_t vihl, proto;
-	uint16_t total, frag;
+	uint16_t total, id, frag;
 	size_t hlen;
 	enum tc_decode_status s;
 
@@ -475,7 +521,7 @@ static enum tc_decode_status dec_ipv4(struct dec *d, struct tc_cursor *c)
 	if (vihl >> 4 != 4 || (vihl & 0x0f) < 5)
 		return TC_DEC_MALFORMED;
 	hlen = (size_t)(vihl & 0x0f) * 4;
-	if (!tc_cursor_skip(c, 1) || !tc_cursor_get_u16(c, &total) || !tc_cursor_skip(c, 2) ||
+	if (!tc_cursor_skip(c, 1) || !tc_cursor_get_u16(c, &total) || !tc_cursor_get_u16(c, &id) ||
 	    !tc_cursor_get_u16(c, &frag) || !tc_cursor_skip(c, 1) || !tc_cursor_get_u8(c, &proto) ||
 	    !tc_cursor_skip(c, 2) || !dec_get_addr(c, 4, &src) || !dec_get_addr(c, 4, &dst) ||
 	    !tc_cursor_skip(c, hlen - 20))
@@ -486,6 +532,7 @@ static enum tc_decode_status dec_ipv4(struct dec *d, struct tc_cursor *c)
 		return TC_DEC_MALFORMED;
 	if (total != 0)
 		dec_clip(d, &win, total);
+	d->ip_len = total;
 	pkt->ip_version = 4;
 	pkt->src = src;
 	pkt->dst = dst;
@@ -495,9 +542,17 @@ static enum tc_decode_status dec_ipv4(struct dec *d, struct tc_cursor *c)
 	if (!tc_cursor_skip(&win, hlen))
 		return dec_short(d);
 	*c = win;
-	/* MF set or a non-zero offset: a piece of a packet, which a later stage reassembles. */
-	if (frag & 0x3fff)
-		return TC_DEC_FRAGMENT;
+	/* MF set or a non-zero offset: a piece of a packet, which a later stage reassembles. The
+	 * offset counts 8-byte units (RFC 791 3.1). */
+	if (frag & 0x3fff) {
+		struct tc_frag f = {.ip_version = 4, .proto = proto, .more = (frag >> 13) & 1};
+
+		f.id = id;
+		f.offset = (uint32_t)(frag & 0x1fff) * 8;
+		f.hdr_len = hlen;
+		f.nh_off = 9;
+		return dec_fragment(d, c, &f);
+	}
 	s = dec_ext_chain(d, c, &proto, 0);
 	return s == TC_DEC_OK ? dec_proto(d, proto, c) : s;
 }
@@ -522,6 +577,7 @@ static enum tc_decode_status dec_ipv6(struct dec *d, struct tc_cursor *c)
 	/* Zero is a jumbogram (RFC 2675) or segmentation offload: keep the captured bytes. */
 	if (plen != 0)
 		dec_clip(d, &win, (size_t)plen + 40);
+	d->ip_len = plen != 0 ? (size_t)plen + 40 : 0;
 	pkt->ip_version = 6;
 	pkt->src = src;
 	pkt->dst = dst;
@@ -693,7 +749,7 @@ enum tc_decode_status tc_decode(int linktype, const uint8_t *frame, size_t caple
                                 struct tc_packet *pkt)
 {
 	uint64_t ts = pkt->ts_usec;
-	struct dec d = {pkt, 1};
+	struct dec d = {pkt, 1, 0};
 	struct tc_cursor c;
 	uint16_t type;
 

@@ -35,8 +35,8 @@ struct flow {
 	struct label_flow *lf;         /* nDPI state while labelling, else NULL */
 	uint32_t label_packets;        /* packets shown to nDPI */
 	char label[LABEL_MAX];
-	int64_t row;                   /* store row id once written, else 0 */
-	uint64_t row_packets;          /* packets counted when the row was written */
+	uint64_t token;                /* writer token once the record is queued, else 0 */
+	uint64_t row_packets;          /* packets counted when the record was written */
 	uint8_t state;                 /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];             /* FIN or RST seen in that direction */

@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "census.h"
 #include "label.h"
 #include "source.h"
 #include "store.h"
+#include "writer.h"
 
 /* Exit codes, documented in the README and in --help. */
 enum {
@@ -26,12 +29,26 @@ enum {
 
 #define DEFAULT_DB "tlscensus.db"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, stats_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGUSR1)
+		stats_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 static const char usage_main[] =
@@ -41,6 +58,7 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  read    record the TLS handshakes of pcap/pcapng files into the database\n"
+	"  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
 	"  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
 	"  export  write every recorded connection as NDJSON\n"
 	"\n"
@@ -60,6 +78,29 @@ static const char usage_read[] =
 	"  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
 	"  --progress         force the progress line (default: only on a terminal)\n"
 	"  --quiet            no progress line and no summary\n";
+
+static const char usage_capture[] =
+	"usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
+	"\n"
+	"Records the TLS handshakes seen on a live interface (a span port, a traffic mirror,\n"
+	"or 'any') until SIGINT/SIGTERM or --duration. SIGUSR1 prints the statistics.\n"
+	"\n"
+	"  -i, --interface IFACE  interface to capture on (required)\n"
+	"  --db FILE              database (default " DEFAULT_DB ", created 0640)\n"
+	"  -f, --filter EXPR      BPF capture filter, e.g. 'tcp' or 'not port 22'\n"
+	"  --snaplen N            bytes kept per packet (default 262144)\n"
+	"  --buffer-size MiB      kernel capture buffer (default 64)\n"
+	"  --no-promisc           do not put the interface in promiscuous mode\n"
+	"  --timeout-ms N         deliver packets in batches every N ms (default: immediately)\n"
+	"  -Z, --user USER        user to run as once the interface is open (default: tlscensus\n"
+	"                         if it exists, else nobody; 'root' keeps root)\n"
+	"  --duration D           stop after D (e.g. 90s, 30m, 1h, 7d)\n"
+	"  --retain D             delete connection rows older than D (e.g. 90d); the inventory\n"
+	"                         keeps one row per client/server/version/cipher for ever\n"
+	"  --no-label             skip nDPI application labels\n"
+	"  --max-flows N          flows tracked at once (default 1048576)\n"
+	"  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
+	"  --stats-every S        seconds between refreshes of the run's counters (60)\n";
 
 static const char usage_legacy[] =
 	"usage: tlscensus legacy [--db FILE] [--format table|csv|json]\n"
@@ -132,7 +173,7 @@ static int cmd_read(int argc, char **argv)
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char err[512], sources[4096];
 
-	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:hq", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -176,19 +217,21 @@ static int cmd_read(int argc, char **argv)
 	struct labeler *lb = NULL;
 	if (!no_label && !(lb = label_open(err, sizeof(err))))
 		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
-	struct census *c = census_new(&cfg, st, lb);
+	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
+		snprintf(sources, sizeof(sources), "%d files", argc - optind);
+	store_run_begin(st, sources, "read");
+	/* Files are never dropped from: a full queue makes the reader wait. */
+	struct writer *w = writer_start(st, WRITER_BLOCK);
+	struct census *c = w ? census_new(&cfg, w, lb) : NULL;
 	if (!c) {
 		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
 			cfg.max_flows);
+		writer_stop(w);
 		label_close(lb);
 		store_close(st);
 		return EXIT_DATABASE;
 	}
-	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
-		snprintf(sources, sizeof(sources), "%d files", argc - optind);
-	store_run_begin(st, sources, "read");
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	install_signals();
 
 	double t0 = source_now();
 	for (int i = optind; i < argc && !stop_requested; i++) {
@@ -207,7 +250,10 @@ static int cmd_read(int argc, char **argv)
 	census_flush(c);
 	struct run_stats stats = *census_stats(c);
 	double secs = source_now() - t0;
-	if (store_run_end(st, &stats) != 0)
+	census_free(c);
+	uint64_t write_errors = writer_errors(w);
+	writer_stop(w);
+	if (write_errors || store_run_end(st, &stats) != 0)
 		rc = EXIT_DATABASE;
 	if (!quiet)
 		fprintf(stderr,
@@ -217,9 +263,199 @@ static int cmd_read(int argc, char **argv)
 			(unsigned long long)stats.flows, (unsigned long long)stats.handshakes,
 			(unsigned long long)stats.hello_truncated,
 			(unsigned long long)stats.hello_malformed, secs);
-	census_free(c);
 	label_close(lb);
 	store_close(st);
+	return rc;
+}
+
+/* "90", "90s", "30m", "1h", "7d", "2w" -> seconds. */
+static int parse_duration(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t unit = 1;
+
+	if (end == s)
+		return 0;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	case 'w':
+		unit = 7 * 86400;
+		break;
+	default:
+		return 0;
+	}
+	if (*end && end[1])
+		return 0;
+	*out = v * unit;
+	return v > 0;
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"interface", required_argument, NULL, 'i'},
+		{"db", required_argument, NULL, 'd'},
+		{"filter", required_argument, NULL, 'f'},
+		{"snaplen", required_argument, NULL, 's'},
+		{"buffer-size", required_argument, NULL, 'B'},
+		{"no-promisc", no_argument, NULL, 'P'},
+		{"timeout-ms", required_argument, NULL, 'T'},
+		{"user", required_argument, NULL, 'Z'},
+		{"duration", required_argument, NULL, 'D'},
+		{"retain", required_argument, NULL, 'R'},
+		{"no-label", no_argument, NULL, 'L'},
+		{"max-flows", required_argument, NULL, 'm'},
+		{"idle-timeout", required_argument, NULL, 't'},
+		{"stats-every", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct capture_config cc = {
+		.snaplen = 262144, .buffer_mib = 64, .promisc = 1, .stats_every_s = 60,
+	};
+	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
+	const char *db = DEFAULT_DB, *user = NULL;
+	uint32_t u;
+	int no_label = 0, o, rc = EXIT_OK;
+	char err[1024];
+
+	while ((o = getopt_long(argc, argv, "i:d:f:Z:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'i':
+			cc.iface = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			cc.filter = optarg;
+			break;
+		case 's':
+			if (!parse_u32(optarg, 64, &u) || u > 262144)
+				return usage_error(usage_capture, "--snaplen wants 64..262144, not", optarg);
+			cc.snaplen = (int)u;
+			break;
+		case 'B':
+			if (!parse_u32(optarg, 1, &u) || u > 4096)
+				return usage_error(usage_capture, "--buffer-size wants 1..4096 MiB, not",
+						   optarg);
+			cc.buffer_mib = (int)u;
+			break;
+		case 'P':
+			cc.promisc = 0;
+			break;
+		case 'T':
+			if (!parse_u32(optarg, 1, &u) || u > 10000)
+				return usage_error(usage_capture, "--timeout-ms wants 1..10000, not", optarg);
+			cc.timeout_ms = (int)u;
+			break;
+		case 'Z':
+			user = optarg;
+			break;
+		case 'D':
+			if (!parse_duration(optarg, &cc.duration_s))
+				return usage_error(usage_capture, "--duration wants e.g. 90s, 30m, 1h, not",
+						   optarg);
+			break;
+		case 'R':
+			if (!parse_duration(optarg, &cc.retain_s))
+				return usage_error(usage_capture, "--retain wants e.g. 90d, not", optarg);
+			break;
+		case 'L':
+			no_label = 1;
+			break;
+		case 'm':
+			if (!parse_u32(optarg, 1, &cfg.max_flows))
+				return usage_error(usage_capture, "--max-flows wants a number >= 1, not",
+						   optarg);
+			break;
+		case 't':
+			if (!parse_u32(optarg, 1, &cfg.idle_timeout_s))
+				return usage_error(usage_capture,
+						   "--idle-timeout wants seconds >= 1, not", optarg);
+			break;
+		case 'S':
+			if (!parse_u32(optarg, 1, &cc.stats_every_s))
+				return usage_error(usage_capture, "--stats-every wants seconds >= 1, not",
+						   optarg);
+			break;
+		case 'h':
+			fputs(usage_capture, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_capture, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!cc.iface)
+		return usage_error(usage_capture, "capture needs an interface: -i IFACE", NULL);
+	if (optind < argc)
+		return usage_error(usage_capture, "unexpected argument", argv[optind]);
+
+	struct capture *cap = capture_open(&cc, err, sizeof(err));
+	if (!cap) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_CAPTURE;
+	}
+	/* Root is needed to open the interface and for nothing after it: the database and all
+	 * parsing of hostile bytes run unprivileged. */
+	if (capture_drop_privileges(user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		capture_close(cap);
+		return EXIT_CAPTURE;
+	}
+	umask(027); /* the database and its -wal/-shm files: 0640 */
+	struct store *st = store_open(db, STORE_READ_WRITE, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		capture_close(cap);
+		return EXIT_DATABASE;
+	}
+	struct labeler *lb = NULL;
+	if (!no_label && !(lb = label_open(err, sizeof(err))))
+		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
+	char source[512];
+	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
+		 cc.filter ? cc.filter : "");
+	store_run_begin(st, source, "capture");
+	struct writer *w = writer_start(st, WRITER_DROP);
+	struct census *c = w ? census_new(&cfg, w, lb) : NULL;
+	if (!c) {
+		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
+			cfg.max_flows);
+		writer_stop(w);
+		label_close(lb);
+		store_close(st);
+		capture_close(cap);
+		return EXIT_DATABASE;
+	}
+	install_signals();
+	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
+	if (capture_run(cap, c, w, &stop_requested, &stats_requested) != 0)
+		rc = EXIT_CAPTURE;
+	census_flush(c);
+	capture_report(cap, c, w);
+	struct run_stats stats = *census_stats(c);
+	census_free(c);
+	uint64_t write_errors = writer_errors(w);
+	writer_stop(w);
+	if (write_errors || store_run_end(st, &stats) != 0)
+		rc = EXIT_DATABASE;
+	label_close(lb);
+	store_close(st);
+	capture_close(cap);
 	return rc;
 }
 
@@ -331,6 +567,7 @@ int main(int argc, char **argv)
 		int (*run)(int, char **);
 	} cmds[] = {
 		{"read", cmd_read},
+		{"capture", cmd_capture},
 		{"legacy", cmd_legacy},
 		{"export", cmd_export},
 	};

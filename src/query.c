@@ -494,12 +494,14 @@ struct legacy_rows {
 	size_t n, cap;
 };
 
+/* The inventory, not the connection rows: it survives --retain pruning and stays small, so the
+ * answer comes in milliseconds on months of capture. */
 static const char legacy_sql[] =
-    "SELECT client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
-    "cipher_name, ch_max_version, count(*), "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', min(first_ts), 'unixepoch'), "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', max(last_ts), 'unixepoch'), reason "
-    "FROM legacy_connections "
+    "SELECT client_ip, server_ip, server_port, nullif(sni, ''), effective_version, negotiated, "
+    "nullif(cipher, -1), cipher_name, nullif(ch_max_version, -1), sum(connections), "
+    "strftime('%Y-%m-%dT%H:%M:%SZ', min(first_seen), 'unixepoch'), "
+    "strftime('%Y-%m-%dT%H:%M:%SZ', max(last_seen), 'unixepoch'), reason "
+    "FROM legacy_inventory "
     "GROUP BY client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
     "ch_max_version, reason "
     "ORDER BY client_ip, server_ip, server_port, sni, effective_version";

@@ -56,7 +56,8 @@ static const char schema_v1[] =
     "  handshakes      INTEGER,        -- connection rows written\n"
     "  hello_truncated INTEGER,\n"
     "  hello_malformed INTEGER,\n"
-    "  kernel_drops    INTEGER         -- live capture only\n"
+    "  kernel_drops    INTEGER,        -- live capture: dropped by the kernel or interface\n"
+    "  queue_drops     INTEGER         -- live capture: records lost to a full writer queue\n"
     ");\n"
     "CREATE TABLE IF NOT EXISTS connections (\n"
     "  id                  INTEGER PRIMARY KEY,\n"
@@ -132,7 +133,29 @@ static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS alert_descriptions (\n"
     "  value INTEGER PRIMARY KEY,\n"
     "  name  TEXT NOT NULL\n"
-    ");\n";
+    ");\n"
+    "-- One row per distinct way a client met a server: kept when connection rows are pruned\n"
+    "-- (--retain), so months of history stay small. -1 and '' stand for 'none', so that the\n"
+    "-- UNIQUE key (NULLs are all distinct in SQLite) folds equal connections together.\n"
+    "CREATE TABLE IF NOT EXISTS inventory (\n"
+    "  id             INTEGER PRIMARY KEY,\n"
+    "  client_ip      TEXT NOT NULL,\n"
+    "  server_ip      TEXT NOT NULL,\n"
+    "  server_port    INTEGER NOT NULL,\n"
+    "  sni            TEXT NOT NULL,     -- '' when none\n"
+    "  version        INTEGER NOT NULL,  -- negotiated; -1 when no ServerHello\n"
+    "  cipher         INTEGER NOT NULL,  -- negotiated; -1 when none\n"
+    "  ch_max_version INTEGER NOT NULL,  -- client's highest offered; -1 when no ClientHello\n"
+    "  ja3            TEXT NOT NULL,     -- '' when none\n"
+    "  alert_desc     INTEGER NOT NULL,  -- first plaintext alert; -1 when none\n"
+    "  fallback_scsv  INTEGER NOT NULL,  -- 0/1\n"
+    "  connections    INTEGER NOT NULL,\n"
+    "  first_seen     REAL NOT NULL,     -- start of the first such connection, unix seconds\n"
+    "  last_seen      REAL NOT NULL,     -- start of the latest such connection\n"
+    "  UNIQUE (client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3,\n"
+    "          alert_desc, fallback_scsv)\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS connections_last_ts ON connections(last_ts);\n";
 
 /*
  * Views are dropped and created again whenever this text changes (see views_stale), so they
@@ -182,6 +205,26 @@ static const char views_sql[] =
     "LEFT JOIN tls_versions ev\n"
     "  ON ev.value = CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
     "LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
+    "WHERE ev.legacy = 1 OR cs.legacy = 1;\n"
+    "DROP VIEW IF EXISTS legacy_inventory;\n"
+    "CREATE VIEW legacy_inventory AS\n"
+    "SELECT i.*,\n"
+    "  CASE WHEN i.version = -1 THEN i.ch_max_version ELSE i.version END AS effective_version,\n"
+    "  ev.name AS effective_version_name,\n"
+    "  i.version != -1 AS negotiated,\n"
+    "  cs.name AS cipher_name,\n"
+    "  CASE\n"
+    "    WHEN ev.legacy = 1 AND cs.legacy = 1 THEN ev.name ||\n"
+    "      CASE WHEN i.version = -1 THEN ' offered, no ServerHello' ELSE '' END ||\n"
+    "      ', ' || replace(cs.weakness, ',MD5', '') || ' cipher'\n"
+    "    WHEN ev.legacy = 1 THEN ev.name ||\n"
+    "      CASE WHEN i.version = -1 THEN ' offered, no ServerHello' ELSE '' END\n"
+    "    ELSE replace(cs.weakness, ',MD5', '') || ' cipher'\n"
+    "  END AS reason\n"
+    "FROM inventory i\n"
+    "LEFT JOIN tls_versions ev\n"
+    "  ON ev.value = CASE WHEN i.version = -1 THEN i.ch_max_version ELSE i.version END\n"
+    "LEFT JOIN cipher_suites cs ON cs.value = i.cipher\n"
     "WHERE ev.legacy = 1 OR cs.legacy = 1;\n";
 
 /* Each step takes the schema from version - 1 to version. */
@@ -329,6 +372,8 @@ struct store {
 	enum store_mode mode;
 	sqlite3_stmt *insert; /* prepared once, reused for every row */
 	sqlite3_stmt *touch;
+	sqlite3_stmt *inventory; /* upsert of the row just inserted into the inventory */
+	sqlite3_stmt *prune;
 	int64_t run_id;   /* 0: no run begun */
 	unsigned pending; /* rows in the open transaction */
 	struct timespec last_commit;
@@ -862,6 +907,28 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 		    "client_stream_trunc = ?6, server_stream_trunc = ?7 WHERE id = ?8",
 		    -1, &s->touch, NULL);
 	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+		    s->db,
+		    "INSERT INTO inventory (client_ip, server_ip, server_port, sni, version, cipher, "
+		    "ch_max_version, ja3, alert_desc, fallback_scsv, connections, first_seen, "
+		    "last_seen) "
+		    "SELECT client_ip, server_ip, server_port, coalesce(sni, ''), "
+		    "coalesce(version, -1), coalesce(cipher, -1), coalesce(ch_max_version, -1), "
+		    "coalesce(ja3, ''), coalesce(alert_desc, -1), coalesce(fallback_scsv, 0), 1, "
+		    "first_ts, first_ts FROM connections "
+		    "WHERE id = ?1 AND (ch_version IS NOT NULL OR sh_version IS NOT NULL) "
+		    "ON CONFLICT (client_ip, server_ip, server_port, sni, version, cipher, "
+		    "ch_max_version, ja3, alert_desc, fallback_scsv) DO UPDATE SET "
+		    "connections = connections + 1, "
+		    "first_seen = min(first_seen, excluded.first_seen), "
+		    "last_seen = max(last_seen, excluded.last_seen)",
+		    -1, &s->inventory, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+		                        "DELETE FROM connections WHERE id IN (SELECT id FROM "
+		                        "connections WHERE last_ts < ?1 LIMIT ?2)",
+		                        -1, &s->prune, NULL);
+	if (rc == SQLITE_OK)
 		return 0;
 	set_err(err, errlen, "cannot prepare statements on database '%s': %s", s->path,
 	        sqlite3_errmsg(s->db));
@@ -959,6 +1026,8 @@ static void store_free(struct store *s)
 {
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->touch);
+	sqlite3_finalize(s->inventory);
+	sqlite3_finalize(s->prune);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s->text.p);
@@ -1221,9 +1290,34 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 		return -1;
 	}
 	id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_bind_int64(s->inventory, 1, id);
+	rc = sqlite3_step(s->inventory);
+	sqlite3_reset(s->inventory);
+	if (rc != SQLITE_DONE) {
+		report(s, "cannot update the inventory");
+		return -1;
+	}
 	if (batch_tick(s))
 		return -1;
 	return id;
+}
+
+int64_t store_prune(struct store *s, double before_unix, int limit)
+{
+	int rc;
+
+	if (!writable(s) || batch_begin(s))
+		return -1;
+	sqlite3_bind_double(s->prune, 1, before_unix);
+	sqlite3_bind_int(s->prune, 2, limit);
+	rc = sqlite3_step(s->prune);
+	sqlite3_reset(s->prune);
+	if (rc != SQLITE_DONE) {
+		report(s, "cannot prune old connections");
+		return -1;
+	}
+	int64_t n = sqlite3_changes(s->db);
+	return store_flush(s) ? -1 : n;
 }
 
 int store_touch(struct store *s, int64_t id, const struct tc_record *r)
@@ -1284,14 +1378,13 @@ int store_run_begin(struct store *s, const char *source, const char *command)
 	return 0;
 }
 
-int store_run_end(struct store *s, const struct run_stats *st)
+/* Writes the run's counters; ended also stamps the end time. */
+static int run_write(struct store *s, const struct run_stats *st, int ended)
 {
 	static const struct run_stats none;
 	sqlite3_stmt *q = NULL;
 	int rc;
 
-	if (!writable(s) || store_flush(s))
-		return -1;
 	if (!s->run_id)
 		return 0;
 	if (!st)
@@ -1301,25 +1394,44 @@ int store_run_end(struct store *s, const struct run_stats *st)
 	    "UPDATE runs SET ended = ?1, packets = ?2, bytes = ?3, not_ip = ?4, "
 	    "undecodable = ?5, tcp_packets = ?6, flows = ?7, flows_evicted = ?8, "
 	    "handshakes = ?9, hello_truncated = ?10, hello_malformed = ?11, "
-	    "kernel_drops = ?12 WHERE id = ?13",
+	    "kernel_drops = ?12, queue_drops = ?13 WHERE id = ?14",
 	    -1, &q, NULL);
 	if (rc == SQLITE_OK) {
-		const uint64_t v[] = {st->packets,         st->bytes,       st->not_ip,
-		                      st->undecodable,     st->tcp_packets, st->flows,
-		                      st->flows_evicted,   st->handshakes,  st->hello_truncated,
-		                      st->hello_malformed, st->kernel_drops};
+		const uint64_t v[] = {st->packets,         st->bytes,        st->not_ip,
+		                      st->undecodable,     st->tcp_packets,  st->flows,
+		                      st->flows_evicted,   st->handshakes,   st->hello_truncated,
+		                      st->hello_malformed, st->kernel_drops, st->queue_drops};
 
-		sqlite3_bind_double(q, 1, now_unix());
+		if (ended)
+			sqlite3_bind_double(q, 1, now_unix());
+		else
+			sqlite3_bind_null(q, 1);
 		for (size_t i = 0; i < COUNT_OF(v); i++)
 			sqlite3_bind_int64(q, (int)i + 2, (int64_t)v[i]);
-		sqlite3_bind_int64(q, 13, s->run_id);
+		sqlite3_bind_int64(q, 14, s->run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
-		report(s, "cannot record the end of the run");
+		report(s, "cannot record the run's counters");
 		return -1;
 	}
+	return 0;
+}
+
+int store_run_update(struct store *s, const struct run_stats *st)
+{
+	if (!writable(s) || batch_begin(s))
+		return -1;
+	return run_write(s, st, 0);
+}
+
+int store_run_end(struct store *s, const struct run_stats *st)
+{
+	if (!writable(s) || store_flush(s))
+		return -1;
+	if (run_write(s, st, 1))
+		return -1;
 	s->run_id = 0;
 	return 0;
 }

@@ -29,6 +29,7 @@ struct run_stats {
 	uint64_t hello_truncated;
 	uint64_t hello_malformed;
 	uint64_t kernel_drops;  /* live capture: pcap_stats ps_drop + ps_ifdrop */
+	uint64_t queue_drops;   /* live capture: records lost to a full writer queue */
 };
 
 enum store_mode { STORE_READ_WRITE, STORE_READ_ONLY };
@@ -41,6 +42,9 @@ void store_close(struct store *s);
 /* A run groups the records of one invocation; source names the files or interface. */
 int store_run_begin(struct store *s, const char *source, const char *command);
 int store_run_end(struct store *s, const struct run_stats *st);
+/* Refreshes the current run's counters inside the open batch (a live capture does this every
+ * minute, so a killed capture still leaves its coverage figures). */
+int store_run_update(struct store *s, const struct run_stats *st);
 
 /* Queues one record; commits every STORE_BATCH rows and at store_flush/run_end/close.
  * Returns the new row id, or -1 (message on stderr, naming the database). */
@@ -48,6 +52,9 @@ int64_t store_put(struct store *s, const struct tc_record *r);
 /* A record already written saw later packets: move last_ts and the counters. */
 int store_touch(struct store *s, int64_t id, const struct tc_record *r);
 int store_flush(struct store *s);
+/* Deletes up to limit connection rows whose last_ts is before the given time (the inventory
+ * keeps their summary) and commits. Returns the rows deleted, or -1. */
+int64_t store_prune(struct store *s, double before_unix, int limit);
 
 /* Front end. Both write to out and return 0, or -1 with a message on stderr. */
 enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };

@@ -1,0 +1,49 @@
+/*
+ * capture.h: live capture from an interface through libpcap, feeding the same census path as
+ * capture files. Opening the interface needs privileges; everything after it runs as an
+ * unprivileged user (tcpdump's -Z).
+ */
+#ifndef TLSCENSUS_CAPTURE_H
+#define TLSCENSUS_CAPTURE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "census.h"
+#include "writer.h"
+
+struct capture_config {
+	const char *iface;
+	const char *filter;    /* BPF, NULL for everything */
+	int snaplen;
+	int buffer_mib;        /* kernel buffer */
+	int promisc;
+	int timeout_ms;        /* 0: immediate delivery */
+	uint64_t duration_s;   /* 0: until a signal */
+	uint64_t retain_s;     /* 0: keep every connection row */
+	uint32_t stats_every_s;
+};
+
+struct capture;
+
+/* Opens and activates the interface and applies the filter. NULL with a message naming the
+ * interface (and what to do) in err. */
+struct capture *capture_open(const struct capture_config *cfg, char *err, size_t errlen);
+
+/* Drops root: to user (NULL: "tlscensus" if that user exists, else "nobody"); "root" keeps
+ * root. Returns 0, or -1 with a message in err. Does nothing when not running as root. */
+int capture_drop_privileges(const char *user, char *err, size_t errlen);
+
+/* Runs until stop is set, the duration passes, or the interface fails. usr1 asks for the
+ * statistics on stderr. Returns 0, or -1 when the interface failed (message on stderr). */
+int capture_run(struct capture *cap, struct census *c, struct writer *w,
+		volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1);
+
+/* Prints the statistics line (pcap_stats, census and queue counters) to stderr and fills the
+ * kernel drop counter of the census statistics. */
+void capture_report(struct capture *cap, struct census *c, struct writer *w);
+
+void capture_close(struct capture *cap);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * writer.c: a ring of queued work between the packet thread and the database thread.
+ * The packet thread only copies a small struct and moves two pointers; all SQL runs here.
+ * Row ids of written connections are remembered by token until the connection is released,
+ * so a later touch can find its row; the map holds at most one entry per live flow.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "writer.h"
+
+enum item_kind { ITEM_PUT, ITEM_TOUCH, ITEM_FORGET, ITEM_STATS, ITEM_PRUNE, ITEM_SYNC };
+
+struct item {
+	uint8_t kind;
+	uint64_t token;
+	struct tc_record rec;
+	struct tc_handshake hs; /* owns ch and sh for ITEM_PUT */
+	char label[64];
+	struct run_stats stats;
+	double before; /* ITEM_PRUNE */
+};
+
+/* token -> row id, open addressing with tombstones; tokens start at 1. */
+struct rowmap {
+	uint64_t *keys; /* 0 empty, UINT64_MAX deleted */
+	int64_t *rows;
+	size_t cap, used, live;
+};
+
+struct writer {
+	struct store *store;
+	enum writer_mode mode;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full, synced;
+	struct item *ring;
+	size_t head, count;     /* items at ring[head .. head+count) mod WRITER_QUEUE */
+	uint64_t queued, done;  /* sequence numbers, for writer_sync */
+	uint64_t dropped, errors;
+	int stopping;
+	struct rowmap map;
+};
+
+#define TOMBSTONE UINT64_MAX
+
+static size_t slot_of(uint64_t key, size_t cap)
+{
+	key ^= key >> 31;
+	key *= 0x7fb5d329728ea185ULL;
+	key ^= key >> 27;
+	return (size_t)key & (cap - 1);
+}
+
+static int map_grow(struct rowmap *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	struct rowmap n = {calloc(cap, sizeof(uint64_t)), calloc(cap, sizeof(int64_t)), cap, 0, 0};
+
+	if (!n.keys || !n.rows) {
+		free(n.keys);
+		free(n.rows);
+		return -1;
+	}
+	/* Live entries shrink the table's load: rehash only them, dropping tombstones. */
+	if (m->live * 4 < m->cap)
+		n.cap = cap = m->cap;
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] == 0 || m->keys[i] == TOMBSTONE)
+			continue;
+		size_t j = slot_of(m->keys[i], cap);
+		while (n.keys[j])
+			j = (j + 1) & (cap - 1);
+		n.keys[j] = m->keys[i];
+		n.rows[j] = m->rows[i];
+		n.used++;
+		n.live++;
+	}
+	free(m->keys);
+	free(m->rows);
+	*m = n;
+	return 0;
+}
+
+static void map_put(struct rowmap *m, uint64_t key, int64_t row)
+{
+	if ((m->used + 1) * 2 > m->cap && map_grow(m))
+		return; /* out of memory: the touch will miss, the row itself is written */
+	size_t i = slot_of(key, m->cap);
+	while (m->keys[i] && m->keys[i] != TOMBSTONE)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i])
+		m->used++;
+	m->keys[i] = key;
+	m->rows[i] = row;
+	m->live++;
+}
+
+/* Removes key and returns its row, or 0. */
+static int64_t map_take(struct rowmap *m, uint64_t key)
+{
+	if (!m->cap)
+		return 0;
+	for (size_t i = slot_of(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key) {
+			m->keys[i] = TOMBSTONE;
+			m->live--;
+			return m->rows[i];
+		}
+	}
+	return 0;
+}
+
+static void count_error(struct writer *w)
+{
+	__atomic_add_fetch(&w->errors, 1, __ATOMIC_RELAXED);
+}
+
+static void process(struct writer *w, struct item *it)
+{
+	int64_t row;
+
+	switch (it->kind) {
+	case ITEM_PUT:
+		it->rec.hs = &it->hs;
+		it->rec.app_label = it->label[0] ? it->label : NULL;
+		row = store_put(w->store, &it->rec);
+		if (row > 0)
+			map_put(&w->map, it->token, row);
+		else
+			count_error(w);
+		free(it->hs.ch);
+		free(it->hs.sh);
+		break;
+	case ITEM_TOUCH:
+		row = map_take(&w->map, it->token);
+		if (row > 0 && store_touch(w->store, row, &it->rec))
+			count_error(w);
+		break;
+	case ITEM_FORGET:
+		map_take(&w->map, it->token);
+		break;
+	case ITEM_STATS:
+		if (store_run_update(w->store, &it->stats))
+			count_error(w);
+		break;
+	case ITEM_PRUNE:
+		/* Batches of 10000 keep each write transaction short, so readers and the next
+		 * records never wait long behind a prune of months of rows. */
+		for (int i = 0, n = 1; i < 20 && n > 0; i++)
+			if ((n = (int)store_prune(w->store, it->before, 10000)) < 0)
+				count_error(w);
+		break;
+	case ITEM_SYNC:
+		if (store_flush(w->store))
+			count_error(w);
+		break;
+	}
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	double last_commit = mono();
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->count && !w->stopping) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 250 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->not_empty, &w->lock, &until);
+			/* Idle: what was written must not wait for the next record. */
+			if (!w->count && mono() - last_commit >= 1.0) {
+				pthread_mutex_unlock(&w->lock);
+				if (store_flush(w->store))
+					count_error(w);
+				last_commit = mono();
+				pthread_mutex_lock(&w->lock);
+			}
+		}
+		if (!w->count && w->stopping)
+			break;
+		/* Take one item out by value, so the packet thread may refill its slot at once. */
+		struct item it = w->ring[w->head];
+		w->head = (w->head + 1) % WRITER_QUEUE;
+		w->count--;
+		pthread_cond_signal(&w->not_full);
+		pthread_mutex_unlock(&w->lock);
+
+		process(w, &it);
+		if (mono() - last_commit >= 1.0) {
+			if (store_flush(w->store))
+				count_error(w);
+			last_commit = mono();
+		}
+
+		pthread_mutex_lock(&w->lock);
+		w->done++;
+		if (it.kind == ITEM_SYNC)
+			pthread_cond_broadcast(&w->synced);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (store_flush(w->store))
+		count_error(w);
+	return NULL;
+}
+
+struct writer *writer_start(struct store *st, enum writer_mode mode)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
+	if (!w->ring) {
+		free(w);
+		return NULL;
+	}
+	w->store = st;
+	w->mode = mode;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->not_empty, NULL);
+	pthread_cond_init(&w->not_full, NULL);
+	pthread_cond_init(&w->synced, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		free(w->ring);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Reserves a slot; returns NULL (and counts) when dropping. Called with the lock held. */
+static struct item *reserve(struct writer *w, int may_drop)
+{
+	while (w->count == WRITER_QUEUE) {
+		if (may_drop && w->mode == WRITER_DROP) {
+			w->dropped++;
+			return NULL;
+		}
+		pthread_cond_wait(&w->not_full, &w->lock);
+	}
+	struct item *it = &w->ring[(w->head + w->count) % WRITER_QUEUE];
+	return it;
+}
+
+static void commit_slot(struct writer *w)
+{
+	w->count++;
+	w->queued++;
+	pthread_cond_signal(&w->not_empty);
+}
+
+int writer_put(struct writer *w, uint64_t token, const struct tc_record *r,
+	       struct tc_handshake *hs)
+{
+	pthread_mutex_lock(&w->lock);
+	struct item *it = reserve(w, 1);
+	if (!it) {
+		pthread_mutex_unlock(&w->lock);
+		return -1;
+	}
+	it->kind = ITEM_PUT;
+	it->token = token;
+	it->rec = *r;
+	it->hs = *hs;
+	/* Only the hellos travel; reassembly buffers stay with (and are freed by) the flow. */
+	it->hs.dir[0].msg = it->hs.dir[1].msg = NULL;
+	hs->ch = NULL;
+	hs->sh = NULL;
+	snprintf(it->label, sizeof(it->label), "%s", r->app_label ? r->app_label : "");
+	commit_slot(w);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed)
+{
+	pthread_mutex_lock(&w->lock);
+	/* A touch is never dropped: its row is already in the database, and the map must not
+	 * keep the token. The queue drains quickly, so this wait is short. */
+	struct item *it = reserve(w, 0);
+	it->kind = changed ? ITEM_TOUCH : ITEM_FORGET;
+	it->token = token;
+	it->rec = *r;
+	it->rec.hs = NULL;
+	it->rec.app_label = NULL;
+	commit_slot(w);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int writer_run_stats(struct writer *w, const struct run_stats *st)
+{
+	pthread_mutex_lock(&w->lock);
+	struct item *it = reserve(w, 1);
+	if (it) {
+		it->kind = ITEM_STATS;
+		it->stats = *st;
+		commit_slot(w);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return it ? 0 : -1;
+}
+
+int writer_prune(struct writer *w, double before_unix)
+{
+	pthread_mutex_lock(&w->lock);
+	struct item *it = reserve(w, 1);
+	if (it) {
+		it->kind = ITEM_PRUNE;
+		it->before = before_unix;
+		commit_slot(w);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return it ? 0 : -1;
+}
+
+void writer_sync(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	struct item *it = reserve(w, 0);
+	it->kind = ITEM_SYNC;
+	commit_slot(w);
+	uint64_t mine = w->queued;
+	while (w->done < mine)
+		pthread_cond_wait(&w->synced, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+uint64_t writer_dropped(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	uint64_t n = w->dropped;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+uint64_t writer_errors(struct writer *w)
+{
+	return __atomic_load_n(&w->errors, __ATOMIC_RELAXED);
+}
+
+void writer_stop(struct writer *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_signal(&w->not_empty);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->not_empty);
+	pthread_cond_destroy(&w->not_full);
+	pthread_cond_destroy(&w->synced);
+	free(w->map.keys);
+	free(w->map.rows);
+	free(w->ring);
+	free(w);
+}

@@ -1,0 +1,57 @@
+/*
+ * writer.h: the only thread that touches the database while packets are read. The census hands
+ * it finished records through a bounded queue, so a slow disk never stalls the capture; the
+ * writer commits at least once a second. Reading files blocks on a full queue (nothing may be
+ * lost); a live capture drops and counts instead (the capture must never wait).
+ */
+#ifndef TLSCENSUS_WRITER_H
+#define TLSCENSUS_WRITER_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+enum writer_mode {
+	WRITER_BLOCK, /* a full queue makes the caller wait */
+	WRITER_DROP,  /* a full queue drops the record and counts it */
+};
+
+#define WRITER_QUEUE 8192 /* records in flight at most: bounds the memory held by the queue */
+
+struct writer;
+
+/* Starts the writer thread over an open, writable store. NULL when the thread cannot start. */
+struct writer *writer_start(struct store *st, enum writer_mode mode);
+
+/*
+ * Queues a connection record. token names the connection for a later writer_touch. The writer
+ * takes ownership of hs->ch and hs->sh (they are set to NULL in *hs); everything else in r is
+ * copied. Returns 0, or -1 when the record was dropped (WRITER_DROP and a full queue).
+ */
+int writer_put(struct writer *w, uint64_t token, const struct tc_record *r,
+	       struct tc_handshake *hs);
+
+/* The connection saw packets after it was recorded: move last_ts and the counters. changed = 0
+ * just lets the writer forget the token. */
+int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed);
+
+/* Run counters to store now (a live capture refreshes them, so reports see coverage even after
+ * a crash). */
+int writer_run_stats(struct writer *w, const struct run_stats *st);
+
+/* Deletes connection rows last seen before the given time, a bounded batch at a time (the
+ * inventory keeps their summary). */
+int writer_prune(struct writer *w, double before_unix);
+
+/* Blocks until everything queued so far is committed. */
+void writer_sync(struct writer *w);
+
+/* Records dropped because the queue was full. */
+uint64_t writer_dropped(struct writer *w);
+/* Database errors met by the writer thread (each also reported on stderr). */
+uint64_t writer_errors(struct writer *w);
+
+/* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
+void writer_stop(struct writer *w);
+
+#endif
