@@ -111,12 +111,18 @@ row() { # label min median rss
 
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 version=$("$tool" --version 2>&1 | head -n 1)
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$root" diff --quiet HEAD -- 2>/dev/null || commit="$commit (modified tree)"
+# The commit of the tree the build directory was configured from, which need not be this one.
+src=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+	"$build/meson-info/meson-info.json" 2>/dev/null || echo "$root")
+if commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
+	git -C "$src" diff --quiet HEAD -- 2>/dev/null || commit="$commit (modified tree)"
+else
+	commit="unknown (not a git tree)"
+fi
 cat <<EOF
 
 tlscensus benchmark, $(date -u +%Y-%m-%d) on $(nproc) cores: $cpu
-$version, commit $commit
+$version, commit $commit, built in $build
 
 capture        $capture
   size         $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')

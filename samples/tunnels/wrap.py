@@ -294,7 +294,10 @@ def read_pcap(path):
         body = data[off + 16:off + 16 + caplen]
         if len(body) != caplen or caplen != origlen:
             raise ValueError("%s: frame at offset %d is cut short" % (path, off))
-        frames.append(Frame(ts_sec, ts_frac, body))
+        try:
+            frames.append(Frame(ts_sec, ts_frac, body))
+        except ValueError as err:
+            raise ValueError("%s frame %d: %s" % (path, len(frames) + 1, err)) from None
         off += 16 + caplen
     return magic, snaplen, frames
 
@@ -321,7 +324,12 @@ def main(argv):
         if not frames:
             raise ValueError("%s: no frames" % src)
         w = Wrapper(encap, frames[0], 100000 if magic == MAGIC_NS else 100)
-        out = [(f.ts_sec, f.ts_frac, w.wrap(f)) for f in frames]
+        out = []
+        for i, f in enumerate(frames, 1):
+            try:
+                out.append((f.ts_sec, f.ts_frac, w.wrap(f)))
+            except ValueError as err:
+                raise ValueError("%s frame %d: %s" % (src, i, err)) from None
     except (OSError, ValueError) as err:
         print("wrap.py: %s" % err, file=sys.stderr)
         return 1
