@@ -290,6 +290,7 @@ enum export_col {
 	X_JA3S_STR,
 	X_HRR,
 	X_FALLBACK,
+	X_JA4,
 };
 
 static const char export_sql[] =
@@ -297,7 +298,7 @@ static const char export_sql[] =
     "c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "
     "c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "
     "c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "
-    "c.ja3s_str, c.hrr, c.fallback_scsv "
+    "c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4 "
     "FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "
     "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL "
     "ORDER BY c.first_ts, c.id";
@@ -456,6 +457,8 @@ static void export_row(FILE *out, sqlite3_stmt *st)
 	json_column_bool(out, st, X_HRR);
 	fputs(", \"fallback_scsv\": ", out);
 	json_column_bool(out, st, X_FALLBACK);
+	fputs(", \"ja4\": ", out);
+	json_column_string(out, st, X_JA4);
 	fputs("}\n", out);
 }
 

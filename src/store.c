@@ -16,6 +16,7 @@
 #include "ciphers.h"
 #include "store.h"
 #include "tlscensus/fingerprint.h"
+#include "tlscensus/ja4.h"
 
 #ifndef TC_VERSION
 #define TC_VERSION "unknown"
@@ -96,6 +97,7 @@ static const char schema_v1[] =
     "  ch_trunc            INTEGER,        -- bit set: a list was longer than we keep\n"
     "  ja3                 TEXT,\n"
     "  ja3_str             TEXT,\n"
+    "  ja4                 TEXT,           -- JA4 (FoxIO), 't' for TLS over TCP\n"
     "  -- ServerHello (all NULL when none was seen)\n"
     "  sh_version          INTEGER,        -- legacy_version\n"
     "  sh_selected_version INTEGER,        -- supported_versions, NULL when absent\n"
@@ -327,6 +329,7 @@ static const struct {
 	X(CH_TRUNC, ch_trunc)                                                                      \
 	X(JA3, ja3)                                                                                \
 	X(JA3_STR, ja3_str)                                                                        \
+	X(JA4, ja4)                                                                                \
 	X(SH_VERSION, sh_version)                                                                  \
 	X(SH_SELECTED_VERSION, sh_selected_version)                                                \
 	X(VERSION, version)                                                                        \
@@ -1198,6 +1201,9 @@ static void bind_client_hello(struct store *s, const struct tc_client_hello *ch)
 		bind_str(s, COL_JA3, ja3);
 		bind_str(s, COL_JA3_STR, s->ja3_str);
 	}
+	char ja4[TC_JA4_LEN];
+	if (tc_ja4(ch, TC_JA4_TCP, ja4))
+		bind_str(s, COL_JA4, ja4);
 }
 
 static void bind_server_hello(struct store *s, const struct tc_server_hello *sh)

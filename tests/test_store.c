@@ -274,7 +274,7 @@ static void check_schema(sqlite3 *db)
 	             "inappropriate_fallback"));
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
 	                     "name LIKE 'connections_%'"),
-	         2);
+	         3);
 }
 
 static void check_rows(sqlite3 *db)
@@ -335,7 +335,8 @@ static void check_export_record(const char *line, const struct conn *c)
 	         "\"first_ts\": 1704164647.123456, \"last_ts\": 1704164647.250000, "
 	         "\"alert\": null, \"app\": \"TLS.Google\", \"parse_status\": \"ok\", "
 	         "\"parse_error\": null, \"ja3_str\": \"%s\", \"ja3s_str\": \"%s\", "
-	         "\"hrr\": false, \"fallback_scsv\": false}",
+	         "\"hrr\": false, \"fallback_scsv\": false, "
+	         "\"ja4\": \"t13d0307h2_40b44b994229_382ae0674ce5\"}",
 	         ja3, ja3s, ja3_str, ja3s_str);
 	if (strcmp(line, want))
 		fprintf(stderr, "  export line\n    got  %s\n    want %s\n", line, want);
@@ -721,6 +722,41 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
+/* One inventory row per distinct (client, server, SNI, version, cipher, ...): the legacy report
+ * reads it, and it outlives pruned connection rows. */
+static void check_inventory(sqlite3 *db)
+{
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM inventory"), R_COUNT - 1);
+	CHECK_EQ(sql_int(db, "SELECT sum(connections) FROM inventory"), R_COUNT - 1);
+	CHECK(sql_is(db,
+	             "SELECT group_concat(reason, '|') FROM (SELECT reason FROM legacy_inventory "
+	             "ORDER BY id)",
+	             NULL, "TLSv1.0|3DES cipher|TLSv1.1 offered, no ServerHello"));
+}
+
+/* A second identical connection folds into the same inventory row; pruning removes connection
+ * rows but keeps the inventory. */
+static void check_prune(const struct conn *c)
+{
+	char err[512], path[300];
+	snprintf(path, sizeof path, "%s/prune.db", dir);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK(store_put(s, &c->r) > 0);
+	CHECK(store_put(s, &c->r) > 0);
+	CHECK_EQ(store_prune(s, 1e12, 1), 1);
+	CHECK_EQ(store_prune(s, 1e12, 100), 1);
+	CHECK_EQ(store_prune(s, 1e12, 100), 0);
+	store_close(s);
+	sqlite3 *db;
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), 0);
+	CHECK_EQ(sql_int(db, "SELECT connections FROM inventory"), 2);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	struct conn c[R_COUNT];
@@ -763,6 +799,7 @@ int main(void)
 
 	check_schema(db);
 	check_rows(db);
+	check_inventory(db);
 
 	/* The query commands open read-only, and a second writer-free reopen works. */
 	s = store_open(db_path, STORE_READ_ONLY, err, sizeof err);
@@ -786,6 +823,7 @@ int main(void)
 	check_empty_report(&c[2]);
 	check_sslv2_export();
 	check_batches(&c[2]);
+	check_prune(&c[0]);
 	check_foreign_schemas();
 
 	for (int i = 0; i < R_COUNT; i++)
