@@ -66,8 +66,12 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 
 static uint32_t hash_key(const struct defrag *d, const struct dg_key *k)
 {
-	uint8_t tail[6] = {(uint8_t)(k->id >> 24), (uint8_t)(k->id >> 16), (uint8_t)(k->id >> 8),
-	                   (uint8_t)k->id,         k->version,             k->proto};
+	uint8_t tail[6] = {(uint8_t)(k->id >> 24),
+	                   (uint8_t)(k->id >> 16),
+	                   (uint8_t)(k->id >> 8),
+	                   (uint8_t)k->id,
+	                   k->version,
+	                   k->proto};
 	uint64_t h = d->seed ^ 0xcbf29ce484222325ULL;
 
 	h = hash_bytes(h, k->src.b, 16);
@@ -475,8 +479,8 @@ static int take(struct defrag *d, const struct tc_packet *pkt, uint64_t ts, uint
 	return emit(d, e, out, outlen);
 }
 
-int defrag_add(struct defrag *d, const struct tc_packet *frag_pkt, uint64_t ts_usec,
-               uint8_t **out, size_t *outlen)
+int defrag_add(struct defrag *d, const struct tc_packet *frag_pkt, uint64_t ts_usec, uint8_t **out,
+               size_t *outlen)
 {
 	/* The last datagram handed back is freed only now that this fragment has been copied:
 	 * it may lie inside that datagram. */

@@ -63,8 +63,8 @@ void defrag_free(struct defrag *d);
  * the fragment was taken (or was a duplicate) and the datagram is not complete yet, -1 when
  * it was refused (see defrag_stats.dropped). Datagrams older than the timeout expire first.
  */
-int defrag_add(struct defrag *d, const struct tc_packet *frag_pkt, uint64_t ts_usec,
-               uint8_t **out, size_t *outlen);
+int defrag_add(struct defrag *d, const struct tc_packet *frag_pkt, uint64_t ts_usec, uint8_t **out,
+               size_t *outlen);
 
 const struct defrag_stats *defrag_stats(const struct defrag *d);
 

@@ -57,11 +57,6 @@ static void set16(struct buf *f, size_t off, unsigned v)
 	f->b[off + 1] = (uint8_t)v;
 }
 
-static unsigned get16(const uint8_t *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
 static uint16_t checksum(const uint8_t *p, size_t n)
 {
 	uint32_t sum = 0;
@@ -142,8 +137,7 @@ static void dgram4(struct buf *f, unsigned id, size_t payload_len)
 	ipv4_close(f, off);
 }
 
-/* IPv6, an 8-byte hop-by-hop header of PadN, TCP: hdr_ext says whether the hop-by-hop header
- * is there. */
+/* IPv6, with hbh an 8-byte hop-by-hop header of PadN, then TCP. */
 static void dgram6(struct buf *f, size_t payload_len, int hbh)
 {
 	f->n = 0;
@@ -236,7 +230,7 @@ static int feed(struct defrag *d, int link, const struct buf *frame, uint64_t ts
 
 /* The reassembled datagram is byte for byte the one that was cut (our datagrams carry flags
  * 0, so even the rebuilt IPv4 checksum matches), and decodes to the TCP segment. */
-static void check_whole(const char *name, struct defrag *d, int r, const struct tc_packet *pkt,
+static void check_whole(const char *name, int r, const struct tc_packet *pkt,
                         enum tc_decode_status st, const struct buf *orig, size_t payload_len)
 {
 	int failed = tc_failed;
@@ -257,14 +251,12 @@ static void check_whole(const char *name, struct defrag *d, int r, const struct 
 				break;
 			}
 	}
-	CHECK_EQ(defrag_stats(d)->bytes, defrag_stats(d)->datagrams * 0 + defrag_stats(d)->bytes);
 	if (tc_failed != failed)
 		fprintf(stderr, "  in case: %s\n", name);
 }
 
 /* Cuts orig (IPv4, 20-byte header) into pieces of piece bytes and returns them as frames. */
-static size_t cut4(struct buf *frames, size_t max, const struct buf *orig, size_t piece,
-                   int ether)
+static size_t cut4(struct buf *frames, size_t max, const struct buf *orig, size_t piece, int ether)
 {
 	size_t data = orig->n - 20, n = 0;
 
@@ -303,7 +295,7 @@ static void test_decode_fields(void)
 {
 	struct tc_packet pkt;
 	uint8_t *p;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	size_t n;
 
 	dgram4(&orig, 0x1234, 3000);
@@ -389,20 +381,20 @@ static void test_ipv4_orders(void)
 {
 	struct defrag *d = defrag_new(64, 1 << 20, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	size_t n;
-	int r;
+	int r = 0;
 
 	dgram4(&orig, 1, 3000);
 	n = cut4(frames, 8, &orig, 1480, 1);
 
 	for (size_t i = 0; i < n; i++)
 		r = feed(d, LINK_ETHER, &frames[i], 1 * SEC, &pkt, &st);
-	check_whole("ipv4 in order", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv4 in order", r, &pkt, st, &orig, 3000);
 
 	for (size_t i = n; i-- > 0;)
 		r = feed(d, LINK_ETHER, &frames[i], 2 * SEC, &pkt, &st);
-	check_whole("ipv4 reversed", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv4 reversed", r, &pkt, st, &orig, 3000);
 
 	/* middle, first, first again, middle again, last */
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[1], 3 * SEC, &pkt, &st), 0);
@@ -410,7 +402,7 @@ static void test_ipv4_orders(void)
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[0], 3 * SEC, &pkt, &st), 0);
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[1], 3 * SEC, &pkt, &st), 0);
 	r = feed(d, LINK_ETHER, &frames[2], 3 * SEC, &pkt, &st);
-	check_whole("ipv4 duplicated", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv4 duplicated", r, &pkt, st, &orig, 3000);
 	CHECK_EQ(defrag_stats(d)->duplicates, 2);
 	CHECK_EQ(defrag_stats(d)->overlaps, 0);
 
@@ -424,7 +416,7 @@ static void test_ipv4_orders(void)
 		if (i + 1 < n)
 			CHECK_EQ(r, 0);
 	}
-	check_whole("ipv4 tiny", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv4 tiny", r, &pkt, st, &orig, 3000);
 
 	CHECK_EQ(defrag_stats(d)->reassembled, 4);
 	CHECK_EQ(defrag_stats(d)->dropped, 0);
@@ -438,9 +430,9 @@ static void test_ipv4_overlap(void)
 {
 	struct defrag *d = defrag_new(64, 1 << 20, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	uint8_t junk[1480];
-	int r;
+	int r = 0;
 
 	memset(junk, 0xee, sizeof(junk));
 	dgram4(&orig, 2, 3000);
@@ -511,7 +503,7 @@ static void test_timeout(void)
 {
 	struct defrag *d = defrag_new(64, 1 << 20, 0);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	size_t n;
 
 	dgram4(&orig, 4, 3000);
@@ -542,10 +534,10 @@ static void test_ipv6(void)
 {
 	struct defrag *d = defrag_new(64, 1 << 20, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	uint8_t junk[1232];
 	size_t n;
-	int r;
+	int r = 0;
 
 	/* with a hop-by-hop header before the fragment header */
 	dgram6(&orig, 3000, 1);
@@ -553,10 +545,10 @@ static void test_ipv6(void)
 	CHECK_EQ(n, 3);
 	for (size_t i = 0; i < n; i++)
 		r = feed(d, LINK_ETHER, &frames[i], SEC, &pkt, &st);
-	check_whole("ipv6 hbh in order", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv6 hbh in order", r, &pkt, st, &orig, 3000);
 	for (size_t i = n; i-- > 0;)
 		r = feed(d, LINK_ETHER, &frames[i], SEC, &pkt, &st);
-	check_whole("ipv6 hbh reversed", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv6 hbh reversed", r, &pkt, st, &orig, 3000);
 	CHECK_EQ(pkt.ip_version, 6);
 
 	/* An exact repeat is not an overlap (RFC 8200 4.5). */
@@ -565,7 +557,7 @@ static void test_ipv6(void)
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[2], SEC, &pkt, &st), 0);
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[2], SEC, &pkt, &st), 0);
 	r = feed(d, LINK_ETHER, &frames[1], SEC, &pkt, &st);
-	check_whole("ipv6 duplicated", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv6 duplicated", r, &pkt, st, &orig, 3000);
 	CHECK_EQ(defrag_stats(d)->duplicates, 2);
 
 	/* without extension headers, tiny pieces */
@@ -574,7 +566,7 @@ static void test_ipv6(void)
 	CHECK_EQ(n, 65);
 	for (size_t i = n; i-- > 0;)
 		r = feed(d, LINK_ETHER, &frames[i], SEC, &pkt, &st);
-	check_whole("ipv6 tiny", d, r, &pkt, st, &orig, 500);
+	check_whole("ipv6 tiny", r, &pkt, st, &orig, 500);
 
 	/* RFC 5722: an overlap discards the datagram, pieces still to come included. */
 	memset(junk, 0xee, sizeof(junk));
@@ -593,7 +585,7 @@ static void test_ipv6(void)
 	/* Once its time is up the key is free again, and the datagram can come whole. */
 	for (size_t i = 0; i < n; i++)
 		r = feed(d, LINK_ETHER, &frames[i], 40 * SEC, &pkt, &st);
-	check_whole("ipv6 after discard", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv6 after discard", r, &pkt, st, &orig, 3000);
 	CHECK_EQ(defrag_stats(d)->timeouts, 0);
 	CHECK_EQ(defrag_stats(d)->datagrams, 0);
 	defrag_free(d);
@@ -626,10 +618,10 @@ static void test_tunnels(void)
 {
 	struct defrag *d = defrag_new(64, 1 << 20, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	struct buf *piece = &tmp;
 	size_t n, ip;
-	int r;
+	int r = 0;
 
 	/* The inner IPv4 fragmented inside VXLAN. */
 	dgram4(&orig, 9, 3000);
@@ -649,7 +641,7 @@ static void test_tunnels(void)
 	CHECK_EQ(pkt.frag.offset, 1480);
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[2], SEC, &pkt, &st), 0);
 	r = feed(d, LINK_ETHER, &frames[0], SEC, &pkt, &st);
-	check_whole("vxlan inner fragments", d, r, &pkt, st, &orig, 3000);
+	check_whole("vxlan inner fragments", r, &pkt, st, &orig, 3000);
 
 	/* The carrier fragmented: reassembling the outer IPv4 gives back the whole tunnel. */
 	dgram4(&orig, 10, 2000);
@@ -706,8 +698,8 @@ static void test_tunnels(void)
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[0], SEC, &pkt, &st), 0);
 	CHECK_EQ(feed(d, LINK_ETHER, &frames[2], SEC, &pkt, &st), 0);
 	r = feed(d, LINK_ETHER, &frames[1], SEC, &pkt, &st);
-	check_whole("fragments in a fragmented carrier", d, r, &pkt, st, &orig, 3000);
-	CHECK_EQ(defrag_stats(d)->reassembled, 6);
+	check_whole("fragments in a fragmented carrier", r, &pkt, st, &orig, 3000);
+	CHECK_EQ(defrag_stats(d)->reassembled, 5);
 	CHECK_EQ(defrag_stats(d)->datagrams, 0);
 	defrag_free(d);
 }
@@ -718,9 +710,9 @@ static void test_bounds(void)
 	const size_t bound = 64 * 1024;
 	struct defrag *d = defrag_new(100000, bound, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	size_t over = 0, n;
-	int r;
+	int r = 0;
 
 	for (unsigned id = 0; id < 500; id++) {
 		dgram4(&orig, 1000 + id, 3000);
@@ -739,7 +731,7 @@ static void test_bounds(void)
 	n = cut4(frames, 8, &orig, 1480, 0);
 	for (size_t i = 0; i < n; i++)
 		r = feed(d, LINK_RAW, &frames[i], 2 * SEC, &pkt, &st);
-	check_whole("ipv4 at the memory bound", d, r, &pkt, st, &orig, 3000);
+	check_whole("ipv4 at the memory bound", r, &pkt, st, &orig, 3000);
 	CHECK(defrag_stats(d)->peak_bytes <= bound);
 	defrag_free(d);
 
@@ -789,7 +781,7 @@ static void test_garbage(void)
 {
 	struct defrag *d = defrag_new(10, 1 << 20, 30);
 	struct tc_packet pkt;
-	enum tc_decode_status st;
+	enum tc_decode_status st = TC_DEC_COUNT;
 	uint8_t *out;
 	size_t outlen;
 
@@ -820,6 +812,9 @@ static void test_garbage(void)
 	CHECK_EQ(st, TC_DEC_FRAGMENT);
 	tmp.n = 0;
 	frag6(&tmp, &orig2, 48, 5, 65512, 16, 0, NULL);
+	CHECK_EQ(feed(d, LINK_RAW, &tmp, SEC, &pkt, &st), -1);
+	tmp.n = 0;
+	frag6(&tmp, &orig2, 48, 5, 65504, 16, 0, NULL);
 	CHECK_EQ(feed(d, LINK_RAW, &tmp, SEC, &pkt, &st), 0);
 
 	/* A description decode would never give. */
@@ -841,8 +836,8 @@ static void test_garbage(void)
 	CHECK_EQ(defrag_add(d, &pkt, SEC, &out, &outlen), -1);
 	memset(&pkt, 0, sizeof(pkt)); /* not a fragment at all */
 	CHECK_EQ(defrag_add(d, &pkt, SEC, &out, &outlen), -1);
-	CHECK_EQ(defrag_stats(d)->dropped, 9);
-	CHECK_EQ(defrag_stats(d)->fragments, 11);
+	CHECK_EQ(defrag_stats(d)->dropped, 10);
+	CHECK_EQ(defrag_stats(d)->fragments, 12);
 	CHECK_EQ(defrag_stats(d)->datagrams, 2);
 	defrag_free(d);
 
@@ -857,7 +852,6 @@ static void test_garbage(void)
 		CHECK_EQ(tc_decode(LINK_RAW, p, tmp.n, &pkt), TC_DEC_TRUNCATED);
 		free(p);
 	}
-	CHECK_EQ(get16(tmp.b + 2), 92);
 }
 
 int main(void)

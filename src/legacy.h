@@ -1,0 +1,101 @@
+/*
+ * legacy.h: the answer to "who still uses legacy TLS, who must fix it, and by when". Reads the
+ * store, judges each client/server pair under a policy, attributes the blame, and hands the
+ * result to the printers (legacy command) and to the report. No SQL leaves this room's .c files.
+ */
+#ifndef TLSCENSUS_LEGACY_H
+#define TLSCENSUS_LEGACY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+
+/* A policy: which versions and suites are acceptable. Parsed from a small text file; the
+ * built-in ones (entra, tls12, nist, pci) are such files compiled in (policies/). */
+struct policy;
+
+struct policy *policy_load(const char *name_or_path, char *err, size_t errlen);
+void policy_free(struct policy *p);
+const char *policy_name(const struct policy *p);
+const char *policy_description(const struct policy *p);
+/* Returns NULL when acceptable, else a short reason ("TLSv1.0", "3DES cipher"). version is the
+ * effective version (negotiated, or the client's highest offered when negotiated is 0). */
+const char *policy_judge(const struct policy *p, uint16_t version, int negotiated,
+			 uint32_t cipher);
+
+/* Who must act (issue "attribution"), in the order a reader should meet them. */
+enum attribution {
+	ATTR_FAILING,  /* no ServerHello, or protocol_version/handshake_failure/inappropriate_fallback
+			* alert: already broken, most likely by a server-side cutoff */
+	ATTR_FALLBACK, /* the client retried lower (TLS_FALLBACK_SCSV, or a lower hello to the same
+			* server shortly after a failed one) */
+	ATTR_CLIENT,   /* the client's highest offered version is legacy: the client must change */
+	ATTR_SERVER,   /* the client offered TLS 1.2+ but the server chose less: the server must */
+	ATTR_CIPHER,   /* version acceptable, cipher legacy under the policy */
+	ATTR_COUNT
+};
+const char *attribution_name(enum attribution a); /* "failing", "client-limited", ... */
+const char *attribution_advice(enum attribution a); /* one sentence for non-specialists */
+
+enum legacy_group { GROUP_NONE, GROUP_CLIENT, GROUP_SERVER };
+enum legacy_sort { SORT_CLIENT, SORT_SERVER, SORT_CONNECTIONS, SORT_LAST_SEEN, SORT_DEADLINE };
+
+struct cidr {
+	uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d, like struct tc_addr */
+	uint8_t bits;     /* prefix length over the 128-bit form */
+	uint8_t set;
+};
+int cidr_parse(const char *text, struct cidr *out);
+int cidr_match(const struct cidr *c, const char *ip_text);
+
+struct legacy_query {
+	const struct policy *policy; /* NULL: the built-in default (tls12 plus broken suites) */
+	double since, until;         /* unix seconds; 0 = open */
+	struct cidr client, server;
+	const char *sni_glob;        /* fnmatch(3) pattern, NULL for any */
+	int port;                    /* 0 for any */
+	enum legacy_group group;
+	enum legacy_sort sort;
+	const char *catalog_path;    /* provider catalog; NULL: the built-in one */
+	const char *hints_path;      /* fingerprint -> software map; NULL: the built-in one */
+};
+
+struct legacy_entry {
+	char *client_ip, *server_ip, *sni; /* sni NULL when none; stored (inert) text */
+	int server_port;
+	uint16_t version;           /* effective version */
+	int negotiated;             /* 0: no ServerHello, version is the client's highest offer */
+	uint32_t cipher;            /* 0 with negotiated == 0 */
+	uint16_t client_max;        /* client's highest offered version */
+	enum attribution attr;
+	const char *reason;         /* from policy_judge */
+	char *service;              /* provider catalog: "Microsoft Entra ID", NULL if unknown */
+	char *retired;              /* the service's cutoff date "2022-01-31", NULL if unknown */
+	char *ja3, *ja4, *software; /* software: hint from the fingerprint map, NULL if unknown */
+	uint64_t connections;
+	double first_seen, last_seen; /* unix seconds */
+};
+
+/* Connections the census could not judge: it says what it could not see. */
+struct legacy_unknown {
+	uint64_t truncated, malformed, one_sided, midstream;
+};
+
+struct legacy_result {
+	struct legacy_entry *v;
+	size_t n;
+	struct legacy_unknown unknown;
+	uint64_t connections;        /* all connections in the window (legacy or not) */
+	uint64_t legacy_connections;
+	char *policy;                /* name of the policy applied */
+};
+
+int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
+void legacy_result_free(struct legacy_result *r);
+
+/* The legacy command's output. Every string from the wire is made inert for its format. */
+int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
+		 enum legacy_format fmt, FILE *out);
+
+#endif
