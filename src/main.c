@@ -155,6 +155,58 @@ static int join_sources(int n, char **paths, char *out, size_t outlen)
 	return 1;
 }
 
+/* What read and capture share: database, labels, writer thread and census, opened in that
+ * order and closed in reverse. */
+struct pipeline {
+	struct store *store;
+	struct labeler *labels;
+	struct writer *writer;
+	struct census *census;
+};
+
+static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
+			 int no_label, enum writer_mode mode, const char *source,
+			 const char *command)
+{
+	char err[1024];
+
+	memset(pl, 0, sizeof(*pl));
+	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
+	if (!pl->store) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return -1;
+	}
+	if (!no_label && !(pl->labels = label_open(err, sizeof(err))))
+		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
+	store_run_begin(pl->store, source, command);
+	pl->writer = writer_start(pl->store, mode);
+	pl->census = pl->writer ? census_new(cfg, pl->writer, pl->labels) : NULL;
+	if (!pl->census) {
+		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
+			cfg->max_flows);
+		writer_stop(pl->writer);
+		label_close(pl->labels);
+		store_close(pl->store);
+		return -1;
+	}
+	return 0;
+}
+
+/* Records every open flow, ends the run; stats receives the run's counters. Returns 0, or -1
+ * when the database reported an error along the way. */
+static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
+{
+	census_flush(pl->census);
+	*stats = *census_stats(pl->census);
+	census_free(pl->census);
+	uint64_t write_errors = writer_errors(pl->writer);
+	writer_stop(pl->writer);
+	int rc = write_errors || store_run_end(pl->store, stats) != 0 ? -1 : 0;
+	label_close(pl->labels);
+	store_close(pl->store);
+	return rc;
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -171,7 +223,7 @@ static int cmd_read(int argc, char **argv)
 	struct source_progress prog = {.stop = &stop_requested};
 	const char *db = DEFAULT_DB;
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
-	char err[512], sources[4096];
+	char sources[4096];
 
 	while ((o = getopt_long(argc, argv, "d:hq", opts, NULL)) != -1) {
 		switch (o) {
@@ -209,28 +261,13 @@ static int cmd_read(int argc, char **argv)
 		return usage_error(usage_read, "read needs at least one capture file (or - for standard input)", NULL);
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
-	struct store *st = store_open(db, STORE_READ_WRITE, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "tlscensus: %s\n", err);
-		return EXIT_DATABASE;
-	}
-	struct labeler *lb = NULL;
-	if (!no_label && !(lb = label_open(err, sizeof(err))))
-		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
 	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
 		snprintf(sources, sizeof(sources), "%d files", argc - optind);
-	store_run_begin(st, sources, "read");
 	/* Files are never dropped from: a full queue makes the reader wait. */
-	struct writer *w = writer_start(st, WRITER_BLOCK);
-	struct census *c = w ? census_new(&cfg, w, lb) : NULL;
-	if (!c) {
-		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
-			cfg.max_flows);
-		writer_stop(w);
-		label_close(lb);
-		store_close(st);
+	struct pipeline pl;
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
 		return EXIT_DATABASE;
-	}
+	struct census *c = pl.census;
 	install_signals();
 
 	double t0 = source_now();
@@ -247,14 +284,10 @@ static int cmd_read(int argc, char **argv)
 		else if (r == SOURCE_STOPPED)
 			rc = EXIT_INTERRUPTED;
 	}
-	census_flush(c);
-	struct run_stats stats = *census_stats(c);
-	double secs = source_now() - t0;
-	census_free(c);
-	uint64_t write_errors = writer_errors(w);
-	writer_stop(w);
-	if (write_errors || store_run_end(st, &stats) != 0)
+	struct run_stats stats;
+	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
 			"%s: %llu packets, %llu TCP, %llu flows, %llu TLS connections recorded "
@@ -263,8 +296,6 @@ static int cmd_read(int argc, char **argv)
 			(unsigned long long)stats.flows, (unsigned long long)stats.handshakes,
 			(unsigned long long)stats.hello_truncated,
 			(unsigned long long)stats.hello_malformed, secs);
-	label_close(lb);
-	store_close(st);
 	return rc;
 }
 
@@ -417,44 +448,24 @@ static int cmd_capture(int argc, char **argv)
 		return EXIT_CAPTURE;
 	}
 	umask(027); /* the database and its -wal/-shm files: 0640 */
-	struct store *st = store_open(db, STORE_READ_WRITE, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "tlscensus: %s\n", err);
-		capture_close(cap);
-		return EXIT_DATABASE;
-	}
-	struct labeler *lb = NULL;
-	if (!no_label && !(lb = label_open(err, sizeof(err))))
-		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
 	char source[512];
 	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
 		 cc.filter ? cc.filter : "");
-	store_run_begin(st, source, "capture");
-	struct writer *w = writer_start(st, WRITER_DROP);
-	struct census *c = w ? census_new(&cfg, w, lb) : NULL;
-	if (!c) {
-		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
-			cfg.max_flows);
-		writer_stop(w);
-		label_close(lb);
-		store_close(st);
+	/* A live capture never waits for the disk: a full queue drops and counts. */
+	struct pipeline pl;
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
 	install_signals();
 	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
-	if (capture_run(cap, c, w, &stop_requested, &stats_requested) != 0)
+	if (capture_run(cap, pl.census, pl.writer, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
-	census_flush(c);
-	capture_report(cap, c, w);
-	struct run_stats stats = *census_stats(c);
-	census_free(c);
-	uint64_t write_errors = writer_errors(w);
-	writer_stop(w);
-	if (write_errors || store_run_end(st, &stats) != 0)
+	census_flush(pl.census);
+	capture_report(cap, pl.census, pl.writer);
+	struct run_stats stats;
+	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
-	label_close(lb);
-	store_close(st);
 	capture_close(cap);
 	return rc;
 }
