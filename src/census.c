@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "census.h"
+#include "defrag.h"
 #include "flow.h"
 
 struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
+	struct defrag *defrag; /* IP fragments waiting for the rest of their datagram */
 	struct writer *writer;
 	uint64_t tokens; /* last token given to a written connection */
 	struct labeler *labeler;
@@ -30,7 +32,12 @@ struct census *census_new(const struct census_config *cfg, struct writer *w, str
 	c->writer = w;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
-	if (!c->flows) {
+	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
+	 * once is an attack or a broken path, not traffic to wait for. */
+	c->defrag = defrag_new(4096, 16u << 20, DEFRAG_DEFAULT_TIMEOUT_S);
+	if (!c->flows || !c->defrag) {
+		flow_table_free(c->flows);
+		defrag_free(c->defrag);
 		free(c);
 		return NULL;
 	}
@@ -285,6 +292,20 @@ void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t c
 	c->stats.bytes += caplen;
 	memset(&pkt, 0, sizeof(pkt));
 	st = tc_decode(linktype, frame, caplen, &pkt);
+	/* Twice at most: an inner datagram fragmented inside a fragmented tunnel packet. The
+	 * reassembled datagram stays valid until the next defrag_add, i.e. through this packet. */
+	for (int i = 0; st == TC_DEC_FRAGMENT && i < 2; i++) {
+		uint8_t tunnels = pkt.tunnels, *dg;
+		size_t dglen;
+
+		if (defrag_add(c->defrag, &pkt, ts_usec, &dg, &dglen) != 1) {
+			c->stats.fragments_held++;
+			return;
+		}
+		c->stats.reassembled++;
+		st = tc_decode(101 /* LINKTYPE_RAW */, dg, dglen, &pkt);
+		pkt.tunnels += tunnels;
+	}
 	if (st == TC_DEC_NOT_IP || st == TC_DEC_NOT_TCP_UDP) {
 		c->stats.not_ip++;
 		return;
@@ -327,5 +348,6 @@ void census_free(struct census *c)
 		return;
 	census_flush(c);
 	flow_table_free(c->flows);
+	defrag_free(c->defrag);
 	free(c);
 }

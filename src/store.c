@@ -50,7 +50,9 @@ static const char schema_v1[] =
     "  packets         INTEGER,        -- frames handed to decode\n"
     "  bytes           INTEGER,        -- captured bytes\n"
     "  not_ip          INTEGER,\n"
-    "  undecodable     INTEGER,        -- truncated, malformed, unsupported, fragment\n"
+    "  undecodable     INTEGER,        -- truncated, malformed, unsupported\n"
+    "  fragments       INTEGER,        -- IP fragments held for reassembly or refused\n"
+    "  reassembled     INTEGER,        -- IP datagrams rebuilt from fragments\n"
     "  tcp_packets     INTEGER,\n"
     "  flows           INTEGER,\n"
     "  flows_evicted   INTEGER,        -- pushed out by the flow table bound\n"
@@ -1400,13 +1402,15 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 	    "UPDATE runs SET ended = ?1, packets = ?2, bytes = ?3, not_ip = ?4, "
 	    "undecodable = ?5, tcp_packets = ?6, flows = ?7, flows_evicted = ?8, "
 	    "handshakes = ?9, hello_truncated = ?10, hello_malformed = ?11, "
-	    "kernel_drops = ?12, queue_drops = ?13 WHERE id = ?14",
+	    "kernel_drops = ?12, queue_drops = ?13, fragments = ?14, reassembled = ?15 "
+	    "WHERE id = ?16",
 	    -1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		const uint64_t v[] = {st->packets,         st->bytes,        st->not_ip,
 		                      st->undecodable,     st->tcp_packets,  st->flows,
 		                      st->flows_evicted,   st->handshakes,   st->hello_truncated,
-		                      st->hello_malformed, st->kernel_drops, st->queue_drops};
+		                      st->hello_malformed, st->kernel_drops, st->queue_drops,
+		                      st->fragments_held,  st->reassembled};
 
 		if (ended)
 			sqlite3_bind_double(q, 1, now_unix());
@@ -1414,7 +1418,7 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 			sqlite3_bind_null(q, 1);
 		for (size_t i = 0; i < COUNT_OF(v); i++)
 			sqlite3_bind_int64(q, (int)i + 2, (int64_t)v[i]);
-		sqlite3_bind_int64(q, 14, s->run_id);
+		sqlite3_bind_int64(q, 16, s->run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);

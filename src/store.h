@@ -21,7 +21,9 @@ struct run_stats {
 	uint64_t packets;       /* frames handed to decode */
 	uint64_t bytes;         /* captured bytes */
 	uint64_t not_ip;        /* frames without IP (ARP, ...) */
-	uint64_t undecodable;   /* truncated, malformed, unsupported or fragment */
+	uint64_t undecodable;   /* truncated, malformed or unsupported */
+	uint64_t fragments_held; /* IP fragments kept for reassembly (or refused) */
+	uint64_t reassembled;   /* IP datagrams rebuilt from fragments */
 	uint64_t tcp_packets;
 	uint64_t flows;         /* flows created */
 	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
