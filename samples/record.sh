@@ -6,6 +6,8 @@
 #
 # Usage: sudo samples/record.sh [SCENARIO...]   (no SCENARIO: record them all)
 #        samples/record.sh --list
+# samples/clients/record.sh sources this file for its namespaces and capture() and runs
+# its own main.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +26,10 @@ SRV6=fd00:99::2
 EPOCH=1704067200
 WORK=
 BG_PIDS=()
+# capture() writes NAME.pcap here and sends CAPTURE_SAY (printf %b) to the client's
+# stdin; samples/clients/record.sh changes both.
+CAPTURE_OUT=$HERE
+CAPTURE_SAY='hello from tlscensus\n'
 
 # Cipher string for the TLS 1.0/1.1 scenarios. Some openssl 3 builds refuse those
 # versions at their default security level (their handshakes sign with SHA-1 or
@@ -132,7 +138,7 @@ wait_listen() {
 
 # capture NAME PORT SERVER-COMMAND... -- CLIENT-COMMAND...
 # Runs the server in one namespace and the client in the other, captures the one
-# connection on the server's side of the veth pair and writes samples/NAME.pcap.
+# connection on the server's side of the veth pair and writes $CAPTURE_OUT/NAME.pcap.
 capture() {
 	local name=$1 port=$2 srv=() cli=() pid_dump pid_srv i
 	shift 2
@@ -150,7 +156,7 @@ capture() {
 	pid_dump=$!
 	BG_PIDS+=("$pid_dump")
 	for i in $(seq 50); do
-		grep -q 'listening on' "$WORK/$name.dump.log" && break
+		grep -qs 'listening on' "$WORK/$name.dump.log" && break
 		sleep 0.1
 	done
 
@@ -163,7 +169,7 @@ capture() {
 	# A line of data each way, then the client's stdin ends and it closes the
 	# connection (close_notify, then FIN); the pause lets the echo come back first.
 	{
-		printf 'hello from tlscensus\n'
+		printf '%b' "$CAPTURE_SAY"
 		sleep 1
 	} | (cd "$WORK" && ip netns exec "$NS_CLI" timeout 10 "${cli[@]}") \
 		>"$WORK/$name.cli.log" 2>&1 || true
@@ -179,7 +185,7 @@ capture() {
 	wait "$pid_dump" 2>/dev/null || true
 	# Both are reaped: forget them, so cleanup never signals a reused pid.
 	BG_PIDS=()
-	retime "$WORK/$name.pcap" "$HERE/$name.pcap"
+	retime "$WORK/$name.pcap" "$CAPTURE_OUT/$name.pcap"
 }
 
 # --- servers and clients ----------------------------------------------------------
@@ -206,6 +212,7 @@ SCENARIOS=(
 	tls12-gnutls-3des tls12-gnutls-rc4 tls12-gnutls tls13-gnutls
 	tls13-client-vs-tls10-server tls10-client-vs-tls12-server
 	tls12-split-clienthello tls12-ipv6
+	tls-fallback-scsv tls-fallback-rejected
 )
 
 rec_tls10-openssl() {
@@ -313,6 +320,38 @@ rec_tls12-ipv6() {
 		openssl s_client -connect "[$SRV6]:443" -servername ipv6.example.test -tls1_2
 }
 
+# --- fallback retries: two connections in one file -------------------------------------
+# Before TLS 1.3, a browser whose handshake failed tried again at once with a lower
+# version. RFC 7507 has the retry carry TLS_FALLBACK_SCSV (0x5600) so that a server
+# able to do better can refuse it. The client in both scenarios is a two-step shell
+# retry around s_client: the first attempt, and only if it fails, a retry pinned to
+# TLS 1.0 with -fallback_scsv. The first attempt fails within milliseconds, so the
+# two ClientHellos are well under a second apart. The server takes two connections.
+
+# The server stops at TLS 1.0; the first attempt asks for TLS 1.2 at least and gets a
+# protocol_version alert; the retry at TLS 1.0 with the SCSV succeeds, because 1.0 is
+# the best this server can do.
+rec_tls-fallback-scsv() {
+	capture tls-fallback-scsv 4433 openssl s_server -rev -naccept 2 -accept 4433 \
+		-cert rsa.crt -key rsa.key -tls1 -cipher "$OLD" -- \
+		sh -c 'openssl s_client -connect "$1" -servername "$2" -min_protocol TLSv1.2 </dev/null ||
+			exec openssl s_client -connect "$1" -servername "$2" -tls1 -cipher "$3" -fallback_scsv' \
+		sh "$SRV4:4433" fallback.example.test "$OLD"
+}
+
+# The server speaks TLS 1.0 to 1.2 but only ECDHE suites; the first attempt (TLS 1.2,
+# RSA key exchange only) fails with handshake_failure. The retry at TLS 1.0 carries the
+# SCSV, and since the server could have done TLS 1.2 it answers inappropriate_fallback
+# (86) before it looks at the suites: the downgrade defence working as designed.
+rec_tls-fallback-rejected() {
+	capture tls-fallback-rejected 4433 openssl s_server -rev -naccept 2 -accept 4433 \
+		-cert rsa.crt -key rsa.key -min_protocol TLSv1 -max_protocol TLSv1.2 \
+		-cipher 'ECDHE@SECLEVEL=0' -- \
+		sh -c 'openssl s_client -connect "$1" -servername "$2" -tls1_2 -cipher AES128-SHA </dev/null ||
+			exec openssl s_client -connect "$1" -servername "$2" -tls1 -cipher "$3" -fallback_scsv' \
+		sh "$SRV4:4433" rejected.example.test "AES128-SHA@SECLEVEL=0"
+}
+
 # --- main -----------------------------------------------------------------------------
 
 main() {
@@ -343,4 +382,7 @@ main() {
 	fi
 }
 
-main "$@"
+# Run only when executed; when sourced, the caller has its own main.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	main "$@"
+fi

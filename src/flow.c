@@ -1,7 +1,8 @@
 /*
  * flow.c: the flow table: a chained hash on the folded 5-tuple plus an LRU list.
  * The hash is keyed with a per-process random seed so crafted traffic cannot aim for one
- * chain. The bucket array is sized once from max_flows; nothing here grows without bound.
+ * chain. The bucket array grows with the flows held (a small table stays in cache) up to the
+ * size max_flows needs; nothing here grows without bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,6 @@ struct flow_table *flow_table_new(uint32_t max_flows)
 
 	if (!t)
 		return NULL;
-	while (n < max_flows && n < (1u << 30))
-		n <<= 1;
 	t->buckets = calloc(n, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
@@ -128,6 +127,32 @@ static void lru_append(struct flow_table *t, struct flow *f)
 	t->youngest = f;
 }
 
+/* Doubles the bucket array once the table holds more flows than buckets (load factor 1). When
+ * memory is short the table keeps working with longer chains. */
+static void grow(struct flow_table *t)
+{
+	uint32_t n = (t->mask + 1) * 2;
+	struct flow **nb;
+
+	if (t->count < t->mask + 1 || n > (1u << 30))
+		return;
+	nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return;
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct flow *f = t->buckets[i], *next;
+		for (; f; f = next) {
+			next = f->hnext;
+			uint64_t b = hash_key(t, &f->key) & (n - 1);
+			f->hnext = nb[b];
+			nb[b] = f;
+		}
+	}
+	free(t->buckets);
+	t->buckets = nb;
+	t->mask = n - 1;
+}
+
 struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *dir)
 {
 	struct flow *f = calloc(1, sizeof(*f));
@@ -135,6 +160,7 @@ struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *di
 
 	if (!f)
 		return NULL;
+	grow(t);
 	*dir = make_key(pkt, &f->key);
 	tc_handshake_init(&f->hs);
 	b = hash_key(t, &f->key) & t->mask;

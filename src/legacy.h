@@ -16,13 +16,24 @@
 struct policy;
 
 struct policy *policy_load(const char *name_or_path, char *err, size_t errlen);
+/* The same from text in memory; origin names it in errors ("FILE:LINE: ..."). */
+struct policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
+			    size_t errlen);
+/* Writes "default, entra, nist, pci, tls12" (the built-in names) into buf, for messages. */
+void policy_builtin_names(char *buf, size_t len);
 void policy_free(struct policy *p);
 const char *policy_name(const struct policy *p);
 const char *policy_description(const struct policy *p);
 /* Returns NULL when acceptable, else a short reason ("TLSv1.0", "3DES cipher"). version is the
- * effective version (negotiated, or the client's highest offered when negotiated is 0). */
+ * effective version (negotiated, or the client's highest offered when negotiated is 0). The text
+ * lives as long as the policy. */
 const char *policy_judge(const struct policy *p, uint16_t version, int negotiated,
 			 uint32_t cipher);
+/* 1 when the policy accepts this version (the client's highest offer, for attribution). Versions
+ * without a rank (drafts, GREASE) are accepted: they cannot be judged. */
+int policy_accepts_version(const struct policy *p, uint16_t version);
+/* For cipher: a negotiated connection without a suite (SSL 2.0 keeps its cipher kind apart). */
+#define POLICY_NO_CIPHER 0xffffffffu
 
 /* Who must act (issue "attribution"), in the order a reader should meet them. */
 enum attribution {
@@ -59,6 +70,7 @@ struct legacy_query {
 	enum legacy_sort sort;
 	const char *catalog_path;    /* provider catalog; NULL: the built-in one */
 	const char *hints_path;      /* fingerprint -> software map; NULL: the built-in one */
+	double now;                  /* unix seconds for "failing since"/"fails on"; 0: the clock */
 };
 
 struct legacy_entry {
@@ -69,7 +81,7 @@ struct legacy_entry {
 	uint32_t cipher;            /* 0 with negotiated == 0 */
 	uint16_t client_max;        /* client's highest offered version */
 	enum attribution attr;
-	const char *reason;         /* from policy_judge */
+	char *reason;               /* from policy_judge, owned by the entry */
 	char *service;              /* provider catalog: "Microsoft Entra ID", NULL if unknown */
 	char *retired;              /* the service's cutoff date "2022-01-31", NULL if unknown */
 	char *ja3, *ja4, *software; /* software: hint from the fingerprint map, NULL if unknown */
@@ -89,6 +101,10 @@ struct legacy_result {
 	uint64_t connections;        /* all connections in the window (legacy or not) */
 	uint64_t legacy_connections;
 	char *policy;                /* name of the policy applied */
+	int from_connections;        /* 1: counted from the connection rows (a window they cover:
+				      * exact); 0: from the inventory (a row overlapping the
+				      * window counts whole) */
+	double now;                  /* the time deadlines were judged against */
 };
 
 int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
@@ -97,5 +113,22 @@ void legacy_result_free(struct legacy_result *r);
 /* The legacy command's output. Every string from the wire is made inert for its format. */
 int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
 		 enum legacy_format fmt, FILE *out);
+
+/* Filters and their syntax, shared by the legacy command and the report. */
+/* "7d", "24h", "30m", "90s", "2w" (that long before now), "2026-11-01" (00:00:00Z), or
+ * "2026-11-01T12:00[:00][Z]" (also with a space for T), "@1704067200", "now". UTC. */
+int legacy_parse_time(const char *text, double now, double *out);
+/* fnmatch(3) without escapes, case-insensitive (host names are); text NULL never matches. */
+int legacy_glob_match(const char *pattern, const char *text);
+/* "failing since 2022-01-31" when date (YYYY-MM-DD) is not after now's day, else
+ * "fails on 2026-12-31". */
+void legacy_deadline_text(const char *date, double now, char *buf, size_t len);
+
+/* The printers' inert-text helpers, shared with query.c's export (defined there). */
+void query_json_string(FILE *out, const char *text); /* NULL writes null */
+void query_csv_text(FILE *out, const char *text);    /* quoted, formula-guarded; NULL: empty */
+size_t query_text_width(const char *s);              /* terminal columns of inert text */
+void query_cut_text(char *s, size_t max);            /* cut to max columns, ending "..." */
+size_t query_terminal_columns(FILE *out);            /* 0 when out is not a terminal */
 
 #endif
