@@ -190,8 +190,10 @@ def flow_addresses(i):
 class Builder:
     """Builds each connection's frames; the payload bytes are shared where they may be."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, data_packets=None):
         self.rng = rng
+        # None: the default mix of about ten data segments; 0: handshake and FINs only.
+        self.data_packets = data_packets
         self.hellos = HelloMaker()
         self.chains = [make_chain(rng, rng.randrange(2300, 2700)) for _ in range(16)]
         pool = rng.randbytes(1 << 16)
@@ -252,14 +254,24 @@ class Builder:
         pk.append((0, ACK, b"", b""))
         pk.append((0, PSH | ACK, client_fin, b""))
         pk.append((1, PSH | ACK, server_fin, b""))
-        # Ten data segments on average: a request, a response of 6..10 segments, a request.
         app = self.appdata
-        pk.append((0, PSH | ACK, app[rb[170] & 31], b""))
-        nresp = 6 + rb[169] % 5
-        for n in range(nresp):
-            pk.append((1, ACK | (PSH if n == nresp - 1 else 0), app[rb[171 + n] & 31], b""))
-        pk.append((0, ACK, b"", b""))
-        pk.append((0, PSH | ACK, app[rb[181] & 31], b""))
+        if self.data_packets is None:
+            # Ten data segments on average: a request, a response of 6..10 segments, a request.
+            pk.append((0, PSH | ACK, app[rb[170] & 31], b""))
+            nresp = 6 + rb[169] % 5
+            for n in range(nresp):
+                pk.append((1, ACK | (PSH if n == nresp - 1 else 0), app[rb[171 + n] & 31], b""))
+            pk.append((0, ACK, b"", b""))
+            pk.append((0, PSH | ACK, app[rb[181] & 31], b""))
+        elif self.data_packets:
+            # Exactly data_packets segments: a request, then a response of the rest, acked.
+            pk.append((0, PSH | ACK, app[rb[170] & 31], b""))
+            nresp = self.data_packets - 1
+            for n in range(nresp):
+                pk.append((1, ACK | (PSH if n == nresp - 1 else 0),
+                           app[(rb[171 + n % 10] + n) & 31], b""))
+            if nresp:
+                pk.append((0, ACK, b"", b""))
         pk.append((0, FIN | ACK, b"", b""))
         pk.append((1, FIN | ACK, b"", b""))
         pk.append((0, ACK, b"", b""))
@@ -300,9 +312,9 @@ class Builder:
         return out
 
 
-def write_capture(out, nconn, concurrent, seed, step_us):
+def write_capture(out, nconn, concurrent, seed, step_us, data_packets=None):
     """Writes the capture; returns (packets, bytes)."""
-    b = Builder(random.Random(seed))
+    b = Builder(random.Random(seed), data_packets)
     pack_rec = PCAP_REC.pack
     buf = bytearray(PCAP_GLOBAL)
     ts_s, ts_us = 1700000000, 0
@@ -359,10 +371,17 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--step-us", type=int, default=10,
                     help="microseconds between packets (default 10)")
+    ap.add_argument("--data-packets", type=int, default=None, metavar="N",
+                    help="application-data segments per connection: 0 for handshake, CCS "
+                         "and FINs only (12 packets, ~4.3 KB a connection), N for a request "
+                         "and N-1 response segments (default: 8 to 12, ~18.8 KB)")
     a = ap.parse_args()
     if a.connections < 1 or a.connections > 65000 * 28000 or a.concurrent < 1:
         ap.error("--connections must be 1..1820000000 and --concurrent at least 1")
-    packets, nbytes = write_capture(a.out, a.connections, a.concurrent, a.seed, a.step_us)
+    if a.data_packets is not None and a.data_packets < 0:
+        ap.error("--data-packets must be 0 or more")
+    packets, nbytes = write_capture(a.out, a.connections, a.concurrent, a.seed, a.step_us,
+                                    a.data_packets)
     # One "name value" pair per line, like pcap_loop: bench/run.sh reads them.
     print("connections %d" % a.connections)
     print("packets %d" % packets)

@@ -6,6 +6,7 @@
 # Usage: samples/check.sh           compare with expected.tsv (exit 1 on a difference)
 #        samples/check.sh --print   print the facts only
 #        samples/check.sh --names   print the facts with IANA cipher and alert names
+export LC_ALL=C
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -332,6 +332,7 @@ rec_tls12-ipv6() {
 # protocol_version alert; the retry at TLS 1.0 with the SCSV succeeds, because 1.0 is
 # the best this server can do.
 rec_tls-fallback-scsv() {
+	# shellcheck disable=SC2016 # $1, $2, $3 are the inner sh's
 	capture tls-fallback-scsv 4433 openssl s_server -rev -naccept 2 -accept 4433 \
 		-cert rsa.crt -key rsa.key -tls1 -cipher "$OLD" -- \
 		sh -c 'openssl s_client -connect "$1" -servername "$2" -min_protocol TLSv1.2 </dev/null ||
@@ -344,6 +345,7 @@ rec_tls-fallback-scsv() {
 # SCSV, and since the server could have done TLS 1.2 it answers inappropriate_fallback
 # (86) before it looks at the suites: the downgrade defence working as designed.
 rec_tls-fallback-rejected() {
+	# shellcheck disable=SC2016 # $1, $2, $3 are the inner sh's
 	capture tls-fallback-rejected 4433 openssl s_server -rev -naccept 2 -accept 4433 \
 		-cert rsa.crt -key rsa.key -min_protocol TLSv1 -max_protocol TLSv1.2 \
 		-cipher 'ECDHE@SECLEVEL=0' -- \

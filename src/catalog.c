@@ -43,8 +43,7 @@ const struct embedded_file *embedded_find(const char *name)
 	return NULL;
 }
 
-char *catalog_read_file(const char *path, const char *what, size_t *len, char *err,
-                        size_t errlen)
+char *catalog_read_file(const char *path, const char *what, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
 	FILE *f = fopen(path, "rb");
@@ -179,7 +178,8 @@ static struct policy *rule_policy(const char *rule, const char *origin, int line
 		size_t n = strcspn(p, ",");
 
 		if (n == 0 || n >= sizeof item) {
-			snprintf(err, errlen, "%s:%d: bad REFUSES item in '%s'", origin, line, rule);
+			snprintf(err, errlen, "%s:%d: bad REFUSES item in '%s'", origin, line,
+			         rule);
 			return NULL;
 		}
 		memcpy(item, p, n);

@@ -28,17 +28,16 @@ const struct embedded_file *embedded_find(const char *name);
 
 /* Reads a whole text file (a policy, a catalog, a map) into a NUL-terminated buffer; what names
  * the kind of file in the error ("policy file"). NULL on error, message in err. */
-char *catalog_read_file(const char *path, const char *what, size_t *len, char *err,
-			size_t errlen);
+char *catalog_read_file(const char *path, const char *what, size_t *len, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- provider catalog */
 
 struct catalog_entry {
-	char *pattern;         /* SNI glob, matched case-insensitively */
-	char *date;            /* YYYY-MM-DD: from this day on the service refuses what rule names */
-	char *rule_text;       /* as written: "<TLSv1.2,3DES" */
-	struct policy *rule;   /* the same as a policy, for policy_judge */
-	char *service;         /* "Microsoft Entra ID" */
+	char *pattern;       /* SNI glob, matched case-insensitively */
+	char *date;          /* YYYY-MM-DD: from this day on the service refuses what rule names */
+	char *rule_text;     /* as written: "<TLSv1.2,3DES" */
+	struct policy *rule; /* the same as a policy, for policy_judge */
+	char *service;       /* "Microsoft Entra ID" */
 	int line;
 };
 
@@ -48,7 +47,7 @@ struct catalog;
  * message naming the file and line in err. */
 struct catalog *catalog_load(const char *path, char *err, size_t errlen);
 struct catalog *catalog_parse(const char *text, size_t len, const char *origin, char *err,
-			      size_t errlen);
+                              size_t errlen);
 void catalog_free(struct catalog *c);
 size_t catalog_count(const struct catalog *c);
 /* The first entry, in file order, whose pattern matches sni; NULL when none does. */
@@ -62,7 +61,7 @@ struct hints;
  * software, note; '#' lines and the header are skipped, "-" or "" is an empty cell. */
 struct hints *hints_load(const char *path, char *err, size_t errlen);
 struct hints *hints_parse(const char *text, size_t len, const char *origin, char *err,
-			  size_t errlen);
+                          size_t errlen);
 void hints_free(struct hints *h);
 size_t hints_count(const struct hints *h);
 /* The software for a JA4 (tried first) or JA3 fingerprint; NULL when the map has neither. */

@@ -101,6 +101,7 @@ struct legacy_result {
 	uint64_t connections;        /* all connections in the window (legacy or not) */
 	uint64_t legacy_connections;
 	char *policy;                /* name of the policy applied */
+	char *db;                    /* the database's path, for messages */
 	int from_connections;        /* 1: counted from the connection rows (a window they cover:
 				      * exact); 0: from the inventory (a row overlapping the
 				      * window counts whole) */

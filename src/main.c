@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
+#include "catalog.h"
 #include "census.h"
 #include "label.h"
+#include "legacy.h"
+#include "report.h"
 #include "source.h"
 #include "store.h"
 #include "writer.h"
@@ -61,10 +65,12 @@ static const char usage_main[] =
 	"  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
 	"  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
 	"  export  write every recorded connection as NDJSON\n"
+	"  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
 	"\n"
 	"tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
 	"exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
-	"            5 database error, 130 interrupted (records kept)\n";
+	"            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
+	"            (--fail-on-legacy), 6 report file not written\n";
 
 static const char usage_read[] =
 	"usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
@@ -103,14 +109,35 @@ static const char usage_capture[] =
 	"  --stats-every S        seconds between refreshes of the run's counters (60)\n";
 
 static const char usage_legacy[] =
-	"usage: tlscensus legacy [--db FILE] [--format table|csv|json]\n"
+	"usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
+	"                        [FILTERS] [--group client|server] [--sort KEY]\n"
 	"\n"
-	"Per client IP, every server and SNI it reached with legacy TLS: TLS 1.1 and below,\n"
-	"or a 3DES, RC4, DES, NULL, EXPORT or anonymous cipher suite. When the server never\n"
-	"answered, the client's highest offered version counts.\n"
+	"Per client IP, every server and SNI it reached with legacy TLS, who must act, and by\n"
+	"when. Legacy is what the policy says; without --policy: below TLS 1.2, or a 3DES, RC4,\n"
+	"DES, NULL, EXPORT, anonymous or RC2 suite. When the server never answered, the client's\n"
+	"highest offered version counts.\n"
 	"\n"
-	"  --db FILE      database (default " DEFAULT_DB ")\n"
-	"  --format F     table (default), csv or json\n";
+	"ATTRIBUTION: failing (no ServerHello, or a protocol_version, handshake_failure or\n"
+	"inappropriate_fallback alert), fallback (TLS_FALLBACK_SCSV, or a lower retry within 60 s\n"
+	"of a failed attempt), client-limited (the client offers nothing newer), server-limited\n"
+	"(the client offered more, the server chose less), cipher (the suite, not the version).\n"
+	"Connections whose hellos could not be parsed are counted after the table (CSV: rows\n"
+	"with attribution \"unknown\"; JSON: \"unknown\").\n"
+	"\n"
+	"  --db FILE        database (default " DEFAULT_DB ")\n"
+	"  --format F       table (default), csv or json\n"
+	"  --policy P       default, entra, nist, pci, tls12, or a policy file (policies/README.md)\n"
+	"  --since WHEN     connections from WHEN on: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX,\n"
+	"                   or 7d, 24h, 30m (that long before now); UTC\n"
+	"  --until WHEN     connections up to WHEN (same forms)\n"
+	"  --client CIDR    client addresses, e.g. 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n"
+	"  --server CIDR    server addresses\n"
+	"  --sni GLOB       server names, e.g. '*.example.com' (case-insensitive)\n"
+	"  --port N         server port\n"
+	"  --group G        client or server: one section per client or per server address\n"
+	"  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
+	"  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
+	"  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n";
 
 static const char usage_export[] =
 	"usage: tlscensus export [--db FILE] --format ndjson\n"
@@ -119,6 +146,34 @@ static const char usage_export[] =
 	"\n"
 	"  --db FILE      database (default " DEFAULT_DB ")\n"
 	"  --format F     ndjson (the only format)\n";
+
+static const char usage_report[] =
+	"usage: tlscensus report [--db FILE] [--since WHEN|last] [--until WHEN]\n"
+	"                        [--format html|md|csv] [-o FILE] [--policy NAME|FILE] [FILTERS]\n"
+	"                        [--fail-on-legacy] [--no-record]\n"
+	"\n"
+	"A report for people who will not read packet dumps: which clients use legacy TLS, to\n"
+	"which service, who must act and by when; the traffic by version and cipher suite, a\n"
+	"per-day trend, what changed since the previous report, and what the capture could not\n"
+	"see. HTML is one self-contained page (no script, no external file), fit to print.\n"
+	"\n"
+	"  --db FILE         database (default " DEFAULT_DB ")\n"
+	"  --since WHEN      start: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX, or 7d, 24h, 30m (that\n"
+	"                    long before now), UTC; or last: where the previous report with the\n"
+	"                    same policy and filters ended (default: the first record)\n"
+	"  --until WHEN      end, same forms (default: now)\n"
+	"  --format F        html, md or csv (default: from the -o extension, else html)\n"
+	"  -o, --output FILE write there, replacing it whole; strftime(3) patterns are expanded in\n"
+	"                    local time: -o legacy-%Y-%m-%d.html (default: standard output)\n"
+	"  --policy P        default, entra, nist, pci, tls12, or a policy file\n"
+	"  --client CIDR, --server CIDR, --sni GLOB, --port N, --sort KEY, --catalog FILE,\n"
+	"  --hints FILE      as for tlscensus legacy\n"
+	"  --top N           cipher suites listed by name (default 10)\n"
+	"  --fail-on-legacy  exit 1 when the report lists a legacy client\n"
+	"  --no-record       do not remember this report (for --since last and its changes)\n"
+	"\n"
+	"exit codes: 0 written; 1 written, and --fail-on-legacy found legacy clients; 2 usage;\n"
+	"            5 database error; 6 the report file could not be written\n";
 
 /* what is a complete sentence; arg, when not NULL, is quoted after it. */
 static int usage_error(const char *usage, const char *what, const char *arg)
@@ -480,17 +535,115 @@ static struct store *open_for_query(const char *db)
 	return st;
 }
 
+/* Long options of the legacy filters (struct legacy_query), for every command that takes them. */
+#define LEGACY_FILTER_OPTIONS                                                                      \
+	{"since", required_argument, NULL, 'S'}, {"until", required_argument, NULL, 'U'},          \
+	    {"client", required_argument, NULL, 'c'}, {"server", required_argument, NULL, 's'},    \
+	    {"sni", required_argument, NULL, 'n'}, {"port", required_argument, NULL, 'p'},         \
+	    {"group", required_argument, NULL, 'g'}, {"sort", required_argument, NULL, 'o'},       \
+	    {"catalog", required_argument, NULL, 'C'}, {"hints", required_argument, NULL, 'H'}
+
+/* One filter option into q. Returns 1 when o is one and its value is good, 0 when o is not a
+ * filter option, -1 when the value is bad (*what then says what the option wants). */
+static int legacy_filter_option(struct legacy_query *q, int o, const char *arg, const char **what)
+{
+	static const char *const sorts[] = {"client", "server", "connections", "last", "deadline"};
+	uint32_t port;
+	double now = (double)time(NULL);
+
+	switch (o) {
+	case 'S':
+	case 'U':
+		*what = o == 'S' ? "--since wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not"
+		                 : "--until wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not";
+		return legacy_parse_time(arg, now, o == 'S' ? &q->since : &q->until) ? -1 : 1;
+	case 'c':
+	case 's':
+		*what = o == 'c' ? "--client wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not"
+		                 : "--server wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not";
+		return cidr_parse(arg, o == 'c' ? &q->client : &q->server) ? 1 : -1;
+	case 'n':
+		q->sni_glob = arg;
+		return 1;
+	case 'p':
+		*what = "--port wants a port number 1..65535, not";
+		if (!parse_u32(arg, 1, &port) || port > 65535)
+			return -1;
+		q->port = (int)port;
+		return 1;
+	case 'g':
+		*what = "--group wants client or server, not";
+		if (strcmp(arg, "client") && strcmp(arg, "server"))
+			return -1;
+		q->group = arg[0] == 'c' ? GROUP_CLIENT : GROUP_SERVER;
+		return 1;
+	case 'o':
+		*what = "--sort wants client, server, connections, last or deadline, not";
+		for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
+			if (!strcmp(arg, sorts[i])) {
+				q->sort = (enum legacy_sort)i; /* same order as enum legacy_sort */
+				return 1;
+			}
+		return -1;
+	case 'C':
+		q->catalog_path = arg;
+		return 1;
+	case 'H':
+		q->hints_path = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The data files named on the command line are read once up front, so a bad one is a usage
+ * error (exit 2) with its line number rather than a failed query. */
+static int check_data_files(const struct legacy_query *q)
+{
+	char err[512];
+
+	if (q->since > 0 && q->until > 0 && q->since > q->until) {
+		fprintf(stderr, "tlscensus: --since is after --until: the window is empty\n");
+		return -1;
+	}
+	if (q->catalog_path) {
+		struct catalog *c = catalog_load(q->catalog_path, err, sizeof(err));
+
+		if (!c) {
+			fprintf(stderr, "tlscensus: %s\n", err);
+			return -1;
+		}
+		catalog_free(c);
+	}
+	if (q->hints_path) {
+		struct hints *h = hints_load(q->hints_path, err, sizeof(err));
+
+		if (!h) {
+			fprintf(stderr, "tlscensus: %s\n", err);
+			return -1;
+		}
+		hints_free(h);
+	}
+	return 0;
+}
+
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"format", required_argument, NULL, 'f'},
+		{"policy", required_argument, NULL, 'P'},
+		LEGACY_FILTER_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	struct legacy_query q = {0};
+	struct legacy_result res;
+	struct policy *policy = NULL;
 	enum legacy_format fmt = LEGACY_TABLE;
-	const char *db = DEFAULT_DB;
-	int o;
+	const char *db = DEFAULT_DB, *policy_arg = NULL, *what = NULL;
+	char err[512];
+	int o, rc;
 
 	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -508,21 +661,45 @@ static int cmd_legacy(int argc, char **argv)
 				return usage_error(usage_legacy,
 						   "format must be table, csv or json, not", optarg);
 			break;
+		case 'P':
+			policy_arg = optarg;
+			break;
 		case 'h':
 			fputs(usage_legacy, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_legacy, stderr);
-			return EXIT_USAGE;
+			rc = legacy_filter_option(&q, o, optarg, &what);
+			if (rc < 0)
+				return usage_error(usage_legacy, what, optarg);
+			if (rc == 0) {
+				fputs(usage_legacy, stderr);
+				return EXIT_USAGE;
+			}
 		}
 	}
 	if (optind < argc)
 		return usage_error(usage_legacy, "unexpected argument", argv[optind]);
+	if (policy_arg && !(policy = policy_load(policy_arg, err, sizeof(err)))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_USAGE;
+	}
+	q.policy = policy;
+	if (check_data_files(&q)) {
+		policy_free(policy);
+		return EXIT_USAGE;
+	}
 	struct store *st = open_for_query(db);
-	if (!st)
+	if (!st) {
+		policy_free(policy);
 		return EXIT_DATABASE;
-	int rc = store_query_legacy(st, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+	}
+	rc = EXIT_DATABASE;
+	if (legacy_collect(st, &q, &res) == 0) {
+		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		legacy_result_free(&res);
+	}
 	store_close(st);
+	policy_free(policy);
 	return rc;
 }
 
@@ -571,6 +748,116 @@ static int cmd_export(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'O'},
+		{"policy", required_argument, NULL, 'P'},
+		{"top", required_argument, NULL, 'T'},
+		{"fail-on-legacy", no_argument, NULL, 'F'},
+		{"no-record", no_argument, NULL, 'R'},
+		LEGACY_FILTER_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct report_options ro = {.record = 1, .top_ciphers = 10};
+	const char *db = DEFAULT_DB, *format = NULL, *policy_arg = "default", *what = NULL;
+	struct policy *policy;
+	uint32_t top;
+	char err[512];
+	int o, rc;
+
+	/* -o is the output; the shared filters give 'o' to --sort, told apart by the long index. */
+	for (int li = -1; (o = getopt_long(argc, argv, "d:f:o:h", opts, &li)) != -1; li = -1) {
+		if (o == 'o' && li < 0)
+			o = 'O';
+		switch (o) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'O':
+			ro.output = optarg;
+			break;
+		case 'P':
+			policy_arg = optarg;
+			break;
+		case 'T':
+			if (!parse_u32(optarg, 1, &top) || top > 1000)
+				return usage_error(usage_report, "--top wants 1..1000, not", optarg);
+			ro.top_ciphers = (int)top;
+			break;
+		case 'F':
+			ro.fail_on_legacy = 1;
+			break;
+		case 'R':
+			ro.record = 0;
+			break;
+		case 'g':
+			return usage_error(usage_report,
+					   "the report groups by who must act; --group is for tlscensus "
+					   "legacy, not",
+					   optarg);
+		case 'h':
+			fputs(usage_report, stdout);
+			return EXIT_OK;
+		default:
+			if (o == 'S') { /* the last --since wins */
+				ro.since_last = !strcmp(optarg, "last");
+				ro.q.since = 0;
+				if (ro.since_last)
+					break;
+			}
+			rc = legacy_filter_option(&ro.q, o, optarg, &what);
+			if (rc < 0)
+				return usage_error(usage_report, what, optarg);
+			if (rc == 0) {
+				fputs(usage_report, stderr);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage_report, "unexpected argument", argv[optind]);
+	if (!format) {
+		const char *dot = ro.output ? strrchr(ro.output, '.') : NULL;
+
+		format = dot && (!strcmp(dot, ".md") || !strcmp(dot, ".csv")) ? dot + 1 : "html";
+	}
+	if (!strcmp(format, "html"))
+		ro.format = REPORT_HTML;
+	else if (!strcmp(format, "md"))
+		ro.format = REPORT_MD;
+	else if (!strcmp(format, "csv"))
+		ro.format = REPORT_CSV;
+	else
+		return usage_error(usage_report, "format must be html, md or csv, not", format);
+	/* The default policy is loaded by name too: the report shows its description. */
+	if (!(policy = policy_load(policy_arg, err, sizeof(err)))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_USAGE;
+	}
+	ro.q.policy = policy;
+	ro.db_label = db;
+	if (check_data_files(&ro.q)) {
+		policy_free(policy);
+		return EXIT_USAGE;
+	}
+	struct store *st = open_for_query(db);
+	if (!st) {
+		policy_free(policy);
+		return EXIT_DATABASE;
+	}
+	rc = report_run(st, &ro);
+	store_close(st);
+	policy_free(policy);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -581,6 +868,7 @@ int main(int argc, char **argv)
 		{"capture", cmd_capture},
 		{"legacy", cmd_legacy},
 		{"export", cmd_export},
+		{"report", cmd_report},
 	};
 
 	if (argc < 2) {

@@ -50,7 +50,7 @@ struct reason_cache {
 		uint8_t negotiated;
 		uint32_t cipher;
 		char *text;
-	} *v;
+	} * v;
 	size_t n, cap;
 };
 
@@ -70,9 +70,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } cipher_classes[] = {
-    {"NULL", CIPHER_NULL}, {"EXPORT", CIPHER_EXPORT}, {"ANON", CIPHER_ANON},
-    {"RC4", CIPHER_RC4},   {"DES", CIPHER_DES},       {"3DES", CIPHER_3DES},
-    {"RC2", CIPHER_RC2},   {"MD5", CIPHER_MD5},
+    {"NULL", CIPHER_NULL}, {"EXPORT", CIPHER_EXPORT}, {"ANON", CIPHER_ANON}, {"RC4", CIPHER_RC4},
+    {"DES", CIPHER_DES},   {"3DES", CIPHER_3DES},     {"RC2", CIPHER_RC2},   {"MD5", CIPHER_MD5},
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -86,18 +85,16 @@ struct parser {
 	size_t errlen;
 };
 
-static int fail(struct parser *ps, const char *fmt, const char *word)
-    __attribute__((format(printf, 2, 0)));
-
-/* fmt holds one %.*s for word (NULL: fmt has none); always returns -1. */
-static int fail(struct parser *ps, const char *fmt, const char *word)
+/* The message is before + 'word' + after (word cut to a few dozen bytes; NULL: no word).
+ * Always returns -1. */
+static int fail_word(struct parser *ps, const char *before, const char *word, const char *after)
 {
-	char msg[256];
+	char msg[320];
 
 	if (word)
-		snprintf(msg, sizeof msg, fmt, POLICY_MAX_LINE_ERR, word);
+		snprintf(msg, sizeof msg, "%s'%.*s'%s", before, POLICY_MAX_LINE_ERR, word, after);
 	else
-		snprintf(msg, sizeof msg, "%s", fmt);
+		snprintf(msg, sizeof msg, "%s", before);
 	if (ps->line)
 		snprintf(ps->err, ps->errlen, "%s:%d: %s", ps->origin, ps->line, msg);
 	else
@@ -105,11 +102,16 @@ static int fail(struct parser *ps, const char *fmt, const char *word)
 	return -1;
 }
 
+static int fail(struct parser *ps, const char *msg)
+{
+	return fail_word(ps, msg, NULL, "");
+}
+
 /* "TLSv1.2", "tls1.2", "DTLSv1.0", "SSLv3", "0x0303" -> wire value; 0 when unknown. */
 static uint16_t parse_version(const char *word)
 {
-	static const uint16_t known[] = {TC_V_SSL2, TC_V_SSL3, TC_V_TLS10, TC_V_TLS11,
-	                                 TC_V_TLS12, TC_V_TLS13, 0xfeff, 0xfefd, 0xfefc};
+	static const uint16_t known[] = {TC_V_SSL2,  TC_V_SSL3, TC_V_TLS10, TC_V_TLS11, TC_V_TLS12,
+	                                 TC_V_TLS13, 0xfeff,    0xfefd,     0xfefc};
 	char *end;
 
 	if (!strncasecmp(word, "0x", 2)) {
@@ -222,34 +224,32 @@ static void strip_comment(char *line)
 static int set_text(struct parser *ps, char **field, const char *text, const char *what)
 {
 	if (*field)
-		return fail(ps, what, NULL);
+		return fail(ps, what);
 	*field = strdup(text);
-	return *field ? 0 : fail(ps, "out of memory", NULL);
+	return *field ? 0 : fail(ps, "out of memory");
 }
 
 static int do_versions(struct parser *ps, struct policy *p, char **w, size_t n, int is_min)
 {
 	if (n < 2)
 		return fail(ps, is_min ? "min-version wants a version, e.g. TLSv1.2"
-		                       : "deny-version wants at least one version",
-		            NULL);
+		                       : "deny-version wants at least one version");
 	if (is_min && n > 2)
-		return fail(ps, "min-version takes one version, not a list", NULL);
+		return fail(ps, "min-version takes one version, not a list");
 	if (is_min && p->min_rank)
-		return fail(ps, "min-version given twice", NULL);
+		return fail(ps, "min-version given twice");
 	for (size_t i = 1; i < n; i++) {
 		uint16_t v = parse_version(w[i]);
 
 		if (!v || (is_min && !tc_version_rank(v)))
-			return fail(ps,
-			            "unknown version '%.*s' (SSLv2, SSLv3, TLSv1.0 to TLSv1.3, "
-			            "DTLSv1.0, DTLSv1.2, DTLSv1.3, or 0xHHHH)",
-			            w[i]);
+			return fail_word(ps, "unknown version ", w[i],
+			                 " (SSLv2, SSLv3, TLSv1.0 to TLSv1.3, DTLSv1.0, DTLSv1.2, "
+			                 "DTLSv1.3, or 0xHHHH)");
 		if (is_min) {
 			p->min_rank = tc_version_rank(v);
 		} else {
 			if (p->n_deny_versions == POLICY_MAX_DENY_VERSIONS)
-				return fail(ps, "too many deny-version entries", NULL);
+				return fail(ps, "too many deny-version entries");
 			p->deny_versions[p->n_deny_versions++] = v;
 		}
 	}
@@ -260,29 +260,29 @@ static int do_ciphers(struct parser *ps, struct policy *p, char **w, size_t n, i
 {
 	if (n < 2)
 		return fail(ps, allow ? "allow-cipher wants at least one suite"
-		                      : "deny-cipher wants at least one suite or class",
-		            NULL);
+		                      : "deny-cipher wants at least one suite or class");
 	for (size_t i = 1; i < n; i++) {
 		unsigned bit = parse_class(w[i]);
 		uint32_t v;
 
 		if (bit && allow)
-			return fail(ps, "allow-cipher takes suites, not a class such as '%.*s'", w[i]);
+			return fail_word(ps, "allow-cipher takes suites, not a class such as ",
+			                 w[i], "");
 		if (bit) {
 			p->deny_classes |= bit;
 			continue;
 		}
 		if (!parse_suite(w[i], &v))
-			return fail(ps,
-			            allow ? "unknown cipher suite '%.*s' (an IANA name such as "
-			                    "TLS_AES_128_GCM_SHA256, or 0xHHHH)"
-			                  : "unknown cipher suite or class '%.*s' (a class: NULL, "
-			                    "EXPORT, ANON, RC4, DES, 3DES, RC2, MD5; an IANA name; or "
-			                    "0xHHHH)",
-			            w[i]);
+			return fail_word(
+			    ps, allow ? "unknown cipher suite " : "unknown cipher suite or class ",
+			    w[i],
+			    allow ? " (an IANA name such as TLS_AES_128_GCM_SHA256, or "
+			            "0xHHHH)"
+			          : " (a class: NULL, EXPORT, ANON, RC4, DES, 3DES, RC2, MD5; "
+			            "an IANA name; or 0xHHHH)");
 		if (allow ? add_suite(&p->allow_suites, &p->n_allow_suites, v)
 		          : add_suite(&p->deny_suites, &p->n_deny_suites, v))
-			return fail(ps, "out of memory", NULL);
+			return fail(ps, "out of memory");
 		p->has_allow |= allow;
 	}
 	return 0;
@@ -297,29 +297,27 @@ static int parse_line(struct parser *ps, struct policy *p, char *line, const cha
 	if (n == 0)
 		return 0;
 	if (n == COUNT_OF(w))
-		return fail(ps, "too many words on one line (split the list over several lines)",
-		            NULL);
+		return fail(ps, "too many words on one line (split the list over several lines)");
 	if (!strcmp(w[0], "name")) {
 		if (n != 2)
-			return fail(ps, "name wants one word", NULL);
+			return fail(ps, "name wants one word");
 		return set_text(ps, &p->name, w[1], "name given twice");
 	}
 	if (!strcmp(w[0], "description")) {
 		if (n < 2)
-			return fail(ps, "description wants text", NULL);
+			return fail(ps, "description wants text");
 		return set_text(ps, &p->description, rest_of_line(line_copy, "description"),
 		                "description given twice");
 	}
 	if (!strcmp(w[0], "source"))
-		return n < 2 ? fail(ps, "source wants text", NULL) : 0;
+		return n < 2 ? fail(ps, "source wants text") : 0;
 	if (!strcmp(w[0], "min-version") || !strcmp(w[0], "deny-version"))
 		return do_versions(ps, p, w, n, w[0][0] == 'm');
 	if (!strcmp(w[0], "deny-cipher") || !strcmp(w[0], "allow-cipher"))
 		return do_ciphers(ps, p, w, n, w[0][0] == 'a');
-	return fail(ps,
-	            "unknown directive '%.*s' (name, description, source, min-version, "
-	            "deny-version, deny-cipher, allow-cipher)",
-	            w[0]);
+	return fail_word(ps, "unknown directive ", w[0],
+	                 " (name, description, source, min-version, deny-version, deny-cipher, "
+	                 "allow-cipher)");
 }
 
 /* "dir/my.policy" -> "my". */
@@ -343,7 +341,7 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 	int rc = 0;
 
 	if (!p || !(p->cache = calloc(1, sizeof *p->cache))) {
-		fail(&ps, "out of memory", NULL);
+		fail(&ps, "out of memory");
 		goto bad;
 	}
 	while (rc == 0 && pos < len) {
@@ -356,11 +354,11 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 		line = strndup(text + pos, n);
 		copy = line ? strdup(line) : NULL;
 		if (!copy) {
-			rc = fail(&ps, "out of memory", NULL);
+			rc = fail(&ps, "out of memory");
 			break;
 		}
 		if (strlen(line) != n) {
-			rc = fail(&ps, "a NUL byte: not a text file", NULL);
+			rc = fail(&ps, "a NUL byte: not a text file");
 			break;
 		}
 		strip_comment(line);
@@ -375,10 +373,9 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 	ps.line = 0;
 	if (!p->min_rank && !p->n_deny_versions && !p->deny_classes && !p->n_deny_suites &&
 	    !p->has_allow) {
-		fail(&ps,
-		     "no rule: give min-version, deny-version, deny-cipher or allow-cipher (a policy "
-		     "without one would accept everything)",
-		     NULL);
+		fail(&ps, "no rule: give min-version, deny-version, deny-cipher or allow-cipher (a "
+		          "policy "
+		          "without one would accept everything)");
 		goto bad;
 	}
 	if (!p->name && !(p->name = name_from_origin(origin)))
@@ -405,7 +402,8 @@ void policy_builtin_names(char *buf, size_t len)
 
 		if (n <= 7 || strcmp(name + n - 7, ".policy"))
 			continue;
-		w = snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)(n - 7), name);
+		w = snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)(n - 7),
+		             name);
 		if (w < 0 || (size_t)w >= len - used)
 			break;
 		used += (size_t)w;
@@ -545,8 +543,7 @@ static const char *intern_reason(const struct policy *p, uint16_t version, int n
 	return c->v[c->n++].text;
 }
 
-const char *policy_judge(const struct policy *p, uint16_t version, int negotiated,
-                         uint32_t cipher)
+const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher)
 {
 	char vtext[48] = "", ctext[64] = "", text[128];
 	int bad_version = !policy_accepts_version(p, version);

@@ -7,9 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +43,7 @@ static const char reports_schema[] =
     "  id             INTEGER PRIMARY KEY,\n"
     "  generated_at   REAL NOT NULL,  -- unix seconds\n"
     "  since          REAL,           -- window start, unix seconds; NULL: from the first record\n"
-    "  until          REAL NOT NULL,  -- window end (exclusive); --since last starts here\n"
+    "  until          REAL NOT NULL,  -- window end (included); --since last starts here\n"
     "  policy         TEXT NOT NULL,  -- name of the policy applied\n"
     "  scope          TEXT NOT NULL,  -- filters (--client, --server, --sni, --port); '' for all\n"
     "  format         TEXT NOT NULL,  -- html, md or csv\n"
@@ -153,15 +150,19 @@ struct report {
 	const struct report_options *o;
 	struct store *s;
 	double now;
-	double since, until; /* the window [since, until); since 0: from the first record */
+	double since, until; /* the window, both ends included; since 0: from the first record */
 	int until_given;
-	char scope[640];   /* filters as text, the key (with the policy) of "previous report" */
-	char filters[640]; /* the same for readers */
-	const char *policy;      /* name of the policy, with scope the key of "previous report" */
+	char scope[640];    /* filters as text, the key (with the policy) of "previous report" */
+	char filters[640];  /* the same for readers */
+	const char *policy; /* name of the policy, with scope the key of "previous report" */
 	const char *policy_text; /* description; NULL when the legacy room gives none */
 	struct legacy_result lr;
-	size_t *order;               /* entries in attribution order */
-	struct strv legacy_clients;  /* sorted */
+	size_t *order;              /* entries in attribution order */
+	struct strv legacy_clients; /* sorted */
+	struct {
+		size_t entries, clients;
+		uint64_t connections;
+	} per_attr[ATTR_COUNT];
 	uint64_t conns, clients, servers;
 	double data_first, data_last;
 	struct tallies versions, ciphers;
@@ -178,90 +179,6 @@ struct report {
 };
 
 /* ---------------------------------------------------------------- time */
-
-static int days_in_month(int y, int m)
-{
-	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : d[m - 1];
-}
-
-/* "2024-01-31", then optionally "T08:00", ":00", "Z"; UTC. */
-static int parse_date(const char *text, double *out)
-{
-	struct tm tm = {0};
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	const char *p;
-
-	if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return -1;
-	p = text + n;
-	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5)
-			return -1;
-		p += 1 + n;
-		if (*p == ':') {
-			if (sscanf(p + 1, "%2d%n", &sec, &n) != 1 || n != 2)
-				return -1;
-			p += 1 + n;
-		}
-	}
-	if (*p == 'Z')
-		p++;
-	if (*p || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (double)timegm(&tm);
-	return 0;
-}
-
-int report_parse_time(const char *text, double now, double *out)
-{
-	static const struct {
-		char unit;
-		double seconds;
-	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', DAY}, {'w', 7 * DAY}};
-	char *end;
-
-	if (!strcmp(text, "now")) {
-		*out = now;
-		return 0;
-	}
-	if (!strcmp(text, "today")) { /* midnight UTC: scheduled reports cover whole days */
-		*out = (double)((int64_t)now / DAY * DAY);
-		return 0;
-	}
-	if (text[0] == '@') {
-		double v;
-
-		errno = 0;
-		v = strtod(text + 1, &end);
-		if (end == text + 1 || *end || errno || v < 0)
-			return -1;
-		*out = v;
-		return 0;
-	}
-	if (strlen(text) == 10 || strchr(text, '-'))
-		return parse_date(text, out);
-	if (text[0] >= '0' && text[0] <= '9') {
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(text, &end, 10);
-		for (size_t i = 0; !errno && i < sizeof units / sizeof units[0]; i++)
-			if (end[0] == units[i].unit && !end[1]) {
-				*out = now - (double)v * units[i].seconds;
-				return *out < 0 ? -1 : 0;
-			}
-	}
-	return -1;
-}
 
 static void fmt_time(double t, const char *fmt, char *buf, size_t len)
     __attribute__((format(strftime, 2, 0)));
@@ -289,39 +206,43 @@ static void fmt_time(double t, const char *fmt, char *buf, size_t len)
  * anything read from the database) is written through put_text: made inert by the store's
  * helper (no control byte, valid UTF-8, bad bytes as \xHH), then escaped for the format. HTML
  * escapes the five markup characters; Markdown also escapes what would start code, links, a
- * table cell or '*' emphasis ('_' inside a name such as a cipher suite's cannot); CSV quotes every text cell and defuses a leading formula character,
- * as query.c's CSV does.
+ * table cell or '*' emphasis ('_' inside a name such as a cipher suite's cannot); CSV is the
+ * legacy command's cell: quoted, with a leading formula character defused.
  */
 static void put_text(FILE *out, enum report_format fmt, const char *t)
 {
 	char *clean;
-	const char *p;
 
-	if (!t)
-		t = "";
-	clean = store_inert_text(t, strlen(t), 0);
-	p = clean ? clean : "?";
-	if (fmt == REPORT_CSV) {
-		fputc('"', out);
-		if (*p && strchr("=+-@\t\r", *p))
-			fputc('\'', out);
+	/* Empty text is written here: store_inert_text leaves a zero-length result unterminated. */
+	if (!t || !*t) {
+		if (fmt == REPORT_CSV)
+			fputs("\"\"", out);
+		return;
 	}
-	for (; *p; p++) {
+	if (fmt == REPORT_CSV) {
+		query_csv_text(out, t);
+		return;
+	}
+	clean = store_inert_text(t, strlen(t), 0);
+	for (const char *p = clean ? clean : "?"; *p; p++) {
 		switch (*p) {
 		case '&':
-			fputs(fmt == REPORT_CSV ? "&" : "&amp;", out);
+			fputs("&amp;", out);
 			continue;
 		case '<':
-			fputs(fmt == REPORT_CSV ? "<" : "&lt;", out);
+			fputs("&lt;", out);
 			continue;
 		case '>':
-			fputs(fmt == REPORT_CSV ? ">" : "&gt;", out);
+			fputs("&gt;", out);
 			continue;
 		case '"':
-			fputs(fmt == REPORT_HTML ? "&quot;" : fmt == REPORT_CSV ? "\"\"" : "\"", out);
+			fputs(fmt == REPORT_HTML ? "&quot;" : "\"", out);
 			continue;
 		case '\'':
 			fputs(fmt == REPORT_HTML ? "&#39;" : "'", out);
+			continue;
+		case '_': /* cipher suite names: let a narrow cell break after one */
+			fputs(fmt == REPORT_HTML ? "_<wbr>" : "_", out);
 			continue;
 		case '\\':
 		case '`':
@@ -338,8 +259,6 @@ static void put_text(FILE *out, enum report_format fmt, const char *t)
 		}
 		fputc(*p, out);
 	}
-	if (fmt == REPORT_CSV)
-		fputc('"', out);
 	free(clean);
 }
 
@@ -384,6 +303,22 @@ static void version_name(int64_t v, char buf[16])
 		snprintf(buf, 16, "0x%04x", (unsigned)(v & 0xffff));
 }
 
+/* Connections the legacy room could not judge (hellos unparsed, or not seen at all). */
+static uint64_t unjudged(const struct report *r)
+{
+	const struct legacy_unknown *u = &r->lr.unknown;
+
+	return u->truncated + u->malformed + u->one_sided + u->midstream;
+}
+
+/* Judged and acceptable under the policy. */
+static uint64_t modern(const struct report *r)
+{
+	uint64_t off = r->lr.legacy_connections + unjudged(r);
+
+	return r->lr.connections > off ? r->lr.connections - off : 0;
+}
+
 /* ---------------------------------------------------------------- what an entry says */
 
 /* Section titles for readers; attribution_name() stays beside them as the legacy command's
@@ -408,21 +343,20 @@ static const char *attr_title(enum attribution a)
 
 struct entry_text {
 	char server[96];
-	char uses[64];      /* "TLSv1.0", "TLSv1.0 offered, no answer" */
+	char uses[64]; /* "TLSv1.0", "TLSv1.0 offered, no answer" */
 	char cipher[128];
 	char client_max[16];
 	char deadline[96];
-	int failing;        /* the deadline has passed */
+	int failing; /* the deadline has passed */
 	char first[32], last[32];
 };
 
 static void entry_text(const struct report *r, const struct legacy_entry *e, struct entry_text *t)
 {
 	char v[16];
-	double cutoff;
 
-	snprintf(t->server, sizeof t->server, strchr(e->server_ip ? e->server_ip : "", ':')
-	                                          ? "[%s]:%d" : "%s:%d",
+	snprintf(t->server, sizeof t->server,
+	         strchr(e->server_ip ? e->server_ip : "", ':') ? "[%s]:%d" : "%s:%d",
 	         e->server_ip ? e->server_ip : "?", e->server_port);
 	version_name(e->version, v);
 	snprintf(t->uses, sizeof t->uses, "%s%s", v, e->negotiated ? "" : " offered, no answer");
@@ -436,16 +370,16 @@ static void entry_text(const struct report *r, const struct legacy_entry *e, str
 		version_name(e->client_max, t->client_max);
 	else
 		snprintf(t->client_max, sizeof t->client_max, "-");
+	/* The wording is the legacy command's: "failing since DATE", "fails on DATE". */
 	t->failing = 0;
 	if (e->attr == ATTR_FAILING) {
 		t->failing = 1;
-		snprintf(t->deadline, sizeof t->deadline, "already failing%s%s%s",
-		         e->retired ? " (service cutoff " : "", e->retired ? e->retired : "",
-		         e->retired ? ")" : "");
-	} else if (e->retired && parse_date(e->retired, &cutoff) == 0) {
-		t->failing = cutoff <= r->now;
-		snprintf(t->deadline, sizeof t->deadline, "%s %s",
-		         t->failing ? "already failing since" : "fails on", e->retired);
+		snprintf(t->deadline, sizeof t->deadline, "failing now%s%s",
+		         e->retired ? "; service cutoff " : "", e->retired ? e->retired : "");
+	} else if (e->retired) {
+		legacy_deadline_text(e->retired, r->lr.now ? r->lr.now : r->now, t->deadline,
+		                     sizeof t->deadline);
+		t->failing = !strncmp(t->deadline, "failing", 7);
 	} else {
 		snprintf(t->deadline, sizeof t->deadline, "no cutoff date known");
 	}
@@ -455,12 +389,11 @@ static void entry_text(const struct report *r, const struct legacy_entry *e, str
 
 /* ---------------------------------------------------------------- gathering */
 
-/* Every census query of the report is over this window and the filters; a connection counts
- * when it showed a hello (rows with neither are the legacy room's "unknown" bucket). */
+/* Every census query of the report is over this window and the filters, bounds included as
+ * legacy_collect counts them, so the two agree on what "a connection in the window" is. */
 #define WINDOW                                                                                     \
-	" c.first_ts >= ?1 AND c.first_ts < ?2"                                                    \
-	" AND tc_report_scope(c.client_ip, c.server_ip, c.server_port, c.sni)"                   \
-	" AND (c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL) "
+	" c.first_ts >= ?1 AND c.first_ts <= ?2"                                                   \
+	" AND tc_report_scope(c.client_ip, c.server_ip, c.server_port, c.sni) "
 
 static void db_error(const struct report *r, const char *what)
 {
@@ -486,8 +419,15 @@ static void scope_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (ok && q->port)
 		ok = sqlite3_value_int(argv[2]) == q->port;
 	if (ok && q->sni_glob)
-		ok = sni && fnmatch(q->sni_glob, sni, 0) == 0;
+		ok = legacy_glob_match(q->sni_glob, sni);
 	sqlite3_result_int(ctx, ok);
+}
+
+static int oom(const struct report *r)
+{
+	fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n",
+	        store_path(r->s));
+	return -1;
 }
 
 static sqlite3_stmt *prepare(struct report *r, const char *sql)
@@ -574,8 +514,8 @@ static int cipher_row(struct report *r, sqlite3_stmt *st)
 		return 0;
 	}
 	snprintf(hex, sizeof hex, "0x%04x", v);
-	return tally_add(&r->ciphers, v, cipher_name(v) ? cipher_name(v) : hex,
-	                 cipher_is_legacy(v), n);
+	return tally_add(&r->ciphers, v, cipher_name(v) ? cipher_name(v) : hex, cipher_is_legacy(v),
+	                 n);
 }
 
 static int trend_row(struct report *r, sqlite3_stmt *st)
@@ -588,7 +528,8 @@ static int trend_row(struct report *r, sqlite3_stmt *st)
 		return 0;
 	for (size_t i = 0; i < r->versions.n; i++)
 		if (r->versions.v[i].value == v)
-			r->trend[(size_t)b * r->versions.n + i] += (uint64_t)sqlite3_column_int64(st, 2);
+			r->trend[(size_t)b * r->versions.n + i] +=
+			    (uint64_t)sqlite3_column_int64(st, 2);
 	return 0;
 }
 
@@ -600,17 +541,23 @@ static int gather_trend(struct report *r)
 	double end = r->until_given || r->since ? r->until : r->data_last + 1;
 	uint64_t days;
 
-	if (!r->conns || end <= start)
+	if (!r->conns)
 		return 0;
+	if (end < start)
+		end = start;
 	r->day0 = (double)((int64_t)start / DAY * DAY);
 	days = (uint64_t)((end - r->day0 + DAY - 1) / DAY);
+	/* The window's end is inclusive: a connection at exactly 00:00 of the end day gets its
+	 * day, which would otherwise not be drawn. */
+	if (r->data_last >= r->day0 + (double)days * DAY)
+		days = (uint64_t)((r->data_last - r->day0) / DAY) + 1;
 	r->bucket_days = days <= CHART_MAX_BARS ? 1 : days <= CHART_MAX_BARS * 7 ? 7 : 30;
 	while (days / (uint64_t)r->bucket_days > CHART_MAX_BARS)
 		r->bucket_days *= 2;
 	r->nbuckets = (size_t)((days + (uint64_t)r->bucket_days - 1) / (uint64_t)r->bucket_days);
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
 	if (!r->trend)
-		return -1;
+		return oom(r);
 
 	sqlite3_stmt *st = prepare(r, "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
 	                              "c.version, count(*) FROM connections c WHERE " WINDOW
@@ -634,8 +581,8 @@ static int gather_trend(struct report *r)
 
 static int coverage_row(struct report *r, sqlite3_stmt *st)
 {
-	uint64_t *v[] = {&r->cov.runs,          &r->cov.unfinished,   &r->cov.packets,
-	                 &r->cov.undecodable,   &r->cov.kernel_drops, &r->cov.queue_drops,
+	uint64_t *v[] = {&r->cov.runs,         &r->cov.unfinished,   &r->cov.packets,
+	                 &r->cov.undecodable,  &r->cov.kernel_drops, &r->cov.queue_drops,
 	                 &r->cov.flows_evicted};
 
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -662,7 +609,7 @@ static int gather_coverage(struct report *r)
 	       "coalesce(sum(undecodable), 0), coalesce(sum(kernel_drops), 0), "
 	       "coalesce(sum(queue_drops), 0), coalesce(sum(flows_evicted), 0) FROM runs "
 	       "WHERE id IN (SELECT c.run_id FROM connections c "
-	       "             WHERE c.first_ts >= ?1 AND c.first_ts < ?2) "
+	       "             WHERE c.first_ts >= ?1 AND c.first_ts <= ?2) "
 	       "OR (command = 'capture' AND started < ?2 AND coalesce(ended, ?3) >= ?1)");
 
 	if (st)
@@ -738,7 +685,7 @@ static int gather_changes(struct report *r)
 	for (size_t i = 0; i < r->legacy_clients.n; i++)
 		if (!strv_has(&r->prev.clients, r->legacy_clients.v[i]) &&
 		    strv_add(&r->added, r->legacy_clients.v[i]))
-			return -1;
+			return oom(r);
 	st = prepare(r, "SELECT count(*) FROM connections c WHERE" WINDOW "AND c.client_ip = ?3");
 	if (!st)
 		return -1;
@@ -758,12 +705,12 @@ static int gather_changes(struct report *r)
 		n = (uint64_t)sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
 		if (!r->migrated_conns) {
-			rc = -1;
+			rc = oom(r);
 		} else if (n) {
 			r->migrated_conns[r->migrated.n] = n;
-			rc = strv_add(&r->migrated, ip);
+			rc = strv_add(&r->migrated, ip) ? oom(r) : 0;
 		} else {
-			rc = strv_add(&r->unseen, ip);
+			rc = strv_add(&r->unseen, ip) ? oom(r) : 0;
 		}
 	}
 	sqlite3_finalize(st);
@@ -826,8 +773,8 @@ static int gather(struct report *r)
 
 	q.since = r->since;
 	q.until = r->until;
+	q.now = r->now;
 	q.group = GROUP_NONE;
-	q.sort = SORT_CLIENT;
 	if (legacy_collect(r->s, &q, &r->lr))
 		return -1;
 	r->policy_text = q.policy ? policy_description(q.policy) : NULL;
@@ -835,19 +782,39 @@ static int gather(struct report *r)
 	/* Entries in the order a reader should meet them; legacy_collect's order within. */
 	r->order = malloc((r->lr.n + 1) * sizeof *r->order);
 	if (!r->order)
-		return -1;
+		return oom(r);
 	for (size_t i = 0; i < r->lr.n; i++)
 		counts[r->lr.v[i].attr < ATTR_COUNT ? r->lr.v[i].attr + 1 : ATTR_COUNT]++;
 	for (int a = 1; a <= ATTR_COUNT; a++)
 		counts[a] += counts[a - 1];
 	for (size_t i = 0; i < r->lr.n; i++) {
-		enum attribution a = r->lr.v[i].attr < ATTR_COUNT ? r->lr.v[i].attr : ATTR_COUNT - 1;
+		enum attribution a =
+		    r->lr.v[i].attr < ATTR_COUNT ? r->lr.v[i].attr : ATTR_COUNT - 1;
 
 		r->order[counts[a]++] = i;
 		if (r->lr.v[i].client_ip && strv_add(&r->legacy_clients, r->lr.v[i].client_ip))
-			return -1;
+			return oom(r);
 	}
 	strv_sort(&r->legacy_clients);
+	for (int a = 0; a < ATTR_COUNT; a++) {
+		struct strv seen = {0};
+
+		for (size_t i = 0; i < r->lr.n; i++) {
+			const struct legacy_entry *e = &r->lr.v[i];
+
+			if (e->attr != (enum attribution)a)
+				continue;
+			r->per_attr[a].entries++;
+			r->per_attr[a].connections += e->connections;
+			if (e->client_ip && strv_add(&seen, e->client_ip)) {
+				strv_free(&seen);
+				return oom(r);
+			}
+		}
+		strv_sort(&seen);
+		r->per_attr[a].clients = seen.n;
+		strv_free(&seen);
+	}
 
 	if (sqlite3_create_function(store_db(r->s), "tc_report_scope", 4,
 	                            SQLITE_UTF8 | SQLITE_DETERMINISTIC, (void *)&r->o->q, scope_fn,
@@ -861,15 +828,17 @@ static int gather(struct report *r)
 	                        "FROM connections c WHERE" WINDOW),
 	             totals_row) ||
 	    each_row(r,
-	             prepare(r, "SELECT c.version, coalesce(v.legacy, 0), count(*) "
-	                        "FROM connections c LEFT JOIN tls_versions v ON v.value = c.version "
-	                        "WHERE" WINDOW "GROUP BY c.version "
-	                        "ORDER BY c.version IS NULL, v.rank IS NULL, v.rank DESC, c.version"),
+	             prepare(r,
+	                     "SELECT c.version, coalesce(v.legacy, 0), count(*) "
+	                     "FROM connections c LEFT JOIN tls_versions v ON v.value = c.version "
+	                     "WHERE" WINDOW "GROUP BY c.version "
+	                     "ORDER BY c.version IS NULL, v.rank IS NULL, v.rank DESC, c.version"),
 	             version_row) ||
-	    each_row(r,
-	             prepare(r, "SELECT c.cipher, count(*) AS n FROM connections c WHERE" WINDOW
-	                        "AND c.cipher IS NOT NULL GROUP BY c.cipher ORDER BY n DESC, c.cipher"),
-	             cipher_row) ||
+	    each_row(
+	        r,
+	        prepare(r, "SELECT c.cipher, count(*) AS n FROM connections c WHERE" WINDOW
+	                   "AND c.cipher IS NOT NULL GROUP BY c.cipher ORDER BY n DESC, c.cipher"),
+	        cipher_row) ||
 	    gather_trend(r) || gather_coverage(r) || gather_changes(r))
 		return -1;
 	return 0;
@@ -896,7 +865,7 @@ static const char html_style[] =
     ".card span{color:var(--muted);font-size:13px}\n"
     ".card.bad{border-color:#f1aeb5;background:#fff5f5}.card.bad b{color:var(--bad)}\n"
     ".card.good b{color:var(--good)}\n"
-    ".cols{display:grid;grid-template-columns:1fr 1fr;gap:28px}\n"
+    ".cols{display:grid;grid-template-columns:2fr 3fr;gap:28px}\n"
     "table{border-collapse:collapse;width:100%;margin:8px 0 4px}\n"
     "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);"
     "vertical-align:top}\n"
@@ -906,6 +875,7 @@ static const char html_style[] =
     ".mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;"
     "overflow-wrap:anywhere}\n"
     ".wrap{overflow-wrap:anywhere}\n"
+    "table.entries{table-layout:fixed}table.entries td{overflow-wrap:anywhere}\n"
     ".tag{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;"
     "white-space:nowrap}\n"
     ".tag.bad{background:#ffebe9;color:#a40e26}.tag.good{background:#dafbe1;color:#116329}\n"
@@ -923,8 +893,10 @@ static const char html_style[] =
     "footer{margin-top:40px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);"
     "padding-top:8px}\n"
     "@media (max-width:800px){.cols{grid-template-columns:1fr}}\n"
-    "@media print{body{max-width:none;padding:0;font-size:11px}h2{break-after:avoid}"
-    "tr,.card,figure,.advice{break-inside:avoid}a{color:inherit;text-decoration:none}}\n"
+    "table.entries .tag{white-space:normal}\n"
+    "@media print{body{max-width:none;padding:0;font-size:11px}"
+    "h2,h3,.advice{break-after:avoid}tr,.card,figure,.advice{break-inside:avoid}"
+    "thead{display:table-header-group}a{color:inherit;text-decoration:none}}\n"
     "</style>\n";
 
 /* Colours by version: modern greens and blues, legacy reds, no answer grey. Legacy bars are
@@ -972,7 +944,8 @@ static void html_header(FILE *out, const struct report *r)
 	fmt_time(r->now, FMT_MINUTE, gen, sizeof gen);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION "\">\n<title>TLS census report ",
+	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION
+	      "\">\n<title>Legacy TLS report ",
 	      out);
 	if (r->since) {
 		H(since);
@@ -989,7 +962,14 @@ static void html_header(FILE *out, const struct report *r)
 		H(since);
 		fputs("</b> to <b>", out);
 	} else {
-		fputs("From the first record (<b>no start date</b>) to <b>", out);
+		fmt_time(r->data_first, FMT_MINUTE, since, sizeof since);
+		fputs("From the first record", out);
+		if (r->conns) {
+			fputs(" (<b>", out);
+			H(since);
+			fputs("</b>)", out);
+		}
+		fputs(" to <b>", out);
 	}
 	H(until);
 	fputs("</b> UTC", out);
@@ -1027,8 +1007,9 @@ static void html_share(FILE *out, uint64_t n, uint64_t total, const char *colour
 {
 	char p[16], b[32];
 
-	fprintf(out, "<td class=\"n\">%s</td><td class=\"n\">%s<span class=\"bar\">"
-	             "<i style=\"width:%.1f%%;background:%s\"></i></span></td>",
+	fprintf(out,
+	        "<td class=\"n\">%s</td><td class=\"n\">%s<span class=\"bar\">"
+	        "<i style=\"width:%.1f%%;background:%s\"></i></span></td>",
 	        num(n, b), percent(n, total, p), total ? 100.0 * (double)n / (double)total : 0.0,
 	        colour);
 }
@@ -1037,7 +1018,6 @@ static void html_summary(FILE *out, const struct report *r)
 {
 	char b1[32], b2[32], b3[32], p[16], sub[64];
 	uint64_t legacy = r->lr.legacy_connections;
-	size_t per_attr[ATTR_COUNT] = {0};
 
 	fputs("<section id=\"summary\">\n<h2>Summary</h2>\n<p class=\"lead\">", out);
 	if (!r->conns) {
@@ -1048,10 +1028,12 @@ static void html_summary(FILE *out, const struct report *r)
 		        plural(r->conns), num(r->servers, b3), plural(r->servers));
 		if (legacy)
 			fprintf(out,
-			        "<b class=\"failing\">%s connection%s (%s) from %s client%s used legacy "
+			        "<b class=\"failing\">%s connection%s (%s) from %s client%s used "
+			        "legacy "
 			        "TLS</b> under the policy <b>",
-			        num(legacy, b1), plural(legacy), percent(legacy, r->lr.connections, p),
-			        num(r->legacy_clients.n, b2), plural(r->legacy_clients.n));
+			        num(legacy, b1), plural(legacy),
+			        percent(legacy, r->lr.connections, p), num(r->legacy_clients.n, b2),
+			        plural(r->legacy_clients.n));
 		else
 			fputs("<b class=\"ok\">None used legacy TLS</b> under the policy <b>", out);
 		H(r->policy);
@@ -1073,46 +1055,55 @@ static void html_summary(FILE *out, const struct report *r)
 	html_card(out, legacy ? "bad" : "good", legacy, "legacy connections", sub);
 	html_card(out, r->legacy_clients.n ? "bad" : "good", r->legacy_clients.n, "legacy clients",
 	          NULL);
-	html_card(out, NULL, r->lr.connections - legacy, "modern connections", NULL);
+	html_card(out, "good", modern(r), "modern connections", NULL);
+	if (unjudged(r))
+		html_card(out, NULL, unjudged(r), "not judged", "hellos not seen or not parsed");
 	fputs("</div>\n", out);
 
 	if (r->lr.n) {
-		for (size_t i = 0; i < r->lr.n; i++)
-			if (r->lr.v[i].attr < ATTR_COUNT)
-				per_attr[r->lr.v[i].attr]++;
-		fputs("<h3>Who must act</h3>\n<table><tr><th>Finding</th><th>What to do</th>"
-		      "<th class=\"n\">Client/server pairs</th></tr>\n",
+		fputs("<h3>Who must act</h3>\n<table><tr><th style=\"width:22%\">Finding</th>"
+		      "<th>What to do</th><th class=\"n\">Clients</th><th class=\"n\">Servers "
+		      "reached</th><th class=\"n\">Connections</th></tr>\n",
 		      out);
 		for (int a = 0; a < ATTR_COUNT; a++) {
-			if (!per_attr[a])
+			if (!r->per_attr[a].entries)
 				continue;
 			fprintf(out, "<tr><td><a href=\"#attr-%d\">", a);
 			H(attr_title((enum attribution)a));
 			fputs("</a></td><td>", out);
 			H(attribution_advice((enum attribution)a));
-			fprintf(out, "</td><td class=\"n\">%s</td></tr>\n", num(per_attr[a], b1));
+			fprintf(out, "</td><td class=\"n\">%s</td>",
+			        num(r->per_attr[a].clients, b1));
+			fprintf(out, "<td class=\"n\">%s</td>", num(r->per_attr[a].entries, b1));
+			fprintf(out, "<td class=\"n\">%s</td></tr>\n",
+			        num(r->per_attr[a].connections, b1));
 		}
 		fputs("</table>\n", out);
 	}
 
-	fputs("<div class=\"cols\">\n<div>\n<h3>Connections by negotiated version</h3>\n"
-	      "<table><tr><th>Version</th><th class=\"n\">Connections</th><th class=\"n\">Share</th>"
-	      "</tr>\n",
-	      out);
+	fputs(
+	    "<div class=\"cols\">\n<div>\n<h3>Connections by negotiated version</h3>\n"
+	    "<table><tr><th>Version</th><th class=\"n\">Connections</th><th class=\"n\">Share</th>"
+	    "</tr>\n",
+	    out);
 	for (size_t i = 0; i < r->versions.n; i++) {
 		fputs("<tr><td>", out);
 		html_version_tag(out, &r->versions.v[i]);
 		fputs("</td>", out);
-		html_share(out, r->versions.v[i].n, r->conns, version_colour(r->versions.v[i].value));
+		html_share(out, r->versions.v[i].n, r->conns,
+		           version_colour(r->versions.v[i].value));
 		fputs("</tr>\n", out);
 	}
 	if (!r->versions.n)
 		fputs("<tr><td colspan=\"3\">none</td></tr>\n", out);
-	fputs("</table>\n<p class=\"small\">Legacy versions in red; &ldquo;no ServerHello&rdquo;: the "
-	      "server never answered (refused, or the capture missed the answer).</p>\n</div>\n<div>\n",
+	fputs("</table>\n<p class=\"small\">Legacy versions in red; &ldquo;no ServerHello&rdquo;: "
+	      "the "
+	      "server never answered (refused, or the capture missed the "
+	      "answer).</p>\n</div>\n<div>\n",
 	      out);
-	fprintf(out, "<h3>Top %d cipher suites</h3>\n<table><tr><th>Cipher suite</th>"
-	             "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
+	fprintf(out,
+	        "<h3>Top %d cipher suites</h3>\n<table><tr><th>Cipher suite</th>"
+	        "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
 	        r->o->top_ciphers);
 	uint64_t with_cipher = r->ciphers.rest;
 	for (size_t i = 0; i < r->ciphers.n; i++)
@@ -1165,29 +1156,42 @@ static void html_entry(FILE *out, const struct report *r, const struct legacy_en
 		fputs(" &middot; ", out);
 		H(e->service);
 	}
-	fputs("</div></td><td><span class=\"tag bad\">", out);
+	/* What is wrong is in red: the version, or for a weak suite the suite. */
+	fprintf(out, "</div></td><td><span class=\"tag %s\">",
+	        e->attr == ATTR_CIPHER ? "none" : "bad");
 	H(t.uses);
-	fputs("</span><div class=\"small wrap\">", out);
-	H(t.cipher);
-	fputs("</div><div class=\"small\">client offers up to ", out);
+	fputs("</span>", out);
+	if (e->negotiated) {
+		fprintf(out, "<div class=\"%s\">", e->attr == ATTR_CIPHER ? "failing" : "small");
+		H(t.cipher);
+		fputs("</div>", out);
+	}
+	fputs("<div class=\"small\">the client offers up to ", out);
 	H(t.client_max);
-	fputs("; ", out);
-	H(e->reason ? e->reason : "");
-	fprintf(out, "</div></td><td class=\"%s\">", t.failing ? "failing" : "");
+	fprintf(out, "</div></td><td class=\"%s\">",
+	        t.failing    ? "failing"
+	        : e->retired ? ""
+	                     : "note");
 	H(t.deadline);
 	fputs("</td><td class=\"small\">", out);
 	H(t.first);
-	fputs("<br>", out);
-	H(t.last);
+	if (strcmp(t.first, t.last)) {
+		fputs("<br>", out);
+		H(t.last);
+	}
 	fprintf(out, "</td><td class=\"n\">%s</td></tr>\n", num(e->connections, b));
 }
 
 static void html_legacy(FILE *out, const struct report *r)
 {
-	char b[32];
+	char b[32], b1[32], b2[32];
 
 	fprintf(out, "<section id=\"legacy\">\n<h2>Legacy clients (%s)</h2>\n",
 	        num(r->legacy_clients.n, b));
+	if (r->lr.n)
+		fprintf(out, "<p class=\"note\">%s client/server pair%s, %s connection%s.</p>\n",
+		        num(r->lr.n, b1), plural(r->lr.n), num(r->lr.legacy_connections, b2),
+		        plural(r->lr.legacy_connections));
 	if (!r->lr.n) {
 		fputs("<p class=\"ok\">No client used legacy TLS in this window.</p>\n</section>\n",
 		      out);
@@ -1210,9 +1214,12 @@ static void html_legacy(FILE *out, const struct report *r)
 		fprintf(out, "</span> <span class=\"small\">%zu</span></h3>\n<p class=\"advice\">",
 		        end - k);
 		H(attribution_advice(a));
-		fputs("</p>\n<table><tr><th style=\"width:21%\">Client (software)</th>"
-		      "<th style=\"width:22%\">Talking to</th><th style=\"width:22%\">Using</th>"
-		      "<th>Deadline</th><th>First / last seen</th><th class=\"n\">Conn.</th></tr>\n",
+		fputs("</p>\n<table class=\"entries\"><colgroup><col style=\"width:20%\">"
+		      "<col style=\"width:22%\"><col style=\"width:24%\"><col style=\"width:14%\">"
+		      "<col style=\"width:13%\"><col style=\"width:7%\"></colgroup>\n"
+		      "<thead><tr><th>Client (software)</th><th>Talking to</th><th>Using</th>"
+		      "<th>Deadline</th><th>First / last seen</th><th class=\"n\">Conn.</th></tr>"
+		      "</thead>\n",
 		      out);
 		for (; k < end; k++)
 			html_entry(out, r, &r->lr.v[r->order[k]]);
@@ -1274,6 +1281,9 @@ static void html_chart(FILE *out, const struct report *r)
 	/* bars */
 	for (size_t i = 0; i < r->nbuckets; i++) {
 		double y = T + PH, bar = bw * 0.72 > 1 ? bw * 0.72 : 1;
+
+		if (bar > 64)
+			bar = 64;
 		double day_start = r->day0 + (double)i * r->bucket_days * DAY;
 
 		x = L + (double)i * bw + (bw - bar) / 2;
@@ -1294,10 +1304,11 @@ static void html_chart(FILE *out, const struct report *r)
 			H(r->versions.v[v].name);
 			fprintf(out, ": %s</title></rect>\n", num(n, b));
 			if (r->versions.v[v].legacy)
-				fprintf(out,
-				        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-				        "fill=\"url(#hatch)\" pointer-events=\"none\"/>\n",
-				        x, y, bar, h);
+				fprintf(
+				    out,
+				    "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+				    "fill=\"url(#hatch)\" pointer-events=\"none\"/>\n",
+				    x, y, bar, h);
 		}
 		if (i % every == 0) {
 			fmt_time(day_start, r->nbuckets > 8 ? "%m-%d" : FMT_DAY, day, sizeof day);
@@ -1305,7 +1316,8 @@ static void html_chart(FILE *out, const struct report *r)
 			        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
 			        "stroke=\"#8c959f\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
 			        "text-anchor=\"middle\" fill=\"#57606a\">",
-			        x + bar / 2, x + bar / 2, T + PH, T + PH + 5, x + bar / 2, T + PH + 19);
+			        x + bar / 2, x + bar / 2, T + PH, T + PH + 5, x + bar / 2,
+			        T + PH + 19);
 			H(day);
 			fputs("</text>\n", out);
 		}
@@ -1321,16 +1333,15 @@ static void html_chart(FILE *out, const struct report *r)
 		uint64_t total = r->versions.v[v].n;
 		double lx = L + (double)(v % 5) * 180, ly = T + PH + 62 + 22.0 * (double)(v / 5);
 
-		fprintf(out,
-		        "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"%s\"/>",
+		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"%s\"/>",
 		        lx, ly - 11, version_colour(r->versions.v[v].value));
 		if (r->versions.v[v].legacy)
 			fprintf(out,
 			        "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" "
 			        "fill=\"url(#hatch)\"/>",
 			        lx, ly - 11);
-		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#1f2328\">", lx + 20,
-		        ly);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#1f2328\">",
+		        lx + 20, ly);
 		H(r->versions.v[v].name);
 		fprintf(out, " (%s)</text>\n", num(total, b));
 	}
@@ -1349,7 +1360,8 @@ static void html_trend(FILE *out, const struct report *r)
 	fmt_time(r->day0, FMT_DAY, from, sizeof from);
 	fmt_time(r->day0 + (double)(r->nbuckets * (size_t)r->bucket_days - 1) * DAY, FMT_DAY, to,
 	         sizeof to);
-	fprintf(out, "<p class=\"note\">Connections per %s by negotiated version, ", bucket_label(r));
+	fprintf(out, "<p class=\"note\">Connections per %s by negotiated version, ",
+	        bucket_label(r));
 	H(from);
 	fputs(" to ", out);
 	H(to);
@@ -1376,7 +1388,7 @@ static void html_client_list(FILE *out, const struct strv *sv, const uint64_t *c
 		fputs("<li>", out);
 		H(sv->v[i]);
 		if (conns)
-			fprintf(out, " <span class=\"small\">(%s modern connection%s)</span>",
+			fprintf(out, " <span class=\"small\">(%s connection%s, none legacy)</span>",
 			        num(conns[i], b), plural(conns[i]));
 		fputs("</li>\n", out);
 	}
@@ -1390,7 +1402,8 @@ static void html_changes(FILE *out, const struct report *r)
 	fputs("<section id=\"changes\">\n<h2>Changes since the previous report</h2>\n", out);
 	if (!r->prev.found) {
 		fputs("<p>This is the first report with this policy and these filters in this "
-		      "database; the next one will list the clients that became legacy and those that "
+		      "database; the next one will list the clients that became legacy and those "
+		      "that "
 		      "moved to modern TLS.</p>\n</section>\n",
 		      out);
 		return;
@@ -1423,9 +1436,11 @@ static void html_changes(FILE *out, const struct report *r)
 	html_client_list(out, &r->migrated, r->migrated_conns,
 	                 "None: no client of the previous list is seen with modern TLS only.");
 	if (r->unseen.n) {
-		fprintf(out, "<h3>Not seen in this window (%zu)</h3>\n<p class=\"note\">Listed before, "
-		             "no connection now: switched off, moved, or out of the capture's view.</p>\n",
-		        r->unseen.n);
+		fprintf(
+		    out,
+		    "<h3>Not seen in this window (%zu)</h3>\n<p class=\"note\">Listed before, "
+		    "no connection now: switched off, moved, or out of the capture's view.</p>\n",
+		    r->unseen.n);
 		html_client_list(out, &r->unseen, NULL, "");
 	}
 	fputs("</section>\n", out);
@@ -1442,17 +1457,20 @@ static size_t coverage_lines(const struct report *r, struct cov_line *l)
 	const struct legacy_unknown *u = &r->lr.unknown;
 	size_t n = 0;
 
-	l[n++] = (struct cov_line){"Unparsed (malformed)", u->malformed,
-	                           "bytes that are not valid TLS; the connection could not be judged"};
-	l[n++] = (struct cov_line){"Truncated", u->truncated,
-	                           "the hello was cut (snap length, or the capture stopped mid-way)"};
+	l[n++] =
+	    (struct cov_line){"Unparsed (malformed)", u->malformed,
+	                      "bytes that are not valid TLS; the connection could not be judged"};
+	l[n++] =
+	    (struct cov_line){"Truncated", u->truncated,
+	                      "the hello was cut (snap length, or the capture stopped mid-way)"};
 	l[n++] = (struct cov_line){"One-sided", u->one_sided,
 	                           "only one direction was seen (asymmetric routing, or a mirror "
 	                           "that misses one side)"};
 	l[n++] = (struct cov_line){"Midstream", u->midstream,
 	                           "the capture began after the handshake: nothing to judge"};
-	l[n++] = (struct cov_line){"Kernel drops", r->cov.kernel_drops,
-	                           "packets the kernel or the interface dropped (load, buffer size)"};
+	l[n++] =
+	    (struct cov_line){"Kernel drops", r->cov.kernel_drops,
+	                      "packets the kernel or the interface dropped (load, buffer size)"};
 	l[n++] = (struct cov_line){"Queue drops", r->cov.queue_drops,
 	                           "records lost because the database could not keep up"};
 	l[n++] = (struct cov_line){"Flows evicted", r->cov.flows_evicted,
@@ -1471,26 +1489,31 @@ static void html_coverage(FILE *out, const struct report *r)
 
 	for (size_t i = 0; i < n; i++)
 		lost += l[i].n;
-	fputs("<section id=\"coverage\">\n<h2>Coverage: what this report could not see</h2>\n", out);
+	fputs("<section id=\"coverage\">\n<h2>Coverage: what this report could not see</h2>\n",
+	      out);
 	if (lost)
 		fputs("<p class=\"failing\">Part of the traffic could not be seen or judged; the "
 		      "figures above are a lower bound.</p>\n",
 		      out);
 	else
-		fputs("<p class=\"ok\">Nothing was lost: every connection recorded could be judged and "
+		fputs("<p class=\"ok\">Nothing was lost: every connection recorded could be judged "
+		      "and "
 		      "no packet was dropped.</p>\n",
 		      out);
 	fputs("<table><tr><th>What</th><th class=\"n\">Count</th><th>Meaning</th></tr>\n", out);
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, "<tr><td>%s</td><td class=\"n%s\">%s</td><td class=\"small\">%s</td></tr>\n",
+		fprintf(out,
+		        "<tr><td>%s</td><td class=\"n%s\">%s</td><td class=\"note\">%s</td></tr>\n",
 		        l[i].what, l[i].n ? " failing" : "", num(l[i].n, b), l[i].meaning);
 	fputs("</table>\n<p class=\"note\">", out);
-	fprintf(out, "%s capture run%s (%s packets) contributed to this window; drop and eviction "
-	             "counts are for whole runs and all hosts.",
+	fprintf(out,
+	        "%s capture run%s (%s packets) contributed to this window; drop and eviction "
+	        "counts are for whole runs and all hosts.",
 	        num(r->cov.runs, b), plural(r->cov.runs), num(r->cov.packets, t));
 	if (r->cov.unfinished)
-		fprintf(out, " %s run%s had not ended (still capturing, or stopped without a clean "
-		             "exit; counters are from the last refresh).",
+		fprintf(out,
+		        " %s run%s had not ended (still capturing, or stopped without a clean "
+		        "exit; counters are from the last refresh).",
 		        num(r->cov.unfinished, b), plural(r->cov.unfinished));
 	if (r->cov.oldest_row && (!r->since || r->since < r->cov.oldest_row) &&
 	    r->cov.oldest_inventory && r->cov.oldest_inventory < r->cov.oldest_row) {
@@ -1501,10 +1524,16 @@ static void html_coverage(FILE *out, const struct report *r)
 		      "its counts are incomplete.",
 		      out);
 	}
+	if (!r->lr.from_connections)
+		fputs(" The legacy figures come from the inventory, which outlives retention: a "
+		      "way of "
+		      "connecting seen in the window counts with all its connections, also those "
+		      "outside it.",
+		      out);
 	fputs("</p>\n</section>\n", out);
 }
 
-static int write_html(FILE *out, const struct report *r)
+static void write_html(FILE *out, const struct report *r)
 {
 	html_header(out, r);
 	fputs("<main>\n", out);
@@ -1515,10 +1544,10 @@ static int write_html(FILE *out, const struct report *r)
 	html_coverage(out, r);
 	fputs("</main>\n<footer>tlscensus " TC_VERSION " &middot; <code>tlscensus report</code>. "
 	      "Legacy: TLS below 1.2 or a broken cipher suite, unless the policy says otherwise. "
-	      "Text seen on the network is shown escaped (\\xHH for bytes that are not text).</footer>\n"
+	      "Text seen on the network is shown escaped (\\xHH for bytes that are not "
+	      "text).</footer>\n"
 	      "</body>\n</html>\n",
 	      out);
-	return 0;
 }
 
 #undef H
@@ -1545,20 +1574,23 @@ static void md_window(FILE *out, const struct report *r)
 
 static void md_summary(FILE *out, const struct report *r)
 {
-	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], p[16];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], p[16];
 	uint64_t legacy = r->lr.legacy_connections;
 
 	fputs("## Summary\n\n", out);
 	if (!r->conns)
 		fputs("No TLS connection was recorded in this window.\n\n", out);
 	else
-		fprintf(out,
-		        "%s client%s made %s TLS connection%s to %s server%s. **%s connection%s (%s) "
-		        "from %s client%s used legacy TLS**; %s were modern.\n\n",
-		        num(r->clients, b1), plural(r->clients), num(r->conns, b2), plural(r->conns),
-		        num(r->servers, b3), plural(r->servers), num(legacy, b4), plural(legacy),
-		        percent(legacy, r->lr.connections, p), num(r->legacy_clients.n, b5),
-		        plural(r->legacy_clients.n), num(r->lr.connections - legacy, b6));
+		fprintf(
+		    out,
+		    "%s client%s made %s TLS connection%s to %s server%s. **%s connection%s (%s) "
+		    "from %s client%s used legacy TLS**; %s were modern%s%s%s.\n\n",
+		    num(r->clients, b1), plural(r->clients), num(r->conns, b2), plural(r->conns),
+		    num(r->servers, b3), plural(r->servers), num(legacy, b4), plural(legacy),
+		    percent(legacy, r->lr.connections, p), num(r->legacy_clients.n, b5),
+		    plural(r->legacy_clients.n), num(modern(r), b6), unjudged(r) ? ", " : "",
+		    unjudged(r) ? num(unjudged(r), b7) : "",
+		    unjudged(r) ? " could not be judged (see Coverage)" : "");
 	fputs("Policy: **", out);
 	M(r->policy);
 	fputs("**", out);
@@ -1575,7 +1607,8 @@ static void md_summary(FILE *out, const struct report *r)
 		fprintf(out, "%s | %s | %s |\n", r->versions.v[i].legacy ? " (legacy)" : "",
 		        num(r->versions.v[i].n, b1), percent(r->versions.v[i].n, r->conns, p));
 	}
-	fprintf(out, "\n### Top %d cipher suites\n\n| Cipher suite | Connections |\n| --- | ---: |\n",
+	fprintf(out,
+	        "\n### Top %d cipher suites\n\n| Cipher suite | Connections |\n| --- | ---: |\n",
 	        r->o->top_ciphers);
 	for (size_t i = 0; i < r->ciphers.n; i++) {
 		fputs("| ", out);
@@ -1606,19 +1639,29 @@ static void md_legacy(FILE *out, const struct report *r)
 		M(attribution_name(a));
 		fputs(")\n\n> ", out);
 		M(attribution_advice(a));
-		fputs("\n\n| Client | Software | JA4 | Server name | Server | Service | Using | Cipher "
+		fputs("\n\n| Client | Software | JA4 | Server name | Server | Service | Using | "
+		      "Cipher "
 		      "| Client offers up to | Deadline | First seen | Last seen | Connections |\n"
-		      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ---: |\n",
+		      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
+		      "---: |\n",
 		      out);
 		for (; k < r->lr.n && r->lr.v[r->order[k]].attr == a; k++) {
 			const struct legacy_entry *e = &r->lr.v[r->order[k]];
 			struct entry_text t;
 
 			entry_text(r, e, &t);
-			const char *cells[] = {e->client_ip, e->software ? e->software : "-",
-			                       e->ja4 ? e->ja4 : "-", e->sni ? e->sni : "-", t.server,
-			                       e->service ? e->service : "-", t.uses, t.cipher,
-			                       t.client_max, t.deadline, t.first, t.last};
+			const char *cells[] = {e->client_ip,
+			                       e->software ? e->software : "-",
+			                       e->ja4 ? e->ja4 : "-",
+			                       e->sni ? e->sni : "-",
+			                       t.server,
+			                       e->service ? e->service : "-",
+			                       t.uses,
+			                       t.cipher,
+			                       t.client_max,
+			                       t.deadline,
+			                       t.first,
+			                       t.last};
 
 			for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
 				fputs("| ", out);
@@ -1674,7 +1717,7 @@ static void md_list(FILE *out, const char *title, const struct strv *sv, const u
 		fputs("- ", out);
 		M(sv->v[i]);
 		if (conns)
-			fprintf(out, " (%s modern connections)", num(conns[i], b));
+			fprintf(out, " (%s connections, none legacy)", num(conns[i], b));
 		fputs("\n", out);
 	}
 	fputs(sv->n ? "\n" : "None.\n\n", out);
@@ -1723,7 +1766,7 @@ static void md_coverage(FILE *out, const struct report *r)
 	fputs("\n", out);
 }
 
-static int write_md(FILE *out, const struct report *r)
+static void write_md(FILE *out, const struct report *r)
 {
 	char t[32];
 
@@ -1742,7 +1785,6 @@ static int write_md(FILE *out, const struct report *r)
 	md_trend(out, r);
 	md_changes(out, r);
 	md_coverage(out, r);
-	return 0;
 }
 
 #undef M
@@ -1799,8 +1841,8 @@ static void csv_head(FILE *out, const struct report *r)
 	csv_count(out, "summary", "servers", r->servers);
 	csv_count(out, "summary", "connections", r->lr.connections);
 	csv_count(out, "summary", "legacy_connections", r->lr.legacy_connections);
-	csv_count(out, "summary", "modern_connections",
-	          r->lr.connections - r->lr.legacy_connections);
+	csv_count(out, "summary", "modern_connections", modern(r));
+	csv_count(out, "summary", "not_judged_connections", unjudged(r));
 	csv_count(out, "summary", "legacy_clients", r->legacy_clients.n);
 	csv_count(out, "summary", "legacy_entries", r->lr.n);
 }
@@ -1822,7 +1864,8 @@ static void csv_tallies(FILE *out, const struct report *r)
 		        (unsigned long long)r->ciphers.v[i].n, r->ciphers.v[i].legacy);
 	}
 	if (r->ciphers.rest)
-		fprintf(out, "ciphers,\"all others\",,%llu,\r\n", (unsigned long long)r->ciphers.rest);
+		fprintf(out, "ciphers,\"all others\",,%llu,\r\n",
+		        (unsigned long long)r->ciphers.rest);
 }
 
 static void csv_legacy(FILE *out, const struct report *r)
@@ -1837,8 +1880,13 @@ static void csv_legacy(FILE *out, const struct report *r)
 
 		entry_text(r, e, &t);
 		fputs("legacy,", out);
-		const char *cells[] = {attribution_name(e->attr), attribution_advice(e->attr),
-		                       e->client_ip, e->software, e->ja4, e->sni, e->server_ip};
+		const char *cells[] = {attribution_name(e->attr),
+		                       attribution_advice(e->attr),
+		                       e->client_ip,
+		                       e->software,
+		                       e->ja4,
+		                       e->sni,
+		                       e->server_ip};
 		for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
 			if (cells[c])
 				C(cells[c]);
@@ -1894,9 +1942,10 @@ static void csv_changes(FILE *out, const struct report *r)
 	const struct {
 		const char *kind;
 		const struct strv *sv;
-	} lists[] = {{"new_legacy", &r->added}, {"migrated", &r->migrated}, {"not_seen", &r->unseen}};
+	} lists[] = {
+	    {"new_legacy", &r->added}, {"migrated", &r->migrated}, {"not_seen", &r->unseen}};
 
-	fputs("\r\nsection,change,client_ip,modern_connections\r\n", out);
+	fputs("\r\nsection,change,client_ip,connections\r\n", out);
 	if (!r->prev.found) {
 		fputs("changes,no_previous_report,,\r\n", out);
 		return;
@@ -1930,7 +1979,7 @@ static void csv_coverage(FILE *out, const struct report *r)
 	csv_count(out, "coverage", "packets", r->cov.packets);
 }
 
-static int write_csv(FILE *out, const struct report *r)
+static void write_csv(FILE *out, const struct report *r)
 {
 	csv_head(out, r);
 	csv_tallies(out, r);
@@ -1938,27 +1987,25 @@ static int write_csv(FILE *out, const struct report *r)
 	csv_trend(out, r);
 	csv_changes(out, r);
 	csv_coverage(out, r);
-	return 0;
 }
 
 #undef C
 
 /* One line per format: adding one touches this table and its writer. */
 static const struct {
-	enum report_format fmt;
 	const char *name;
-	int (*write)(FILE *out, const struct report *r);
+	void (*write)(FILE *out, const struct report *r);
 } writers[] = {
-    {REPORT_HTML, "html", write_html},
-    {REPORT_MD, "md", write_md},
-    {REPORT_CSV, "csv", write_csv},
+    [REPORT_HTML] = {"html", write_html},
+    [REPORT_MD] = {"md", write_md},
+    [REPORT_CSV] = {"csv", write_csv},
 };
 
 /* ---------------------------------------------------------------- output and record */
 
 /* Writes to a temporary file beside the target and renames it, so a scheduled report is never
  * seen half written. */
-static int write_file(const struct report *r, int (*writer)(FILE *, const struct report *),
+static int write_file(const struct report *r, void (*writer)(FILE *, const struct report *),
                       const char *path)
 {
 	size_t len = strlen(path);
@@ -2078,11 +2125,12 @@ static void record_report(const struct report *r, const char *path)
 		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 	}
 	if (rc != SQLITE_OK)
-		fprintf(stderr,
-		        "tlscensus: warning: database '%s': cannot remember this report (%s); the next "
-		        "'--since last' and 'changes' will not know it. Run the report as a user who "
-		        "may write the database, or pass --no-record\n",
-		        store_path(r->s), db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		fprintf(
+		    stderr,
+		    "tlscensus: warning: database '%s': cannot remember this report (%s); the next "
+		    "'--since last' and 'changes' will not know it. Run the report as a user who "
+		    "may write the database, or pass --no-record\n",
+		    store_path(r->s), db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	free(json);
@@ -2102,8 +2150,8 @@ static void report_free(struct report *r)
 	strv_free(&r->migrated);
 	strv_free(&r->unseen);
 	free(r->migrated_conns);
-	sqlite3_create_function(store_db(r->s), "tc_report_scope", 4, SQLITE_UTF8, NULL, NULL,
-	                        NULL, NULL);
+	sqlite3_create_function(store_db(r->s), "tc_report_scope", 4, SQLITE_UTF8, NULL, NULL, NULL,
+	                        NULL);
 }
 
 int report_run(struct store *s, const struct report_options *o)
@@ -2133,7 +2181,8 @@ int report_run(struct store *s, const struct report_options *o)
 		size_t n = localtime_r(&now, &tm) ? strftime(path, sizeof path, o->output, &tm) : 0;
 #pragma GCC diagnostic pop
 		if (!n) {
-			fprintf(stderr, "tlscensus: the report file name '%s' is empty or too long\n",
+			fprintf(stderr,
+			        "tlscensus: the report file name '%s' is empty or too long\n",
 			        o->output);
 			return REPORT_ERR_OUTPUT;
 		}
@@ -2152,7 +2201,8 @@ int report_run(struct store *s, const struct report_options *o)
 	} else {
 		writers[o->format].write(stdout, &r);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "tlscensus: cannot write the report: %s\n", strerror(errno));
+			fprintf(stderr, "tlscensus: cannot write the report: %s\n",
+			        strerror(errno));
 			rc = REPORT_ERR_OUTPUT;
 			goto out;
 		}

@@ -23,20 +23,13 @@ struct report_options {
 	struct legacy_query q; /* policy and filters; q.since/q.until: the window (0 = open) */
 	int since_last;        /* the window opens where the previous such report ended */
 	enum report_format format;
-	const char *output;    /* file name, strftime(3) pattern in local time; NULL: stdout */
-	const char *db_label;  /* how the database is named in the report */
+	const char *output;     /* file name, strftime(3) pattern in local time; NULL: stdout */
+	const char *db_label;   /* how the database is named in the report */
 	const char *policy_arg; /* --policy as given, part of the report's scope; NULL: default */
 	int fail_on_legacy;
-	int record;            /* remember the report in the reports table (--no-record: 0) */
-	int top_ciphers;       /* cipher suites listed by name before "other" */
+	int record;      /* remember the report in the reports table (--no-record: 0) */
+	int top_ciphers; /* cipher suites listed by name before "other" */
 };
-
-/*
- * Parses a point in time for --since/--until, in UTC: "7d" (or 90s, 30m, 12h, 2w: that long
- * before now), "2024-01-31", "2024-01-31T08:00[:00][Z]" (or with a space), "@1704067200" (unix
- * seconds), "now". Returns 0 and the unix time, or -1.
- */
-int report_parse_time(const char *text, double now, double *out);
 
 /* Writes the report; returns a report_status. Errors are written to stderr and name the
  * database or the file. */

@@ -151,15 +151,23 @@ static const char schema_v1[] =
     "  cipher         INTEGER NOT NULL,  -- negotiated; -1 when none\n"
     "  ch_max_version INTEGER NOT NULL,  -- client's highest offered; -1 when no ClientHello\n"
     "  ja3            TEXT NOT NULL,     -- '' when none\n"
+    "  ja4            TEXT NOT NULL,     -- '' when none (software hints)\n"
     "  alert_desc     INTEGER NOT NULL,  -- first plaintext alert; -1 when none\n"
     "  fallback_scsv  INTEGER NOT NULL,  -- 0/1\n"
+    "  retry          INTEGER NOT NULL,  -- 1: a lower hello to the same endpoint within 60 s\n"
+    "                                    -- of a failed one (see view inventory_keys)\n"
+    "  parse_status   TEXT NOT NULL,     -- as in connections: only 'ok' rows can be judged\n"
     "  connections    INTEGER NOT NULL,\n"
     "  first_seen     REAL NOT NULL,     -- start of the first such connection, unix seconds\n"
     "  last_seen      REAL NOT NULL,     -- start of the latest such connection\n"
     "  UNIQUE (client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3,\n"
-    "          alert_desc, fallback_scsv)\n"
+    "          ja4, alert_desc, fallback_scsv, retry, parse_status)\n"
     ");\n"
-    "CREATE INDEX IF NOT EXISTS connections_last_ts ON connections(last_ts);\n";
+    "CREATE INDEX IF NOT EXISTS connections_last_ts ON connections(last_ts);\n"
+    "-- Failed connections only, for the retry test of view inventory_keys, which runs on every\n"
+    "-- insert: it stays cheap however busy a client/server pair is.\n"
+    "CREATE INDEX IF NOT EXISTS connections_failed ON connections(client_ip, server_ip,\n"
+    "  server_port, first_ts) WHERE sh_version IS NULL OR alert_desc IN (40, 70, 86);\n";
 
 /*
  * Views are dropped and created again whenever this text changes (see views_stale), so they
@@ -229,7 +237,30 @@ static const char views_sql[] =
     "LEFT JOIN tls_versions ev\n"
     "  ON ev.value = CASE WHEN i.version = -1 THEN i.ch_max_version ELSE i.version END\n"
     "LEFT JOIN cipher_suites cs ON cs.value = i.cipher\n"
-    "WHERE ev.legacy = 1 OR cs.legacy = 1;\n";
+    "WHERE ev.legacy = 1 OR cs.legacy = 1;\n"
+    "-- A connection as its inventory row sees it ('' and -1 for none). The inventory upsert and\n"
+    "-- the legacy report's exact time windows both read it, so the two cannot drift apart.\n"
+    "-- retry: the client retried lower (a fallback without TLS_FALLBACK_SCSV): an earlier\n"
+    "-- connection from the same client to the same endpoint and SNI, started at most 60 s\n"
+    "-- before, offered a higher version and failed (no ServerHello, or a protocol_version,\n"
+    "-- handshake_failure or inappropriate_fallback alert).\n"
+    "DROP VIEW IF EXISTS inventory_keys;\n"
+    "CREATE VIEW inventory_keys AS\n"
+    "SELECT c.id, c.first_ts, c.client_ip, c.server_ip, c.server_port,\n"
+    "  coalesce(c.sni, '') AS sni, coalesce(c.version, -1) AS version,\n"
+    "  coalesce(c.cipher, -1) AS cipher, coalesce(c.ch_max_version, -1) AS ch_max_version,\n"
+    "  coalesce(c.ja3, '') AS ja3, coalesce(c.ja4, '') AS ja4,\n"
+    "  coalesce(c.alert_desc, -1) AS alert_desc, coalesce(c.fallback_scsv, 0) AS fallback_scsv,\n"
+    "  EXISTS (SELECT 1 FROM connections p\n"
+    "    WHERE p.client_ip = c.client_ip AND p.server_ip = c.server_ip\n"
+    "      AND p.server_port = c.server_port AND coalesce(p.sni, '') = coalesce(c.sni, '')\n"
+    "      AND p.id != c.id\n"
+    "      AND p.first_ts <= c.first_ts AND p.first_ts >= c.first_ts - 60\n"
+    "      AND p.ch_max_version > c.ch_max_version AND p.parse_status = 'ok'\n"
+    "      AND (p.sh_version IS NULL OR p.alert_desc IN (40, 70, 86))) AS retry,\n"
+    "  coalesce(c.parse_status, 'ok') AS parse_status\n"
+    "FROM connections c\n"
+    "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL;\n";
 
 /* Each step takes the schema from version - 1 to version. */
 struct store_migration {
@@ -526,6 +557,8 @@ char *store_inert_text(const char *text, size_t len, int escape_backslash)
 	struct sbuf b = {0};
 
 	sb_reserve(&b, len);
+	if (!b.failed)
+		b.p[0] = '\0'; /* empty input writes nothing, and must still read as "" */
 	put_wire_text(&b, (const uint8_t *)text, len, escape_backslash, 0);
 	if (b.failed) {
 		free(b.p);
@@ -915,15 +948,14 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 		rc = sqlite3_prepare_v2(
 		    s->db,
 		    "INSERT INTO inventory (client_ip, server_ip, server_port, sni, version, cipher, "
-		    "ch_max_version, ja3, alert_desc, fallback_scsv, connections, first_seen, "
-		    "last_seen) "
-		    "SELECT client_ip, server_ip, server_port, coalesce(sni, ''), "
-		    "coalesce(version, -1), coalesce(cipher, -1), coalesce(ch_max_version, -1), "
-		    "coalesce(ja3, ''), coalesce(alert_desc, -1), coalesce(fallback_scsv, 0), 1, "
-		    "first_ts, first_ts FROM connections "
-		    "WHERE id = ?1 AND (ch_version IS NOT NULL OR sh_version IS NOT NULL) "
+		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, "
+		    "connections, first_seen, last_seen) "
+		    "SELECT client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, "
+		    "ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, 1, first_ts, first_ts "
+		    "FROM inventory_keys WHERE id = ?1 "
 		    "ON CONFLICT (client_ip, server_ip, server_port, sni, version, cipher, "
-		    "ch_max_version, ja3, alert_desc, fallback_scsv) DO UPDATE SET "
+		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status) "
+		    "DO UPDATE SET "
 		    "connections = connections + 1, "
 		    "first_seen = min(first_seen, excluded.first_seen), "
 		    "last_seen = max(last_seen, excluded.last_seen)",

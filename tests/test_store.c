@@ -272,9 +272,10 @@ static void check_schema(sqlite3 *db)
 	             "SSLv2,SSLv3,TLSv1.0,TLSv1.1,DTLSv1.0"));
 	CHECK(sql_is(db, "SELECT name FROM alert_descriptions WHERE value = 86", NULL,
 	             "inappropriate_fallback"));
+	/* client, first_ts, last_ts, and failed (partial: the retry test of inventory_keys) */
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
 	                     "name LIKE 'connections_%'"),
-	         3);
+	         4);
 }
 
 static void check_rows(sqlite3 *db)
@@ -629,7 +630,8 @@ static void check_batches(const struct conn *c)
 	{
 		long long seen = sql_int(db, "SELECT count(*) FROM connections");
 
-		CHECK(seen >= STORE_BATCH && seen <= STORE_BATCH + 10);
+		/* A full batch, or less when the one-second commit came first (slow runs). */
+		CHECK(seen > 0 && seen <= STORE_BATCH + 10);
 	}
 	store_close(s); /* close commits the rest */
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), STORE_BATCH + 10);
@@ -824,6 +826,10 @@ int main(void)
 	check_sslv2_export();
 	check_batches(&c[2]);
 	check_prune(&c[0]);
+	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */
+	char *empty = store_inert_text("", 0, 0);
+	CHECK(empty && empty[0] == '\0');
+	free(empty);
 	check_foreign_schemas();
 
 	for (int i = 0; i < R_COUNT; i++)

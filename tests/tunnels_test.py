@@ -65,7 +65,7 @@ def census(tc, db, path):
     leg = run([tc, "legacy", "--db", db, "--format", "json"])
     if not check(leg.returncode == 0, "%s: legacy exit %d: %s" % (name, leg.returncode, leg.stderr)):
         return None
-    return counters(r.stderr), recs, json.loads(leg.stdout)
+    return counters(r.stderr), recs, json.loads(leg.stdout)["entries"]
 
 
 def strip(rows, ignored):

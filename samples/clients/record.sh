@@ -10,7 +10,7 @@
 set -euo pipefail
 
 CLIENTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../record.sh
+# shellcheck source-path=SCRIPTDIR source=../record.sh
 . "$CLIENTS/../record.sh"
 CAPTURE_OUT=$CLIENTS
 # What s_client and gnutls-cli send once connected; the HTTP clients make their own request.
@@ -23,7 +23,9 @@ HOSTS_DIR=/etc/netns/$NS_CLI
 
 # One server for every client: it takes TLS 1.0 to 1.3 and any suite OpenSSL still has, so
 # each client's handshake completes in its own terms. The ClientHello is what matters.
-SERVER="openssl s_server -WWW -naccept 1 -accept 443 -cert rsa.crt -key rsa.key -min_protocol TLSv1 -cipher DEFAULT@SECLEVEL=0"
+# OLD (security level 0) is samples/record.sh's.
+SERVER="openssl s_server -WWW -naccept 1 -accept 443 -cert rsa.crt -key rsa.key"
+SERVER+=" -min_protocol TLSv1 -cipher $OLD"
 
 # NAME is STACK-SETTING; the capture's SNI is NAME.example.test.
 CAPTURES=(
@@ -50,12 +52,11 @@ upstream() {
 
 # "pkg=version, ..." for the packages behind a stack, as installed now.
 packages() {
-	local p out=()
+	local p out=
 	for p in "$@"; do
-		out+=("$p=$(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo '?')")
+		out+="${out:+, }$p=$(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo '?')"
 	done
-	local IFS=,
-	echo "${out[*]}" | sed 's/,/, /g'
+	echo "$out"
 }
 
 # stack_ready STACK: succeeds when STACK's client can run, installing its Debian package
@@ -89,19 +90,24 @@ stack_ready() {
 	java)
 		# The throwaway certificate as the JDK's trust store; the default SSLContext
 		# reads it from javax.net.ssl.trustStore, so the program sets nothing itself.
-		keytool -importcert -noprompt -alias tlscensus -file "$WORK/rsa.crt" \
-			-keystore "$WORK/trust.p12" -storetype PKCS12 -storepass tlscensus >/dev/null 2>&1 &&
-			javac -d "$WORK/java" "$CLIENTS/HttpsGet.java" 2>"$WORK/javac.log" ||
-			{ say "skipping java: javac or keytool failed (see $WORK/javac.log)"; return 1; }
+		if ! keytool -importcert -noprompt -alias tlscensus -file "$WORK/rsa.crt" \
+			-keystore "$WORK/trust.p12" -storetype PKCS12 -storepass tlscensus \
+			>"$WORK/javac.log" 2>&1 ||
+			! javac -d "$WORK/java" "$CLIENTS/HttpsGet.java" 2>>"$WORK/javac.log"; then
+			say "skipping java: keytool or javac failed (see $WORK/javac.log with KEEP_WORK=1)"
+			return 1
+		fi
 		# A security properties file that appends to the JDK's own and clears the list
 		# that removes TLS 1.0, 1.1, 3DES, RC4 and friends by default.
 		echo 'jdk.tls.disabledAlgorithms=' >"$WORK/java-legacy.security"
 		;;
 	go)
 		# Standard library only: no module, no proxy, a cache of our own.
-		GOCACHE=$WORK/go-cache GOPATH=$WORK/go GOPROXY=off GOFLAGS= \
-			go build -o "$WORK/tls_get" "$CLIENTS/tls_get.go" 2>"$WORK/go-build.log" ||
-			{ say "skipping go: go build failed (see $WORK/go-build.log)"; return 1; }
+		if ! GOCACHE=$WORK/go-cache GOPATH=$WORK/go GOPROXY=off GOFLAGS='' \
+			go build -o "$WORK/tls_get" "$CLIENTS/tls_get.go" 2>"$WORK/go-build.log"; then
+			say "skipping go: go build failed (see $WORK/go-build.log with KEEP_WORK=1)"
+			return 1
+		fi
 		;;
 	esac
 	READY[$stack]=yes
@@ -114,20 +120,20 @@ stack_ready() {
 client() {
 	local name=$1 software=$2 setting=$3 pkgs=$4
 	shift 5
+	# shellcheck disable=SC2086 # SERVER and PACKAGES are word lists, like ossl_srv's output
 	capture "$name" 443 $SERVER -- "$@"
 	if ! grep -q 'hello from tlscensus' "$WORK/$name.cli.log"; then
 		say "$name: the client got no reply; its log:"
 		sed 's/^/    /' "$WORK/$name.cli.log" >&2
 		die "$name: recording failed"
 	fi
+	# shellcheck disable=SC2086
 	MANIFEST_ROWS[$name]="$name.pcap	$name.example.test	$software	$setting	$(packages $pkgs)"
 }
 
 # --- the captures ---------------------------------------------------------------------------
 # Each client trusts the throwaway certificate through its usual knob (-CAfile, --cacert,
 # SSL_CERT_FILE, a trust store...): none of them changes the ClientHello.
-
-OLD='DEFAULT@SECLEVEL=0'
 
 cap_openssl-default() {
 	client openssl-default "openssl s_client $(upstream openssl)" "default" "openssl libssl3" -- \
@@ -159,7 +165,8 @@ cap_gnutls-tls10() {
 }
 
 cap_curl-default() {
-	client curl-default "curl $(upstream curl) (OpenSSL $(upstream libssl3))" "default" "curl libcurl4 libssl3" -- \
+	client curl-default "curl $(upstream curl) (OpenSSL $(upstream libssl3))" "default" \
+		"curl libcurl4 libssl3" -- \
 		curl -sS --cacert rsa.crt https://curl-default.example.test/hello.txt
 }
 
@@ -194,7 +201,8 @@ cap_java-default() {
 
 cap_java-tls10() {
 	client java-tls10 "Java $(upstream openjdk-17-jre-headless) HttpsURLConnection (JSSE)" \
-		"jdk.tls.client.protocols=TLSv1, jdk.tls.disabledAlgorithms cleared" "default-jdk-headless openjdk-17-jre-headless" -- \
+		"jdk.tls.client.protocols=TLSv1, jdk.tls.disabledAlgorithms cleared" \
+		"default-jdk-headless openjdk-17-jre-headless" -- \
 		java -Djdk.tls.client.protocols=TLSv1 -Djava.security.properties=java-legacy.security \
 		-Djavax.net.ssl.trustStore=trust.p12 -Djavax.net.ssl.trustStorePassword=tlscensus \
 		-cp java HttpsGet https://java-tls10.example.test/hello.txt
@@ -213,12 +221,14 @@ cap_go-tls10() {
 }
 
 cap_go-http() {
-	client go-http "Go $(upstream golang-1.19-go) net/http" "default: http.Get(url)" "golang-go golang-1.19-go" -- \
+	client go-http "Go $(upstream golang-1.19-go) net/http" "default: http.Get(url)" \
+		"golang-go golang-1.19-go" -- \
 		env SSL_CERT_FILE=rsa.crt ./tls_get -http https://go-http.example.test/hello.txt
 }
 
 cap_wget-default() {
-	client wget-default "wget $(upstream wget) (GnuTLS $(upstream libgnutls30))" "default" "wget libgnutls30" -- \
+	client wget-default "wget $(upstream wget) (GnuTLS $(upstream libgnutls30))" "default" \
+		"wget libgnutls30" -- \
 		wget -q -O - --no-hsts --ca-certificate=rsa.crt https://wget-default.example.test/hello.txt
 }
 

@@ -1,0 +1,644 @@
+#!/usr/bin/env python3
+"""The legacy command on the project's samples: attribution, policies, filters, grouping and
+sorting, the provider catalog and software hints, the unknown bucket, hostile SNI.
+
+Where no recorded sample shows a case, the test makes one from a sample with a small pcap
+rewrite that keeps every length: the TLS_FALLBACK_SCSV put into a cipher list, a ClientHello cut
+in half, the server's packets dropped, the SNI bytes replaced, timestamps or addresses moved.
+
+usage: legacy_test.py TLSCENSUS SAMPLES_DIR
+"""
+import csv
+import fcntl
+import io
+import json
+import os
+import pty
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+
+EXIT_USAGE, EXIT_DATABASE = 2, 5
+failures = []
+checks = 0
+TC = SAMPLES = TMP = None
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg, file=sys.stderr)
+    return cond
+
+
+def run(args):
+    return subprocess.run([TC] + args, capture_output=True)
+
+
+def text(r):
+    return r.stdout.decode("utf-8")
+
+
+# ---------------------------------------------------------------- pcap rewriting
+
+class Pcap:
+    """A classic pcap file (the samples are: Ethernet, microsecond timestamps)."""
+
+    def __init__(self, path):
+        data = open(path, "rb").read()
+        self.header = data[:24]
+        self.endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
+        self.packets = []  # [sec, usec, bytearray frame]
+        off = 24
+        while off + 16 <= len(data):
+            sec, usec, caplen, _ = struct.unpack(self.endian + "IIII", data[off:off + 16])
+            self.packets.append([sec, usec, bytearray(data[off + 16:off + 16 + caplen])])
+            off += 16 + caplen
+
+    def write(self, path):
+        with open(path, "wb") as f:
+            f.write(self.header)
+            for sec, usec, frame in self.packets:
+                f.write(struct.pack(self.endian + "IIII", sec, usec, len(frame), len(frame)))
+                f.write(frame)
+        return path
+
+    def shift(self, seconds):
+        for p in self.packets:
+            p[0] += seconds
+        return self
+
+
+def tcp(frame):
+    """Offsets of an Ethernet/IPv4/TCP frame: (ip, tcp, payload), or None."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = 14
+    ihl = (frame[ip] & 15) * 4
+    if frame[ip + 9] != 6:
+        return None
+    t = ip + ihl
+    return ip, t, t + (frame[t + 12] >> 4) * 4
+
+
+def src_ip(frame):
+    return ".".join(str(b) for b in frame[26:30])
+
+
+def client_hello(pcap):
+    """(packet index, payload offset) of the first ClientHello."""
+    for i, (_, _, frame) in enumerate(pcap.packets):
+        o = tcp(frame)
+        if o and len(frame) > o[2] + 5 and frame[o[2]] == 0x16 and frame[o[2] + 5] == 1:
+            return i, o[2]
+    raise ValueError("no ClientHello")
+
+
+def hello_fields(frame, p):
+    """Offsets inside a ClientHello record at p: version, cipher list (start, length) and
+    SNI host name (start, length) or None."""
+    body = p + 9
+    version = body
+    sid = body + 2 + 32
+    cs = sid + 1 + frame[sid]
+    cs_len = struct.unpack(">H", frame[cs:cs + 2])[0]
+    comp = cs + 2 + cs_len
+    ext = comp + 1 + frame[comp] + 2
+    end = ext + struct.unpack(">H", frame[ext - 2:ext])[0]
+    sni = None
+    while ext + 4 <= end:
+        typ, n = struct.unpack(">HH", frame[ext:ext + 4])
+        if typ == 0:
+            name_len = struct.unpack(">H", frame[ext + 7:ext + 9])[0]
+            sni = (ext + 9, name_len)
+        ext += 4 + n
+    return version, (cs + 2, cs_len), sni
+
+
+def set_sni(pcap, name):
+    i, p = client_hello(pcap)
+    frame = pcap.packets[i][2]
+    _, _, sni = hello_fields(frame, p)
+    assert sni and sni[1] == len(name), "SNI rewrite must keep the length (%r)" % name
+    frame[sni[0]:sni[0] + sni[1]] = name
+    return pcap
+
+
+def replace_cipher(pcap, old, new):
+    i, p = client_hello(pcap)
+    frame = pcap.packets[i][2]
+    _, (cs, n), _ = hello_fields(frame, p)
+    for k in range(cs, cs + n, 2):
+        if struct.unpack(">H", frame[k:k + 2])[0] == old:
+            frame[k:k + 2] = struct.pack(">H", new)
+            return pcap
+    raise ValueError("cipher 0x%04x not offered" % old)
+
+
+def set_address(pcap, old, new):
+    """Every occurrence of IPv4 address old, as source or destination, becomes new."""
+    o, n = bytes(int(x) for x in old.split(".")), bytes(int(x) for x in new.split("."))
+    for _, _, frame in pcap.packets:
+        if frame[26:30] == o:
+            frame[26:30] = n
+        if frame[30:34] == o:
+            frame[30:34] = n
+    return pcap
+
+
+def cut_hello(pcap):
+    """The capture ends in the middle of the ClientHello."""
+    i, p = client_hello(pcap)
+    frame = pcap.packets[i][2]
+    ip, _, _ = tcp(frame)
+    keep = p + (len(frame) - p) // 2
+    del frame[keep:]
+    struct.pack_into(">H", frame, ip + 2, keep - ip)  # IPv4 total length
+    pcap.packets = pcap.packets[:i + 1]
+    return pcap
+
+
+def drop_from(pcap, ip):
+    pcap.packets = [p for p in pcap.packets if src_ip(p[2]) != ip]
+    return pcap
+
+
+def midstream(pcap):
+    """The capture starts after the hellos: only application data and the close remain."""
+    keep = []
+    for p in pcap.packets:
+        o = tcp(p[2])
+        if o and len(p[2]) > o[2] and p[2][o[2]] == 0x17:
+            keep.append(p)
+    pcap.packets = keep
+    return pcap
+
+
+def sample(name):
+    return os.path.join(SAMPLES, name)
+
+
+def tmp(name):
+    return os.path.join(TMP, name)
+
+
+# ---------------------------------------------------------------- helpers
+
+def read(db, *paths):
+    if os.path.exists(db):
+        os.unlink(db)
+    r = run(["read", "--quiet", "--no-label", "--db", db] + list(paths))
+    check(r.returncode in (0, 4), "read %s: exit %d: %s" % (paths, r.returncode, r.stderr))
+    return db
+
+
+def legacy_json(db, *args):
+    r = run(["legacy", "--db", db, "--format", "json"] + list(args))
+    if not check(r.returncode == 0, "legacy %s: exit %d: %s" % (args, r.returncode, r.stderr)):
+        return {"entries": [], "unknown": {"total": -1}}
+    return json.loads(r.stdout)
+
+
+def by_sni(doc):
+    return {(e["sni"] or "-", e["server_port"]): e for e in doc["entries"]}
+
+
+def snis(doc):
+    return sorted(e["sni"] or "port%d" % e["server_port"] for e in doc["entries"])
+
+
+def export(db):
+    r = run(["export", "--db", db, "--format", "ndjson"])
+    return [json.loads(x) for x in r.stdout.splitlines()]
+
+
+def inert(data):
+    """No byte a terminal acts on (only printable text, LF, and CR for CSV) and valid UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not any((b < 0x20 and b not in (10, 13)) or b == 0x7f for b in data)
+
+
+# ---------------------------------------------------------------- attribution
+
+def check_attribution():
+    cases = [("tls10-openssl.pcap", "client-limited"),
+             ("tls13-client-vs-tls10-server.pcap", "server-limited"),
+             ("tls10-client-vs-tls12-server.pcap", "failing"),
+             ("tls12-gnutls-3des.pcap", "cipher")]
+    for name, attr in cases:
+        doc = legacy_json(read(tmp("one.db"), sample(name)))
+        got = [e["attribution"] for e in doc["entries"]]
+        check(got == [attr], "%s: attribution %s, expected %s" % (name, got, attr))
+
+    # Fallback with TLS_FALLBACK_SCSV: the recorded sample when it is there...
+    recorded = sample("tls-fallback-scsv.pcap")
+    if os.path.exists(recorded):
+        doc = legacy_json(read(tmp("one.db"), recorded))
+        got = [(e["sni"], e["attribution"]) for e in doc["entries"]]
+        check(got == [("fallback.example.test", "fallback")], "recorded fallback: %s" % got)
+    rejected = sample("tls-fallback-rejected.pcap")
+    if os.path.exists(rejected):
+        # The server answers the fallback with inappropriate_fallback: failing comes first.
+        doc = legacy_json(read(tmp("one.db"), rejected))
+        got = [(e["sni"], e["attribution"]) for e in doc["entries"]]
+        check(got == [("rejected.example.test", "failing")], "rejected fallback: %s" % got)
+
+    # ...and always with bytes of our own: 0x5600 in tls10-openssl's cipher list, nothing else.
+    scsv = replace_cipher(Pcap(sample("tls10-openssl.pcap")), 0x00ff, 0x5600).write(tmp("scsv.pcap"))
+    db = read(tmp("scsv.db"), scsv)
+    recs = export(db)
+    check(len(recs) == 1 and recs[0]["fallback_scsv"] is True, "scsv rewrite: %s" % recs)
+    got = [e["attribution"] for e in legacy_json(db)["entries"]]
+    check(got == ["fallback"], "SCSV in the hello: attribution %s" % got)
+
+    # A retry without SCSV: the recorded fallback with the SCSV taken out again. The lower hello
+    # comes 52 ms after the failed TLS 1.3 attempt: fallback; two minutes later: not a retry.
+    if os.path.exists(recorded):
+        for delay, want in ((0, "fallback"), (120, "client-limited")):
+            pc = Pcap(recorded)
+            i, p = client_hello(pc)
+            port = struct.unpack(">H", pc.packets[i][2][34:36])[0]
+            # The second connection's hello is the one with the SCSV; move its packets.
+            for q in pc.packets:
+                o = tcp(q[2])
+                sport, dport = struct.unpack(">HH", q[2][o[1]:o[1] + 4])
+                if port not in (sport, dport):
+                    q[0] += delay
+            for q in pc.packets:
+                o = tcp(q[2])
+                if len(q[2]) > o[2] + 5 and q[2][o[2]] == 0x16 and q[2][o[2] + 5] == 1:
+                    try:
+                        v, (cs, n), _ = hello_fields(q[2], o[2])
+                    except (struct.error, IndexError):
+                        continue
+                    for k in range(cs, cs + n, 2):
+                        if q[2][k:k + 2] == b"\x56\x00":
+                            q[2][k:k + 2] = b"\x00\x2f"
+            path = pc.write(tmp("retry.pcap"))
+            db = read(tmp("retry.db"), path)
+            recs = export(db)
+            check(not any(r["fallback_scsv"] for r in recs), "retry sample still has the SCSV")
+            for args in ((), ("--since", "2020-01-01")):  # inventory, then the connection rows
+                doc = legacy_json(db, *args)
+                got = [e["attribution"] for e in doc["entries"]]
+                check(got == [want], "retry after %d s %s: %s, expected %s"
+                      % (delay, args, got, want))
+
+
+# ---------------------------------------------------------------- policies
+
+NIST_OK = {"0xc014", "0xc02c", "0xc02f", "0xc030", "0x1302", "0x1301"}
+CLASS = {"0x000a": "3DES", "0x0005": "RC4", "0x003b": "NULL", "0xc018": "ANON"}
+
+
+def expected_legacy(row, policy):
+    """Independent of the C code: what each built-in policy flags, from expected.tsv."""
+    version = row["version"] if row["version"] != "-" else row["client_max_version"]
+    old = version in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+    cipher = row["cipher"] if row["cipher"] != "-" else None
+    cls = CLASS.get(cipher)
+    if policy in ("default", "pci"):
+        return old or cls is not None
+    if policy == "entra":
+        return old or cls == "3DES"
+    if policy == "tls12":
+        return old
+    if policy == "nist":
+        return old or (cipher is not None and cipher not in NIST_OK)
+    raise ValueError(policy)
+
+
+def check_policies(db, table):
+    for policy in ("default", "entra", "tls12", "nist", "pci"):
+        doc = legacy_json(db, "--policy", policy)
+        check(doc.get("policy") == policy, "policy name %r" % doc.get("policy"))
+        got = sorted((e["server_port"], e["sni"] or "-") for e in doc["entries"])
+        want = sorted((int(t["server_port"]), t["sni"]) for t in table
+                      if expected_legacy(t, policy))
+        check(got == want, "--policy %s:\n  got  %s\n  want %s" % (policy, got, want))
+    entra = by_sni(legacy_json(db, "--policy", "entra"))
+    check(("rc4.example.test", 8443) not in entra and ("null.example.test", 4433) not in entra,
+          "entra flags RC4 or NULL, which Microsoft's definition leaves out")
+    check(entra.get(("-", 8443), {}).get("reason") == "3DES cipher", "entra flags 3DES")
+    pci = by_sni(legacy_json(db, "--policy", "pci"))
+    check(pci.get(("rc4.example.test", 8443), {}).get("reason") == "RC4 cipher", "pci RC4")
+    nist = by_sni(legacy_json(db, "--policy", "nist"))
+    check(nist.get(("anon.example.test", 4433), {}).get("reason") == "cipher not in policy",
+          "nist: anonymous suite not in SP 800-52r2's list")
+
+    # A policy file of one's own, and its errors.
+    mine = tmp("mine.policy")
+    with open(mine, "w") as f:
+        f.write("# TLS 1.3 only\nname only13\nmin-version TLSv1.3\n")
+    doc = legacy_json(db, "--policy", mine)
+    check(doc["policy"] == "only13", "own policy name %r" % doc["policy"])
+    check(("gnutls12.example.test", 8443) in by_sni(doc), "own policy flags TLS 1.2")
+    check(("tls13.example.test", 443) not in by_sni(doc), "own policy keeps TLS 1.3")
+    with open(mine, "w") as f:
+        f.write("name broken\n\nmin-version TLSv1.2\ndeny-cipher 3DES WEAK\n")
+    r = run(["legacy", "--db", db, "--policy", mine])
+    check(r.returncode == EXIT_USAGE and b"mine.policy:4: unknown cipher suite or class 'WEAK'"
+          in r.stderr, "policy error with line number: %r" % r.stderr)
+    r = run(["legacy", "--db", db, "--policy", "fips"])
+    check(r.returncode == EXIT_USAGE and b"unknown policy 'fips'" in r.stderr
+          and b"default, entra, nist, pci, tls12" in r.stderr, "unknown policy: %r" % r.stderr)
+
+
+# ---------------------------------------------------------------- filters
+
+def check_filters(db, table):
+    all_legacy = snis(legacy_json(db))
+    n = len(all_legacy)
+    check(n >= 8, "the samples give %d legacy entries" % n)
+    # Time: every sample starts at 2024-01-01T00:00:00Z.
+    for args, count in ((("--since", "2024-01-01"), n), (("--since", "2024-01-01T00:00:05Z"), 0),
+                        (("--until", "2023-12-31T23:59:59Z"), 0),
+                        (("--since", "2024-01-01", "--until", "2024-01-01T00:00:05"), n),
+                        (("--since", "20000d"), n), (("--since", "7d"), 0),
+                        (("--since", "@1704067100", "--until", "@1704067300"), n)):
+        doc = legacy_json(db, *args)
+        check(len(doc["entries"]) == count, "%s: %d entries, expected %d"
+              % (args, len(doc["entries"]), count))
+        check(doc["counted_from"] == "connections", "%s: counted from %s" % (args, doc["counted_from"]))
+    check(legacy_json(db)["counted_from"] == "inventory", "no window: the inventory answers")
+
+    # Addresses.
+    for args, count in ((("--client", "10.99.0.0/24"), n), (("--client", "10.99.0.1"), n),
+                        (("--client", "10.99.1.0/24"), 0), (("--client", "10.0.0.0/8"), n),
+                        (("--server", "10.99.0.2/32"), n), (("--server", "10.99.0.1"), 0),
+                        (("--client", "fd00:99::/64"), 0)):
+        got = len(legacy_json(db, *args)["entries"])
+        check(got == count, "%s: %d entries, expected %d" % (args, got, count))
+    # IPv6: a policy that flags TLS 1.2 makes the IPv6 sample legacy.
+    only13 = tmp("only13.policy")
+    with open(only13, "w") as f:
+        f.write("min-version TLSv1.3\n")
+    v6 = [(e["client_ip"], e["server_ip"]) for e in
+          legacy_json(db, "--policy", only13, "--client", "fd00:99::/64")["entries"]]
+    check(v6 == [("fd00:99::1", "fd00:99::2")], "--client fd00:99::/64: %s" % v6)
+    v6 = legacy_json(db, "--policy", only13, "--server", "fd00:99::2")["entries"]
+    check(len(v6) == 1 and v6[0]["sni"] == "ipv6.example.test", "--server fd00:99::2: %s" % v6)
+    check(not legacy_json(db, "--policy", only13, "--server", "fd00:98::/32")["entries"],
+          "--server fd00:98::/32 matches nothing")
+
+    # Names and ports.
+    with_sni = sorted(s for s in all_legacy if not s.startswith("port"))
+    check(snis(legacy_json(db, "--sni", "*.example.test")) == with_sni, "--sni glob")
+    check(snis(legacy_json(db, "--sni", "TLS10.*")) == ["tls10.example.test"],
+          "--sni is case-insensitive")
+    check(not legacy_json(db, "--sni", "nomatch*")["entries"], "--sni without a match")
+    for port in (4433, 8443):
+        want = sorted((e["sni"] or "-") for e in legacy_json(db)["entries"]
+                      if e["server_port"] == port)
+        got = sorted((e["sni"] or "-") for e in legacy_json(db, "--port", str(port))["entries"])
+        check(got == want and got, "--port %d: %s" % (port, got))
+
+    # A capture with two clients at two times, for windows, address order, grouping, sorting.
+    a = set_address(Pcap(sample("tls10-openssl.pcap")), "10.99.0.1", "10.99.0.10")
+    a.shift(1790000000 - a.packets[0][0]).write(tmp("a.pcap"))             # 2026-09-21
+    b = set_address(Pcap(sample("tls13-client-vs-tls10-server.pcap")), "10.99.0.1", "10.99.0.9")
+    b.shift(1793534400 - b.packets[0][0]).write(tmp("b.pcap"))             # 2026-11-01T12:00Z
+    c = Pcap(sample("tls12-gnutls-3des.pcap"))
+    c.shift(1792000000 - c.packets[0][0]).write(tmp("c.pcap"))             # 2026-10-14
+    two = read(tmp("two.db"), tmp("a.pcap"), tmp("b.pcap"), tmp("c.pcap"), tmp("a.pcap"))
+    doc = legacy_json(two)
+    order = [e["client_ip"] for e in doc["entries"]]
+    check(order == ["10.99.0.1", "10.99.0.9", "10.99.0.10"], "numeric client order: %s" % order)
+    for args, want in ((("--since", "2026-10-15"), ["oldserver.example.test"]),
+                       (("--until", "2026-10-15"), ["port8443", "tls10.example.test"]),
+                       (("--since", "2026-11-01T12:00:00Z"), ["oldserver.example.test"]),
+                       (("--since", "2026-11-01T12:00:01Z"), []),
+                       (("--since", "2026-10-01", "--until", "2026-10-31"), ["port8443"])):
+        check(snis(legacy_json(two, *args)) == want, "%s: %s, expected %s"
+              % (args, snis(legacy_json(two, *args)), want))
+    tls10 = [e for e in doc["entries"] if e["sni"] == "tls10.example.test"]
+    check(len(tls10) == 1 and tls10[0]["connections"] == 2, "read twice: one entry, 2 connections")
+    sort = [e["client_ip"] for e in legacy_json(two, "--sort", "connections")["entries"]]
+    check(sort[0] == "10.99.0.10", "--sort connections: %s" % sort)
+    sort = [e["client_ip"] for e in legacy_json(two, "--sort", "last")["entries"]]
+    check(sort == ["10.99.0.9", "10.99.0.1", "10.99.0.10"], "--sort last: %s" % sort)
+    sort = [e["server_port"] for e in legacy_json(two, "--sort", "server")["entries"]]
+    check(sort == [4433, 4433, 8443], "--sort server: %s" % sort)
+    r = run(["legacy", "--db", two, "--group", "client"])
+    lines = text(r).splitlines()
+    heads = [l for l in lines if l.startswith("client ")]
+    check(heads == ["client 10.99.0.1: 1 entry, 1 connection (cipher 1)",
+                    "client 10.99.0.9: 1 entry, 1 connection (server-limited 1)",
+                    "client 10.99.0.10: 1 entry, 2 connections (client-limited 2)"],
+          "--group client headings: %s" % heads)
+    rows = [l for l in lines if l.startswith("  10.")]
+    check(len(rows) == 3 and all(l.startswith("  10.99.0.2:") for l in rows),
+          "--group client: rows start with the server, the client column is dropped: %s" % rows)
+    doc = legacy_json(two, "--group", "server")
+    check([g["server_ip"] for g in doc.get("groups", [])] == ["10.99.0.2"]
+          and doc["groups"][0]["connections"] == 4, "--group server: %s" % doc.get("groups"))
+
+    # Pruned connection rows (as --retain leaves them): a window falls back to the inventory.
+    pruned = tmp("pruned.db")
+    shutil.copy(two, pruned)
+    with sqlite3.connect(pruned) as con:
+        con.execute("DELETE FROM connections")
+    doc = legacy_json(pruned, "--since", "2026-10-15")
+    check(doc["counted_from"] == "inventory" and snis(doc) == ["oldserver.example.test"],
+          "pruned: %s from %s" % (snis(doc), doc["counted_from"]))
+    check(len(legacy_json(pruned)["entries"]) == 3, "pruned: the inventory keeps every entry")
+
+    # Bad filter values are usage errors that name the option.
+    for args, what in ((("--since", "yesterday"), b"--since"), (("--until", "2026-02-30"), b"--until"),
+                       (("--client", "10.0.0.0/33"), b"--client"), (("--server", "x"), b"--server"),
+                       (("--port", "0"), b"--port"), (("--port", "70000"), b"--port"),
+                       (("--group", "sni"), b"--group"), (("--sort", "size"), b"--sort"),
+                       (("--since", "2026-11-02", "--until", "2026-11-01"), b"--since is after")):
+        r = run(["legacy", "--db", two] + list(args))
+        check(r.returncode == EXIT_USAGE and what in r.stderr, "%s: exit %d, %r"
+              % (args, r.returncode, r.stderr))
+
+
+# ---------------------------------------------------------------- catalog and hints
+
+def check_catalog_hints(db):
+    cat = tmp("test.catalog")
+    with open(cat, "w") as f:
+        f.write("# test catalog\n"
+                "tls10.example.test  2020-01-01  <TLSv1.2       Old Cloud  # a source\n"
+                "*.example.test      2999-12-31  <TLSv1.2,3DES  Future Cloud\n")
+    doc = legacy_json(db, "--catalog", cat)
+    e = by_sni(doc)
+    t10 = e.get(("tls10.example.test", 4433), {})
+    check(t10.get("service") == "Old Cloud" and t10.get("deadline") == "failing since 2020-01-01",
+          "catalog, past date: %s" % t10)
+    old = e.get(("oldserver.example.test", 4433), {})
+    check(old.get("service") == "Future Cloud" and old.get("deadline") == "fails on 2999-12-31",
+          "catalog, future date: %s" % old)
+    rc4 = e.get(("rc4.example.test", 8443), {})
+    check(rc4.get("service") == "Future Cloud" and rc4.get("retired") is None,
+          "a service that does not refuse RC4 gives no date: %s" % rc4)
+    dated = [x["retired"] for x in legacy_json(db, "--catalog", cat, "--sort", "deadline")["entries"]]
+    check(dated[0] == "2020-01-01" and dated[-1] is None and "2999-12-31" in dated,
+          "--sort deadline: %s" % dated)
+    r = run(["legacy", "--db", db, "--catalog", cat])
+    check(b"failing since 2020-01-01" in r.stdout and b"fails on 2999-12-31" in r.stdout,
+          "the table shows the deadlines")
+    with open(cat, "w") as f:
+        f.write("a.test 2026-01-01 <TLSv1.2 A\nb.test 2026-13-01 <TLSv1.2 B\n")
+    r = run(["legacy", "--db", db, "--catalog", cat])
+    check(r.returncode == EXIT_USAGE and b"test.catalog:2:" in r.stderr, "bad catalog: %r" % r.stderr)
+
+    # The built-in catalog, on a sample whose SNI is rewritten to an Azure Batch account.
+    batch = set_sni(Pcap(sample("tls10-openssl.pcap")), b"ab.batch.azure.com").write(tmp("batch.pcap"))
+    doc = legacy_json(read(tmp("batch.db"), batch))
+    got = [(x["service"], x["deadline"]) for x in doc["entries"]]
+    check(got == [("Azure Batch", "failing since 2023-03-31")], "built-in catalog: %s" % got)
+
+    # Software hints from a map of one's own.
+    ja4 = [r["ja4"] for r in export(read(tmp("one.db"), sample("tls10-openssl.pcap")))][0]
+    hints = tmp("hints.tsv")
+    with open(hints, "w") as f:
+        f.write("ja4\tja3\tsoftware\tnote\n%s\t-\tTestClient 1.0\tmade up\n" % ja4)
+    e = by_sni(legacy_json(db, "--hints", hints))
+    check(e.get(("tls10.example.test", 4433), {}).get("software") == "TestClient 1.0",
+          "hint by ja4: %s" % e.get(("tls10.example.test", 4433)))
+    check(e.get(("rc4.example.test", 8443), {}).get("software") is None, "no hint, no software")
+    with open(hints, "w") as f:
+        f.write("ja4\tja3\tsoftware\tnote\nonly-one-column\n")
+    r = run(["legacy", "--db", db, "--hints", hints])
+    check(r.returncode == EXIT_USAGE and b"hints.tsv:2:" in r.stderr, "bad hints: %r" % r.stderr)
+
+
+# ---------------------------------------------------------------- unknown bucket
+
+def check_unknown():
+    cut = cut_hello(Pcap(sample("tls12-openssl.pcap"))).write(tmp("cut.pcap"))
+    one = drop_from(Pcap(sample("tls10-openssl.pcap")), "10.99.0.2").write(tmp("onesided.pcap"))
+    mid = midstream(Pcap(sample("tls12-gnutls.pcap"))).write(tmp("mid.pcap"))
+    db = read(tmp("unknown.db"), cut, one, mid, sample("tls11-openssl.pcap"))
+    status = sorted(r["parse_status"] for r in export(db))
+    check(status == ["ok", "one_sided", "truncated"], "rewritten captures: %s" % status)
+    doc = legacy_json(db)
+    u = doc["unknown"]
+    check((u["truncated"], u["one_sided"], u["midstream"], u["malformed"], u["total"]) ==
+          (1, 1, 1, 0, 3), "unknown bucket: %s" % u)
+    # The one-sided TLS 1.0 hello got no answer only because the capture missed it: unjudged.
+    check([e["version"] for e in doc["entries"]] == ["TLSv1.1"], "entries: %s" % doc["entries"])
+    check(doc["connections"] == 4 and doc["legacy_connections"] == 1, "counts: %s" % doc)
+    r = run(["legacy", "--db", db])
+    lines = text(r).splitlines()
+    check(lines[-1] == "could not judge 3 connections: 1 truncated hello, 1 one-sided (one "
+          "direction not captured), 1 midstream (capture began after the hellos)",
+          "table: %r" % lines[-1:])
+    check(len(lines) == 4 and lines[2] == "", "table: header, entry, blank, unknown: %r" % lines)
+    rows = list(csv.reader(io.StringIO(text(run(["legacy", "--db", db, "--format", "csv"])))))
+    unknown = sorted((r[10], r[7]) for r in rows[1:] if r[11] == "unknown")
+    check(unknown == [("midstream", "1"), ("one_sided", "1"), ("truncated", "1")],
+          "csv unknown rows: %s" % unknown)
+    # Filters apply to the unknown bucket too.
+    u = legacy_json(db, "--client", "10.99.1.0/24")["unknown"]
+    check(u["total"] == 0, "--client filters the unknown bucket: %s" % u)
+    u = legacy_json(db, "--sni", "*")["unknown"]
+    check(u["midstream"] == 0 and u["one_sided"] == 1,
+          "--sni: midstream connections have no name: %s" % u)
+    # Nothing legacy, something unknown: the table still says both.
+    db = read(tmp("unknown2.db"), cut)
+    t = text(run(["legacy", "--db", db]))
+    check(t.startswith("no legacy TLS connections found in ") and
+          "could not judge 1 connection: 1 truncated hello" in t, "empty table: %r" % t)
+
+
+# ---------------------------------------------------------------- hostile SNI
+
+HOSTILE = [b"=cmd|' /C calc'!A0", b"<script>\x1b[31m\xff\xfe.ab"]
+
+
+def check_hostile():
+    paths = []
+    for i, name in enumerate(HOSTILE):
+        paths.append(set_sni(Pcap(sample("tls10-openssl.pcap")), name).write(tmp("h%d.pcap" % i)))
+    db = read(tmp("hostile.db"), *paths)
+    stored = {"=cmd|' /C calc'!A0", "<script>\\x1b[31m\\xff\\xfe.ab"}
+    for fmt in ("table", "csv", "json"):
+        r = run(["legacy", "--db", db, "--format", fmt])
+        check(r.returncode == 0 and inert(r.stdout), "%s output is not inert: %r" % (fmt, r.stdout))
+    doc = legacy_json(db)
+    check({e["sni"] for e in doc["entries"]} == stored, "json sni: %s" % doc["entries"])
+    rows = list(csv.reader(io.StringIO(text(run(["legacy", "--db", db, "--format", "csv"])))))
+    cells = {r[3] for r in rows[1:]}
+    check(cells == {"'=cmd|' /C calc'!A0", "<script>\\x1b[31m\\xff\\xfe.ab"},
+          "csv sni cells (formula guarded): %s" % cells)
+    check(all(len(r) == len(rows[0]) for r in rows), "csv rows keep their columns")
+    t = text(run(["legacy", "--db", db]))
+    check("<script>\\x1b[31m\\xff\\xfe.ab" in t and len(t.splitlines()) == 3, "table: %r" % t)
+    # A glob matches the stored (escaped) text.
+    check(len(legacy_json(db, "--sni", "*\\x1b*")["entries"]) == 1, "--sni on escaped text")
+
+
+# ---------------------------------------------------------------- terminal layout
+
+def on_terminal(args, cols):
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST  # no \n -> \r\n
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    p = subprocess.Popen([TC] + args, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.wait()
+    os.close(master)
+    return out.decode("utf-8")
+
+
+def check_table(db):
+    n = len(legacy_json(db)["entries"])
+    piped = text(run(["legacy", "--db", db]))
+    check(len(piped.splitlines()) == n + 1, "piped table: one line per entry")
+    head = piped.splitlines()[0].split()
+    check(head[:4] == ["CLIENT", "SERVER", "SNI", "ATTRIBUTION"], "header: %s" % head)
+    out = on_terminal(["legacy", "--db", db], 120)
+    lines = out.splitlines()
+    check(len(lines) == 3 + 3 * n, "terminal: three lines per entry (%d lines)" % len(lines))
+    check(max(len(l) for l in lines) <= 120, "terminal: a line is wider than 120:\n" + out)
+    check(lines[1].lstrip().startswith("ATTRIBUTION") and lines[2].lstrip().startswith("REASON"),
+          "terminal headers: %r" % lines[:3])
+    col = lines[1].index("ATTRIBUTION")
+    check(all(lines[4 + 3 * k][col:].split()[0] in
+              ("failing", "fallback", "client-limited", "server-limited", "cipher")
+              for k in range(n)), "attribution column aligned")
+
+
+def main():
+    global TC, SAMPLES, TMP
+    TC, SAMPLES = os.path.abspath(sys.argv[1]), sys.argv[2]
+    with open(os.path.join(SAMPLES, "expected.tsv"), newline="") as f:
+        table = list(csv.DictReader(f, delimiter="\t"))
+    with tempfile.TemporaryDirectory() as TMP:
+        check_attribution()
+        db = read(tmp("all.db"), *sorted({sample(t["file"]) for t in table}))
+        check_policies(db, table)
+        check_filters(db, table)
+        check_catalog_hints(db)
+        check_unknown()
+        check_hostile()
+        check_table(db)
+    print("legacy: %d checks, %d failed" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+#!/usr/bin/env python3
+"""The report command: HTML, Markdown and CSV from a database of the samples.
+
+Checks that the report lists the legacy clients with their attribution, service and deadline,
+agrees with `legacy --format json`, draws the trend on the right day, shows the coverage
+figures, exits 1 with --fail-on-legacy only when a legacy client is listed, opens the window
+of `--since last` where the previous report ended and lists what changed, and keeps a hostile
+SNI inert in every format. With chromium installed, the HTML is also rendered headless: the DOM
+must hold every section and the chart, and a screenshot must come out.
+
+The samples all date from 2024-01-01; the test makes captures of other days, other clients and
+other server names by rewriting copies of them (timestamps, addresses, the SNI bytes of the
+ClientHello with every length that covers them).
+
+usage: report_test.py TLSCENSUS SAMPLES_DIR
+"""
+import csv
+import html
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+EXIT_LEGACY, EXIT_USAGE, EXIT_DATABASE, EXIT_OUTPUT = 1, 2, 5, 6
+DAY = 86400
+JAN1 = 1704067200  # 2024-01-01T00:00:00Z, the samples' time
+HOSTILE_SNI = b"=cmd|' /C calc'!A0<script>alert(1)</script>\x1b[31m\xff|`x`*[a](b)"
+
+failures = []
+checks = 0
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg, file=sys.stderr)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, **kw)
+
+
+# ---------------------------------------------------------------- captures
+
+
+def read_pcap(path):
+    data = open(path, "rb").read()
+    if struct.unpack("<I", data[:4])[0] != 0xA1B2C3D4 or struct.unpack("<I", data[20:24])[0] != 1:
+        raise SystemExit("%s: expected a little-endian microsecond Ethernet pcap" % path)
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        frames.append([sec, usec, bytearray(data[off + 16:off + 16 + incl])])
+        off += 16 + incl
+    return data[:24], frames
+
+
+def write_pcap(path, header, frames):
+    with open(path, "wb") as f:
+        f.write(header)
+        for sec, usec, frame in frames:
+            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)))
+            f.write(frame)
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4_tcp(frame):
+    """Offsets of the IPv4 header, the TCP header and the payload; None for anything else."""
+    if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+        return None
+    ip = 14
+    tcp = ip + (frame[ip] & 15) * 4
+    end = ip + struct.unpack("!H", frame[ip + 2:ip + 4])[0]
+    return ip, tcp, tcp + (frame[tcp + 12] >> 4) * 4, end
+
+
+def fix_checksums(frame):
+    ip, tcp, _, end = ipv4_tcp(frame)
+    frame[ip + 10:ip + 12] = b"\0\0"
+    frame[ip + 10:ip + 12] = struct.pack("!H", csum(bytes(frame[ip:tcp])))
+    frame[tcp + 16:tcp + 18] = b"\0\0"
+    pseudo = bytes(frame[ip + 12:ip + 20]) + struct.pack("!BBH", 0, 6, end - tcp)
+    frame[tcp + 16:tcp + 18] = struct.pack("!H", csum(pseudo + bytes(frame[tcp:end])))
+
+
+def set_sni(hello, name):
+    """The ClientHello message (record header first) with its server_name replaced."""
+    p = 5 + 4 + 2 + 32
+    p += 1 + hello[p]                                       # session id
+    p += 2 + struct.unpack("!H", hello[p:p + 2])[0]         # cipher suites
+    p += 1 + hello[p]                                       # compression methods
+    ext_total_at, p = p, p + 2
+    while True:
+        etype, elen = struct.unpack("!HH", hello[p:p + 4])
+        if etype == 0:
+            break
+        p += 4 + elen
+    old = struct.unpack("!H", hello[p + 7:p + 9])[0]         # type, len, list len, kind, len
+    delta = len(name) - old
+    out = bytearray(hello[:p + 9]) + name + hello[p + 9 + old:]
+    for at, size in ((3, 2), (6, 3), (ext_total_at, 2), (p + 2, 2), (p + 4, 2), (p + 7, 2)):
+        value = int.from_bytes(out[at:at + size], "big") + delta
+        out[at:at + size] = value.to_bytes(size, "big")
+    return bytes(out), delta
+
+
+def rewrite(src, dst, days=0, client_ip=None, sni=None):
+    """A copy of an IPv4 sample, days later, from another client, to another server name."""
+    header, frames = read_pcap(src)
+    client = hello_at = None
+    delta = 0
+    for i, (_, _, frame) in enumerate(frames):
+        o = ipv4_tcp(frame)
+        if o and hello_at is None and frame[o[2]:o[2] + 1] == b"\x16" and frame[o[2] + 5] == 1:
+            client, hello_at = bytes(frame[26:30]), i
+    if hello_at is None:
+        raise SystemExit("%s: no ClientHello in one IPv4 segment" % src)
+    for i, f in enumerate(frames):
+        frame = f[2]
+        o = ipv4_tcp(frame)
+        f[0] += days * DAY
+        if not o:
+            continue
+        ip, tcp, payload, end = o
+        from_client = bytes(frame[26:30]) == client
+        if sni is not None and i == hello_at:
+            hello, delta = set_sni(bytes(frame[payload:end]), sni)
+            frame[payload:end] = hello
+            frame[ip + 2:ip + 4] = struct.pack("!H", end - ip + delta)
+        elif delta and i > hello_at:
+            at = tcp + 4 if from_client else tcp + 8  # seq of the client, ack of the server
+            value = (struct.unpack("!I", frame[at:at + 4])[0] + delta) & 0xFFFFFFFF
+            frame[at:at + 4] = struct.pack("!I", value)
+        if client_ip:
+            frame[26 if from_client else 30:30 if from_client else 34] = client_ip
+        fix_checksums(frame)
+    write_pcap(dst, header, [(s, u, bytes(f)) for s, u, f in frames])
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def csv_blocks(text):
+    """The report's CSV: blocks separated by an empty line, each row led by its section."""
+    rows = {}
+    for block in text.replace("\r\n", "\n").strip("\n").split("\n\n"):
+        table = list(csv.reader(io.StringIO(block)))
+        head = table[0]
+        for row in table[1:]:
+            rows.setdefault(row[0], []).append(dict(zip(head, row)))
+    return rows
+
+
+def pairs(rows):
+    return {r["field"]: r["value"] for r in rows}
+
+
+def text_of(doc):
+    """What a reader sees of an HTML document: tags out, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", doc))
+
+
+def section(doc, name):
+    m = re.search(r'<section id="%s">(.*?)</section>' % name, doc, re.S)
+    return m.group(1) if m else ""
+
+
+def md_cells(line):
+    """Cells of a Markdown table row, split on pipes that are not escaped."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+
+
+class Tool:
+    def __init__(self, exe, work):
+        self.exe, self.work = exe, work
+
+    def read(self, db, *pcaps):
+        r = run([self.exe, "read", "--quiet", "--db", db] + list(pcaps))
+        check(r.returncode == 0, "read %s: %s" % (pcaps, r.stderr.decode(errors="replace")))
+
+    def report(self, db, *args):
+        return run([self.exe, "report", "--db", db] + list(args))
+
+    def legacy_json(self, db, *args):
+        r = run([self.exe, "legacy", "--db", db, "--format", "json"] + list(args))
+        check(r.returncode == 0, "legacy --format json " + " ".join(args))
+        return json.loads(r.stdout)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_agrees_with_legacy(t, db):
+    window = ["--since", "2024-01-01", "--until", "2024-01-02"]
+    want = t.legacy_json(db, *window)
+    r = t.report(db, "--format", "csv", "--no-record", *window)
+    check(r.returncode == 0, "report csv exit code %d: %s" % (r.returncode, r.stderr))
+    rows = csv_blocks(r.stdout.decode())
+    summary = pairs(rows.get("summary", []))
+    check(summary.get("connections") == str(want["connections"]),
+          "csv connections %s, legacy json %s" % (summary.get("connections"), want["connections"]))
+    check(summary.get("legacy_connections") == str(want["legacy_connections"]),
+          "csv legacy_connections agrees with legacy json")
+    check(summary.get("legacy_entries") == str(len(want["entries"])), "csv legacy_entries")
+    key = lambda e: (e["client_ip"], e["server_ip"], str(e["server_port"]), e["sni"] or "",
+                     e["attribution"], str(e["connections"]))
+    got = sorted(key(e) for e in rows.get("legacy", []))
+    check(got == sorted(key(e) for e in want["entries"]),
+          "csv legacy rows are legacy json's entries:\n%s\n%s" % (got, want["entries"]))
+    clients = {e["client_ip"] for e in want["entries"]}
+    check(summary.get("legacy_clients") == str(len(clients)), "csv legacy_clients")
+    for e in rows.get("legacy", []):
+        check(e["advice"] == want["advice"].get(e["attribution"]), "csv advice of " + e["sni"])
+    trend = rows.get("trend", [])
+    check([d["day"] for d in trend] == ["2024-01-01"], "trend has one day, 2024-01-01: %s" % trend)
+    check(trend and trend[0]["total"] == str(want["connections"]), "trend total")
+    unknown = want["unknown"]
+    cover = pairs(rows.get("coverage", []))
+    for k in ("truncated", "malformed", "one_sided", "midstream"):
+        check(cover.get(k) == str(unknown[k]), "coverage %s = legacy json unknown" % k)
+    with sqlite3.connect(db) as c:
+        runs, packets = c.execute("select count(*), sum(packets) from runs").fetchone()
+    check(cover.get("runs") == str(runs) and cover.get("packets") == str(packets),
+          "coverage runs and packets from the runs table: %s" % cover)
+    for k in ("kernel_drops", "queue_drops", "flows_evicted"):
+        check(cover.get(k) == "0", "coverage %s present and 0" % k)
+    return want
+
+
+def check_html_and_md(t, db, want, out):
+    window = ["--since", "2024-01-01", "--until", "2024-01-02", "--no-record"]
+    r = t.report(db, "--format", "html", "-o", out, *window)
+    check(r.returncode == 0 and os.path.exists(out), "html report written: %s" % r.stderr)
+    doc = open(out, encoding="utf-8").read()
+    for sid in ("summary", "legacy", "trend", "changes", "coverage"):
+        check('<section id="%s">' % sid in doc, "html section " + sid)
+    check(not re.search(r"<script|<link|<img|src=|@import|url\(http", doc, re.I),
+          "html has no script and no external asset")
+    text = text_of(doc)
+    legacy = text_of(section(doc, "legacy"))
+    for e in want["entries"]:
+        check(e["client_ip"] in legacy, "html lists client " + e["client_ip"])
+        if e["sni"]:
+            check(e["sni"] in legacy, "html lists " + e["sni"])
+        check(want["advice"][e["attribution"]] in legacy, "html advice for " + e["attribution"])
+        if e["software"]:
+            check(e["software"] in legacy, "html software hint " + e["software"])
+        check(e["ja4"] in legacy, "html JA4 " + e["ja4"])
+    check("failing now" in legacy, "html: a refused connection is failing now")
+    check(re.search(r"%d\s*legacy connections" % want["legacy_connections"], text) is not None,
+          "html summary card of legacy connections")
+    trend = section(doc, "trend")
+    check("<svg" in trend and "<rect" in trend and "2024-01-01" in trend, "html trend chart")
+    check("TLSv1.3" in trend and "TLSv1.0" in trend, "html trend legend")
+    cover = text_of(section(doc, "coverage"))
+    check("One-sided" in cover and "Kernel drops" in cover and "Flows evicted" in cover,
+          "html coverage lines")
+
+    r = t.report(db, "--format", "md", *window)
+    check(r.returncode == 0, "md report")
+    md = r.stdout.decode()
+    for head in ("## Summary", "## Legacy clients", "## Trend", "## Changes since the previous",
+                 "## Coverage"):
+        check(head in md, "md " + head)
+    day = [l for l in md.splitlines() if l.startswith("| 2024-01-01 |")]
+    check(len(day) == 1 and md_cells(day[0])[-1] == str(want["connections"]),
+          "md trend row of 2024-01-01 totals %d" % want["connections"])
+    rows = [md_cells(l) for l in md.splitlines() if l.startswith("| 10.") or l.startswith("| fd")]
+    check(len(rows) == len(want["entries"]) and all(len(c) == 13 for c in rows),
+          "md: one 13-cell row per entry")
+
+
+def check_fail_on_legacy(t, samples, work):
+    legacy_db = os.path.join(work, "fail.db")
+    t.read(legacy_db, os.path.join(samples, "tls10-openssl.pcap"))
+    out = os.path.join(work, "fail.html")
+    r = t.report(legacy_db, "--fail-on-legacy", "--no-record", "-o", out)
+    check(r.returncode == EXIT_LEGACY, "--fail-on-legacy on a legacy database exits 1, not %d"
+          % r.returncode)
+    check(os.path.getsize(out) > 1000, "--fail-on-legacy still writes the report")
+    r = t.report(legacy_db, "--no-record", "-o", out)
+    check(r.returncode == 0, "without --fail-on-legacy the exit code is 0")
+    clean_db = os.path.join(work, "clean.db")
+    t.read(clean_db, os.path.join(samples, "tls13-openssl.pcap"),
+           os.path.join(samples, "tls12-openssl.pcap"))
+    r = t.report(clean_db, "--fail-on-legacy", "--no-record", "--format", "md")
+    check(r.returncode == 0, "--fail-on-legacy on a clean database exits 0, not %d: %s"
+          % (r.returncode, r.stderr))
+    check(b"No client used legacy TLS" in r.stdout, "clean report says so")
+
+
+def check_output_and_errors(t, db, work):
+    pattern = os.path.join(work, "reports", "legacy-%Y-%m-%d.html")
+    os.makedirs(os.path.dirname(pattern))
+    r = t.report(db, "--no-record", "-o", pattern)
+    dated = time.strftime(pattern)
+    check(r.returncode == 0 and os.path.exists(dated), "-o expands %%Y-%%m-%%d: %s" % dated)
+    check(os.listdir(os.path.dirname(pattern)) == [os.path.basename(dated)],
+          "no temporary file left beside the report")
+    r = t.report(db, "-o", os.path.join(work, "reports", "x.csv"), "--no-record")
+    check(r.stdout == b"" and open(os.path.join(work, "reports", "x.csv")).read().startswith(
+        "section,field,value"), "-o x.csv picks the CSV format")
+    with sqlite3.connect(db) as c:
+        before = c.execute("select count(*) from sqlite_master where name = 'reports'").fetchone()
+    r = t.report(db, "-o", os.path.join(work, "missing-dir", "r.html"))
+    check(r.returncode == EXIT_OUTPUT and b"missing-dir" in r.stderr,
+          "unwritable -o: exit 6 naming the file, not %d" % r.returncode)
+    with sqlite3.connect(db) as c:
+        after = c.execute("select count(*) from sqlite_master where name = 'reports'").fetchone()
+    check(before == after, "a report that could not be written is not remembered")
+    for args, what in ((["--format", "pdf"], b"'pdf'"), (["--since", "yesterday"], b"yesterday"),
+                       (["--group", "client"], b"--group"), (["--top", "0"], b"--top"),
+                       (["--policy", "nosuch"], b"nosuch")):
+        r = t.report(db, *args)
+        check(r.returncode == EXIT_USAGE and what in r.stderr,
+              "report %s: usage error (%d) %s" % (args, r.returncode, r.stderr))
+    r = t.report(os.path.join(work, "none.db"))
+    check(r.returncode == EXIT_DATABASE, "missing database: exit 5")
+    r = run([t.exe, "report", "--help"])
+    check(r.returncode == 0 and b"usage: tlscensus report" in r.stdout and b"--fail-on-legacy"
+          in r.stdout, "report --help")
+
+
+def check_since_last(t, samples, work):
+    db = os.path.join(work, "weekly.db")
+    t.read(db, *sorted(os.path.join(samples, f) for f in os.listdir(samples)
+                       if f.endswith(".pcap")))
+    r = t.report(db, "--since", "last", "--until", "2024-01-02", "--format", "csv")
+    check(r.returncode == 0, "first --since last report: %s" % r.stderr)
+    first = csv_blocks(r.stdout.decode())
+    check(pairs(first["report"]).get("since") == "", "first --since last: from the first record")
+    check(first.get("changes", [{}])[0].get("change") == "no_previous_report",
+          "first report has no previous one")
+    check("10.99.0.1" in {e["client_ip"] for e in first.get("legacy", [])},
+          "10.99.0.1 is legacy on 2024-01-01")
+
+    # Two days later: 10.99.0.1 speaks only TLS 1.3 now, 10.99.0.7 appears with TLS 1.0.
+    later = [os.path.join(work, "later-%d.pcap" % i) for i in range(2)]
+    rewrite(os.path.join(samples, "tls13-openssl.pcap"), later[0], days=2)
+    rewrite(os.path.join(samples, "tls10-openssl.pcap"), later[1], days=2,
+            client_ip=bytes([10, 99, 0, 7]), sni=b"login.microsoftonline.com")
+    t.read(db, *later)
+    r = t.report(db, "--since", "last", "--until", "2024-01-04", "--format", "csv")
+    check(r.returncode == 0, "second --since last report: %s" % r.stderr)
+    second = csv_blocks(r.stdout.decode())
+    head = pairs(second["report"])
+    check(head.get("since") == "2024-01-02T00:00:00Z",
+          "--since last opens where the previous report ended: %s" % head.get("since"))
+    changes = {(c["change"], c["client_ip"]) for c in second.get("changes", [])}
+    check(("new_legacy", "10.99.0.7") in changes, "10.99.0.7 is a new legacy client: %s" % changes)
+    check(("migrated", "10.99.0.1") in changes, "10.99.0.1 migrated: %s" % changes)
+    legacy = second.get("legacy", [])
+    check([(e["client_ip"], e["service"], e["deadline"]) for e in legacy] ==
+          [("10.99.0.7", "Microsoft Entra ID", "failing since 2022-01-31")],
+          "the new client's service and deadline: %s" % legacy)
+    days = {d["day"]: d["total"] for d in second.get("trend", [])}
+    check(days == {"2024-01-02": "0", "2024-01-03": "2"},
+          "trend of the second window: %s" % days)
+    with sqlite3.connect(db) as c:
+        rows = c.execute("select since, until, policy, scope, legacy_clients from reports "
+                         "order by id").fetchall()
+    check(len(rows) == 2 and rows[0][0] is None and rows[1][0] == JAN1 + DAY and
+          json.loads(rows[1][4]) == ["10.99.0.7"] and rows[1][2] == "default" and rows[1][3] == "",
+          "the reports table remembers both: %s" % rows)
+    r = t.report(db, "--since", "last", "--until", "2024-01-05", "--format", "html",
+                 "--no-record")
+    doc = r.stdout.decode()
+    changes = text_of(section(doc, "changes"))
+    check("New legacy clients (0)" in changes and "Migrated to modern TLS (0)" in changes and
+          re.search(r"Not seen in this window \(1\).*10\.99\.0\.7", changes, re.S),
+          "third report compares with the second: 10.99.0.7 not seen since: %s" % changes)
+    # A different policy or filter is a different series: its first report has no previous.
+    r = t.report(db, "--since", "last", "--policy", "entra", "--format", "csv", "--no-record")
+    check(csv_blocks(r.stdout.decode())["changes"][0]["change"] == "no_previous_report",
+          "another policy starts its own series")
+
+    # A custom catalog gives a date still to come.
+    catalog = os.path.join(work, "future.catalog")
+    with open(catalog, "w") as f:
+        f.write("login.microsoftonline.com  2099-12-31  <TLSv1.2  Future Login Service\n")
+    r = t.report(db, "--since", "2024-01-03", "--until", "2024-01-04", "--catalog", catalog,
+                 "--no-record", "--format", "html")
+    legacy_text = text_of(section(r.stdout.decode(), "legacy"))
+    check("fails on 2099-12-31" in legacy_text and "Future Login Service" in legacy_text,
+          "a cutoff to come reads 'fails on': %s" % legacy_text[-300:])
+
+
+def check_hostile(t, samples, work):
+    db = os.path.join(work, "hostile.db")
+    pcap = os.path.join(work, "hostile.pcap")
+    rewrite(os.path.join(samples, "tls10-openssl.pcap"), pcap, sni=HOSTILE_SNI)
+    t.read(db, pcap)
+    want = t.legacy_json(db)
+    check(len(want["entries"]) == 1 and want["entries"][0]["sni"].startswith("=cmd|"),
+          "the rewritten capture is read with its hostile SNI: %s" % want["entries"])
+    for fmt in ("html", "md", "csv"):
+        r = t.report(db, "--format", fmt, "--no-record")
+        out = r.stdout
+        check(r.returncode == 0, "hostile %s report" % fmt)
+        check(b"\x1b" not in out, "%s: no ESC byte" % fmt)
+        if fmt != "csv":  # CSV is data: a spreadsheet runs formulas, not markup
+            check(b"<script" not in out.lower(), "%s: no raw <script" % fmt)
+        try:
+            out.decode("utf-8")
+        except UnicodeDecodeError:
+            check(False, "%s: valid UTF-8" % fmt)
+        check(b"\\x1b[31m" in out or b"\\\\x1b" in out, "%s: ESC shown as \\x1b" % fmt)
+        check(b"\\xff" in out or b"\\\\xff" in out, "%s: the invalid byte shown as \\xff" % fmt)
+        if fmt == "csv":
+            rows = csv_blocks(out.decode())
+            sni = rows["legacy"][0]["sni"]
+            check(sni.startswith("'=cmd|"), "csv: formula neutralised: %r" % sni)
+        if fmt == "md":
+            rows = [md_cells(l) for l in out.decode().splitlines() if l.startswith("| 10.99")]
+            check(len(rows) == 1 and len(rows[0]) == 13,
+                  "md: the pipes in the SNI do not split the row: %s" % rows)
+            check("\\|" in out.decode() and "\\`x\\`" in out.decode() and "\\[a\\]" in out.decode(),
+                  "md: pipe, backtick and link brackets escaped")
+        if fmt == "html":
+            check(b"&lt;script&gt;alert(1)&lt;/script&gt;" in out, "html: markup escaped")
+
+
+def chromium_exe():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def check_chromium(page, work):
+    exe = chromium_exe()
+    if not exe:
+        print("report_test: chromium is not installed: skipping the headless rendering "
+              "(apt-get install -y chromium)")
+        return False
+    profile = tempfile.mkdtemp(dir=work)
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--user-data-dir=" + profile]
+    url = "file://" + os.path.abspath(page)
+    r = run(base + ["--dump-dom", url], timeout=120)
+    dom = r.stdout.decode(errors="replace")
+    check(r.returncode == 0 and "</html>" in dom, "chromium --dump-dom: %d %s"
+          % (r.returncode, r.stderr[-500:]))
+    for sid in ("summary", "legacy", "trend", "changes", "coverage"):
+        check('id="%s"' % sid in dom, "rendered DOM has section " + sid)
+    check(re.search(r"<svg[^>]*>.*<rect.*</svg>", dom, re.S) is not None, "rendered DOM has the chart")
+    check("<script" not in dom, "rendered DOM has no script")
+    shot = os.path.join(work, "report.png")
+    r = run(base + ["--hide-scrollbars", "--screenshot=" + shot, "--window-size=1280,2000", url],
+            timeout=120)
+    ok = os.path.exists(shot) and os.path.getsize(shot) > 20000
+    png = open(shot, "rb").read(24) if os.path.exists(shot) else b""
+    check(ok and png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack("!II", png[16:24]) == (1280, 2000),
+          "chromium screenshot: a 1280x2000 PNG of some substance (%d, %s)"
+          % (r.returncode, r.stderr[-300:]))
+    return True
+
+
+def main():
+    exe, samples = sys.argv[1], sys.argv[2]
+    work = tempfile.mkdtemp(prefix="report_test.")
+    try:
+        t = Tool(exe, work)
+        db = os.path.join(work, "samples.db")
+        t.read(db, *sorted(os.path.join(samples, f) for f in os.listdir(samples)
+                           if f.endswith(".pcap")))
+        want = check_agrees_with_legacy(t, db)
+        page = os.path.join(work, "report.html")
+        check_html_and_md(t, db, want, page)
+        check_fail_on_legacy(t, samples, work)
+        check_output_and_errors(t, db, work)
+        check_since_last(t, samples, work)
+        check_hostile(t, samples, work)
+        check_chromium(page, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("report_test: %d checks, %d failed" % (checks, len(failures)))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
