@@ -9,17 +9,21 @@
  *                   inappropriate_fallback (86) alert: already broken
  *   fallback        TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), or a retry: within 60 s
  *                   after a failed connection from the same client to the same server endpoint
- *                   and SNI that offered a higher version (decided when the row is written, view
- *                   inventory_keys in store.c: a retry is recognised when the failed attempt
- *                   was recorded first, which is the usual order since a refused connection
- *                   closes before the retry's handshake completes)
+ *                   and SNI that offered a higher version. One definition, the view
+ *                   inventory_keys in store.c, serves both readers: the inventory takes it when
+ *                   the row is written, so there a retry is recognised when the failed attempt
+ *                   was recorded first (the usual order: a refused connection closes before the
+ *                   retry's handshake completes); a window read from the connection rows asks
+ *                   it afresh, whatever the order
  *   client-limited  the client's highest offered version is legacy under the policy
  *   server-limited  the client offered an acceptable version, the server chose a legacy one
  *   cipher          the version is acceptable, the negotiated suite is not
  *
  * Connections whose hellos could not be parsed (parse_status truncated, malformed, one_sided,
  * midstream) are not judged at all: they are counted in the "unknown" bucket. A one-sided
- * capture would otherwise look like a refused connection.
+ * capture would otherwise look like a refused connection. The inventory keeps truncated,
+ * malformed and one-sided rows; a midstream connection has no hello, hence no inventory row,
+ * so it is counted from the connection rows, and --retain pruning forgets it.
  */
 #define _GNU_SOURCE /* FNM_CASEFOLD */
 #include <arpa/inet.h>

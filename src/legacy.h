@@ -78,8 +78,8 @@ struct legacy_entry {
 	int server_port;
 	uint16_t version;           /* effective version */
 	int negotiated;             /* 0: no ServerHello, version is the client's highest offer */
-	uint32_t cipher;            /* 0 with negotiated == 0 */
-	uint16_t client_max;        /* client's highest offered version */
+	uint32_t cipher;            /* 0 with negotiated == 0; POLICY_NO_CIPHER for SSL 2.0 */
+	uint16_t client_max;        /* client's highest offered version; 0 when unknown */
 	enum attribution attr;
 	char *reason;               /* from policy_judge, owned by the entry */
 	char *service;              /* provider catalog: "Microsoft Entra ID", NULL if unknown */
