@@ -483,192 +483,12 @@ int store_export_ndjson(struct store *s, FILE *out)
 	return finish_output(s, out);
 }
 
-/* ---------------------------------------------------------------- legacy report */
-
-struct legacy_row {
-	char *client_ip, *server_ip, *sni, *version, *cipher, *client_max, *first, *last, *reason;
-	int64_t server_port, count;
-	int negotiated;
-	unsigned char client_key[17], server_key[17]; /* family, address: numeric IP order */
-	size_t seq;                                   /* SQL order, the tie-break */
-};
-
-struct legacy_rows {
-	struct legacy_row *v;
-	size_t n, cap;
-};
-
-/* The inventory, not the connection rows: it survives --retain pruning and stays small, so the
- * answer comes in milliseconds on months of capture. */
-static const char legacy_sql[] =
-    "SELECT client_ip, server_ip, server_port, nullif(sni, ''), effective_version, negotiated, "
-    "nullif(cipher, -1), cipher_name, nullif(ch_max_version, -1), sum(connections), "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', min(first_seen), 'unixepoch'), "
-    "strftime('%Y-%m-%dT%H:%M:%SZ', max(last_seen), 'unixepoch'), reason "
-    "FROM legacy_inventory "
-    "GROUP BY client_ip, server_ip, server_port, sni, effective_version, negotiated, cipher, "
-    "ch_max_version, reason "
-    "ORDER BY client_ip, server_ip, server_port, sni, effective_version";
-
-static void ip_key(const char *ip, unsigned char key[17])
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	memset(key, 0xff, 17);
-	if (!ip)
-		return;
-	if (inet_pton(AF_INET, ip, &a4) == 1) {
-		memset(key, 0, 17);
-		key[0] = 4;
-		memcpy(key + 1, &a4, 4);
-	} else if (inet_pton(AF_INET6, ip, &a6) == 1) {
-		key[0] = 6;
-		memcpy(key + 1, &a6, 16);
-	}
-}
-
-static int legacy_cmp(const void *a, const void *b)
-{
-	const struct legacy_row *x = a, *y = b;
-	int c = memcmp(x->client_key, y->client_key, 17);
-
-	if (!c)
-		c = memcmp(x->server_key, y->server_key, 17);
-	if (!c)
-		c = (x->server_port > y->server_port) - (x->server_port < y->server_port);
-	if (!c)
-		c = (x->seq > y->seq) - (x->seq < y->seq);
-	return c;
-}
-
-static char *column_dup(sqlite3_stmt *st, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-
-	return t ? strdup(t) : NULL;
-}
-
-static void free_rows(struct legacy_rows *rows)
-{
-	for (size_t i = 0; i < rows->n; i++) {
-		struct legacy_row *r = &rows->v[i];
-
-		free(r->client_ip), free(r->server_ip), free(r->sni), free(r->version);
-		free(r->cipher), free(r->client_max), free(r->first), free(r->last);
-		free(r->reason);
-	}
-	free(rows->v);
-}
-
-static int read_row(sqlite3_stmt *st, struct legacy_row *r)
-{
-	char v[8], text[32];
-
-	memset(r, 0, sizeof *r);
-	r->client_ip = column_dup(st, 0);
-	r->server_ip = column_dup(st, 1);
-	r->server_port = sqlite3_column_int64(st, 2);
-	r->sni = column_dup(st, 3);
-	r->negotiated = sqlite3_column_int(st, 5);
-	version_text(sqlite3_column_int64(st, 4), v);
-	snprintf(text, sizeof text, "%s%s", v, r->negotiated ? "" : " (offered)");
-	r->version = strdup(text);
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-		r->cipher = column_dup(st, 7);
-	} else if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-		snprintf(text, sizeof text, "0x%04llx",
-		         (unsigned long long)sqlite3_column_int64(st, 6));
-		r->cipher = strdup(text);
-	}
-	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-		version_text(sqlite3_column_int64(st, 8), v);
-		r->client_max = strdup(v);
-	}
-	r->count = sqlite3_column_int64(st, 9);
-	r->first = column_dup(st, 10);
-	r->last = column_dup(st, 11);
-	r->reason = column_dup(st, 12);
-	ip_key(r->client_ip, r->client_key);
-	ip_key(r->server_ip, r->server_key);
-	return r->client_ip && r->server_ip && r->version && r->first && r->last && r->reason ? 0
-	                                                                                      : -1;
-}
-
-static int load_legacy(struct store *s, struct legacy_rows *rows)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store_db(s), legacy_sql, -1, &st, NULL);
-
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (rows->n == rows->cap) {
-			size_t cap = rows->cap ? rows->cap * 2 : 64;
-			struct legacy_row *v = realloc(rows->v, cap * sizeof *v);
-
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows->v = v;
-			rows->cap = cap;
-		}
-		rc = read_row(st, &rows->v[rows->n]) ? SQLITE_NOMEM : SQLITE_OK;
-		rows->v[rows->n].seq = rows->n;
-		rows->n++;
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_NOMEM) {
-		fprintf(stderr, "tlscensus: database '%s': out of memory reading the report\n",
-		        store_path(s));
-		return -1;
-	}
-	if (rc != SQLITE_DONE) {
-		query_failed(s, "legacy query failed");
-		return -1;
-	}
-	if (rows->n > 1)
-		qsort(rows->v, rows->n, sizeof *rows->v, legacy_cmp);
-	return 0;
-}
-
-/* --- table */
-
-/*
- * One line per entry, columns in the order below, when the output is a file or a pipe (so grep
- * and wc see one entry per line) or when it fits the terminal. Ten fields rarely fit a terminal
- * of 80 to 120 columns (the timestamps, cipher name and reason alone take about 110), so on a
- * narrower terminal each entry takes two lines, as ls switches layouts: where and when on the
- * first, what was wrong on the second, indented past the client column. Each line kind then has
- * its own header line.
- */
-enum {
-	T_CLIENT,
-	T_SERVER,
-	T_SNI,
-	T_VERSION,
-	T_CIPHER,
-	T_MAX,
-	T_CONNS,
-	T_FIRST,
-	T_LAST,
-	T_REASON,
-	T_COLS
-};
-
-static const int table_wide[] = {T_CLIENT, T_SERVER, T_SNI,   T_VERSION, T_CIPHER,
-                                 T_MAX,    T_CONNS,  T_FIRST, T_LAST,    T_REASON};
-static const int table_line1[] = {T_CLIENT, T_SERVER, T_SNI, T_CONNS, T_FIRST, T_LAST};
-static const int table_line2[] = {T_VERSION, T_CIPHER, T_MAX, T_REASON};
-
-#define TABLE_N(a) (sizeof(a) / sizeof((a)[0]))
-
-static const char *const table_head[T_COLS] = {
-    "CLIENT",     "SERVER", "SNI",        "VERSION",   "CIPHER",
-    "CLIENT MAX", "CONNS",  "FIRST SEEN", "LAST SEEN", "REASON",
-};
+/* ---------------------------------------------------------------- text for printers
+ * Shared with legacy.c and report.c (declared in legacy.h): one implementation of the
+ * escaping and column arithmetic, whoever prints. */
 
 /* Terminal columns taken by UTF-8 text (one per code point; inert text has no controls). */
-static size_t text_width(const char *s)
+size_t query_text_width(const char *s)
 {
 	size_t w = 0;
 
@@ -678,11 +498,11 @@ static size_t text_width(const char *s)
 }
 
 /* Cuts s to max columns, ending in "..." when cut, on a code point boundary. */
-static void cut_text(char *s, size_t max)
+void query_cut_text(char *s, size_t max)
 {
 	size_t w = 0, i = 0;
 
-	if (text_width(s) <= max)
+	if (query_text_width(s) <= max)
 		return;
 	for (; s[i]; i++) {
 		if (((unsigned char)s[i] & 0xc0) == 0x80)
@@ -694,60 +514,8 @@ static void cut_text(char *s, size_t max)
 	memcpy(s + i, "...", 4);
 }
 
-/* Fills the row's cells, each inert and malloc'd; "-" stands for none. */
-static int table_cells(const struct legacy_row *r, char *cell[T_COLS])
-{
-	char server[80], conns[24];
-	const char *src[T_COLS];
-	int v6 = r->server_ip && strchr(r->server_ip, ':');
-
-	snprintf(server, sizeof server, v6 ? "[%s]:%lld" : "%s:%lld", r->server_ip,
-	         (long long)r->server_port);
-	snprintf(conns, sizeof conns, "%lld", (long long)r->count);
-	src[T_CLIENT] = r->client_ip;
-	src[T_SERVER] = server;
-	src[T_SNI] = r->sni;
-	src[T_VERSION] = r->version;
-	src[T_CIPHER] = r->cipher;
-	src[T_MAX] = r->client_max;
-	src[T_CONNS] = conns;
-	src[T_FIRST] = r->first;
-	src[T_LAST] = r->last;
-	src[T_REASON] = r->reason;
-	for (int i = 0; i < T_COLS; i++) {
-		const char *t = src[i] && *src[i] ? src[i] : "-";
-
-		cell[i] = store_inert_text(t, strlen(t), 0);
-		if (!cell[i])
-			return -1;
-	}
-	cut_text(cell[T_SNI], TABLE_SNI_MAX);
-	cut_text(cell[T_CIPHER], TABLE_CIPHER_MAX);
-	return 0;
-}
-
-static void table_line(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS],
-                       const int *cols, size_t ncols, size_t indent)
-{
-	fprintf(out, "%*s", (int)indent, "");
-	for (size_t k = 0; k < ncols; k++) {
-		int i = cols[k];
-		size_t pad = width[i] - text_width(cell[i]);
-
-		if (k)
-			fputs("  ", out);
-		if (i == T_CONNS)
-			fprintf(out, "%*s%s", (int)pad, "", cell[i]);
-		else if (k == ncols - 1)
-			fputs(cell[i], out); /* no trailing blanks */
-		else
-			fprintf(out, "%s%*s", cell[i], (int)pad, "");
-	}
-	fputc('\n', out);
-}
-
 /* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
-static size_t terminal_columns(FILE *out)
+size_t query_terminal_columns(FILE *out)
 {
 	struct winsize ws;
 	int fd = fileno(out);
@@ -759,70 +527,10 @@ static size_t terminal_columns(FILE *out)
 	return 80;
 }
 
-static size_t line_width(const size_t width[T_COLS], const int *cols, size_t ncols)
-{
-	size_t w = 0;
-
-	for (size_t k = 0; k < ncols; k++)
-		w += width[cols[k]] + (k ? 2 : 0);
-	return w;
-}
-
-static void table_entry(FILE *out, const char *const cell[T_COLS], const size_t width[T_COLS],
-                        int wide)
-{
-	if (wide) {
-		table_line(out, cell, width, table_wide, TABLE_N(table_wide), 0);
-		return;
-	}
-	table_line(out, cell, width, table_line1, TABLE_N(table_line1), 0);
-	table_line(out, cell, width, table_line2, TABLE_N(table_line2), width[T_CLIENT] + 2);
-}
-
-static int print_table(struct store *s, const struct legacy_rows *rows, FILE *out)
-{
-	char *(*cells)[T_COLS] = calloc(rows->n ? rows->n : 1, sizeof *cells);
-	size_t width[T_COLS];
-	int rc = 0;
-
-	if (!cells)
-		goto oom;
-	for (int i = 0; i < T_COLS; i++)
-		width[i] = strlen(table_head[i]);
-	for (size_t r = 0; r < rows->n; r++) {
-		if (table_cells(&rows->v[r], cells[r])) {
-			rc = -1;
-			break;
-		}
-		for (int i = 0; i < T_COLS; i++)
-			if (text_width(cells[r][i]) > width[i])
-				width[i] = text_width(cells[r][i]);
-	}
-	if (rc == 0) {
-		size_t limit = terminal_columns(out);
-		int wide = !limit || line_width(width, table_wide, TABLE_N(table_wide)) <= limit;
-
-		table_entry(out, table_head, width, wide);
-		for (size_t r = 0; r < rows->n; r++)
-			table_entry(out, (const char *const *)cells[r], width, wide);
-	}
-	for (size_t r = 0; r < rows->n; r++)
-		for (int i = 0; i < T_COLS; i++)
-			free(cells[r][i]);
-	free(cells);
-	if (rc == 0)
-		return 0;
-oom:
-	fprintf(stderr, "tlscensus: database '%s': out of memory formatting the report\n",
-	        store_path(s));
-	return -1;
-}
-
-/* --- CSV (RFC 4180) */
 
 /* Every text cell is quoted. A cell a spreadsheet would run as a formula (leading = + - @, tab,
  * CR) gets a leading apostrophe, the usual CSV-injection guard; numbers are written bare. */
-static void csv_text(FILE *out, const char *t)
+void query_csv_text(FILE *out, const char *t)
 {
 	char *clean;
 
@@ -841,98 +549,6 @@ static void csv_text(FILE *out, const char *t)
 	free(clean);
 }
 
-static void print_csv(const struct legacy_rows *rows, FILE *out)
-{
-	fputs("client_ip,server_ip,server_port,sni,version,cipher,client_max_version,"
-	      "connections,first_seen,last_seen,reason\r\n",
-	      out);
-	for (size_t i = 0; i < rows->n; i++) {
-		const struct legacy_row *r = &rows->v[i];
-
-		csv_text(out, r->client_ip);
-		fputc(',', out);
-		csv_text(out, r->server_ip);
-		fprintf(out, ",%lld,", (long long)r->server_port);
-		csv_text(out, r->sni);
-		fputc(',', out);
-		csv_text(out, r->version);
-		fputc(',', out);
-		csv_text(out, r->cipher);
-		fputc(',', out);
-		csv_text(out, r->client_max);
-		fprintf(out, ",%lld,", (long long)r->count);
-		csv_text(out, r->first);
-		fputc(',', out);
-		csv_text(out, r->last);
-		fputc(',', out);
-		csv_text(out, r->reason);
-		fputs("\r\n", out);
-	}
-}
-
-/* --- JSON */
-
-static void print_json(const struct legacy_rows *rows, FILE *out)
-{
-	fputs(rows->n ? "[\n" : "[", out);
-	for (size_t i = 0; i < rows->n; i++) {
-		const struct legacy_row *r = &rows->v[i];
-
-		fputs("  {\"client_ip\": ", out);
-		json_string(out, r->client_ip);
-		fputs(", \"server_ip\": ", out);
-		json_string(out, r->server_ip);
-		fprintf(out, ", \"server_port\": %lld, \"sni\": ", (long long)r->server_port);
-		json_string(out, r->sni);
-		fputs(", \"version\": ", out);
-		json_string(out, r->version);
-		fprintf(out,
-		        ", \"negotiated\": %s, \"cipher\": ", r->negotiated ? "true" : "false");
-		json_string(out, r->cipher);
-		fputs(", \"client_max_version\": ", out);
-		json_string(out, r->client_max);
-		fprintf(out, ", \"connections\": %lld, \"first_seen\": ", (long long)r->count);
-		json_string(out, r->first);
-		fputs(", \"last_seen\": ", out);
-		json_string(out, r->last);
-		fputs(", \"reason\": ", out);
-		json_string(out, r->reason);
-		fputs(i + 1 < rows->n ? "},\n" : "}\n", out);
-	}
-	fputs("]\n", out);
-}
-
-int store_query_legacy(struct store *s, enum legacy_format fmt, FILE *out)
-{
-	struct legacy_rows rows = {0};
-	int rc = 0;
-
-	if (store_flush(s) || load_legacy(s, &rows)) {
-		free_rows(&rows);
-		return -1;
-	}
-	if (fmt == LEGACY_CSV) {
-		print_csv(&rows, out);
-	} else if (fmt == LEGACY_JSON) {
-		print_json(&rows, out);
-	} else if (rows.n) {
-		rc = print_table(s, &rows, out);
-	} else {
-		sqlite3_stmt *st = NULL;
-		long long total = -1;
-
-		if (sqlite3_prepare_v2(store_db(s), "SELECT count(*) FROM connections", -1, &st,
-		                       NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			total = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		fprintf(out, "no legacy TLS connections found in %s (%lld connections recorded)\n",
-		        store_path(s), total);
-	}
-	free_rows(&rows);
-	return rc ? rc : finish_output(s, out);
-}
-
 /* ---------------------------------------------------------------- shared with legacy.c */
 
 /* The printers' inert-text helpers, for the legacy room's printers (declared in legacy.h):
@@ -940,24 +556,4 @@ int store_query_legacy(struct store *s, enum legacy_format fmt, FILE *out)
 void query_json_string(FILE *out, const char *text)
 {
 	json_string(out, text);
-}
-
-void query_csv_text(FILE *out, const char *text)
-{
-	csv_text(out, text);
-}
-
-size_t query_text_width(const char *s)
-{
-	return text_width(s);
-}
-
-void query_cut_text(char *s, size_t max)
-{
-	cut_text(s, max);
-}
-
-size_t query_terminal_columns(FILE *out)
-{
-	return terminal_columns(out);
 }

@@ -60,7 +60,6 @@ int64_t store_prune(struct store *s, double before_unix, int limit);
 
 /* Front end. Both write to out and return 0, or -1 with a message on stderr. */
 enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
-int store_query_legacy(struct store *s, enum legacy_format fmt, FILE *out);
 int store_export_ndjson(struct store *s, FILE *out);
 
 /* For the query side (query.c): the open handle and the file name it was opened from. */

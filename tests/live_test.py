@@ -17,7 +17,7 @@ capture runs inside the server's namespace on the server's end. Checks:
   quiet link  SIGTERM, SIGUSR1 and --duration are served when no packet arrives
   kill -9     after the commit interval: a sound database with every record, the run left
               open; a new capture on the same database goes on
-  replay      the samples rewritten into 2010 connections, sent with tcpreplay --topspeed:
+  replay      the samples copied into some 2000 connections, sent with tcpreplay --topspeed:
               packets and connections sent, received, dropped and recorded are printed and
               must account for each other; what was recorded must equal a read of the file
 
