@@ -101,7 +101,7 @@ static char *next_line(const char *text, size_t len, size_t *pos, int *oom)
 	return line;
 }
 
-static void cut_comment(char *line)
+void datafile_strip_comment(char *line)
 {
 	size_t n;
 
@@ -261,7 +261,7 @@ struct catalog *catalog_parse(const char *text, size_t len, const char *origin, 
 		int rc;
 
 		lineno++;
-		cut_comment(line);
+		datafile_strip_comment(line);
 		rc = catalog_add(c, line, origin, lineno, err, errlen);
 		free(line);
 		if (rc) {

@@ -26,6 +26,10 @@ extern const size_t tc_embedded_count;
 /* The embedded copy of a data file, NULL when there is none. */
 const struct embedded_file *embedded_find(const char *name);
 
+/* Cuts a comment ('#' at the start or after a blank) and trailing blanks, in place: the one rule
+ * every data file (policy, catalog, map) follows. */
+void datafile_strip_comment(char *line);
+
 /* Reads a whole text file (a policy, a catalog, a map) into a NUL-terminated buffer; what names
  * the kind of file in the error ("policy file"). NULL on error, message in err. */
 char *catalog_read_file(const char *path, const char *what, size_t *len, char *err, size_t errlen);

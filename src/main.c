@@ -262,6 +262,25 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
 	return rc;
 }
 
+/* Options read and capture share (--no-label, --max-flows, --idle-timeout). */
+static int pipeline_option(int o, const char *arg, struct census_config *cfg, int *no_label,
+			   const char *usage)
+{
+	switch (o) {
+	case 'L':
+		*no_label = 1;
+		return 0;
+	case 'm':
+		if (!parse_u32(arg, 1, &cfg->max_flows))
+			return usage_error(usage, "--max-flows wants a number >= 1, not", arg);
+		return 0;
+	default: /* 't' */
+		if (!parse_u32(arg, 1, &cfg->idle_timeout_s))
+			return usage_error(usage, "--idle-timeout wants seconds >= 1, not", arg);
+		return 0;
+	}
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -286,17 +305,10 @@ static int cmd_read(int argc, char **argv)
 			db = optarg;
 			break;
 		case 'L':
-			no_label = 1;
-			break;
 		case 'm':
-			if (!parse_u32(optarg, 1, &cfg.max_flows))
-				return usage_error(usage_read, "--max-flows wants a number >= 1, not",
-						   optarg);
-			break;
 		case 't':
-			if (!parse_u32(optarg, 1, &cfg.idle_timeout_s))
-				return usage_error(usage_read,
-						   "--idle-timeout wants seconds >= 1, not", optarg);
+			if (pipeline_option(o, optarg, &cfg, &no_label, usage_read) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'p':
 			force_progress = 1;
@@ -460,17 +472,10 @@ static int cmd_capture(int argc, char **argv)
 				return usage_error(usage_capture, "--retain wants e.g. 90d, not", optarg);
 			break;
 		case 'L':
-			no_label = 1;
-			break;
 		case 'm':
-			if (!parse_u32(optarg, 1, &cfg.max_flows))
-				return usage_error(usage_capture, "--max-flows wants a number >= 1, not",
-						   optarg);
-			break;
 		case 't':
-			if (!parse_u32(optarg, 1, &cfg.idle_timeout_s))
-				return usage_error(usage_capture,
-						   "--idle-timeout wants seconds >= 1, not", optarg);
+			if (pipeline_option(o, optarg, &cfg, &no_label, usage_capture) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'S':
 			if (!parse_u32(optarg, 1, &cc.stats_every_s))

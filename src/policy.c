@@ -204,21 +204,6 @@ static const char *rest_of_line(const char *line, const char *directive)
 	return p;
 }
 
-/* Cuts a comment ('#' at the start or after a blank) and trailing blanks. */
-static void strip_comment(char *line)
-{
-	size_t n;
-
-	for (char *p = line; *p; p++)
-		if (*p == '#' && (p == line || p[-1] == ' ' || p[-1] == '\t')) {
-			*p = '\0';
-			break;
-		}
-	n = strlen(line);
-	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-}
-
 /* ---------------------------------------------------------------- directives */
 
 static int set_text(struct parser *ps, char **field, const char *text, const char *what)
@@ -361,8 +346,8 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 			rc = fail(&ps, "a NUL byte: not a text file");
 			break;
 		}
-		strip_comment(line);
-		strip_comment(copy);
+		datafile_strip_comment(line);
+		datafile_strip_comment(copy);
 		rc = parse_line(&ps, p, line, copy);
 		pos += n + 1;
 	}
