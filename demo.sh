@@ -15,3 +15,5 @@ echo
 build/tlscensus legacy --db build/samples.db
 echo
 echo "database: build/samples.db   (try: build/tlscensus export --db build/samples.db --format ndjson)"
+build/tlscensus report --db build/samples.db --no-record -o build/samples-report.html
+echo "report:   build/samples-report.html"

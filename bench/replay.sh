@@ -150,59 +150,57 @@ ip -n "$ns_b" link set "$vb" up
 # netdev NS IFACE: "rx_packets rx_drop tx_packets tx_drop" of IFACE in NS.
 netdev() {
 	ip netns exec "$1" cat /proc/net/dev |
-		awk -v i="$2:" '$1 == i { print $3, $5, $11, $13 }'
+		awk -v i="$2" '{ sub(/:/, " ") } $1 == i { print $3, $5, $11, $13 }'
+}
+
+# wake: one frame into the capturing end, ethertype 0x88b5 (IEEE 802 local experimental). With
+# no packet arriving, `tlscensus capture` only notices SIGTERM once one does (see README).
+wake() {
+	ip netns exec "$ns_a" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+s.send(bytes.fromhex("020000000002020000000001" "88b5") + b"tlscensus bench wake-up".ljust(46, b"\0"))' \
+		"$va"
 }
 
 hz=$(getconf CLK_TCK)
+page_kib=$(($(getconf PAGESIZE) / 1024))
 
-# proc_ticks PID: user + system clock ticks of PID, all threads; empty once it is gone.
+# proc_ticks PID: user + system clock ticks of PID, all threads; empty once it is gone. (awk,
+# not bash's read: read takes /proc files in small pieces that may come from different moments.)
 proc_ticks() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-	set -- ${line##*) }
-	echo $((${12} + ${13}))
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true
 }
 
-# sampler PID FILE: once a second appends "usec rss_kib ticks busiest_thread_ticks rx_packets
-# replay_ticks machine_busy machine_total" (ticks cumulative, busiest as a delta), sends
-# SIGUSR1 every USR1_EVERY seconds (logged in FILE.usr1), until $tmp/stop appears.
+# sampler PID FILE: once a second appends "usec rss_kib ticks rx_packets replay_ticks
+# machine_busy machine_total tid:ticks,..." (the capture's ticks, the packets its veth end has
+# received, tcpreplay's ticks, /proc/stat jiffies), and while tcpreplay runs sends SIGUSR1
+# every USR1_EVERY seconds (logged in FILE.usr1), until $tmp/stop appears. Only during the
+# replay: on a quiet interface the signal may wait for the next packet to be noticed.
 sampler() {
-	local pid=$1 out=$2 k=0 now rss ticks busiest rx rt line name rest t tid d
-	local -A prev=()
+	local pid=$1 out=$2 k=0 rp
 	while [ ! -e "$tmp/stop" ] && [ -d "/proc/$pid" ]; do
-		now=${EPOCHREALTIME/./}
-		rss=0
-		while read -r name rest; do
-			[ "$name" != VmRSS: ] || rss=${rest%% *}
-		done <"/proc/$pid/status"
-		ticks=$(proc_ticks "$pid")
-		busiest=0
-		for t in /proc/"$pid"/task/*; do
-			tid=${t##*/}
-			d=$(proc_ticks "$tid")
-			[ -n "$d" ] || continue
-			[ -z "${prev[$tid]:-}" ] || [ $((d - prev[$tid])) -le "$busiest" ] ||
-				busiest=$((d - prev[$tid]))
-			prev[$tid]=$d
-		done
-		rx=0
-		while read -r name rest; do
-			if [ "$name" = "$vb:" ]; then
-				set -- $rest
-				rx=$2
-			fi
-		done <"/proc/$pid/net/dev"
-		rt=0
-		if [ -s "$tmp/replay.pid" ]; then
-			rt=$(proc_ticks "$(cat "$tmp/replay.pid")")
-			rt=${rt:-0}
-		fi
-		read -r line </proc/stat
-		set -- $line
-		echo "$now $rss ${ticks:-0} $busiest $rx $rt $(($2 + $3 + $4 + $7 + $8 + $9))" \
-			"$(($2 + $3 + $4 + $5 + $6 + $7 + $8 + $9))" >>"$out"
-		if [ $((k % USR1_EVERY)) = 0 ] && [ "$k" != 0 ]; then
-			kill -USR1 "$pid" 2>/dev/null && echo "$now" >>"$out.usr1"
+		rp=$(cat "$tmp/replay.pid" 2>/dev/null) || rp=
+		grep -sH '' "/proc/$pid/statm" "/proc/$pid/stat" "/proc/$pid/net/dev" /proc/stat \
+			${rp:+"/proc/$rp/stat"} /proc/"$pid"/task/*/stat |
+			awk -v now="${EPOCHREALTIME/./}" -v pid="$pid" -v rp="$rp" -v vb="$vb" \
+				-v page="$page_kib" '
+			BEGIN { statm = "/proc/" pid "/statm"; stat = "/proc/" pid "/stat"
+				dev = "/proc/" pid "/net/dev"; rstat = "/proc/" rp "/stat"
+				task = "/proc/" pid "/task/" }
+			{ i = index($0, ":"); f = substr($0, 1, i - 1); $0 = substr($0, i + 1) }
+			f == statm { rss = $2 * page }
+			f == stat { sub(/^.*\) /, ""); cpu = $12 + $13 }
+			f == rstat && rp != "" { sub(/^.*\) /, ""); rcpu = $12 + $13 }
+			f == dev { sub(/:/, " "); if ($1 == vb) rx = $3 }
+			f == "/proc/stat" && $1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9
+				tot = busy + $5 + $6 }
+			index(f, task) == 1 { split(f, p, "/"); sub(/^.*\) /, "")
+				thr = thr (thr == "" ? "" : ",") p[5] ":" ($12 + $13) }
+			END { print now, rss + 0, cpu + 0, rx + 0, rcpu + 0, busy + 0, tot + 0,
+				thr == "" ? "-" : thr }' >>"$out"
+		if [ -n "$rp" ] && [ $((k % USR1_EVERY)) = 0 ] && [ "$k" != 0 ]; then
+			kill -USR1 "$pid" 2>/dev/null && echo "${EPOCHREALTIME/./}" >>"$out.usr1"
 		fi
 		k=$((k + 1))
 		sleep 1
@@ -213,7 +211,7 @@ sampler() {
 runs=0
 run() {
 	local label=$1 rate=$2 n=$3 label_opt=() rate_opt=() err=$tmp/capture.$3.err i t0 t1
-	local before_a before_b after_a after_b rc=0 a b quiet
+	local before_a before_b after_a after_b rc=0 a b t2 t3 wakes
 	[ "$label" = yes ] || label_opt=(--no-label)
 	case $rate in
 	topspeed) rate_opt=(--topspeed) ;;
@@ -267,6 +265,17 @@ run() {
 	wait "$sampler_pid" || true
 	sampler_pid=
 	kill -TERM "$cap_pid"
+	# Up to a minute for the flush; after each 2 s still running, one wake-up frame.
+	wakes=0
+	for i in $(seq 600); do
+		[ "$(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null)" = S ] ||
+			[ "$(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null)" = R ] || break
+		if [ $((i % 20)) = 0 ]; then
+			wake
+			wakes=$((wakes + 1))
+		fi
+		sleep 0.1
+	done
 	rc=0
 	wait "$cap_pid" || rc=$?
 	t3=${EPOCHREALTIME/./}
@@ -279,6 +288,7 @@ run() {
 		echo "label $label"
 		echo "rate $rate"
 		echo "exit $rc"
+		echo "wakes $wakes"
 		echo "t0 $t0"
 		echo "t1 $t1"
 		echo "t2 $t2"
@@ -326,23 +336,32 @@ get() { awk -v k="$2" '$1 == k { print $2 }' "$tmp/run.$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # series N: the samples of run N as "t_s rss_kib cpu% busiest% delivered% replay_cpu% busy%
-# phase", phase 0 before the replay, 1 during, 2 while settling; t from the replay's start.
+# phase", phase 0 before the replay, 1 during (up to the first sample after its end), 2 while
+# settling; t from the replay's start, percentages of one core over the second before.
 series() {
 	awk -v t0="$(get "$1" t0)" -v t1="$(get "$1" t1)" -v hz="$hz" -v total="$cap_packets" '
-		NF == 8 {
+		NF == 8 && $2 > 0 {
+			nt = split($8, th, ",")
+			b = 0
+			for (i = 1; i <= nt; i++) {
+				split(th[i], kv, ":")
+				if (kv[1] in prev && kv[2] - prev[kv[1]] > b) b = kv[2] - prev[kv[1]]
+				cur[kv[1]] = kv[2]
+			}
+			for (k in cur) prev[k] = cur[k]
 			if (n++) {
 				dt = ($1 - pu) / 1e6
-				if (rx0 == "") rx0 = prx
-				ph = $1 < t0 ? 0 : ($1 <= t1 + 1e6 ? 1 : 2)
-				busy = $8 > pt ? ($7 - pb) / ($8 - pt) * 100 : 0
+				ph = $1 < t0 ? 0 : (done ? 2 : 1)
+				if ($1 > t1) done = 1
+				busy = $7 > pt ? ($6 - pb) / ($7 - pt) * 100 : 0
 				printf "%.1f %d %.1f %.1f %.2f %.1f %.1f %d\n", ($1 - t0) / 1e6, $2,
-					($3 - pc) / hz / dt * 100, $4 / hz / dt * 100,
-					($5 - rx0) / total * 100, ($6 >= pr ? $6 - pr : $6) / hz / dt * 100,
+					($3 - pc) / hz / dt * 100, b / hz / dt * 100,
+					($4 - rx0) / total * 100, ($5 >= pr ? $5 - pr : $5) / hz / dt * 100,
 					busy, ph
 			} else {
-				rx0 = $5
+				rx0 = $4
 			}
-			pu = $1; pc = $3; prx = $5; pr = $6; pb = $7; pt = $8
+			pu = $1; pc = $3; pr = $5; pb = $6; pt = $7
 		}' "$tmp/samples.$1"
 }
 
@@ -475,7 +494,7 @@ if [ "$runs" -gt 1 ]; then
 			-v rss="$(awk '$8 == 1 && $2 > m { m = $2 } END { print m + 0 }' "$tmp/series.$n")" \
 			-v db="$(get "$n" db_bytes)" 'BEGIN {
 			printf "  %-4d %-9s %-7s %11.0f %-10d %-12d %-11d %-10d %-13d %11.1f %6.1f\n",
-				n, rate, l, s > 0 ? o / s : 0, pk, kd, qd, rows, c - rows, rss / 1024, db / 1e6 }'
+				n, rate, l, (s > 0 ? o / s : 0), pk, kd, qd, rows, c - rows, rss / 1024, db / 1e6 }'
 	done
 fi
 exit 0
