@@ -5,7 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/deps.sh
-tlscensus_install_deps valgrind
+# Real peers and a browser for the live and report tests (each skips itself without them).
+tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium
 
 status=0
 for variant in build-test:none build-asan:address,undefined; do

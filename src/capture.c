@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pcap/pcap.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -98,8 +99,10 @@ struct capture *capture_open(const struct capture_config *cfg, char *err, size_t
 			 cfg->iface, cap->linktype, name ? name : "unknown");
 		goto fail;
 	}
-	/* A poll timeout keeps the loop responsive to signals and to its once-a-second chores. */
-	if (pcap_setnonblock(cap->p, 0, errbuf) < 0) {
+	/* Non-blocking, with our own bounded poll in capture_run: libpcap 1.10's ring-buffer wait
+	 * ignores the timeout on an idle interface, and a signal alone does not end it, so a
+	 * blocking read would leave SIGTERM and --duration unanswered until the next packet. */
+	if (pcap_setnonblock(cap->p, 1, errbuf) < 0) {
 		snprintf(err, errlen, "%s: %s", cfg->iface, errbuf);
 		goto fail;
 	}
@@ -224,6 +227,10 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 			rc = -1;
 			break;
 		}
+		if (n == 0) {
+			struct pollfd pfd = {.fd = pcap_get_selectable_fd(cap->p), .events = POLLIN};
+			poll(&pfd, 1, 200); /* a signal cuts it short (EINTR): fine either way */
+		}
 		double now = mono();
 		if (*usr1) {
 			*usr1 = 0;
@@ -247,6 +254,11 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 		if (cap->cfg.duration_s && now - start >= (double)cap->cfg.duration_s)
 			break;
 	}
+	/* What the kernel already holds was seen before the stop: take it too (bounded, so a
+	 * flood cannot keep a stopping capture alive). */
+	for (int i = 0; rc == 0 && i < 64 && pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap) > 0;
+	     i++)
+		;
 	refresh_counters(cap, c, w);
 	return rc;
 }
