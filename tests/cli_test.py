@@ -7,29 +7,17 @@ of a truncated file before the cut).
 
 usage: cli_test.py TLSCENSUS SAMPLES_DIR
 """
-import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 
+from tclib import Checks, export, run
+
 EXIT_USAGE, EXIT_CAPTURE, EXIT_TRUNCATED, EXIT_DATABASE = 2, 3, 4, 5
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, **kw)
+checks = Checks("cli")
+check = checks.check
 
 
 def count(db):
@@ -82,7 +70,7 @@ def main():
         for path, what in ((missing, "missing"), (empty, "empty"), (text, "not a capture"),
                            (tmp, "directory")):
             r = run([tc, "read", "--quiet", "--db", db, good, path])
-            check(r.returncode == EXIT_CAPTURE, "%s file: exit %d" % (what, r.returncode))
+            check(r.returncode == EXIT_CAPTURE, "%s file: exit %s" % (what, r.returncode))
             check(path in r.stderr, "%s file: message names the file: %r" % (what, r.stderr))
             check("Segmentation" not in r.stderr and "Assertion" not in r.stderr, what + ": crash")
         check(count(db) == 4, "good file recorded once per run beside the bad ones: %d" % count(db))
@@ -95,10 +83,9 @@ def main():
 
         db2 = os.path.join(tmp, "cut.db")
         r = run([tc, "read", "--quiet", "--db", db2, good, cut])
-        check(r.returncode == EXIT_TRUNCATED, "truncated: exit %d" % r.returncode)
+        check(r.returncode == EXIT_TRUNCATED, "truncated: exit %s" % r.returncode)
         check(cut in r.stderr and "cut short" in r.stderr, "truncated: message %r" % r.stderr)
-        r = run([tc, "export", "--db", db2, "--format", "ndjson"])
-        recs = [json.loads(x) for x in r.stdout.splitlines()]
+        _, recs = export(tc, db2)
         snis = sorted(x["sni"] for x in recs)
         check(snis == ["legacy.example.test", "tls13.example.test"],
               "records before the cut kept: %r" % snis)
@@ -106,7 +93,7 @@ def main():
         # Standard input, and the summary line when piped.
         db3 = os.path.join(tmp, "stdin.db")
         with open(good, "rb") as f:
-            r = subprocess.run([tc, "read", "--db", db3, "-"], stdin=f, capture_output=True, text=True)
+            r = run([tc, "read", "--db", db3, "-"], stdin=f)
         check(r.returncode == 0 and count(db3) == 1, "read from stdin")
         check("1 TLS connections recorded" in r.stderr, "summary line: %r" % r.stderr)
         r = run([tc, "read", "--progress", "--db", db3, good])
@@ -121,8 +108,7 @@ def main():
         check(r.returncode == EXIT_DATABASE and "text.db" in r.stderr, "non-db file: %r" % r.stderr)
         check(open(os.path.join(tmp, "text.db")).read() == open(text).read(), "non-db left alone")
 
-    print("cli: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ usage: corpus_test.py TLSCENSUS CORPUS_DIR [MIN_PERCENT]
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
+
+from tclib import Checks, run
 
 
 def main():
@@ -21,43 +22,35 @@ def main():
     if not os.path.isdir(pcaps):
         print("corpus: %s not found, skipped" % corpus)
         return 77
-    failures = 0
+    checks = Checks("corpus")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
         os.mkdir(out)
         for name in sorted(os.listdir(pcaps)):
             stem = re.sub(r"\.(pcapng|pcap|cap)$", "", name)
             db = os.path.join(tmp, stem + ".db")
-            r = subprocess.run([tc, "read", "--quiet", "--db", db, os.path.join(pcaps, name)],
-                               capture_output=True, text=True, timeout=60)
+            r = run([tc, "read", "--quiet", "--db", db, os.path.join(pcaps, name)], timeout=60)
             if r.returncode != 0:
-                print("FAIL: read %s: exit %d: %s" % (name, r.returncode, r.stderr), file=sys.stderr)
-                failures += 1
+                checks.fail("read %s: exit %s: %s" % (name, r.returncode, r.stderr))
                 continue
+            r = run([tc, "export", "--db", db, "--format", "ndjson"], timeout=60)
             with open(os.path.join(out, stem + ".jsonl"), "w") as f:
-                r = subprocess.run([tc, "export", "--db", db, "--format", "ndjson"], stdout=f,
-                                   stderr=subprocess.PIPE, text=True, timeout=60)
+                f.write(r.stdout)
             if r.returncode != 0:
-                print("FAIL: export %s: %s" % (name, r.stderr), file=sys.stderr)
-                failures += 1
-        r = subprocess.run([sys.executable, os.path.join(corpus, "check.py"),
-                            os.path.join(corpus, "expected"), out, "--transport", "tcp", "--rows", "0"],
-                           capture_output=True, text=True)
+                checks.fail("export %s: %s" % (name, r.stderr))
+        r = run([sys.executable, os.path.join(corpus, "check.py"),
+                 os.path.join(corpus, "expected"), out, "--transport", "tcp", "--rows", "0"])
     print(r.stdout)
     m = re.search(r"connections expected (\d+) / found (\d+) / missing (\d+)", r.stdout)
     c = re.search(r"conformance: ([\d.]+)%", r.stdout)
     if not m or not c:
-        print("FAIL: check.py output not understood:\n" + r.stderr, file=sys.stderr)
+        checks.fail("check.py output not understood:\n" + r.stderr)
         return 1
-    if int(m.group(3)) != 0:
-        print("FAIL: %s TCP connections missing" % m.group(3), file=sys.stderr)
-        failures += 1
-    if float(c.group(1)) < minimum:
-        print("FAIL: conformance %s%% below %.1f%%" % (c.group(1), minimum), file=sys.stderr)
-        failures += 1
+    checks.check(int(m.group(3)) == 0, "%s TCP connections missing" % m.group(3))
+    checks.check(float(c.group(1)) >= minimum, "conformance %s%% below %.1f%%" % (c.group(1), minimum))
     print("corpus: conformance %s%%, %s/%s TCP connections found, %d failures"
-          % (c.group(1), m.group(2), m.group(1), failures))
-    return 1 if failures else 0
+          % (c.group(1), m.group(2), m.group(1), len(checks.failures)))
+    return 1 if checks.failures else 0
 
 
 if __name__ == "__main__":

@@ -5,53 +5,15 @@ header, must give exactly the export of the unfragmented sample.
 
 usage: frag_test.py TLSCENSUS SAMPLES_DIR
 """
-import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 
-failures = []
-checks = 0
+from tclib import UNCOMPARED, Checks, Pcap, checksum, export, run, without, write_pcap
 
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
-
-
-def read_pcap(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    if magic != 0xA1B2C3D4:
-        raise SystemExit("%s: expected a little-endian microsecond pcap" % path)
-    header, frames, off = data[:24], [], 24
-    while off + 16 <= len(data):
-        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        frames.append((sec, usec, data[off + 16:off + 16 + incl]))
-        off += 16 + incl
-    return header, frames
-
-
-def write_pcap(path, header, frames):
-    with open(path, "wb") as f:
-        f.write(header)
-        for sec, usec, frame in frames:
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)))
-            f.write(frame)
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+checks = Checks("frag")
+check = checks.check
 
 
 def frag_v4(eth, ip, size, ident):
@@ -111,15 +73,11 @@ def fragment(frames, order):
     return out
 
 
-def export(tc, db, path):
-    r = subprocess.run([tc, "read", "--quiet", "--db", db, path], capture_output=True, text=True)
-    check(r.returncode == 0, "%s: read exit %d %s" % (path, r.returncode, r.stderr))
-    r = subprocess.run([tc, "export", "--db", db, "--format", "ndjson"], capture_output=True, text=True)
-    recs = [json.loads(x) for x in r.stdout.splitlines()]
-    for rec in recs:
-        for k in ("first_ts", "last_ts", "app"):
-            rec.pop(k, None)
-    return recs
+def census(tc, db, path):
+    """The export of one capture read into a fresh database, without the keys not compared."""
+    r = run([tc, "read", "--quiet", "--db", db, path])
+    check(r.returncode == 0, "%s: read exit %s %s" % (path, r.returncode, r.stderr))
+    return without(export(tc, db)[1], UNCOMPARED)
 
 
 def main():
@@ -127,19 +85,17 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("tls12-split-clienthello.pcap", "tls13-openssl.pcap", "tls12-ipv6.pcap"):
             src = os.path.join(samples, name)
-            want = export(tc, os.path.join(tmp, name + ".db"), src)
+            want = census(tc, os.path.join(tmp, name + ".db"), src)
             check(len(want) == 1, "%s: one record" % name)
-            header, frames = read_pcap(src)
+            pcap = Pcap(src)
             for order in ("in-order", "reversed", "duplicated"):
-                fr = fragment(frames, order)
-                check(len(fr) > len(frames), "%s: something was fragmented" % name)
-                out = os.path.join(tmp, "%s-%s.pcap" % (name, order))
-                write_pcap(out, header, fr)
-                got = export(tc, out + ".db", out)
+                fr = fragment(pcap.packets, order)
+                check(len(fr) > len(pcap.packets), "%s: something was fragmented" % name)
+                out = write_pcap(os.path.join(tmp, "%s-%s.pcap" % (name, order)), pcap.header, fr)
+                got = census(tc, out + ".db", out)
                 check(got == want, "%s %s: export differs:\n  got  %s\n  want %s"
                       % (name, order, got, want))
-    print("frag: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

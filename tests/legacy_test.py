@@ -22,23 +22,18 @@ import sys
 import tempfile
 import termios
 
+import tclib
+from tclib import (Checks, Pcap, client_hello, hello_fields, hello_offset, ipv4_tcp, set_address,
+                   set_sni, src_ip)
+
 EXIT_USAGE, EXIT_DATABASE = 2, 5
-failures = []
-checks = 0
+checks = Checks("legacy")
+check = checks.check
 TC = SAMPLES = TMP = None
 
 
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
-    return cond
-
-
 def run(args):
-    return subprocess.run([TC] + args, capture_output=True)
+    return tclib.run([TC] + args, text=False)
 
 
 def text(r):
@@ -47,93 +42,10 @@ def text(r):
 
 # ---------------------------------------------------------------- pcap rewriting
 
-class Pcap:
-    """A classic pcap file (the samples are: Ethernet, microsecond timestamps)."""
-
-    def __init__(self, path):
-        data = open(path, "rb").read()
-        self.header = data[:24]
-        self.endian = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-        self.packets = []  # [sec, usec, bytearray frame]
-        off = 24
-        while off + 16 <= len(data):
-            sec, usec, caplen, _ = struct.unpack(self.endian + "IIII", data[off:off + 16])
-            self.packets.append([sec, usec, bytearray(data[off + 16:off + 16 + caplen])])
-            off += 16 + caplen
-
-    def write(self, path):
-        with open(path, "wb") as f:
-            f.write(self.header)
-            for sec, usec, frame in self.packets:
-                f.write(struct.pack(self.endian + "IIII", sec, usec, len(frame), len(frame)))
-                f.write(frame)
-        return path
-
-    def shift(self, seconds):
-        for p in self.packets:
-            p[0] += seconds
-        return self
-
-
-def tcp(frame):
-    """Offsets of an Ethernet/IPv4/TCP frame: (ip, tcp, payload), or None."""
-    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
-        return None
-    ip = 14
-    ihl = (frame[ip] & 15) * 4
-    if frame[ip + 9] != 6:
-        return None
-    t = ip + ihl
-    return ip, t, t + (frame[t + 12] >> 4) * 4
-
-
-def src_ip(frame):
-    return ".".join(str(b) for b in frame[26:30])
-
-
-def client_hello(pcap):
-    """(packet index, payload offset) of the first ClientHello."""
-    for i, (_, _, frame) in enumerate(pcap.packets):
-        o = tcp(frame)
-        if o and len(frame) > o[2] + 5 and frame[o[2]] == 0x16 and frame[o[2] + 5] == 1:
-            return i, o[2]
-    raise ValueError("no ClientHello")
-
-
-def hello_fields(frame, p):
-    """Offsets inside a ClientHello record at p: version, cipher list (start, length) and
-    SNI host name (start, length) or None."""
-    body = p + 9
-    version = body
-    sid = body + 2 + 32
-    cs = sid + 1 + frame[sid]
-    cs_len = struct.unpack(">H", frame[cs:cs + 2])[0]
-    comp = cs + 2 + cs_len
-    ext = comp + 1 + frame[comp] + 2
-    end = ext + struct.unpack(">H", frame[ext - 2:ext])[0]
-    sni = None
-    while ext + 4 <= end:
-        typ, n = struct.unpack(">HH", frame[ext:ext + 4])
-        if typ == 0:
-            name_len = struct.unpack(">H", frame[ext + 7:ext + 9])[0]
-            sni = (ext + 9, name_len)
-        ext += 4 + n
-    return version, (cs + 2, cs_len), sni
-
-
-def set_sni(pcap, name):
-    i, p = client_hello(pcap)
-    frame = pcap.packets[i][2]
-    _, _, sni = hello_fields(frame, p)
-    assert sni and sni[1] == len(name), "SNI rewrite must keep the length (%r)" % name
-    frame[sni[0]:sni[0] + sni[1]] = name
-    return pcap
-
-
 def replace_cipher(pcap, old, new):
     i, p = client_hello(pcap)
     frame = pcap.packets[i][2]
-    _, (cs, n), _ = hello_fields(frame, p)
+    cs, n = hello_fields(frame, p).ciphers
     for k in range(cs, cs + n, 2):
         if struct.unpack(">H", frame[k:k + 2])[0] == old:
             frame[k:k + 2] = struct.pack(">H", new)
@@ -141,22 +53,11 @@ def replace_cipher(pcap, old, new):
     raise ValueError("cipher 0x%04x not offered" % old)
 
 
-def set_address(pcap, old, new):
-    """Every occurrence of IPv4 address old, as source or destination, becomes new."""
-    o, n = bytes(int(x) for x in old.split(".")), bytes(int(x) for x in new.split("."))
-    for _, _, frame in pcap.packets:
-        if frame[26:30] == o:
-            frame[26:30] = n
-        if frame[30:34] == o:
-            frame[30:34] = n
-    return pcap
-
-
 def cut_hello(pcap):
     """The capture ends in the middle of the ClientHello."""
     i, p = client_hello(pcap)
     frame = pcap.packets[i][2]
-    ip, _, _ = tcp(frame)
+    ip, _, _, _ = ipv4_tcp(frame)
     keep = p + (len(frame) - p) // 2
     del frame[keep:]
     struct.pack_into(">H", frame, ip + 2, keep - ip)  # IPv4 total length
@@ -173,7 +74,7 @@ def midstream(pcap):
     """The capture starts after the hellos: only application data and the close remain."""
     keep = []
     for p in pcap.packets:
-        o = tcp(p[2])
+        o = ipv4_tcp(p[2])
         if o and len(p[2]) > o[2] and p[2][o[2]] == 0x17:
             keep.append(p)
     pcap.packets = keep
@@ -194,13 +95,13 @@ def read(db, *paths):
     if os.path.exists(db):
         os.unlink(db)
     r = run(["read", "--quiet", "--no-label", "--db", db] + list(paths))
-    check(r.returncode in (0, 4), "read %s: exit %d: %s" % (paths, r.returncode, r.stderr))
+    check(r.returncode in (0, 4), "read %s: exit %s: %s" % (paths, r.returncode, r.stderr))
     return db
 
 
 def legacy_json(db, *args):
     r = run(["legacy", "--db", db, "--format", "json"] + list(args))
-    if not check(r.returncode == 0, "legacy %s: exit %d: %s" % (args, r.returncode, r.stderr)):
+    if not check(r.returncode == 0, "legacy %s: exit %s: %s" % (args, r.returncode, r.stderr)):
         return {"entries": [], "unknown": {"total": -1}}
     return json.loads(r.stdout)
 
@@ -214,8 +115,7 @@ def snis(doc):
 
 
 def export(db):
-    r = run(["export", "--db", db, "--format", "ndjson"])
-    return [json.loads(x) for x in r.stdout.splitlines()]
+    return tclib.export(TC, db)[1]
 
 
 def inert(data):
@@ -269,20 +169,21 @@ def check_attribution():
             port = struct.unpack(">H", pc.packets[i][2][34:36])[0]
             # The second connection's hello is the one with the SCSV; move its packets.
             for q in pc.packets:
-                o = tcp(q[2])
+                o = ipv4_tcp(q[2])
                 sport, dport = struct.unpack(">HH", q[2][o[1]:o[1] + 4])
                 if port not in (sport, dport):
                     q[0] += delay
             for q in pc.packets:
-                o = tcp(q[2])
-                if len(q[2]) > o[2] + 5 and q[2][o[2]] == 0x16 and q[2][o[2] + 5] == 1:
-                    try:
-                        v, (cs, n), _ = hello_fields(q[2], o[2])
-                    except (struct.error, IndexError):
-                        continue
-                    for k in range(cs, cs + n, 2):
-                        if q[2][k:k + 2] == b"\x56\x00":
-                            q[2][k:k + 2] = b"\x00\x2f"
+                p = hello_offset(q[2])
+                if p is None:
+                    continue
+                try:
+                    cs, n = hello_fields(q[2], p).ciphers
+                except (struct.error, IndexError):
+                    continue
+                for k in range(cs, cs + n, 2):
+                    if q[2][k:k + 2] == b"\x56\x00":
+                        q[2][k:k + 2] = b"\x00\x2f"
             path = pc.write(tmp("retry.pcap"))
             db = read(tmp("retry.db"), path)
             recs = export(db)
@@ -459,7 +360,7 @@ def check_filters(db, table):
                        (("--group", "sni"), b"--group"), (("--sort", "size"), b"--sort"),
                        (("--since", "2026-11-02", "--until", "2026-11-01"), b"--since is after")):
         r = run(["legacy", "--db", two] + list(args))
-        check(r.returncode == EXIT_USAGE and what in r.stderr, "%s: exit %d, %r"
+        check(r.returncode == EXIT_USAGE and what in r.stderr, "%s: exit %s, %r"
               % (args, r.returncode, r.stderr))
 
 
@@ -636,8 +537,7 @@ def main():
         check_unknown()
         check_hostile()
         check_table(db)
-    print("legacy: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,9 @@ import tempfile
 import threading
 import time
 
+import tclib
+from tclib import Checks, Pcap, write_pcap
+
 SKIP = 77
 TAG = "tcl%d" % os.getpid()  # namespace and device names: unique per run, at most 15 bytes
 NS_CLI, NS_SRV = TAG + "c", TAG + "s"
@@ -50,19 +53,10 @@ OLD = "DEFAULT@SECLEVEL=0"
 STOP_WAIT = 5.0  # seconds a capture may take to end after SIGTERM (it flushes first)
 REPLAY_CONNS = 2000
 
-failures = []
-checks = 0
+checks = Checks("live")
+check = checks.check
 procs = []  # every process started here; killed at the end whatever happened
 state = {"net": False, "tmp": None}
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
-    return cond
 
 
 def info(msg):
@@ -74,15 +68,8 @@ def ns(name, argv):
 
 
 def run(argv, timeout=20, **kw):
-    """A finished process, never an exception: a hung one comes back with returncode None."""
-    kw.setdefault("stdin", subprocess.DEVNULL)
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return subprocess.CompletedProcess(argv, None, out, "timed out after %d s" % timeout)
-    except OSError as e:
-        return subprocess.CompletedProcess(argv, None, "", str(e))
+    """tclib.run with a time limit: a hung process comes back unfinished, the test goes on."""
+    return tclib.run(argv, timeout=timeout, **kw)
 
 
 def must(argv):
@@ -355,10 +342,9 @@ class Capture:
 
 
 def export(tc, db):
-    r = run([tc, "export", "--db", db, "--format", "ndjson"], timeout=60)
-    if not check(r.returncode == 0, "export %s: exit %s: %s" % (db, r.returncode, r.stderr)):
-        return []
-    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    r, recs = tclib.export(tc, db, timeout=60)
+    check(r.returncode == 0, "export %s: exit %s: %s" % (db, r.returncode, r.stderr))
+    return recs
 
 
 def legacy(tc, db):
@@ -639,19 +625,6 @@ def test_kill9(tc, tmp, n=5):
 # --- 7: replay at top speed -------------------------------------------------------------------
 
 
-def read_pcap(path):
-    data = open(path, "rb").read()
-    magic = struct.unpack_from("<I", data)[0] if len(data) >= 24 else 0
-    if magic not in (0xa1b2c3d4, 0xa1b23c4d) or struct.unpack_from("<I", data, 20)[0] != 1:
-        raise ValueError("%s: not a little-endian Ethernet pcap" % path)
-    pkts, off = [], 24
-    while off + 16 <= len(data):
-        caplen = struct.unpack_from("<I", data, off + 8)[0]
-        pkts.append((data[off:off + 16], data[off + 16:off + 16 + caplen]))
-        off += 16 + caplen
-    return data[:24], pkts
-
-
 def tcp_at(frame):
     """Offset of the TCP header in an Ethernet frame, or None."""
     et, off = struct.unpack_from("!H", frame, 12)[0], 14
@@ -668,7 +641,7 @@ def client_ports(pkts):
     """The client ports of a sample's TCP connections (the sources of the SYNs), or None
     when it holds something else: UDP, or a connection caught after its SYN."""
     ports, tcp = [], 0
-    for _, f in pkts:
+    for _, _, f in pkts:
         t = tcp_at(f)
         if t is None:
             return None
@@ -686,30 +659,28 @@ def build_replay(samples, out, conns):
     Returns (connections, packets, samples used, copies)."""
     loaded, head = [], None
     for path in sorted(glob.glob(os.path.join(samples, "*.pcap"))):
-        h, pkts = read_pcap(path)
-        ports = client_ports(pkts)
+        pcap = Pcap(path)
+        ports = client_ports(pcap.packets)
         if ports:
-            head = head or h
-            loaded.append((pkts, ports))
+            head = head or pcap.header
+            loaded.append((pcap.packets, ports))
     per_round = sum(len(ports) for _, ports in loaded)
     copies = -(-conns // per_round)
-    npkts, port = 0, 20000
-    with open(out, "wb") as f:
-        f.write(head)
-        for _ in range(copies):
-            for pkts, ports in loaded:
-                new = {old: port + i for i, old in enumerate(ports)}
-                port += len(ports)
-                for hdr, frame in pkts:
-                    frame = bytearray(frame)
-                    t = tcp_at(frame)
-                    for at in (t, t + 2):
-                        old = struct.unpack_from("!H", frame, at)[0]
-                        if old in new:
-                            struct.pack_into("!H", frame, at, new[old])
-                    f.write(hdr + frame)
-                    npkts += 1
-    return copies * per_round, npkts, len(loaded), copies
+    replay, port = [], 20000
+    for _ in range(copies):
+        for pkts, ports in loaded:
+            new = {old: port + i for i, old in enumerate(ports)}
+            port += len(ports)
+            for sec, usec, frame in pkts:
+                frame = bytearray(frame)
+                t = tcp_at(frame)
+                for at in (t, t + 2):
+                    old = struct.unpack_from("!H", frame, at)[0]
+                    if old in new:
+                        struct.pack_into("!H", frame, at, new[old])
+                replay.append((sec, usec, frame))
+    write_pcap(out, head, replay)
+    return copies * per_round, len(replay), len(loaded), copies
 
 
 def tcpreplay_figures(text):
@@ -833,12 +804,11 @@ def main():
         traceback.print_exc()
         check(False, "setup: %s" % e)
     finally:
-        if failures and os.environ.get("KEEP_WORK"):
+        if checks.failures and os.environ.get("KEEP_WORK"):
             info("work directory kept: " + tmp)
         cleanup()
     info("%.1f s" % (time.time() - t0))
-    print("live: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

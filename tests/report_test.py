@@ -23,135 +23,40 @@ import re
 import shutil
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 import time
+
+import tclib
+from tclib import Checks, Pcap, client_hello, set_address, set_sni, src_ip
 
 EXIT_LEGACY, EXIT_USAGE, EXIT_DATABASE, EXIT_OUTPUT = 1, 2, 5, 6
 DAY = 86400
 JAN1 = 1704067200  # 2024-01-01T00:00:00Z, the samples' time
 HOSTILE_SNI = b"=cmd|' /C calc'!A0<script>alert(1)</script>\x1b[31m\xff|`x`*[a](b)"
 
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
+checks = Checks("report_test")
+check = checks.check
 
 
 def run(args, **kw):
-    return subprocess.run(args, capture_output=True, **kw)
+    """Output as bytes: the hostile-SNI checks look at every byte."""
+    return tclib.run(args, text=False, **kw)
 
 
 # ---------------------------------------------------------------- captures
 
 
-def read_pcap(path):
-    data = open(path, "rb").read()
-    if struct.unpack("<I", data[:4])[0] != 0xA1B2C3D4 or struct.unpack("<I", data[20:24])[0] != 1:
-        raise SystemExit("%s: expected a little-endian microsecond Ethernet pcap" % path)
-    frames, off = [], 24
-    while off + 16 <= len(data):
-        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
-        frames.append([sec, usec, bytearray(data[off + 16:off + 16 + incl])])
-        off += 16 + incl
-    return data[:24], frames
-
-
-def write_pcap(path, header, frames):
-    with open(path, "wb") as f:
-        f.write(header)
-        for sec, usec, frame in frames:
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)))
-            f.write(frame)
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4_tcp(frame):
-    """Offsets of the IPv4 header, the TCP header and the payload; None for anything else."""
-    if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
-        return None
-    ip = 14
-    tcp = ip + (frame[ip] & 15) * 4
-    end = ip + struct.unpack("!H", frame[ip + 2:ip + 4])[0]
-    return ip, tcp, tcp + (frame[tcp + 12] >> 4) * 4, end
-
-
-def fix_checksums(frame):
-    ip, tcp, _, end = ipv4_tcp(frame)
-    frame[ip + 10:ip + 12] = b"\0\0"
-    frame[ip + 10:ip + 12] = struct.pack("!H", csum(bytes(frame[ip:tcp])))
-    frame[tcp + 16:tcp + 18] = b"\0\0"
-    pseudo = bytes(frame[ip + 12:ip + 20]) + struct.pack("!BBH", 0, 6, end - tcp)
-    frame[tcp + 16:tcp + 18] = struct.pack("!H", csum(pseudo + bytes(frame[tcp:end])))
-
-
-def set_sni(hello, name):
-    """The ClientHello message (record header first) with its server_name replaced."""
-    p = 5 + 4 + 2 + 32
-    p += 1 + hello[p]                                       # session id
-    p += 2 + struct.unpack("!H", hello[p:p + 2])[0]         # cipher suites
-    p += 1 + hello[p]                                       # compression methods
-    ext_total_at, p = p, p + 2
-    while True:
-        etype, elen = struct.unpack("!HH", hello[p:p + 4])
-        if etype == 0:
-            break
-        p += 4 + elen
-    old = struct.unpack("!H", hello[p + 7:p + 9])[0]         # type, len, list len, kind, len
-    delta = len(name) - old
-    out = bytearray(hello[:p + 9]) + name + hello[p + 9 + old:]
-    for at, size in ((3, 2), (6, 3), (ext_total_at, 2), (p + 2, 2), (p + 4, 2), (p + 7, 2)):
-        value = int.from_bytes(out[at:at + size], "big") + delta
-        out[at:at + size] = value.to_bytes(size, "big")
-    return bytes(out), delta
-
-
 def rewrite(src, dst, days=0, client_ip=None, sni=None):
     """A copy of an IPv4 sample, days later, from another client, to another server name."""
-    header, frames = read_pcap(src)
-    client = hello_at = None
-    delta = 0
-    for i, (_, _, frame) in enumerate(frames):
-        o = ipv4_tcp(frame)
-        if o and hello_at is None and frame[o[2]:o[2] + 1] == b"\x16" and frame[o[2] + 5] == 1:
-            client, hello_at = bytes(frame[26:30]), i
-    if hello_at is None:
-        raise SystemExit("%s: no ClientHello in one IPv4 segment" % src)
-    for i, f in enumerate(frames):
-        frame = f[2]
-        o = ipv4_tcp(frame)
-        f[0] += days * DAY
-        if not o:
-            continue
-        ip, tcp, payload, end = o
-        from_client = bytes(frame[26:30]) == client
-        if sni is not None and i == hello_at:
-            hello, delta = set_sni(bytes(frame[payload:end]), sni)
-            frame[payload:end] = hello
-            frame[ip + 2:ip + 4] = struct.pack("!H", end - ip + delta)
-        elif delta and i > hello_at:
-            at = tcp + 4 if from_client else tcp + 8  # seq of the client, ack of the server
-            value = (struct.unpack("!I", frame[at:at + 4])[0] + delta) & 0xFFFFFFFF
-            frame[at:at + 4] = struct.pack("!I", value)
-        if client_ip:
-            frame[26 if from_client else 30:30 if from_client else 34] = client_ip
-        fix_checksums(frame)
-    write_pcap(dst, header, [(s, u, bytes(f)) for s, u, f in frames])
+    pcap = Pcap(src).shift(days * DAY)
+    i, _ = client_hello(pcap)
+    client = src_ip(pcap.packets[i][2])
+    if sni is not None:
+        set_sni(pcap, sni)
+    if client_ip:
+        set_address(pcap, client, client_ip)
+    pcap.write(dst)
 
 
 # ---------------------------------------------------------------- outputs
@@ -211,7 +116,7 @@ def check_agrees_with_legacy(t, db):
     window = ["--since", "2024-01-01", "--until", "2024-01-02"]
     want = t.legacy_json(db, *window)
     r = t.report(db, "--format", "csv", "--no-record", *window)
-    check(r.returncode == 0, "report csv exit code %d: %s" % (r.returncode, r.stderr))
+    check(r.returncode == 0, "report csv exit code %s: %s" % (r.returncode, r.stderr))
     rows = csv_blocks(r.stdout.decode())
     summary = pairs(rows.get("summary", []))
     check(summary.get("connections") == str(want["connections"]),
@@ -292,7 +197,7 @@ def check_fail_on_legacy(t, samples, work):
     t.read(legacy_db, os.path.join(samples, "tls10-openssl.pcap"))
     out = os.path.join(work, "fail.html")
     r = t.report(legacy_db, "--fail-on-legacy", "--no-record", "-o", out)
-    check(r.returncode == EXIT_LEGACY, "--fail-on-legacy on a legacy database exits 1, not %d"
+    check(r.returncode == EXIT_LEGACY, "--fail-on-legacy on a legacy database exits 1, not %s"
           % r.returncode)
     check(os.path.getsize(out) > 1000, "--fail-on-legacy still writes the report")
     r = t.report(legacy_db, "--no-record", "-o", out)
@@ -301,7 +206,7 @@ def check_fail_on_legacy(t, samples, work):
     t.read(clean_db, os.path.join(samples, "tls13-openssl.pcap"),
            os.path.join(samples, "tls12-openssl.pcap"))
     r = t.report(clean_db, "--fail-on-legacy", "--no-record", "--format", "md")
-    check(r.returncode == 0, "--fail-on-legacy on a clean database exits 0, not %d: %s"
+    check(r.returncode == 0, "--fail-on-legacy on a clean database exits 0, not %s: %s"
           % (r.returncode, r.stderr))
     check(b"No client used legacy TLS" in r.stdout, "clean report says so")
 
@@ -321,7 +226,7 @@ def check_output_and_errors(t, db, work):
         before = c.execute("select count(*) from sqlite_master where name = 'reports'").fetchone()
     r = t.report(db, "-o", os.path.join(work, "missing-dir", "r.html"))
     check(r.returncode == EXIT_OUTPUT and b"missing-dir" in r.stderr,
-          "unwritable -o: exit 6 naming the file, not %d" % r.returncode)
+          "unwritable -o: exit 6 naming the file, not %s" % r.returncode)
     with sqlite3.connect(db) as c:
         after = c.execute("select count(*) from sqlite_master where name = 'reports'").fetchone()
     check(before == after, "a report that could not be written is not remembered")
@@ -330,7 +235,7 @@ def check_output_and_errors(t, db, work):
                        (["--policy", "nosuch"], b"nosuch")):
         r = t.report(db, *args)
         check(r.returncode == EXIT_USAGE and what in r.stderr,
-              "report %s: usage error (%d) %s" % (args, r.returncode, r.stderr))
+              "report %s: usage error (%s) %s" % (args, r.returncode, r.stderr))
     r = t.report(os.path.join(work, "none.db"))
     check(r.returncode == EXIT_DATABASE, "missing database: exit 5")
     r = run([t.exe, "report", "--help"])
@@ -355,7 +260,7 @@ def check_since_last(t, samples, work):
     later = [os.path.join(work, "later-%d.pcap" % i) for i in range(2)]
     rewrite(os.path.join(samples, "tls13-openssl.pcap"), later[0], days=2)
     rewrite(os.path.join(samples, "tls10-openssl.pcap"), later[1], days=2,
-            client_ip=bytes([10, 99, 0, 7]), sni=b"login.microsoftonline.com")
+            client_ip="10.99.0.7", sni=b"login.microsoftonline.com")
     t.read(db, *later)
     r = t.report(db, "--since", "last", "--until", "2024-01-04", "--format", "csv")
     check(r.returncode == 0, "second --since last report: %s" % r.stderr)
@@ -457,7 +362,7 @@ def check_chromium(page, work):
     url = "file://" + os.path.abspath(page)
     r = run(base + ["--dump-dom", url], timeout=120)
     dom = r.stdout.decode(errors="replace")
-    check(r.returncode == 0 and "</html>" in dom, "chromium --dump-dom: %d %s"
+    check(r.returncode == 0 and "</html>" in dom, "chromium --dump-dom: %s %s"
           % (r.returncode, r.stderr[-500:]))
     for sid in ("summary", "legacy", "trend", "changes", "coverage"):
         check('id="%s"' % sid in dom, "rendered DOM has section " + sid)
@@ -469,7 +374,7 @@ def check_chromium(page, work):
     ok = os.path.exists(shot) and os.path.getsize(shot) > 20000
     png = open(shot, "rb").read(24) if os.path.exists(shot) else b""
     check(ok and png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack("!II", png[16:24]) == (1280, 2000),
-          "chromium screenshot: a 1280x2000 PNG of some substance (%d, %s)"
+          "chromium screenshot: a 1280x2000 PNG of some substance (%s, %s)"
           % (r.returncode, r.stderr[-300:]))
     return True
 
@@ -492,8 +397,7 @@ def main():
         check_chromium(page, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("report_test: %d checks, %d failed" % (checks, len(failures)))
-    sys.exit(1 if failures else 0)
+    sys.exit(checks.summary())
 
 
 if __name__ == "__main__":

@@ -10,20 +10,13 @@ usage: samples_test.py TLSCENSUS SAMPLES_DIR
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-failures = []
+from tclib import Checks, export, run
 
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, file=sys.stderr)
-
-
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, **kw)
+checks = Checks("samples")
+fail = checks.fail
 
 
 def norm(v):
@@ -33,11 +26,10 @@ def norm(v):
 def check_export(tc, db, rows):
     """rows: the file's lines of expected.tsv, one per connection, in time order."""
     name = rows[0]["file"]
-    out = run([tc, "export", "--db", db, "--format", "ndjson"])
+    out, recs = export(tc, db)
     if out.returncode != 0:
-        fail("%s: export exit %d: %s" % (name, out.returncode, out.stderr))
+        fail("%s: export exit %s: %s" % (name, out.returncode, out.stderr))
         return
-    recs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     if len(recs) != len(rows):
         fail("%s: %d records, expected %d" % (name, len(recs), len(rows)))
         return
@@ -74,7 +66,7 @@ def check_legacy(tc, db, rows):
     name = rows[0]["file"]
     out = run([tc, "legacy", "--db", db, "--format", "json"])
     if out.returncode != 0:
-        fail("%s: legacy exit %d: %s" % (name, out.returncode, out.stderr))
+        fail("%s: legacy exit %s: %s" % (name, out.returncode, out.stderr))
         return
     doc = json.loads(out.stdout)
     entries = doc["entries"]
@@ -117,7 +109,7 @@ def main():
             db = os.path.join(tmp, name + ".db")
             r = run([tc, "read", "--quiet", "--db", db, os.path.join(samples, name)])
             if r.returncode != 0:
-                fail("%s: read exit %d: %s" % (name, r.returncode, r.stderr))
+                fail("%s: read exit %s: %s" % (name, r.returncode, r.stderr))
                 continue
             check_export(tc, db, rows)
             check_legacy(tc, db, rows)
@@ -127,7 +119,7 @@ def main():
         paths = [os.path.join(samples, name) for name in files]
         r = run([tc, "read", "--quiet", "--db", db] + paths)
         if r.returncode != 0:
-            fail("all samples: read exit %d: %s" % (r.returncode, r.stderr))
+            fail("all samples: read exit %s: %s" % (r.returncode, r.stderr))
         out = run([tc, "legacy", "--db", db, "--format", "json"])
         rows = json.loads(out.stdout)["entries"] if out.returncode == 0 else []
         got = sorted((x["server_port"], x.get("sni") or "-", x["version"]) for x in rows)
@@ -144,9 +136,8 @@ def main():
         if csv_out.returncode != 0 or len(list(csv.reader(csv_out.stdout.splitlines()))) != n_legacy + 1:
             fail("legacy csv: expected a header and %d rows" % n_legacy)
 
-    checks = len(table) * 2 + 3
-    print("samples: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    # Counted per row of expected.tsv (its export, its legacy entry) and three over all samples.
+    return checks.summary(count=len(table) * 2 + 3)
 
 
 if __name__ == "__main__":

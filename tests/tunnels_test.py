@@ -14,31 +14,18 @@ import csv
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-# Not compared: capture times (the same bytes, but no need to depend on it) and the nDPI label.
-IGNORED = {"first_ts", "last_ts", "app"}
+from tclib import UNCOMPARED, Checks, export, run, without
+
+# Not compared in the legacy listing: the capture times.
 IGNORED_LEGACY = {"first_seen", "last_seen"}
 # Summary counters that must match: every tunnelled frame has to reach TCP.
 COUNTERS = ("packets", "TCP", "flows", "TLS connections recorded", "truncated", "malformed")
 
-failures = []
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg, file=sys.stderr)
-    return cond
-
-
-def run(args):
-    return subprocess.run(args, capture_output=True, text=True)
+checks = Checks("tunnels")
+check = checks.check
 
 
 def counters(stderr):
@@ -56,25 +43,20 @@ def census(tc, db, path):
     or None after recording the failure."""
     name = os.path.basename(path)
     r = run([tc, "read", "--db", db, path])
-    if not check(r.returncode == 0, "%s: read exit %d: %s" % (name, r.returncode, r.stderr)):
+    if not check(r.returncode == 0, "%s: read exit %s: %s" % (name, r.returncode, r.stderr)):
         return None
-    out = run([tc, "export", "--db", db, "--format", "ndjson"])
-    if not check(out.returncode == 0, "%s: export exit %d: %s" % (name, out.returncode, out.stderr)):
+    out, recs = export(tc, db)
+    if not check(out.returncode == 0, "%s: export exit %s: %s" % (name, out.returncode, out.stderr)):
         return None
-    recs = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     leg = run([tc, "legacy", "--db", db, "--format", "json"])
-    if not check(leg.returncode == 0, "%s: legacy exit %d: %s" % (name, leg.returncode, leg.stderr)):
+    if not check(leg.returncode == 0, "%s: legacy exit %s: %s" % (name, leg.returncode, leg.stderr)):
         return None
     return counters(r.stderr), recs, json.loads(leg.stdout)["entries"]
 
 
-def strip(rows, ignored):
-    return [{k: v for k, v in row.items() if k not in ignored} for row in rows]
-
-
 def compare(label, got, want, ignored):
     """Key-by-key comparison of two lists of records; names every key that differs."""
-    got, want = strip(got, ignored), strip(want, ignored)
+    got, want = without(got, ignored), without(want, ignored)
     if not check(len(got) == len(want), "%s: %d records, the inner sample gives %d"
                  % (label, len(got), len(want))):
         return
@@ -121,7 +103,7 @@ def main():
                 if name in want_n:
                     check(got_n.get(name) == want_n[name], "%s: summary '%s' is %r, inner "
                           "sample gives %d" % (label, name, got_n.get(name), want_n[name]))
-            compare(label, got_recs, want_recs, IGNORED)
+            compare(label, got_recs, want_recs, UNCOMPARED)
             compare(label + " legacy", got_legacy, want_legacy, IGNORED_LEGACY)
 
             # The legacy listing names the inner session exactly when expected.tsv says so.
@@ -141,8 +123,7 @@ def main():
                          exp["server_port"]))
     check(len(legacy_inner) >= 2, "legacy inner samples: %s; at least 2 wanted" % sorted(legacy_inner))
 
-    print("tunnels: %d checks, %d failed" % (checks, len(failures)))
-    return 1 if failures else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":
