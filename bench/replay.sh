@@ -268,8 +268,7 @@ run() {
 	# Up to a minute for the flush; after each 2 s still running, one wake-up frame.
 	wakes=0
 	for i in $(seq 600); do
-		[ "$(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null)" = S ] ||
-			[ "$(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null)" = R ] || break
+		case $(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null) in '' | Z | X) break ;; esac
 		if [ $((i % 20)) = 0 ]; then
 			wake
 			wakes=$((wakes + 1))
@@ -398,7 +397,7 @@ for n in $(seq "$runs"); do
 		-v mal="$(get "$n" run_hello_malformed)" -v db="$(get "$n" db_bytes)" \
 		-v settle="$(awk -v a="$(get "$n" t1)" -v b="$(get "$n" t2)" 'BEGIN { print (b - a) / 1e6 }')" \
 		-v stop="$(awk -v a="$(get "$n" t2)" -v b="$(get "$n" t3)" 'BEGIN { print (b - a) / 1e6 }')" \
-		-v rc="$(get "$n" exit)" 'BEGIN {
+		-v rc="$(get "$n" exit)" -v wakes="$(get "$n" wakes)" 'BEGIN {
 		f = "  %-28s %12s  %s\n"
 		printf f, "packets offered", offered, "tcpreplay: " failed " failed, " enobufs \
 			" ENOBUFS and " eagain " EAGAIN retries"
@@ -406,7 +405,8 @@ for n in $(seq "$runs"); do
 		printf f, "packets/s offered", sprintf("%.0f", secs > 0 ? offered / secs : 0), ""
 		printf f, "veth: sent / delivered", sent " / " deliv, "dropped by veth: " txd \
 			" sending, " rxd " receiving (never seen by the capture)"
-		printf f, "packets captured", pk, "runs.packets"
+		printf f, "packets captured", pk, "runs.packets" (wakes ? ", with " wakes \
+			" wake-up frame" (wakes > 1 ? "s" : "") " sent after SIGTERM" : "")
 		printf f, "kernel drops", kd, "runs.kernel_drops (pcap_stats: socket buffer full)"
 		printf f, "queue drops", qd, "runs.queue_drops (records lost to a full writer queue)"
 		printf f, "handshakes recorded", hs, "runs.handshakes"
@@ -419,7 +419,6 @@ for n in $(seq "$runs"); do
 		printf f, "database size", sprintf("%.1f MB", db / 1e6), "db + wal + shm at exit"
 		printf f, "settle, stop", sprintf("%.1f s, %.1f s", settle, stop), \
 			"end of replay to idle; SIGTERM to exit (flush), exit status " rc
-		lost = pk < deliv ? deliv - pk : 0
 		if (conns - rows > 0 && kd + qd + txd + rxd + failed + ev == 0 && pk >= offered)
 			printf "  NOTE: %d connections missing with no drop counted anywhere\n", conns - rows
 		if (pk + kd < deliv)

@@ -270,13 +270,14 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 	struct tc_dir_parse *dp = &hs->dir[d];
 	struct tc_cursor c, rec;
 	uint16_t hdr;
+	uint8_t type;
 
 	tc_cursor_init(&c, buf + dp->pos, len - dp->pos);
 	if (!tc_cursor_get_u16(&c, &hdr))
 		return;
-	if (!tc_cursor_get_bytes(&c, hdr & 0x7fff, &rec))
+	if (!tc_cursor_get_bytes(&c, hdr & 0x7fff, &rec) || !tc_cursor_peek_u8(&rec, 0, &type))
 		return; /* wait for the rest */
-	if (buf[dp->pos + 2] == 1) {
+	if (type == 1) {
 		struct tc_client_hello *ch = malloc(sizeof(*ch));
 		hs->ch_count++;
 		if (ch && !hs->ch) {
