@@ -1,0 +1,55 @@
+/*
+ * fuzz_dissect.c: libFuzzer entry for the dissectors. The input is split at its first byte into
+ * two directions of one connection, fed in uneven chunks as a stream would be, then ended. The
+ * sanitizers catch any over-read; the fuzzer catches crashes and hangs.
+ * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude dissectors/*.c
+ *        tests/fuzz/fuzz_dissect.c -o fuzz_dissect
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
+#include "tlscensus/ja4.h"
+
+static void feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n, size_t step)
+{
+	/* A private copy of exactly n bytes, so ASan sees a read past the end of the stream. */
+	uint8_t *copy = malloc(n ? n : 1);
+	memcpy(copy, p, n);
+	for (size_t have = 0; have < n && !tc_dir_done(hs, d);) {
+		have = have + step < n ? have + step : n;
+		tc_dissector_tls.feed(hs, d, copy, have, 0);
+	}
+	if (!tc_dir_done(hs, d))
+		tc_dissector_tls.feed(hs, d, copy, n, 1);
+	free(copy);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char str[TC_JA3_STR_MAX];
+	struct tc_handshake hs;
+	char hex[33], ja4[TC_JA4_LEN];
+
+	if (size < 2)
+		return 0;
+	size_t split = (size_t)data[0] * (size - 1) / 255, step = 1 + data[1] % 64;
+	data += 2;
+	size -= 2;
+	if (split > size)
+		split = size;
+	tc_handshake_init(&hs);
+	feed(&hs, TC_DIR_A, data, split, step);
+	feed(&hs, TC_DIR_B, data + split, size - split, step * 7);
+	if (hs.ch) {
+		tc_ja3(hs.ch, str, sizeof(str), hex);
+		tc_ja4(hs.ch, TC_JA4_TCP, ja4);
+	}
+	if (hs.sh)
+		tc_ja3s(hs.sh, str, sizeof(str), hex);
+	tc_handshake_free(&hs);
+	return 0;
+}
