@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-# mkcapture.py: writes a large synthetic pcap of TLS-over-TCP sessions for bench/run.sh.
-# Every connection is a distinct flow with a full handshake, some application data and a FIN
-# exchange; connections are interleaved so the reader's flow table holds ~1000 at once.
+# mkcapture.py: writes a large synthetic pcap of TLS-over-TCP sessions for bench/run.sh and
+# bench/replay.sh. Every connection is a distinct flow with a full handshake, some application
+# data (none with --data-packets 0) and a FIN exchange; connections are interleaved so the
+# reader's flow table holds ~1000 at once.
 # Standard library only, deterministic for a given seed, and never used by the test suite.
 """Write a synthetic Ethernet/IPv4/TCP pcap of TLS sessions (see bench/README.md)."""
 
@@ -373,7 +374,7 @@ def main():
                     help="microseconds between packets (default 10)")
     ap.add_argument("--data-packets", type=int, default=None, metavar="N",
                     help="application-data segments per connection: 0 for handshake, CCS "
-                         "and FINs only (12 packets, ~4.3 KB a connection), N for a request "
+                         "and FINs only (12 packets, ~4.0 KB a connection), N for a request "
                          "and N-1 response segments (default: 8 to 12, ~18.8 KB)")
     a = ap.parse_args()
     if a.connections < 1 or a.connections > 65000 * 28000 or a.concurrent < 1:

@@ -4,7 +4,7 @@
 # second and prints a table. It prints figures and asserts nothing: the exit status is 0 unless
 # something failed to run. Needs root; no packet leaves the two namespaces it creates.
 #
-#   CONNECTIONS=1000000 RATE="topspeed 200000" LABELS=both bench/replay.sh
+#   CONNECTIONS=1000000 RATE="topspeed 100000" LABELS=both bench/replay.sh
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -124,6 +124,12 @@ cleanup() {
 	[ -z "$replay_pid" ] || kill "$replay_pid" 2>/dev/null
 	if [ -n "$cap_pid" ]; then
 		kill -TERM "$cap_pid" 2>/dev/null
+		wake 2>/dev/null
+		for i in $(seq 100); do
+			[ -d "/proc/$cap_pid" ] && [ "$(state "$cap_pid")" != Z ] || break
+			sleep 0.1
+		done
+		kill -KILL "$cap_pid" 2>/dev/null
 		wait "$cap_pid" 2>/dev/null
 	fi
 	ip netns del "$ns_a" 2>/dev/null
@@ -159,9 +165,13 @@ wake() {
 	ip netns exec "$ns_a" python3 -c 'import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[1], 0))
-s.send(bytes.fromhex("020000000002020000000001" "88b5") + b"tlscensus bench wake-up".ljust(46, b"\0"))' \
+s.send(bytes.fromhex("020000000002" "020000000001" "88b5") +
+       b"tlscensus bench wake-up".ljust(46, b"\0"))' \
 		"$va"
 }
+
+# state PID: the process state letter (R, S, D, Z...), empty once it is gone.
+state() { awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null || true; }
 
 hz=$(getconf CLK_TCK)
 page_kib=$(($(getconf PAGESIZE) / 1024))
@@ -264,14 +274,26 @@ run() {
 	touch "$tmp/stop"
 	wait "$sampler_pid" || true
 	sampler_pid=
+	# One more statistics line, then the stop: the line shows the state the exit flush starts
+	# from (the flags are read together once pcap_dispatch returns).
+	kill -USR1 "$cap_pid"
+	echo "${EPOCHREALTIME/./}" >>"$tmp/samples.$n.usr1"
+	sleep 0.5
 	kill -TERM "$cap_pid"
-	# Up to a minute for the flush; after each 2 s still running, one wake-up frame.
+	# Up to ten minutes for the flush. tlscensus reads its signal flags between pcap_dispatch
+	# calls, and on a quiet interface that call may wait for the next packet: whenever the
+	# process has used no CPU for 2 s, send it one wake-up frame.
 	wakes=0
-	for i in $(seq 600); do
-		case $(awk '{ print $3 }' "/proc/$cap_pid/stat" 2>/dev/null) in '' | Z | X) break ;; esac
+	a=$(proc_ticks "$cap_pid")
+	for i in $(seq 6000); do
+		case $(state "$cap_pid") in '' | Z | X) break ;; esac
 		if [ $((i % 20)) = 0 ]; then
-			wake
-			wakes=$((wakes + 1))
+			b=$(proc_ticks "$cap_pid")
+			if [ "${b:-0}" = "${a:-0}" ]; then
+				wake
+				wakes=$((wakes + 1))
+			fi
+			a=$b
 		fi
 		sleep 0.1
 	done
@@ -369,7 +391,8 @@ cat <<EOF
 
 tlscensus live capture replay, $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores: $cpu
 $version, commit $commit, built $built, sha256 $binsum... (copied from $build)
-tcpreplay $(tcpreplay --version 2>&1 | awk 'NR == 1 { print $3 }'), kernel $(uname -r), veth MTU $MTU
+tcpreplay $(tcpreplay --version 2>&1 | awk 'NR == 1 { print $3 }'), kernel $(uname -r),\
+ veth MTU $MTU
 capture      $capture
   size       $(awk -v b="$(stat -c %s "$capture")" 'BEGIN { printf "%.1f MB", b / 1e6 }')
   packets    $cap_packets
@@ -382,6 +405,13 @@ for n in $(seq "$runs"); do
 	label=$(get "$n" label)
 	rate=$(get "$n" rate)
 	series "$n" >"$tmp/series.$n"
+	# The statistics lines as numbers: received, kernel, interface, decoded, recorded,
+	# truncated, malformed, tracked, evicted, lost. The last one is printed at exit, the one
+	# before it just before SIGTERM: their difference is the exit flush of the open flows.
+	grep ' received, ' "$tmp/capture.$n.err" | sed 's/^tlscensus: [^:]*: //' |
+		tr -c '0-9\n' ' ' >"$tmp/stats.$n"
+	read -r _ _ _ _ pre_rec _ _ pre_open _ pre_lost < <(tail -n 2 "$tmp/stats.$n" | head -n 1) || true
+	read -r _ _ _ _ end_rec _ _ _ _ end_lost < <(tail -n 1 "$tmp/stats.$n") || true
 	echo
 	echo "== run $n: RATE=$rate, $([ "$label" = yes ] && echo "labels (nDPI)" || echo "--no-label")"
 	awk -v offered="$(get "$n" offered)" -v secs="$(get "$n" replay_s)" \
@@ -397,7 +427,8 @@ for n in $(seq "$runs"); do
 		-v mal="$(get "$n" run_hello_malformed)" -v db="$(get "$n" db_bytes)" \
 		-v settle="$(awk -v a="$(get "$n" t1)" -v b="$(get "$n" t2)" 'BEGIN { print (b - a) / 1e6 }')" \
 		-v stop="$(awk -v a="$(get "$n" t2)" -v b="$(get "$n" t3)" 'BEGIN { print (b - a) / 1e6 }')" \
-		-v rc="$(get "$n" exit)" -v wakes="$(get "$n" wakes)" 'BEGIN {
+		-v rc="$(get "$n" exit)" -v wakes="$(get "$n" wakes)" -v fl_open="$pre_open" \
+		-v fl_rec="$((end_rec - pre_rec))" -v fl_lost="$((end_lost - pre_lost))" 'BEGIN {
 		f = "  %-28s %12s  %s\n"
 		printf f, "packets offered", offered, "tcpreplay: " failed " failed, " enobufs \
 			" ENOBUFS and " eagain " EAGAIN retries"
@@ -405,11 +436,13 @@ for n in $(seq "$runs"); do
 		printf f, "packets/s offered", sprintf("%.0f", secs > 0 ? offered / secs : 0), ""
 		printf f, "veth: sent / delivered", sent " / " deliv, "dropped by veth: " txd \
 			" sending, " rxd " receiving (never seen by the capture)"
-		printf f, "packets captured", pk, "runs.packets" (wakes ? ", with " wakes \
-			" wake-up frame" (wakes > 1 ? "s" : "") " sent after SIGTERM" : "")
+		printf f, "packets captured", pk, "runs.packets" (wakes ? "; " wakes " wake-up " \
+			"frame" (wakes > 1 ? "s" : "") " sent after SIGTERM" : "")
 		printf f, "kernel drops", kd, "runs.kernel_drops (pcap_stats: socket buffer full)"
 		printf f, "queue drops", qd, "runs.queue_drops (records lost to a full writer queue)"
 		printf f, "handshakes recorded", hs, "runs.handshakes"
+		printf f, "exit flush", fl_rec " / " fl_lost, "recorded / lost to the full queue " \
+			"after SIGTERM, of " fl_open " flows still open"
 		printf f, "connection rows", rows, "count(*) from connections (" distinct \
 			" distinct client ip:port)"
 		printf f, "connections in the capture", conns, "not recorded: " conns - rows
@@ -421,16 +454,18 @@ for n in $(seq "$runs"); do
 			"end of replay to idle; SIGTERM to exit (flush), exit status " rc
 		if (conns - rows > 0 && kd + qd + txd + rxd + failed + ev == 0 && pk >= offered)
 			printf "  NOTE: %d connections missing with no drop counted anywhere\n", conns - rows
-		if (pk + kd < deliv)
+		if (pk + kd + wakes < deliv)
 			printf "  NOTE: %d packets delivered to the veth neither captured nor counted " \
-				"as dropped\n", deliv - pk - kd
+				"as dropped\n", deliv - pk - kd - wakes
 	}'
 	# RSS and CPU during the replay (phase 1) and at each quarter of the packets delivered.
 	# (mawk has no asort: the median comes from sort.)
 	awk -v idle="$(awk '$8 == 0 { r = $2 } END { print r + 0 }' "$tmp/series.$n")" \
 		-v med="$(awk '$8 == 1 { print $2 }' "$tmp/series.$n" | sort -n |
-			awk '{ r[NR] = $1 } END { if (NR) print NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2 }')" '
-		$8 == 1 { n++; mn = n == 1 || $2 < mn ? $2 : mn; mx = $2 > mx ? $2 : mx; c += $3; b = $4 > b ? $4 : b; bs += $4; rc += $6; busy += $7 }
+			awk '{ r[NR] = $1 }
+				END { if (NR) print NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2 }')" '
+		$8 == 1 { n++; mn = n == 1 || $2 < mn ? $2 : mn; mx = $2 > mx ? $2 : mx; c += $3
+			b = $4 > b ? $4 : b; bs += $4; rc += $6; busy += $7 }
 		$8 == 1 { for (q = 1; q <= 4; q++) if (!(q in at) && $5 >= q * 25 - 0.01) at[q] = $2 }
 		$8 == 1 { last = $2 }
 		$8 == 2 { final = $2 }
@@ -453,7 +488,7 @@ for n in $(seq "$runs"); do
 	total=$(wc -l <"$tmp/series.$n")
 	step=$(((total + SERIES - 1) / SERIES))
 	[ "$step" -gt 0 ] || step=1
-	echo "  RSS series (every ${step}th one-second sample; t from the replay's start):"
+	echo "  RSS series (one one-second sample in $step; t from the replay's start):"
 	echo "        t s  delivered %   RSS MiB   cpu %  busiest %  tcpreplay %  machine busy %"
 	awk -v k="$step" '
 		function row(m) { printf "    %7.1f %12.2f %9.1f %7.0f %10.0f %12.0f %15.0f%s\n",
@@ -470,14 +505,13 @@ for n in $(seq "$runs"); do
 		}' "$tmp/series.$n"
 	# The SIGUSR1 statistics lines, numbers only, with the time each was asked for; the last
 	# line is the one tlscensus prints as it exits.
-	echo "  statistics lines (SIGUSR1 every $USR1_EVERY s; the last at exit):"
+	echo "  statistics lines (SIGUSR1 every $USR1_EVERY s during the replay and once before SIGTERM;" \
+		"the last printed at exit):"
 	echo "        t s    received  kernel drop    decoded   recorded  tracked   evicted  queue lost"
-	grep ' received, ' "$tmp/capture.$n.err" |
-		sed 's/^tlscensus: [^:]*: //' | tr -c '0-9\n' ' ' |
-		awk -v t0="$(get "$n" t0)" -v f="$tmp/samples.$n.usr1" '
+	awk -v t0="$(get "$n" t0)" -v f="$tmp/samples.$n.usr1" '
 			{ t = (getline u <f) > 0 ? sprintf("%7.1f", (u - t0) / 1e6) : "   exit"
 			  printf "    %s %11d %12d %10d %10d %8d %9d %11d\n", t, $1, $2 + $3, $4, $5,
-				$8, $9, $10 }'
+				$8, $9, $10 }' "$tmp/stats.$n"
 	grep -v -e ' received, ' -e 'capturing on' "$tmp/capture.$n.err" | sed 's/^/  stderr: /' || true
 done
 

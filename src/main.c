@@ -521,6 +521,8 @@ static int cmd_capture(int argc, char **argv)
 	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
 	if (capture_run(cap, pl.census, pl.writer, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
+	/* The capture is over: the flows still open are recorded however long the queue takes. */
+	writer_set_mode(pl.writer, WRITER_BLOCK);
 	census_flush(pl.census);
 	capture_report(cap, pl.census, pl.writer);
 	struct run_stats stats;

@@ -46,6 +46,10 @@ int writer_prune(struct writer *w, double before_unix);
 /* Blocks until everything queued so far is committed. */
 void writer_sync(struct writer *w);
 
+/* Switches between dropping and waiting on a full queue: a capture that is stopping has no
+ * packets left to protect, so what it still records must not be dropped. */
+void writer_set_mode(struct writer *w, enum writer_mode mode);
+
 /* Records dropped because the queue was full. */
 uint64_t writer_dropped(struct writer *w);
 /* Database errors met by the writer thread (each also reported on stderr). */
