@@ -634,6 +634,49 @@ static int check_data_files(const struct legacy_query *q)
 	return 0;
 }
 
+/* A legacy/report filter option (--since, --client, ...), or a usage error. */
+static int filter_option(struct legacy_query *q, int o, const char *arg, const char *usage)
+{
+	const char *what = NULL;
+	int rc = legacy_filter_option(q, o, arg, &what);
+
+	if (rc < 0)
+		return usage_error(usage, what, arg);
+	if (rc == 0) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* What legacy and report both need before judging: the policy (NULL name: the built-in
+ * default, unless the caller loads it by name), readable data files, the database read-only.
+ * NULL with *rc set to the exit code on failure; the caller frees *policy after closing. */
+static struct store *open_judged(const char *db, const char *policy_arg, struct legacy_query *q,
+				 struct policy **policy, int *rc)
+{
+	char err[1024];
+
+	*policy = NULL;
+	if (policy_arg && !(*policy = policy_load(policy_arg, err, sizeof(err)))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	q->policy = *policy;
+	if (check_data_files(q)) {
+		policy_free(*policy);
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	struct store *st = open_for_query(db);
+	if (!st) {
+		policy_free(*policy);
+		*rc = EXIT_DATABASE;
+	}
+	return st;
+}
+
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -648,8 +691,7 @@ static int cmd_legacy(int argc, char **argv)
 	struct legacy_result res;
 	struct policy *policy = NULL;
 	enum legacy_format fmt = LEGACY_TABLE;
-	const char *db = DEFAULT_DB, *policy_arg = NULL, *what = NULL;
-	char err[512];
+	const char *db = DEFAULT_DB, *policy_arg = NULL;
 	int o, rc;
 
 	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
@@ -675,31 +717,15 @@ static int cmd_legacy(int argc, char **argv)
 			fputs(usage_legacy, stdout);
 			return EXIT_OK;
 		default:
-			rc = legacy_filter_option(&q, o, optarg, &what);
-			if (rc < 0)
-				return usage_error(usage_legacy, what, optarg);
-			if (rc == 0) {
-				fputs(usage_legacy, stderr);
+			if (filter_option(&q, o, optarg, usage_legacy) != 0)
 				return EXIT_USAGE;
-			}
 		}
 	}
 	if (optind < argc)
 		return usage_error(usage_legacy, "unexpected argument", argv[optind]);
-	if (policy_arg && !(policy = policy_load(policy_arg, err, sizeof(err)))) {
-		fprintf(stderr, "tlscensus: %s\n", err);
-		return EXIT_USAGE;
-	}
-	q.policy = policy;
-	if (check_data_files(&q)) {
-		policy_free(policy);
-		return EXIT_USAGE;
-	}
-	struct store *st = open_for_query(db);
-	if (!st) {
-		policy_free(policy);
-		return EXIT_DATABASE;
-	}
+	struct store *st = open_judged(db, policy_arg, &q, &policy, &rc);
+	if (!st)
+		return rc;
 	rc = EXIT_DATABASE;
 	if (legacy_collect(st, &q, &res) == 0) {
 		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
@@ -770,10 +796,9 @@ static int cmd_report(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct report_options ro = {.record = 1, .top_ciphers = 10};
-	const char *db = DEFAULT_DB, *format = NULL, *policy_arg = "default", *what = NULL;
+	const char *db = DEFAULT_DB, *format = NULL, *policy_arg = "default";
 	struct policy *policy;
 	uint32_t top;
-	char err[512];
 	int o, rc;
 
 	/* -o is the output; the shared filters give 'o' to --sort, told apart by the long index. */
@@ -819,13 +844,8 @@ static int cmd_report(int argc, char **argv)
 				if (ro.since_last)
 					break;
 			}
-			rc = legacy_filter_option(&ro.q, o, optarg, &what);
-			if (rc < 0)
-				return usage_error(usage_report, what, optarg);
-			if (rc == 0) {
-				fputs(usage_report, stderr);
+			if (filter_option(&ro.q, o, optarg, usage_report) != 0)
 				return EXIT_USAGE;
-			}
 		}
 	}
 	if (optind < argc)
@@ -844,21 +864,10 @@ static int cmd_report(int argc, char **argv)
 	else
 		return usage_error(usage_report, "format must be html, md or csv, not", format);
 	/* The default policy is loaded by name too: the report shows its description. */
-	if (!(policy = policy_load(policy_arg, err, sizeof(err)))) {
-		fprintf(stderr, "tlscensus: %s\n", err);
-		return EXIT_USAGE;
-	}
-	ro.q.policy = policy;
 	ro.db_label = db;
-	if (check_data_files(&ro.q)) {
-		policy_free(policy);
-		return EXIT_USAGE;
-	}
-	struct store *st = open_for_query(db);
-	if (!st) {
-		policy_free(policy);
-		return EXIT_DATABASE;
-	}
+	struct store *st = open_judged(db, policy_arg, &ro.q, &policy, &rc);
+	if (!st)
+		return rc;
 	rc = report_run(st, &ro);
 	store_close(st);
 	policy_free(policy);
