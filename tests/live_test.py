@@ -582,6 +582,42 @@ def test_duration(tc, tmp):
     info("--duration 1s on a quiet link: exit %s after %.1f s" % (rc, time.time() - t0))
 
 
+# --- 3b: --retain prunes old connection rows, the inventory keeps the history ------------------
+
+
+def test_retain(tc, tmp, samples):
+    """Rows recorded in 2024 (the samples' time) are older than --retain 30d: the capture prunes
+    them as it starts, while the inventory, and so the legacy answer, keeps them."""
+    db = os.path.join(tmp, "retain.db")
+    r = run([tc, "read", "--quiet", "--db", db, os.path.join(samples, "tls10-openssl.pcap"),
+             os.path.join(samples, "tls12-openssl.pcap")])
+    check(r.returncode == 0, "retain: read samples: %s" % r.stderr)
+    os.chmod(db, 0o666)
+    for extra in ("-wal", "-shm"):
+        if os.path.exists(db + extra):
+            os.chmod(db + extra, 0o666)
+    before = query(db, "select count(*) from connections")[0][0]
+    legacy_before = legacy(tc, db)
+    cap = Capture(tc, tmp, "retain", db, ["--retain", "30d", "--duration", "2s"])
+    if not cap.ready:
+        return
+    try:
+        rc = cap.proc.wait(2 + 2 * STOP_WAIT)
+    except subprocess.TimeoutExpired:
+        cap.proc.kill()
+        rc = cap.proc.wait()
+    check(rc == 0, "retain: capture exit %s: %s" % (rc, cap.output()[-300:]))
+    after = query(db, "select count(*) from connections")[0][0]
+    inventory = query(db, "select sum(connections) from inventory")[0][0]
+    check(before == 2 and after == 0, "retain: connection rows %s before, %s after" % (before, after))
+    check(inventory == 2, "retain: inventory keeps %s connections" % inventory)
+    legacy_after = legacy(tc, db)
+    check(legacy_after == legacy_before and len(legacy_after) == 1,
+          "retain: legacy answer changed by pruning: %s -> %s" % (legacy_before, legacy_after))
+    info("--retain 30d: %d old connection rows pruned, inventory kept %s, legacy unchanged"
+         % (before - after, inventory))
+
+
 # --- 3: kill -9 and a new capture on the same database ----------------------------------------
 
 
@@ -797,6 +833,7 @@ def main():
         test_handshakes(tc, tmp, crt, key)
         test_sigterm_flush(tc, tmp)
         test_duration(tc, tmp)
+        test_retain(tc, tmp, samples)
         test_kill9(tc, tmp)
         test_replay(tc, tmp, samples)
     except Exception as e:  # a broken setup is a failure, and the cleanup still runs

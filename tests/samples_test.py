@@ -54,9 +54,12 @@ def check_record(rec, row):
     for key, value in want.items():
         if rec.get(key) != value:
             fail("%s: %s is %r, expected %r" % (row["file"], key, rec.get(key), value))
-    for key in ("ja3", "ciphers"):
+    for key in ("ja3", "ja4", "ciphers"):
         if not rec.get(key):
             fail("%s: %s missing" % (row["file"], key))
+    # nDPI's label: these are TLS sessions to a test name, so nDPI says TLS and nothing more.
+    if not str(rec.get("app") or "").startswith("TLS"):
+        fail("%s: application label %r, expected nDPI's TLS" % (row["file"], rec.get("app")))
     if rec.get("version") and not rec.get("ja3s"):
         fail("%s: ja3s missing although a ServerHello was seen" % row["file"])
 
