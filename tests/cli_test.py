@@ -32,7 +32,7 @@ def main():
 
     r = run([tc, "--version"])
     check(r.returncode == 0 and r.stdout.startswith("tlscensus "), "--version")
-    for sub in ("read", "legacy", "export"):
+    for sub in ("read", "capture", "legacy", "report", "export"):
         r = run([tc, sub, "--help"])
         check(r.returncode == 0 and "usage: tlscensus " + sub in r.stdout, sub + " --help")
     r = run([tc, "--help"])
@@ -47,6 +47,11 @@ def main():
     check(r.returncode == EXIT_USAGE and "'xml'" in r.stderr, "legacy --format xml")
     r = run([tc, "read"])
     check(r.returncode == EXIT_USAGE, "read without files")
+    r = run([tc, "capture"])
+    check(r.returncode == EXIT_USAGE and "-i IFACE" in r.stderr, "capture without an interface")
+    r = run([tc, "capture", "-i", "tcnosuchif0", "--db", os.devnull + ".db"])
+    check(r.returncode == EXIT_CAPTURE and "'tcnosuchif0'" in r.stderr,
+          "capture on a missing interface names it: %r" % r.stderr)
 
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "t.db")
