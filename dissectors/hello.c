@@ -178,20 +178,28 @@ static int client_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 	return parse_client_ext(type, ext, arg);
 }
 
-enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch)
+/* The one ClientHello body parser; dtls adds the cookie of RFC 6347 4.2.1 after session_id
+ * (RFC 9147 5.3 keeps it as legacy_cookie). Nothing else differs on the wire. */
+static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
+				      int dtls)
 {
 	struct tc_cursor c, list;
 	uint16_t cs;
 	uint8_t b;
 
 	memset(ch, 0, sizeof(*ch));
+	ch->dtls = (uint8_t)dtls;
 	tc_cursor_init(&c, body, len);
 	if (!tc_cursor_get_u16(&c, &ch->legacy_version) || !tc_cursor_skip(&c, 32))
 		return TC_ERR_CLIENT_HELLO;
 	if (!tc_cursor_get_prefixed(&c, 1, &list) || tc_cursor_left(&list) > 32)
 		return TC_ERR_CLIENT_HELLO;
 	ch->session_id_len = (uint8_t)tc_cursor_left(&list);
-	/* DTLS would have a cookie here; this parser is for TLS over streams. */
+	/* RFC 6347 4.2.1: opaque cookie<0..2^8-1> (RFC 4347 had <0..32>). */
+	if (dtls && !tc_cursor_get_prefixed(&c, 1, &list))
+		return TC_ERR_CLIENT_HELLO;
+	if (dtls)
+		ch->cookie_len = (uint8_t)tc_cursor_left(&list);
 	if (!tc_cursor_get_prefixed(&c, 2, &list) || tc_cursor_left(&list) % 2)
 		return TC_ERR_CLIENT_HELLO;
 	while (tc_cursor_get_u16(&list, &cs)) {
@@ -210,6 +218,17 @@ enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_cli
 		return TC_ERR_NONE;
 	ch->has_extensions = 1;
 	return walk_extensions(&c, ch->exts, &ch->ext_n, &ch->trunc, client_ext_cb, ch);
+}
+
+enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch)
+{
+	return parse_client_hello(body, len, ch, 0);
+}
+
+enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len,
+				       struct tc_client_hello *ch)
+{
+	return parse_client_hello(body, len, ch, 1);
 }
 
 static int server_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)

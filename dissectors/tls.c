@@ -9,6 +9,7 @@
 
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
+#include "handshake.h"
 
 #define RT_CCS       20
 #define RT_ALERT     21
@@ -75,7 +76,7 @@ static int sslv2_hello_plausible(const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static void set_err(struct tc_handshake *hs, enum tc_dir d, enum tc_err e)
+void tc_hs_set_err(struct tc_handshake *hs, enum tc_dir d, enum tc_err e)
 {
 	if (hs->err == TC_ERR_NONE) {
 		hs->err = (uint8_t)e;
@@ -83,7 +84,7 @@ static void set_err(struct tc_handshake *hs, enum tc_dir d, enum tc_err e)
 	}
 }
 
-static void dir_finish(struct tc_handshake *hs, enum tc_dir d)
+void tc_hs_dir_finish(struct tc_handshake *hs, enum tc_dir d)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
 
@@ -92,20 +93,20 @@ static void dir_finish(struct tc_handshake *hs, enum tc_dir d)
 	dp->msg = NULL;
 }
 
-static void keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_client_hello *ch,
+void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_client_hello *ch,
 			      enum tc_err err)
 {
 	hs->ch = ch;
 	hs->client_dir = (int8_t)d;
 	hs->dir[d].hello_seen = 1;
 	if (err != TC_ERR_NONE)
-		set_err(hs, d, err);
+		tc_hs_set_err(hs, d, err);
 }
 
 /* Client identity follows the ClientHello; a ServerHello from the client's own direction is
  * not an answer to it (the oracle's rule too) and is ignored. */
-static void on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
-			    size_t len)
+void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
+			   size_t len, int dtls)
 {
 	struct tc_client_hello *ch;
 	enum tc_err err;
@@ -116,11 +117,11 @@ static void on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_
 	ch = malloc(sizeof(*ch));
 	if (!ch)
 		return;
-	err = tc_parse_client_hello(body, len, ch);
-	keep_client_hello(hs, d, ch, err);
+	err = dtls ? tc_parse_dtls_client_hello(body, len, ch) : tc_parse_client_hello(body, len, ch);
+	tc_hs_keep_client_hello(hs, d, ch, err);
 }
 
-static void on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
+void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
 			    size_t len)
 {
 	struct tc_server_hello *sh;
@@ -142,10 +143,10 @@ static void on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_
 	if (hs->client_dir < 0)
 		hs->client_dir = (int8_t)(d ^ 1);
 	if (err != TC_ERR_NONE)
-		set_err(hs, d, err);
+		tc_hs_set_err(hs, d, err);
 }
 
-static int wanted(const struct tc_handshake *hs, uint8_t type)
+int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type)
 {
 	return (type == HT_CLIENT_HELLO && !hs->ch) || (type == HT_SERVER_HELLO && !hs->sh);
 }
@@ -154,9 +155,9 @@ static void dispatch(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const
 		     size_t len)
 {
 	if (type == HT_CLIENT_HELLO)
-		on_client_hello(hs, d, body, len);
+		tc_hs_on_client_hello(hs, d, body, len, 0);
 	else if (type == HT_SERVER_HELLO)
-		on_server_hello(hs, d, body, len);
+		tc_hs_on_server_hello(hs, d, body, len);
 }
 
 /* Feeds handshake-record payload; messages may span records and records may hold several. */
@@ -173,15 +174,15 @@ static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cu
 			dp->msg_len = 0;
 			if (dp->hdr[0] == HT_HRR_DRAFT)
 				hs->hrr_seen = 1;
-			if (wanted(hs, dp->hdr[0])) {
+			if (tc_hs_wanted(hs, dp->hdr[0])) {
 				if (dp->body_len > TC_MAX_HELLO_MSG) {
-					set_err(hs, d, TC_ERR_BOUND);
-					dir_finish(hs, d);
+					tc_hs_set_err(hs, d, TC_ERR_BOUND);
+					tc_hs_dir_finish(hs, d);
 					return;
 				}
 				dp->msg = malloc(dp->body_len ? dp->body_len : 1);
 				if (!dp->msg) {
-					dir_finish(hs, d);
+					tc_hs_dir_finish(hs, d);
 					return;
 				}
 			}
@@ -214,36 +215,42 @@ static void flush_partial(struct tc_handshake *hs, enum tc_dir d, int cut_in_rec
 			struct tc_client_hello *ch = malloc(sizeof(*ch));
 			if (ch) {
 				tc_parse_client_hello(dp->msg, dp->msg_len, ch);
-				keep_client_hello(hs, d, ch, TC_ERR_NONE);
+				tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
 			}
 		}
-		set_err(hs, d, TC_ERR_TRUNCATED);
+		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
 	} else if ((dp->hdr_len || cut_in_record) && !dp->hello_seen) {
-		set_err(hs, d, TC_ERR_TRUNCATED);
+		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
 	}
-	dir_finish(hs, d);
+	tc_hs_dir_finish(hs, d);
+}
+
+void tc_hs_alert(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body)
+{
+	uint8_t level, desc;
+
+	/* Plaintext alerts are exactly two bytes; longer ones are encrypted. */
+	if (tc_cursor_left(&body) == 2 && tc_cursor_get_u8(&body, &level) &&
+	    tc_cursor_get_u8(&body, &desc)) {
+		if (!hs->alert.seen)
+			hs->alert = (struct tc_alert){1, level, desc, (uint8_t)d};
+		if (level == 2)
+			tc_hs_dir_finish(hs, d);
+	} else {
+		tc_hs_dir_finish(hs, d);
+	}
 }
 
 static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, struct tc_cursor body)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
-	uint8_t level, desc;
 
 	switch (type) {
 	case RT_HANDSHAKE:
 		handshake_bytes(hs, d, body);
 		break;
 	case RT_ALERT:
-		/* Plaintext alerts are exactly two bytes; longer ones are encrypted. */
-		if (tc_cursor_left(&body) == 2 && tc_cursor_get_u8(&body, &level) &&
-		    tc_cursor_get_u8(&body, &desc)) {
-			if (!hs->alert.seen)
-				hs->alert = (struct tc_alert){1, level, desc, (uint8_t)d};
-			if (level == 2)
-				dir_finish(hs, d);
-		} else {
-			dir_finish(hs, d);
-		}
+		tc_hs_alert(hs, d, body);
 		break;
 	case RT_CCS:
 		dp->ccs_seen = 1;
@@ -251,12 +258,12 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 		 * (RFC 8446 D.4); the real ServerHello still follows in plaintext. */
 		if (hs->hrr_seen && !hs->sh && (int8_t)d != hs->client_dir)
 			break;
-		dir_finish(hs, d);
+		tc_hs_dir_finish(hs, d);
 		break;
 	case RT_APPDATA:
 		if (!hs->ch && !hs->sh && dp->records == 0)
 			hs->midstream = 1;
-		dir_finish(hs, d);
+		tc_hs_dir_finish(hs, d);
 		break;
 	default: /* heartbeat: nothing to learn */
 		break;
@@ -281,7 +288,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 		struct tc_client_hello *ch = malloc(sizeof(*ch));
 		hs->ch_count++;
 		if (ch && !hs->ch) {
-			keep_client_hello(hs, d,
+			tc_hs_keep_client_hello(hs, d,
 					  ch, tc_parse_sslv2_client_hello(tc_cursor_ptr(&rec),
 									  tc_cursor_left(&rec), ch));
 		} else {
@@ -297,7 +304,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 			if (hs->client_dir < 0)
 				hs->client_dir = (int8_t)(d ^ 1);
 			if (err != TC_ERR_NONE)
-				set_err(hs, d, err);
+				tc_hs_set_err(hs, d, err);
 		}
 	}
 	dp->pos += 2 + (hdr & 0x7fff);
@@ -305,7 +312,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 	dp->sslv2 = 0;
 	/* A pure SSLv2 peer keeps talking SSLv2: nothing more to read. */
 	if ((hs->ch && hs->ch->legacy_version == TC_V_SSL2) || (hs->sh && hs->sh->sslv2))
-		dir_finish(hs, d);
+		tc_hs_dir_finish(hs, d);
 }
 
 static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len, int eof)
@@ -337,7 +344,7 @@ static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, siz
 	}
 	dp->scan += (uint32_t)resume;
 	if (eof || dp->scan >= TC_MAX_PREAMBLE)
-		dir_finish(hs, d);
+		tc_hs_dir_finish(hs, d);
 }
 
 static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
@@ -368,8 +375,8 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 			return;
 		}
 		if (!tc_tls_record_plausible(tc_cursor_ptr(&c), tc_cursor_left(&c))) {
-			set_err(hs, d, TC_ERR_RECORD_VERSION);
-			dir_finish(hs, d);
+			tc_hs_set_err(hs, d, TC_ERR_RECORD_VERSION);
+			tc_hs_dir_finish(hs, d);
 			return;
 		}
 		tc_cursor_get_u8(&c, &type);

@@ -40,6 +40,7 @@ struct flow {
 	uint8_t state;                 /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];             /* FIN or RST seen in that direction */
+	uint8_t udp_misses;            /* UDP: datagrams that were not DTLS before any that was */
 };
 
 struct flow_table;

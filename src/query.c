@@ -25,14 +25,17 @@
 
 /* ---------------------------------------------------------------- output helpers */
 
-static void version_text(int64_t v, char buf[8])
+/* Room for the longest name, "DTLSv1.2", and its NUL. */
+#define VERSION_TEXT_MAX 16
+
+static void version_text(int64_t v, char buf[VERSION_TEXT_MAX])
 {
 	const char *name = tc_version_name((uint16_t)v);
 
 	if (name && v >= 0 && v <= 0xffff)
-		snprintf(buf, 8, "%s", name);
+		snprintf(buf, VERSION_TEXT_MAX, "%s", name);
 	else
-		snprintf(buf, 8, "0x%04x", (unsigned)(v & 0xffff));
+		snprintf(buf, VERSION_TEXT_MAX, "0x%04x", (unsigned)(v & 0xffff));
 }
 
 /* Writes a JSON string (RFC 8259). The text goes through store_inert_text first, so what is
@@ -306,7 +309,7 @@ static const char export_sql[] =
 
 static void export_version(FILE *out, sqlite3_stmt *st, int col)
 {
-	char buf[8];
+	char buf[VERSION_TEXT_MAX];
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
 		fputs("null", out);
@@ -320,7 +323,7 @@ static void export_version(FILE *out, sqlite3_stmt *st, int col)
 static void export_versions(FILE *out, const char *stored)
 {
 	unsigned long v;
-	char buf[8];
+	char buf[VERSION_TEXT_MAX];
 	int first = 1;
 
 	if (!stored) {

@@ -1217,7 +1217,7 @@ static void bind_client_hello(struct store *s, const struct tc_client_hello *ch)
 		bind_str(s, COL_JA3_STR, s->ja3_str);
 	}
 	char ja4[TC_JA4_LEN];
-	if (tc_ja4(ch, TC_JA4_TCP, ja4))
+	if (tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4))
 		bind_str(s, COL_JA4, ja4);
 }
 

@@ -15,6 +15,24 @@ import tempfile
 from tclib import Checks, run
 
 
+def check_udp(checks, text):
+    """DTLS over UDP is dissected, QUIC not yet: whatever UDP record is produced must agree
+    with the oracle on every key, none may be invented, and the DTLS records must be there."""
+    m = re.search(r"connections expected (\d+) / found (\d+) / missing (\d+) / extra (\d+)", text)
+    if not checks.check(m is not None, "check.py --transport udp output not understood"):
+        return
+    found, extra = int(m.group(2)), int(m.group(4))
+    # The corpus holds 20 DTLS connections (ndpi, zeek and ja4 captures); the rest are QUIC.
+    checks.check(found >= 20, "only %d UDP (DTLS) connections found" % found)
+    checks.check(extra == 0, "%d UDP records the oracle does not know" % extra)
+    for line in text.splitlines():
+        k = re.match(r"(\w+)\s+\d+\s+\d+\s+[\d.]+%\s+([\d.]+)% of", line)
+        if k:
+            checks.check(k.group(2) == "100.0", "UDP key %s agrees on %s%% of found records"
+                         % (k.group(1), k.group(2)))
+    print("corpus: UDP (DTLS) %d found of %s expected, %d extra" % (found, m.group(1), extra))
+
+
 def main():
     tc, corpus = sys.argv[1], sys.argv[2]
     minimum = float(sys.argv[3]) if len(sys.argv) > 3 else 98.0
@@ -40,7 +58,10 @@ def main():
                 checks.fail("export %s: %s" % (name, r.stderr))
         r = run([sys.executable, os.path.join(corpus, "check.py"),
                  os.path.join(corpus, "expected"), out, "--transport", "tcp", "--rows", "0"])
+        udp = run([sys.executable, os.path.join(corpus, "check.py"),
+                   os.path.join(corpus, "expected"), out, "--transport", "udp", "--quiet"])
     print(r.stdout)
+    check_udp(checks, udp.stdout)
     m = re.search(r"connections expected (\d+) / found (\d+) / missing (\d+)", r.stdout)
     c = re.search(r"conformance: ([\d.]+)%", r.stdout)
     if not m or not c:

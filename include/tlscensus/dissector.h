@@ -52,6 +52,7 @@ struct tc_dir_parse {
 	uint32_t body_len;     /* length from the handshake header */
 	uint32_t records;      /* TLS records walked */
 	uint32_t scan;         /* TC_DS_SEEK: preamble bytes already scanned */
+	uint16_t msg_seq;      /* DTLS: message_seq of the hello in msg */
 };
 
 struct tc_alert {
@@ -107,12 +108,29 @@ static inline int tc_dir_done(const struct tc_handshake *hs, enum tc_dir d)
 /* Hello parsers, exposed for unit tests and for the SSLv2 path.
  * body/len: the handshake message body (after the 4-byte handshake header). */
 enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch);
+/* The same body with the DTLS cookie after session_id (RFC 6347 4.2.1). */
+enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len,
+				       struct tc_client_hello *ch);
 enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh);
 /* rec/len: an SSLv2 record body (after the 2- or 3-byte SSLv2 record header). */
 enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len,
 					struct tc_client_hello *ch);
 enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len,
 					struct tc_server_hello *sh);
+
+/*
+ * DTLS over UDP (RFC 6347, RFC 9147): no stream, so no feed(); each datagram a direction sends
+ * goes to tc_dtls_datagram whole, and tc_dtls_end says none will follow (idle expiry, end of
+ * input), so a hello still missing fragments is kept as truncated. The direction's
+ * tc_dir_parse reassembles one hello from handshake fragments.
+ */
+void tc_dtls_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n);
+void tc_dtls_end(struct tc_handshake *hs, enum tc_dir d);
+
+/* Whether a datagram opens with a DTLS handshake record: RFC 7983 7 puts DTLS at first bytes
+ * 20..63 (STUN is 0..3, RTP/RTCP 128..191); the record must be a handshake (22) with a DTLS
+ * version (1.0, 1.2, 1.3, or the pre-RFC 4347 OpenSSL value 0x0100). */
+int tc_dtls_plausible(const uint8_t *p, size_t n);
 
 /* How far into a direction TLS may start after a plaintext preamble before we give up. */
 #define TC_MAX_PREAMBLE (16 * 1024)
