@@ -485,6 +485,29 @@ static void check_foreign_schemas(void)
 }
 
 /* SSLv2-format hello: every cipher in 6 digits, client_version "SSLv2", no ja3. */
+/* Regression: version names were written into 8-byte buffers, so "DTLSv1.2" came out cut. */
+static void check_dtls_export(void)
+{
+	char err[512], path[300];
+	struct conn c;
+
+	snprintf(path, sizeof path, "%s/dtls.db", dir);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	conn_init(&c, "10.1.0.1", 5000, "10.1.0.2", 4433, 1000000, 0xfefd, 0xfefd, 0xc02b);
+	c.r.transport = 17;
+	CHECK(store_put(s, &c.r) > 0);
+	char *out = capture(s, store_export_ndjson);
+	CHECK(out && strstr(out, "\"transport\": \"udp\""));
+	CHECK(out && strstr(out, "\"client_version\": \"DTLSv1.2\""));
+	CHECK(out && strstr(out, "\"version\": \"DTLSv1.2\""));
+	free(out);
+	store_close(s);
+	conn_free(&c);
+}
+
 static void check_sslv2_export(void)
 {
 	static const uint32_t kinds[] = {0x010080, 0x0700c0, 0x00002f};
@@ -526,7 +549,7 @@ static void cleanup(void)
 	static const char *const names[] = {
 	    "t.db",          "t.db-wal",    "t.db-shm",     "modern.db",    "modern.db-wal",
 	    "modern.db-shm", "sslv2.db",    "sslv2.db-wal", "sslv2.db-shm", "bulk.db",
-	    "bulk.db-wal",   "bulk.db-shm", "newer.db",     "other.db",     "notes.txt",
+	    "bulk.db-wal",   "bulk.db-shm",   "dtls.db", "dtls.db-wal", "dtls.db-shm", "newer.db",     "other.db",     "notes.txt",
 	};
 	char path[300];
 
@@ -630,6 +653,7 @@ int main(void)
 
 	check_open_errors();
 	check_sslv2_export();
+	check_dtls_export();
 	check_batches(&c[2]);
 	check_prune(&c[0]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */

@@ -1,9 +1,10 @@
 /*
  * fuzz_dissect.c: libFuzzer entry for the dissectors. The input is split at its first byte into
- * two directions of one connection, fed in uneven chunks as a stream would be, then ended. The
- * sanitizers catch any over-read; the fuzzer catches crashes and hangs.
- * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude dissectors/*.c
- *        tests/fuzz/fuzz_dissect.c -o fuzz_dissect
+ * two directions of one connection, fed in uneven chunks as a TLS stream would be, or (second
+ * byte's top bit) cut into DTLS datagrams, then ended. The sanitizers catch any over-read; the
+ * fuzzer catches crashes and hangs.
+ * Build (all dissector sources): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude
+ *        dissectors/DISSECTORS.c tests/fuzz/fuzz_dissect.c -o fuzz_dissect, or meson -Dfuzz=true
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,21 @@ static void feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_
 	free(copy);
 }
 
+/* The same bytes as datagrams of at most step bytes, each in a buffer of its own. */
+static void datagrams(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n,
+		      size_t step)
+{
+	for (size_t off = 0; off < n; off += step) {
+		size_t len = n - off < step ? n - off : step;
+		uint8_t *copy = malloc(len);
+		memcpy(copy, p + off, len);
+		tc_dtls_datagram(hs, d, copy, len);
+		tc_dtls_plausible(copy, len);
+		free(copy);
+	}
+	tc_dtls_end(hs, d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,16 +53,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	size_t split = (size_t)data[0] * (size - 1) / 255, step = 1 + data[1] % 64;
+	int dtls = data[1] & 0x80;
 	data += 2;
 	size -= 2;
 	if (split > size)
 		split = size;
 	tc_handshake_init(&hs);
-	feed(&hs, TC_DIR_A, data, split, step);
-	feed(&hs, TC_DIR_B, data + split, size - split, step * 7);
+	if (dtls) {
+		datagrams(&hs, TC_DIR_A, data, split, step * 23);
+		datagrams(&hs, TC_DIR_B, data + split, size - split, step * 23);
+	} else {
+		feed(&hs, TC_DIR_A, data, split, step);
+		feed(&hs, TC_DIR_B, data + split, size - split, step * 7);
+	}
 	if (hs.ch) {
 		tc_ja3(hs.ch, str, sizeof(str), hex);
-		tc_ja4(hs.ch, TC_JA4_TCP, ja4);
+		tc_ja4(hs.ch, dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4);
 	}
 	if (hs.sh)
 		tc_ja3s(hs.sh, str, sizeof(str), hex);
