@@ -11,8 +11,8 @@
 
 /* RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is SHA-256 of this text. */
 static const uint8_t hrr_random[32] = {
-	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
 /* Appends v to a capped list, flagging the cut instead of overrunning. */
@@ -24,8 +24,8 @@ static const uint8_t hrr_random[32] = {
 			(trunc_field) |= (bit);                                                    \
 	} while (0)
 
-static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint16_t *n,
-			 size_t cap, uint16_t *trunc, uint16_t bit)
+static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint16_t *n, size_t cap,
+                         uint16_t *trunc, uint16_t bit)
 {
 	struct tc_cursor list;
 	uint16_t v;
@@ -99,7 +99,7 @@ static int parse_key_share(struct tc_cursor ext, struct tc_client_hello *ch)
 		if (!tc_cursor_get_u16(&list, &group) || !tc_cursor_get_prefixed(&list, 2, &key))
 			return 0;
 		LIST_PUSH(ch->kshares, ch->kshare_n, TC_MAX_KSHARES, group, ch->trunc,
-			  TC_TRUNC_KSHARES);
+		          TC_TRUNC_KSHARES);
 	}
 	return 1;
 }
@@ -117,19 +117,19 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 	case TC_EXT_SUPPORTED_GROUPS:
 		ch->has_groups = 1;
 		return read_u16_list(&ext, 2, ch->groups, &ch->group_n, TC_MAX_GROUPS, &ch->trunc,
-				     TC_TRUNC_GROUPS);
+		                     TC_TRUNC_GROUPS);
 	case TC_EXT_EC_POINT_FORMATS:
 		if (!tc_cursor_get_prefixed(&ext, 1, &list))
 			return 0;
 		ch->has_pointfmt = 1;
 		while (tc_cursor_get_u8(&list, &b))
 			LIST_PUSH(ch->pointfmts, ch->pointfmt_n, TC_MAX_POINTFMT, b, ch->trunc,
-				  TC_TRUNC_POINTFMT);
+			          TC_TRUNC_POINTFMT);
 		return 1;
 	case TC_EXT_SIGNATURE_ALGORITHMS:
 		ch->has_sigalgs = 1;
 		return read_u16_list(&ext, 2, ch->sigalgs, &ch->sigalg_n, TC_MAX_SIGALGS,
-				     &ch->trunc, TC_TRUNC_SIGALGS);
+		                     &ch->trunc, TC_TRUNC_SIGALGS);
 	case TC_EXT_ALPN:
 		return parse_alpn(ext, ch);
 	case TC_EXT_SESSION_TICKET:
@@ -138,7 +138,7 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 	case TC_EXT_SUPPORTED_VERSIONS:
 		ch->has_versions = 1;
 		return read_u16_list(&ext, 1, ch->versions, &ch->version_n, TC_MAX_VERSIONS,
-				     &ch->trunc, TC_TRUNC_VERSIONS);
+		                     &ch->trunc, TC_TRUNC_VERSIONS);
 	case TC_EXT_KEY_SHARE:
 		return parse_key_share(ext, ch);
 	default:
@@ -152,8 +152,8 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
  * the rest), but is reported; a bad outer length ends the walk.
  */
 static enum tc_err walk_extensions(struct tc_cursor *c, uint16_t *exts, uint16_t *ext_n,
-				   uint16_t *trunc,
-				   int (*one)(uint16_t, struct tc_cursor, void *), void *arg)
+                                   uint16_t *trunc, int (*one)(uint16_t, struct tc_cursor, void *),
+                                   void *arg)
 {
 	struct tc_cursor block, ext;
 	enum tc_err err = TC_ERR_NONE;
@@ -181,7 +181,7 @@ static int client_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 /* The one ClientHello body parser; dtls adds the cookie of RFC 6347 4.2.1 after session_id
  * (RFC 9147 5.3 keeps it as legacy_cookie). Nothing else differs on the wire. */
 static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
-				      int dtls)
+                                      int dtls)
 {
 	struct tc_cursor c, list;
 	uint16_t cs;
@@ -206,13 +206,13 @@ static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc
 		if (cs == TC_CS_FALLBACK_SCSV)
 			ch->fallback_scsv = 1;
 		LIST_PUSH(ch->ciphers, ch->cipher_n, TC_MAX_CIPHERS, cs, ch->trunc,
-			  TC_TRUNC_CIPHERS);
+		          TC_TRUNC_CIPHERS);
 	}
 	if (!tc_cursor_get_prefixed(&c, 1, &list))
 		return TC_ERR_CLIENT_HELLO;
 	while (tc_cursor_get_u8(&list, &b))
 		LIST_PUSH(ch->compress, ch->compress_n, TC_MAX_COMPRESS, b, ch->trunc,
-			  TC_TRUNC_COMPRESS);
+		          TC_TRUNC_COMPRESS);
 	/* RFC 5246 7.4.1.2: the extensions block may be absent altogether. */
 	if (!tc_cursor_left(&c))
 		return TC_ERR_NONE;
@@ -225,8 +225,7 @@ enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_cli
 	return parse_client_hello(body, len, ch, 0);
 }
 
-enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len,
-				       struct tc_client_hello *ch)
+enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch)
 {
 	return parse_client_hello(body, len, ch, 1);
 }
@@ -357,17 +356,17 @@ uint16_t tc_client_max_version(const struct tc_client_hello *ch)
 const char *tc_err_name(enum tc_err e)
 {
 	static const char *const names[TC_ERR_COUNT] = {
-		[TC_ERR_NONE] = "none",
-		[TC_ERR_RECORD_LENGTH] = "record_length",
-		[TC_ERR_RECORD_VERSION] = "record_not_tls",
-		[TC_ERR_HANDSHAKE_LENGTH] = "handshake_length",
-		[TC_ERR_CLIENT_HELLO] = "client_hello_malformed",
-		[TC_ERR_SERVER_HELLO] = "server_hello_malformed",
-		[TC_ERR_SSLV2] = "sslv2_hello_malformed",
-		[TC_ERR_EXTENSION] = "extension_malformed",
-		[TC_ERR_UNEXPECTED] = "unexpected_message",
-		[TC_ERR_BOUND] = "hello_over_bound",
-		[TC_ERR_TRUNCATED] = "hello_truncated",
+	    [TC_ERR_NONE] = "none",
+	    [TC_ERR_RECORD_LENGTH] = "record_length",
+	    [TC_ERR_RECORD_VERSION] = "record_not_tls",
+	    [TC_ERR_HANDSHAKE_LENGTH] = "handshake_length",
+	    [TC_ERR_CLIENT_HELLO] = "client_hello_malformed",
+	    [TC_ERR_SERVER_HELLO] = "server_hello_malformed",
+	    [TC_ERR_SSLV2] = "sslv2_hello_malformed",
+	    [TC_ERR_EXTENSION] = "extension_malformed",
+	    [TC_ERR_UNEXPECTED] = "unexpected_message",
+	    [TC_ERR_BOUND] = "hello_over_bound",
+	    [TC_ERR_TRUNCATED] = "hello_truncated",
 	};
 	return (unsigned)e < TC_ERR_COUNT && names[e] ? names[e] : "unknown";
 }

@@ -11,8 +11,7 @@
 #define SSL2_MT_CLIENT_HELLO 1
 #define SSL2_MT_SERVER_HELLO 4
 
-enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len,
-					struct tc_client_hello *ch)
+enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct tc_client_hello *ch)
 {
 	struct tc_cursor c, specs;
 	uint16_t specs_len, sid_len, chal_len;
@@ -45,8 +44,7 @@ enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len,
 	return TC_ERR_NONE;
 }
 
-enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len,
-					struct tc_server_hello *sh)
+enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len, struct tc_server_hello *sh)
 {
 	struct tc_cursor c;
 	uint16_t cert_len, specs_len, conn_id_len;

@@ -94,7 +94,7 @@ void tc_hs_dir_finish(struct tc_handshake *hs, enum tc_dir d)
 }
 
 void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_client_hello *ch,
-			      enum tc_err err)
+                             enum tc_err err)
 {
 	hs->ch = ch;
 	hs->client_dir = (int8_t)d;
@@ -105,8 +105,8 @@ void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_c
 
 /* Client identity follows the ClientHello; a ServerHello from the client's own direction is
  * not an answer to it (the oracle's rule too) and is ignored. */
-void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
-			   size_t len, int dtls)
+void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body, size_t len,
+                           int dtls)
 {
 	struct tc_client_hello *ch;
 	enum tc_err err;
@@ -117,12 +117,12 @@ void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 	ch = malloc(sizeof(*ch));
 	if (!ch)
 		return;
-	err = dtls ? tc_parse_dtls_client_hello(body, len, ch) : tc_parse_client_hello(body, len, ch);
+	err =
+	    dtls ? tc_parse_dtls_client_hello(body, len, ch) : tc_parse_client_hello(body, len, ch);
 	tc_hs_keep_client_hello(hs, d, ch, err);
 }
 
-void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body,
-			    size_t len)
+void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body, size_t len)
 {
 	struct tc_server_hello *sh;
 	enum tc_err err;
@@ -152,7 +152,7 @@ int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type)
 }
 
 static void dispatch(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
-		     size_t len)
+                     size_t len)
 {
 	if (type == HT_CLIENT_HELLO)
 		tc_hs_on_client_hello(hs, d, body, len, 0);
@@ -288,9 +288,9 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 		struct tc_client_hello *ch = malloc(sizeof(*ch));
 		hs->ch_count++;
 		if (ch && !hs->ch) {
-			tc_hs_keep_client_hello(hs, d,
-					  ch, tc_parse_sslv2_client_hello(tc_cursor_ptr(&rec),
-									  tc_cursor_left(&rec), ch));
+			tc_hs_keep_client_hello(hs, d, ch,
+			                        tc_parse_sslv2_client_hello(
+			                            tc_cursor_ptr(&rec), tc_cursor_left(&rec), ch));
 		} else {
 			free(ch);
 		}
@@ -298,7 +298,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 		struct tc_server_hello *sh = malloc(sizeof(*sh));
 		if (sh) {
 			enum tc_err err = tc_parse_sslv2_server_hello(tc_cursor_ptr(&rec),
-								      tc_cursor_left(&rec), sh);
+			                                              tc_cursor_left(&rec), sh);
 			hs->sh = sh;
 			dp->hello_seen = 1;
 			if (hs->client_dir < 0)
@@ -348,7 +348,7 @@ static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, siz
 }
 
 static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
-		     int eof)
+                     int eof)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
 	struct tc_cursor c, body;
@@ -398,6 +398,6 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 }
 
 const struct tc_dissector tc_dissector_tls = {
-	.name = "tls",
-	.feed = tls_feed,
+    .name = "tls",
+    .feed = tls_feed,
 };

@@ -31,27 +31,29 @@ static void explain_activate(const char *iface, int rc, pcap_t *p, char *err, si
 
 	switch (rc) {
 	case PCAP_ERROR_NO_SUCH_DEVICE:
-		snprintf(err, errlen, "no interface '%s' (%s); 'ip link' lists the interfaces", iface,
-			 detail);
+		snprintf(err, errlen, "no interface '%s' (%s); 'ip link' lists the interfaces",
+		         iface, detail);
 		break;
 	case PCAP_ERROR_PERM_DENIED:
 		snprintf(err, errlen,
-			 "permission denied capturing on '%s' (%s); run as root, or give the "
-			 "binary CAP_NET_RAW and CAP_NET_ADMIN (setcap)",
-			 iface, detail);
+		         "permission denied capturing on '%s' (%s); run as root, or give the "
+		         "binary CAP_NET_RAW and CAP_NET_ADMIN (setcap)",
+		         iface, detail);
 		break;
 	case PCAP_ERROR_IFACE_NOT_UP:
-		snprintf(err, errlen, "interface '%s' is down; bring it up with 'ip link set %s up'",
-			 iface, iface);
+		snprintf(err, errlen,
+		         "interface '%s' is down; bring it up with 'ip link set %s up'", iface,
+		         iface);
 		break;
 	case PCAP_ERROR_PROMISC_PERM_DENIED:
-		snprintf(err, errlen,
-			 "no permission for promiscuous mode on '%s'; run as root or use --no-promisc",
-			 iface);
+		snprintf(
+		    err, errlen,
+		    "no permission for promiscuous mode on '%s'; run as root or use --no-promisc",
+		    iface);
 		break;
 	default:
-		snprintf(err, errlen, "cannot capture on '%s': %s (%s)", iface, pcap_statustostr(rc),
-			 detail);
+		snprintf(err, errlen, "cannot capture on '%s': %s (%s)", iface,
+		         pcap_statustostr(rc), detail);
 	}
 }
 
@@ -91,12 +93,13 @@ struct capture *capture_open(const struct capture_config *cfg, char *err, size_t
 	}
 	if (rc > 0) /* a warning: promiscuous mode unsupported, timestamp type... */
 		fprintf(stderr, "tlscensus: %s: %s (%s)\n", cfg->iface, pcap_statustostr(rc),
-			pcap_geterr(cap->p));
+		        pcap_geterr(cap->p));
 	cap->linktype = pcap_datalink(cap->p);
 	if (!tc_decode_linktype_supported(cap->linktype)) {
 		const char *name = pcap_datalink_val_to_name(cap->linktype);
-		snprintf(err, errlen, "interface '%s' has link type %d (%s), which is not supported",
-			 cfg->iface, cap->linktype, name ? name : "unknown");
+		snprintf(err, errlen,
+		         "interface '%s' has link type %d (%s), which is not supported", cfg->iface,
+		         cap->linktype, name ? name : "unknown");
 		goto fail;
 	}
 	/* Non-blocking, with our own bounded poll in capture_run: libpcap 1.10's ring-buffer wait
@@ -108,15 +111,15 @@ struct capture *capture_open(const struct capture_config *cfg, char *err, size_t
 	}
 	if (cfg->filter) {
 		if (pcap_compile(cap->p, &prog, cfg->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			snprintf(err, errlen, "bad filter '%s' for '%s': %s", cfg->filter, cfg->iface,
-				 pcap_geterr(cap->p));
+			snprintf(err, errlen, "bad filter '%s' for '%s': %s", cfg->filter,
+			         cfg->iface, pcap_geterr(cap->p));
 			goto fail;
 		}
 		rc = pcap_setfilter(cap->p, &prog);
 		pcap_freecode(&prog);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot apply filter on '%s': %s", cfg->iface,
-				 pcap_geterr(cap->p));
+			         pcap_geterr(cap->p));
 			goto fail;
 		}
 	}
@@ -139,7 +142,8 @@ int capture_drop_privileges(const char *user, char *err, size_t errlen)
 		user = getpwnam("tlscensus") ? "tlscensus" : "nobody";
 	pw = getpwnam(user);
 	if (!pw) {
-		snprintf(err, errlen, "no user '%s' to run as (-Z): create it, or name another", user);
+		snprintf(err, errlen, "no user '%s' to run as (-Z): create it, or name another",
+		         user);
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
@@ -191,14 +195,14 @@ void capture_report(struct capture *cap, struct census *c, struct writer *w)
 		memset(&ps, 0, sizeof(ps));
 	st->queue_drops = writer_dropped(w);
 	fprintf(stderr,
-		"tlscensus: %s: %u received, %u dropped by the kernel, %u by the interface; "
-		"%llu packets decoded, %llu TLS connections recorded (%llu truncated, %llu "
-		"malformed); %u flows tracked, %llu evicted; %llu records lost to a full queue\n",
-		cap->cfg.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
-		(unsigned long long)st->packets, (unsigned long long)st->handshakes,
-		(unsigned long long)st->hello_truncated, (unsigned long long)st->hello_malformed,
-		census_flows(c), (unsigned long long)st->flows_evicted,
-		(unsigned long long)st->queue_drops);
+	        "tlscensus: %s: %u received, %u dropped by the kernel, %u by the interface; "
+	        "%llu packets decoded, %llu TLS connections recorded (%llu truncated, %llu "
+	        "malformed); %u flows tracked, %llu evicted; %llu records lost to a full queue\n",
+	        cap->cfg.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
+	        (unsigned long long)st->packets, (unsigned long long)st->handshakes,
+	        (unsigned long long)st->hello_truncated, (unsigned long long)st->hello_malformed,
+	        census_flows(c), (unsigned long long)st->flows_evicted,
+	        (unsigned long long)st->queue_drops);
 }
 
 static void refresh_counters(struct capture *cap, struct census *c, struct writer *w)
@@ -213,7 +217,7 @@ static void refresh_counters(struct capture *cap, struct census *c, struct write
 }
 
 int capture_run(struct capture *cap, struct census *c, struct writer *w,
-		volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1)
+                volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1)
 {
 	double start = mono(), last_tick = start, last_stats = start, last_prune = 0;
 	int rc = 0;
@@ -223,12 +227,13 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 		int n = pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap);
 		if (n == PCAP_ERROR) {
 			fprintf(stderr, "tlscensus: capture on '%s' failed: %s\n", cap->cfg.iface,
-				pcap_geterr(cap->p));
+			        pcap_geterr(cap->p));
 			rc = -1;
 			break;
 		}
 		if (n == 0) {
-			struct pollfd pfd = {.fd = pcap_get_selectable_fd(cap->p), .events = POLLIN};
+			struct pollfd pfd = {.fd = pcap_get_selectable_fd(cap->p),
+			                     .events = POLLIN};
 			poll(&pfd, 1, 200); /* a signal cuts it short (EINTR): fine either way */
 		}
 		double now = mono();
@@ -256,8 +261,8 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 	}
 	/* What the kernel already holds was seen before the stop: take it too (bounded, so a
 	 * flood cannot keep a stopping capture alive). */
-	for (int i = 0; rc == 0 && i < 64 && pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap) > 0;
-	     i++)
+	for (int i = 0;
+	     rc == 0 && i < 64 && pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap) > 0; i++)
 		;
 	refresh_counters(cap, c, w);
 	return rc;

@@ -15,13 +15,13 @@
 
 struct capture_config {
 	const char *iface;
-	const char *filter;    /* BPF, NULL for everything */
+	const char *filter; /* BPF, NULL for everything */
 	int snaplen;
-	int buffer_mib;        /* kernel buffer */
+	int buffer_mib; /* kernel buffer */
 	int promisc;
-	int timeout_ms;        /* 0: immediate delivery */
-	uint64_t duration_s;   /* 0: until a signal */
-	uint64_t retain_s;     /* 0: keep every connection row */
+	int timeout_ms;      /* 0: immediate delivery */
+	uint64_t duration_s; /* 0: until a signal */
+	uint64_t retain_s;   /* 0: keep every connection row */
 	uint32_t stats_every_s;
 };
 
@@ -38,7 +38,7 @@ int capture_drop_privileges(const char *user, char *err, size_t errlen);
 /* Runs until stop is set, the duration passes, or the interface fails. usr1 asks for the
  * statistics on stderr. Returns 0, or -1 when the interface failed (message on stderr). */
 int capture_run(struct capture *cap, struct census *c, struct writer *w,
-		volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1);
+                volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1);
 
 /* Prints the statistics line (pcap_stats, census and queue counters) to stderr and fills the
  * kernel drop counter of the census statistics. */

@@ -171,7 +171,7 @@ static void release(struct census *c, struct flow *f)
 		struct tc_record r;
 		fill_record(f, &r);
 		writer_touch(c->writer, f->token, &r,
-			     f->packets[0] + f->packets[1] != f->row_packets);
+		             f->packets[0] + f->packets[1] != f->row_packets);
 	}
 	label_done(c, f);
 	flow_unlink(c->flows, f);
@@ -339,8 +339,8 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	struct tc_dir_parse *dp = &f->hs.dir[dir];
 	struct stream *s = &f->st[dir];
 	enum stream_result r =
-		stream_add(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
-			   c->cfg.stream_bound, dp->state == TC_DS_SEEK);
+	    stream_add(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
+	               c->cfg.stream_bound, dp->state == TC_DS_SEEK);
 	if (r == STREAM_REBASED)
 		dp->scan = dp->pos = 0;
 	if (pkt->tcp_flags & TC_TCP_RST)
@@ -359,7 +359,7 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 }
 
 void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
-		  uint64_t ts_usec)
+                  uint64_t ts_usec)
 {
 	struct tc_packet pkt;
 	enum tc_decode_status st;

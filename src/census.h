@@ -29,10 +29,9 @@ struct census_config {
 struct census;
 
 /* labeler may be NULL (no application labels). The writer must outlive the census. */
-struct census *census_new(const struct census_config *cfg, struct writer *w,
-			  struct labeler *lb);
+struct census *census_new(const struct census_config *cfg, struct writer *w, struct labeler *lb);
 void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
-		  uint64_t ts_usec);
+                  uint64_t ts_usec);
 void census_packet(struct census *c, const struct tc_packet *pkt);
 /* End of input: every open flow is recorded and released. */
 void census_flush(struct census *c);

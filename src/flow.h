@@ -32,15 +32,15 @@ struct flow {
 	uint64_t packets[2], bytes[2]; /* per dir (0: a->b) */
 	struct stream st[2];
 	struct tc_handshake hs;
-	struct label_flow *lf;         /* nDPI state while labelling, else NULL */
-	uint32_t label_packets;        /* packets shown to nDPI */
+	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
+	uint32_t label_packets; /* packets shown to nDPI */
 	char label[LABEL_MAX];
-	uint64_t token;                /* writer token once the record is queued, else 0 */
-	uint64_t row_packets;          /* packets counted when the record was written */
-	uint8_t state;                 /* enum flow_state */
+	uint64_t token;       /* writer token once the record is queued, else 0 */
+	uint64_t row_packets; /* packets counted when the record was written */
+	uint8_t state;        /* enum flow_state */
 	uint8_t ip_version;
-	uint8_t closed[2];             /* FIN or RST seen in that direction */
-	uint8_t udp_misses;            /* UDP: datagrams that were not DTLS before any that was */
+	uint8_t closed[2];  /* FIN or RST seen in that direction */
+	uint8_t udp_misses; /* UDP: datagrams that were not DTLS before any that was */
 };
 
 struct flow_table;

@@ -31,8 +31,7 @@ struct labeler *label_open(char *err, size_t errlen)
 	/* Tor host lists and libgcrypt are for features we do not use. */
 	l->ndpi = ndpi_init_detection_module(ndpi_dont_load_tor_hosts | ndpi_dont_init_libgcrypt);
 	if (!l->ndpi) {
-		snprintf(err, errlen, "nDPI failed to initialise (libndpi %s)",
-			 ndpi_revision());
+		snprintf(err, errlen, "nDPI failed to initialise (libndpi %s)", ndpi_revision());
 		free(l);
 		return NULL;
 	}
@@ -73,13 +72,13 @@ static void name_of(struct labeler *l, ndpi_protocol p, char out[LABEL_MAX])
 }
 
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
-		 uint64_t ts_usec, char out[LABEL_MAX])
+                 uint64_t ts_usec, char out[LABEL_MAX])
 {
 	/* nDPI takes the length as an unsigned short: an IP packet is never longer. */
 	if (len > 0xffff)
 		len = 0xffff;
-	f->proto = ndpi_detection_process_packet(l->ndpi, f->nf, l3, (unsigned short)len,
-						 ts_usec / 1000);
+	f->proto =
+	    ndpi_detection_process_packet(l->ndpi, f->nf, l3, (unsigned short)len, ts_usec / 1000);
 	if (f->proto.app_protocol == NDPI_PROTOCOL_UNKNOWN &&
 	    f->proto.master_protocol == NDPI_PROTOCOL_UNKNOWN)
 		return 0;

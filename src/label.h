@@ -21,7 +21,7 @@ void label_close(struct labeler *l);
 struct label_flow *label_flow_new(struct labeler *l);
 /* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out). */
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
-		 uint64_t ts_usec, char out[LABEL_MAX]);
+                 uint64_t ts_usec, char out[LABEL_MAX]);
 /* No more packets will be fed: writes nDPI's best guess (possibly "Unknown") to out. */
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX]);
 void label_flow_free(struct label_flow *f);

@@ -18,7 +18,7 @@ struct policy;
 struct policy *policy_load(const char *name_or_path, char *err, size_t errlen);
 /* The same from text in memory; origin names it in errors ("FILE:LINE: ..."). */
 struct policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
-			    size_t errlen);
+                            size_t errlen);
 /* Writes "default, entra, nist, pci, tls12" (the built-in names) into buf, for messages. */
 void policy_builtin_names(char *buf, size_t len);
 void policy_free(struct policy *p);
@@ -27,8 +27,7 @@ const char *policy_description(const struct policy *p);
 /* Returns NULL when acceptable, else a short reason ("TLSv1.0", "3DES cipher"). version is the
  * effective version (negotiated, or the client's highest offered when negotiated is 0). The text
  * lives as long as the policy. */
-const char *policy_judge(const struct policy *p, uint16_t version, int negotiated,
-			 uint32_t cipher);
+const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher);
 /* 1 when the policy accepts this version (the client's highest offer, for attribution). Versions
  * without a rank (drafts, GREASE) are accepted: they cannot be judged. */
 int policy_accepts_version(const struct policy *p, uint16_t version);
@@ -37,16 +36,17 @@ int policy_accepts_version(const struct policy *p, uint16_t version);
 
 /* Who must act (issue "attribution"), in the order a reader should meet them. */
 enum attribution {
-	ATTR_FAILING,  /* no ServerHello, or protocol_version/handshake_failure/inappropriate_fallback
-			* alert: already broken, most likely by a server-side cutoff */
+	ATTR_FAILING,  /* no ServerHello, or
+	                * protocol_version/handshake_failure/inappropriate_fallback  alert: already
+	                * broken, most likely by a server-side cutoff */
 	ATTR_FALLBACK, /* the client retried lower (TLS_FALLBACK_SCSV, or a lower hello to the same
-			* server shortly after a failed one) */
+	                * server shortly after a failed one) */
 	ATTR_CLIENT,   /* the client's highest offered version is legacy: the client must change */
 	ATTR_SERVER,   /* the client offered TLS 1.2+ but the server chose less: the server must */
 	ATTR_CIPHER,   /* version acceptable, cipher legacy under the policy */
 	ATTR_COUNT
 };
-const char *attribution_name(enum attribution a); /* "failing", "client-limited", ... */
+const char *attribution_name(enum attribution a);   /* "failing", "client-limited", ... */
 const char *attribution_advice(enum attribution a); /* one sentence for non-specialists */
 
 enum legacy_group { GROUP_NONE, GROUP_CLIENT, GROUP_SERVER };
@@ -64,22 +64,22 @@ struct legacy_query {
 	const struct policy *policy; /* NULL: the built-in default (tls12 plus broken suites) */
 	double since, until;         /* unix seconds; 0 = open */
 	struct cidr client, server;
-	const char *sni_glob;        /* fnmatch(3) pattern, NULL for any */
-	int port;                    /* 0 for any */
+	const char *sni_glob; /* fnmatch(3) pattern, NULL for any */
+	int port;             /* 0 for any */
 	enum legacy_group group;
 	enum legacy_sort sort;
-	const char *catalog_path;    /* provider catalog; NULL: the built-in one */
-	const char *hints_path;      /* fingerprint -> software map; NULL: the built-in one */
-	double now;                  /* unix seconds for "failing since"/"fails on"; 0: the clock */
+	const char *catalog_path; /* provider catalog; NULL: the built-in one */
+	const char *hints_path;   /* fingerprint -> software map; NULL: the built-in one */
+	double now;               /* unix seconds for "failing since"/"fails on"; 0: the clock */
 };
 
 struct legacy_entry {
 	char *client_ip, *server_ip, *sni; /* sni NULL when none; stored (inert) text */
 	int server_port;
-	uint16_t version;           /* effective version */
-	int negotiated;             /* 0: no ServerHello, version is the client's highest offer */
-	uint32_t cipher;            /* 0 with negotiated == 0; POLICY_NO_CIPHER for SSL 2.0 */
-	uint16_t client_max;        /* client's highest offered version; 0 when unknown */
+	uint16_t version;    /* effective version */
+	int negotiated;      /* 0: no ServerHello, version is the client's highest offer */
+	uint32_t cipher;     /* 0 with negotiated == 0; POLICY_NO_CIPHER for SSL 2.0 */
+	uint16_t client_max; /* client's highest offered version; 0 when unknown */
 	enum attribution attr;
 	char *reason;               /* from policy_judge, owned by the entry */
 	char *service;              /* provider catalog: "Microsoft Entra ID", NULL if unknown */
@@ -98,14 +98,14 @@ struct legacy_result {
 	struct legacy_entry *v;
 	size_t n;
 	struct legacy_unknown unknown;
-	uint64_t connections;        /* all connections in the window (legacy or not) */
+	uint64_t connections; /* all connections in the window (legacy or not) */
 	uint64_t legacy_connections;
-	char *policy;                /* name of the policy applied */
-	char *db;                    /* the database's path, for messages */
-	int from_connections;        /* 1: counted from the connection rows (a window they cover:
-				      * exact); 0: from the inventory (a row overlapping the
-				      * window counts whole) */
-	double now;                  /* the time deadlines were judged against */
+	char *policy;         /* name of the policy applied */
+	char *db;             /* the database's path, for messages */
+	int from_connections; /* 1: counted from the connection rows (a window they cover:
+	                       * exact); 0: from the inventory (a row overlapping the
+	                       * window counts whole) */
+	double now;           /* the time deadlines were judged against */
 };
 
 int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
@@ -113,7 +113,7 @@ void legacy_result_free(struct legacy_result *r);
 
 /* The legacy command's output. Every string from the wire is made inert for its format. */
 int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-		 enum legacy_format fmt, FILE *out);
+                 enum legacy_format fmt, FILE *out);
 
 /* Filters and their syntax, shared by the legacy command and the report. */
 /* "7d", "24h", "30m", "90s", "2w" (that long before now), "2026-11-01" (00:00:00Z), or

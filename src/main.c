@@ -56,124 +56,124 @@ static void install_signals(void)
 }
 
 static const char usage_main[] =
-	"usage: tlscensus COMMAND [OPTIONS]\n"
-	"\n"
-	"Passive TLS census: which clients still speak legacy TLS, to whom.\n"
-	"\n"
-	"commands:\n"
-	"  read    record the TLS handshakes of pcap/pcapng files into the database\n"
-	"  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
-	"  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
-	"  export  write every recorded connection as NDJSON\n"
-	"  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
-	"\n"
-	"tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
-	"exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
-	"            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
-	"            (--fail-on-legacy), 6 report file not written\n";
+    "usage: tlscensus COMMAND [OPTIONS]\n"
+    "\n"
+    "Passive TLS census: which clients still speak legacy TLS, to whom.\n"
+    "\n"
+    "commands:\n"
+    "  read    record the TLS handshakes of pcap/pcapng files into the database\n"
+    "  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
+    "  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
+    "  export  write every recorded connection as NDJSON\n"
+    "  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
+    "\n"
+    "tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
+    "exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
+    "            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
+    "            (--fail-on-legacy), 6 report file not written\n";
 
 static const char usage_read[] =
-	"usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
-	"\n"
-	"Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
-	"connection: what the client offered and what was negotiated.\n"
-	"\n"
-	"  --db FILE          database (default " DEFAULT_DB ", created if missing)\n"
-	"  --no-label         skip nDPI application labels\n"
-	"  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
-	"  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
-	"  --progress         force the progress line (default: only on a terminal)\n"
-	"  --quiet            no progress line and no summary\n";
+    "usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
+    "\n"
+    "Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
+    "connection: what the client offered and what was negotiated.\n"
+    "\n"
+    "  --db FILE          database (default " DEFAULT_DB ", created if missing)\n"
+    "  --no-label         skip nDPI application labels\n"
+    "  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
+    "  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
+    "  --progress         force the progress line (default: only on a terminal)\n"
+    "  --quiet            no progress line and no summary\n";
 
 static const char usage_capture[] =
-	"usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
-	"\n"
-	"Records the TLS handshakes seen on a live interface (a span port, a traffic mirror,\n"
-	"or 'any') until SIGINT/SIGTERM or --duration. SIGUSR1 prints the statistics.\n"
-	"\n"
-	"  -i, --interface IFACE  interface to capture on (required)\n"
-	"  --db FILE              database (default " DEFAULT_DB ", created 0640)\n"
-	"  -f, --filter EXPR      BPF capture filter, e.g. 'tcp' or 'not port 22'\n"
-	"  --snaplen N            bytes kept per packet (default 262144)\n"
-	"  --buffer-size MiB      kernel capture buffer (default 64)\n"
-	"  --no-promisc           do not put the interface in promiscuous mode\n"
-	"  --timeout-ms N         deliver packets in batches every N ms (default: immediately)\n"
-	"  -Z, --user USER        user to run as once the interface is open (default: tlscensus\n"
-	"                         if it exists, else nobody; 'root' keeps root)\n"
-	"  --duration D           stop after D (e.g. 90s, 30m, 1h, 7d)\n"
-	"  --retain D             delete connection rows older than D (e.g. 90d); the inventory\n"
-	"                         keeps one row per client/server/version/cipher for ever\n"
-	"  --no-label             skip nDPI application labels\n"
-	"  --max-flows N          flows tracked at once (default 1048576)\n"
-	"  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
-	"  --stats-every S        seconds between refreshes of the run's counters (60)\n";
+    "usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
+    "\n"
+    "Records the TLS handshakes seen on a live interface (a span port, a traffic mirror,\n"
+    "or 'any') until SIGINT/SIGTERM or --duration. SIGUSR1 prints the statistics.\n"
+    "\n"
+    "  -i, --interface IFACE  interface to capture on (required)\n"
+    "  --db FILE              database (default " DEFAULT_DB ", created 0640)\n"
+    "  -f, --filter EXPR      BPF capture filter, e.g. 'tcp' or 'not port 22'\n"
+    "  --snaplen N            bytes kept per packet (default 262144)\n"
+    "  --buffer-size MiB      kernel capture buffer (default 64)\n"
+    "  --no-promisc           do not put the interface in promiscuous mode\n"
+    "  --timeout-ms N         deliver packets in batches every N ms (default: immediately)\n"
+    "  -Z, --user USER        user to run as once the interface is open (default: tlscensus\n"
+    "                         if it exists, else nobody; 'root' keeps root)\n"
+    "  --duration D           stop after D (e.g. 90s, 30m, 1h, 7d)\n"
+    "  --retain D             delete connection rows older than D (e.g. 90d); the inventory\n"
+    "                         keeps one row per client/server/version/cipher for ever\n"
+    "  --no-label             skip nDPI application labels\n"
+    "  --max-flows N          flows tracked at once (default 1048576)\n"
+    "  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
+    "  --stats-every S        seconds between refreshes of the run's counters (60)\n";
 
 static const char usage_legacy[] =
-	"usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
-	"                        [FILTERS] [--group client|server] [--sort KEY]\n"
-	"\n"
-	"Per client IP, every server and SNI it reached with legacy TLS, who must act, and by\n"
-	"when. Legacy is what the policy says; without --policy: below TLS 1.2, or a 3DES, RC4,\n"
-	"DES, NULL, EXPORT, anonymous or RC2 suite. When the server never answered, the client's\n"
-	"highest offered version counts.\n"
-	"\n"
-	"ATTRIBUTION: failing (no ServerHello, or a protocol_version, handshake_failure or\n"
-	"inappropriate_fallback alert), fallback (TLS_FALLBACK_SCSV, or a lower retry within 60 s\n"
-	"of a failed attempt), client-limited (the client offers nothing newer), server-limited\n"
-	"(the client offered more, the server chose less), cipher (the suite, not the version).\n"
-	"Connections whose hellos could not be parsed are counted after the table (CSV: rows\n"
-	"with attribution \"unknown\"; JSON: \"unknown\").\n"
-	"\n"
-	"  --db FILE        database (default " DEFAULT_DB ")\n"
-	"  --format F       table (default), csv or json\n"
-	"  --policy P       default, entra, nist, pci, tls12, or a policy file (policies/README.md)\n"
-	"  --since WHEN     connections from WHEN on: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX,\n"
-	"                   or 7d, 24h, 30m (that long before now); UTC\n"
-	"  --until WHEN     connections up to WHEN (same forms)\n"
-	"  --client CIDR    client addresses, e.g. 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n"
-	"  --server CIDR    server addresses\n"
-	"  --sni GLOB       server names, e.g. '*.example.com' (case-insensitive)\n"
-	"  --port N         server port\n"
-	"  --group G        client or server: one section per client or per server address\n"
-	"  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
-	"  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
-	"  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n";
+    "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
+    "                        [FILTERS] [--group client|server] [--sort KEY]\n"
+    "\n"
+    "Per client IP, every server and SNI it reached with legacy TLS, who must act, and by\n"
+    "when. Legacy is what the policy says; without --policy: below TLS 1.2, or a 3DES, RC4,\n"
+    "DES, NULL, EXPORT, anonymous or RC2 suite. When the server never answered, the client's\n"
+    "highest offered version counts.\n"
+    "\n"
+    "ATTRIBUTION: failing (no ServerHello, or a protocol_version, handshake_failure or\n"
+    "inappropriate_fallback alert), fallback (TLS_FALLBACK_SCSV, or a lower retry within 60 s\n"
+    "of a failed attempt), client-limited (the client offers nothing newer), server-limited\n"
+    "(the client offered more, the server chose less), cipher (the suite, not the version).\n"
+    "Connections whose hellos could not be parsed are counted after the table (CSV: rows\n"
+    "with attribution \"unknown\"; JSON: \"unknown\").\n"
+    "\n"
+    "  --db FILE        database (default " DEFAULT_DB ")\n"
+    "  --format F       table (default), csv or json\n"
+    "  --policy P       default, entra, nist, pci, tls12, or a policy file (policies/README.md)\n"
+    "  --since WHEN     connections from WHEN on: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX,\n"
+    "                   or 7d, 24h, 30m (that long before now); UTC\n"
+    "  --until WHEN     connections up to WHEN (same forms)\n"
+    "  --client CIDR    client addresses, e.g. 10.0.0.0/8, 2001:db8::/32, 192.0.2.7\n"
+    "  --server CIDR    server addresses\n"
+    "  --sni GLOB       server names, e.g. '*.example.com' (case-insensitive)\n"
+    "  --port N         server port\n"
+    "  --group G        client or server: one section per client or per server address\n"
+    "  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
+    "  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
+    "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n";
 
 static const char usage_export[] =
-	"usage: tlscensus export [--db FILE] --format ndjson\n"
-	"\n"
-	"One JSON object per connection that showed a ClientHello or a ServerHello.\n"
-	"\n"
-	"  --db FILE      database (default " DEFAULT_DB ")\n"
-	"  --format F     ndjson (the only format)\n";
+    "usage: tlscensus export [--db FILE] --format ndjson\n"
+    "\n"
+    "One JSON object per connection that showed a ClientHello or a ServerHello.\n"
+    "\n"
+    "  --db FILE      database (default " DEFAULT_DB ")\n"
+    "  --format F     ndjson (the only format)\n";
 
 static const char usage_report[] =
-	"usage: tlscensus report [--db FILE] [--since WHEN|last] [--until WHEN]\n"
-	"                        [--format html|md|csv] [-o FILE] [--policy NAME|FILE] [FILTERS]\n"
-	"                        [--fail-on-legacy] [--no-record]\n"
-	"\n"
-	"A report for people who will not read packet dumps: which clients use legacy TLS, to\n"
-	"which service, who must act and by when; the traffic by version and cipher suite, a\n"
-	"per-day trend, what changed since the previous report, and what the capture could not\n"
-	"see. HTML is one self-contained page (no script, no external file), fit to print.\n"
-	"\n"
-	"  --db FILE         database (default " DEFAULT_DB ")\n"
-	"  --since WHEN      start: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX, or 7d, 24h, 30m (that\n"
-	"                    long before now), UTC; or last: where the previous report with the\n"
-	"                    same policy and filters ended (default: the first record)\n"
-	"  --until WHEN      end, same forms (default: now)\n"
-	"  --format F        html, md or csv (default: from the -o extension, else html)\n"
-	"  -o, --output FILE write there, replacing it whole; strftime(3) patterns are expanded in\n"
-	"                    local time: -o legacy-%Y-%m-%d.html (default: standard output)\n"
-	"  --policy P        default, entra, nist, pci, tls12, or a policy file\n"
-	"  --client CIDR, --server CIDR, --sni GLOB, --port N, --sort KEY, --catalog FILE,\n"
-	"  --hints FILE      as for tlscensus legacy\n"
-	"  --top N           cipher suites listed by name (default 10)\n"
-	"  --fail-on-legacy  exit 1 when the report lists a legacy client\n"
-	"  --no-record       do not remember this report (for --since last and its changes)\n"
-	"\n"
-	"exit codes: 0 written; 1 written, and --fail-on-legacy found legacy clients; 2 usage;\n"
-	"            5 database error; 6 the report file could not be written\n";
+    "usage: tlscensus report [--db FILE] [--since WHEN|last] [--until WHEN]\n"
+    "                        [--format html|md|csv] [-o FILE] [--policy NAME|FILE] [FILTERS]\n"
+    "                        [--fail-on-legacy] [--no-record]\n"
+    "\n"
+    "A report for people who will not read packet dumps: which clients use legacy TLS, to\n"
+    "which service, who must act and by when; the traffic by version and cipher suite, a\n"
+    "per-day trend, what changed since the previous report, and what the capture could not\n"
+    "see. HTML is one self-contained page (no script, no external file), fit to print.\n"
+    "\n"
+    "  --db FILE         database (default " DEFAULT_DB ")\n"
+    "  --since WHEN      start: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX, or 7d, 24h, 30m (that\n"
+    "                    long before now), UTC; or last: where the previous report with the\n"
+    "                    same policy and filters ended (default: the first record)\n"
+    "  --until WHEN      end, same forms (default: now)\n"
+    "  --format F        html, md or csv (default: from the -o extension, else html)\n"
+    "  -o, --output FILE write there, replacing it whole; strftime(3) patterns are expanded in\n"
+    "                    local time: -o legacy-%Y-%m-%d.html (default: standard output)\n"
+    "  --policy P        default, entra, nist, pci, tls12, or a policy file\n"
+    "  --client CIDR, --server CIDR, --sni GLOB, --port N, --sort KEY, --catalog FILE,\n"
+    "  --hints FILE      as for tlscensus legacy\n"
+    "  --top N           cipher suites listed by name (default 10)\n"
+    "  --fail-on-legacy  exit 1 when the report lists a legacy client\n"
+    "  --no-record       do not remember this report (for --since last and its changes)\n"
+    "\n"
+    "exit codes: 0 written; 1 written, and --fail-on-legacy found legacy clients; 2 usage;\n"
+    "            5 database error; 6 the report file could not be written\n";
 
 /* what is a complete sentence; arg, when not NULL, is quoted after it. */
 static int usage_error(const char *usage, const char *what, const char *arg)
@@ -220,8 +220,8 @@ struct pipeline {
 };
 
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
-			 int no_label, enum writer_mode mode, const char *source,
-			 const char *command)
+                         int no_label, enum writer_mode mode, const char *source,
+                         const char *command)
 {
 	char err[1024];
 
@@ -238,7 +238,7 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	pl->census = pl->writer ? census_new(cfg, pl->writer, pl->labels) : NULL;
 	if (!pl->census) {
 		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
-			cfg->max_flows);
+		        cfg->max_flows);
 		writer_stop(pl->writer);
 		label_close(pl->labels);
 		store_close(pl->store);
@@ -264,7 +264,7 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
 
 /* Options read and capture share (--no-label, --max-flows, --idle-timeout). */
 static int pipeline_option(int o, const char *arg, struct census_config *cfg, int *no_label,
-			   const char *usage)
+                           const char *usage)
 {
 	switch (o) {
 	case 'L':
@@ -284,14 +284,14 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"no-label", no_argument, NULL, 'L'},
-		{"max-flows", required_argument, NULL, 'm'},
-		{"idle-timeout", required_argument, NULL, 't'},
-		{"progress", no_argument, NULL, 'p'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"no-label", no_argument, NULL, 'L'},
+	    {"max-flows", required_argument, NULL, 'm'},
+	    {"idle-timeout", required_argument, NULL, 't'},
+	    {"progress", no_argument, NULL, 'p'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
@@ -325,7 +325,9 @@ static int cmd_read(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error(usage_read, "read needs at least one capture file (or - for standard input)", NULL);
+		return usage_error(usage_read,
+		                   "read needs at least one capture file (or - for standard input)",
+		                   NULL);
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
 	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
@@ -357,12 +359,13 @@ static int cmd_read(int argc, char **argv)
 	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
-			"%s: %llu packets, %llu TCP, %llu flows, %llu TLS connections recorded "
-			"(%llu truncated, %llu malformed) in %.2f s\n",
-			db, (unsigned long long)stats.packets, (unsigned long long)stats.tcp_packets,
-			(unsigned long long)stats.flows, (unsigned long long)stats.handshakes,
-			(unsigned long long)stats.hello_truncated,
-			(unsigned long long)stats.hello_malformed, secs);
+		        "%s: %llu packets, %llu TCP, %llu flows, %llu TLS connections recorded "
+		        "(%llu truncated, %llu malformed) in %.2f s\n",
+		        db, (unsigned long long)stats.packets,
+		        (unsigned long long)stats.tcp_packets, (unsigned long long)stats.flows,
+		        (unsigned long long)stats.handshakes,
+		        (unsigned long long)stats.hello_truncated,
+		        (unsigned long long)stats.hello_malformed, secs);
 	return rc;
 }
 
@@ -403,25 +406,28 @@ static int parse_duration(const char *s, uint64_t *out)
 static int cmd_capture(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"interface", required_argument, NULL, 'i'},
-		{"db", required_argument, NULL, 'd'},
-		{"filter", required_argument, NULL, 'f'},
-		{"snaplen", required_argument, NULL, 's'},
-		{"buffer-size", required_argument, NULL, 'B'},
-		{"no-promisc", no_argument, NULL, 'P'},
-		{"timeout-ms", required_argument, NULL, 'T'},
-		{"user", required_argument, NULL, 'Z'},
-		{"duration", required_argument, NULL, 'D'},
-		{"retain", required_argument, NULL, 'R'},
-		{"no-label", no_argument, NULL, 'L'},
-		{"max-flows", required_argument, NULL, 'm'},
-		{"idle-timeout", required_argument, NULL, 't'},
-		{"stats-every", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"interface", required_argument, NULL, 'i'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"snaplen", required_argument, NULL, 's'},
+	    {"buffer-size", required_argument, NULL, 'B'},
+	    {"no-promisc", no_argument, NULL, 'P'},
+	    {"timeout-ms", required_argument, NULL, 'T'},
+	    {"user", required_argument, NULL, 'Z'},
+	    {"duration", required_argument, NULL, 'D'},
+	    {"retain", required_argument, NULL, 'R'},
+	    {"no-label", no_argument, NULL, 'L'},
+	    {"max-flows", required_argument, NULL, 'm'},
+	    {"idle-timeout", required_argument, NULL, 't'},
+	    {"stats-every", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct capture_config cc = {
-		.snaplen = 262144, .buffer_mib = 64, .promisc = 1, .stats_every_s = 60,
+	    .snaplen = 262144,
+	    .buffer_mib = 64,
+	    .promisc = 1,
+	    .stats_every_s = 60,
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	const char *db = DEFAULT_DB, *user = NULL;
@@ -442,13 +448,14 @@ static int cmd_capture(int argc, char **argv)
 			break;
 		case 's':
 			if (!parse_u32(optarg, 64, &u) || u > 262144)
-				return usage_error(usage_capture, "--snaplen wants 64..262144, not", optarg);
+				return usage_error(usage_capture, "--snaplen wants 64..262144, not",
+				                   optarg);
 			cc.snaplen = (int)u;
 			break;
 		case 'B':
 			if (!parse_u32(optarg, 1, &u) || u > 4096)
-				return usage_error(usage_capture, "--buffer-size wants 1..4096 MiB, not",
-						   optarg);
+				return usage_error(usage_capture,
+				                   "--buffer-size wants 1..4096 MiB, not", optarg);
 			cc.buffer_mib = (int)u;
 			break;
 		case 'P':
@@ -456,7 +463,8 @@ static int cmd_capture(int argc, char **argv)
 			break;
 		case 'T':
 			if (!parse_u32(optarg, 1, &u) || u > 10000)
-				return usage_error(usage_capture, "--timeout-ms wants 1..10000, not", optarg);
+				return usage_error(usage_capture,
+				                   "--timeout-ms wants 1..10000, not", optarg);
 			cc.timeout_ms = (int)u;
 			break;
 		case 'Z':
@@ -464,12 +472,14 @@ static int cmd_capture(int argc, char **argv)
 			break;
 		case 'D':
 			if (!parse_duration(optarg, &cc.duration_s))
-				return usage_error(usage_capture, "--duration wants e.g. 90s, 30m, 1h, not",
-						   optarg);
+				return usage_error(usage_capture,
+				                   "--duration wants e.g. 90s, 30m, 1h, not",
+				                   optarg);
 			break;
 		case 'R':
 			if (!parse_duration(optarg, &cc.retain_s))
-				return usage_error(usage_capture, "--retain wants e.g. 90d, not", optarg);
+				return usage_error(usage_capture, "--retain wants e.g. 90d, not",
+				                   optarg);
 			break;
 		case 'L':
 		case 'm':
@@ -479,8 +489,8 @@ static int cmd_capture(int argc, char **argv)
 			break;
 		case 'S':
 			if (!parse_u32(optarg, 1, &cc.stats_every_s))
-				return usage_error(usage_capture, "--stats-every wants seconds >= 1, not",
-						   optarg);
+				return usage_error(usage_capture,
+				                   "--stats-every wants seconds >= 1, not", optarg);
 			break;
 		case 'h':
 			fputs(usage_capture, stdout);
@@ -510,7 +520,7 @@ static int cmd_capture(int argc, char **argv)
 	umask(027); /* the database and its -wal/-shm files: 0640 */
 	char source[512];
 	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
-		 cc.filter ? cc.filter : "");
+	         cc.filter ? cc.filter : "");
 	/* A live capture never waits for the disk: a full queue drops and counts. */
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
@@ -548,7 +558,10 @@ static struct store *open_for_query(const char *db)
 	    {"client", required_argument, NULL, 'c'}, {"server", required_argument, NULL, 's'},    \
 	    {"sni", required_argument, NULL, 'n'}, {"port", required_argument, NULL, 'p'},         \
 	    {"group", required_argument, NULL, 'g'}, {"sort", required_argument, NULL, 'o'},       \
-	    {"catalog", required_argument, NULL, 'C'}, {"hints", required_argument, NULL, 'H'}
+	    {"catalog", required_argument, NULL, 'C'},                                             \
+	{                                                                                          \
+		"hints", required_argument, NULL, 'H'                                              \
+	}
 
 /* One filter option into q. Returns 1 when o is one and its value is good, 0 when o is not a
  * filter option, -1 when the value is bad (*what then says what the option wants). */
@@ -561,13 +574,17 @@ static int legacy_filter_option(struct legacy_query *q, int o, const char *arg, 
 	switch (o) {
 	case 'S':
 	case 'U':
-		*what = o == 'S' ? "--since wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not"
-		                 : "--until wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not";
+		*what =
+		    o == 'S'
+		        ? "--since wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not"
+		        : "--until wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, "
+		          "not";
 		return legacy_parse_time(arg, now, o == 'S' ? &q->since : &q->until) ? -1 : 1;
 	case 'c':
 	case 's':
-		*what = o == 'c' ? "--client wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not"
-		                 : "--server wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not";
+		*what = o == 'c'
+		            ? "--client wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not"
+		            : "--server wants an address or CIDR (10.0.0.0/8, 2001:db8::/32), not";
 		return cidr_parse(arg, o == 'c' ? &q->client : &q->server) ? 1 : -1;
 	case 'n':
 		q->sni_glob = arg;
@@ -653,7 +670,7 @@ static int filter_option(struct legacy_query *q, int o, const char *arg, const c
  * default, unless the caller loads it by name), readable data files, the database read-only.
  * NULL with *rc set to the exit code on failure; the caller frees *policy after closing. */
 static struct store *open_judged(const char *db, const char *policy_arg, struct legacy_query *q,
-				 struct policy **policy, int *rc)
+                                 struct policy **policy, int *rc)
 {
 	char err[1024];
 
@@ -680,12 +697,9 @@ static struct store *open_judged(const char *db, const char *policy_arg, struct 
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"policy", required_argument, NULL, 'P'},
-		LEGACY_FILTER_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct legacy_query q = {0};
 	struct legacy_result res;
@@ -707,8 +721,8 @@ static int cmd_legacy(int argc, char **argv)
 			else if (!strcmp(optarg, "json"))
 				fmt = LEGACY_JSON;
 			else
-				return usage_error(usage_legacy,
-						   "format must be table, csv or json, not", optarg);
+				return usage_error(
+				    usage_legacy, "format must be table, csv or json, not", optarg);
 			break;
 		case 'P':
 			policy_arg = optarg;
@@ -739,10 +753,10 @@ static int cmd_legacy(int argc, char **argv)
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *db = DEFAULT_DB, *format = NULL;
 	int o;
@@ -784,16 +798,11 @@ static int cmd_export(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'O'},
-		{"policy", required_argument, NULL, 'P'},
-		{"top", required_argument, NULL, 'T'},
-		{"fail-on-legacy", no_argument, NULL, 'F'},
-		{"no-record", no_argument, NULL, 'R'},
-		LEGACY_FILTER_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'O'}, {"policy", required_argument, NULL, 'P'},
+	    {"top", required_argument, NULL, 'T'},    {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"no-record", no_argument, NULL, 'R'},    LEGACY_FILTER_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct report_options ro = {.record = 1, .top_ciphers = 10};
 	const char *db = DEFAULT_DB, *format = NULL, *policy_arg = "default";
@@ -820,7 +829,8 @@ static int cmd_report(int argc, char **argv)
 			break;
 		case 'T':
 			if (!parse_u32(optarg, 1, &top) || top > 1000)
-				return usage_error(usage_report, "--top wants 1..1000, not", optarg);
+				return usage_error(usage_report, "--top wants 1..1000, not",
+				                   optarg);
 			ro.top_ciphers = (int)top;
 			break;
 		case 'F':
@@ -830,10 +840,11 @@ static int cmd_report(int argc, char **argv)
 			ro.record = 0;
 			break;
 		case 'g':
-			return usage_error(usage_report,
-					   "the report groups by who must act; --group is for tlscensus "
-					   "legacy, not",
-					   optarg);
+			return usage_error(
+			    usage_report,
+			    "the report groups by who must act; --group is for tlscensus "
+			    "legacy, not",
+			    optarg);
 		case 'h':
 			fputs(usage_report, stdout);
 			return EXIT_OK;
@@ -880,11 +891,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int, char **);
 	} cmds[] = {
-		{"read", cmd_read},
-		{"capture", cmd_capture},
-		{"legacy", cmd_legacy},
-		{"export", cmd_export},
-		{"report", cmd_report},
+	    {"read", cmd_read},     {"capture", cmd_capture}, {"legacy", cmd_legacy},
+	    {"export", cmd_export}, {"report", cmd_report},
 	};
 
 	if (argc < 2) {

@@ -530,7 +530,6 @@ size_t query_terminal_columns(FILE *out)
 	return 80;
 }
 
-
 /* Every text cell is quoted. A cell a spreadsheet would run as a formula (leading = + - @, tab,
  * CR) gets a leading apostrophe, the usual CSV-injection guard; numbers are written bare. */
 void query_csv_text(FILE *out, const char *t)

@@ -22,7 +22,7 @@ double source_now(void)
 }
 
 static void draw(struct census *c, pcap_t *p, const char *path, off_t size,
-		 struct source_progress *prog, int final)
+                 struct source_progress *prog, int final)
 {
 	struct run_stats *st = census_stats(c);
 	double now = source_now(), pct = 0;
@@ -36,9 +36,9 @@ static void draw(struct census *c, pcap_t *p, const char *path, off_t size,
 		pct = pos >= 0 ? 100.0 * (double)pos / (double)size : 0;
 	}
 	double rate = (double)(st->packets - prog->packets_before) / (now - prog->started + 1e-9);
-	fprintf(stderr, "\r\033[K%s: %5.1f%%  %llu packets  %.0f packets/s  %llu handshakes",
-		path, final ? 100.0 : pct, (unsigned long long)st->packets, rate,
-		(unsigned long long)st->handshakes);
+	fprintf(stderr, "\r\033[K%s: %5.1f%%  %llu packets  %.0f packets/s  %llu handshakes", path,
+	        final ? 100.0 : pct, (unsigned long long)st->packets, rate,
+	        (unsigned long long)st->handshakes);
 	if (final)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -51,18 +51,19 @@ static void explain_open_error(const char *path, const char *pcap_err, char *msg
 
 	if (strcmp(path, "-") != 0 && stat(path, &sb) != 0)
 		snprintf(msg, msglen, "%s: cannot open capture: %s (check the path)", path,
-			 strerror(errno));
+		         strerror(errno));
 	else if (strcmp(path, "-") != 0 && S_ISDIR(sb.st_mode))
 		snprintf(msg, msglen, "%s: is a directory, not a capture file", path);
 	else if (strcmp(path, "-") != 0 && sb.st_size == 0)
-		snprintf(msg, msglen, "%s: empty file, not a capture (was the capture stopped "
-				      "before it wrote anything?)",
-			 path);
+		snprintf(msg, msglen,
+		         "%s: empty file, not a capture (was the capture stopped "
+		         "before it wrote anything?)",
+		         path);
 	else if (strstr(pcap_err, "unknown file format") || strstr(pcap_err, "bad dump file"))
 		snprintf(msg, msglen,
-			 "%s: not a pcap or pcapng capture (%s); a capture in another format "
-			 "(snoop, ERF, ...) can be converted with 'editcap -F pcapng'",
-			 path, pcap_err);
+		         "%s: not a pcap or pcapng capture (%s); a capture in another format "
+		         "(snoop, ERF, ...) can be converted with 'editcap -F pcapng'",
+		         path, pcap_err);
 	else if (strstr(pcap_err, "truncated"))
 		snprintf(msg, msglen, "%s: capture file header is cut short (%s)", path, pcap_err);
 	else
@@ -70,7 +71,7 @@ static void explain_open_error(const char *path, const char *pcap_err, char *msg
 }
 
 enum source_result source_read_file(struct census *c, const char *path,
-				    struct source_progress *prog, char *msg, size_t msglen)
+                                    struct source_progress *prog, char *msg, size_t msglen)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr *h;
@@ -83,10 +84,10 @@ enum source_result source_read_file(struct census *c, const char *path,
 	msg[0] = '\0';
 	if (strcmp(path, "-") == 0)
 		p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
-							     errbuf);
+		                                             errbuf);
 	else
 		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
-							    errbuf);
+		                                            errbuf);
 	if (!p) {
 		explain_open_error(path, errbuf, msg, msglen);
 		return SOURCE_UNREADABLE;
@@ -95,9 +96,9 @@ enum source_result source_read_file(struct census *c, const char *path,
 	if (!tc_decode_linktype_supported(lt)) {
 		const char *name = pcap_datalink_val_to_name(lt);
 		snprintf(msg, msglen,
-			 "%s: link type %d (%s) is not supported; supported are Ethernet, Linux "
-			 "cooked (SLL, SLL2), raw IP, BSD loopback and PPP",
-			 path, lt, name ? name : "unknown");
+		         "%s: link type %d (%s) is not supported; supported are Ethernet, Linux "
+		         "cooked (SLL, SLL2), raw IP, BSD loopback and PPP",
+		         path, lt, name ? name : "unknown");
 		pcap_close(p);
 		return SOURCE_UNREADABLE;
 	}
@@ -118,17 +119,19 @@ enum source_result source_read_file(struct census *c, const char *path,
 	if (rc == PCAP_ERROR) {
 		/* libpcap says "truncated dump file; tried to read N captured bytes, only got M"
 		 * for a file cut inside a packet; everything before the cut has been read. */
-		snprintf(msg, msglen, "%s: capture cut short after %llu packets (%s); the packets "
-				      "before the cut were recorded",
-			 path,
-			 (unsigned long long)(census_stats(c)->packets - prog->packets_before),
-			 pcap_geterr(p));
+		snprintf(msg, msglen,
+		         "%s: capture cut short after %llu packets (%s); the packets "
+		         "before the cut were recorded",
+		         path,
+		         (unsigned long long)(census_stats(c)->packets - prog->packets_before),
+		         pcap_geterr(p));
 		pcap_close(p);
 		return SOURCE_TRUNCATED;
 	}
 	pcap_close(p);
 	if (prog->stop && *prog->stop) {
-		snprintf(msg, msglen, "%s: interrupted; the packets read so far were recorded", path);
+		snprintf(msg, msglen, "%s: interrupted; the packets read so far were recorded",
+		         path);
 		return SOURCE_STOPPED;
 	}
 	return SOURCE_OK;

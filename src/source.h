@@ -19,8 +19,8 @@ enum source_result {
 };
 
 struct source_progress {
-	int enabled;          /* redraw a status line on stderr */
-	double last_draw;     /* wall clock of the last redraw */
+	int enabled;      /* redraw a status line on stderr */
+	double last_draw; /* wall clock of the last redraw */
 	double started;
 	unsigned long long packets_before; /* packets of the files already read */
 	volatile sig_atomic_t *stop;       /* set by a signal handler: stop after this frame */
@@ -28,7 +28,7 @@ struct source_progress {
 
 /* Reads one capture file into the census. On a problem, msg holds one line naming the file. */
 enum source_result source_read_file(struct census *c, const char *path,
-				    struct source_progress *prog, char *msg, size_t msglen);
+                                    struct source_progress *prog, char *msg, size_t msglen);
 
 double source_now(void);
 

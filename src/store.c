@@ -928,11 +928,14 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(
 		    s->db,
-		    "INSERT INTO inventory (client_ip, server_ip, server_port, sni, version, cipher, "
+		    "INSERT INTO inventory (client_ip, server_ip, server_port, sni, version, "
+		    "cipher, "
 		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, "
 		    "connections, first_seen, last_seen) "
-		    "SELECT client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, "
-		    "ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, 1, first_ts, first_ts "
+		    "SELECT client_ip, server_ip, server_port, sni, version, cipher, "
+		    "ch_max_version, "
+		    "ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, 1, first_ts, "
+		    "first_ts "
 		    "FROM inventory_keys WHERE id = ?1 "
 		    "ON CONFLICT (client_ip, server_ip, server_port, sni, version, cipher, "
 		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status) "

@@ -12,26 +12,26 @@
 #include "tlscensus/record.h"
 
 #define STORE_SCHEMA_VERSION 1
-#define STORE_BATCH 2000 /* rows per transaction; a batch is also committed after 1 s */
+#define STORE_BATCH          2000 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
 
 /* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
 struct run_stats {
-	uint64_t packets;       /* frames handed to decode */
-	uint64_t bytes;         /* captured bytes */
-	uint64_t not_ip;        /* frames without IP (ARP, ...) */
-	uint64_t undecodable;   /* truncated, malformed or unsupported */
+	uint64_t packets;        /* frames handed to decode */
+	uint64_t bytes;          /* captured bytes */
+	uint64_t not_ip;         /* frames without IP (ARP, ...) */
+	uint64_t undecodable;    /* truncated, malformed or unsupported */
 	uint64_t fragments_held; /* IP fragments kept for reassembly (or refused) */
-	uint64_t reassembled;   /* IP datagrams rebuilt from fragments */
+	uint64_t reassembled;    /* IP datagrams rebuilt from fragments */
 	uint64_t tcp_packets;
 	uint64_t flows;         /* flows created */
 	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
 	uint64_t handshakes;    /* records written */
 	uint64_t hello_truncated;
 	uint64_t hello_malformed;
-	uint64_t kernel_drops;  /* live capture: pcap_stats ps_drop + ps_ifdrop */
-	uint64_t queue_drops;   /* live capture: records lost to a full writer queue */
+	uint64_t kernel_drops; /* live capture: pcap_stats ps_drop + ps_ifdrop */
+	uint64_t queue_drops;  /* live capture: records lost to a full writer queue */
 };
 
 enum store_mode { STORE_READ_WRITE, STORE_READ_ONLY };

@@ -103,7 +103,7 @@ static int rebase(struct stream *s, uint32_t delta, uint32_t bound)
 }
 
 enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
-			      const uint8_t *data, size_t len, uint32_t bound, int may_rebase)
+                              const uint8_t *data, size_t len, uint32_t bound, int may_rebase)
 {
 	enum stream_result res = STREAM_NOTHING;
 	uint32_t before = s->contig;

@@ -26,7 +26,7 @@ struct stream {
 	uint8_t from_syn; /* isn came from a SYN: nothing can precede offset 0 */
 	uint8_t fin;
 	uint8_t rst;
-	uint8_t over;     /* data beyond the bound arrived: the opening is longer than we keep */
+	uint8_t over; /* data beyond the bound arrived: the opening is longer than we keep */
 	uint8_t n_ranges;
 	struct stream_range ranges[STREAM_MAX_HOLES]; /* sorted, disjoint, all above contig */
 	uint32_t dropped; /* segments that could not be placed (too many holes, memory) */
@@ -41,7 +41,7 @@ enum stream_result {
 /* Adds a segment. bound caps the bytes kept (e.g. 64 KiB). may_rebase says the caller has not
  * consumed any bytes yet, so offset 0 may still move back. */
 enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
-			      const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
+                              const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
 
 /* No more bytes will come in order: FIN or RST reached, or the bound is full. */
 int stream_ended(const struct stream *s, uint32_t bound);

@@ -41,9 +41,9 @@ struct writer {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full, synced;
 	struct item *ring;
-	size_t head, count;     /* items at ring[head .. head+count) mod WRITER_QUEUE */
-	struct item *batch;     /* the writer thread's copy of the items it is processing */
-	uint64_t queued, done;  /* sequence numbers, for writer_sync */
+	size_t head, count;    /* items at ring[head .. head+count) mod WRITER_QUEUE */
+	struct item *batch;    /* the writer thread's copy of the items it is processing */
+	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
 	int stopping;
 	struct rowmap map;
@@ -288,8 +288,7 @@ static void commit_slot(struct writer *w)
 	w->queued++;
 }
 
-int writer_put(struct writer *w, uint64_t token, const struct tc_record *r,
-	       struct tc_handshake *hs)
+int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
 {
 	pthread_mutex_lock(&w->lock);
 	struct item *it = reserve(w, 1);

@@ -29,7 +29,7 @@ struct writer *writer_start(struct store *st, enum writer_mode mode);
  * copied. Returns 0, or -1 when the record was dropped (WRITER_DROP and a full queue).
  */
 int writer_put(struct writer *w, uint64_t token, const struct tc_record *r,
-	       struct tc_handshake *hs);
+               struct tc_handshake *hs);
 
 /* The connection saw packets after it was recorded: move last_ts and the counters. changed = 0
  * just lets the writer forget the token. */

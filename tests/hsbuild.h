@@ -119,12 +119,12 @@ static inline void hsb_client_hello_body(struct hsb *h, const char *sni)
 
 /* A ServerHello body; version13 adds supported_versions = 0x0304; hrr uses the magic random. */
 static inline void hsb_server_hello_body(struct hsb *h, unsigned legacy, unsigned cipher,
-					 int version13, int hrr)
+                                         int version13, int hrr)
 {
 	static const uint8_t hrr_random[32] = {
-		0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
-		0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
-		0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+	    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+	    0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+	    0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 	};
 	size_t e;
 
@@ -154,7 +154,7 @@ static inline void hsb_message(struct hsb *out, unsigned type, const struct hsb 
 
 /* Wraps payload into records of at most frag bytes each. */
 static inline void hsb_records(struct hsb *out, unsigned type, unsigned version,
-			       const uint8_t *payload, size_t n, size_t frag)
+                               const uint8_t *payload, size_t n, size_t frag)
 {
 	for (size_t off = 0; off < n; off += frag) {
 		size_t k = n - off < frag ? n - off : frag;

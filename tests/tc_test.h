@@ -25,7 +25,7 @@ static int tc_checks, tc_failed;
 		if (va_ != vb_) {                                                                  \
 			tc_failed++;                                                               \
 			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
-				__LINE__, #a, #b, va_, vb_);                                       \
+			        __LINE__, #a, #b, va_, vb_);                                       \
 		}                                                                                  \
 	} while (0)
 

@@ -81,7 +81,7 @@ static void test_client_hello_fields(void)
 
 /* Feeds wire as one stream, in chunks of step bytes (TCP segments), to direction d. */
 static void feed_stream(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
-			size_t step, int eof)
+                        size_t step, int eof)
 {
 	for (size_t have = step < n ? step : n;; have += step) {
 		if (have > n)
@@ -318,7 +318,8 @@ static void test_cut_everywhere(void)
 	for (size_t cut = 0; cut < body.n; cut++) {
 		uint8_t *copy = malloc(cut ? cut : 1);
 		memcpy(copy, body.b, cut);
-		if (tc_parse_client_hello(copy, cut, ch) == TC_ERR_NONE && cut != 2 + 32 + 1 + 32 + 14 + 2)
+		if (tc_parse_client_hello(copy, cut, ch) == TC_ERR_NONE &&
+		    cut != 2 + 32 + 1 + 32 + 14 + 2)
 			bad++;
 		free(copy);
 	}

@@ -549,7 +549,8 @@ static void cleanup(void)
 	static const char *const names[] = {
 	    "t.db",          "t.db-wal",    "t.db-shm",     "modern.db",    "modern.db-wal",
 	    "modern.db-shm", "sslv2.db",    "sslv2.db-wal", "sslv2.db-shm", "bulk.db",
-	    "bulk.db-wal",   "bulk.db-shm",   "dtls.db", "dtls.db-wal", "dtls.db-shm", "newer.db",     "other.db",     "notes.txt",
+	    "bulk.db-wal",   "bulk.db-shm", "dtls.db",      "dtls.db-wal",  "dtls.db-shm",
+	    "newer.db",      "other.db",    "notes.txt",
 	};
 	char path[300];
 

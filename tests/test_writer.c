@@ -92,10 +92,12 @@ static void test_block(void)
 	writer_touch(w, 8, &r, 0); /* unchanged: forgotten, no SQL */
 	writer_sync(w);
 	CHECK_EQ(count(path, "SELECT count(*) FROM connections"), N);
-	CHECK_EQ(count(path, "SELECT client_packets FROM connections WHERE first_ts = 1704067200.000007"),
-		 42);
-	CHECK_EQ(count(path, "SELECT client_packets FROM connections WHERE first_ts = 1704067200.000008"),
-		 3);
+	CHECK_EQ(count(path,
+	               "SELECT client_packets FROM connections WHERE first_ts = 1704067200.000007"),
+	         42);
+	CHECK_EQ(count(path,
+	               "SELECT client_packets FROM connections WHERE first_ts = 1704067200.000008"),
+	         3);
 	CHECK_EQ(writer_dropped(w), 0);
 	CHECK_EQ(writer_errors(w), 0);
 	writer_stop(w);
@@ -153,7 +155,7 @@ int main(void)
 	test_block();
 	test_drop();
 	static const char *const names[] = {"block.db", "block.db-wal", "block.db-shm",
-					    "drop.db",  "drop.db-wal",  "drop.db-shm"};
+	                                    "drop.db",  "drop.db-wal",  "drop.db-shm"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[300];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

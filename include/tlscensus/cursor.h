@@ -98,7 +98,7 @@ static inline int tc_cursor_get_bytes(struct tc_cursor *c, size_t n, struct tc_c
 
 /* A vector whose length is given by a prefix of prefix_bytes (1, 2 or 3) bytes. */
 static inline int tc_cursor_get_prefixed(struct tc_cursor *c, size_t prefix_bytes,
-					 struct tc_cursor *child)
+                                         struct tc_cursor *child)
 {
 	struct tc_cursor save = *c;
 	uint32_t n;

@@ -40,19 +40,19 @@ enum tc_dir_state {
 };
 
 struct tc_dir_parse {
-	uint32_t pos;          /* stream offset of the next record (or preamble scan point) */
-	uint8_t state;         /* enum tc_dir_state */
-	uint8_t sslv2;         /* this direction speaks the SSLv2 record format */
-	uint8_t ccs_seen;      /* ChangeCipherSpec: what follows is encrypted */
-	uint8_t hello_seen;    /* this direction's hello is parsed */
-	uint8_t hdr[4];        /* handshake message header being assembled */
+	uint32_t pos;       /* stream offset of the next record (or preamble scan point) */
+	uint8_t state;      /* enum tc_dir_state */
+	uint8_t sslv2;      /* this direction speaks the SSLv2 record format */
+	uint8_t ccs_seen;   /* ChangeCipherSpec: what follows is encrypted */
+	uint8_t hello_seen; /* this direction's hello is parsed */
+	uint8_t hdr[4];     /* handshake message header being assembled */
 	uint8_t hdr_len;
-	uint8_t *msg;          /* hello body being reassembled across records (NULL: skipping) */
-	uint32_t msg_len;      /* body bytes collected, or skipped when msg is NULL */
-	uint32_t body_len;     /* length from the handshake header */
-	uint32_t records;      /* TLS records walked */
-	uint32_t scan;         /* TC_DS_SEEK: preamble bytes already scanned */
-	uint16_t msg_seq;      /* DTLS: message_seq of the hello in msg */
+	uint8_t *msg;      /* hello body being reassembled across records (NULL: skipping) */
+	uint32_t msg_len;  /* body bytes collected, or skipped when msg is NULL */
+	uint32_t body_len; /* length from the handshake header */
+	uint32_t records;  /* TLS records walked */
+	uint32_t scan;     /* TC_DS_SEEK: preamble bytes already scanned */
+	uint16_t msg_seq;  /* DTLS: message_seq of the hello in msg */
 };
 
 struct tc_alert {
@@ -68,14 +68,14 @@ struct tc_handshake {
 	struct tc_server_hello *sh; /* the first ServerHello that is not a HelloRetryRequest */
 	struct tc_alert alert;      /* the first plaintext alert */
 	struct tc_dir_parse dir[2];
-	int8_t client_dir;   /* direction that sent the ClientHello, -1 unknown */
-	uint8_t hrr_seen;    /* a HelloRetryRequest came before the ServerHello */
-	uint8_t ch_count;    /* ClientHellos seen (a second one follows an HRR) */
-	uint8_t tls_found;   /* some direction holds TLS records */
-	uint8_t err;         /* enum tc_err, first error */
+	int8_t client_dir; /* direction that sent the ClientHello, -1 unknown */
+	uint8_t hrr_seen;  /* a HelloRetryRequest came before the ServerHello */
+	uint8_t ch_count;  /* ClientHellos seen (a second one follows an HRR) */
+	uint8_t tls_found; /* some direction holds TLS records */
+	uint8_t err;       /* enum tc_err, first error */
 	uint8_t err_dir;
 	uint32_t tls_offset[2]; /* where TLS starts in each direction (non-zero after STARTTLS) */
-	uint8_t midstream;   /* TLS records seen, but the capture began after the hellos */
+	uint8_t midstream;      /* TLS records seen, but the capture began after the hellos */
 };
 
 /* Bound on a handshake message kept for parsing; ClientHellos with post-quantum key shares are
@@ -91,7 +91,7 @@ struct tc_handshake {
 struct tc_dissector {
 	const char *name;
 	void (*feed)(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
-		     int eof);
+	             int eof);
 };
 
 extern const struct tc_dissector tc_dissector_tls;
@@ -109,14 +109,11 @@ static inline int tc_dir_done(const struct tc_handshake *hs, enum tc_dir d)
  * body/len: the handshake message body (after the 4-byte handshake header). */
 enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch);
 /* The same body with the DTLS cookie after session_id (RFC 6347 4.2.1). */
-enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len,
-				       struct tc_client_hello *ch);
+enum tc_err tc_parse_dtls_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch);
 enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh);
 /* rec/len: an SSLv2 record body (after the 2- or 3-byte SSLv2 record header). */
-enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len,
-					struct tc_client_hello *ch);
-enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len,
-					struct tc_server_hello *sh);
+enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct tc_client_hello *ch);
+enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len, struct tc_server_hello *sh);
 
 /*
  * DTLS over UDP (RFC 6347, RFC 9147): no stream, so no feed(); each datagram a direction sends

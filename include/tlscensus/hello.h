@@ -83,10 +83,10 @@ struct tc_client_hello {
 	uint8_t has_key_share;
 	uint8_t has_pointfmt;
 	uint8_t has_session_ticket;
-	uint8_t fallback_scsv;     /* TLS_FALLBACK_SCSV among the suites */
-	uint8_t dtls;              /* a DTLS ClientHello (RFC 6347 4.2.1, RFC 9147 5.3) */
-	uint8_t cookie_len;        /* DTLS: the cookie echoed after a HelloVerifyRequest */
-	uint16_t trunc;            /* enum tc_trunc bits */
+	uint8_t fallback_scsv; /* TLS_FALLBACK_SCSV among the suites */
+	uint8_t dtls;          /* a DTLS ClientHello (RFC 6347 4.2.1, RFC 9147 5.3) */
+	uint8_t cookie_len;    /* DTLS: the cookie echoed after a HelloVerifyRequest */
+	uint16_t trunc;        /* enum tc_trunc bits */
 	uint16_t cipher_n;
 	uint16_t ext_n;
 	uint16_t group_n;
@@ -105,7 +105,7 @@ struct tc_client_hello {
 	uint16_t kshares[TC_MAX_KSHARES];
 	uint8_t pointfmts[TC_MAX_POINTFMT];
 	uint8_t compress[TC_MAX_COMPRESS];
-	char sni[TC_MAX_SNI + 1]; /* raw bytes as sent, NUL added; may hold any byte */
+	char sni[TC_MAX_SNI + 1];  /* raw bytes as sent, NUL added; may hold any byte */
 	uint8_t alpn[TC_MAX_ALPN]; /* protocol_name_list as on the wire (u8-prefixed names) */
 };
 

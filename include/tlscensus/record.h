@@ -12,11 +12,11 @@
 
 /* Connection-level status beyond the dissector's error (stored as parse_status). */
 enum tc_conn_status {
-	TC_CONN_OK = 0,       /* hellos parsed (one or both) without error */
-	TC_CONN_TRUNCATED,    /* a hello was cut (capture ended, gap, reassembly bound) */
-	TC_CONN_MALFORMED,    /* the dissector stopped on bytes that cannot be (see err) */
-	TC_CONN_ONE_SIDED,    /* only one direction was seen */
-	TC_CONN_MIDSTREAM,    /* TLS records, but the capture began after the hellos */
+	TC_CONN_OK = 0,    /* hellos parsed (one or both) without error */
+	TC_CONN_TRUNCATED, /* a hello was cut (capture ended, gap, reassembly bound) */
+	TC_CONN_MALFORMED, /* the dissector stopped on bytes that cannot be (see err) */
+	TC_CONN_ONE_SIDED, /* only one direction was seen */
+	TC_CONN_MIDSTREAM, /* TLS records, but the capture began after the hellos */
 	TC_CONN_STATUS_COUNT
 };
 
@@ -26,12 +26,12 @@ struct tc_record {
 	uint8_t ip_version;
 	struct tc_addr client, server;
 	uint16_t client_port, server_port;
-	uint64_t packets[2];        /* [0] client->server, [1] server->client */
-	uint64_t bytes[2];          /* transport payload bytes */
-	uint8_t stream_trunc[2];    /* reassembly bound reached in that direction */
+	uint64_t packets[2];           /* [0] client->server, [1] server->client */
+	uint64_t bytes[2];             /* transport payload bytes */
+	uint8_t stream_trunc[2];       /* reassembly bound reached in that direction */
 	const struct tc_handshake *hs; /* ch/sh/alert; client_dir tells which dir is the client */
-	const char *app_label;      /* nDPI's name, NULL when not known */
-	uint8_t status;             /* enum tc_conn_status */
+	const char *app_label;         /* nDPI's name, NULL when not known */
+	uint8_t status;                /* enum tc_conn_status */
 };
 
 const char *tc_conn_status_name(enum tc_conn_status s);

@@ -29,7 +29,7 @@ static void feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_
 
 /* The same bytes as datagrams of at most step bytes, each in a buffer of its own. */
 static void datagrams(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n,
-		      size_t step)
+                      size_t step)
 {
 	for (size_t off = 0; off < n; off += step) {
 		size_t len = n - off < step ? n - off : step;
