@@ -258,6 +258,18 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
  * There is no FIN: the record is written when both directions are past their hellos, else
  * on idle expiry or at the end of input.
  */
+/* What every packet of a flow costs once it is found: the LRU move, the counters, and nDPI
+ * while the flow is still being labelled. */
+static void account(struct census *c, struct flow *f, int dir, const struct tc_packet *pkt)
+{
+	flow_touch(c->flows, f);
+	if (pkt->ts_usec > f->last_ts)
+		f->last_ts = pkt->ts_usec;
+	f->packets[dir]++;
+	f->bytes[dir] += pkt->payload_len;
+	label_step(c, f, pkt);
+}
+
 /* Whether a datagram with no flow yet may open one: DTLS, or STUN (RFC 8489 5: the magic cookie
  * 0x2112A442 in bytes 4..7) that precedes a WebRTC DTLS handshake. DNS, QUIC and the rest of
  * UDP then take no flow-table slot and cost one lookup. */
@@ -281,12 +293,7 @@ static void udp_packet(struct census *c, const struct tc_packet *pkt)
 		f = flow_for(c, pkt, &dir);
 	if (!f)
 		return;
-	flow_touch(c->flows, f);
-	if (pkt->ts_usec > f->last_ts)
-		f->last_ts = pkt->ts_usec;
-	f->packets[dir]++;
-	f->bytes[dir] += pkt->payload_len;
-	label_step(c, f, pkt);
+	account(c, f, dir, pkt);
 	if (f->state != FLOW_HANDSHAKE || tc_dir_done(&f->hs, dir))
 		return;
 	const uint8_t *p = pkt->payload;
@@ -320,16 +327,11 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	f = flow_for(c, pkt, &dir);
 	if (!f)
 		return;
-	flow_touch(c->flows, f);
-	if (pkt->ts_usec > f->last_ts)
-		f->last_ts = pkt->ts_usec;
-	f->packets[dir]++;
-	f->bytes[dir] += pkt->payload_len;
+	account(c, f, dir, pkt);
 	if (pkt->tcp_flags & TC_TCP_FIN)
 		f->closed[dir] = 1;
 	if (pkt->tcp_flags & TC_TCP_RST)
 		f->closed[0] = f->closed[1] = 1;
-	label_step(c, f, pkt);
 	if (f->state != FLOW_HANDSHAKE) {
 		if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))
 			release(c, f);
