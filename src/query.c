@@ -55,7 +55,8 @@ static void json_string_n(FILE *out, const char *text, size_t len)
 	free(clean);
 }
 
-static void json_string(FILE *out, const char *text)
+/* Also the legacy and report printers' (declared in legacy.h): one escaping, whoever prints. */
+void query_json_string(FILE *out, const char *text)
 {
 	if (text)
 		json_string_n(out, text, strlen(text));
@@ -316,7 +317,7 @@ static void export_version(FILE *out, sqlite3_stmt *st, int col)
 		return;
 	}
 	version_text(sqlite3_column_int64(st, col), buf);
-	json_string(out, buf);
+	query_json_string(out, buf);
 }
 
 /* Versions of supported_versions: GREASE and unknown values come out as "0x7a7a". */
@@ -378,7 +379,7 @@ static void export_alert(FILE *out, sqlite3_stmt *st)
 	else
 		snprintf(text + strlen(text), sizeof text - strlen(text), "%d",
 		         sqlite3_column_int(st, X_ALERT_DESC));
-	json_string(out, text);
+	query_json_string(out, text);
 }
 
 static void export_int(FILE *out, sqlite3_stmt *st, int col)
@@ -549,13 +550,4 @@ void query_csv_text(FILE *out, const char *t)
 	}
 	fputc('"', out);
 	free(clean);
-}
-
-/* ---------------------------------------------------------------- shared with legacy.c */
-
-/* The printers' inert-text helpers, for the legacy room's printers (declared in legacy.h):
- * one implementation of the escaping, whoever prints. */
-void query_json_string(FILE *out, const char *text)
-{
-	json_string(out, text);
 }
