@@ -235,7 +235,7 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
 	store_run_begin(pl->store, source, command);
 	pl->writer = writer_start(pl->store, mode);
-	pl->census = pl->writer ? census_new(cfg, pl->writer, pl->labels) : NULL;
+	pl->census = pl->writer ? census_new(cfg, writer_sink(pl->writer), pl->labels) : NULL;
 	if (!pl->census) {
 		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
 		        cfg->max_flows);
@@ -529,12 +529,12 @@ static int cmd_capture(int argc, char **argv)
 	}
 	install_signals();
 	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
-	if (capture_run(cap, pl.census, pl.writer, &stop_requested, &stats_requested) != 0)
+	if (capture_run(cap, pl.census, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
 	/* The capture is over: the flows still open are recorded however long the queue takes. */
 	writer_set_mode(pl.writer, WRITER_BLOCK);
 	census_flush(pl.census);
-	capture_report(cap, pl.census, pl.writer);
+	capture_report(cap, pl.census);
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;

@@ -36,4 +36,22 @@ struct tc_record {
 
 const char *tc_conn_status_name(enum tc_conn_status s);
 
+/* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
+struct run_stats {
+	uint64_t packets;        /* frames handed to decode */
+	uint64_t bytes;          /* captured bytes */
+	uint64_t not_ip;         /* frames without IP (ARP, ...) */
+	uint64_t undecodable;    /* truncated, malformed or unsupported */
+	uint64_t fragments_held; /* IP fragments kept for reassembly (or refused) */
+	uint64_t reassembled;    /* IP datagrams rebuilt from fragments */
+	uint64_t tcp_packets;
+	uint64_t flows;         /* flows created */
+	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
+	uint64_t handshakes;    /* records written */
+	uint64_t hello_truncated;
+	uint64_t hello_malformed;
+	uint64_t kernel_drops; /* live capture: pcap_stats ps_drop + ps_ifdrop */
+	uint64_t queue_drops;  /* live capture: records lost to a full writer queue */
+};
+
 #endif

@@ -47,7 +47,10 @@ struct writer {
 	uint64_t dropped, errors;
 	int stopping;
 	struct rowmap map;
+	struct tc_sink sink; /* this writer as the census sees it */
 };
+
+static const struct tc_sink_ops writer_sink_ops;
 
 #define TOMBSTONE UINT64_MAX
 
@@ -253,6 +256,8 @@ struct writer *writer_start(struct store *st, enum writer_mode mode)
 	}
 	w->store = st;
 	w->mode = mode;
+	w->sink.ops = &writer_sink_ops;
+	w->sink.ctx = w;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->not_empty, NULL);
 	pthread_cond_init(&w->not_full, NULL);
@@ -402,4 +407,50 @@ void writer_stop(struct writer *w)
 	free(w->ring);
 	free(w->batch);
 	free(w);
+}
+
+/* ---------------------------------------------------------------- the census's sink */
+
+static int sink_put(void *ctx, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
+{
+	return writer_put(ctx, token, r, hs);
+}
+
+static int sink_touch(void *ctx, uint64_t token, const struct tc_record *r, int changed)
+{
+	return writer_touch(ctx, token, r, changed);
+}
+
+static int sink_run_stats(void *ctx, const struct run_stats *st)
+{
+	return writer_run_stats(ctx, st);
+}
+
+static int sink_prune(void *ctx, double before_unix)
+{
+	return writer_prune(ctx, before_unix);
+}
+
+static void sink_sync(void *ctx)
+{
+	writer_sync(ctx);
+}
+
+static uint64_t sink_dropped(void *ctx)
+{
+	return writer_dropped(ctx);
+}
+
+static const struct tc_sink_ops writer_sink_ops = {
+    .put = sink_put,
+    .touch = sink_touch,
+    .run_stats = sink_run_stats,
+    .prune = sink_prune,
+    .sync = sink_sync,
+    .dropped = sink_dropped,
+};
+
+const struct tc_sink *writer_sink(struct writer *w)
+{
+	return &w->sink;
 }

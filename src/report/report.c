@@ -21,6 +21,9 @@
 #include "legacy.h"
 #include "report.h"
 #include "store.h"
+#include "text.h"
+#include "util.h"
+#include "version.h"
 #include "tlscensus/hello.h"
 
 #ifndef TC_VERSION
@@ -203,63 +206,18 @@ static void fmt_time(double t, const char *fmt, char *buf, size_t len)
 
 /*
  * All text that is not a literal of this file (addresses, SNI, software hints, service names,
- * anything read from the database) is written through put_text: made inert by the store's
- * helper (no control byte, valid UTF-8, bad bytes as \xHH), then escaped for the format. HTML
- * escapes the five markup characters; Markdown also escapes what would start code, links, a
- * table cell or '*' emphasis ('_' inside a name such as a cipher suite's cannot); CSV is the
- * legacy command's cell: quoted, with a leading formula character defused.
+ * anything read from the database) is written through put_text: made inert (no control byte,
+ * valid UTF-8, bad bytes as \xHH), then escaped for the format (common/text.h). CSV is the
+ * legacy command's cell: quoted, with a leading formula character defused; empty text is "".
  */
 static void put_text(FILE *out, enum report_format fmt, const char *t)
 {
-	char *clean;
-
-	/* Empty text is written here: store_inert_text leaves a zero-length result unterminated. */
-	if (!t || !*t) {
-		if (fmt == REPORT_CSV)
-			fputs("\"\"", out);
-		return;
-	}
-	if (fmt == REPORT_CSV) {
-		query_csv_text(out, t);
-		return;
-	}
-	clean = store_inert_text(t, strlen(t), 0);
-	for (const char *p = clean ? clean : "?"; *p; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", out);
-			continue;
-		case '<':
-			fputs("&lt;", out);
-			continue;
-		case '>':
-			fputs("&gt;", out);
-			continue;
-		case '"':
-			fputs(fmt == REPORT_HTML ? "&quot;" : "\"", out);
-			continue;
-		case '\'':
-			fputs(fmt == REPORT_HTML ? "&#39;" : "'", out);
-			continue;
-		case '_': /* cipher suite names: let a narrow cell break after one */
-			fputs(fmt == REPORT_HTML ? "_<wbr>" : "_", out);
-			continue;
-		case '\\':
-		case '`':
-		case '*':
-		case '[':
-		case ']':
-		case '|':
-		case '~':
-			if (fmt == REPORT_MD)
-				fputc('\\', out);
-			break;
-		default:
-			break;
-		}
-		fputc(*p, out);
-	}
-	free(clean);
+	if (fmt == REPORT_CSV)
+		text_csv(out, t ? t : "");
+	else if (fmt == REPORT_HTML)
+		text_html(out, t);
+	else
+		text_markdown(out, t);
 }
 
 static const char *plural(uint64_t n)
@@ -291,16 +249,6 @@ static const char *percent(uint64_t part, uint64_t whole, char buf[16])
 	else
 		snprintf(buf, 16, "%.1f%%", 100.0 * (double)part / (double)whole);
 	return buf;
-}
-
-static void version_name(int64_t v, char buf[16])
-{
-	const char *name = v >= 0 ? tc_version_name((uint16_t)v) : NULL;
-
-	if (name)
-		snprintf(buf, 16, "%s", name);
-	else
-		snprintf(buf, 16, "0x%04x", (unsigned)(v & 0xffff));
 }
 
 /* Connections the legacy room could not judge (hellos unparsed, or not seen at all). */
@@ -345,7 +293,7 @@ struct entry_text {
 	char server[96];
 	char uses[64]; /* "TLSv1.0", "TLSv1.0 offered, no answer" */
 	char cipher[128];
-	char client_max[16];
+	char client_max[TC_VERSION_TEXT_MAX];
 	char deadline[96];
 	int failing; /* the deadline has passed */
 	char first[32], last[32];
@@ -353,12 +301,12 @@ struct entry_text {
 
 static void entry_text(const struct report *r, const struct legacy_entry *e, struct entry_text *t)
 {
-	char v[16];
+	char v[TC_VERSION_TEXT_MAX];
 
 	snprintf(t->server, sizeof t->server,
 	         strchr(e->server_ip ? e->server_ip : "", ':') ? "[%s]:%d" : "%s:%d",
 	         e->server_ip ? e->server_ip : "?", e->server_port);
-	version_name(e->version, v);
+	tc_version_text(e->version, v);
 	snprintf(t->uses, sizeof t->uses, "%s%s", v, e->negotiated ? "" : " offered, no answer");
 	if (!e->negotiated)
 		snprintf(t->cipher, sizeof t->cipher, "-");
@@ -367,7 +315,7 @@ static void entry_text(const struct report *r, const struct legacy_entry *e, str
 	else
 		snprintf(t->cipher, sizeof t->cipher, "0x%04x", e->cipher);
 	if (e->client_max)
-		version_name(e->client_max, t->client_max);
+		tc_version_text(e->client_max, t->client_max);
 	else
 		snprintf(t->client_max, sizeof t->client_max, "-");
 	/* The wording is the legacy command's: "failing since DATE", "fails on DATE". */
@@ -498,7 +446,7 @@ static int version_row(struct report *r, sqlite3_stmt *st)
 	if (none)
 		snprintf(name, sizeof name, "no ServerHello");
 	else
-		version_name(sqlite3_column_int64(st, 0), name);
+		tc_version_text(sqlite3_column_int64(st, 0), name);
 	return tally_add(&r->versions, none ? -1 : sqlite3_column_int64(st, 0), name,
 	                 sqlite3_column_int(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
 }
@@ -2069,7 +2017,7 @@ static char *clients_json(const struct strv *sv)
 		return NULL;
 	fputc('[', f);
 	for (size_t i = 0; i < sv->n; i++) {
-		char *clean = store_inert_text(sv->v[i], strlen(sv->v[i]), 0);
+		char *clean = text_inert(sv->v[i], strlen(sv->v[i]), 0);
 
 		fputs(i ? ",\"" : "\"", f);
 		for (const char *p = clean ? clean : ""; *p; p++) {

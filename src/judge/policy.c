@@ -37,6 +37,7 @@
 #include "catalog.h"
 #include "ciphers.h"
 #include "legacy.h"
+#include "util.h"
 #include "tlscensus/hello.h"
 
 #define POLICY_MAX_DENY_VERSIONS 16
@@ -73,8 +74,6 @@ static const struct {
     {"NULL", CIPHER_NULL}, {"EXPORT", CIPHER_EXPORT}, {"ANON", CIPHER_ANON}, {"RC4", CIPHER_RC4},
     {"DES", CIPHER_DES},   {"3DES", CIPHER_3DES},     {"RC2", CIPHER_RC2},   {"MD5", CIPHER_MD5},
 };
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------- parsing helpers */
 

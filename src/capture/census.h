@@ -1,7 +1,7 @@
 /*
  * census.h: the pipeline from a captured frame to a stored connection record:
- * decode -> flow table -> stream -> dissector -> label -> store. Files and live interfaces both
- * feed frames through census_frame, so there is one path for both.
+ * decode -> flow table -> stream -> dissector -> label -> sink (the store). Files and live
+ * interfaces both feed frames through census_frame, so there is one path for both.
  */
 #ifndef TLSCENSUS_CENSUS_H
 #define TLSCENSUS_CENSUS_H
@@ -9,9 +9,8 @@
 #include <stdint.h>
 
 #include "label.h"
-#include "store.h"
-#include "writer.h"
 #include "tlscensus/packet.h"
+#include "tlscensus/sink.h"
 
 struct census_config {
 	uint32_t max_flows;      /* flow table bound; the oldest flow is evicted beyond it */
@@ -28,8 +27,12 @@ struct census_config {
 
 struct census;
 
-/* labeler may be NULL (no application labels). The writer must outlive the census. */
-struct census *census_new(const struct census_config *cfg, struct writer *w, struct labeler *lb);
+/* labeler may be NULL (no application labels). What the sink points to must outlive the
+ * census. */
+struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
+                          struct labeler *lb);
+/* The sink records go to (the live capture reads its drops and refreshes run counters). */
+const struct tc_sink *census_sink(const struct census *c);
 void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
                   uint64_t ts_usec);
 void census_packet(struct census *c, const struct tc_packet *pkt);

@@ -16,24 +16,6 @@
 
 struct store;
 
-/* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
-struct run_stats {
-	uint64_t packets;        /* frames handed to decode */
-	uint64_t bytes;          /* captured bytes */
-	uint64_t not_ip;         /* frames without IP (ARP, ...) */
-	uint64_t undecodable;    /* truncated, malformed or unsupported */
-	uint64_t fragments_held; /* IP fragments kept for reassembly (or refused) */
-	uint64_t reassembled;    /* IP datagrams rebuilt from fragments */
-	uint64_t tcp_packets;
-	uint64_t flows;         /* flows created */
-	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
-	uint64_t handshakes;    /* records written */
-	uint64_t hello_truncated;
-	uint64_t hello_malformed;
-	uint64_t kernel_drops; /* live capture: pcap_stats ps_drop + ps_ifdrop */
-	uint64_t queue_drops;  /* live capture: records lost to a full writer queue */
-};
-
 enum store_mode { STORE_READ_WRITE, STORE_READ_ONLY };
 
 /* Opens (creating and migrating when writable) the database. On failure returns NULL and writes
@@ -66,14 +48,5 @@ int store_export_ndjson(struct store *s, FILE *out);
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
-
-/*
- * Text from the wire (SNI, ALPN) made inert: valid UTF-8 without control characters is kept,
- * every other byte is written as the four characters \xHH. With escape_backslash, a backslash
- * becomes \x5c too (used when storing, so stored text reads back unambiguously); without it,
- * text that is already stored passes through unchanged. Returns a malloc'd string, NULL when out
- * of memory.
- */
-char *store_inert_text(const char *text, size_t len, int escape_backslash);
 
 #endif

@@ -15,21 +15,22 @@ struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
 	struct defrag *defrag; /* IP fragments waiting for the rest of their datagram */
-	struct writer *writer;
-	uint64_t tokens; /* last token given to a written connection */
+	struct tc_sink sink;   /* where finished records go (main wires the store's writer) */
+	uint64_t tokens;       /* last token given to a written connection */
 	struct labeler *labeler;
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 };
 
-struct census *census_new(const struct census_config *cfg, struct writer *w, struct labeler *lb)
+struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
+                          struct labeler *lb)
 {
 	struct census *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->cfg = *cfg;
-	c->writer = w;
+	c->sink = *sink;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
 	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
@@ -112,8 +113,8 @@ static void write_record(struct census *c, struct flow *f)
 		return;
 	label_done(c, f);
 	fill_record(f, &r);
-	/* The writer takes the hellos; the flow keeps its counters for a later touch. */
-	if (writer_put(c->writer, c->tokens + 1, &r, &f->hs) != 0) {
+	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
+	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, &f->hs) != 0) {
 		c->stats.queue_drops++;
 		f->hs.midstream = 0;
 		return;
@@ -170,8 +171,8 @@ static void release(struct census *c, struct flow *f)
 		/* The hellos are gone by now; the touch carries only times and counters. */
 		struct tc_record r;
 		fill_record(f, &r);
-		writer_touch(c->writer, f->token, &r,
-		             f->packets[0] + f->packets[1] != f->row_packets);
+		c->sink.ops->touch(c->sink.ctx, f->token, &r,
+		                   f->packets[0] + f->packets[1] != f->row_packets);
 	}
 	label_done(c, f);
 	flow_unlink(c->flows, f);
@@ -402,12 +403,17 @@ void census_flush(struct census *c)
 
 	while ((f = flow_oldest(c->flows)))
 		release(c, f);
-	writer_sync(c->writer);
+	c->sink.ops->sync(c->sink.ctx);
 }
 
 void census_tick(struct census *c, uint64_t now_usec)
 {
 	expire(c, now_usec);
+}
+
+const struct tc_sink *census_sink(const struct census *c)
+{
+	return &c->sink;
 }
 
 struct run_stats *census_stats(struct census *c)

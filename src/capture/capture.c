@@ -184,8 +184,9 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void capture_report(struct capture *cap, struct census *c, struct writer *w)
+void capture_report(struct capture *cap, struct census *c)
 {
+	const struct tc_sink *w = census_sink(c);
 	struct run_stats *st = census_stats(c);
 	struct pcap_stat ps;
 
@@ -193,7 +194,7 @@ void capture_report(struct capture *cap, struct census *c, struct writer *w)
 		st->kernel_drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
 	else
 		memset(&ps, 0, sizeof(ps));
-	st->queue_drops = writer_dropped(w);
+	st->queue_drops = w->ops->dropped(w->ctx);
 	fprintf(stderr,
 	        "tlscensus: %s: %u received, %u dropped by the kernel, %u by the interface; "
 	        "%llu packets decoded, %llu TLS connections recorded (%llu truncated, %llu "
@@ -205,19 +206,20 @@ void capture_report(struct capture *cap, struct census *c, struct writer *w)
 	        (unsigned long long)st->queue_drops);
 }
 
-static void refresh_counters(struct capture *cap, struct census *c, struct writer *w)
+static void refresh_counters(struct capture *cap, struct census *c)
 {
+	const struct tc_sink *w = census_sink(c);
 	struct run_stats *st = census_stats(c);
 	struct pcap_stat ps;
 
 	if (pcap_stats(cap->p, &ps) == 0)
 		st->kernel_drops = (uint64_t)ps.ps_drop + ps.ps_ifdrop;
-	st->queue_drops = writer_dropped(w);
-	writer_run_stats(w, st);
+	st->queue_drops = w->ops->dropped(w->ctx);
+	w->ops->run_stats(w->ctx, st);
 }
 
-int capture_run(struct capture *cap, struct census *c, struct writer *w,
-                volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1)
+int capture_run(struct capture *cap, struct census *c, volatile sig_atomic_t *stop,
+                volatile sig_atomic_t *usr1)
 {
 	double start = mono(), last_tick = start, last_stats = start, last_prune = 0;
 	int rc = 0;
@@ -239,7 +241,7 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 		double now = mono();
 		if (*usr1) {
 			*usr1 = 0;
-			capture_report(cap, c, w);
+			capture_report(cap, c);
 		}
 		if (now - last_tick >= 1.0) {
 			last_tick = now;
@@ -249,12 +251,14 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 		}
 		if (now - last_stats >= cap->cfg.stats_every_s) {
 			last_stats = now;
-			refresh_counters(cap, c, w);
+			refresh_counters(cap, c);
 		}
 		/* Every minute: a prune deletes at most 200000 rows, so a backlog goes in steps. */
 		if (cap->cfg.retain_s && (last_prune == 0 || now - last_prune >= 60)) {
 			last_prune = now;
-			writer_prune(w, (double)wall_usec() / 1e6 - (double)cap->cfg.retain_s);
+			const struct tc_sink *w = census_sink(c);
+			w->ops->prune(w->ctx,
+			              (double)wall_usec() / 1e6 - (double)cap->cfg.retain_s);
 		}
 		if (cap->cfg.duration_s && now - start >= (double)cap->cfg.duration_s)
 			break;
@@ -264,7 +268,7 @@ int capture_run(struct capture *cap, struct census *c, struct writer *w,
 	for (int i = 0;
 	     rc == 0 && i < 64 && pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap) > 0; i++)
 		;
-	refresh_counters(cap, c, w);
+	refresh_counters(cap, c);
 	return rc;
 }
 

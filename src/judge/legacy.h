@@ -125,11 +125,4 @@ int legacy_glob_match(const char *pattern, const char *text);
  * "fails on 2026-12-31". */
 void legacy_deadline_text(const char *date, double now, char *buf, size_t len);
 
-/* The printers' inert-text helpers, shared with query.c's export (defined there). */
-void query_json_string(FILE *out, const char *text); /* NULL writes null */
-void query_csv_text(FILE *out, const char *text);    /* quoted, formula-guarded; NULL: empty */
-size_t query_text_width(const char *s);              /* terminal columns of inert text */
-void query_cut_text(char *s, size_t max);            /* cut to max columns, ending "..." */
-size_t query_terminal_columns(FILE *out);            /* 0 when out is not a terminal */
-
 #endif

@@ -15,6 +15,8 @@
 
 #include "ciphers.h"
 #include "store.h"
+#include "text.h"
+#include "util.h"
 #include "tlscensus/fingerprint.h"
 #include "tlscensus/ja4.h"
 
@@ -305,8 +307,6 @@ static const struct {
     {121, "ech_required"},
 };
 
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Columns of the INSERT, in bind order; one list so names and indexes cannot drift apart. */
 #define CONN_COLUMNS(X)                                                                            \
 	X(RUN_ID, run_id)                                                                          \
@@ -376,13 +376,6 @@ static const char *const conn_col_names[COL_COUNT] = {
 
 /* ---------------------------------------------------------------- state */
 
-/* A growing text buffer; on allocation failure it stops growing and remembers it. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -399,154 +392,7 @@ struct store {
 	char *ja3_str;    /* TC_JA3_STR_MAX bytes, too big for the stack */
 };
 
-/* ---------------------------------------------------------------- text */
-
-static void sb_reserve(struct sbuf *b, size_t more)
-{
-	size_t want;
-	char *p;
-
-	if (b->failed)
-		return;
-	if (b->len + more + 1 <= b->cap)
-		return;
-	want = b->cap ? b->cap : 256;
-	while (want < b->len + more + 1)
-		want *= 2;
-	p = realloc(b->p, want);
-	if (!p) {
-		b->failed = 1;
-		return;
-	}
-	b->p = p;
-	b->cap = want;
-}
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	sb_reserve(b, n);
-	if (b->failed)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, char c)
-{
-	sb_put(b, &c, 1);
-}
-
-static void sb_uint(struct sbuf *b, unsigned long v)
-{
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%lu", v);
-
-	sb_put(b, tmp, (size_t)n);
-}
-
-static void sb_reset(struct sbuf *b)
-{
-	b->len = 0;
-	b->failed = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: shortest form, no surrogates, at most
- * U+10FFFF), or 0 when the bytes there are not one. */
-static size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	uint32_t c, min;
-	size_t len;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2, c = p[0] & 0x1f, min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3, c = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4, c = p[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* C0, DEL and C1 controls (a terminal acts on ESC and on 0x9b CSI), line and paragraph
- * separators, and the bidirectional overrides that make text display in another order. */
-static int is_control(uint32_t c)
-{
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 ||
-	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
-}
-
-/*
- * Wire text (SNI, ALPN names) may hold any byte. It is stored as TEXT as sent when it is valid
- * UTF-8 without control characters; every byte that is not (and, when storing, every backslash,
- * so an escape in the data can never be mistaken for ours) is written as the four characters
- * \xHH. Stored text then never moves a terminal's cursor, never breaks a CSV line, and stays
- * valid UTF-8 for JSON. With json set, the result is also escaped for a JSON string; only '"'
- * and '\' can need it by then.
- */
-static void put_wire_text(struct sbuf *b, const uint8_t *p, size_t n, int escape_backslash,
-                          int json)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t cp = 0;
-		size_t len = utf8_seq(p + i, n - i, &cp);
-		int bad = len == 0 || is_control(cp) || (escape_backslash && cp == '\\');
-
-		if (!bad) {
-			if (json && (cp == '"' || cp == '\\'))
-				sb_putc(b, '\\');
-			sb_put(b, (const char *)p + i, len);
-			i += len;
-			continue;
-		}
-		if (len == 0)
-			len = 1;
-		for (size_t k = 0; k < len; k++) {
-			char esc[5] = {'\\', 'x', hex[p[i + k] >> 4], hex[p[i + k] & 15], 0};
-
-			if (json)
-				sb_putc(b, '\\');
-			sb_put(b, esc, 4);
-		}
-		i += len;
-	}
-}
-
-char *store_inert_text(const char *text, size_t len, int escape_backslash)
-{
-	struct sbuf b = {0};
-
-	sb_reserve(&b, len);
-	if (!b.failed)
-		b.p[0] = '\0'; /* empty input writes nothing, and must still read as "" */
-	put_wire_text(&b, (const uint8_t *)text, len, escape_backslash, 0);
-	if (b.failed) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
+/* ---------------------------------------------------------------- JSON arrays */
 
 /* A JSON array of integers from a u8, u16 or u32 array. */
 static void json_ints(struct sbuf *b, const void *v, size_t n, size_t width)
@@ -580,7 +426,7 @@ static void json_alpn(struct sbuf *b, const uint8_t *list, size_t len)
 			sb_putc(b, ',');
 		first = 0;
 		sb_putc(b, '"');
-		put_wire_text(b, list + i + 1, n, 1, 1);
+		text_put_wire(b, list + i + 1, n, 1, 1);
 		sb_putc(b, '"');
 		i += 1 + n;
 	}
@@ -1204,7 +1050,7 @@ static void bind_client_hello(struct store *s, const struct tc_client_hello *ch)
 	if (!ch->sslv2) /* the SSLv2 CLIENT-HELLO has no compression field */
 		bind_ints(s, COL_COMPRESSION, ch->compress, ch->compress_n, 1);
 	if (ch->has_sni) {
-		put_wire_text(&s->text, (const uint8_t *)ch->sni, ch->sni_len, 1, 0);
+		text_put_wire(&s->text, (const uint8_t *)ch->sni, ch->sni_len, 1, 0);
 		bind_text_buf(s, COL_SNI);
 	}
 	if (ch->has_alpn) {
@@ -1237,7 +1083,7 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh)
 	if (sh->has_extensions)
 		bind_ints(s, COL_SH_EXTENSIONS, sh->exts, sh->ext_n, 2);
 	if (sh->alpn_len) {
-		put_wire_text(&s->text, (const uint8_t *)sh->alpn, sh->alpn_len, 1, 0);
+		text_put_wire(&s->text, (const uint8_t *)sh->alpn, sh->alpn_len, 1, 0);
 		bind_text_buf(s, COL_SH_ALPN);
 	}
 	if (tc_ja3s(sh, s->ja3_str, TC_JA3_STR_MAX, ja3s)) {

@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "census.h"
-#include "writer.h"
 
 struct capture_config {
 	const char *iface;
@@ -37,12 +36,12 @@ int capture_drop_privileges(const char *user, char *err, size_t errlen);
 
 /* Runs until stop is set, the duration passes, or the interface fails. usr1 asks for the
  * statistics on stderr. Returns 0, or -1 when the interface failed (message on stderr). */
-int capture_run(struct capture *cap, struct census *c, struct writer *w,
-                volatile sig_atomic_t *stop, volatile sig_atomic_t *usr1);
+int capture_run(struct capture *cap, struct census *c, volatile sig_atomic_t *stop,
+                volatile sig_atomic_t *usr1);
 
 /* Prints the statistics line (pcap_stats, census and queue counters) to stderr and fills the
  * kernel drop counter of the census statistics. */
-void capture_report(struct capture *cap, struct census *c, struct writer *w);
+void capture_report(struct capture *cap, struct census *c);
 
 void capture_close(struct capture *cap);
 

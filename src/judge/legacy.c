@@ -41,6 +41,9 @@
 #include "catalog.h"
 #include "ciphers.h"
 #include "legacy.h"
+#include "text.h"
+#include "util.h"
+#include "version.h"
 #include "tlscensus/hello.h"
 
 /* Cells longer than this are cut in the table (CSV and JSON keep them whole). */
@@ -48,8 +51,6 @@
 #define TABLE_CIPHER_MAX   40
 #define TABLE_SERVICE_MAX  24
 #define TABLE_SOFTWARE_MAX 24
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---------------------------------------------------------------- names */
 
@@ -982,30 +983,21 @@ static void time_text(double t, char buf[24])
 	strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void version_text(uint16_t v, char buf[8])
-{
-	const char *name = tc_version_name(v);
-
-	if (name)
-		snprintf(buf, 8, "%s", name);
-	else
-		snprintf(buf, 8, "0x%04x", v);
-}
-
 /* The texts of one entry, before any format's escaping. */
 struct entry_text {
-	char server[80], version[24], cipher[16], client_max[8], first[24], last[24];
+	char server[80], version[40], cipher[16], client_max[TC_VERSION_TEXT_MAX], first[24],
+	    last[24];
 	char deadline[48], conns[24];
 	const char *cipher_name; /* the IANA name, or cipher (hex), or NULL */
 };
 
 static void entry_texts(const struct legacy_entry *e, double now, struct entry_text *t)
 {
-	char v[8];
+	char v[TC_VERSION_TEXT_MAX];
 
 	snprintf(t->server, sizeof t->server, strchr(e->server_ip, ':') ? "[%s]:%d" : "%s:%d",
 	         e->server_ip, e->server_port);
-	version_text(e->version, v);
+	tc_version_text(e->version, v);
 	snprintf(t->version, sizeof t->version, "%s%s", v, e->negotiated ? "" : " (offered)");
 	t->cipher_name = NULL;
 	if (e->negotiated && e->cipher != POLICY_NO_CIPHER) {
@@ -1017,7 +1009,7 @@ static void entry_texts(const struct legacy_entry *e, double now, struct entry_t
 	}
 	t->client_max[0] = '\0';
 	if (e->client_max)
-		version_text(e->client_max, t->client_max);
+		tc_version_text(e->client_max, t->client_max);
 	time_text(e->first_seen, t->first);
 	time_text(e->last_seen, t->last);
 	t->deadline[0] = '\0';
@@ -1136,7 +1128,7 @@ static void print_cells(FILE *out, const struct layout *l, size_t line, char *co
 	fprintf(out, "%*s", (int)(l->group_indent + (line ? l->indent : 0)), "");
 	for (size_t k = 0; k < n; k++) {
 		int c = l->cols[line][k];
-		size_t pad = l->width[c] - query_text_width(cell[c]);
+		size_t pad = l->width[c] - text_width(cell[c]);
 
 		if (k)
 			fputs("  ", out);
@@ -1174,21 +1166,21 @@ static int table_cells(const struct legacy_entry *e, double now, char *cell[C_CO
 	for (int i = 0; i < C_COUNT; i++) {
 		const char *s = src[i] && *src[i] ? src[i] : "-";
 
-		cell[i] = store_inert_text(s, strlen(s), 0);
+		cell[i] = text_inert(s, strlen(s), 0);
 		if (!cell[i])
 			return -1;
 	}
-	query_cut_text(cell[C_SNI], TABLE_SNI_MAX);
-	query_cut_text(cell[C_CIPHER], TABLE_CIPHER_MAX);
-	query_cut_text(cell[C_SERVICE], TABLE_SERVICE_MAX);
-	query_cut_text(cell[C_SOFTWARE], TABLE_SOFTWARE_MAX);
+	text_cut(cell[C_SNI], TABLE_SNI_MAX);
+	text_cut(cell[C_CIPHER], TABLE_CIPHER_MAX);
+	text_cut(cell[C_SERVICE], TABLE_SERVICE_MAX);
+	text_cut(cell[C_SOFTWARE], TABLE_SOFTWARE_MAX);
 	return 0;
 }
 
 /* "client 10.99.0.1: 3 entries, 5 connections (failing 1, client-limited 4)" */
 static void print_group_heading(FILE *out, const struct group *g, enum legacy_group kind)
 {
-	char *key = store_inert_text(g->key, strlen(g->key), 0);
+	char *key = text_inert(g->key, strlen(g->key), 0);
 	int first = 1;
 
 	fprintf(out, "%s %s: %zu entr%s, %llu connection%s (",
@@ -1215,7 +1207,7 @@ static void print_header(FILE *out, const struct layout *l, char *head[C_COUNT])
 static void choose_layout(struct layout *l, const struct legacy_result *r,
                           const struct legacy_query *q, FILE *out)
 {
-	size_t limit = query_terminal_columns(out);
+	size_t limit = text_terminal_columns(out);
 	int drop = q->group == GROUP_CLIENT ? C_CLIENT : -1;
 
 	l->group_indent = q->group != GROUP_NONE ? 2 : 0;
@@ -1250,8 +1242,8 @@ static int print_table(const struct legacy_result *r, const struct legacy_query 
 		if (table_cells(&r->v[k], r->now, cells[k]))
 			goto out;
 		for (int i = 0; i < C_COUNT; i++)
-			if (query_text_width(cells[k][i]) > l.width[i])
-				l.width[i] = query_text_width(cells[k][i]);
+			if (text_width(cells[k][i]) > l.width[i])
+				l.width[i] = text_width(cells[k][i]);
 	}
 	if (q->group != GROUP_NONE && !(groups = make_groups(r, q->group, q->sort, &ngroups, NULL)))
 		goto out;
@@ -1298,7 +1290,7 @@ out:
 static void csv_sep(FILE *out, const char *text)
 {
 	fputc(',', out);
-	query_csv_text(out, text);
+	text_csv(out, text);
 }
 
 static void print_csv(const struct legacy_result *r, FILE *out)
@@ -1313,7 +1305,7 @@ static void print_csv(const struct legacy_result *r, FILE *out)
 		struct entry_text t;
 
 		entry_texts(e, r->now, &t);
-		query_csv_text(out, e->client_ip);
+		text_csv(out, e->client_ip);
 		csv_sep(out, e->server_ip);
 		fprintf(out, ",%d", e->server_port);
 		csv_sep(out, e->sni);
@@ -1338,7 +1330,7 @@ static void print_csv(const struct legacy_result *r, FILE *out)
 		if (!unknown_at(&r->unknown, k))
 			continue;
 		fprintf(out, ",,,,,,,%llu,,,", (unsigned long long)unknown_at(&r->unknown, k));
-		query_csv_text(out, unknown_kinds[k].key);
+		text_csv(out, unknown_kinds[k].key);
 		fputs(",\"unknown\",,,,,,\r\n", out);
 	}
 }
@@ -1348,7 +1340,7 @@ static void print_csv(const struct legacy_result *r, FILE *out)
 static void json_kv(FILE *out, const char *key, const char *value, int comma)
 {
 	fprintf(out, "%s\"%s\": ", comma ? ", " : "", key);
-	query_json_string(out, value);
+	text_json_string(out, value);
 }
 
 static void json_entry(FILE *out, const struct legacy_entry *e, double now)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "tlscensus/sink.h"
 
 enum writer_mode {
 	WRITER_BLOCK, /* a full queue makes the caller wait */
@@ -54,6 +55,9 @@ void writer_set_mode(struct writer *w, enum writer_mode mode);
 uint64_t writer_dropped(struct writer *w);
 /* Database errors met by the writer thread (each also reported on stderr). */
 uint64_t writer_errors(struct writer *w);
+
+/* The writer as a census sink (put, touch, run_stats, prune, sync, dropped above). */
+const struct tc_sink *writer_sink(struct writer *w);
 
 /* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
 void writer_stop(struct writer *w);

@@ -1,7 +1,6 @@
 /*
- * query.c: the SQLite room's read side. Answers the front end with the legacy TLS report (table,
- * CSV, JSON) and the ndjson export of FORMAT.md. It never writes to the database, and every text
- * that came from the wire is made inert again before it is printed.
+ * export.c: the ndjson export of FORMAT.md, read from the store. It never writes to the
+ * database, and every text that came from the wire is made inert again before it is printed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,63 +13,20 @@
 
 #include <sqlite3.h>
 
-#include "legacy.h"
 #include "store.h"
+#include "text.h"
+#include "version.h"
 #include "tlscensus/hello.h"
 
-/* Table cells longer than this are cut (CSV and JSON keep them whole): a 255-byte hostile SNI
- * written as \xHH escapes would otherwise push every other row off the screen. */
-#define TABLE_SNI_MAX    40
-#define TABLE_CIPHER_MAX 40
-
 /* ---------------------------------------------------------------- output helpers */
-
-/* Room for the longest name, "DTLSv1.2", and its NUL. */
-#define VERSION_TEXT_MAX 16
-
-static void version_text(int64_t v, char buf[VERSION_TEXT_MAX])
-{
-	const char *name = tc_version_name((uint16_t)v);
-
-	if (name && v >= 0 && v <= 0xffff)
-		snprintf(buf, VERSION_TEXT_MAX, "%s", name);
-	else
-		snprintf(buf, VERSION_TEXT_MAX, "0x%04x", (unsigned)(v & 0xffff));
-}
-
-/* Writes a JSON string (RFC 8259). The text goes through store_inert_text first, so what is
- * left to escape is only '"' and '\': no control character, no invalid UTF-8 remains. */
-static void json_string_n(FILE *out, const char *text, size_t len)
-{
-	char *clean = store_inert_text(text, len, 0);
-	const char *p = clean ? clean : "";
-
-	fputc('"', out);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fputc('\\', out);
-		fputc(*p, out);
-	}
-	fputc('"', out);
-	free(clean);
-}
-
-/* Also the legacy and report printers' (declared in legacy.h): one escaping, whoever prints. */
-void query_json_string(FILE *out, const char *text)
-{
-	if (text)
-		json_string_n(out, text, strlen(text));
-	else
-		fputs("null", out);
-}
 
 static void json_column_string(FILE *out, sqlite3_stmt *st, int col)
 {
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		fputs("null", out);
 	else
-		json_string_n(out, (const char *)sqlite3_column_text(st, col),
-		              (size_t)sqlite3_column_bytes(st, col));
+		text_json_string_n(out, (const char *)sqlite3_column_text(st, col),
+		                   (size_t)sqlite3_column_bytes(st, col));
 }
 
 static void json_column_bool(FILE *out, sqlite3_stmt *st, int col)
@@ -253,7 +209,7 @@ static void json_string_array(FILE *out, const char *stored)
 			return;
 		}
 		fputs(first ? "" : ", ", out);
-		json_string_n(out, buf, (size_t)n);
+		text_json_string_n(out, buf, (size_t)n);
 		first = 0;
 	}
 	fputc(']', out);
@@ -310,21 +266,21 @@ static const char export_sql[] =
 
 static void export_version(FILE *out, sqlite3_stmt *st, int col)
 {
-	char buf[VERSION_TEXT_MAX];
+	char buf[TC_VERSION_TEXT_MAX];
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
 		fputs("null", out);
 		return;
 	}
-	version_text(sqlite3_column_int64(st, col), buf);
-	query_json_string(out, buf);
+	tc_version_text(sqlite3_column_int64(st, col), buf);
+	text_json_string(out, buf);
 }
 
 /* Versions of supported_versions: GREASE and unknown values come out as "0x7a7a". */
 static void export_versions(FILE *out, const char *stored)
 {
 	unsigned long v;
-	char buf[VERSION_TEXT_MAX];
+	char buf[TC_VERSION_TEXT_MAX];
 	int first = 1;
 
 	if (!stored) {
@@ -333,7 +289,7 @@ static void export_versions(FILE *out, const char *stored)
 	}
 	fputc('[', out);
 	while (next_uint(&stored, &v)) {
-		version_text((int64_t)v, buf);
+		tc_version_text((int64_t)v, buf);
 		fprintf(out, "%s\"%s\"", first ? "" : ", ", buf);
 		first = 0;
 	}
@@ -379,7 +335,7 @@ static void export_alert(FILE *out, sqlite3_stmt *st)
 	else
 		snprintf(text + strlen(text), sizeof text - strlen(text), "%d",
 		         sqlite3_column_int(st, X_ALERT_DESC));
-	query_json_string(out, text);
+	text_json_string(out, text);
 }
 
 static void export_int(FILE *out, sqlite3_stmt *st, int col)
@@ -485,69 +441,4 @@ int store_export_ndjson(struct store *s, FILE *out)
 		return -1;
 	}
 	return finish_output(s, out);
-}
-
-/* ---------------------------------------------------------------- text for printers
- * Shared with legacy.c and report.c (declared in legacy.h): one implementation of the
- * escaping and column arithmetic, whoever prints. */
-
-/* Terminal columns taken by UTF-8 text (one per code point; inert text has no controls). */
-size_t query_text_width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
-	return w;
-}
-
-/* Cuts s to max columns, ending in "..." when cut, on a code point boundary. */
-void query_cut_text(char *s, size_t max)
-{
-	size_t w = 0, i = 0;
-
-	if (query_text_width(s) <= max)
-		return;
-	for (; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xc0) == 0x80)
-			continue;
-		if (w == max - 3)
-			break;
-		w++;
-	}
-	memcpy(s + i, "...", 4);
-}
-
-/* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
-size_t query_terminal_columns(FILE *out)
-{
-	struct winsize ws;
-	int fd = fileno(out);
-
-	if (fd < 0 || !isatty(fd))
-		return 0;
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	return 80;
-}
-
-/* Every text cell is quoted. A cell a spreadsheet would run as a formula (leading = + - @, tab,
- * CR) gets a leading apostrophe, the usual CSV-injection guard; numbers are written bare. */
-void query_csv_text(FILE *out, const char *t)
-{
-	char *clean;
-
-	if (!t)
-		return;
-	clean = store_inert_text(t, strlen(t), 0);
-	fputc('"', out);
-	if (clean && clean[0] && strchr("=+-@\t\r", clean[0]))
-		fputc('\'', out);
-	for (const char *p = clean ? clean : ""; *p; p++) {
-		if (*p == '"')
-			fputc('"', out);
-		fputc(*p, out);
-	}
-	fputc('"', out);
-	free(clean);
 }

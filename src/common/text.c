@@ -1,0 +1,315 @@
+/*
+ * text.c: inert text and its escapings (see text.h). The one rule for wire text: valid UTF-8
+ * without controls is kept, every other byte becomes \\xHH, before any format's own escaping.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "text.h"
+
+/* ---------------------------------------------------------------- buffers */
+
+void sb_reserve(struct sbuf *b, size_t more)
+{
+	size_t want;
+	char *p;
+
+	if (b->failed)
+		return;
+	if (b->len + more + 1 <= b->cap)
+		return;
+	want = b->cap ? b->cap : 256;
+	while (want < b->len + more + 1)
+		want *= 2;
+	p = realloc(b->p, want);
+	if (!p) {
+		b->failed = 1;
+		return;
+	}
+	b->p = p;
+	b->cap = want;
+}
+
+void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	sb_reserve(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void sb_putc(struct sbuf *b, char c)
+{
+	sb_put(b, &c, 1);
+}
+
+void sb_uint(struct sbuf *b, unsigned long v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%lu", v);
+
+	sb_put(b, tmp, (size_t)n);
+}
+
+void sb_reset(struct sbuf *b)
+{
+	b->len = 0;
+	b->failed = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+void sb_free(struct sbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->failed = 0;
+}
+
+/* ---------------------------------------------------------------- inert text */
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: shortest form, no surrogates, at most
+ * U+10FFFF), or 0 when the bytes there are not one. */
+static size_t utf8_seq(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	uint32_t c, min;
+	size_t len;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2, c = p[0] & 0x1f, min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		len = 3, c = p[0] & 0x0f, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4, c = p[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* C0, DEL and C1 controls (a terminal acts on ESC and on 0x9b CSI), line and paragraph
+ * separators, and the bidirectional overrides that make text display in another order. */
+static int is_control(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x200e || c == 0x200f || c == 0x2028 ||
+	       c == 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/*
+ * Wire text (SNI, ALPN names) may hold any byte. It is stored as TEXT as sent when it is valid
+ * UTF-8 without control characters; every byte that is not (and, when storing, every backslash,
+ * so an escape in the data can never be mistaken for ours) is written as the four characters
+ * \xHH. Stored text then never moves a terminal's cursor, never breaks a CSV line, and stays
+ * valid UTF-8 for JSON. With json set, the result is also escaped for a JSON string; only '"'
+ * and '\' can need it by then.
+ */
+void text_put_wire(struct sbuf *b, const uint8_t *p, size_t n, int escape_backslash, int json)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp = 0;
+		size_t len = utf8_seq(p + i, n - i, &cp);
+		int bad = len == 0 || is_control(cp) || (escape_backslash && cp == '\\');
+
+		if (!bad) {
+			if (json && (cp == '"' || cp == '\\'))
+				sb_putc(b, '\\');
+			sb_put(b, (const char *)p + i, len);
+			i += len;
+			continue;
+		}
+		if (len == 0)
+			len = 1;
+		for (size_t k = 0; k < len; k++) {
+			char esc[5] = {'\\', 'x', hex[p[i + k] >> 4], hex[p[i + k] & 15], 0};
+
+			if (json)
+				sb_putc(b, '\\');
+			sb_put(b, esc, 4);
+		}
+		i += len;
+	}
+}
+
+char *text_inert(const char *text, size_t len, int escape_backslash)
+{
+	struct sbuf b = {0};
+
+	sb_reserve(&b, len);
+	if (!b.failed)
+		b.p[0] = '\0'; /* empty input writes nothing, and must still read as "" */
+	text_put_wire(&b, (const uint8_t *)text, len, escape_backslash, 0);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* ---------------------------------------------------------------- formats */
+
+/* Writes a JSON string (RFC 8259). The text goes through text_inert first, so what is
+ * left to escape is only '"' and '\': no control character, no invalid UTF-8 remains. */
+void text_json_string_n(FILE *out, const char *text, size_t len)
+{
+	char *clean = text_inert(text, len, 0);
+	const char *p = clean ? clean : "";
+
+	fputc('"', out);
+	for (; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+	fputc('"', out);
+	free(clean);
+}
+
+void text_json_string(FILE *out, const char *text)
+{
+	if (text)
+		text_json_string_n(out, text, strlen(text));
+	else
+		fputs("null", out);
+}
+
+/* Terminal columns taken by UTF-8 text (one per code point; inert text has no controls). */
+size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Cuts s to max columns, ending in "..." when cut, on a code point boundary. */
+void text_cut(char *s, size_t max)
+{
+	size_t w = 0, i = 0;
+
+	if (text_width(s) <= max)
+		return;
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (w == max - 3)
+			break;
+		w++;
+	}
+	memcpy(s + i, "...", 4);
+}
+
+/* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
+size_t text_terminal_columns(FILE *out)
+{
+	struct winsize ws;
+	int fd = fileno(out);
+
+	if (fd < 0 || !isatty(fd))
+		return 0;
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Every text cell is quoted. A cell a spreadsheet would run as a formula (leading = + - @, tab,
+ * CR) gets a leading apostrophe, the usual CSV-injection guard; numbers are written bare. */
+void text_csv(FILE *out, const char *t)
+{
+	char *clean;
+
+	if (!t)
+		return;
+	clean = text_inert(t, strlen(t), 0);
+	fputc('"', out);
+	if (clean && clean[0] && strchr("=+-@\t\r", clean[0]))
+		fputc('\'', out);
+	for (const char *p = clean ? clean : ""; *p; p++) {
+		if (*p == '"')
+			fputc('"', out);
+		fputc(*p, out);
+	}
+	fputc('"', out);
+	free(clean);
+}
+
+/* HTML escapes the five markup characters; '_' gets a <wbr> so a narrow cell can break a cipher
+ * suite's name after one. Markdown escapes what would start code, links, a table cell or '*'
+ * emphasis ('_' inside a name such as a cipher suite's cannot). */
+static void markup(FILE *out, const char *t, int html)
+{
+	char *clean;
+
+	if (!t || !*t)
+		return;
+	clean = text_inert(t, strlen(t), 0);
+	for (const char *p = clean ? clean : "?"; *p; p++) {
+		switch (*p) {
+		case '&':
+			fputs("&amp;", out);
+			continue;
+		case '<':
+			fputs("&lt;", out);
+			continue;
+		case '>':
+			fputs("&gt;", out);
+			continue;
+		case '"':
+			fputs(html ? "&quot;" : "\"", out);
+			continue;
+		case '\'':
+			fputs(html ? "&#39;" : "'", out);
+			continue;
+		case '_':
+			fputs(html ? "_<wbr>" : "_", out);
+			continue;
+		case '\\':
+		case '`':
+		case '*':
+		case '[':
+		case ']':
+		case '|':
+		case '~':
+			if (!html)
+				fputc('\\', out);
+			break;
+		default:
+			break;
+		}
+		fputc(*p, out);
+	}
+	free(clean);
+}
+
+void text_html(FILE *out, const char *text)
+{
+	markup(out, text, 1);
+}
+
+void text_markdown(FILE *out, const char *text)
+{
+	markup(out, text, 0);
+}
