@@ -579,7 +579,7 @@ static int legacy_filter_option(struct legacy_query *q, int o, const char *arg, 
 		        ? "--since wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, not"
 		        : "--until wants 2026-11-01, 2026-11-01T12:00:00Z, @UNIX or 7d/24h/30m, "
 		          "not";
-		return legacy_parse_time(arg, now, o == 'S' ? &q->since : &q->until) ? -1 : 1;
+		return filter_parse_time(arg, now, o == 'S' ? &q->since : &q->until) ? -1 : 1;
 	case 'c':
 	case 's':
 		*what = o == 'c'

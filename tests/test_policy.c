@@ -355,16 +355,16 @@ static void check_cidr(void)
 
 static void check_glob(void)
 {
-	CHECK(legacy_glob_match("*.example.test", "tls10.example.test"));
+	CHECK(filter_glob_match("*.example.test", "tls10.example.test"));
 	CHECK(
-	    legacy_glob_match("*.example.test", "A.B.EXAMPLE.TEST")); /* case, and '*' spans dots */
-	CHECK(!legacy_glob_match("*.example.test", "example.test"));
-	CHECK(legacy_glob_match("old?lient.*", "oldclient.example.test"));
-	CHECK(legacy_glob_match("[ot]*", "tls10.example.test"));
-	CHECK(!legacy_glob_match("*.example.test", NULL));
+	    filter_glob_match("*.example.test", "A.B.EXAMPLE.TEST")); /* case, and '*' spans dots */
+	CHECK(!filter_glob_match("*.example.test", "example.test"));
+	CHECK(filter_glob_match("old?lient.*", "oldclient.example.test"));
+	CHECK(filter_glob_match("[ot]*", "tls10.example.test"));
+	CHECK(!filter_glob_match("*.example.test", NULL));
 	/* Stored SNI holds \xHH escapes; a backslash in the pattern is a plain character. */
-	CHECK(legacy_glob_match("*\\x1b*", "<script>\\x1b[31m"));
-	CHECK(legacy_glob_match("=cmd|*", "=cmd|' /C calc'!A0"));
+	CHECK(filter_glob_match("*\\x1b*", "<script>\\x1b[31m"));
+	CHECK(filter_glob_match("=cmd|*", "=cmd|' /C calc'!A0"));
 }
 
 static void check_time(void)
@@ -407,7 +407,7 @@ static void check_time(void)
 
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
 		t = -1;
-		if (legacy_parse_time(good[i].text, 1e9, &t) || t != good[i].want) {
+		if (filter_parse_time(good[i].text, 1e9, &t) || t != good[i].want) {
 			tc_failed++;
 			fprintf(stderr, "  time '%s': got %.0f, want %.0f\n", good[i].text, t,
 			        good[i].want);
@@ -415,7 +415,7 @@ static void check_time(void)
 		tc_checks++;
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (legacy_parse_time(bad[i], 1e9, &t) == 0) {
+		if (filter_parse_time(bad[i], 1e9, &t) == 0) {
 			tc_failed++;
 			fprintf(stderr, "  time '%s' parsed\n", bad[i]);
 		}

@@ -321,7 +321,7 @@ const struct catalog_entry *catalog_lookup(const struct catalog *c, const char *
 	if (!c || !sni || !*sni)
 		return NULL;
 	for (size_t i = 0; i < c->n; i++)
-		if (legacy_glob_match(c->v[i].pattern, sni))
+		if (filter_glob_match(c->v[i].pattern, sni))
 			return &c->v[i];
 	return NULL;
 }

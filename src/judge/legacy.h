@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "filter.h"
 #include "store.h"
 
 /* A policy: which versions and suites are acceptable. Parsed from a small text file; the
@@ -51,14 +52,6 @@ const char *attribution_advice(enum attribution a); /* one sentence for non-spec
 
 enum legacy_group { GROUP_NONE, GROUP_CLIENT, GROUP_SERVER };
 enum legacy_sort { SORT_CLIENT, SORT_SERVER, SORT_CONNECTIONS, SORT_LAST_SEEN, SORT_DEADLINE };
-
-struct cidr {
-	uint8_t addr[16]; /* IPv4 as ::ffff:a.b.c.d, like struct tc_addr */
-	uint8_t bits;     /* prefix length over the 128-bit form */
-	uint8_t set;
-};
-int cidr_parse(const char *text, struct cidr *out);
-int cidr_match(const struct cidr *c, const char *ip_text);
 
 struct legacy_query {
 	const struct policy *policy; /* NULL: the built-in default (tls12 plus broken suites) */
@@ -115,12 +108,6 @@ void legacy_result_free(struct legacy_result *r);
 int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
                  enum legacy_format fmt, FILE *out);
 
-/* Filters and their syntax, shared by the legacy command and the report. */
-/* "7d", "24h", "30m", "90s", "2w" (that long before now), "2026-11-01" (00:00:00Z), or
- * "2026-11-01T12:00[:00][Z]" (also with a space for T), "@1704067200", "now". UTC. */
-int legacy_parse_time(const char *text, double now, double *out);
-/* fnmatch(3) without escapes, case-insensitive (host names are); text NULL never matches. */
-int legacy_glob_match(const char *pattern, const char *text);
 /* "failing since 2022-01-31" when date (YYYY-MM-DD) is not after now's day, else
  * "fails on 2026-12-31". */
 void legacy_deadline_text(const char *date, double now, char *buf, size_t len);

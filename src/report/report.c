@@ -367,7 +367,7 @@ static void scope_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (ok && q->port)
 		ok = sqlite3_value_int(argv[2]) == q->port;
 	if (ok && q->sni_glob)
-		ok = legacy_glob_match(q->sni_glob, sni);
+		ok = filter_glob_match(q->sni_glob, sni);
 	sqlite3_result_int(ctx, ok);
 }
 
