@@ -55,20 +55,28 @@ else
 		meson setup "$build" "$root" --buildtype=release >"$tmp/setup.log" 2>&1 ||
 			die "meson setup $build failed: $(tail -n 5 "$tmp/setup.log")"
 	fi
-	ninja -C "$build" tlscensus >"$tmp/ninja.log" 2>&1 ||
+	echo "$me: ninja -C $build" >&2
+	ninja -C "$build" >"$tmp/ninja.log" 2>&1 ||
 		die "ninja -C $build failed: $(tail -n 5 "$tmp/ninja.log")"
-	tool=$build/tlscensus
+	# src/tlscensus since the stage-folder layout, tlscensus before it.
+	tool=$build/src/tlscensus
+	[ -x "$tool" ] || tool=$build/tlscensus
+	[ -x "$tool" ] || die "no tlscensus in $build/src or $build after ninja -C $build"
 fi
+
+# GNU time gives the peak RSS of the program alone (apt-get install time).
+timer=/usr/bin/time
+[ -x "$timer" ] || timer=
 
 # ndpiReader (Debian libndpi-bin): optional, its rows say when it is missing.
 ndpi=${NDPIREADER:-$(command -v ndpiReader || true)}
 [ -z "$ndpi" ] || [ -x "$ndpi" ] || ndpi=
 
 python3 - "$capture" "$stats" "$runs" "$tmp" "$tmp/loop" "$tool" "$ndpi" \
-	"${NO_LABEL:-}" "$root" <<'EOF'
+	"${NO_LABEL:-}" "$timer" <<'EOF'
 import csv, json, os, sqlite3, statistics, subprocess, sys, time
 
-capture, stats_path, runs, tmp, loop, tool, ndpi, no_label, root = sys.argv[1:]
+capture, stats_path, runs, tmp, loop, tool, ndpi, no_label, timer = sys.argv[1:]
 runs = int(runs)
 truth = json.load(open(stats_path))
 packets = truth["packets"]
@@ -88,9 +96,14 @@ def run(name, argv):
     """Runs argv once; returns wall s, cpu s, peak KiB, /proc io counters, exit status."""
     out = open(os.path.join(tmp, name + ".out"), "wb")
     err = open(os.path.join(tmp, name + ".err"), "wb")
+    usage = os.path.join(tmp, name + ".usage")
+    # GNU time forks the program from its own small process: a program forked from here would
+    # carry this Python's resident set in its peak RSS.
+    wrap = [timer, "-f", "%M %U %S", "-o", usage] if timer else []
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=tmp)
-    # Wait without reaping, so that /proc/PID/io still holds the whole process's counters.
+    p = subprocess.Popen(wrap + argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=tmp)
+    # Wait without reaping, so that /proc/PID/io still holds the counters (GNU time's include
+    # those of the program it reaped).
     os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
     wall = time.monotonic() - t0
     io = {}
@@ -104,8 +117,14 @@ def run(name, argv):
     p.returncode = os.waitstatus_to_exitcode(status)
     out.close()
     err.close()
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss, "io": io,
-            "status": p.returncode}
+    rss, cpu = ru.ru_maxrss, ru.ru_utime + ru.ru_stime
+    if timer:
+        try:
+            rss, user, sys_ = open(usage).read().split("\n")[-2].split()
+            rss, cpu = int(rss), float(user) + float(sys_)
+        except (OSError, IndexError, ValueError):
+            rss, cpu = 0, float("nan")
+    return {"wall": wall, "cpu": cpu, "rss": rss, "io": io, "status": p.returncode}
 
 
 def tail(name, n=3):
@@ -211,6 +230,8 @@ for line in open("/proc/cpuinfo"):
         cpu = line.split(":", 1)[1].strip()
         break
 build = os.path.dirname(os.path.abspath(tool))
+if not os.path.exists(os.path.join(build, "meson-info")):
+    build = os.path.dirname(build)  # the binary is in the build tree's src/
 src = None
 try:
     src = json.load(open(os.path.join(build, "meson-info", "meson-info.json")))[
@@ -266,6 +287,8 @@ for t in tools:
 if not ndpi:
     print("%-27s %s" % ("ndpiReader", ndpi_version))
 print("(vs floor: median over the floor's median; pair med: median of the per-run ratios)")
+if not timer:
+    print("(no GNU time at /usr/bin/time: peak MiB includes this script's Python, forked)")
 print()
 for t in tools:
     if t["runs"]:

@@ -26,7 +26,8 @@ elif [ -d "$root/$BUILD" ]; then
 else
 	die "no build directory $BUILD (meson setup build && ninja -C build, or set BUILD=)"
 fi
-tool=$build/tlscensus
+tool=$build/src/tlscensus # since the stage-folder layout; before it, the build root
+[ -x "$tool" ] || [ ! -x "$build/tlscensus" ] || tool=$build/tlscensus
 bare=$build/bench/pcap_loop
 [ -x "$tool" ] || die "$tool is missing: run ninja -C $build"
 [ -x "$bare" ] || die "$bare is missing: run ninja -C $build"

@@ -9,6 +9,7 @@
 
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
 #include "handshake.h"
 
 #define RT_CCS       20
@@ -35,6 +36,10 @@ void tc_handshake_free(struct tc_handshake *hs)
 {
 	free(hs->ch);
 	free(hs->sh);
+	if (hs->prints)
+		tc_prints_free(hs->prints);
+	free(hs->prints);
+	hs->prints = NULL;
 	free(hs->dir[0].msg);
 	free(hs->dir[1].msg);
 	hs->ch = NULL;

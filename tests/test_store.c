@@ -269,10 +269,10 @@ static void check_schema(sqlite3 *db)
 	             "SSLv2,SSLv3,TLSv1.0,TLSv1.1,DTLSv1.0"));
 	CHECK(sql_is(db, "SELECT name FROM alert_descriptions WHERE value = 86", NULL,
 	             "inappropriate_fallback"));
-	/* client, first_ts, last_ts, and failed (partial: the retry test of inventory_keys) */
+	/* first_ts, and failed (partial: the retry test of inventory_keys) */
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-	                     "name LIKE 'connections_%'"),
-	         4);
+	                     "name LIKE 'conn_%'"),
+	         2);
 }
 
 static void check_rows(sqlite3 *db)

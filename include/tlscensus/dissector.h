@@ -63,6 +63,8 @@ struct tc_alert {
 };
 
 /* Everything one connection's opening says. Owned by the flow; freed with tc_handshake_free. */
+struct tc_prints;
+
 struct tc_handshake {
 	struct tc_client_hello *ch; /* the first ClientHello, NULL until seen */
 	struct tc_server_hello *sh; /* the first ServerHello that is not a HelloRetryRequest */
@@ -74,8 +76,9 @@ struct tc_handshake {
 	uint8_t tls_found; /* some direction holds TLS records */
 	uint8_t err;       /* enum tc_err, first error */
 	uint8_t err_dir;
-	uint32_t tls_offset[2]; /* where TLS starts in each direction (non-zero after STARTTLS) */
-	uint8_t midstream;      /* TLS records seen, but the capture began after the hellos */
+	uint32_t tls_offset[2];   /* where TLS starts in each direction (non-zero after STARTTLS) */
+	uint8_t midstream;        /* TLS records seen, but the capture began after the hellos */
+	struct tc_prints *prints; /* fingerprints, set before the record leaves the census */
 };
 
 /* Bound on a handshake message kept for parsing; ClientHellos with post-quantum key shares are

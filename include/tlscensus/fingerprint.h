@@ -32,4 +32,29 @@ int tc_ja3s(const struct tc_server_hello *sh, char *str, size_t strcap, char hex
 /* Buffer large enough for any JA3 string of a hello within the capacities of hello.h. */
 #define TC_JA3_STR_MAX (8 * (TC_MAX_CIPHERS + TC_MAX_EXTS + TC_MAX_GROUPS + TC_MAX_POINTFMT) + 16)
 
+/*
+ * A hello's shape: a 64-bit hash of every field a fingerprint or the store's hello row reads
+ * (versions, lists in wire order, flags, ALPN, whether an SNI was sent; not the SNI itself, the
+ * session id or the cookie). Hellos of one client stack share a shape, so fingerprints and
+ * stored hello rows are computed once per shape. Never 0.
+ */
+uint64_t tc_client_hello_shape(const struct tc_client_hello *ch);
+uint64_t tc_server_hello_shape(const struct tc_server_hello *sh);
+
+/* The fingerprints of one connection's hellos, computed before the record reaches a store. */
+struct tc_prints {
+	uint64_t ch_shape, sh_shape; /* 0: no such hello */
+	uint8_t has_ja3, has_ja3s, has_ja4;
+	char ja3[33], ja3s[33];
+	char ja4[40];   /* TC_JA4_LEN (ja4.h) and room */
+	char *ja3_str;  /* malloc'd JA3 input string, NULL without a ClientHello */
+	char *ja3s_str; /* malloc'd JA3S input string, NULL without a ServerHello */
+};
+
+/* Fills p from the hellos (either may be NULL). 0, or -1 when out of memory (p is then
+ * freed and zeroed). */
+int tc_prints_compute(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
+                      struct tc_prints *p);
+void tc_prints_free(struct tc_prints *p);
+
 #endif

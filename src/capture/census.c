@@ -10,6 +10,7 @@
 #include "census.h"
 #include "defrag.h"
 #include "flow.h"
+#include "prints.h"
 
 struct census {
 	struct census_config cfg;
@@ -18,6 +19,7 @@ struct census {
 	struct tc_sink sink;   /* where finished records go (main wires the store's writer) */
 	uint64_t tokens;       /* last token given to a written connection */
 	struct labeler *labeler;
+	struct prints_cache *prints; /* JA3/JA4 once per hello shape */
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 };
@@ -33,12 +35,14 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 	c->sink = *sink;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
+	c->prints = prints_cache_new();
 	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
 	 * once is an attack or a broken path, not traffic to wait for. */
 	c->defrag = defrag_new(4096, 16u << 20, DEFRAG_DEFAULT_TIMEOUT_S);
-	if (!c->flows || !c->defrag) {
+	if (!c->flows || !c->defrag || !c->prints) {
 		flow_table_free(c->flows);
 		defrag_free(c->defrag);
+		prints_cache_free(c->prints);
 		free(c);
 		return NULL;
 	}
@@ -112,6 +116,8 @@ static void write_record(struct census *c, struct flow *f)
 	if (f->token || (!f->hs.ch && !f->hs.sh && !f->hs.midstream))
 		return;
 	label_done(c, f);
+	if (f->hs.ch || f->hs.sh)
+		prints_attach(c->prints, &f->hs); /* out of memory: the row has no fingerprints */
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
 	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, &f->hs) != 0) {
@@ -433,5 +439,6 @@ void census_free(struct census *c)
 	census_flush(c);
 	flow_table_free(c->flows);
 	defrag_free(c->defrag);
+	prints_cache_free(c->prints);
 	free(c);
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,14 @@
 
 #include <sqlite3.h>
 
+#include "addr.h"
 #include "ciphers.h"
+#include "idcache.h"
+#include "schema.h"
 #include "store.h"
 #include "text.h"
 #include "util.h"
 #include "tlscensus/fingerprint.h"
-#include "tlscensus/ja4.h"
 
 #ifndef TC_VERSION
 #define TC_VERSION "unknown"
@@ -30,230 +33,6 @@
 #define STORE_COMMIT_SECONDS 1.0
 #define STORE_CLOCK_EVERY    32 /* rows between looks at the clock */
 #define STORE_BUSY_MS        5000
-
-/* ---------------------------------------------------------------- schema */
-
-/*
- * Version 1. The comments are kept by SQLite in sqlite_master, so `.schema` in the sqlite3 shell
- * shows them to whoever queries the database by hand.
- */
-static const char schema_v1[] =
-    "CREATE TABLE IF NOT EXISTS meta (\n"
-    "  key   TEXT PRIMARY KEY,\n"
-    "  value TEXT\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS runs (\n"
-    "  id              INTEGER PRIMARY KEY,\n"
-    "  started         REAL NOT NULL,  -- unix seconds\n"
-    "  ended           REAL,           -- NULL while running, or if the run was killed\n"
-    "  command         TEXT,           -- read, capture, ...\n"
-    "  source          TEXT,           -- capture file names or the interface\n"
-    "  tool_version    TEXT,\n"
-    "  packets         INTEGER,        -- frames handed to decode\n"
-    "  bytes           INTEGER,        -- captured bytes\n"
-    "  not_ip          INTEGER,\n"
-    "  undecodable     INTEGER,        -- truncated, malformed, unsupported\n"
-    "  fragments       INTEGER,        -- IP fragments held for reassembly or refused\n"
-    "  reassembled     INTEGER,        -- IP datagrams rebuilt from fragments\n"
-    "  tcp_packets     INTEGER,\n"
-    "  flows           INTEGER,\n"
-    "  flows_evicted   INTEGER,        -- pushed out by the flow table bound\n"
-    "  handshakes      INTEGER,        -- connection rows written\n"
-    "  hello_truncated INTEGER,\n"
-    "  hello_malformed INTEGER,\n"
-    "  kernel_drops    INTEGER,        -- live capture: dropped by the kernel or interface\n"
-    "  queue_drops     INTEGER         -- live capture: records lost to a full writer queue\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS connections (\n"
-    "  id                  INTEGER PRIMARY KEY,\n"
-    "  run_id              INTEGER REFERENCES runs(id),\n"
-    "  first_ts            REAL NOT NULL,  -- unix seconds, microsecond fraction\n"
-    "  last_ts             REAL NOT NULL,\n"
-    "  transport           TEXT,           -- 'tcp' or 'udp'\n"
-    "  ip_version          INTEGER,        -- 4 or 6\n"
-    "  client_ip           TEXT NOT NULL,  -- dotted quad or RFC 5952\n"
-    "  client_port         INTEGER NOT NULL,\n"
-    "  server_ip           TEXT NOT NULL,\n"
-    "  server_port         INTEGER NOT NULL,\n"
-    "  client_packets      INTEGER,        -- sent by the client\n"
-    "  server_packets      INTEGER,\n"
-    "  client_bytes        INTEGER,        -- transport payload bytes sent by the client\n"
-    "  server_bytes        INTEGER,\n"
-    "  client_stream_trunc INTEGER,        -- 1: reassembly bound reached, client direction\n"
-    "  server_stream_trunc INTEGER,\n"
-    "  -- ClientHello (all NULL when none was seen; ch_version IS NOT NULL means one was)\n"
-    "  ch_version          INTEGER,        -- legacy_version, wire value (771 = 0x0303)\n"
-    "  ch_sslv2            INTEGER,        -- 1: SSLv2 record format\n"
-    "  ch_versions         TEXT,           -- JSON array, supported_versions in wire order\n"
-    "  ch_max_version      INTEGER,        -- highest known version offered\n"
-    "  ciphers             TEXT,           -- JSON array, wire order, GREASE kept\n"
-    "  extensions          TEXT,           -- JSON arrays below: NULL when absent\n"
-    "  groups              TEXT,\n"
-    "  key_shares          TEXT,           -- groups of the key_share entries\n"
-    "  sig_algs            TEXT,\n"
-    "  point_formats       TEXT,\n"
-    "  compression         TEXT,\n"
-    "  sni                 TEXT,           -- as sent; bytes not UTF-8 text as \\xHH\n"
-    "  alpn                TEXT,           -- JSON array of strings\n"
-    "  session_id_len      INTEGER,\n"
-    "  fallback_scsv       INTEGER,        -- 0/1, RFC 7507\n"
-    "  session_ticket      INTEGER,        -- 0/1, extension present\n"
-    "  ch_trunc            INTEGER,        -- bit set: a list was longer than we keep\n"
-    "  ja3                 TEXT,\n"
-    "  ja3_str             TEXT,\n"
-    "  ja4                 TEXT,           -- JA4 (FoxIO), 't' for TLS over TCP\n"
-    "  -- ServerHello (all NULL when none was seen)\n"
-    "  sh_version          INTEGER,        -- legacy_version\n"
-    "  sh_selected_version INTEGER,        -- supported_versions, NULL when absent\n"
-    "  version             INTEGER,        -- negotiated\n"
-    "  cipher              INTEGER,        -- negotiated suite (NULL for SSLv2)\n"
-    "  sh_extensions       TEXT,\n"
-    "  sh_alpn             TEXT,\n"
-    "  ja3s                TEXT,\n"
-    "  ja3s_str            TEXT,\n"
-    "  hrr                 INTEGER,        -- 0/1, a HelloRetryRequest came first\n"
-    "  -- first plaintext alert\n"
-    "  alert_level         INTEGER,        -- 1 warning, 2 fatal\n"
-    "  alert_desc          INTEGER,        -- see alert_descriptions\n"
-    "  alert_from          TEXT,           -- 'client' or 'server'\n"
-    "  app_label           TEXT,           -- nDPI's application name\n"
-    "  parse_status        TEXT,           -- ok, truncated, malformed, one_sided, midstream\n"
-    "  parse_error         TEXT,           -- why the dissector stopped, NULL if it did not\n"
-    "  hello_count         INTEGER         -- ClientHellos seen (2 after an HRR)\n"
-    ");\n"
-    "CREATE INDEX IF NOT EXISTS connections_client ON connections(client_ip, server_ip, "
-    "server_port);\n"
-    "CREATE INDEX IF NOT EXISTS connections_first_ts ON connections(first_ts);\n"
-    "CREATE TABLE IF NOT EXISTS cipher_suites (\n"
-    "  value    INTEGER PRIMARY KEY,  -- 16-bit suite, or 24-bit SSLv2 cipher kind\n"
-    "  name     TEXT NOT NULL,\n"
-    "  legacy   INTEGER NOT NULL,     -- 1: NULL, EXPORT, anon, RC4, DES, 3DES or RC2\n"
-    "  weakness TEXT NOT NULL         -- e.g. '3DES', 'RC4,MD5'; '' for none\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS tls_versions (\n"
-    "  value  INTEGER PRIMARY KEY,\n"
-    "  name   TEXT NOT NULL,\n"
-    "  rank   INTEGER NOT NULL,       -- for comparisons; DTLS beside its TLS sibling\n"
-    "  legacy INTEGER NOT NULL        -- 1: below TLS 1.2 (DTLS 1.0 included)\n"
-    ");\n"
-    "CREATE TABLE IF NOT EXISTS alert_descriptions (\n"
-    "  value INTEGER PRIMARY KEY,\n"
-    "  name  TEXT NOT NULL\n"
-    ");\n"
-    "-- One row per distinct way a client met a server: kept when connection rows are pruned\n"
-    "-- (--retain), so months of history stay small. -1 and '' stand for 'none', so that the\n"
-    "-- UNIQUE key (NULLs are all distinct in SQLite) folds equal connections together.\n"
-    "CREATE TABLE IF NOT EXISTS inventory (\n"
-    "  id             INTEGER PRIMARY KEY,\n"
-    "  client_ip      TEXT NOT NULL,\n"
-    "  server_ip      TEXT NOT NULL,\n"
-    "  server_port    INTEGER NOT NULL,\n"
-    "  sni            TEXT NOT NULL,     -- '' when none\n"
-    "  version        INTEGER NOT NULL,  -- negotiated; -1 when no ServerHello\n"
-    "  cipher         INTEGER NOT NULL,  -- negotiated; -1 when none\n"
-    "  ch_max_version INTEGER NOT NULL,  -- client's highest offered; -1 when no ClientHello\n"
-    "  ja3            TEXT NOT NULL,     -- '' when none\n"
-    "  ja4            TEXT NOT NULL,     -- '' when none (software hints)\n"
-    "  alert_desc     INTEGER NOT NULL,  -- first plaintext alert; -1 when none\n"
-    "  fallback_scsv  INTEGER NOT NULL,  -- 0/1\n"
-    "  retry          INTEGER NOT NULL,  -- 1: a lower hello to the same endpoint within 60 s\n"
-    "                                    -- of a failed one (see view inventory_keys)\n"
-    "  parse_status   TEXT NOT NULL,     -- as in connections: only 'ok' rows can be judged\n"
-    "  connections    INTEGER NOT NULL,\n"
-    "  first_seen     REAL NOT NULL,     -- start of the first such connection, unix seconds\n"
-    "  last_seen      REAL NOT NULL,     -- start of the latest such connection\n"
-    "  UNIQUE (client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3,\n"
-    "          ja4, alert_desc, fallback_scsv, retry, parse_status)\n"
-    ");\n"
-    "CREATE INDEX IF NOT EXISTS connections_last_ts ON connections(last_ts);\n"
-    "-- Failed connections only, for the retry test of view inventory_keys, which runs on every\n"
-    "-- insert: it stays cheap however busy a client/server pair is.\n"
-    "CREATE INDEX IF NOT EXISTS connections_failed ON connections(client_ip, server_ip,\n"
-    "  server_port, first_ts) WHERE sh_version IS NULL OR alert_desc IN (40, 70, 86);\n";
-
-/*
- * Views are dropped and created again whenever this text changes (see views_stale), so they
- * always match the code.
- * A connection is legacy when its effective version (the negotiated one; without a ServerHello
- * the highest the client offered) is a known version below TLS 1.2, or when the negotiated suite
- * is legacy. A connection with neither hello has no effective version and no suite, so it is
- * never listed. The reason names the suite's legacy kinds only: MD5 (the MAC) is informational,
- * and it always follows a legacy kind in the weakness text, hence the replace().
- */
-static const char views_sql[] =
-    "DROP VIEW IF EXISTS connections_named;\n"
-    "DROP VIEW IF EXISTS legacy_connections;\n"
-    "CREATE VIEW connections_named AS\n"
-    "SELECT c.*,\n"
-    "  CASE WHEN c.version IS NOT NULL\n"
-    "       THEN coalesce(v.name, printf('0x%04x', c.version)) END AS version_name,\n"
-    "  CASE WHEN c.cipher IS NOT NULL\n"
-    "       THEN coalesce(cs.name, printf('0x%04x', c.cipher)) END AS cipher_name,\n"
-    "  CASE WHEN c.ch_version IS NOT NULL\n"
-    "       THEN coalesce(chv.name, printf('0x%04x', c.ch_version)) END AS ch_version_name,\n"
-    "  chm.name AS ch_max_version_name,\n"
-    "  CASE WHEN c.alert_desc IS NOT NULL\n"
-    "       THEN coalesce(ad.name, CAST(c.alert_desc AS TEXT)) END AS alert_name\n"
-    "FROM connections c\n"
-    "LEFT JOIN tls_versions v ON v.value = c.version\n"
-    "LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
-    "LEFT JOIN tls_versions chv ON chv.value = c.ch_version\n"
-    "LEFT JOIN tls_versions chm ON chm.value = c.ch_max_version\n"
-    "LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc;\n"
-    "CREATE VIEW legacy_connections AS\n"
-    "SELECT c.*,\n"
-    "  CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
-    "    AS effective_version,\n"
-    "  ev.name AS effective_version_name,\n"
-    "  c.sh_version IS NOT NULL AS negotiated,\n"
-    "  cs.name AS cipher_name,\n"
-    "  CASE\n"
-    "    WHEN ev.legacy = 1 AND cs.legacy = 1 THEN ev.name ||\n"
-    "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END ||\n"
-    "      ', ' || replace(cs.weakness, ',MD5', '') || ' cipher'\n"
-    "    WHEN ev.legacy = 1 THEN ev.name ||\n"
-    "      CASE WHEN c.sh_version IS NULL THEN ' offered, no ServerHello' ELSE '' END\n"
-    "    ELSE replace(cs.weakness, ',MD5', '') || ' cipher'\n"
-    "  END AS reason\n"
-    "FROM connections c\n"
-    "LEFT JOIN tls_versions ev\n"
-    "  ON ev.value = CASE WHEN c.sh_version IS NULL THEN c.ch_max_version ELSE c.version END\n"
-    "LEFT JOIN cipher_suites cs ON cs.value = c.cipher\n"
-    "WHERE ev.legacy = 1 OR cs.legacy = 1;\n"
-
-    "-- A connection as its inventory row sees it ('' and -1 for none). The inventory upsert and\n"
-    "-- the legacy report's exact time windows both read it, so the two cannot drift apart.\n"
-    "-- retry: the client retried lower (a fallback without TLS_FALLBACK_SCSV): an earlier\n"
-    "-- connection from the same client to the same endpoint and SNI, started at most 60 s\n"
-    "-- before, offered a higher version and failed (no ServerHello, or a protocol_version,\n"
-    "-- handshake_failure or inappropriate_fallback alert).\n"
-    "DROP VIEW IF EXISTS inventory_keys;\n"
-    "CREATE VIEW inventory_keys AS\n"
-    "SELECT c.id, c.first_ts, c.client_ip, c.server_ip, c.server_port,\n"
-    "  coalesce(c.sni, '') AS sni, coalesce(c.version, -1) AS version,\n"
-    "  coalesce(c.cipher, -1) AS cipher, coalesce(c.ch_max_version, -1) AS ch_max_version,\n"
-    "  coalesce(c.ja3, '') AS ja3, coalesce(c.ja4, '') AS ja4,\n"
-    "  coalesce(c.alert_desc, -1) AS alert_desc, coalesce(c.fallback_scsv, 0) AS fallback_scsv,\n"
-    "  EXISTS (SELECT 1 FROM connections p\n"
-    "    WHERE p.client_ip = c.client_ip AND p.server_ip = c.server_ip\n"
-    "      AND p.server_port = c.server_port AND coalesce(p.sni, '') = coalesce(c.sni, '')\n"
-    "      AND p.id != c.id\n"
-    "      AND p.first_ts <= c.first_ts AND p.first_ts >= c.first_ts - 60\n"
-    "      AND p.ch_max_version > c.ch_max_version AND p.parse_status = 'ok'\n"
-    "      AND (p.sh_version IS NULL OR p.alert_desc IN (40, 70, 86))) AS retry,\n"
-    "  coalesce(c.parse_status, 'ok') AS parse_status\n"
-    "FROM connections c\n"
-    "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL;\n";
-
-/* Each step takes the schema from version - 1 to version. */
-struct store_migration {
-	int version;
-	const char *sql;
-};
-
-static const struct store_migration migrations[] = {
-    {1, schema_v1},
-};
 
 /* The versions the tls_versions table names; names and ranks come from dissectors/hello.c. */
 static const struct {
@@ -307,7 +86,8 @@ static const struct {
     {121, "ech_required"},
 };
 
-/* Columns of the INSERT, in bind order; one list so names and indexes cannot drift apart. */
+/* Columns of a connection row (table conn, schema v2), in bind order; one list so names and
+ * indexes cannot drift apart. */
 #define CONN_COLUMNS(X)                                                                            \
 	X(RUN_ID, run_id)                                                                          \
 	X(FIRST_TS, first_ts)                                                                      \
@@ -322,12 +102,24 @@ static const struct {
 	X(SERVER_PACKETS, server_packets)                                                          \
 	X(CLIENT_BYTES, client_bytes)                                                              \
 	X(SERVER_BYTES, server_bytes)                                                              \
-	X(CLIENT_TRUNC, client_stream_trunc)                                                       \
-	X(SERVER_TRUNC, server_stream_trunc)                                                       \
-	X(CH_VERSION, ch_version)                                                                  \
-	X(CH_SSLV2, ch_sslv2)                                                                      \
-	X(CH_VERSIONS, ch_versions)                                                                \
-	X(CH_MAX_VERSION, ch_max_version)                                                          \
+	X(FLAGS, flags)                                                                            \
+	X(CH, ch)                                                                                  \
+	X(SH, sh)                                                                                  \
+	X(SNI, sni)                                                                                \
+	X(SESSION_ID_LEN, session_id_len)                                                          \
+	X(ALERT, alert)                                                                            \
+	X(APP_LABEL, app_label)                                                                    \
+	X(STATUS, status)                                                                          \
+	X(ERROR, error)                                                                            \
+	X(HELLO_COUNT, hello_count)
+
+/* Columns of a client_hellos row, stored once per hello shape. */
+#define CH_COLUMNS(X)                                                                              \
+	X(SHAPE, shape)                                                                            \
+	X(VERSION, ch_version)                                                                     \
+	X(SSLV2, ch_sslv2)                                                                         \
+	X(VERSIONS, ch_versions)                                                                   \
+	X(MAX_VERSION, ch_max_version)                                                             \
 	X(CIPHERS, ciphers)                                                                        \
 	X(EXTENSIONS, extensions)                                                                  \
 	X(GROUPS, groups)                                                                          \
@@ -335,44 +127,45 @@ static const struct {
 	X(SIG_ALGS, sig_algs)                                                                      \
 	X(POINT_FORMATS, point_formats)                                                            \
 	X(COMPRESSION, compression)                                                                \
-	X(SNI, sni)                                                                                \
 	X(ALPN, alpn)                                                                              \
-	X(SESSION_ID_LEN, session_id_len)                                                          \
 	X(FALLBACK_SCSV, fallback_scsv)                                                            \
 	X(SESSION_TICKET, session_ticket)                                                          \
-	X(CH_TRUNC, ch_trunc)                                                                      \
+	X(TRUNC, ch_trunc)                                                                         \
 	X(JA3, ja3)                                                                                \
 	X(JA3_STR, ja3_str)                                                                        \
-	X(JA4, ja4)                                                                                \
-	X(SH_VERSION, sh_version)                                                                  \
-	X(SH_SELECTED_VERSION, sh_selected_version)                                                \
-	X(VERSION, version)                                                                        \
+	X(JA4, ja4)
+
+/* Columns of a server_hellos row. */
+#define SH_COLUMNS(X)                                                                              \
+	X(SHAPE, shape)                                                                            \
+	X(VERSION, sh_version)                                                                     \
+	X(SELECTED_VERSION, sh_selected_version)                                                   \
+	X(NEGOTIATED, version)                                                                     \
 	X(CIPHER, cipher)                                                                          \
-	X(SH_EXTENSIONS, sh_extensions)                                                            \
-	X(SH_ALPN, sh_alpn)                                                                        \
+	X(EXTENSIONS, sh_extensions)                                                               \
+	X(ALPN, sh_alpn)                                                                           \
 	X(JA3S, ja3s)                                                                              \
-	X(JA3S_STR, ja3s_str)                                                                      \
-	X(HRR, hrr)                                                                                \
-	X(ALERT_LEVEL, alert_level)                                                                \
-	X(ALERT_DESC, alert_desc)                                                                  \
-	X(ALERT_FROM, alert_from)                                                                  \
-	X(APP_LABEL, app_label)                                                                    \
-	X(PARSE_STATUS, parse_status)                                                              \
-	X(PARSE_ERROR, parse_error)                                                                \
-	X(HELLO_COUNT, hello_count)
+	X(JA3S_STR, ja3s_str)
 
-enum conn_col {
-#define CONN_ENUM(e, n) COL_##e,
-	CONN_COLUMNS(CONN_ENUM)
-#undef CONN_ENUM
-	    COL_COUNT
-};
+#define COL_ENUM(e, n) COL_##e,
+#define COL_NAME(e, n) #n,
+enum conn_col { CONN_COLUMNS(COL_ENUM) COL_COUNT };
+static const char *const conn_col_names[] = {CONN_COLUMNS(COL_NAME)};
+#undef COL_ENUM
+#define COL_ENUM(e, n) CH_##e,
+enum ch_col { CH_COLUMNS(COL_ENUM) CH_COUNT };
+static const char *const ch_col_names[] = {CH_COLUMNS(COL_NAME)};
+#undef COL_ENUM
+#define COL_ENUM(e, n) SH_##e,
+enum sh_col { SH_COLUMNS(COL_ENUM) SH_COUNT };
+static const char *const sh_col_names[] = {SH_COLUMNS(COL_NAME)};
+#undef COL_ENUM
+#undef COL_NAME
 
-static const char *const conn_col_names[COL_COUNT] = {
-#define CONN_NAME(e, n) #n,
-    CONN_COLUMNS(CONN_NAME)
-#undef CONN_NAME
-};
+/* Rows the writer remembers instead of looking them up: hello shapes (a network has hundreds)
+ * and names (SNIs repeat: popular services). Bounds keep the writer's memory flat. */
+#define STORE_SHAPES_CACHED (1u << 14)
+#define STORE_NAMES_CACHED  (1u << 17)
 
 /* ---------------------------------------------------------------- state */
 
@@ -380,16 +173,18 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	enum store_mode mode;
-	sqlite3_stmt *insert; /* prepared once, reused for every row */
+	sqlite3_stmt *insert; /* conn row, prepared once, reused for every row */
 	sqlite3_stmt *touch;
-	sqlite3_stmt *inventory; /* upsert of the row just inserted into the inventory */
-	sqlite3_stmt *prune;
+	sqlite3_stmt *ch_find, *ch_insert; /* client_hellos by shape */
+	sqlite3_stmt *sh_find, *sh_insert;
+	sqlite3_stmt *name_find, *name_insert;
+	sqlite3_stmt *prune_pick, *prune_fold, *prune_delete, *prune_clear;
+	struct idcache ch_ids, sh_ids, name_ids;
 	int64_t run_id;   /* 0: no run begun */
 	unsigned pending; /* rows in the open transaction */
 	struct timespec last_commit;
 	int bind_failed;
 	struct sbuf text; /* scratch for JSON arrays and wire text */
-	char *ja3_str;    /* TC_JA3_STR_MAX bytes, too big for the stack */
 };
 
 /* ---------------------------------------------------------------- JSON arrays */
@@ -582,6 +377,38 @@ static int fill_alerts(struct store *s)
 	return rc;
 }
 
+/* conn.status and conn.error hold the enum values of record.h and dissector.h: these tables
+ * name them, so the values must never be renumbered (new ones go at the end). */
+static int fill_codes(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = exec(s, "DELETE FROM conn_statuses; DELETE FROM parse_errors");
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT INTO conn_statuses VALUES (?1, ?2)", -1, &st,
+		                        NULL);
+	for (int i = 0; rc == SQLITE_OK && i < TC_CONN_STATUS_COUNT; i++) {
+		sqlite3_bind_int(st, 1, i);
+		sqlite3_bind_text(st, 2, tc_conn_status_name((enum tc_conn_status)i), -1,
+		                  SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT INTO parse_errors VALUES (?1, ?2)", -1, &st,
+		                        NULL);
+	for (int i = 1; rc == SQLITE_OK && i < TC_ERR_COUNT; i++) {
+		sqlite3_bind_int(st, 1, i);
+		sqlite3_bind_text(st, 2, tc_err_name((enum tc_err)i), -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The reference tables follow the code: refilled when a row count differs from ours. */
 static int refs_stale(struct store *s)
 {
@@ -589,7 +416,9 @@ static int refs_stale(struct store *s)
 	       query_int(s, "SELECT count(*) FROM tls_versions") !=
 	           (int64_t)COUNT_OF(known_versions) ||
 	       query_int(s, "SELECT count(*) FROM alert_descriptions") !=
-	           (int64_t)COUNT_OF(alert_names);
+	           (int64_t)COUNT_OF(alert_names) ||
+	       query_int(s, "SELECT count(*) FROM conn_statuses") != TC_CONN_STATUS_COUNT ||
+	       query_int(s, "SELECT count(*) FROM parse_errors") != TC_ERR_COUNT - 1;
 }
 
 /* ---------------------------------------------------------------- open */
@@ -644,14 +473,68 @@ static int check_version(struct store *s, int version, char *err, size_t errlen)
 	return 0;
 }
 
+/* SQL functions the v1 -> v2 migration calls to turn v1's text columns into v2's codes. */
+static void ip_pack_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	struct tc_addr a;
+
+	(void)argc;
+	if (text && tc_addr_parse(text, &a) && !strchr(text, ':'))
+		sqlite3_result_int64(ctx, (int64_t)a.b[12] << 24 | a.b[13] << 16 | a.b[14] << 8 |
+		                              a.b[15]);
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
+static void status_code_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	for (int i = 0; text && i < TC_CONN_STATUS_COUNT; i++)
+		if (!strcmp(text, tc_conn_status_name((enum tc_conn_status)i))) {
+			sqlite3_result_int(ctx, i);
+			return;
+		}
+	sqlite3_result_int(ctx, TC_CONN_OK);
+}
+
+static void error_code_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	for (int i = 1; text && i < TC_ERR_COUNT; i++)
+		if (!strcmp(text, tc_err_name((enum tc_err)i))) {
+			sqlite3_result_int(ctx, i);
+			return;
+		}
+	sqlite3_result_null(ctx);
+}
+
+static int migration_functions(struct store *s)
+{
+	int f = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+	int rc = sqlite3_create_function(s->db, "tc_ip_pack", 1, f, NULL, ip_pack_fn, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(s->db, "tc_status_code", 1, f, NULL, status_code_fn,
+		                             NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(s->db, "tc_error_code", 1, f, NULL, error_code_fn,
+		                             NULL, NULL);
+	return rc;
+}
+
 static int migrate(struct store *s, int from)
 {
 	char sql[128];
-	int rc = SQLITE_OK;
+	int rc = migration_functions(s);
 
-	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(migrations); i++)
-		if (migrations[i].version > from)
-			rc = exec(s, migrations[i].sql);
+	for (size_t i = 0; rc == SQLITE_OK && i < store_migration_count; i++)
+		if (store_migrations[i].version > from)
+			rc = exec(s, store_migrations[i].sql);
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	if (rc == SQLITE_OK)
 		rc = exec(s, sql);
@@ -673,7 +556,7 @@ static void views_hash(char out[17])
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (const char *p = views_sql; *p; p++)
+	for (const char *p = store_views_sql; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
@@ -696,7 +579,7 @@ static int views_stale(struct store *s)
 static int create_views(struct store *s)
 {
 	char sql[96], hash[17];
-	int rc = exec(s, views_sql);
+	int rc = exec(s, store_views_sql);
 
 	views_hash(hash);
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('views_hash', '%s')", hash);
@@ -732,6 +615,8 @@ static int apply_schema(struct store *s, char *err, size_t errlen)
 			rc = fill_versions(s);
 		if (rc == SQLITE_OK)
 			rc = fill_alerts(s);
+		if (rc == SQLITE_OK)
+			rc = fill_codes(s);
 	}
 	if (rc == SQLITE_OK)
 		rc = exec(s, "COMMIT");
@@ -745,60 +630,87 @@ fail:
 	return -1;
 }
 
-static int prepare_writes(struct store *s, char *err, size_t errlen)
+/* "INSERT INTO table (a,b,c) VALUES (?1,?2,?3)" from a column list. */
+static int prepare_insert(struct store *s, const char *table, const char *const *cols, int n,
+                          sqlite3_stmt **out)
 {
 	struct sbuf sql = {0};
 	int rc;
 
-	sb_put(&sql, "INSERT INTO connections (", 25);
-	for (int i = 0; i < COL_COUNT; i++) {
+	sb_put(&sql, "INSERT INTO ", 12);
+	sb_put(&sql, table, strlen(table));
+	sb_put(&sql, " (", 2);
+	for (int i = 0; i < n; i++) {
 		if (i)
 			sb_putc(&sql, ',');
-		sb_put(&sql, conn_col_names[i], strlen(conn_col_names[i]));
+		sb_put(&sql, cols[i], strlen(cols[i]));
 	}
 	sb_put(&sql, ") VALUES (", 10);
-	for (int i = 0; i < COL_COUNT; i++) {
+	for (int i = 0; i < n; i++) {
 		sb_put(&sql, i ? ",?" : "?", i ? 2 : 1);
 		sb_uint(&sql, (unsigned long)i + 1);
 	}
 	sb_putc(&sql, ')');
-	rc = sql.failed ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, &s->insert, NULL);
+	rc = sql.failed ? SQLITE_NOMEM : sqlite3_prepare_v2(s->db, sql.p, -1, out, NULL);
 	free(sql.p);
+	return rc;
+}
+
+/* The columns of the inventory key, as inventory_kept and the view inventory_keys name them. */
+#define INVENTORY_KEY                                                                              \
+	"client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4, "      \
+	"alert_desc, fallback_scsv, retry, parse_status"
+
+static int prepare_writes(struct store *s, char *err, size_t errlen)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} fixed[] = {
+	    {offsetof(struct store, touch),
+	     "UPDATE conn SET last_ts = ?1, client_packets = ?2, server_packets = ?3, "
+	     "client_bytes = ?4, server_bytes = ?5, flags = (flags & ~3) | ?6 WHERE id = ?7"},
+	    {offsetof(struct store, ch_find), "SELECT id FROM client_hellos WHERE shape = ?1"},
+	    {offsetof(struct store, sh_find), "SELECT id FROM server_hellos WHERE shape = ?1"},
+	    {offsetof(struct store, name_find), "SELECT id FROM names WHERE name = ?1"},
+	    {offsetof(struct store, name_insert), "INSERT INTO names (name) VALUES (?1)"},
+	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
+	     * then counts them from there. A row is picked by last_ts, through the first_ts index
+	     * (first_ts <= last_ts). */
+	    {offsetof(struct store, prune_pick),
+	     "INSERT INTO temp.prune_ids SELECT id FROM conn WHERE first_ts < ?1 AND "
+	     "last_ts < ?1 LIMIT ?2"},
+	    {offsetof(struct store, prune_fold),
+	     "INSERT INTO inventory_kept (" INVENTORY_KEY ", connections, first_seen, last_seen) "
+	     "SELECT " INVENTORY_KEY ", 1, first_ts, first_ts FROM inventory_keys "
+	     "WHERE id IN (SELECT id FROM temp.prune_ids) AND NOT summarized "
+	     "ON CONFLICT (" INVENTORY_KEY ") DO UPDATE SET "
+	     "connections = connections + excluded.connections, "
+	     "first_seen = min(first_seen, excluded.first_seen), "
+	     "last_seen = max(last_seen, excluded.last_seen)"},
+	    {offsetof(struct store, prune_delete),
+	     "DELETE FROM conn WHERE id IN (SELECT id FROM temp.prune_ids)"},
+	    {offsetof(struct store, prune_clear), "DELETE FROM temp.prune_ids"},
+	};
+	int rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)");
+
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(
-		    s->db,
-		    "UPDATE connections SET last_ts = ?1, client_packets = ?2, "
-		    "server_packets = ?3, client_bytes = ?4, server_bytes = ?5, "
-		    "client_stream_trunc = ?6, server_stream_trunc = ?7 WHERE id = ?8",
-		    -1, &s->touch, NULL);
+		rc = prepare_insert(s, "conn", conn_col_names, COL_COUNT, &s->insert);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(
-		    s->db,
-		    "INSERT INTO inventory (client_ip, server_ip, server_port, sni, version, "
-		    "cipher, "
-		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, "
-		    "connections, first_seen, last_seen) "
-		    "SELECT client_ip, server_ip, server_port, sni, version, cipher, "
-		    "ch_max_version, "
-		    "ja3, ja4, alert_desc, fallback_scsv, retry, parse_status, 1, first_ts, "
-		    "first_ts "
-		    "FROM inventory_keys WHERE id = ?1 "
-		    "ON CONFLICT (client_ip, server_ip, server_port, sni, version, cipher, "
-		    "ch_max_version, ja3, ja4, alert_desc, fallback_scsv, retry, parse_status) "
-		    "DO UPDATE SET "
-		    "connections = connections + 1, "
-		    "first_seen = min(first_seen, excluded.first_seen), "
-		    "last_seen = max(last_seen, excluded.last_seen)",
-		    -1, &s->inventory, NULL);
+		rc = prepare_insert(s, "client_hellos", ch_col_names, CH_COUNT, &s->ch_insert);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(s->db,
-		                        "DELETE FROM connections WHERE id IN (SELECT id FROM "
-		                        "connections WHERE last_ts < ?1 LIMIT ?2)",
-		                        -1, &s->prune, NULL);
+		rc = prepare_insert(s, "server_hellos", sh_col_names, SH_COUNT, &s->sh_insert);
+	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(fixed); i++)
+		rc = sqlite3_prepare_v2(s->db, fixed[i].sql, -1,
+		                        (sqlite3_stmt **)((char *)s + fixed[i].off), NULL);
+	if (rc == SQLITE_OK && (idcache_init(&s->ch_ids, STORE_SHAPES_CACHED, 0) ||
+	                        idcache_init(&s->sh_ids, STORE_SHAPES_CACHED, 0) ||
+	                        idcache_init(&s->name_ids, STORE_NAMES_CACHED, 1)))
+		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_OK)
 		return 0;
 	set_err(err, errlen, "cannot prepare statements on database '%s': %s", s->path,
-	        sqlite3_errmsg(s->db));
+	        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db));
 	return -1;
 }
 
@@ -831,14 +743,12 @@ static int open_read_write(struct store *s, char *err, size_t errlen)
 		        s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
+	/* The narrow rows of a busy day fit in 32 MiB of page cache; past it pages are read back
+	 * from the OS cache, which the WAL keeps warm. */
+	exec(s, "PRAGMA cache_size = -32768");
 	if (apply_schema(s, err, errlen) || prepare_writes(s, err, errlen))
 		return -1;
 	s->text.failed = 0;
-	s->ja3_str = malloc(TC_JA3_STR_MAX);
-	if (!s->ja3_str) {
-		set_err(err, errlen, "out of memory opening database '%s'", s->path);
-		return -1;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &s->last_commit);
 	return 0;
 }
@@ -880,10 +790,11 @@ static int open_read_only(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	if (version < STORE_SCHEMA_VERSION) {
-		set_err(err, errlen,
-		        "database '%s' has the older schema version %d; run 'tlscensus read' on it "
-		        "once to migrate it to version %d",
-		        s->path, version, STORE_SCHEMA_VERSION);
+		set_err(
+		    err, errlen,
+		    "database '%s' has the older schema version %d: run 'tlscensus migrate --db "
+		    "%s' (as a user who may write it) to bring it to version %d",
+		    s->path, version, s->path, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	return 0;
@@ -891,14 +802,18 @@ static int open_read_only(struct store *s, char *err, size_t errlen)
 
 static void store_free(struct store *s)
 {
-	sqlite3_finalize(s->insert);
-	sqlite3_finalize(s->touch);
-	sqlite3_finalize(s->inventory);
-	sqlite3_finalize(s->prune);
+	sqlite3_stmt *st[] = {s->insert,     s->touch,      s->ch_find,      s->ch_insert,
+	                      s->sh_find,    s->sh_insert,  s->name_find,    s->name_insert,
+	                      s->prune_pick, s->prune_fold, s->prune_delete, s->prune_clear};
+
+	for (size_t i = 0; i < COUNT_OF(st); i++)
+		sqlite3_finalize(st[i]);
 	if (s->db)
 		sqlite3_close(s->db);
+	idcache_free(&s->ch_ids);
+	idcache_free(&s->sh_ids);
+	idcache_free(&s->name_ids);
 	free(s->text.p);
-	free(s->ja3_str);
 	free(s->path);
 	free(s);
 }
@@ -998,173 +913,286 @@ static int batch_tick(struct store *s)
 
 /* ---------------------------------------------------------------- rows */
 
-static void bind_int(struct store *s, enum conn_col c, int64_t v)
+static void bind_int(struct store *s, sqlite3_stmt *st, int col, int64_t v)
 {
-	if (sqlite3_bind_int64(s->insert, (int)c + 1, v) != SQLITE_OK)
+	if (sqlite3_bind_int64(st, col + 1, v) != SQLITE_OK)
 		s->bind_failed = 1;
 }
 
-static void bind_str(struct store *s, enum conn_col c, const char *v)
+static void bind_str(struct store *s, sqlite3_stmt *st, int col, const char *v)
 {
-	if (v && sqlite3_bind_text(s->insert, (int)c + 1, v, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+	if (v && sqlite3_bind_text(st, col + 1, v, -1, SQLITE_TRANSIENT) != SQLITE_OK)
 		s->bind_failed = 1;
 }
 
 /* Binds the scratch buffer's text (copied by SQLite) and empties the buffer. */
-static void bind_text_buf(struct store *s, enum conn_col c)
+static void bind_text_buf(struct store *s, sqlite3_stmt *st, int col)
 {
-	if (s->text.failed || sqlite3_bind_text(s->insert, (int)c + 1, s->text.p ? s->text.p : "",
+	if (s->text.failed || sqlite3_bind_text(st, col + 1, s->text.p ? s->text.p : "",
 	                                        (int)s->text.len, SQLITE_TRANSIENT) != SQLITE_OK)
 		s->bind_failed = 1;
 	sb_reset(&s->text);
 }
 
-static void bind_ints(struct store *s, enum conn_col c, const void *v, size_t n, size_t width)
+static void bind_ints(struct store *s, sqlite3_stmt *st, int col, const void *v, size_t n,
+                      size_t width)
 {
 	json_ints(&s->text, v, n, width);
-	bind_text_buf(s, c);
+	bind_text_buf(s, st, col);
 }
 
-static void bind_client_hello(struct store *s, const struct tc_client_hello *ch)
+/* Runs a prepared statement that returns at most one id; 0 when it returns none, -1 on error. */
+static int64_t step_id(sqlite3_stmt *st)
 {
-	uint16_t max = tc_client_max_version(ch);
-	char ja3[33];
+	int rc = sqlite3_step(st);
+	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
 
-	bind_int(s, COL_CH_VERSION, ch->legacy_version);
-	bind_int(s, COL_CH_SSLV2, ch->sslv2);
+	sqlite3_reset(st);
+	return id;
+}
+
+/* Inserts a bound row and returns its id, -1 on error. */
+static int64_t step_insert(struct store *s, sqlite3_stmt *st)
+{
+	int rc = s->bind_failed ? SQLITE_NOMEM : sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? sqlite3_last_insert_rowid(s->db) : -1;
+}
+
+static void bind_client_hello(struct store *s, const struct tc_client_hello *ch,
+                              const struct tc_prints *fp)
+{
+	sqlite3_stmt *st = s->ch_insert;
+	uint16_t max = tc_client_max_version(ch);
+
+	bind_int(s, st, CH_SHAPE, (int64_t)fp->ch_shape);
+	bind_int(s, st, CH_VERSION, ch->legacy_version);
+	bind_int(s, st, CH_SSLV2, ch->sslv2);
 	if (ch->has_versions)
-		bind_ints(s, COL_CH_VERSIONS, ch->versions, ch->version_n, 2);
+		bind_ints(s, st, CH_VERSIONS, ch->versions, ch->version_n, 2);
 	if (max)
-		bind_int(s, COL_CH_MAX_VERSION, max);
-	bind_ints(s, COL_CIPHERS, ch->ciphers, ch->cipher_n, 4);
+		bind_int(s, st, CH_MAX_VERSION, max);
+	bind_ints(s, st, CH_CIPHERS, ch->ciphers, ch->cipher_n, 4);
 	if (ch->has_extensions)
-		bind_ints(s, COL_EXTENSIONS, ch->exts, ch->ext_n, 2);
+		bind_ints(s, st, CH_EXTENSIONS, ch->exts, ch->ext_n, 2);
 	if (ch->has_groups)
-		bind_ints(s, COL_GROUPS, ch->groups, ch->group_n, 2);
+		bind_ints(s, st, CH_GROUPS, ch->groups, ch->group_n, 2);
 	if (ch->has_key_share)
-		bind_ints(s, COL_KEY_SHARES, ch->kshares, ch->kshare_n, 2);
+		bind_ints(s, st, CH_KEY_SHARES, ch->kshares, ch->kshare_n, 2);
 	if (ch->has_sigalgs)
-		bind_ints(s, COL_SIG_ALGS, ch->sigalgs, ch->sigalg_n, 2);
+		bind_ints(s, st, CH_SIG_ALGS, ch->sigalgs, ch->sigalg_n, 2);
 	if (ch->has_pointfmt)
-		bind_ints(s, COL_POINT_FORMATS, ch->pointfmts, ch->pointfmt_n, 1);
+		bind_ints(s, st, CH_POINT_FORMATS, ch->pointfmts, ch->pointfmt_n, 1);
 	if (!ch->sslv2) /* the SSLv2 CLIENT-HELLO has no compression field */
-		bind_ints(s, COL_COMPRESSION, ch->compress, ch->compress_n, 1);
-	if (ch->has_sni) {
-		text_put_wire(&s->text, (const uint8_t *)ch->sni, ch->sni_len, 1, 0);
-		bind_text_buf(s, COL_SNI);
-	}
+		bind_ints(s, st, CH_COMPRESSION, ch->compress, ch->compress_n, 1);
 	if (ch->has_alpn) {
 		json_alpn(&s->text, ch->alpn, ch->alpn_len);
-		bind_text_buf(s, COL_ALPN);
+		bind_text_buf(s, st, CH_ALPN);
 	}
-	bind_int(s, COL_SESSION_ID_LEN, ch->session_id_len);
-	bind_int(s, COL_FALLBACK_SCSV, ch->fallback_scsv ? 1 : 0);
-	bind_int(s, COL_SESSION_TICKET, ch->has_session_ticket ? 1 : 0);
-	bind_int(s, COL_CH_TRUNC, ch->trunc);
-	if (tc_ja3(ch, s->ja3_str, TC_JA3_STR_MAX, ja3)) {
-		bind_str(s, COL_JA3, ja3);
-		bind_str(s, COL_JA3_STR, s->ja3_str);
+	bind_int(s, st, CH_FALLBACK_SCSV, ch->fallback_scsv ? 1 : 0);
+	bind_int(s, st, CH_SESSION_TICKET, ch->has_session_ticket ? 1 : 0);
+	bind_int(s, st, CH_TRUNC, ch->trunc);
+	if (fp->has_ja3) {
+		bind_str(s, st, CH_JA3, fp->ja3);
+		bind_str(s, st, CH_JA3_STR, fp->ja3_str);
 	}
-	char ja4[TC_JA4_LEN];
-	if (tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4))
-		bind_str(s, COL_JA4, ja4);
+	if (fp->has_ja4)
+		bind_str(s, st, CH_JA4, fp->ja4);
 }
 
-static void bind_server_hello(struct store *s, const struct tc_server_hello *sh)
+static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
+                              const struct tc_prints *fp)
 {
-	char ja3s[33];
+	sqlite3_stmt *st = s->sh_insert;
 
-	bind_int(s, COL_SH_VERSION, sh->legacy_version);
+	bind_int(s, st, SH_SHAPE, (int64_t)fp->sh_shape);
+	bind_int(s, st, SH_VERSION, sh->legacy_version);
 	if (sh->selected_version)
-		bind_int(s, COL_SH_SELECTED_VERSION, sh->selected_version);
-	bind_int(s, COL_VERSION, tc_server_version(sh));
+		bind_int(s, st, SH_SELECTED_VERSION, sh->selected_version);
+	bind_int(s, st, SH_NEGOTIATED, tc_server_version(sh));
 	if (!sh->sslv2) /* an SSLv2 SERVER-HELLO lists ciphers; the client picks later */
-		bind_int(s, COL_CIPHER, sh->cipher);
+		bind_int(s, st, SH_CIPHER, sh->cipher);
 	if (sh->has_extensions)
-		bind_ints(s, COL_SH_EXTENSIONS, sh->exts, sh->ext_n, 2);
+		bind_ints(s, st, SH_EXTENSIONS, sh->exts, sh->ext_n, 2);
 	if (sh->alpn_len) {
 		text_put_wire(&s->text, (const uint8_t *)sh->alpn, sh->alpn_len, 1, 0);
-		bind_text_buf(s, COL_SH_ALPN);
+		bind_text_buf(s, st, SH_ALPN);
 	}
-	if (tc_ja3s(sh, s->ja3_str, TC_JA3_STR_MAX, ja3s)) {
-		bind_str(s, COL_JA3S, ja3s);
-		bind_str(s, COL_JA3S_STR, s->ja3_str);
+	if (fp->has_ja3s) {
+		bind_str(s, st, SH_JA3S, fp->ja3s);
+		bind_str(s, st, SH_JA3S_STR, fp->ja3s_str);
 	}
 }
 
-static void bind_handshake(struct store *s, const struct tc_handshake *hs)
+/* The row id of a hello's shape: from memory, else from the table, else a new row. */
+static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
+                        sqlite3_stmt *insert, uint64_t shape, const struct tc_client_hello *ch,
+                        const struct tc_server_hello *sh, const struct tc_prints *fp)
 {
-	if (hs->ch)
-		bind_client_hello(s, hs->ch);
-	if (hs->sh)
-		bind_server_hello(s, hs->sh);
-	if (hs->ch || hs->sh || hs->hrr_seen)
-		bind_int(s, COL_HRR, hs->hrr_seen ? 1 : 0);
-	if (hs->alert.seen) {
-		bind_int(s, COL_ALERT_LEVEL, hs->alert.level);
-		bind_int(s, COL_ALERT_DESC, hs->alert.desc);
-		if (hs->client_dir >= 0)
-			bind_str(s, COL_ALERT_FROM,
-			         hs->alert.dir == hs->client_dir ? "client" : "server");
+	int64_t id = idcache_get(cache, shape, NULL);
+
+	if (id)
+		return id;
+	sqlite3_bind_int64(find, 1, (int64_t)shape);
+	id = step_id(find);
+	if (id == 0) {
+		s->bind_failed = 0;
+		sb_reset(&s->text);
+		if (ch)
+			bind_client_hello(s, ch, fp);
+		else
+			bind_server_hello(s, sh, fp);
+		id = step_insert(s, insert);
 	}
-	if (hs->err)
-		bind_str(s, COL_PARSE_ERROR, tc_err_name((enum tc_err)hs->err));
-	bind_int(s, COL_HELLO_COUNT, hs->ch_count);
+	if (id > 0)
+		idcache_put(cache, shape, NULL, id);
+	return id;
+}
+
+/* The row id of a name (SNI, application label), made inert first; 0 for none, -1 on error. */
+static int64_t name_id(struct store *s, const char *text, size_t len)
+{
+	uint64_t key;
+	int64_t id;
+
+	sb_reset(&s->text);
+	text_put_wire(&s->text, (const uint8_t *)text, len, 1, 0);
+	if (s->text.failed)
+		return -1;
+	if (!s->text.p)
+		sb_put(&s->text, "", 0);
+	key = idcache_text_key(s->text.p, s->text.len);
+	if ((id = idcache_get(&s->name_ids, key, s->text.p)))
+		return id;
+	sqlite3_bind_text(s->name_find, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
+	id = step_id(s->name_find);
+	if (id == 0) {
+		sqlite3_bind_text(s->name_insert, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
+		s->bind_failed = 0;
+		id = step_insert(s, s->name_insert);
+	}
+	if (id > 0)
+		idcache_put(&s->name_ids, key, s->text.p, id);
+	return id;
+}
+
+/* An IPv4 address (or IPv4-mapped IPv6) as an integer, else RFC 5952 text: the view
+ * `connections` writes both back as the text version 1 stored. */
+static void bind_addr(struct store *s, int col, const struct tc_addr *a)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char ip[64];
+
+	if (!memcmp(a->b, mapped, sizeof mapped))
+		bind_int(s, s->insert, col,
+		         (int64_t)a->b[12] << 24 | a->b[13] << 16 | a->b[14] << 8 | a->b[15]);
+	else
+		bind_str(s, s->insert, col, tc_addr_format(a, ip, sizeof ip));
+}
+
+/* The hellos' and names' rows; fills the connection row's references. */
+static int bind_refs(struct store *s, const struct tc_record *r)
+{
+	const struct tc_handshake *hs = r->hs;
+	const struct tc_prints none = {0}, *fp = hs && hs->prints ? hs->prints : &none;
+	struct tc_prints own = {0};
+	int64_t id;
+	int rc = 0;
+
+	/* A record without fingerprints (the census ran out of memory) still gets its shapes. */
+	if (hs && (hs->ch || hs->sh) && fp == &none) {
+		if (tc_prints_compute(hs->ch, hs->sh, &own))
+			return -1;
+		fp = &own;
+	}
+	if (hs && hs->ch) {
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, fp->ch_shape, hs->ch, NULL,
+		              fp);
+		if (id < 0)
+			rc = -1;
+		bind_int(s, s->insert, COL_CH, id);
+		bind_int(s, s->insert, COL_SESSION_ID_LEN, hs->ch->session_id_len);
+		if (hs->ch->has_sni) {
+			if ((id = name_id(s, hs->ch->sni, hs->ch->sni_len)) < 0)
+				rc = -1;
+			bind_int(s, s->insert, COL_SNI, id);
+		}
+	}
+	if (hs && hs->sh) {
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, fp->sh_shape, NULL, hs->sh,
+		              fp);
+		if (id < 0)
+			rc = -1;
+		bind_int(s, s->insert, COL_SH, id);
+	}
+	if (r->app_label) {
+		if ((id = name_id(s, r->app_label, strlen(r->app_label))) < 0)
+			rc = -1;
+		bind_int(s, s->insert, COL_APP_LABEL, id);
+	}
+	tc_prints_free(&own);
+	return rc;
 }
 
 static void bind_record(struct store *s, const struct tc_record *r)
 {
-	char ip[64];
+	const struct tc_handshake *hs = r->hs;
+	sqlite3_stmt *st = s->insert;
+	int64_t flags = (r->stream_trunc[0] ? CONN_CLIENT_TRUNC : 0) |
+	                (r->stream_trunc[1] ? CONN_SERVER_TRUNC : 0);
 
 	if (s->run_id)
-		bind_int(s, COL_RUN_ID, s->run_id);
-	sqlite3_bind_double(s->insert, COL_FIRST_TS + 1, usec_to_unix(r->first_ts));
-	sqlite3_bind_double(s->insert, COL_LAST_TS + 1, usec_to_unix(r->last_ts));
-	bind_str(s, COL_TRANSPORT, r->transport == 6 ? "tcp" : r->transport == 17 ? "udp" : NULL);
-	bind_int(s, COL_IP_VERSION, r->ip_version);
-	bind_str(s, COL_CLIENT_IP, tc_addr_format(&r->client, ip, sizeof ip));
-	bind_int(s, COL_CLIENT_PORT, r->client_port);
-	bind_str(s, COL_SERVER_IP, tc_addr_format(&r->server, ip, sizeof ip));
-	bind_int(s, COL_SERVER_PORT, r->server_port);
-	bind_int(s, COL_CLIENT_PACKETS, (int64_t)r->packets[0]);
-	bind_int(s, COL_SERVER_PACKETS, (int64_t)r->packets[1]);
-	bind_int(s, COL_CLIENT_BYTES, (int64_t)r->bytes[0]);
-	bind_int(s, COL_SERVER_BYTES, (int64_t)r->bytes[1]);
-	bind_int(s, COL_CLIENT_TRUNC, r->stream_trunc[0] ? 1 : 0);
-	bind_int(s, COL_SERVER_TRUNC, r->stream_trunc[1] ? 1 : 0);
-	if (r->hs)
-		bind_handshake(s, r->hs);
-	bind_str(s, COL_APP_LABEL, r->app_label);
-	bind_str(s, COL_PARSE_STATUS, tc_conn_status_name((enum tc_conn_status)r->status));
+		bind_int(s, st, COL_RUN_ID, s->run_id);
+	sqlite3_bind_double(st, COL_FIRST_TS + 1, usec_to_unix(r->first_ts));
+	sqlite3_bind_double(st, COL_LAST_TS + 1, usec_to_unix(r->last_ts));
+	if (r->transport == 6 || r->transport == 17)
+		bind_int(s, st, COL_TRANSPORT, r->transport);
+	bind_int(s, st, COL_IP_VERSION, r->ip_version);
+	bind_addr(s, COL_CLIENT_IP, &r->client);
+	bind_int(s, st, COL_CLIENT_PORT, r->client_port);
+	bind_addr(s, COL_SERVER_IP, &r->server);
+	bind_int(s, st, COL_SERVER_PORT, r->server_port);
+	bind_int(s, st, COL_CLIENT_PACKETS, (int64_t)r->packets[0]);
+	bind_int(s, st, COL_SERVER_PACKETS, (int64_t)r->packets[1]);
+	bind_int(s, st, COL_CLIENT_BYTES, (int64_t)r->bytes[0]);
+	bind_int(s, st, COL_SERVER_BYTES, (int64_t)r->bytes[1]);
+	if (hs && (hs->ch || hs->sh || hs->hrr_seen))
+		flags |= CONN_HRR_KNOWN | (hs->hrr_seen ? CONN_HRR : 0);
+	bind_int(s, st, COL_FLAGS, flags);
+	if (hs && hs->alert.seen) {
+		int from = hs->client_dir < 0 ? 0 : hs->alert.dir == hs->client_dir ? 1 : 2;
+
+		bind_int(s, st, COL_ALERT, hs->alert.level | hs->alert.desc << 8 | from << 16);
+	}
+	if (hs && hs->err)
+		bind_int(s, st, COL_ERROR, hs->err);
+	if (hs)
+		bind_int(s, st, COL_HELLO_COUNT, hs->ch_count);
+	bind_int(s, st, COL_STATUS, r->status);
 }
 
 int64_t store_put(struct store *s, const struct tc_record *r)
 {
 	int64_t id;
-	int rc;
 
 	if (!writable(s) || batch_begin(s))
 		return -1;
 	s->bind_failed = 0;
-	sb_reset(&s->text);
+	if (bind_refs(s, r)) {
+		sqlite3_clear_bindings(s->insert);
+		report(s, "cannot write a connection's hellos or names");
+		return -1;
+	}
 	bind_record(s, r);
-	rc = s->bind_failed ? SQLITE_NOMEM : sqlite3_step(s->insert);
-	sqlite3_reset(s->insert);
-	sqlite3_clear_bindings(s->insert);
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_NOMEM)
+	id = step_insert(s, s->insert);
+	if (id < 0) {
+		if (s->bind_failed)
 			fprintf(stderr, "tlscensus: database '%s': out of memory writing a row\n",
 			        s->path);
 		else
 			report(s, "cannot write a connection");
-		return -1;
-	}
-	id = sqlite3_last_insert_rowid(s->db);
-	sqlite3_bind_int64(s->inventory, 1, id);
-	rc = sqlite3_step(s->inventory);
-	sqlite3_reset(s->inventory);
-	if (rc != SQLITE_DONE) {
-		report(s, "cannot update the inventory");
 		return -1;
 	}
 	if (batch_tick(s))
@@ -1174,19 +1202,39 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 
 int64_t store_prune(struct store *s, double before_unix, int limit)
 {
+	int64_t n = 0;
 	int rc;
 
-	if (!writable(s) || batch_begin(s))
+	if (!writable(s) || batch_begin(s) || exec(s, "SAVEPOINT prune") != SQLITE_OK)
 		return -1;
-	sqlite3_bind_double(s->prune, 1, before_unix);
-	sqlite3_bind_int(s->prune, 2, limit);
-	rc = sqlite3_step(s->prune);
-	sqlite3_reset(s->prune);
+	sqlite3_bind_double(s->prune_pick, 1, before_unix);
+	sqlite3_bind_int(s->prune_pick, 2, limit);
+	rc = sqlite3_step(s->prune_pick);
+	sqlite3_reset(s->prune_pick);
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_step(s->prune_fold);
+		sqlite3_reset(s->prune_fold);
+	}
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_step(s->prune_delete);
+		sqlite3_reset(s->prune_delete);
+		n = sqlite3_changes(s->db);
+	}
+	if (rc == SQLITE_DONE) {
+		rc = sqlite3_step(s->prune_clear);
+		sqlite3_reset(s->prune_clear);
+	}
 	if (rc != SQLITE_DONE) {
 		report(s, "cannot prune old connections");
+		/* All of a prune or none of it (a row is never deleted uncounted), and the rows of
+		 * the open batch stay. */
+		exec(s, "ROLLBACK TO prune");
+		exec(s, "RELEASE prune");
+		exec(s, "DELETE FROM temp.prune_ids");
 		return -1;
 	}
-	int64_t n = sqlite3_changes(s->db);
+	if (exec(s, "RELEASE prune") != SQLITE_OK)
+		return -1;
 	return store_flush(s) ? -1 : n;
 }
 
@@ -1202,9 +1250,10 @@ int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 	sqlite3_bind_int64(st, 3, (int64_t)r->packets[1]);
 	sqlite3_bind_int64(st, 4, (int64_t)r->bytes[0]);
 	sqlite3_bind_int64(st, 5, (int64_t)r->bytes[1]);
-	sqlite3_bind_int(st, 6, r->stream_trunc[0] ? 1 : 0);
-	sqlite3_bind_int(st, 7, r->stream_trunc[1] ? 1 : 0);
-	sqlite3_bind_int64(st, 8, id);
+	sqlite3_bind_int(st, 6,
+	                 (r->stream_trunc[0] ? CONN_CLIENT_TRUNC : 0) |
+	                     (r->stream_trunc[1] ? CONN_SERVER_TRUNC : 0));
+	sqlite3_bind_int64(st, 7, id);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

@@ -139,8 +139,7 @@ static void process(struct writer *w, struct item *it)
 			map_put(&w->map, it->token, row);
 		else
 			count_error(w);
-		free(it->hs.ch);
-		free(it->hs.sh);
+		tc_handshake_free(&it->hs);
 		break;
 	case ITEM_TOUCH:
 		row = map_take(&w->map, it->token);
@@ -309,6 +308,7 @@ int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, stru
 	it->hs.dir[0].msg = it->hs.dir[1].msg = NULL;
 	hs->ch = NULL;
 	hs->sh = NULL;
+	hs->prints = NULL;
 	snprintf(it->label, sizeof(it->label), "%s", r->app_label ? r->app_label : "");
 	commit_slot(w);
 	pthread_mutex_unlock(&w->lock);

@@ -1,0 +1,122 @@
+/*
+ * prints.c: a hello's shape (the hash that lets fingerprints and stored hello rows be computed
+ * once per client stack), and the fingerprints of one connection. Facts from parsed structs:
+ * no packets, no storage.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlscensus/fingerprint.h"
+#include "tlscensus/ja4.h"
+
+/* A 64-bit multiply-xorshift hash over words; quality enough that two real hellos of different
+ * shape colliding is as likely as a random 64-bit match (about 1 in 2^64 per pair). */
+struct shape_hash {
+	uint64_t h;
+};
+
+static void mix(struct shape_hash *s, uint64_t v)
+{
+	s->h ^= v + 0x9e3779b97f4a7c15ULL + (s->h << 6) + (s->h >> 2);
+	s->h *= 0xbf58476d1ce4e5b9ULL;
+	s->h ^= s->h >> 31;
+}
+
+static void mix_bytes(struct shape_hash *s, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t w;
+
+	mix(s, n);
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		mix(s, w);
+	}
+	w = 0;
+	memcpy(&w, b, n);
+	mix(s, w);
+}
+
+static uint64_t finish(struct shape_hash *s)
+{
+	uint64_t h = s->h;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
+{
+	struct shape_hash s = {0x1b873593u};
+
+	mix(&s, (uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
+	            (uint64_t)ch->has_extensions << 17 | (uint64_t)ch->has_sni << 18 |
+	            (uint64_t)ch->has_alpn << 19 | (uint64_t)ch->has_versions << 20 |
+	            (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
+	            (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
+	            (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
+	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->trunc << 32);
+	mix_bytes(&s, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
+	mix_bytes(&s, ch->exts, ch->ext_n * sizeof ch->exts[0]);
+	mix_bytes(&s, ch->groups, ch->group_n * sizeof ch->groups[0]);
+	mix_bytes(&s, ch->sigalgs, ch->sigalg_n * sizeof ch->sigalgs[0]);
+	mix_bytes(&s, ch->versions, ch->version_n * sizeof ch->versions[0]);
+	mix_bytes(&s, ch->kshares, ch->kshare_n * sizeof ch->kshares[0]);
+	mix_bytes(&s, ch->pointfmts, ch->pointfmt_n);
+	mix_bytes(&s, ch->compress, ch->compress_n);
+	mix_bytes(&s, ch->alpn, ch->alpn_len);
+	return finish(&s);
+}
+
+uint64_t tc_server_hello_shape(const struct tc_server_hello *sh)
+{
+	struct shape_hash s = {0x85ebca6bu};
+
+	mix(&s, (uint64_t)sh->legacy_version | (uint64_t)sh->selected_version << 16 |
+	            (uint64_t)sh->sslv2 << 32 | (uint64_t)sh->has_extensions << 33 |
+	            (uint64_t)sh->trunc << 40);
+	mix(&s, sh->cipher);
+	mix_bytes(&s, sh->exts, sh->ext_n * sizeof sh->exts[0]);
+	mix_bytes(&s, sh->alpn, sh->alpn_len);
+	return finish(&s);
+}
+
+void tc_prints_free(struct tc_prints *p)
+{
+	free(p->ja3_str);
+	free(p->ja3s_str);
+	memset(p, 0, sizeof *p);
+}
+
+int tc_prints_compute(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
+                      struct tc_prints *p)
+{
+	char *str = malloc(TC_JA3_STR_MAX);
+
+	memset(p, 0, sizeof *p);
+	if (!str)
+		return -1;
+	if (ch) {
+		p->ch_shape = tc_client_hello_shape(ch);
+		p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
+		p->ja3_str = strdup(p->has_ja3 ? str : "");
+		p->has_ja4 = (uint8_t)tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
+		if (!p->ja3_str)
+			goto oom;
+	}
+	if (sh) {
+		p->sh_shape = tc_server_hello_shape(sh);
+		p->has_ja3s = (uint8_t)tc_ja3s(sh, str, TC_JA3_STR_MAX, p->ja3s);
+		p->ja3s_str = strdup(p->has_ja3s ? str : "");
+		if (!p->ja3s_str)
+			goto oom;
+	}
+	free(str);
+	return 0;
+oom:
+	free(str);
+	tc_prints_free(p);
+	return -1;
+}

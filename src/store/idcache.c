@@ -1,0 +1,101 @@
+/*
+ * idcache.c: open addressing with linear probing; no deletes, so no tombstones.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "idcache.h"
+
+int idcache_init(struct idcache *c, size_t max, int with_text)
+{
+	size_t cap = 16;
+
+	memset(c, 0, sizeof *c);
+	while (cap < 2 * max)
+		cap *= 2;
+	c->keys = calloc(cap, sizeof *c->keys);
+	c->ids = calloc(cap, sizeof *c->ids);
+	c->texts = with_text ? calloc(cap, sizeof *c->texts) : NULL;
+	if (!c->keys || !c->ids || (with_text && !c->texts)) {
+		idcache_free(c);
+		return -1;
+	}
+	c->cap = cap;
+	c->max = max;
+	return 0;
+}
+
+static void clear(struct idcache *c)
+{
+	if (c->texts)
+		for (size_t i = 0; i < c->cap; i++) {
+			free(c->texts[i]);
+			c->texts[i] = NULL;
+		}
+	memset(c->keys, 0, c->cap * sizeof *c->keys);
+	c->used = 0;
+}
+
+void idcache_free(struct idcache *c)
+{
+	if (c->keys && c->texts)
+		clear(c);
+	free(c->keys);
+	free(c->ids);
+	free(c->texts);
+	memset(c, 0, sizeof *c);
+}
+
+static size_t slot(const struct idcache *c, uint64_t key)
+{
+	key ^= key >> 31;
+	key *= 0x7fb5d329728ea185ULL;
+	key ^= key >> 27;
+	return (size_t)key & (c->cap - 1);
+}
+
+static int same(const struct idcache *c, size_t i, uint64_t key, const char *text)
+{
+	return c->keys[i] == key && (!c->texts || !strcmp(c->texts[i], text));
+}
+
+int64_t idcache_get(const struct idcache *c, uint64_t key, const char *text)
+{
+	if (!c->cap)
+		return 0;
+	for (size_t i = slot(c, key); c->keys[i]; i = (i + 1) & (c->cap - 1))
+		if (same(c, i, key, text))
+			return c->ids[i];
+	return 0;
+}
+
+void idcache_put(struct idcache *c, uint64_t key, const char *text, int64_t id)
+{
+	char *copy = NULL;
+	size_t i;
+
+	if (!c->cap || (c->texts && !(copy = strdup(text))))
+		return;
+	if (c->used >= c->max)
+		clear(c);
+	for (i = slot(c, key); c->keys[i]; i = (i + 1) & (c->cap - 1))
+		if (same(c, i, key, text)) {
+			free(copy);
+			c->ids[i] = id;
+			return;
+		}
+	c->keys[i] = key;
+	c->ids[i] = id;
+	if (c->texts)
+		c->texts[i] = copy;
+	c->used++;
+}
+
+uint64_t idcache_text_key(const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}

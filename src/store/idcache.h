@@ -1,0 +1,30 @@
+/*
+ * idcache.h: the writer's memory of rows it need not look up again: hello shape -> row id, and
+ * name text -> row id. Bounded: a full cache is emptied and fills again from the database
+ * (the UNIQUE indexes answer a miss), so memory stays flat whatever the traffic.
+ */
+#ifndef TLSCENSUS_IDCACHE_H
+#define TLSCENSUS_IDCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct idcache {
+	uint64_t *keys; /* 0: empty slot */
+	int64_t *ids;
+	char **texts; /* text keys (names); NULL for a shape cache */
+	size_t cap, used, max;
+};
+
+/* max: entries kept at most (a power of two at least twice max is allocated). with_text: the
+ * keys are strings (hashed; the text is compared on a hash match). 0, or -1 out of memory. */
+int idcache_init(struct idcache *c, size_t max, int with_text);
+void idcache_free(struct idcache *c);
+/* The id kept for key (and text), or 0. */
+int64_t idcache_get(const struct idcache *c, uint64_t key, const char *text);
+/* Keeps key -> id; when full, forgets everything first. Out of memory: not kept. */
+void idcache_put(struct idcache *c, uint64_t key, const char *text, int64_t id);
+/* A hash of text for the name cache; never 0. */
+uint64_t idcache_text_key(const char *text, size_t len);
+
+#endif

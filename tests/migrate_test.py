@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Schema version 2 against version 1: the same export, byte for byte, and v1 databases
+migrated in place without losing anything.
+
+- tests/data/v1.db was written by tlscensus 0.1.0 (schema 1) from the samples in three runs,
+  with a report recorded and five connection rows pruned (the inventory keeps them);
+  v1.export.ndjson and v1.legacy.csv are what 0.1.0 printed for it.
+- v1-samples.export.ndjson is 0.1.0's export of the samples read afresh, and
+  v1-corpus.export.sha256 the hash of its export of the shared corpus (one read per capture,
+  in name order): a fresh v2 database must export exactly the same.
+
+usage: migrate_test.py TLSCENSUS SAMPLES_DIR DATA_DIR [CORPUS_DIR]
+"""
+import glob
+import hashlib
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+
+from tclib import Checks, run
+
+EXIT_DATABASE = 5
+checks = Checks("migrate")
+check = checks.check
+
+
+def export_bytes(tc, db):
+    r = run([tc, "export", "--db", db, "--format", "ndjson"], text=False)
+    check(r.returncode == 0, "export of %s: exit %s %r" % (db, r.returncode, r.stderr[-300:]))
+    return r.stdout
+
+
+def read(tc, db, files):
+    r = run([tc, "read", "--quiet", "--db", db] + files)
+    check(r.returncode == 0, "read %s: exit %s %r" % (files[:2], r.returncode, r.stderr[-300:]))
+
+
+def user_version(db):
+    with sqlite3.connect(db) as c:
+        return c.execute("PRAGMA user_version").fetchone()[0]
+
+
+def empty_pcap(path):
+    with open(path, "wb") as f:  # a pcap header and no packet: read opens the database only
+        f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+
+
+def check_migration(tc, data, tmp):
+    want_export = open(os.path.join(data, "v1.export.ndjson"), "rb").read()
+    want_legacy = open(os.path.join(data, "v1.legacy.csv"), "rb").read()
+
+    # The query commands never write: on a v1 file they say what to run.
+    v1 = os.path.join(tmp, "v1.db")
+    shutil.copy(os.path.join(data, "v1.db"), v1)
+    for cmd in (["export", "--format", "ndjson"], ["legacy"], ["report", "--format", "md"]):
+        r = run([tc] + cmd + ["--db", v1])
+        check(r.returncode == EXIT_DATABASE and "tlscensus migrate --db " + v1 in r.stderr
+              and "version 1" in r.stderr, "%s on v1: exit %s %r" % (cmd[0], r.returncode,
+                                                                       r.stderr))
+    check(user_version(v1) == 1, "a query command left the v1 file as it was")
+
+    # read migrates (here with a capture that holds no packet), in place.
+    pcap = os.path.join(tmp, "empty.pcap")
+    empty_pcap(pcap)
+    read(tc, v1, [pcap])
+    check(user_version(v1) == 2, "read migrated the file to version 2")
+    got = export_bytes(tc, v1)
+    check(got == want_export, "export after migration is 0.1.0's, byte for byte (%d vs %d bytes)"
+          % (len(got), len(want_export)))
+    r = run([tc, "legacy", "--db", v1, "--format", "csv"], text=False)
+    check(r.returncode == 0 and r.stdout == want_legacy,
+          "legacy after migration (the inventory with the pruned rows) is 0.1.0's")
+    with sqlite3.connect(v1) as c:
+        check(c.execute("SELECT count(*) FROM reports").fetchone()[0] == 1, "the report row stays")
+        check(c.execute("SELECT count(*) FROM runs").fetchone()[0] == 4, "three runs + this one")
+        inv = c.execute("SELECT sum(connections) FROM inventory").fetchone()[0]
+        check(inv == 50, "the inventory still counts all 50 connections, pruned ones too: %s"
+              % inv)
+
+    # New rows after the migration land beside the old ones and are counted once.
+    read(tc, v1, [os.path.join(data, "..", "..", "samples", "tls12-openssl.pcap")])
+    with sqlite3.connect(v1) as c:
+        n = c.execute("SELECT count(*) FROM connections").fetchone()[0]
+        inv = c.execute("SELECT sum(connections) FROM inventory").fetchone()[0]
+    check(n == 46 and inv == 51, "after a new read: %s rows, inventory %s" % (n, inv))
+
+    # The migrate command does the same.
+    v1b = os.path.join(tmp, "v1b.db")
+    shutil.copy(os.path.join(data, "v1.db"), v1b)
+    r = run([tc, "migrate", "--db", v1b])
+    check(r.returncode == 0 and "schema version 2" in r.stdout, "migrate: %r" % r.stderr)
+    check(export_bytes(tc, v1b) == want_export, "migrate: export unchanged")
+    r = run([tc, "migrate", "--db", os.path.join(tmp, "missing.db")])
+    check(r.returncode == EXIT_DATABASE and "missing.db" in r.stderr, "migrate of no file")
+
+
+def check_fresh(tc, samples, data, corpus, tmp):
+    db = os.path.join(tmp, "samples.db")
+    files = sorted(glob.glob(os.path.join(samples, "*.pcap")))
+    files += sorted(glob.glob(os.path.join(samples, "clients", "*.pcap")))
+    files += sorted(glob.glob(os.path.join(samples, "tunnels", "*.pcap")))
+    read(tc, db, files)
+    want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
+    got = export_bytes(tc, db)
+    check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
+          % (len(got), len(want)))
+    if not corpus or not os.path.isdir(corpus):
+        print("migrate: no shared corpus, its byte comparison skipped")
+        return
+    db = os.path.join(tmp, "corpus.db")
+    for f in sorted(glob.glob(os.path.join(corpus, "pcaps", "*"))):
+        run([tc, "read", "--quiet", "--db", db, f])  # some captures end truncated: exit 4
+    want = open(os.path.join(data, "v1-corpus.export.sha256")).read().split()[0]
+    got = hashlib.sha256(export_bytes(tc, db)).hexdigest()
+    check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
+
+
+def main():
+    tc, samples, data = sys.argv[1], sys.argv[2], sys.argv[3]
+    corpus = sys.argv[4] if len(sys.argv) > 4 else None
+    tmp = tempfile.mkdtemp(prefix="tc-migrate-")
+    try:
+        check_migration(tc, data, tmp)
+        check_fresh(tc, samples, data, corpus, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return checks.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
