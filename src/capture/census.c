@@ -221,6 +221,28 @@ static void label_step(struct census *c, struct flow *f, const struct tc_packet 
 		label_done(c, f);
 }
 
+/* The client's hello is parsed: for most TLS flows it settles the label without packet DPI
+ * (label.c says when). */
+static void label_from_hello(struct census *c, struct flow *f)
+{
+	const struct tc_client_hello *ch = f->hs.ch;
+	int cd = f->hs.client_dir;
+	const struct tc_addr *cip = cd == 0 ? &f->key.a : &f->key.b;
+	const struct tc_addr *sip = cd == 0 ? &f->key.b : &f->key.a;
+	struct label_hello h = {
+	    .sni = ch->has_sni ? ch->sni : NULL,
+	    .sni_len = ch->has_sni ? ch->sni_len : 0,
+	    .client_port = cd == 0 ? f->key.pa : f->key.pb,
+	    .server_port = cd == 0 ? f->key.pb : f->key.pa,
+	    .client_ip4 = tc_addr_is_v4(cip) ? cip->b + 12 : NULL,
+	    .server_ip4 = tc_addr_is_v4(sip) ? sip->b + 12 : NULL,
+	    .tls_at_start = f->hs.tls_offset[cd] == 0,
+	};
+
+	if (label_hello(c->labeler, f->lf, &h, f->label))
+		label_done(c, f);
+}
+
 static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int *dir)
 {
 	struct flow *f = flow_find(c->flows, pkt, dir);
@@ -357,6 +379,8 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	int ended = stream_ended(s, c->cfg.stream_bound);
 	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&f->hs, dir))
 		feed(c, f, dir, ended);
+	if (f->lf && f->hs.ch && f->hs.client_dir == dir)
+		label_from_hello(c, f);
 	/* A reset ends the other direction too. */
 	if (f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
 	    !tc_dir_done(&f->hs, dir ^ 1))

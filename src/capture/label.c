@@ -1,22 +1,52 @@
 /*
- * label.c: nDPI (4.2 API) behind a three-call interface. One detection module per process;
- * one ndpi_flow_struct per connection, alive only for the connection's first packets.
+ * label.c: nDPI (4.2 API) behind a small interface. One detection module per process; one
+ * ndpi_flow_struct per connection, alive only for the connection's first packets.
+ *
+ * Most TLS connections are labelled from their ClientHello without packet DPI. nDPI 4.2, fed
+ * a TCP flow up to its ClientHello, settles on: the TLS master protocol, refined by port
+ * (465/587 SMTPS, 993 IMAPS, 995 POPS: ndpi_tls_refine_master_protocol), and an application
+ * from the SNI through its host-name automaton (ndpi_match_hostname_protocol, on the SNI
+ * lower-cased and cut to its last 79 bytes as ndpi_hostname_sni_set keeps it), or from its IP
+ * lists. label_hello answers the same question directly for the plain case (port 443, TLS at
+ * the start of the stream, IPv4 addresses on none of nDPI's IP lists), and hands everything
+ * else to packet DPI with every held packet, so the label is the same either way (the test
+ * `labels` compares both on the samples and the shared corpus).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <ndpi/ndpi_api.h>
 
 #include "label.h"
 
+/* Held packets: a TCP handshake, the ClientHello (one or two segments) and a little slack. */
+#define LABEL_HOLD_PACKETS 8
+#define LABEL_HOLD_BYTES   (16 * 1024)
+
 struct labeler {
 	struct ndpi_detection_module_struct *ndpi;
+	struct ndpi_flow_struct *scratch; /* for host-name matching outside a flow */
+	size_t flow_size;
+	int hello_labels; /* 0: TLSCENSUS_LABEL_DPI set, every flow goes through packet DPI */
+};
+
+struct held {
+	uint64_t ts_usec;
+	size_t len;
+	size_t off; /* into label_flow.buf */
 };
 
 struct label_flow {
-	struct ndpi_flow_struct *nf;
+	struct ndpi_flow_struct *nf; /* NULL while holding */
 	ndpi_protocol proto;
+	struct held held[LABEL_HOLD_PACKETS];
+	unsigned n_held;
+	uint8_t *buf;
+	size_t buf_len;
+	int holding;
 };
 
 struct labeler *label_open(char *err, size_t errlen)
@@ -38,6 +68,15 @@ struct labeler *label_open(char *err, size_t errlen)
 	NDPI_BITMASK_SET_ALL(all);
 	ndpi_set_protocol_detection_bitmask2(l->ndpi, &all);
 	ndpi_finalize_initialization(l->ndpi);
+	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
+	l->scratch = calloc(1, l->flow_size);
+	if (!l->scratch) {
+		snprintf(err, errlen, "out of memory initialising nDPI");
+		label_close(l);
+		return NULL;
+	}
+	/* For comparing the two paths (tests/labels_test.py): every flow through packet DPI. */
+	l->hello_labels = !getenv("TLSCENSUS_LABEL_DPI");
 	return l;
 }
 
@@ -45,24 +84,27 @@ void label_close(struct labeler *l)
 {
 	if (!l)
 		return;
-	ndpi_exit_detection_module(l->ndpi);
+	if (l->ndpi)
+		ndpi_exit_detection_module(l->ndpi);
+	free(l->scratch);
 	free(l);
 }
 
 struct label_flow *label_flow_new(struct labeler *l)
 {
-	struct label_flow *f;
+	struct label_flow *f = calloc(1, sizeof(*f));
 
-	(void)l;
-	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	f->nf = ndpi_flow_malloc(ndpi_detection_get_sizeof_ndpi_flow_struct());
-	if (!f->nf) {
-		free(f);
-		return NULL;
+	f->holding = l->hello_labels;
+	if (!f->holding) {
+		f->nf = ndpi_flow_malloc(l->flow_size);
+		if (!f->nf) {
+			free(f);
+			return NULL;
+		}
+		memset(f->nf, 0, l->flow_size);
 	}
-	memset(f->nf, 0, ndpi_detection_get_sizeof_ndpi_flow_struct());
 	return f;
 }
 
@@ -71,8 +113,8 @@ static void name_of(struct labeler *l, ndpi_protocol p, char out[LABEL_MAX])
 	ndpi_protocol2name(l->ndpi, p, out, LABEL_MAX);
 }
 
-int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
-                 uint64_t ts_usec, char out[LABEL_MAX])
+static int dpi_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
+                      uint64_t ts_usec, char out[LABEL_MAX])
 {
 	/* nDPI takes the length as an unsigned short: an IP packet is never longer. */
 	if (len > 0xffff)
@@ -86,10 +128,118 @@ int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, siz
 	return 1;
 }
 
+/* Ends holding: nDPI gets the held packets in order. Returns 1 when one of them settled the
+ * label; -1 when nDPI's flow cannot be allocated (the flow then stays unlabelled). */
+static int start_dpi(struct labeler *l, struct label_flow *f, char out[LABEL_MAX])
+{
+	int settled = 0;
+
+	f->holding = 0;
+	f->nf = ndpi_flow_malloc(l->flow_size);
+	if (f->nf) {
+		memset(f->nf, 0, l->flow_size);
+		for (unsigned i = 0; i < f->n_held && !settled; i++)
+			settled = dpi_packet(l, f, f->buf + f->held[i].off, f->held[i].len,
+			                     f->held[i].ts_usec, out);
+	}
+	free(f->buf);
+	f->buf = NULL;
+	f->n_held = 0;
+	return f->nf ? settled : -1;
+}
+
+static int hold(struct label_flow *f, const uint8_t *l3, size_t len, uint64_t ts_usec)
+{
+	uint8_t *p;
+
+	if (f->n_held == LABEL_HOLD_PACKETS || f->buf_len + len > LABEL_HOLD_BYTES)
+		return -1;
+	p = realloc(f->buf, f->buf_len + len);
+	if (!p)
+		return -1;
+	f->buf = p;
+	memcpy(f->buf + f->buf_len, l3, len);
+	f->held[f->n_held++] = (struct held){ts_usec, len, f->buf_len};
+	f->buf_len += len;
+	return 0;
+}
+
+int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
+                 uint64_t ts_usec, char out[LABEL_MAX])
+{
+	if (f->holding) {
+		if (hold(f, l3, len, ts_usec) == 0)
+			return 0;
+		/* Past the bound: what nDPI would have seen so far, then this packet. */
+		int settled = start_dpi(l, f, out);
+		if (settled)
+			return settled > 0;
+	}
+	if (!f->nf)
+		return 0;
+	return dpi_packet(l, f, l3, len, ts_usec, out);
+}
+
+static int on_ip_list(struct labeler *l, const uint8_t *ip4)
+{
+	struct in_addr a;
+
+	memcpy(&a.s_addr, ip4, 4);
+	return ndpi_network_ptree_match(l->ndpi, &a) != NDPI_PROTOCOL_UNKNOWN;
+}
+
+/* The application nDPI's host-name automaton gives the SNI, NDPI_PROTOCOL_UNKNOWN for none. */
+static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
+{
+	char name[80];
+	size_t keep = len < sizeof name - 1 ? len : sizeof name - 1;
+	u_int n;
+
+	for (size_t i = 0; i < keep; i++)
+		name[i] = (char)tolower((unsigned char)sni[len - keep + i]);
+	name[keep] = '\0';
+	n = (u_int)strlen(name); /* a NUL inside the SNI ends the name, as nDPI's strings do */
+	memset(l->scratch, 0, l->flow_size);
+	if (!ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n))
+		return NDPI_PROTOCOL_UNKNOWN;
+	return l->scratch->detected_protocol_stack[0];
+}
+
+int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,
+                char out[LABEL_MAX])
+{
+	ndpi_protocol p;
+	uint16_t app;
+
+	if (!f->holding)
+		return 0;
+	if (!h->tls_at_start || h->server_port != 443 || !h->client_ip4 || !h->server_ip4 ||
+	    h->client_port == 465 || h->client_port == 587 || h->client_port == 993 ||
+	    h->client_port == 995 || on_ip_list(l, h->client_ip4) || on_ip_list(l, h->server_ip4)) {
+		if (start_dpi(l, f, out) > 0)
+			return 1;
+		return 0;
+	}
+	app = h->sni && h->sni_len ? sni_app(l, h->sni, h->sni_len) : NDPI_PROTOCOL_UNKNOWN;
+	memset(&p, 0, sizeof p);
+	p.master_protocol = NDPI_PROTOCOL_TLS;
+	p.app_protocol = app != NDPI_PROTOCOL_UNKNOWN ? app : NDPI_PROTOCOL_TLS;
+	name_of(l, p, out);
+	free(f->buf);
+	f->buf = NULL;
+	f->n_held = 0;
+	f->holding = 0;
+	return 1;
+}
+
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX])
 {
 	uint8_t guessed = 0;
 
+	if (f->holding && start_dpi(l, f, out) != 0)
+		return;
+	if (!f->nf)
+		return;
 	if (f->proto.app_protocol == NDPI_PROTOCOL_UNKNOWN &&
 	    f->proto.master_protocol == NDPI_PROTOCOL_UNKNOWN)
 		f->proto = ndpi_detection_giveup(l->ndpi, f->nf, 1, &guessed);
@@ -100,6 +250,8 @@ void label_flow_free(struct label_flow *f)
 {
 	if (!f)
 		return;
-	ndpi_free_flow(f->nf);
+	if (f->nf)
+		ndpi_free_flow(f->nf);
+	free(f->buf);
 	free(f);
 }

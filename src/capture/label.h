@@ -18,10 +18,29 @@ struct label_flow;
 struct labeler *label_open(char *err, size_t errlen);
 void label_close(struct labeler *l);
 
+/* A new flow's labelling starts by holding its packets back (copies, bounded): when the
+ * ClientHello alone settles the label (label_hello), nDPI never runs for the flow. */
 struct label_flow *label_flow_new(struct labeler *l);
 /* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out). */
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
                  uint64_t ts_usec, char out[LABEL_MAX]);
+/* What the census knows once it has parsed a TCP flow's ClientHello. */
+struct label_hello {
+	const char *sni; /* raw bytes as sent, NULL when none */
+	size_t sni_len;
+	uint16_t client_port, server_port;
+	const uint8_t *client_ip4, *server_ip4; /* 4 bytes each, network order; NULL for IPv6 */
+	int tls_at_start; /* the client's first bytes are the TLS record (no STARTTLS preamble) */
+};
+
+/*
+ * Called with the held packets once the ClientHello is parsed. Returns 1 with the label in
+ * out when the hello settles it exactly as nDPI's packet DPI would; else 0, and the held
+ * packets go to nDPI in order (packet DPI carries on from there).
+ */
+int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,
+                char out[LABEL_MAX]);
+
 /* No more packets will be fed: writes nDPI's best guess (possibly "Unknown") to out. */
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX]);
 void label_flow_free(struct label_flow *f);

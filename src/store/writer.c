@@ -14,6 +14,11 @@
 #include "writer.h"
 
 #define WRITER_BATCH 64 /* items taken out of the queue per lock */
+/* Records wake the writer only in bunches: a wake-up per record cost the packet thread a
+ * futex call per connection (perf: ~8 % of a bench-1G read). The writer also looks on its own
+ * every WRITER_NAP_MS, so a quiet live capture still commits its records within a second. */
+#define WRITER_WAKE   256
+#define WRITER_NAP_MS 20
 
 enum item_kind { ITEM_PUT, ITEM_TOUCH, ITEM_FORGET, ITEM_STATS, ITEM_PRUNE, ITEM_SYNC };
 
@@ -46,6 +51,7 @@ struct writer {
 	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
 	int stopping;
+	int urgent; /* a control item is queued: do not nap */
 	struct rowmap map;
 	struct tc_sink sink; /* this writer as the census sees it */
 };
@@ -182,17 +188,21 @@ static void *writer_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "tlscensus-db"); /* for top -H and perf */
 
+	int napped = 0;
+
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->count && !w->stopping) {
+		while (w->count < WRITER_WAKE && !w->urgent && !w->stopping) {
 			struct timespec until;
+			if (w->count && napped)
+				break; /* a few records have waited a nap: take them */
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 250 * 1000000L;
+			until.tv_nsec += WRITER_NAP_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&w->not_empty, &w->lock, &until);
+			napped = pthread_cond_timedwait(&w->not_empty, &w->lock, &until) != 0;
 			/* Idle: what was written must not wait for the next record. */
 			if (!w->count && mono() - last_commit >= 1.0) {
 				pthread_mutex_unlock(&w->lock);
@@ -202,8 +212,13 @@ static void *writer_main(void *arg)
 				pthread_mutex_lock(&w->lock);
 			}
 		}
+		napped = 0;
 		if (!w->count && w->stopping)
 			break;
+		if (!w->count) {
+			w->urgent = 0;
+			continue;
+		}
 		/* Take a batch out by value under one lock, so the packet thread may refill the
 		 * slots at once and neither side pays a lock and a wake-up per record. */
 		size_t n = w->count < WRITER_BATCH ? w->count : WRITER_BATCH;
@@ -213,6 +228,8 @@ static void *writer_main(void *arg)
 			w->head = (w->head + 1) % WRITER_QUEUE;
 		}
 		w->count -= n;
+		if (!w->count)
+			w->urgent = 0;
 		if (was_full)
 			pthread_cond_broadcast(&w->not_full);
 		pthread_mutex_unlock(&w->lock);
@@ -284,11 +301,17 @@ static struct item *reserve(struct writer *w, int may_drop)
 	return it;
 }
 
+/* A record wakes the writer when the queue reaches WRITER_WAKE; a control item (sync, stats,
+ * prune) at once, since its caller may be waiting for it. */
 static void commit_slot(struct writer *w)
 {
-	/* The writer sleeps only on an empty queue: the first item is the only one to wake it. */
-	if (w->count++ == 0)
+	const struct item *it = &w->ring[(w->head + w->count) % WRITER_QUEUE];
+	int urgent = it->kind == ITEM_SYNC || it->kind == ITEM_STATS || it->kind == ITEM_PRUNE;
+
+	if (++w->count == WRITER_WAKE || (urgent && !w->urgent)) {
+		w->urgent |= urgent;
 		pthread_cond_signal(&w->not_empty);
+	}
 	w->queued++;
 }
 
