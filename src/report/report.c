@@ -20,6 +20,7 @@
 #include "ciphers.h"
 #include "legacy.h"
 #include "report_int.h"
+#include "report_read.h"
 #include "store.h"
 #include "text.h"
 #include "util.h"
@@ -111,94 +112,11 @@ static void tallies_free(struct tallies *t)
 
 /* ---------------------------------------------------------------- gathering */
 
-/* Every census query of the report is over this window and the filters, bounds included as
- * legacy_collect counts them, so the two agree on what "a connection in the window" is. */
-#define WINDOW                                                                                     \
-	" c.first_ts >= ?1 AND c.first_ts <= ?2"                                                   \
-	" AND tc_report_scope(c.client_ip, c.server_ip, c.server_port, c.sni) "
-
-static void db_error(const struct report *r, const char *what)
-{
-	fprintf(stderr, "tlscensus: database '%s': %s: %s\n", store_path(r->s), what,
-	        sqlite3_errmsg(store_db(r->s)));
-}
-
-/* The filters of struct legacy_query as an SQL function, so every count of the report is over
- * the same hosts as the legacy list. */
-static void scope_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const struct legacy_query *q = sqlite3_user_data(ctx);
-	const char *client = (const char *)sqlite3_value_text(argv[0]);
-	const char *server = (const char *)sqlite3_value_text(argv[1]);
-	const char *sni = (const char *)sqlite3_value_text(argv[3]);
-	int ok = 1;
-
-	(void)argc;
-	if (q->client.set)
-		ok = client && cidr_match(&q->client, client);
-	if (ok && q->server.set)
-		ok = server && cidr_match(&q->server, server);
-	if (ok && q->port)
-		ok = sqlite3_value_int(argv[2]) == q->port;
-	if (ok && q->sni_glob)
-		ok = filter_glob_match(q->sni_glob, sni);
-	sqlite3_result_int(ctx, ok);
-}
-
 static int oom(const struct report *r)
 {
 	fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n",
 	        store_path(r->s));
 	return -1;
-}
-
-static sqlite3_stmt *prepare(struct report *r, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(store_db(r->s), sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(r, "report query failed");
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	if (sqlite3_bind_parameter_count(st) >= 2) {
-		sqlite3_bind_double(st, 1, r->since);
-		sqlite3_bind_double(st, 2, r->until);
-	}
-	return st;
-}
-
-/* Steps st to its end; a row callback may be NULL. Finalizes st. */
-static int each_row(struct report *r, sqlite3_stmt *st, int (*row)(struct report *, sqlite3_stmt *))
-{
-	int rc;
-
-	if (!st)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (row && row(r, st)) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_NOMEM)
-			fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n",
-			        store_path(r->s));
-		else
-			db_error(r, "report query failed");
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int totals_row(struct report *r, sqlite3_stmt *st)
-{
-	r->conns = (uint64_t)sqlite3_column_int64(st, 0);
-	r->clients = (uint64_t)sqlite3_column_int64(st, 1);
-	r->servers = (uint64_t)sqlite3_column_int64(st, 2);
-	r->data_first = sqlite3_column_double(st, 3);
-	r->data_last = sqlite3_column_double(st, 4);
-	return 0;
 }
 
 static int tally_add(struct tallies *t, int64_t value, const char *name, int legacy, uint64_t n)
@@ -212,47 +130,62 @@ static int tally_add(struct tallies *t, int64_t value, const char *name, int leg
 	return v[t->n++].name ? 0 : -1;
 }
 
-static int version_row(struct report *r, sqlite3_stmt *st)
+static int gather_totals(struct report *r)
 {
-	char name[16];
-	int none = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	struct store_totals t;
 
-	if (none)
-		snprintf(name, sizeof name, "no ServerHello");
-	else
-		tc_version_text(sqlite3_column_int64(st, 0), name);
-	return tally_add(&r->versions, none ? -1 : sqlite3_column_int64(st, 0), name,
-	                 sqlite3_column_int(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
-}
-
-static int cipher_row(struct report *r, sqlite3_stmt *st)
-{
-	uint32_t v = (uint32_t)sqlite3_column_int64(st, 0);
-	uint64_t n = (uint64_t)sqlite3_column_int64(st, 1);
-	char hex[16];
-
-	if (r->ciphers.n >= (size_t)r->o->top_ciphers) {
-		r->ciphers.rest += n;
-		return 0;
-	}
-	snprintf(hex, sizeof hex, "0x%04x", v);
-	return tally_add(&r->ciphers, v, cipher_name(v) ? cipher_name(v) : hex, cipher_is_legacy(v),
-	                 n);
-}
-
-static int trend_row(struct report *r, sqlite3_stmt *st)
-{
-	int64_t b = sqlite3_column_int64(st, 0);
-	int none = sqlite3_column_type(st, 1) == SQLITE_NULL;
-	int64_t v = none ? -1 : sqlite3_column_int64(st, 1);
-
-	if (b < 0 || (uint64_t)b >= r->nbuckets)
-		return 0;
-	for (size_t i = 0; i < r->versions.n; i++)
-		if (r->versions.v[i].value == v)
-			r->trend[(size_t)b * r->versions.n + i] +=
-			    (uint64_t)sqlite3_column_int64(st, 2);
+	if (store_report_totals(r->s, &r->where, &t))
+		return -1;
+	r->conns = t.connections;
+	r->clients = t.clients;
+	r->servers = t.servers;
+	r->data_first = t.first;
+	r->data_last = t.last;
 	return 0;
+}
+
+static int gather_versions(struct report *r)
+{
+	struct store_count *c;
+	size_t n;
+	int rc = store_report_versions(r->s, &r->where, &c, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[TC_VERSION_TEXT_MAX];
+
+		if (c[i].value < 0)
+			snprintf(name, sizeof name, "no ServerHello");
+		else
+			tc_version_text(c[i].value, name);
+		if (tally_add(&r->versions, c[i].value, name, c[i].legacy, c[i].n))
+			rc = oom(r);
+	}
+	free(c);
+	return rc;
+}
+
+/* The top suites by name, the rest as one count; legacy as the cipher registry says. */
+static int gather_ciphers(struct report *r)
+{
+	struct store_count *c;
+	size_t n;
+	int rc = store_report_ciphers(r->s, &r->where, &c, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint32_t v = (uint32_t)c[i].value;
+		char hex[16];
+
+		if (r->ciphers.n >= (size_t)r->o->top_ciphers) {
+			r->ciphers.rest += c[i].n;
+			continue;
+		}
+		snprintf(hex, sizeof hex, "0x%04x", v);
+		if (tally_add(&r->ciphers, v, cipher_name(v) ? cipher_name(v) : hex,
+		              cipher_is_legacy(v), c[i].n))
+			rc = oom(r);
+	}
+	free(c);
+	return rc;
 }
 
 /* The rows of the chart and of the trend tables, built once for every format. */
@@ -281,7 +214,9 @@ static int gather_trend(struct report *r)
 {
 	double start = r->since ? r->since : r->data_first;
 	double end = r->until_given || r->since ? r->until : r->data_last + 1;
+	struct store_trend_count *c;
 	uint64_t days;
+	size_t n;
 
 	if (!r->conns)
 		return 0;
@@ -300,118 +235,47 @@ static int gather_trend(struct report *r)
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
 	if (!r->trend)
 		return oom(r);
-
-	sqlite3_stmt *st = prepare(r, "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
-	                              "c.version, count(*) FROM connections c WHERE " WINDOW
-	                              "GROUP BY b, c.version");
-	if (st) {
-		sqlite3_bind_double(st, 3, r->day0);
-		sqlite3_bind_double(st, 4, (double)r->bucket_days * DAY);
+	if (store_report_trend(r->s, &r->where, r->day0, (double)r->bucket_days * DAY, &c, &n))
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		if (c[k].span < 0 || (uint64_t)c[k].span >= r->nbuckets)
+			continue;
+		for (size_t i = 0; i < r->versions.n; i++)
+			if (r->versions.v[i].value == c[k].version)
+				r->trend[(size_t)c[k].span * r->versions.n + i] += c[k].n;
 	}
-	if (each_row(r, st, trend_row))
-		return -1;
+	free(c);
 	return trend_rows(r);
-}
-
-static int coverage_row(struct report *r, sqlite3_stmt *st)
-{
-	uint64_t *v[] = {&r->cov.runs,         &r->cov.unfinished,   &r->cov.packets,
-	                 &r->cov.undecodable,  &r->cov.kernel_drops, &r->cov.queue_drops,
-	                 &r->cov.flows_evicted};
-
-	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-		*v[i] = (uint64_t)sqlite3_column_int64(st, (int)i);
-	return 0;
-}
-
-static int oldest_row(struct report *r, sqlite3_stmt *st)
-{
-	r->cov.oldest_row = sqlite3_column_double(st, 0);
-	r->cov.oldest_inventory = sqlite3_column_double(st, 1);
-	return 0;
-}
-
-/*
- * Runs are whole invocations: a run counts when one of its connections falls in the window, or
- * when it is a live capture whose wall-clock span overlaps the window (a capture that saw no TLS
- * still says what it dropped). Their counters are for the whole run, not the filtered hosts.
- */
-static int gather_coverage(struct report *r)
-{
-	sqlite3_stmt *st = prepare(
-	    r, "SELECT count(*), coalesce(sum(ended IS NULL), 0), coalesce(sum(packets), 0), "
-	       "coalesce(sum(undecodable), 0), coalesce(sum(kernel_drops), 0), "
-	       "coalesce(sum(queue_drops), 0), coalesce(sum(flows_evicted), 0) FROM runs "
-	       "WHERE id IN (SELECT c.run_id FROM connections c "
-	       "             WHERE c.first_ts >= ?1 AND c.first_ts <= ?2) "
-	       "OR (command = 'capture' AND started < ?2 AND coalesce(ended, ?3) >= ?1)");
-
-	if (st)
-		sqlite3_bind_double(st, 3, r->now);
-	if (each_row(r, st, coverage_row))
-		return -1;
-	return each_row(r,
-	                prepare(r, "SELECT (SELECT min(first_ts) FROM connections), "
-	                           "(SELECT min(first_seen) FROM inventory)"),
-	                oldest_row);
 }
 
 /* ---------------------------------------------------------------- previous report */
 
-static int table_exists(struct report *r)
-{
-	sqlite3_stmt *st = prepare(r, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-	                              "name = 'reports'");
-	int found = st && sqlite3_step(st) == SQLITE_ROW;
-
-	sqlite3_finalize(st);
-	return found;
-}
-
-static int prev_client_row(struct report *r, sqlite3_stmt *st)
-{
-	return strv_add(&r->prev.clients, (const char *)sqlite3_column_text(st, 0));
-}
-
 static int find_previous(struct report *r)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct store_report_prev p;
+	int rc = store_report_previous(r->s, r->policy, r->scope, &p);
 
-	if (!table_exists(r))
-		return 0;
-	st = prepare(r, "SELECT generated_at, since, until, path, legacy_clients FROM reports "
-	                "WHERE policy = ?1 AND scope = ?2 ORDER BY id DESC LIMIT 1");
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, r->policy, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->scope, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(st, 3);
-		sqlite3_stmt *keys = NULL;
-
-		r->prev.found = 1;
-		r->prev.generated = sqlite3_column_double(st, 0);
-		r->prev.since = sqlite3_column_double(st, 1);
-		r->prev.until = sqlite3_column_double(st, 2);
-		r->prev.path = path ? strdup(path) : NULL;
-		if (sqlite3_prepare_v2(store_db(r->s),
-		                       "SELECT value FROM json_each(?1) WHERE type = 'text'", -1,
-		                       &keys, NULL) == SQLITE_OK)
-			sqlite3_bind_value(keys, 1, sqlite3_column_value(st, 4));
-		rc = each_row(r, keys, prev_client_row) ? SQLITE_ERROR : SQLITE_DONE;
-		strv_sort(&r->prev.clients);
-	} else if (rc != SQLITE_DONE) {
-		db_error(r, "cannot read the previous report");
+	if (rc <= 0) {
+		store_report_prev_free(&p);
+		return rc;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	r->prev.found = 1;
+	r->prev.generated = p.generated;
+	r->prev.since = p.since;
+	r->prev.until = p.until;
+	r->prev.path = p.path;
+	r->prev.clients = (struct strv){p.clients, p.nclients, p.nclients};
+	strv_sort(&r->prev.clients);
+	return 0;
 }
 
+/* Each client of the previous list is now legacy still (nothing to say), new, migrated (seen
+ * with modern TLS only) or not seen at all. */
 static int gather_changes(struct report *r)
 {
-	sqlite3_stmt *st;
+	size_t n = r->prev.clients.n, asked = 0;
+	const char **ask;
+	uint64_t *conns;
 	int rc = 0;
 
 	if (!r->prev.found)
@@ -420,34 +284,31 @@ static int gather_changes(struct report *r)
 		if (!strv_has(&r->prev.clients, r->legacy_clients.v[i]) &&
 		    strv_add(&r->added, r->legacy_clients.v[i]))
 			return oom(r);
-	st = prepare(r, "SELECT count(*) FROM connections c WHERE" WINDOW "AND c.client_ip = ?3");
-	if (!st)
-		return -1;
-	r->migrated_conns = calloc(r->prev.clients.n + 1, sizeof *r->migrated_conns);
-	for (size_t i = 0; rc == 0 && i < r->prev.clients.n; i++) {
-		const char *ip = r->prev.clients.v[i];
-		uint64_t n;
-
-		if (strv_has(&r->legacy_clients, ip))
-			continue;
-		sqlite3_bind_text(st, 3, ip, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			db_error(r, "report query failed");
-			rc = -1;
-			break;
-		}
-		n = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (!r->migrated_conns) {
-			rc = oom(r);
-		} else if (n) {
-			r->migrated_conns[r->migrated.n] = n;
-			rc = strv_add(&r->migrated, ip) ? oom(r) : 0;
+	ask = malloc((n + 1) * sizeof *ask);
+	conns = calloc(n + 1, sizeof *conns);
+	r->migrated_conns = calloc(n + 1, sizeof *r->migrated_conns);
+	if (!ask || !conns || !r->migrated_conns) {
+		rc = oom(r);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strv_has(&r->legacy_clients, r->prev.clients.v[i]))
+			ask[asked++] = r->prev.clients.v[i];
+	if (store_report_client_connections(r->s, &r->where, ask, asked, conns)) {
+		rc = -1;
+		goto out;
+	}
+	for (size_t k = 0; rc == 0 && k < asked; k++) {
+		if (conns[k]) {
+			r->migrated_conns[r->migrated.n] = conns[k];
+			rc = strv_add(&r->migrated, ask[k]) ? oom(r) : 0;
 		} else {
-			rc = strv_add(&r->unseen, ip) ? oom(r) : 0;
+			rc = strv_add(&r->unseen, ask[k]) ? oom(r) : 0;
 		}
 	}
-	sqlite3_finalize(st);
+out:
+	free(ask);
+	free(conns);
 	return rc;
 }
 
@@ -550,30 +411,14 @@ static int gather(struct report *r)
 		strv_free(&seen);
 	}
 
-	if (sqlite3_create_function(store_db(r->s), "tc_report_scope", 4,
-	                            SQLITE_UTF8 | SQLITE_DETERMINISTIC, (void *)&r->o->q, scope_fn,
-	                            NULL, NULL) != SQLITE_OK) {
-		db_error(r, "cannot set up the report's filters");
-		return -1;
-	}
-	if (each_row(r,
-	             prepare(r, "SELECT count(*), count(DISTINCT c.client_ip), "
-	                        "count(DISTINCT c.server_ip), min(c.first_ts), max(c.first_ts) "
-	                        "FROM connections c WHERE" WINDOW),
-	             totals_row) ||
-	    each_row(r,
-	             prepare(r,
-	                     "SELECT c.version, coalesce(v.legacy, 0), count(*) "
-	                     "FROM connections c LEFT JOIN tls_versions v ON v.value = c.version "
-	                     "WHERE" WINDOW "GROUP BY c.version "
-	                     "ORDER BY c.version IS NULL, v.rank IS NULL, v.rank DESC, c.version"),
-	             version_row) ||
-	    each_row(
-	        r,
-	        prepare(r, "SELECT c.cipher, count(*) AS n FROM connections c WHERE" WINDOW
-	                   "AND c.cipher IS NOT NULL GROUP BY c.cipher ORDER BY n DESC, c.cipher"),
-	        cipher_row) ||
-	    gather_trend(r) || gather_coverage(r) || gather_changes(r))
+	r->where = (struct store_scope){.since = r->since,
+	                                .until = r->until,
+	                                .client = &r->o->q.client,
+	                                .server = &r->o->q.server,
+	                                .sni_glob = r->o->q.sni_glob,
+	                                .port = r->o->q.port};
+	if (gather_totals(r) || gather_versions(r) || gather_ciphers(r) || gather_trend(r) ||
+	    store_report_coverage(r->s, r->since, r->until, r->now, &r->cov) || gather_changes(r))
 		return -1;
 	return 0;
 }
@@ -745,8 +590,6 @@ static void report_free(struct report *r)
 	strv_free(&r->migrated);
 	strv_free(&r->unseen);
 	free(r->migrated_conns);
-	sqlite3_create_function(store_db(r->s), "tc_report_scope", 4, SQLITE_UTF8, NULL, NULL, NULL,
-	                        NULL);
 }
 
 int report_run(struct store *s, const struct report_options *o)

@@ -11,6 +11,7 @@
 
 #include "legacy.h"
 #include "report.h"
+#include "report_read.h"
 #include "version.h"
 
 #ifndef TC_VERSION
@@ -42,12 +43,6 @@ struct tallies {
 	uint64_t rest; /* counted but not listed: suites past the top N */
 };
 
-struct coverage {
-	uint64_t runs, unfinished, packets, undecodable, kernel_drops, queue_drops, flows_evicted;
-	double oldest_row;       /* first_ts of the oldest connection row kept; 0: none */
-	double oldest_inventory; /* first_seen of the oldest inventory row; 0: none */
-};
-
 struct previous {
 	int found;
 	double generated, since, until; /* since 0: it was open */
@@ -72,7 +67,8 @@ struct report {
 	char scope[640];    /* filters as text, the key (with the policy) of "previous report" */
 	char filters[640];  /* the same for readers */
 	const char *policy; /* name of the policy, with scope the key of "previous report" */
-	const char *policy_text; /* description; NULL when the legacy room gives none */
+	const char *policy_text;  /* description; NULL when the legacy room gives none */
+	struct store_scope where; /* the window and the filters, for every count of the store */
 	struct legacy_result lr;
 	size_t *order;              /* entries in attribution order */
 	struct strv legacy_clients; /* sorted */
@@ -90,7 +86,7 @@ struct report {
 	uint64_t *trend;
 	struct trend_row *rows; /* nbuckets */
 	uint64_t trend_max;
-	struct coverage cov;
+	struct store_coverage cov;
 	struct previous prev;
 	struct strv added, migrated, unseen;
 	uint64_t *migrated_conns; /* parallel to migrated */
