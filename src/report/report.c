@@ -2,8 +2,9 @@
  * report.c: the report room's driver. For one time window it gathers into one struct report the
  * legacy room's answer (legacy_collect), the traffic mix, a per-day trend, the change since the
  * previous report and what the census could not see; then one format (render_*.c) writes it, to
- * standard output or to a file that appears whole. It reads the store read-only; its one write
- * is a row of the reports table, on a connection of its own. It formats no section itself.
+ * standard output or to a file that appears whole. The figures come from the store as plain
+ * structs (report_read.h), and so does its one write, a row of the reports table
+ * (store_report_save): no SQL here. It formats no section itself.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,39 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "ciphers.h"
 #include "legacy.h"
 #include "report_int.h"
 #include "report_read.h"
 #include "store.h"
-#include "text.h"
 #include "util.h"
 #include "version.h"
 
-#define CHART_MAX_BARS 186  /* more days than this are drawn as weeks, then as 30-day spans */
-#define REPORT_BUSY_MS 5000 /* a capture commits at least every second (store.c) */
-
-/*
- * The reports table lives beside the census data but belongs to this room: it is created on
- * the first report rather than in store.c's schema_v1, because schema_v1 only runs when a
- * database is created or migrated, so every database that is already at version 1 would
- * never get it; and because the report is its only reader and writer. It holds no census data:
- * dropping it only makes the next report's "changes" section start again.
- */
-static const char reports_schema[] =
-    "CREATE TABLE IF NOT EXISTS reports (\n"
-    "  id             INTEGER PRIMARY KEY,\n"
-    "  generated_at   REAL NOT NULL,  -- unix seconds\n"
-    "  since          REAL,           -- window start, unix seconds; NULL: from the first record\n"
-    "  until          REAL NOT NULL,  -- window end (included); --since last starts here\n"
-    "  policy         TEXT NOT NULL,  -- name of the policy applied\n"
-    "  scope          TEXT NOT NULL,  -- filters (--client, --server, --sni, --port); '' for all\n"
-    "  format         TEXT NOT NULL,  -- html, md or csv\n"
-    "  path           TEXT,           -- file written; NULL for standard output\n"
-    "  legacy_clients TEXT NOT NULL   -- JSON array of the client IPs listed as legacy\n"
-    ")";
+#define CHART_MAX_BARS 186 /* more days than this are drawn as weeks, then as 30-day spans */
 
 /* ---------------------------------------------------------------- small containers */
 
@@ -496,83 +473,32 @@ fail:
 	return rc;
 }
 
-/* The report's legacy clients as a JSON array; the addresses are inert text, so only '"' and
- * '\' could need escaping. */
-static char *clients_json(const struct strv *sv)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
-	fputc('[', f);
-	for (size_t i = 0; i < sv->n; i++) {
-		char *clean = text_inert(sv->v[i], strlen(sv->v[i]), 0);
-
-		fputs(i ? ",\"" : "\"", f);
-		for (const char *p = clean ? clean : ""; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				fputc('\\', f);
-			fputc(*p, f);
-		}
-		fputc('"', f);
-		free(clean);
-	}
-	fputc(']', f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 /*
- * The report's only write, on a connection of its own: the census data stays behind the
- * read-only handle. A database the report may not write (another user's capture) only loses
- * the memory of this report, so that is a warning, not a failure.
+ * The report's only write: a database the report may not write (another user's capture) only
+ * loses the memory of this report, so that is a warning, not a failure.
  */
 static void record_report(const struct report *r, const char *path)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *json = clients_json(&r->legacy_clients);
-	int rc = json ? sqlite3_open_v2(store_path(r->s), &db, SQLITE_OPEN_READWRITE, NULL)
-	              : SQLITE_NOMEM;
+	const struct store_report_row row = {
+	    .generated = r->now,
+	    .since = r->since,
+	    .until = r->until,
+	    .policy = r->policy,
+	    .scope = r->scope,
+	    .format = renderers[r->o->format]->name,
+	    .path = path,
+	    .clients = (const char *const *)r->legacy_clients.v,
+	    .nclients = r->legacy_clients.n,
+	};
+	char err[512];
 
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(db, REPORT_BUSY_MS);
-		rc = sqlite3_exec(db, reports_schema, NULL, NULL, NULL);
-	}
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db,
-		                        "INSERT INTO reports (generated_at, since, until, policy, "
-		                        "scope, format, path, legacy_clients) "
-		                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		                        -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_double(st, 1, r->now);
-		if (r->since)
-			sqlite3_bind_double(st, 2, r->since);
-		sqlite3_bind_double(st, 3, r->until);
-		sqlite3_bind_text(st, 4, r->policy, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, r->scope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, renderers[r->o->format]->name, -1, SQLITE_STATIC);
-		if (path)
-			sqlite3_bind_text(st, 7, path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 8, json, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-	}
-	if (rc != SQLITE_OK)
+	if (store_report_save(r->s, &row, err, sizeof err))
 		fprintf(
 		    stderr,
 		    "tlscensus: warning: database '%s': cannot remember this report (%s); the next "
 		    "'--since last' and 'changes' will not know it. Run the report as a user who "
 		    "may write the database, or pass --no-record\n",
-		    store_path(r->s), db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	free(json);
+		    store_path(r->s), err);
 }
 
 static void report_free(struct report *r)

@@ -1,7 +1,8 @@
 /*
  * report_read.c: the report's questions to the store, as SQL, answered with the plain structs
- * of report_read.h. It reads the census through the store's handle and never writes it; the
- * report's filters reach the SQL as one function, tc_report_scope, registered per query.
+ * of report_read.h. It reads the census through the store's handle and never writes it; its one
+ * write is a row of the reports table, through store_db_write. The report's filters reach the
+ * SQL as one function, tc_report_scope, registered for each query.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "filter.h"
 #include "report_read.h"
 #include "store.h"
+#include "text.h"
 
 /* Every census query of the report is over this window and the filters, bounds included as
  * legacy_collect counts them, so the two agree on what "a connection in the window" is. */
@@ -403,4 +405,76 @@ void store_report_prev_free(struct store_report_prev *p)
 		free(p->clients[i]);
 	free(p->clients);
 	memset(p, 0, sizeof *p);
+}
+
+/* The legacy clients as a JSON array; the addresses are inert text, so only '"' and '\' could
+ * need escaping. */
+static char *clients_json(const char *const *clients, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		char *clean = text_inert(clients[i], strlen(clients[i]), 0);
+
+		fputs(i ? ",\"" : "\"", f);
+		for (const char *p = clean ? clean : ""; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fputc('\\', f);
+			fputc(*p, f);
+		}
+		fputc('"', f);
+		free(clean);
+	}
+	fputc(']', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int store_report_save(struct store *s, const struct store_report_row *row, char *err, size_t errlen)
+{
+	char *json = clients_json(row->clients, row->nclients);
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int rc;
+
+	if (!json) {
+		snprintf(err, errlen, "%s", sqlite3_errstr(SQLITE_NOMEM));
+		return -1;
+	}
+	db = store_db_write(s, err, errlen);
+	if (!db) {
+		free(json);
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(db,
+	                        "INSERT INTO reports (generated_at, since, until, policy, scope, "
+	                        "format, path, legacy_clients) "
+	                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_double(st, 1, row->generated);
+		if (row->since)
+			sqlite3_bind_double(st, 2, row->since);
+		sqlite3_bind_double(st, 3, row->until);
+		sqlite3_bind_text(st, 4, row->policy, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, row->scope, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, row->format, -1, SQLITE_STATIC);
+		if (row->path)
+			sqlite3_bind_text(st, 7, row->path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, json, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	free(json);
+	return rc == SQLITE_OK ? 0 : -1;
 }

@@ -1,8 +1,9 @@
 /*
  * report_read.h: what the report asks of a store, as plain numbers and strings: totals, counts
  * by version and cipher suite, the trend, the runs' coverage, and the reports table (the
- * previous report of a series). The SQL is report_read.c's alone; no caller sees a statement.
- * Each function returns 0, or -1 with a message on stderr that names the database.
+ * previous report of a series, and remembering this one). The SQL is report_read.c's alone; no
+ * caller sees a statement. Each function returns 0, or -1 with a message on stderr that names
+ * the database (store_report_save: the reason in err, for its caller to word).
  */
 #ifndef TLSCENSUS_REPORT_READ_H
 #define TLSCENSUS_REPORT_READ_H
@@ -86,5 +87,21 @@ struct store_report_prev {
 int store_report_previous(struct store *s, const char *policy, const char *scope,
                           struct store_report_prev *out);
 void store_report_prev_free(struct store_report_prev *p);
+
+/* A report to remember. */
+struct store_report_row {
+	double generated, since, until; /* since 0: the window was open (stored as NULL) */
+	const char *policy, *scope;     /* the key of store_report_previous */
+	const char *format;             /* html, md or csv */
+	const char *path;               /* the file written; NULL: standard output */
+	const char *const *clients;     /* the legacy client addresses listed */
+	size_t nclients;
+};
+
+/* Adds the row to the reports table through store_db_write, so the census data stays behind a
+ * read-only handle. 0, or -1 with SQLite's reason in err: the database may not be writable by
+ * this user, and only the caller knows how much that matters. */
+int store_report_save(struct store *s, const struct store_report_row *row, char *err,
+                      size_t errlen);
 
 #endif

@@ -34,6 +34,28 @@
 /* ---------------------------------------------------------------- schema */
 
 /*
+ * Tables added to version 1 after databases were made with it, so without a version of their
+ * own (an older tlscensus still opens the file): schema_v1 ends with them, and store_db_write
+ * creates them on a database made before. reports is the report's memory of earlier reports
+ * (report_read.c); it holds no census data: dropping it only makes the next report's "changes"
+ * section start again.
+ */
+#define SCHEMA_V1_LATE                                                                             \
+	"CREATE TABLE IF NOT EXISTS reports (\n"                                                   \
+	"  id             INTEGER PRIMARY KEY,\n"                                                  \
+	"  generated_at   REAL NOT NULL,  -- unix seconds\n"                                       \
+	"  since          REAL,           -- window start, unix seconds; "                         \
+	"NULL: from the first record\n"                                                            \
+	"  until          REAL NOT NULL,  -- window end (included); --since last starts here\n"    \
+	"  policy         TEXT NOT NULL,  -- name of the policy applied\n"                         \
+	"  scope          TEXT NOT NULL,  -- filters (--client, --server, --sni, --port); "        \
+	"'' for all\n"                                                                             \
+	"  format         TEXT NOT NULL,  -- html, md or csv\n"                                    \
+	"  path           TEXT,           -- file written; NULL for standard output\n"             \
+	"  legacy_clients TEXT NOT NULL   -- JSON array of the client IPs listed as legacy\n"      \
+	");\n"
+
+/*
  * Version 1. The comments are kept by SQLite in sqlite_master, so `.schema` in the sqlite3 shell
  * shows them to whoever queries the database by hand.
  */
@@ -169,7 +191,9 @@ static const char schema_v1[] =
     "-- Failed connections only, for the retry test of view inventory_keys, which runs on every\n"
     "-- insert: it stays cheap however busy a client/server pair is.\n"
     "CREATE INDEX IF NOT EXISTS connections_failed ON connections(client_ip, server_ip,\n"
-    "  server_port, first_ts) WHERE sh_version IS NULL OR alert_desc IN (40, 70, 86);\n";
+    "  server_port, first_ts) WHERE sh_version IS NULL OR alert_desc IN (40, 70, 86);\n"
+    /* and the tables that joined version 1 late */
+    SCHEMA_V1_LATE;
 
 /*
  * Views are dropped and created again whenever this text changes (see views_stale), so they
@@ -378,6 +402,7 @@ static const char *const conn_col_names[COL_COUNT] = {
 
 struct store {
 	sqlite3 *db;
+	sqlite3 *rw; /* store_db_write's own connection when the store is read-only */
 	char *path;
 	enum store_mode mode;
 	sqlite3_stmt *insert; /* prepared once, reused for every row */
@@ -895,6 +920,7 @@ static void store_free(struct store *s)
 	sqlite3_finalize(s->touch);
 	sqlite3_finalize(s->inventory);
 	sqlite3_finalize(s->prune);
+	sqlite3_close(s->rw);
 	if (s->db)
 		sqlite3_close(s->db);
 	free(s->text.p);
@@ -942,6 +968,28 @@ struct sqlite3 *store_db(struct store *s)
 const char *store_path(const struct store *s)
 {
 	return s->path;
+}
+
+struct sqlite3 *store_db_write(struct store *s, char *err, size_t errlen)
+{
+	sqlite3 *db = s->mode == STORE_READ_WRITE ? s->db : s->rw;
+
+	if (!db) {
+		int rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE, NULL);
+
+		if (rc != SQLITE_OK) {
+			set_err(err, errlen, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+			sqlite3_close(db);
+			return NULL;
+		}
+		sqlite3_busy_timeout(db, STORE_BUSY_MS);
+		s->rw = db;
+	}
+	if (sqlite3_exec(db, SCHEMA_V1_LATE, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "%s", sqlite3_errmsg(db));
+		return NULL;
+	}
+	return db;
 }
 
 /* ---------------------------------------------------------------- batches */

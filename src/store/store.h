@@ -48,5 +48,13 @@ int store_export_ndjson(struct store *s, FILE *out);
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
+/*
+ * A handle that may write, for the rows a reader keeps of its own (the report's reports table):
+ * the store's own when it was opened read-write; else a second connection to the file, opened on
+ * first use (never creating it) and closed with the store, so the census data stays behind the
+ * read-only handle. The tables added to schema version 1 late exist on it. NULL when the file
+ * may not be written, with SQLite's reason in err.
+ */
+struct sqlite3 *store_db_write(struct store *s, char *err, size_t errlen);
 
 #endif
