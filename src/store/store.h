@@ -44,10 +44,12 @@ int64_t store_prune(struct store *s, double before_unix, int limit);
 enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
 int store_export_ndjson(struct store *s, FILE *out);
 
-/* For the query side (query.c): the open handle and the file name it was opened from. */
+/* For the readers of a store (legacy_collect, export.c, report_read.c): the open handle and the
+ * file name it was opened from. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
+
 /*
  * A handle that may write, for the rows a reader keeps of its own (the report's reports table):
  * the store's own when it was opened read-write; else a second connection to the file, opened on
