@@ -171,6 +171,7 @@ static const char *const sh_col_names[] = {SH_COLUMNS(COL_NAME)};
 
 struct store {
 	sqlite3 *db;
+	sqlite3 *rw; /* store_db_write's own connection when the store is read-only */
 	char *path;
 	enum store_mode mode;
 	sqlite3_stmt *insert; /* conn row, prepared once, reused for every row */
@@ -808,6 +809,7 @@ static void store_free(struct store *s)
 
 	for (size_t i = 0; i < COUNT_OF(st); i++)
 		sqlite3_finalize(st[i]);
+	sqlite3_close(s->rw);
 	if (s->db)
 		sqlite3_close(s->db);
 	idcache_free(&s->ch_ids);
@@ -857,6 +859,24 @@ struct sqlite3 *store_db(struct store *s)
 const char *store_path(const struct store *s)
 {
 	return s->path;
+}
+
+struct sqlite3 *store_db_write(struct store *s, char *err, size_t errlen)
+{
+	sqlite3 *db = s->mode == STORE_READ_WRITE ? s->db : s->rw;
+
+	if (!db) {
+		int rc = sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE, NULL);
+
+		if (rc != SQLITE_OK) {
+			set_err(err, errlen, "%s", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+			sqlite3_close(db);
+			return NULL;
+		}
+		sqlite3_busy_timeout(db, STORE_BUSY_MS);
+		s->rw = db;
+	}
+	return db; /* schema v2 always has the reports table */
 }
 
 /* ---------------------------------------------------------------- batches */

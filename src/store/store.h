@@ -44,9 +44,19 @@ int64_t store_prune(struct store *s, double before_unix, int limit);
 enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
 int store_export_ndjson(struct store *s, FILE *out);
 
-/* For the query side (query.c): the open handle and the file name it was opened from. */
+/* For the readers of a store (legacy_collect, export.c, report_read.c): the open handle and the
+ * file name it was opened from. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
+
+/*
+ * A handle that may write, for the rows a reader keeps of its own (the report's reports table):
+ * the store's own when it was opened read-write; else a second connection to the file, opened on
+ * first use (never creating it) and closed with the store, so the census data stays behind the
+ * read-only handle. The tables added to schema version 1 late exist on it. NULL when the file
+ * may not be written, with SQLite's reason in err.
+ */
+struct sqlite3 *store_db_write(struct store *s, char *err, size_t errlen);
 
 #endif

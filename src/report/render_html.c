@@ -1,0 +1,689 @@
+/*
+ * render_html.c: the report as one self-contained HTML page: inline CSS and an inline SVG
+ * chart, no script, no font or image to fetch, readable when printed. Only what report.c
+ * gathered is written; every text not written here goes through report_text.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report_int.h"
+
+static const char html_style[] =
+    "<style>\n"
+    ":root{--bad:#b2182b;--warn:#8a5a00;--good:#1a7f37;--muted:#57606a;--line:#d8dee4}\n"
+    "*{box-sizing:border-box}\n"
+    "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,"
+    "sans-serif;color:#1f2328;max-width:1180px;margin:0 auto;padding:24px 32px;"
+    "-webkit-print-color-adjust:exact;print-color-adjust:exact}\n"
+    "h1{font-size:26px;margin:0 0 4px}\n"
+    "h2{font-size:20px;border-bottom:2px solid var(--line);padding-bottom:4px;margin:36px 0 10px}\n"
+    "h3{font-size:16px;margin:22px 0 4px}\n"
+    "p{margin:6px 0}\n"
+    ".meta{color:var(--muted);margin:0}\n"
+    ".lead{font-size:15px;max-width:900px}\n"
+    ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}\n"
+    ".card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:150px}\n"
+    ".card b{display:block;font-size:26px;line-height:1.2}\n"
+    ".card span{color:var(--muted);font-size:13px}\n"
+    ".card.bad{border-color:#f1aeb5;background:#fff5f5}.card.bad b{color:var(--bad)}\n"
+    ".card.good b{color:var(--good)}\n"
+    ".cols{display:grid;grid-template-columns:2fr 3fr;gap:28px}\n"
+    "table{border-collapse:collapse;width:100%;margin:8px 0 4px}\n"
+    "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);"
+    "vertical-align:top}\n"
+    "th{background:#f6f8fa;font-weight:600;font-size:13px}\n"
+    ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
+    ".small{font-size:12px;color:var(--muted)}\n"
+    ".mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11.5px;"
+    "overflow-wrap:anywhere}\n"
+    ".wrap{overflow-wrap:anywhere}\n"
+    "table.entries{table-layout:fixed}table.entries td{overflow-wrap:anywhere}\n"
+    ".tag{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;"
+    "white-space:nowrap}\n"
+    ".tag.bad{background:#ffebe9;color:#a40e26}.tag.good{background:#dafbe1;color:#116329}\n"
+    ".tag.none{background:#eaeef2;color:#424a53}\n"
+    ".advice{background:#fff8c5;border-left:4px solid #d4a72c;padding:6px 12px;margin:6px 0 8px}\n"
+    ".failing{color:var(--bad);font-weight:600}\n"
+    ".ok{color:var(--good)}\n"
+    ".bar{display:inline-block;height:9px;background:#eaeef2;width:90px;vertical-align:middle;"
+    "margin-left:6px}\n"
+    ".bar i{display:block;height:9px}\n"
+    ".note{color:var(--muted);font-size:13px}\n"
+    "ul{margin:6px 0;padding-left:22px}\n"
+    "figure{margin:8px 0}\n"
+    "svg text{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif}\n"
+    "footer{margin-top:40px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);"
+    "padding-top:8px}\n"
+    "@media (max-width:800px){.cols{grid-template-columns:1fr}}\n"
+    "table.entries .tag{white-space:normal}\n"
+    "@media print{body{max-width:none;padding:0;font-size:11px}"
+    "h2,h3,.advice{break-after:avoid}tr,.card,figure,.advice{break-inside:avoid}"
+    "thead{display:table-header-group}a{color:inherit;text-decoration:none}}\n"
+    "</style>\n";
+
+/* Colours by version: modern greens and blues, legacy reds, no answer grey. Legacy bars are
+ * also hatched, so a grey-scale print still tells them apart. */
+static const char *version_colour(int64_t v)
+{
+	switch (v) {
+	case -1:
+		return "#8c959f";
+	case 0x0304:
+	case 0xfefc:
+		return "#2da44e";
+	case 0x0303:
+	case 0xfefd:
+		return "#3572b0";
+	case 0x0302:
+		return "#f58b43";
+	case 0x0301:
+	case 0xfeff:
+		return "#d1242f";
+	case 0x0300:
+	case 0x0002:
+		return "#7d0c1a";
+	default:
+		return "#b6bec7";
+	}
+}
+
+#define H(t) report_text(out, REPORT_HTML, (t))
+
+static void html_version_tag(FILE *out, const struct tally *t)
+{
+	fprintf(out, "<span class=\"tag %s\">", t->value < 0 ? "none" : t->legacy ? "bad" : "good");
+	H(t->name);
+	fputs("</span>", out);
+}
+
+static void html_header(FILE *out, const struct report *r)
+{
+	char since[32], until[32], gen[32];
+
+	if (r->since)
+		report_time(r->since, FMT_MINUTE, since, sizeof since);
+	report_time(r->until, FMT_MINUTE, until, sizeof until);
+	report_time(r->now, FMT_MINUTE, gen, sizeof gen);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION
+	      "\">\n<title>Legacy TLS report ",
+	      out);
+	if (r->since) {
+		H(since);
+		fputs(" to ", out);
+	} else {
+		fputs("until ", out);
+	}
+	H(until);
+	fputs(" UTC</title>\n", out);
+	fputs(html_style, out);
+	fputs("</head>\n<body>\n<header>\n<h1>Legacy TLS report</h1>\n<p class=\"meta\">", out);
+	if (r->since) {
+		fputs("<b>", out);
+		H(since);
+		fputs("</b> to <b>", out);
+	} else {
+		report_time(r->data_first, FMT_MINUTE, since, sizeof since);
+		fputs("From the first record", out);
+		if (r->conns) {
+			fputs(" (<b>", out);
+			H(since);
+			fputs("</b>)", out);
+		}
+		fputs(" to <b>", out);
+	}
+	H(until);
+	fputs("</b> UTC", out);
+	if (r->o->since_last)
+		fputs(r->prev.found ? " (since the previous report)"
+		                    : " (no previous report: from the first record)",
+		      out);
+	fputs(" &middot; policy <b>", out);
+	H(r->policy);
+	fputs("</b> &middot; database ", out);
+	H(r->o->db_label);
+	if (r->filters[0]) {
+		fputs(" &middot; only ", out);
+		H(r->filters);
+	}
+	fputs(" &middot; generated ", out);
+	H(gen);
+	fputs(" UTC</p>\n</header>\n<main>\n", out);
+}
+
+static void html_card(FILE *out, const char *cls, uint64_t v, const char *label, const char *sub)
+{
+	char b[32];
+
+	fprintf(out, "<div class=\"card%s%s\"><b>%s</b><span>%s", cls ? " " : "", cls ? cls : "",
+	        report_num(v, b), label);
+	if (sub) {
+		fputs("<br>", out);
+		H(sub);
+	}
+	fputs("</span></div>\n", out);
+}
+
+static void html_share(FILE *out, uint64_t n, uint64_t total, const char *colour)
+{
+	char p[16], b[32];
+
+	fprintf(out,
+	        "<td class=\"n\">%s</td><td class=\"n\">%s<span class=\"bar\">"
+	        "<i style=\"width:%.1f%%;background:%s\"></i></span></td>",
+	        report_num(n, b), report_percent(n, total, p),
+	        total ? 100.0 * (double)n / (double)total : 0.0, colour);
+}
+
+static void html_summary(FILE *out, const struct report *r)
+{
+	char b1[32], b2[32], b3[32], p[16], sub[64];
+	uint64_t legacy = r->lr.legacy_connections;
+
+	fputs("<section id=\"summary\">\n<h2>Summary</h2>\n<p class=\"lead\">", out);
+	if (!r->conns) {
+		fputs("No TLS connection was recorded in this window.", out);
+	} else {
+		fprintf(out, "%s client%s made %s TLS connection%s to %s server%s. ",
+		        report_num(r->clients, b1), report_plural(r->clients),
+		        report_num(r->conns, b2), report_plural(r->conns),
+		        report_num(r->servers, b3), report_plural(r->servers));
+		if (legacy)
+			fprintf(out,
+			        "<b class=\"failing\">%s connection%s (%s) from %s client%s used "
+			        "legacy "
+			        "TLS</b> under the policy <b>",
+			        report_num(legacy, b1), report_plural(legacy),
+			        report_percent(legacy, r->lr.connections, p),
+			        report_num(r->legacy_clients.n, b2),
+			        report_plural(r->legacy_clients.n));
+		else
+			fputs("<b class=\"ok\">None used legacy TLS</b> under the policy <b>", out);
+		H(r->policy);
+		fputs("</b>.", out);
+	}
+	fputs("</p>\n", out);
+	if (r->policy_text) {
+		fputs("<p class=\"note\">Policy ", out);
+		H(r->policy);
+		fputs(": ", out);
+		H(r->policy_text);
+		fputs("</p>\n", out);
+	}
+	fputs("<div class=\"cards\">\n", out);
+	html_card(out, NULL, r->clients, "clients", NULL);
+	html_card(out, NULL, r->servers, "servers", NULL);
+	html_card(out, NULL, r->lr.connections, "connections", NULL);
+	snprintf(sub, sizeof sub, "%s of all connections",
+	         report_percent(legacy, r->lr.connections, p));
+	html_card(out, legacy ? "bad" : "good", legacy, "legacy connections", sub);
+	html_card(out, r->legacy_clients.n ? "bad" : "good", r->legacy_clients.n, "legacy clients",
+	          NULL);
+	html_card(out, "good", report_modern(r), "modern connections", NULL);
+	if (report_unjudged(r))
+		html_card(out, NULL, report_unjudged(r), "not judged",
+		          "hellos not seen or not parsed");
+	fputs("</div>\n", out);
+
+	if (r->lr.n) {
+		fputs("<h3>Who must act</h3>\n<table><tr><th style=\"width:22%\">Finding</th>"
+		      "<th>What to do</th><th class=\"n\">Clients</th><th class=\"n\">Servers "
+		      "reached</th><th class=\"n\">Connections</th></tr>\n",
+		      out);
+		for (int a = 0; a < ATTR_COUNT; a++) {
+			if (!r->per_attr[a].entries)
+				continue;
+			fprintf(out, "<tr><td><a href=\"#attr-%d\">", a);
+			H(report_attr_title((enum attribution)a));
+			fputs("</a></td><td>", out);
+			H(attribution_advice((enum attribution)a));
+			fprintf(out, "</td><td class=\"n\">%s</td>",
+			        report_num(r->per_attr[a].clients, b1));
+			fprintf(out, "<td class=\"n\">%s</td>",
+			        report_num(r->per_attr[a].entries, b1));
+			fprintf(out, "<td class=\"n\">%s</td></tr>\n",
+			        report_num(r->per_attr[a].connections, b1));
+		}
+		fputs("</table>\n", out);
+	}
+
+	fputs(
+	    "<div class=\"cols\">\n<div>\n<h3>Connections by negotiated version</h3>\n"
+	    "<table><tr><th>Version</th><th class=\"n\">Connections</th><th class=\"n\">Share</th>"
+	    "</tr>\n",
+	    out);
+	for (size_t i = 0; i < r->versions.n; i++) {
+		fputs("<tr><td>", out);
+		html_version_tag(out, &r->versions.v[i]);
+		fputs("</td>", out);
+		html_share(out, r->versions.v[i].n, r->conns,
+		           version_colour(r->versions.v[i].value));
+		fputs("</tr>\n", out);
+	}
+	if (!r->versions.n)
+		fputs("<tr><td colspan=\"3\">none</td></tr>\n", out);
+	fputs("</table>\n<p class=\"small\">Legacy versions in red; &ldquo;no ServerHello&rdquo;: "
+	      "the "
+	      "server never answered (refused, or the capture missed the "
+	      "answer).</p>\n</div>\n<div>\n",
+	      out);
+	fprintf(out,
+	        "<h3>Top %d cipher suites</h3>\n<table><tr><th>Cipher suite</th>"
+	        "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
+	        r->o->top_ciphers);
+	uint64_t with_cipher = r->ciphers.rest;
+	for (size_t i = 0; i < r->ciphers.n; i++)
+		with_cipher += r->ciphers.v[i].n;
+	for (size_t i = 0; i < r->ciphers.n; i++) {
+		const struct tally *t = &r->ciphers.v[i];
+
+		fputs("<tr><td class=\"wrap\">", out);
+		H(t->name);
+		if (t->legacy)
+			fputs(" <span class=\"tag bad\">weak</span>", out);
+		fputs("</td>", out);
+		html_share(out, t->n, with_cipher, t->legacy ? "#d1242f" : "#3572b0");
+		fputs("</tr>\n", out);
+	}
+	if (r->ciphers.rest) {
+		fputs("<tr><td>all others</td>", out);
+		html_share(out, r->ciphers.rest, with_cipher, "#8c959f");
+		fputs("</tr>\n", out);
+	}
+	if (!r->ciphers.n)
+		fputs("<tr><td colspan=\"3\">none negotiated</td></tr>\n", out);
+	fputs("</table>\n</div>\n</div>\n</section>\n", out);
+}
+
+static void html_entry(FILE *out, const struct report *r, const struct legacy_entry *e)
+{
+	struct entry_text t;
+	char b[32];
+
+	report_entry_text(r, e, &t);
+	fputs("<tr><td><b>", out);
+	H(e->client_ip);
+	fputs("</b>", out);
+	if (e->software) {
+		fputs("<div class=\"small\">", out);
+		H(e->software);
+		fputs("</div>", out);
+	}
+	if (e->ja4) {
+		fputs("<div class=\"mono small\">JA4 ", out);
+		H(e->ja4);
+		fputs("</div>", out);
+	}
+	fputs("</td><td class=\"wrap\"><b>", out);
+	H(e->sni ? e->sni : "(no server name)");
+	fputs("</b><div class=\"small\">", out);
+	H(t.server);
+	if (e->service) {
+		fputs(" &middot; ", out);
+		H(e->service);
+	}
+	/* What is wrong is in red: the version, or for a weak suite the suite. */
+	fprintf(out, "</div></td><td><span class=\"tag %s\">",
+	        e->attr == ATTR_CIPHER ? "none" : "bad");
+	H(t.uses);
+	fputs("</span>", out);
+	if (e->negotiated) {
+		fprintf(out, "<div class=\"%s\">", e->attr == ATTR_CIPHER ? "failing" : "small");
+		H(t.cipher);
+		fputs("</div>", out);
+	}
+	fputs("<div class=\"small\">the client offers up to ", out);
+	H(t.client_max);
+	fprintf(out, "</div></td><td class=\"%s\">",
+	        t.failing    ? "failing"
+	        : e->retired ? ""
+	                     : "note");
+	H(t.deadline);
+	fputs("</td><td class=\"small\">", out);
+	H(t.first);
+	if (strcmp(t.first, t.last)) {
+		fputs("<br>", out);
+		H(t.last);
+	}
+	fprintf(out, "</td><td class=\"n\">%s</td></tr>\n", report_num(e->connections, b));
+}
+
+static void html_legacy(FILE *out, const struct report *r)
+{
+	char b[32], b1[32], b2[32];
+
+	fprintf(out, "<section id=\"legacy\">\n<h2>Legacy clients (%s)</h2>\n",
+	        report_num(r->legacy_clients.n, b));
+	if (r->lr.n)
+		fprintf(out, "<p class=\"note\">%s client/server pair%s, %s connection%s.</p>\n",
+		        report_num(r->lr.n, b1), report_plural(r->lr.n),
+		        report_num(r->lr.legacy_connections, b2),
+		        report_plural(r->lr.legacy_connections));
+	if (!r->lr.n) {
+		fputs("<p class=\"ok\">No client used legacy TLS in this window.</p>\n</section>\n",
+		      out);
+		return;
+	}
+	fputs("<p class=\"note\">One row per client, server and way of connecting. &ldquo;Already "
+	      "failing&rdquo;: the service has passed its cutoff date, or the server no longer "
+	      "answers. Times are UTC.</p>\n",
+	      out);
+	for (size_t k = 0; k < r->lr.n;) {
+		enum attribution a = r->lr.v[r->order[k]].attr;
+		size_t end = k;
+
+		while (end < r->lr.n && r->lr.v[r->order[end]].attr == a)
+			end++;
+		fprintf(out, "<h3 id=\"attr-%d\">", (int)a);
+		H(report_attr_title(a));
+		fprintf(out, " <span class=\"tag none\">");
+		H(attribution_name(a));
+		fprintf(out, "</span> <span class=\"small\">%zu</span></h3>\n<p class=\"advice\">",
+		        end - k);
+		H(attribution_advice(a));
+		fputs("</p>\n<table class=\"entries\"><colgroup><col style=\"width:20%\">"
+		      "<col style=\"width:22%\"><col style=\"width:24%\"><col style=\"width:14%\">"
+		      "<col style=\"width:13%\"><col style=\"width:7%\"></colgroup>\n"
+		      "<thead><tr><th>Client (software)</th><th>Talking to</th><th>Using</th>"
+		      "<th>Deadline</th><th>First / last seen</th><th class=\"n\">Conn.</th></tr>"
+		      "</thead>\n",
+		      out);
+		for (; k < end; k++)
+			html_entry(out, r, &r->lr.v[r->order[k]]);
+		fputs("</table>\n", out);
+	}
+	fputs("</section>\n", out);
+}
+
+static uint64_t nice_step(uint64_t max)
+{
+	static const uint64_t f[] = {1, 2, 5};
+
+	for (uint64_t m = 1;; m *= 10)
+		for (size_t i = 0; i < 3; i++)
+			if (f[i] * m * 5 >= max)
+				return f[i] * m;
+}
+
+/* A stacked bar per day (or week), one colour per negotiated version, newest version at the
+ * bottom; each bar has a <title> for the exact figures. Drawn in a fixed 1000-unit viewBox. */
+static void html_chart(FILE *out, const struct report *r)
+{
+	const double W = 1000, L = 70, R = 16, T = 16, PH = 230;
+	const double pw = W - L - R, bw = pw / (double)r->nbuckets;
+	uint64_t step = nice_step(r->trend_max), top = (r->trend_max + step - 1) / step * step;
+	size_t every = (r->nbuckets + 11) / 12;
+	size_t legend_rows = (r->versions.n + 4) / 5;
+	double height = T + PH + 62 + 22.0 * (double)legend_rows, x;
+	char day[32], b[32];
+
+	if (!top)
+		top = step;
+	fprintf(out,
+	        "<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
+	        "width=\"100%%\" role=\"img\" aria-label=\"TLS connections per %s by negotiated "
+	        "version\">\n<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" "
+	        "patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"2\" "
+	        "height=\"6\" fill=\"#fff\" fill-opacity=\"0.45\"/></pattern></defs>\n",
+	        W, height, report_bucket_label(r));
+	/* y axis: grid lines and ticks */
+	for (uint64_t v = 0; v <= top; v += step) {
+		double y = T + PH - PH * (double)v / (double)top;
+
+		fprintf(out,
+		        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
+		        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\" "
+		        "fill=\"#57606a\">%s</text>\n",
+		        L, W - R, y, y, v ? "#eaeef2" : "#8c959f", L - 6, y + 4, report_num(v, b));
+	}
+	fprintf(out,
+	        "<text transform=\"translate(16 %.1f) rotate(-90)\" font-size=\"13\" "
+	        "text-anchor=\"middle\" fill=\"#1f2328\">connections per %s</text>\n",
+	        T + PH / 2, report_bucket_label(r));
+	/* bars */
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		double y = T + PH, bar = bw * 0.72 > 1 ? bw * 0.72 : 1;
+
+		const struct trend_row *row = &r->rows[i];
+
+		if (bar > 64)
+			bar = 64;
+		x = L + (double)i * bw + (bw - bar) / 2;
+		for (size_t v = 0; v < r->versions.n; v++) {
+			uint64_t n = row->n[v];
+			double h = PH * (double)n / (double)top;
+
+			if (!n)
+				continue;
+			y -= h;
+			fprintf(out,
+			        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+			        "fill=\"%s\"><title>",
+			        x, y, bar, h, version_colour(r->versions.v[v].value));
+			H(row->day);
+			fputs(" ", out);
+			H(r->versions.v[v].name);
+			fprintf(out, ": %s</title></rect>\n", report_num(n, b));
+			if (r->versions.v[v].legacy)
+				fprintf(
+				    out,
+				    "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+				    "fill=\"url(#hatch)\" pointer-events=\"none\"/>\n",
+				    x, y, bar, h);
+		}
+		if (i % every == 0) {
+			report_time(row->start, r->nbuckets > 8 ? "%m-%d" : FMT_DAY, day,
+			            sizeof day);
+			fprintf(out,
+			        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			        "stroke=\"#8c959f\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+			        "text-anchor=\"middle\" fill=\"#57606a\">",
+			        x + bar / 2, x + bar / 2, T + PH, T + PH + 5, x + bar / 2,
+			        T + PH + 19);
+			H(day);
+			fputs("</text>\n", out);
+		}
+	}
+	report_time(r->day0, "%Y", day, sizeof day);
+	fprintf(out,
+	        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" text-anchor=\"middle\" "
+	        "fill=\"#1f2328\">%s (UTC)%s%s</text>\n",
+	        L + pw / 2, T + PH + 42, r->bucket_days == 1 ? "day" : "first day of each bar",
+	        r->nbuckets > 8 ? ", " : "", r->nbuckets > 8 ? day : "");
+	/* legend, five entries a row */
+	for (size_t v = 0; v < r->versions.n; v++) {
+		uint64_t total = r->versions.v[v].n;
+		double lx = L + (double)(v % 5) * 180, ly = T + PH + 62 + 22.0 * (double)(v / 5);
+
+		fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" fill=\"%s\"/>",
+		        lx, ly - 11, version_colour(r->versions.v[v].value));
+		if (r->versions.v[v].legacy)
+			fprintf(out,
+			        "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" "
+			        "fill=\"url(#hatch)\"/>",
+			        lx, ly - 11);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#1f2328\">",
+		        lx + 20, ly);
+		H(r->versions.v[v].name);
+		fprintf(out, " (%s)</text>\n", report_num(total, b));
+	}
+	fputs("</svg>\n</figure>\n", out);
+}
+
+static void html_trend(FILE *out, const struct report *r)
+{
+	char from[32], to[32];
+
+	fputs("<section id=\"trend\">\n<h2>Trend</h2>\n", out);
+	if (!r->nbuckets) {
+		fputs("<p>No connections in this window.</p>\n</section>\n", out);
+		return;
+	}
+	report_time(r->day0, FMT_DAY, from, sizeof from);
+	report_time(r->day0 + (double)(r->nbuckets * (size_t)r->bucket_days - 1) * DAY, FMT_DAY, to,
+	            sizeof to);
+	fprintf(out, "<p class=\"note\">Connections per %s by negotiated version, ",
+	        report_bucket_label(r));
+	H(from);
+	fputs(" to ", out);
+	H(to);
+	if (r->bucket_days > 1)
+		fprintf(out, " (each bar is %d days)", r->bucket_days);
+	fputs(". Legacy versions are red and hatched. A day without bars had no connection: "
+	      "check the coverage section.</p>\n",
+	      out);
+	html_chart(out, r);
+	fputs("</section>\n", out);
+}
+
+static void html_client_list(FILE *out, const struct strv *sv, const uint64_t *conns,
+                             const char *none)
+{
+	char b[32];
+
+	if (!sv->n) {
+		fprintf(out, "<p class=\"note\">%s</p>\n", none);
+		return;
+	}
+	fputs("<ul>\n", out);
+	for (size_t i = 0; i < sv->n; i++) {
+		fputs("<li>", out);
+		H(sv->v[i]);
+		if (conns)
+			fprintf(out, " <span class=\"small\">(%s connection%s, none legacy)</span>",
+			        report_num(conns[i], b), report_plural(conns[i]));
+		fputs("</li>\n", out);
+	}
+	fputs("</ul>\n", out);
+}
+
+static void html_changes(FILE *out, const struct report *r)
+{
+	char gen[32], since[32], until[32];
+
+	fputs("<section id=\"changes\">\n<h2>Changes since the previous report</h2>\n", out);
+	if (!r->prev.found) {
+		fputs("<p>This is the first report with this policy and these filters in this "
+		      "database; the next one will list the clients that became legacy and those "
+		      "that "
+		      "moved to modern TLS.</p>\n</section>\n",
+		      out);
+		return;
+	}
+	report_time(r->prev.generated, FMT_MINUTE, gen, sizeof gen);
+	report_time(r->prev.until, FMT_MINUTE, until, sizeof until);
+	if (r->prev.since)
+		report_time(r->prev.since, FMT_MINUTE, since, sizeof since);
+	fputs("<p class=\"note\">The previous report was generated ", out);
+	H(gen);
+	fputs(" UTC and covered ", out);
+	if (r->prev.since) {
+		H(since);
+		fputs(" to ", out);
+	} else {
+		fputs("everything until ", out);
+	}
+	H(until);
+	fputs(" UTC", out);
+	if (r->prev.path) {
+		fputs(" (", out);
+		H(r->prev.path);
+		fputs(")", out);
+	}
+	fprintf(out, "; it listed %zu legacy client%s.</p>\n", r->prev.clients.n,
+	        report_plural(r->prev.clients.n));
+	fprintf(out, "<h3>New legacy clients (%zu)</h3>\n", r->added.n);
+	html_client_list(out, &r->added, NULL, "None: every legacy client was already listed.");
+	fprintf(out, "<h3 class=\"ok\">Migrated to modern TLS (%zu)</h3>\n", r->migrated.n);
+	html_client_list(out, &r->migrated, r->migrated_conns,
+	                 "None: no client of the previous list is seen with modern TLS only.");
+	if (r->unseen.n) {
+		fprintf(
+		    out,
+		    "<h3>Not seen in this window (%zu)</h3>\n<p class=\"note\">Listed before, "
+		    "no connection now: switched off, moved, or out of the capture's view.</p>\n",
+		    r->unseen.n);
+		html_client_list(out, &r->unseen, NULL, "");
+	}
+	fputs("</section>\n", out);
+}
+
+static void html_coverage(FILE *out, const struct report *r)
+{
+	struct cov_line l[REPORT_COV_LINES];
+	size_t n = report_coverage_lines(r, l);
+	uint64_t lost = 0;
+	char b[32], t[32];
+
+	for (size_t i = 0; i < n; i++)
+		lost += l[i].n;
+	fputs("<section id=\"coverage\">\n<h2>Coverage: what this report could not see</h2>\n",
+	      out);
+	if (lost)
+		fputs("<p class=\"failing\">Part of the traffic could not be seen or judged; the "
+		      "figures above are a lower bound.</p>\n",
+		      out);
+	else
+		fputs("<p class=\"ok\">Nothing was lost: every connection recorded could be judged "
+		      "and "
+		      "no packet was dropped.</p>\n",
+		      out);
+	fputs("<table><tr><th>What</th><th class=\"n\">Count</th><th>Meaning</th></tr>\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out,
+		        "<tr><td>%s</td><td class=\"n%s\">%s</td><td class=\"note\">%s</td></tr>\n",
+		        l[i].what, l[i].n ? " failing" : "", report_num(l[i].n, b), l[i].meaning);
+	fputs("</table>\n<p class=\"note\">", out);
+	fprintf(out,
+	        "%s capture run%s (%s packets) contributed to this window; drop and eviction "
+	        "counts are for whole runs and all hosts.",
+	        report_num(r->cov.runs, b), report_plural(r->cov.runs),
+	        report_num(r->cov.packets, t));
+	if (r->cov.unfinished)
+		fprintf(out,
+		        " %s run%s had not ended (still capturing, or stopped without a clean "
+		        "exit; counters are from the last refresh).",
+		        report_num(r->cov.unfinished, b), report_plural(r->cov.unfinished));
+	if (r->cov.oldest_row && (!r->since || r->since < r->cov.oldest_row) &&
+	    r->cov.oldest_inventory && r->cov.oldest_inventory < r->cov.oldest_row) {
+		report_time(r->cov.oldest_row, FMT_MINUTE, t, sizeof t);
+		fputs(" Connection rows before ", out);
+		H(t);
+		fputs(" UTC were deleted by retention (--retain); this window starts earlier, so "
+		      "its counts are incomplete.",
+		      out);
+	}
+	if (!r->lr.from_connections)
+		fputs(" The legacy figures come from the inventory, which outlives retention: a "
+		      "way of "
+		      "connecting seen in the window counts with all its connections, also those "
+		      "outside it.",
+		      out);
+	fputs("</p>\n</section>\n", out);
+}
+
+static void html_footer(FILE *out, const struct report *r)
+{
+	(void)r;
+	fputs("</main>\n<footer>tlscensus " TC_VERSION " &middot; <code>tlscensus report</code>. "
+	      "Legacy: TLS below 1.2 or a broken cipher suite, unless the policy says otherwise. "
+	      "Text seen on the network is shown escaped (\\xHH for bytes that are not "
+	      "text).</footer>\n"
+	      "</body>\n</html>\n",
+	      out);
+}
+
+#undef H
+
+const struct report_renderer report_html = {
+    .name = "html",
+    .header = html_header,
+    .summary = html_summary,
+    .legacy = html_legacy,
+    .trend = html_trend,
+    .changes = html_changes,
+    .coverage = html_coverage,
+    .footer = html_footer,
+};

@@ -1,0 +1,250 @@
+/*
+ * render_md.c: the report as Markdown, for a ticket or a wiki: the same sections as HTML, the
+ * trend as a table. Only what report.c gathered is written; every text not written here goes
+ * through report_text, which also escapes what would split a table row or make a link.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report_int.h"
+
+#define M(t) report_text(out, REPORT_MD, (t))
+
+static void md_window(FILE *out, const struct report *r)
+{
+	char t[32];
+
+	if (r->since) {
+		report_time(r->since, FMT_MINUTE, t, sizeof t);
+		M(t);
+		fputs(" to ", out);
+	} else {
+		fputs("From the first record to ", out);
+	}
+	report_time(r->until, FMT_MINUTE, t, sizeof t);
+	M(t);
+	fputs(" UTC", out);
+}
+
+static void md_header(FILE *out, const struct report *r)
+{
+	char t[32];
+
+	fputs("# Legacy TLS report\n\n", out);
+	md_window(out, r);
+	fputs(" · database ", out);
+	M(r->o->db_label);
+	if (r->filters[0]) {
+		fputs(" · only ", out);
+		M(r->filters);
+	}
+	report_time(r->now, FMT_MINUTE, t, sizeof t);
+	fprintf(out, " · generated %s UTC by tlscensus %s\n\n", t, TC_VERSION);
+}
+
+static void md_summary(FILE *out, const struct report *r)
+{
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], p[16];
+	uint64_t legacy = r->lr.legacy_connections;
+
+	fputs("## Summary\n\n", out);
+	if (!r->conns)
+		fputs("No TLS connection was recorded in this window.\n\n", out);
+	else
+		fprintf(
+		    out,
+		    "%s client%s made %s TLS connection%s to %s server%s. **%s connection%s (%s) "
+		    "from %s client%s used legacy TLS**; %s were modern%s%s%s.\n\n",
+		    report_num(r->clients, b1), report_plural(r->clients), report_num(r->conns, b2),
+		    report_plural(r->conns), report_num(r->servers, b3), report_plural(r->servers),
+		    report_num(legacy, b4), report_plural(legacy),
+		    report_percent(legacy, r->lr.connections, p),
+		    report_num(r->legacy_clients.n, b5), report_plural(r->legacy_clients.n),
+		    report_num(report_modern(r), b6), report_unjudged(r) ? ", " : "",
+		    report_unjudged(r) ? report_num(report_unjudged(r), b7) : "",
+		    report_unjudged(r) ? " could not be judged (see Coverage)" : "");
+	fputs("Policy: **", out);
+	M(r->policy);
+	fputs("**", out);
+	if (r->policy_text) {
+		fputs(": ", out);
+		M(r->policy_text);
+	}
+	fputs("\n\n### Connections by negotiated version\n\n| Version | Connections | Share |\n"
+	      "| --- | ---: | ---: |\n",
+	      out);
+	for (size_t i = 0; i < r->versions.n; i++) {
+		fputs("| ", out);
+		M(r->versions.v[i].name);
+		fprintf(out, "%s | %s | %s |\n", r->versions.v[i].legacy ? " (legacy)" : "",
+		        report_num(r->versions.v[i].n, b1),
+		        report_percent(r->versions.v[i].n, r->conns, p));
+	}
+	fprintf(out,
+	        "\n### Top %d cipher suites\n\n| Cipher suite | Connections |\n| --- | ---: |\n",
+	        r->o->top_ciphers);
+	for (size_t i = 0; i < r->ciphers.n; i++) {
+		fputs("| ", out);
+		M(r->ciphers.v[i].name);
+		fprintf(out, "%s | %s |\n", r->ciphers.v[i].legacy ? " (weak)" : "",
+		        report_num(r->ciphers.v[i].n, b1));
+	}
+	if (r->ciphers.rest)
+		fprintf(out, "| all others | %s |\n", report_num(r->ciphers.rest, b1));
+	fputs("\n", out);
+}
+
+static void md_legacy(FILE *out, const struct report *r)
+{
+	char b[32];
+
+	fprintf(out, "## Legacy clients (%zu)\n\n", r->legacy_clients.n);
+	if (!r->lr.n) {
+		fputs("No client used legacy TLS in this window.\n\n", out);
+		return;
+	}
+	for (size_t k = 0; k < r->lr.n;) {
+		enum attribution a = r->lr.v[r->order[k]].attr;
+
+		fputs("### ", out);
+		M(report_attr_title(a));
+		fputs(" (", out);
+		M(attribution_name(a));
+		fputs(")\n\n> ", out);
+		M(attribution_advice(a));
+		fputs("\n\n| Client | Software | JA4 | Server name | Server | Service | Using | "
+		      "Cipher "
+		      "| Client offers up to | Deadline | First seen | Last seen | Connections |\n"
+		      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
+		      "---: |\n",
+		      out);
+		for (; k < r->lr.n && r->lr.v[r->order[k]].attr == a; k++) {
+			const struct legacy_entry *e = &r->lr.v[r->order[k]];
+			struct entry_text t;
+
+			report_entry_text(r, e, &t);
+			const char *cells[] = {e->client_ip,
+			                       e->software ? e->software : "-",
+			                       e->ja4 ? e->ja4 : "-",
+			                       e->sni ? e->sni : "-",
+			                       t.server,
+			                       e->service ? e->service : "-",
+			                       t.uses,
+			                       t.cipher,
+			                       t.client_max,
+			                       t.deadline,
+			                       t.first,
+			                       t.last};
+
+			for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+				fputs("| ", out);
+				M(cells[c]);
+				fputs(" ", out);
+			}
+			fprintf(out, "| %s |\n", report_num(e->connections, b));
+		}
+		fputs("\n", out);
+	}
+}
+
+static void md_trend(FILE *out, const struct report *r)
+{
+	char b[32];
+
+	fprintf(out, "## Trend\n\nConnections per %s (UTC) by negotiated version.\n\n",
+	        report_bucket_label(r));
+	if (!r->nbuckets) {
+		fputs("No connections in this window.\n\n", out);
+		return;
+	}
+	fprintf(out, "| %s |", r->bucket_days == 1 ? "Day" : "Starting");
+	for (size_t v = 0; v < r->versions.n; v++) {
+		fputs(" ", out);
+		M(r->versions.v[v].name);
+		fputs(" |", out);
+	}
+	fputs(" Total |\n| --- |", out);
+	for (size_t v = 0; v <= r->versions.n; v++)
+		fputs(" ---: |", out);
+	fputs("\n", out);
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		const struct trend_row *row = &r->rows[i];
+
+		fprintf(out, "| %s |", row->day);
+		for (size_t v = 0; v < r->versions.n; v++)
+			fprintf(out, " %s |", report_num(row->n[v], b));
+		fprintf(out, " %s |\n", report_num(row->total, b));
+	}
+	fputs("\n", out);
+}
+
+static void md_list(FILE *out, const char *title, const struct strv *sv, const uint64_t *conns)
+{
+	char b[32];
+
+	fprintf(out, "### %s (%zu)\n\n", title, sv->n);
+	for (size_t i = 0; i < sv->n; i++) {
+		fputs("- ", out);
+		M(sv->v[i]);
+		if (conns)
+			fprintf(out, " (%s connections, none legacy)", report_num(conns[i], b));
+		fputs("\n", out);
+	}
+	fputs(sv->n ? "\n" : "None.\n\n", out);
+}
+
+static void md_changes(FILE *out, const struct report *r)
+{
+	char t[32];
+
+	fputs("## Changes since the previous report\n\n", out);
+	if (!r->prev.found) {
+		fputs("This is the first report with this policy and these filters in this "
+		      "database.\n\n",
+		      out);
+		return;
+	}
+	report_time(r->prev.generated, FMT_MINUTE, t, sizeof t);
+	fputs("The previous report was generated ", out);
+	M(t);
+	report_time(r->prev.until, FMT_MINUTE, t, sizeof t);
+	fputs(" UTC and covered until ", out);
+	M(t);
+	fprintf(out, " UTC; it listed %zu legacy clients.\n\n", r->prev.clients.n);
+	md_list(out, "New legacy clients", &r->added, NULL);
+	md_list(out, "Migrated to modern TLS", &r->migrated, r->migrated_conns);
+	if (r->unseen.n)
+		md_list(out, "Not seen in this window", &r->unseen, NULL);
+}
+
+static void md_coverage(FILE *out, const struct report *r)
+{
+	struct cov_line l[REPORT_COV_LINES];
+	size_t n = report_coverage_lines(r, l);
+	char b[32];
+
+	fputs("## Coverage: what this report could not see\n\n| What | Count | Meaning |\n"
+	      "| --- | ---: | --- |\n",
+	      out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "| %s | %s | %s |\n", l[i].what, report_num(l[i].n, b), l[i].meaning);
+	fprintf(out, "\n%s capture runs contributed to this window", report_num(r->cov.runs, b));
+	fprintf(out, " (%s packets); drop and eviction counts are for whole runs and all hosts.",
+	        report_num(r->cov.packets, b));
+	if (r->cov.unfinished)
+		fprintf(out, " %s runs had not ended.", report_num(r->cov.unfinished, b));
+	fputs("\n", out);
+}
+
+#undef M
+
+/* Markdown has no footer: the header already names the tool. */
+const struct report_renderer report_md = {
+    .name = "md",
+    .header = md_header,
+    .summary = md_summary,
+    .legacy = md_legacy,
+    .trend = md_trend,
+    .changes = md_changes,
+    .coverage = md_coverage,
+};
