@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "datafile.h"
+#include "hints.h"
 #include "legacy.h"
 #include "tc_test.h"
 #include "tlscensus/hello.h"

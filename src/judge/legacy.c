@@ -40,6 +40,7 @@
 #include "addr.h"
 #include "catalog.h"
 #include "ciphers.h"
+#include "hints.h"
 #include "legacy.h"
 #include "text.h"
 #include "util.h"

@@ -10,30 +10,8 @@
 #include <stdio.h>
 
 #include "filter.h"
+#include "policy.h"
 #include "store.h"
-
-/* A policy: which versions and suites are acceptable. Parsed from a small text file; the
- * built-in ones (entra, tls12, nist, pci) are such files compiled in (policies/). */
-struct policy;
-
-struct policy *policy_load(const char *name_or_path, char *err, size_t errlen);
-/* The same from text in memory; origin names it in errors ("FILE:LINE: ..."). */
-struct policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
-                            size_t errlen);
-/* Writes "default, entra, nist, pci, tls12" (the built-in names) into buf, for messages. */
-void policy_builtin_names(char *buf, size_t len);
-void policy_free(struct policy *p);
-const char *policy_name(const struct policy *p);
-const char *policy_description(const struct policy *p);
-/* Returns NULL when acceptable, else a short reason ("TLSv1.0", "3DES cipher"). version is the
- * effective version (negotiated, or the client's highest offered when negotiated is 0). The text
- * lives as long as the policy. */
-const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher);
-/* 1 when the policy accepts this version (the client's highest offer, for attribution). Versions
- * without a rank (drafts, GREASE) are accepted: they cannot be judged. */
-int policy_accepts_version(const struct policy *p, uint16_t version);
-/* For cipher: a negotiated connection without a suite (SSL 2.0 keeps its cipher kind apart). */
-#define POLICY_NO_CIPHER 0xffffffffu
 
 /* Who must act (issue "attribution"), in the order a reader should meet them. */
 enum attribution {
