@@ -17,6 +17,7 @@
 #include "hints.h"
 #include "label.h"
 #include "legacy.h"
+#include "legacy_out.h"
 #include "report.h"
 #include "source.h"
 #include "store.h"

@@ -2,7 +2,8 @@
  * legacy.c: who still uses legacy TLS, who must fix it, and by when. Reads the inventory (or,
  * for a time window the connection rows still cover, the connection rows themselves), judges
  * each way a client met a server under a policy, attributes it, names the service and its
- * cutoff from the provider catalog, and prints the result. It never writes to the database.
+ * cutoff from the provider catalog; the printers are in src/report. It never writes to the
+ * database.
  *
  * Attribution, in the order of enum attribution (the first that applies wins):
  *   failing         no ServerHello, or a protocol_version (70), handshake_failure (40) or
@@ -25,11 +26,7 @@
  * malformed and one-sided rows; a midstream connection has no hello, hence no inventory row,
  * so it is counted from the connection rows, and --retain pruning forgets it.
  */
-#define _GNU_SOURCE /* FNM_CASEFOLD */
 #include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +34,9 @@
 
 #include <sqlite3.h>
 
-#include "addr.h"
 #include "catalog.h"
-#include "ciphers.h"
 #include "hints.h"
 #include "legacy.h"
-#include "text.h"
-#include "util.h"
-#include "version.h"
-#include "tlscensus/hello.h"
-
-/* Cells longer than this are cut in the table (CSV and JSON keep them whole). */
-#define TABLE_SNI_MAX      40
-#define TABLE_CIPHER_MAX   40
-#define TABLE_SERVICE_MAX  24
-#define TABLE_SOFTWARE_MAX 24
 
 /* ---------------------------------------------------------------- names */
 
@@ -584,20 +569,17 @@ static int entry_cmp_sort(const struct legacy_entry *x, const struct legacy_entr
 	return c ? c : entry_base_cmp(x, y, sort == SORT_SERVER);
 }
 
-/* Group keys: the client address, or the server address. */
-static const char *group_key(const struct legacy_entry *e, enum legacy_group g)
+const char *legacy_group_key(const struct legacy_entry *e, enum legacy_group g)
 {
 	return g == GROUP_SERVER ? e->server_ip : e->client_ip;
 }
 
+/* A group with what ordering the groups needs beside its totals. */
 struct group {
-	const char *key;
+	struct legacy_group_totals t;
 	unsigned char ipkey[17];
-	uint64_t connections;
 	double last_seen;
-	const char *retired; /* earliest */
-	size_t entries;
-	uint64_t by_attr[ATTR_COUNT];
+	const char *retired;   /* earliest */
 	size_t id;             /* order of discovery, before the groups are sorted */
 	enum legacy_sort sort; /* qsort has no context argument: each element carries it */
 };
@@ -609,14 +591,14 @@ static int group_cmp(const void *a, const void *b)
 	int c = 0;
 
 	if (sort == SORT_CONNECTIONS)
-		c = (x->connections < y->connections) - (x->connections > y->connections);
+		c = (x->t.connections < y->t.connections) - (x->t.connections > y->t.connections);
 	else if (sort == SORT_LAST_SEEN)
 		c = (x->last_seen < y->last_seen) - (x->last_seen > y->last_seen);
 	else if (sort == SORT_DEADLINE)
 		c = deadline_cmp(x->retired, y->retired);
 	if (!c)
 		c = memcmp(x->ipkey, y->ipkey, 17);
-	return c ? c : strcmp(x->key, y->key);
+	return c ? c : strcmp(x->t.key, y->t.key);
 }
 
 /* An entry's group key, for sorting entries by it. */
@@ -650,7 +632,7 @@ static struct group *make_groups(const struct legacy_result *r, enum legacy_grou
 	if (!refs || !v || !gid)
 		goto fail;
 	for (size_t i = 0; i < r->n; i++) {
-		refs[i].key = group_key(&r->v[i], g);
+		refs[i].key = legacy_group_key(&r->v[i], g);
 		ip_key(refs[i].key, refs[i].ipkey);
 		refs[i].entry = i;
 	}
@@ -660,7 +642,7 @@ static struct group *make_groups(const struct legacy_result *r, enum legacy_grou
 		struct group *gr;
 
 		if (i == 0 || keyref_cmp(&refs[i - 1], &refs[i])) {
-			v[n].key = refs[i].key;
+			v[n].t.key = refs[i].key;
 			memcpy(v[n].ipkey, refs[i].ipkey, 17);
 			v[n].id = n;
 			v[n].sort = sort;
@@ -668,9 +650,9 @@ static struct group *make_groups(const struct legacy_result *r, enum legacy_grou
 		}
 		gr = &v[n - 1];
 		gid[refs[i].entry] = n - 1;
-		gr->connections += e->connections;
-		gr->entries++;
-		gr->by_attr[e->attr] += e->connections;
+		gr->t.connections += e->connections;
+		gr->t.entries++;
+		gr->t.by_attr[e->attr] += e->connections;
 		if (e->last_seen > gr->last_seen)
 			gr->last_seen = e->last_seen;
 		if (e->retired && deadline_cmp(e->retired, gr->retired) < 0)
@@ -695,6 +677,20 @@ fail:
 	free(v);
 	free(gid);
 	return NULL;
+}
+
+struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
+                                          enum legacy_sort sort, size_t *ngroups)
+{
+	size_t n = 0;
+	struct group *v = make_groups(r, g, sort, &n, NULL);
+	struct legacy_group_totals *t = v ? calloc(n ? n : 1, sizeof *t) : NULL;
+
+	for (size_t k = 0; t && k < n; k++)
+		t[k] = v[k].t;
+	free(v);
+	*ngroups = t ? n : 0;
+	return t;
 }
 
 /* An entry with what its comparison needs beside it. */
@@ -830,494 +826,4 @@ void legacy_result_free(struct legacy_result *r)
 	free(r->policy);
 	free(r->db);
 	memset(r, 0, sizeof *r);
-}
-
-/* ---------------------------------------------------------------- printing */
-
-static void time_text(double t, char buf[24])
-{
-	time_t tt = (time_t)floor(t);
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* The texts of one entry, before any format's escaping. */
-struct entry_text {
-	char server[80], version[40], cipher[16], client_max[TC_VERSION_TEXT_MAX], first[24],
-	    last[24];
-	char deadline[48], conns[24];
-	const char *cipher_name; /* the IANA name, or cipher (hex), or NULL */
-};
-
-static void entry_texts(const struct legacy_entry *e, double now, struct entry_text *t)
-{
-	char v[TC_VERSION_TEXT_MAX];
-
-	snprintf(t->server, sizeof t->server, strchr(e->server_ip, ':') ? "[%s]:%d" : "%s:%d",
-	         e->server_ip, e->server_port);
-	tc_version_text(e->version, v);
-	snprintf(t->version, sizeof t->version, "%s%s", v, e->negotiated ? "" : " (offered)");
-	t->cipher_name = NULL;
-	if (e->negotiated && e->cipher != POLICY_NO_CIPHER) {
-		t->cipher_name = cipher_name(e->cipher);
-		if (!t->cipher_name) {
-			snprintf(t->cipher, sizeof t->cipher, "0x%04x", (unsigned)e->cipher);
-			t->cipher_name = t->cipher;
-		}
-	}
-	t->client_max[0] = '\0';
-	if (e->client_max)
-		tc_version_text(e->client_max, t->client_max);
-	time_text(e->first_seen, t->first);
-	time_text(e->last_seen, t->last);
-	t->deadline[0] = '\0';
-	if (e->retired)
-		legacy_deadline_text(e->retired, now, t->deadline, sizeof t->deadline);
-	snprintf(t->conns, sizeof t->conns, "%llu", (unsigned long long)e->connections);
-}
-
-static uint64_t unknown_total(const struct legacy_unknown *u)
-{
-	return u->truncated + u->malformed + u->one_sided + u->midstream;
-}
-
-static const struct {
-	const char *key;  /* JSON key, CSV reason, parse_status */
-	const char *text; /* for people */
-} unknown_kinds[] = {
-    {"truncated", "truncated hello"},
-    {"malformed", "malformed hello"},
-    {"one_sided", "one-sided (one direction not captured)"},
-    {"midstream", "midstream (capture began after the hellos)"},
-};
-
-static uint64_t unknown_at(const struct legacy_unknown *u, size_t i)
-{
-	const uint64_t v[] = {u->truncated, u->malformed, u->one_sided, u->midstream};
-
-	return v[i];
-}
-
-/* "could not judge 3 connections: 2 truncated hello, 1 midstream (...)" */
-static void print_unknown_line(const struct legacy_unknown *u, FILE *out)
-{
-	int first = 1;
-
-	fprintf(out, "could not judge %llu connection%s: ", (unsigned long long)unknown_total(u),
-	        unknown_total(u) == 1 ? "" : "s");
-	for (size_t i = 0; i < COUNT_OF(unknown_kinds); i++) {
-		if (!unknown_at(u, i))
-			continue;
-		fprintf(out, "%s%llu %s", first ? "" : ", ", (unsigned long long)unknown_at(u, i),
-		        unknown_kinds[i].text);
-		first = 0;
-	}
-	fputc('\n', out);
-}
-
-/* --- table */
-
-/*
- * One line per entry when the output is a file or a pipe (grep and wc see one entry per line)
- * or when it fits the terminal. Fourteen columns fit no terminal, so on one each entry takes
- * three lines, as ls switches layouts: where and when; who must act and what was negotiated;
- * why, which service and by when, and the software. Lines 2 and 3 are indented past the first
- * column, and each line kind has its own header line.
- */
-enum col {
-	C_CLIENT,
-	C_SERVER,
-	C_SNI,
-	C_ATTR,
-	C_VERSION,
-	C_CIPHER,
-	C_MAX,
-	C_CONNS,
-	C_FIRST,
-	C_LAST,
-	C_REASON,
-	C_SERVICE,
-	C_DEADLINE,
-	C_SOFTWARE,
-	C_COUNT
-};
-
-static const char *const col_head[C_COUNT] = {
-    "CLIENT", "SERVER",     "SNI",       "ATTRIBUTION", "VERSION", "CIPHER",   "CLIENT MAX",
-    "CONNS",  "FIRST SEEN", "LAST SEEN", "REASON",      "SERVICE", "DEADLINE", "SOFTWARE",
-};
-
-static const int wide_cols[] = {C_CLIENT, C_SERVER,  C_SNI,      C_ATTR,    C_VERSION,
-                                C_CIPHER, C_MAX,     C_CONNS,    C_FIRST,   C_LAST,
-                                C_REASON, C_SERVICE, C_DEADLINE, C_SOFTWARE};
-static const int line1_cols[] = {C_CLIENT, C_SERVER, C_SNI, C_CONNS, C_FIRST, C_LAST};
-static const int line2_cols[] = {C_ATTR, C_VERSION, C_CIPHER, C_MAX};
-static const int line3_cols[] = {C_REASON, C_SERVICE, C_DEADLINE, C_SOFTWARE};
-
-struct layout {
-	int cols[3][C_COUNT];
-	size_t ncols[3], nlines;
-	size_t width[C_COUNT];
-	size_t indent;       /* of lines 2 and 3 */
-	size_t group_indent; /* of every line, inside a group section */
-};
-
-static void layout_line(struct layout *l, size_t line, const int *cols, size_t n, int drop)
-{
-	l->ncols[line] = 0;
-	for (size_t k = 0; k < n; k++)
-		if (cols[k] != drop)
-			l->cols[line][l->ncols[line]++] = cols[k];
-}
-
-static size_t layout_width(const struct layout *l, size_t line)
-{
-	size_t w = l->group_indent + (line ? l->indent : 0);
-
-	for (size_t k = 0; k < l->ncols[line]; k++)
-		w += l->width[l->cols[line][k]] + (k ? 2 : 0);
-	return w;
-}
-
-static void print_cells(FILE *out, const struct layout *l, size_t line, char *const cell[C_COUNT])
-{
-	size_t n = l->ncols[line];
-
-	fprintf(out, "%*s", (int)(l->group_indent + (line ? l->indent : 0)), "");
-	for (size_t k = 0; k < n; k++) {
-		int c = l->cols[line][k];
-		size_t pad = l->width[c] - text_width(cell[c]);
-
-		if (k)
-			fputs("  ", out);
-		if (c == C_CONNS)
-			fprintf(out, "%*s%s", (int)pad, "", cell[c]);
-		else if (k == n - 1)
-			fputs(cell[c], out); /* no trailing blanks */
-		else
-			fprintf(out, "%s%*s", cell[c], (int)pad, "");
-	}
-	fputc('\n', out);
-}
-
-/* Fills the cells of e, each inert and malloc'd; "-" stands for none. */
-static int table_cells(const struct legacy_entry *e, double now, char *cell[C_COUNT])
-{
-	struct entry_text t;
-	const char *src[C_COUNT];
-
-	entry_texts(e, now, &t);
-	src[C_CLIENT] = e->client_ip;
-	src[C_SERVER] = t.server;
-	src[C_SNI] = e->sni;
-	src[C_ATTR] = attribution_name(e->attr);
-	src[C_VERSION] = t.version;
-	src[C_CIPHER] = t.cipher_name;
-	src[C_MAX] = t.client_max;
-	src[C_CONNS] = t.conns;
-	src[C_FIRST] = t.first;
-	src[C_LAST] = t.last;
-	src[C_REASON] = e->reason;
-	src[C_SERVICE] = e->service;
-	src[C_DEADLINE] = t.deadline;
-	src[C_SOFTWARE] = e->software;
-	for (int i = 0; i < C_COUNT; i++) {
-		const char *s = src[i] && *src[i] ? src[i] : "-";
-
-		cell[i] = text_inert(s, strlen(s), 0);
-		if (!cell[i])
-			return -1;
-	}
-	text_cut(cell[C_SNI], TABLE_SNI_MAX);
-	text_cut(cell[C_CIPHER], TABLE_CIPHER_MAX);
-	text_cut(cell[C_SERVICE], TABLE_SERVICE_MAX);
-	text_cut(cell[C_SOFTWARE], TABLE_SOFTWARE_MAX);
-	return 0;
-}
-
-/* "client 10.99.0.1: 3 entries, 5 connections (failing 1, client-limited 4)" */
-static void print_group_heading(FILE *out, const struct group *g, enum legacy_group kind)
-{
-	char *key = text_inert(g->key, strlen(g->key), 0);
-	int first = 1;
-
-	fprintf(out, "%s %s: %zu entr%s, %llu connection%s (",
-	        kind == GROUP_SERVER ? "server" : "client", key ? key : "?", g->entries,
-	        g->entries == 1 ? "y" : "ies", (unsigned long long)g->connections,
-	        g->connections == 1 ? "" : "s");
-	for (int a = 0; a < ATTR_COUNT; a++) {
-		if (!g->by_attr[a])
-			continue;
-		fprintf(out, "%s%s %llu", first ? "" : ", ", attribution_name((enum attribution)a),
-		        (unsigned long long)g->by_attr[a]);
-		first = 0;
-	}
-	fputs(")\n", out);
-	free(key);
-}
-
-static void print_header(FILE *out, const struct layout *l, char *head[C_COUNT])
-{
-	for (size_t line = 0; line < l->nlines; line++)
-		print_cells(out, l, line, head);
-}
-
-static void choose_layout(struct layout *l, const struct legacy_result *r,
-                          const struct legacy_query *q, FILE *out)
-{
-	size_t limit = text_terminal_columns(out);
-	int drop = q->group == GROUP_CLIENT ? C_CLIENT : -1;
-
-	l->group_indent = q->group != GROUP_NONE ? 2 : 0;
-	layout_line(l, 0, wide_cols, COUNT_OF(wide_cols), drop);
-	l->nlines = 1;
-	if (!limit || layout_width(l, 0) <= limit || !r->n)
-		return;
-	layout_line(l, 0, line1_cols, COUNT_OF(line1_cols), drop);
-	layout_line(l, 1, line2_cols, COUNT_OF(line2_cols), drop);
-	layout_line(l, 2, line3_cols, COUNT_OF(line3_cols), drop);
-	l->indent = l->width[l->cols[0][0]] + 2;
-	l->nlines = 3;
-}
-
-static int print_table(const struct legacy_result *r, const struct legacy_query *q, const char *db,
-                       FILE *out)
-{
-	char *(*cells)[C_COUNT] = calloc(r->n ? r->n : 1, sizeof *cells);
-	char *head[C_COUNT];
-	struct layout l = {0};
-	struct group *groups = NULL;
-	size_t ngroups = 0;
-	int rc = -1;
-
-	if (!cells)
-		return -1;
-	for (int i = 0; i < C_COUNT; i++) {
-		head[i] = (char *)col_head[i];
-		l.width[i] = strlen(col_head[i]);
-	}
-	for (size_t k = 0; k < r->n; k++) {
-		if (table_cells(&r->v[k], r->now, cells[k]))
-			goto out;
-		for (int i = 0; i < C_COUNT; i++)
-			if (text_width(cells[k][i]) > l.width[i])
-				l.width[i] = text_width(cells[k][i]);
-	}
-	if (q->group != GROUP_NONE && !(groups = make_groups(r, q->group, q->sort, &ngroups, NULL)))
-		goto out;
-	choose_layout(&l, r, q, out);
-	if (!r->n) {
-		fprintf(out,
-		        "no legacy TLS connections found in %s under policy '%s' (%llu connections "
-		        "%s)\n",
-		        db, r->policy, (unsigned long long)r->connections,
-		        q->since > 0 || q->until > 0 ? "in the window" : "recorded");
-	} else if (q->group == GROUP_NONE) {
-		print_header(out, &l, head);
-	}
-	/* legacy_collect put the entries in group order, so a new key starts the next group. */
-	for (size_t k = 0, next = 0; k < r->n; k++) {
-		if (groups && next < ngroups &&
-		    (k == 0 ||
-		     strcmp(group_key(&r->v[k], q->group), group_key(&r->v[k - 1], q->group)))) {
-			if (k)
-				fputc('\n', out);
-			print_group_heading(out, &groups[next++], q->group);
-			print_header(out, &l, head);
-		}
-		for (size_t line = 0; line < l.nlines; line++)
-			print_cells(out, &l, line, cells[k]);
-	}
-	if (unknown_total(&r->unknown)) {
-		if (r->n)
-			fputc('\n', out);
-		print_unknown_line(&r->unknown, out);
-	}
-	rc = 0;
-out:
-	for (size_t k = 0; k < r->n; k++)
-		for (int i = 0; i < C_COUNT; i++)
-			free(cells[k][i]);
-	free(cells);
-	free(groups);
-	return rc;
-}
-
-/* --- CSV (RFC 4180) */
-
-static void csv_sep(FILE *out, const char *text)
-{
-	fputc(',', out);
-	text_csv(out, text);
-}
-
-static void print_csv(const struct legacy_result *r, FILE *out)
-{
-	/* The first eleven columns are those of the listing before policies; new ones follow. */
-	fputs("client_ip,server_ip,server_port,sni,version,cipher,client_max_version,"
-	      "connections,first_seen,last_seen,reason,attribution,service,retired,deadline,"
-	      "software,ja3,ja4\r\n",
-	      out);
-	for (size_t i = 0; i < r->n; i++) {
-		const struct legacy_entry *e = &r->v[i];
-		struct entry_text t;
-
-		entry_texts(e, r->now, &t);
-		text_csv(out, e->client_ip);
-		csv_sep(out, e->server_ip);
-		fprintf(out, ",%d", e->server_port);
-		csv_sep(out, e->sni);
-		csv_sep(out, t.version);
-		csv_sep(out, t.cipher_name);
-		csv_sep(out, t.client_max[0] ? t.client_max : NULL);
-		fprintf(out, ",%s", t.conns);
-		csv_sep(out, t.first);
-		csv_sep(out, t.last);
-		csv_sep(out, e->reason);
-		csv_sep(out, attribution_name(e->attr));
-		csv_sep(out, e->service);
-		csv_sep(out, e->retired);
-		csv_sep(out, t.deadline[0] ? t.deadline : NULL);
-		csv_sep(out, e->software);
-		csv_sep(out, e->ja3);
-		csv_sep(out, e->ja4);
-		fputs("\r\n", out);
-	}
-	/* What could not be judged: one row per kind, attribution "unknown", the kind as reason. */
-	for (size_t k = 0; k < COUNT_OF(unknown_kinds); k++) {
-		if (!unknown_at(&r->unknown, k))
-			continue;
-		fprintf(out, ",,,,,,,%llu,,,", (unsigned long long)unknown_at(&r->unknown, k));
-		text_csv(out, unknown_kinds[k].key);
-		fputs(",\"unknown\",,,,,,\r\n", out);
-	}
-}
-
-/* --- JSON */
-
-static void json_kv(FILE *out, const char *key, const char *value, int comma)
-{
-	fprintf(out, "%s\"%s\": ", comma ? ", " : "", key);
-	text_json_string(out, value);
-}
-
-static void json_entry(FILE *out, const struct legacy_entry *e, double now)
-{
-	struct entry_text t;
-
-	entry_texts(e, now, &t);
-	fputs("    {", out);
-	json_kv(out, "client_ip", e->client_ip, 0);
-	json_kv(out, "server_ip", e->server_ip, 1);
-	fprintf(out, ", \"server_port\": %d", e->server_port);
-	json_kv(out, "sni", e->sni, 1);
-	json_kv(out, "version", t.version, 1);
-	fprintf(out, ", \"negotiated\": %s", e->negotiated ? "true" : "false");
-	json_kv(out, "cipher", t.cipher_name, 1);
-	json_kv(out, "client_max_version", t.client_max[0] ? t.client_max : NULL, 1);
-	fprintf(out, ", \"connections\": %s", t.conns);
-	json_kv(out, "first_seen", t.first, 1);
-	json_kv(out, "last_seen", t.last, 1);
-	json_kv(out, "reason", e->reason, 1);
-	json_kv(out, "attribution", attribution_name(e->attr), 1);
-	json_kv(out, "service", e->service, 1);
-	json_kv(out, "retired", e->retired, 1);
-	json_kv(out, "deadline", t.deadline[0] ? t.deadline : NULL, 1);
-	json_kv(out, "software", e->software, 1);
-	json_kv(out, "ja3", e->ja3, 1);
-	json_kv(out, "ja4", e->ja4, 1);
-	fputc('}', out);
-}
-
-static void json_groups(FILE *out, const struct group *g, size_t n, enum legacy_group kind)
-{
-	fputs(",\n  \"groups\": [", out);
-	for (size_t k = 0; k < n; k++) {
-		fprintf(out, "%s\n    {", k ? "," : "");
-		json_kv(out, kind == GROUP_SERVER ? "server_ip" : "client_ip", g[k].key, 0);
-		fprintf(out, ", \"entries\": %zu, \"connections\": %llu, \"attributions\": {",
-		        g[k].entries, (unsigned long long)g[k].connections);
-		for (int a = 0, first = 1; a < ATTR_COUNT; a++) {
-			if (!g[k].by_attr[a])
-				continue;
-			fprintf(out, "%s\"%s\": %llu", first ? "" : ", ",
-			        attribution_name((enum attribution)a),
-			        (unsigned long long)g[k].by_attr[a]);
-			first = 0;
-		}
-		fputs("}}", out);
-	}
-	fputs(n ? "\n  ]" : "]", out);
-}
-
-static int print_json(const struct legacy_result *r, const struct legacy_query *q, FILE *out)
-{
-	char since[24], until[24];
-	int seen[ATTR_COUNT] = {0}, first = 1;
-
-	if (q->since > 0)
-		time_text(q->since, since);
-	if (q->until > 0)
-		time_text(q->until, until);
-	fputs("{", out);
-	json_kv(out, "policy", r->policy, 0);
-	json_kv(out, "since", q->since > 0 ? since : NULL, 1);
-	json_kv(out, "until", q->until > 0 ? until : NULL, 1);
-	json_kv(out, "counted_from", r->from_connections ? "connections" : "inventory", 1);
-	fprintf(out, ", \"connections\": %llu, \"legacy_connections\": %llu,\n  \"entries\": [",
-	        (unsigned long long)r->connections, (unsigned long long)r->legacy_connections);
-	for (size_t i = 0; i < r->n; i++) {
-		fputs(i ? ",\n" : "\n", out);
-		json_entry(out, &r->v[i], r->now);
-		seen[r->v[i].attr] = 1;
-	}
-	fputs(r->n ? "\n  ]" : "]", out);
-	if (q->group != GROUP_NONE) {
-		size_t n = 0;
-		struct group *g = make_groups(r, q->group, q->sort, &n, NULL);
-
-		if (!g)
-			return -1;
-		json_groups(out, g, n, q->group);
-		free(g);
-	}
-	fputs(",\n  \"unknown\": {", out);
-	for (size_t k = 0; k < COUNT_OF(unknown_kinds); k++)
-		fprintf(out, "\"%s\": %llu, ", unknown_kinds[k].key,
-		        (unsigned long long)unknown_at(&r->unknown, k));
-	fprintf(out, "\"total\": %llu},\n  \"advice\": {",
-	        (unsigned long long)unknown_total(&r->unknown));
-	for (int a = 0; a < ATTR_COUNT; a++) {
-		if (!seen[a])
-			continue;
-		json_kv(out, attribution_name((enum attribution)a),
-		        attribution_advice((enum attribution)a), !first);
-		first = 0;
-	}
-	fputs("}}\n", out);
-	return 0;
-}
-
-int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-                 enum legacy_format fmt, FILE *out)
-{
-	int rc = 0;
-
-	if (fmt == LEGACY_CSV)
-		print_csv(r, out);
-	else if (fmt == LEGACY_JSON)
-		rc = print_json(r, q, out);
-	else
-		rc = print_table(r, q, r->db ? r->db : "the database", out);
-	if (rc) {
-		fprintf(stderr, "tlscensus: out of memory formatting the report\n");
-		return -1;
-	}
-	if (fflush(out) != 0 || ferror(out)) {
-		fprintf(stderr, "tlscensus: cannot write the report: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
 }

@@ -6,8 +6,8 @@
 #ifndef TLSCENSUS_LEGACY_H
 #define TLSCENSUS_LEGACY_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "filter.h"
 #include "policy.h"
@@ -82,9 +82,20 @@ struct legacy_result {
 int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
 void legacy_result_free(struct legacy_result *r);
 
-/* The legacy command's output. Every string from the wire is made inert for its format. */
-int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-                 enum legacy_format fmt, FILE *out);
+/* One group of a result's entries (one client, or one server address) and its totals. */
+struct legacy_group_totals {
+	const char *key; /* the address; points into one of the entries */
+	size_t entries;
+	uint64_t connections;
+	uint64_t by_attr[ATTR_COUNT]; /* connections by attribution */
+};
+
+/* The groups of r's entries in display order, the order legacy_collect gave the entries; NULL
+ * when out of memory. The caller frees the array; the keys live as long as r. */
+struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
+                                          enum legacy_sort sort, size_t *ngroups);
+/* An entry's group key: its client address, or its server address. */
+const char *legacy_group_key(const struct legacy_entry *e, enum legacy_group g);
 
 /* "failing since 2022-01-31" when date (YYYY-MM-DD) is not after now's day, else
  * "fails on 2026-12-31". */
