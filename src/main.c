@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "catalog.h"
 #include "census.h"
+#include "collect.h"
 #include "hints.h"
 #include "label.h"
 #include "legacy.h"

@@ -1,42 +1,41 @@
 /*
- * legacy.c: who still uses legacy TLS, who must fix it, and by when. Reads the inventory (or,
- * for a time window the connection rows still cover, the connection rows themselves), judges
- * each way a client met a server under a policy, attributes it, names the service and its
- * cutoff from the provider catalog; the printers are in src/report. It never writes to the
- * database.
+ * legacy.c: who still uses legacy TLS, who must fix it, and by when. Takes pairs (a client met a
+ * server with these hellos, N times; tlscensus/pair.h), judges each under a policy, attributes
+ * it, folds the pairs of one entry together, names the service and its cutoff from the provider
+ * catalog and the software from the fingerprint map, and orders the entries. It reads no store
+ * and prints nothing: collect.c feeds it, the printers in src/report show what it returns.
  *
  * Attribution, in the order of enum attribution (the first that applies wins):
  *   failing         no ServerHello, or a protocol_version (70), handshake_failure (40) or
  *                   inappropriate_fallback (86) alert: already broken
  *   fallback        TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), or a retry: within 60 s
  *                   after a failed connection from the same client to the same server endpoint
- *                   and SNI that offered a higher version. One definition, the view
- *                   inventory_keys in store.c, serves both readers: the inventory takes it when
- *                   the row is written, so there a retry is recognised when the failed attempt
- *                   was recorded first (the usual order: a refused connection closes before the
- *                   retry's handshake completes); a window read from the connection rows asks
- *                   it afresh, whatever the order
+ *                   and SNI that offered a higher version. The reader of the store says which
+ *                   pairs are retries (the pair's retry flag; for SQLite the view
+ *                   inventory_keys in store.c): the inventory decides when its row is written,
+ *                   so there a retry is recognised when the failed attempt was recorded first
+ *                   (the usual order: a refused connection closes before the retry's handshake
+ *                   completes); a window read from the connection rows asks afresh, whatever
+ *                   the order
  *   client-limited  the client's highest offered version is legacy under the policy
  *   server-limited  the client offered an acceptable version, the server chose a legacy one
  *   cipher          the version is acceptable, the negotiated suite is not
  *
- * Connections whose hellos could not be parsed (parse_status truncated, malformed, one_sided,
+ * Pairs whose hellos could not be parsed (parse_status truncated, malformed, one_sided,
  * midstream) are not judged at all: they are counted in the "unknown" bucket. A one-sided
- * capture would otherwise look like a refused connection. The inventory keeps truncated,
- * malformed and one-sided rows; a midstream connection has no hello, hence no inventory row,
- * so it is counted from the connection rows, and --retain pruning forgets it.
+ * capture would otherwise look like a refused connection.
  */
 #include <arpa/inet.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "catalog.h"
 #include "hints.h"
 #include "legacy.h"
+#include "util.h"
 
 /* ---------------------------------------------------------------- names */
 
@@ -86,9 +85,21 @@ void legacy_deadline_text(const char *date, double now, char *buf, size_t len)
 	snprintf(buf, len, strcmp(date, today) <= 0 ? "failing since %s" : "fails on %s", date);
 }
 
-/* ---------------------------------------------------------------- collecting */
+/* ---------------------------------------------------------------- judging pairs */
 
-/* One row of the inventory (or of the connection rows grouped the same way). */
+struct filter legacy_query_filter(const struct legacy_query *q)
+{
+	return (struct filter){
+	    .since = q->since,
+	    .until = q->until,
+	    .client = q->client,
+	    .server = q->server,
+	    .sni_glob = q->sni_glob,
+	    .port = q->port,
+	};
+}
+
+/* A pair kept for its entry, its text copied. */
 struct raw {
 	char *client_ip, *server_ip, *sni, *ja3, *ja4;
 	int server_port;
@@ -98,50 +109,7 @@ struct raw {
 	double first, last;
 };
 
-/* The columns both readers return, in this order. */
-enum {
-	R_CLIENT,
-	R_SERVER,
-	R_PORT,
-	R_SNI,
-	R_VERSION,
-	R_CIPHER,
-	R_CH_MAX,
-	R_JA3,
-	R_JA4,
-	R_ALERT,
-	R_SCSV,
-	R_RETRY,
-	R_STATUS,
-	R_CONNS,
-	R_FIRST,
-	R_LAST,
-};
-
-#define RAW_KEY_COLUMNS                                                                            \
-	"client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4, "      \
-	"alert_desc, fallback_scsv, retry, parse_status"
-
-/* The inventory: a row overlapping the window counts whole (its connections are not dated
- * one by one any more). */
-static const char inventory_sql[] =
-    "SELECT " RAW_KEY_COLUMNS ", connections, first_seen, last_seen FROM inventory "
-    "WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR server_port = ?3)";
-
-/* The connection rows, grouped like the inventory: exact for a window they cover. */
-static const char connections_sql[] =
-    "SELECT " RAW_KEY_COLUMNS ", count(*), min(first_ts), max(first_ts) FROM inventory_keys "
-    "WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY " RAW_KEY_COLUMNS;
-
-/* Connections without any hello (the capture began mid-stream): no inventory row has them. */
-static const char midstream_sql[] =
-    "SELECT client_ip, server_ip, count(*) FROM connections "
-    "WHERE ch_version IS NULL AND sh_version IS NULL "
-    "AND first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY client_ip, server_ip";
-
-/* A legacy row, judged, before the rows of one entry fold together. */
+/* A legacy pair, judged, before the pairs of one entry fold together. */
 struct judged {
 	struct raw r;
 	uint16_t eff;
@@ -151,10 +119,10 @@ struct judged {
 	unsigned char ckey[17], skey[17];
 };
 
-struct collector {
-	struct store *store;
+struct legacy_judge {
 	const struct legacy_query *q;
 	const struct policy *policy;
+	struct policy *own_policy; /* the default, when q names none */
 	struct catalog *catalog;
 	struct hints *hints;
 	struct legacy_result *out;
@@ -167,13 +135,36 @@ static void raw_free(struct raw *r)
 	free(r->client_ip), free(r->server_ip), free(r->sni), free(r->ja3), free(r->ja4);
 }
 
-static char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
+static char *dup_or_null(const char *s)
 {
-	const char *t = (const char *)sqlite3_column_text(st, col);
+	return s ? strdup(s) : NULL;
+}
 
-	if (!t || (empty_is_null && !*t))
-		return NULL;
-	return strdup(t);
+/* The pair's fields, its text copied; -1 when out of memory (nothing kept). */
+static int raw_copy(struct raw *r, const struct tc_pair *p)
+{
+	*r = (struct raw){
+	    .client_ip = dup_or_null(p->client_ip),
+	    .server_ip = dup_or_null(p->server_ip),
+	    .sni = dup_or_null(p->sni),
+	    .ja3 = dup_or_null(p->ja3),
+	    .ja4 = dup_or_null(p->ja4),
+	    .server_port = p->server_port,
+	    .version = p->version,
+	    .cipher = p->cipher,
+	    .ch_max = p->ch_max_version,
+	    .alert = p->alert_desc,
+	    .scsv = p->fallback_scsv,
+	    .retry = p->retry,
+	    .conns = p->connections,
+	    .first = p->first_seen,
+	    .last = p->last_seen,
+	};
+	if (r->client_ip && r->server_ip && (!p->sni || r->sni) && (!p->ja3 || r->ja3) &&
+	    (!p->ja4 || r->ja4))
+		return 0;
+	raw_free(r);
+	return -1;
 }
 
 /* Numeric address order: IPv4 before IPv6, then by bytes. */
@@ -195,192 +186,74 @@ static void ip_key(const char *ip, unsigned char key[17])
 	}
 }
 
-static int filtered_out(const struct legacy_query *q, const char *client, const char *server,
-                        const char *sni)
-{
-	return !cidr_match(&q->client, client) || !cidr_match(&q->server, server) ||
-	       (q->sni_glob && !filter_glob_match(q->sni_glob, sni));
-}
-
-static enum attribution attribute(const struct policy *p, const struct raw *r, uint16_t eff,
+static enum attribution attribute(const struct policy *p, const struct tc_pair *r, uint16_t eff,
                                   int negotiated)
 {
-	if (!negotiated || r->alert == 40 || r->alert == 70 || r->alert == 86)
+	if (!negotiated || r->alert_desc == 40 || r->alert_desc == 70 || r->alert_desc == 86)
 		return ATTR_FAILING;
-	if (r->scsv || r->retry)
+	if (r->fallback_scsv || r->retry)
 		return ATTR_FALLBACK;
-	if (r->ch_max >= 0 && !policy_accepts_version(p, (uint16_t)r->ch_max))
+	if (r->ch_max_version >= 0 && !policy_accepts_version(p, (uint16_t)r->ch_max_version))
 		return ATTR_CLIENT;
 	if (!policy_accepts_version(p, eff))
 		return ATTR_SERVER;
 	return ATTR_CIPHER;
 }
 
-static void count_unknown(struct legacy_unknown *u, const char *status, uint64_t n)
+static void count_unknown(struct legacy_unknown *u, enum tc_conn_status status, uint64_t n)
 {
-	if (!strcmp(status, "truncated"))
+	if (status == TC_CONN_TRUNCATED)
 		u->truncated += n;
-	else if (!strcmp(status, "malformed"))
+	else if (status == TC_CONN_MALFORMED)
 		u->malformed += n;
-	else if (!strcmp(status, "one_sided"))
+	else if (status == TC_CONN_ONE_SIDED)
 		u->one_sided += n;
 	else
-		u->midstream += n; /* "midstream", or a status this build does not know */
+		u->midstream += n; /* midstream, or a status the reader did not know */
 }
 
-/* Judges one row; a legacy one is kept (taking r's strings), anything else freed. */
-static int take_row(struct collector *c, struct raw *r, const char *status)
+int legacy_judge_pair(struct legacy_judge *c, const struct tc_pair *p)
 {
 	struct judged *j;
 	uint16_t eff;
-	int negotiated = r->version >= 0;
+	int negotiated = p->version >= 0;
 	const char *reason;
 
-	c->out->connections += r->conns;
-	if (strcmp(status, "ok")) {
-		count_unknown(&c->out->unknown, status, r->conns);
-		raw_free(r);
+	c->out->connections += p->connections;
+	if (p->parse_status != TC_CONN_OK) {
+		count_unknown(&c->out->unknown, p->parse_status, p->connections);
 		return 0;
 	}
-	eff = (uint16_t)(negotiated ? r->version : r->ch_max);
-	if (!negotiated && r->ch_max < 0) {
-		raw_free(r); /* neither hello's version: nothing to judge */
-		return 0;
-	}
+	if (!negotiated && p->ch_max_version < 0)
+		return 0; /* neither hello's version: nothing to judge */
+	eff = (uint16_t)(negotiated ? p->version : p->ch_max_version);
 	reason = policy_judge(c->policy, eff, negotiated,
 	                      !negotiated     ? 0
-	                      : r->cipher < 0 ? POLICY_NO_CIPHER
-	                                      : (uint32_t)r->cipher);
-	if (!reason) {
-		raw_free(r);
+	                      : p->cipher < 0 ? POLICY_NO_CIPHER
+	                                      : (uint32_t)p->cipher);
+	if (!reason)
 		return 0;
-	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct judged *v = realloc(c->v, cap * sizeof *v);
 
-		if (!v) {
-			raw_free(r);
+		if (!v)
 			return -1;
-		}
 		c->v = v;
 		c->cap = cap;
 	}
-	j = &c->v[c->n++];
-	j->r = *r;
+	j = &c->v[c->n];
+	if (raw_copy(&j->r, p))
+		return -1;
+	c->n++;
 	j->eff = eff;
 	j->negotiated = negotiated;
 	j->reason = reason;
-	j->attr = attribute(c->policy, r, eff, negotiated);
-	ip_key(r->client_ip, j->ckey);
-	ip_key(r->server_ip, j->skey);
-	c->out->legacy_connections += r->conns;
+	j->attr = attribute(c->policy, p, eff, negotiated);
+	ip_key(j->r.client_ip, j->ckey);
+	ip_key(j->r.server_ip, j->skey);
+	c->out->legacy_connections += p->connections;
 	return 0;
-}
-
-static void bind_window(sqlite3_stmt *st, const struct legacy_query *q)
-{
-	sqlite3_bind_double(st, 1, q->since > 0 ? q->since : -1e300);
-	sqlite3_bind_double(st, 2, q->until > 0 ? q->until : 1e300);
-	sqlite3_bind_int(st, 3, q->port);
-}
-
-static int read_rows(struct collector *c, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store_db(c->store), sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		bind_window(st, c->q);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *status = (const char *)sqlite3_column_text(st, R_STATUS);
-		struct raw r = {
-		    .client_ip = col_text(st, R_CLIENT, 0),
-		    .server_ip = col_text(st, R_SERVER, 0),
-		    .sni = col_text(st, R_SNI, 1),
-		    .ja3 = col_text(st, R_JA3, 1),
-		    .ja4 = col_text(st, R_JA4, 1),
-		    .server_port = sqlite3_column_int(st, R_PORT),
-		    .version = sqlite3_column_int(st, R_VERSION),
-		    .cipher = sqlite3_column_int(st, R_CIPHER),
-		    .ch_max = sqlite3_column_int(st, R_CH_MAX),
-		    .alert = sqlite3_column_int(st, R_ALERT),
-		    .scsv = sqlite3_column_int(st, R_SCSV),
-		    .retry = sqlite3_column_int(st, R_RETRY),
-		    .conns = (uint64_t)sqlite3_column_int64(st, R_CONNS),
-		    .first = sqlite3_column_double(st, R_FIRST),
-		    .last = sqlite3_column_double(st, R_LAST),
-		};
-
-		rc = SQLITE_OK;
-		if (!r.client_ip || !r.server_ip) {
-			raw_free(&r);
-			rc = SQLITE_NOMEM;
-		} else if (filtered_out(c->q, r.client_ip, r.server_ip, r.sni)) {
-			raw_free(&r);
-		} else if (take_row(c, &r, status ? status : "ok")) {
-			rc = SQLITE_NOMEM;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rc;
-}
-
-static int read_midstream(struct collector *c)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store_db(c->store), midstream_sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		bind_window(st, c->q);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *client = (const char *)sqlite3_column_text(st, 0);
-		const char *server = (const char *)sqlite3_column_text(st, 1);
-		uint64_t n = (uint64_t)sqlite3_column_int64(st, 2);
-
-		rc = SQLITE_OK;
-		/* No hello, so no SNI: a --sni filter excludes these. */
-		if (filtered_out(c->q, client, server, NULL))
-			continue;
-		c->out->unknown.midstream += n;
-		c->out->connections += n;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : rc;
-}
-
-static int query_double(struct store *s, const char *sql, double *out)
-{
-	sqlite3_stmt *st = NULL;
-	int have = 0;
-
-	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*out = sqlite3_column_double(st, 0);
-		have = 1;
-	}
-	sqlite3_finalize(st);
-	return have;
-}
-
-/*
- * Which rows answer: the inventory without a window (it is small and outlives --retain); with a
- * window, the connection rows when they still cover it (nothing was pruned from its start on),
- * since they date every connection; otherwise the inventory rows that overlap the window.
- */
-static int use_connections(struct store *s, const struct legacy_query *q)
-{
-	double conn_min, inv_min;
-	int have_conn, pruned;
-
-	if (q->since <= 0 && q->until <= 0)
-		return 0;
-	have_conn = query_double(s, "SELECT min(first_ts) FROM connections", &conn_min);
-	pruned = query_double(s, "SELECT min(first_seen) FROM inventory", &inv_min) &&
-	         (!have_conn || inv_min < conn_min);
-	if (!pruned)
-		return 1;
-	return have_conn && q->since > 0 && q->since >= conn_min;
 }
 
 /* ---------------------------------------------------------------- folding into entries */
@@ -427,13 +300,9 @@ static int judged_cmp(const void *a, const void *b)
 	return c;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* Fills e from the rows v[0..n) of one entry; 0, or -1 when out of memory. */
-static int make_entry(struct collector *c, const struct judged *v, size_t n, struct legacy_entry *e)
+static int make_entry(struct legacy_judge *c, const struct judged *v, size_t n,
+                      struct legacy_entry *e)
 {
 	const struct judged *j = &v[0];
 	const struct catalog_entry *ce = catalog_lookup(c->catalog, j->r.sni);
@@ -478,7 +347,7 @@ static int make_entry(struct collector *c, const struct judged *v, size_t n, str
 	           : -1;
 }
 
-static int fold_entries(struct collector *c)
+static int fold_entries(struct legacy_judge *c)
 {
 	struct legacy_result *out = c->out;
 	size_t i = 0;
@@ -737,26 +606,18 @@ out:
 	return rc;
 }
 
-/* ---------------------------------------------------------------- collect */
+/* ---------------------------------------------------------------- a judge's life */
 
-static double clock_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int open_data(struct collector *c, struct policy **own_policy)
+static int open_data(struct legacy_judge *c)
 {
 	char err[512];
 
 	c->policy = c->q->policy;
 	if (!c->policy) {
-		*own_policy = policy_load("default", err, sizeof err);
-		if (!*own_policy)
+		c->own_policy = policy_load("default", err, sizeof err);
+		if (!c->own_policy)
 			goto bad;
-		c->policy = *own_policy;
+		c->policy = c->own_policy;
 	}
 	c->catalog = catalog_load(c->q->catalog_path, err, sizeof err);
 	if (!c->catalog)
@@ -770,48 +631,44 @@ bad:
 	return -1;
 }
 
-int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out)
+struct legacy_judge *legacy_judge_begin(const struct legacy_query *q, struct legacy_result *out)
 {
-	struct collector c = {.store = s, .q = q, .out = out};
-	struct policy *own_policy = NULL;
-	int rc = -1, sql = SQLITE_OK;
+	struct legacy_judge *c = calloc(1, sizeof *c);
 
 	memset(out, 0, sizeof *out);
-	out->now = q->now > 0 ? q->now : clock_now();
-	if (store_flush(s) || open_data(&c, &own_policy))
-		goto done;
-	out->policy = strdup(policy_name(c.policy));
-	out->db = strdup(store_path(s));
-	out->from_connections = use_connections(s, q);
-	sql = read_rows(&c, out->from_connections ? connections_sql : inventory_sql);
-	if (sql == SQLITE_OK)
-		sql = read_midstream(&c);
-	if (sql != SQLITE_OK) {
-		if (sql == SQLITE_NOMEM)
-			fprintf(stderr,
-			        "tlscensus: database '%s': out of memory reading the report\n",
-			        store_path(s));
-		else
-			fprintf(stderr, "tlscensus: database '%s': legacy query failed: %s\n",
-			        store_path(s), sqlite3_errmsg(store_db(s)));
-		goto done;
+	if (!c) {
+		fprintf(stderr, "tlscensus: out of memory\n");
+		return NULL;
 	}
-	if (!out->policy || !out->db || fold_entries(&c) || sort_entries(out, q->group, q->sort)) {
-		fprintf(stderr, "tlscensus: database '%s': out of memory reading the report\n",
-		        store_path(s));
-		goto done;
+	c->q = q;
+	c->out = out;
+	out->now = q->now > 0 ? q->now : tc_now_unix();
+	if (open_data(c)) {
+		legacy_judge_free(c);
+		return NULL;
 	}
-	rc = 0;
-done:
-	for (size_t i = 0; i < c.n; i++)
-		raw_free(&c.v[i].r);
-	free(c.v);
-	catalog_free(c.catalog);
-	hints_free(c.hints);
-	policy_free(own_policy);
-	if (rc)
-		legacy_result_free(out);
-	return rc;
+	out->policy = strdup(policy_name(c->policy));
+	return c;
+}
+
+int legacy_judge_end(struct legacy_judge *c)
+{
+	if (!c->out->policy || fold_entries(c) || sort_entries(c->out, c->q->group, c->q->sort))
+		return -1;
+	return 0;
+}
+
+void legacy_judge_free(struct legacy_judge *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		raw_free(&c->v[i].r);
+	free(c->v);
+	catalog_free(c->catalog);
+	hints_free(c->hints);
+	policy_free(c->own_policy);
+	free(c);
 }
 
 void legacy_result_free(struct legacy_result *r)

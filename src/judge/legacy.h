@@ -1,7 +1,9 @@
 /*
- * legacy.h: the answer to "who still uses legacy TLS, who must fix it, and by when". Reads the
- * store, judges each client/server pair under a policy, attributes the blame, and hands the
- * result to the printers (legacy command) and to the report. No SQL leaves this room's .c files.
+ * legacy.h: the answer to "who still uses legacy TLS, who must fix it, and by when". The judge
+ * takes pairs (tlscensus/pair.h: this client met this server, N times), judges each under a
+ * policy, attributes the blame, names the service and its cutoff, and returns the entries for
+ * the printers (legacy command) and the report. It never sees a store: src/report/collect.c
+ * feeds it from one.
  */
 #ifndef TLSCENSUS_LEGACY_H
 #define TLSCENSUS_LEGACY_H
@@ -11,7 +13,7 @@
 
 #include "filter.h"
 #include "policy.h"
-#include "store.h"
+#include "tlscensus/pair.h"
 
 /* Who must act (issue "attribution"), in the order a reader should meet them. */
 enum attribution {
@@ -31,6 +33,8 @@ const char *attribution_advice(enum attribution a); /* one sentence for non-spec
 enum legacy_group { GROUP_NONE, GROUP_CLIENT, GROUP_SERVER };
 enum legacy_sort { SORT_CLIENT, SORT_SERVER, SORT_CONNECTIONS, SORT_LAST_SEEN, SORT_DEADLINE };
 
+/* The question. The scope (since to port) is for the reader of the store, as a struct filter
+ * (legacy_query_filter); the judge sees only the pairs within it. */
 struct legacy_query {
 	const struct policy *policy; /* NULL: the built-in default (tls12 plus broken suites) */
 	double since, until;         /* unix seconds; 0 = open */
@@ -43,6 +47,9 @@ struct legacy_query {
 	const char *hints_path;   /* fingerprint -> software map; NULL: the built-in one */
 	double now;               /* unix seconds for "failing since"/"fails on"; 0: the clock */
 };
+
+/* The scope of q, for a reader of a store. */
+struct filter legacy_query_filter(const struct legacy_query *q);
 
 struct legacy_entry {
 	char *client_ip, *server_ip, *sni; /* sni NULL when none; stored (inert) text */
@@ -79,7 +86,19 @@ struct legacy_result {
 	double now;           /* the time deadlines were judged against */
 };
 
-int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
+/*
+ * Judging, in three steps. begin loads q's policy (the default when q gives none), the catalog
+ * and the hints, clears out and sets its policy name and time; NULL after a message on stderr
+ * naming the file. pair judges one pair; the legacy ones are kept (their text copied). end folds
+ * them into out's entries, in q's order. pair and end return 0, or -1 when out of memory; out
+ * is then the caller's to free. free releases the judge (never out), also after a failure.
+ */
+struct legacy_judge;
+struct legacy_judge *legacy_judge_begin(const struct legacy_query *q, struct legacy_result *out);
+int legacy_judge_pair(struct legacy_judge *j, const struct tc_pair *p);
+int legacy_judge_end(struct legacy_judge *j);
+void legacy_judge_free(struct legacy_judge *j);
+
 void legacy_result_free(struct legacy_result *r);
 
 /* One group of a result's entries (one client, or one server address) and its totals. */
@@ -90,7 +109,7 @@ struct legacy_group_totals {
 	uint64_t by_attr[ATTR_COUNT]; /* connections by attribution */
 };
 
-/* The groups of r's entries in display order, the order legacy_collect gave the entries; NULL
+/* The groups of r's entries in display order, the order legacy_judge_end gave the entries; NULL
  * when out of memory. The caller frees the array; the keys live as long as r. */
 struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
                                           enum legacy_sort sort, size_t *ngroups);
