@@ -43,7 +43,8 @@ int64_t store_prune(struct store *s, double before_unix, int limit);
 /* Every connection row as NDJSON to out; 0, or -1 with a message on stderr. */
 int store_export_ndjson(struct store *s, FILE *out);
 
-/* For the query side (query.c): the open handle and the file name it was opened from. */
+/* For the store's readers (export.c, read_pairs.c; report.c until its SQL moves here): the
+ * open handle and the file name it was opened from. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);
 const char *store_path(const struct store *s);
