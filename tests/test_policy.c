@@ -1,8 +1,8 @@
 /*
- * test_policy.c: the legacy room's parts that need no database: policy files (errors with line
- * numbers, each built-in policy judging a table of versions and suites), address filters (CIDR,
- * IPv4 and IPv6), SNI globs, points in time, deadlines, the provider catalog, the fingerprint
- * map and the embedded copies of the data files.
+ * test_policy.c: the judge, which needs no database: policy files (errors with line numbers,
+ * each built-in policy judging a table of versions and suites), address filters (CIDR, IPv4 and
+ * IPv6), SNI globs, points in time, deadlines, attribution and folding of plain pairs, the
+ * provider catalog, the fingerprint map and the embedded copies of the data files.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "datafile.h"
+#include "hints.h"
 #include "legacy.h"
 #include "tc_test.h"
 #include "tlscensus/hello.h"
@@ -447,6 +449,92 @@ static void check_attribution_names(void)
 		CHECK(strlen(attribution_advice((enum attribution)a)) > 40);
 }
 
+/* ---------------------------------------------------------------- the judge on plain pairs */
+
+static struct tc_pair pair(const char *client, const char *server, int port, int version,
+                           int cipher, int ch_max, uint64_t connections)
+{
+	return (struct tc_pair){
+	    .client_ip = client,
+	    .server_ip = server,
+	    .server_port = port,
+	    .version = version,
+	    .cipher = cipher,
+	    .ch_max_version = ch_max,
+	    .alert_desc = -1,
+	    .parse_status = TC_CONN_OK,
+	    .connections = connections,
+	    .first_seen = 1000,
+	    .last_seen = 2000,
+	};
+}
+
+/* No store in sight: the judge takes pairs as any reader would hand them over. */
+static void check_judge(void)
+{
+	struct legacy_query q = {.now = 1793491200};
+	struct legacy_result r;
+	struct legacy_group_totals *g;
+	struct legacy_judge *j = legacy_judge_begin(&q, &r);
+	struct tc_pair p[10];
+	size_t n = 0, ng = 0;
+
+	CHECK(j != NULL);
+	if (!j)
+		return;
+	p[n] = pair("10.0.0.2", "192.0.2.1", 443, TC_V_TLS10, 0x002f, TC_V_TLS10, 3);
+	p[n++].sni = "login.microsoftonline.com";
+	p[n] = pair("10.0.0.2", "192.0.2.1", 443, TC_V_TLS10, 0x002f, TC_V_TLS10, 5);
+	p[n].sni = "login.microsoftonline.com";
+	p[n].ja4 = "t10d0000_000000000000_000000000000";
+	p[n].first_seen = 500;
+	p[n++].last_seen = 2500;
+	p[n++] = pair("10.0.0.1", "192.0.2.9", 443, -1, -1, TC_V_TLS10, 1);
+	p[n++] = pair("10.0.0.1", "192.0.2.9", 443, TC_V_TLS13, 0x1301, TC_V_TLS13, 1);
+	p[n] = pair("10.0.0.1", "192.0.2.9", 443, -1, -1, -1, 2);
+	p[n++].parse_status = TC_CONN_TRUNCATED;
+	p[n] = pair("10.0.0.1", "192.0.2.9", 0, -1, -1, -1, 4);
+	p[n++].parse_status = TC_CONN_MIDSTREAM;
+	p[n++] = pair("10.0.0.3", "192.0.2.1", 8443, TC_V_TLS12, 0x000a, TC_V_TLS13, 1);
+	p[n] = pair("10.0.0.3", "192.0.2.1", 443, TC_V_TLS10, 0x002f, TC_V_TLS10, 1);
+	p[n++].fallback_scsv = 1;
+	p[n++] = pair("10.0.0.3", "192.0.2.2", 443, TC_V_TLS10, 0x002f, TC_V_TLS12, 1);
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ(legacy_judge_pair(j, &p[i]), 0);
+	CHECK_EQ(legacy_judge_end(j), 0);
+	legacy_judge_free(j);
+	CHECK(same(r.policy, "default"));
+	CHECK_EQ(r.connections, 19);
+	CHECK_EQ(r.legacy_connections, 12);
+	CHECK_EQ(r.unknown.truncated, 2);
+	CHECK_EQ(r.unknown.midstream, 4);
+	CHECK_EQ(r.n, 5);
+	if (r.n == 5) {
+		CHECK(same(r.v[0].client_ip, "10.0.0.1") && r.v[0].attr == ATTR_FAILING &&
+		      !r.v[0].negotiated && same(r.v[0].reason, "TLSv1.0 offered, no ServerHello"));
+		/* Two pairs, one entry: counts add up, times widen, the catalog names the service.
+		 */
+		CHECK(same(r.v[1].client_ip, "10.0.0.2") && r.v[1].attr == ATTR_CLIENT);
+		CHECK_EQ(r.v[1].connections, 8);
+		CHECK(r.v[1].first_seen == 500 && r.v[1].last_seen == 2500);
+		CHECK(same(r.v[1].service, "Microsoft Entra ID") && r.v[1].retired != NULL);
+		CHECK(same(r.v[1].ja4, "t10d0000_000000000000_000000000000"));
+		CHECK(r.v[2].server_port == 443 && r.v[2].attr == ATTR_FALLBACK);
+		CHECK(r.v[3].server_port == 8443 && r.v[3].attr == ATTR_CIPHER &&
+		      same(r.v[3].reason, "3DES cipher"));
+		CHECK(same(r.v[4].server_ip, "192.0.2.2") && r.v[4].attr == ATTR_SERVER &&
+		      r.v[4].client_max == TC_V_TLS12);
+	}
+	g = legacy_groups(&r, GROUP_CLIENT, SORT_CLIENT, &ng);
+	CHECK(g != NULL && ng == 3);
+	if (g && ng == 3) {
+		CHECK(same(g[2].key, "10.0.0.3") && g[2].entries == 3 && g[2].connections == 3);
+		CHECK(g[2].by_attr[ATTR_CIPHER] == 1 && g[2].by_attr[ATTR_FAILING] == 0);
+	}
+	free(g);
+	legacy_result_free(&r);
+}
+
 /* ---------------------------------------------------------------- catalog and hints */
 
 static void check_catalog(void)
@@ -604,6 +692,7 @@ int main(void)
 	check_time();
 	check_deadline();
 	check_attribution_names();
+	check_judge();
 	check_catalog();
 	check_catalog_parse();
 	check_hints();

@@ -152,3 +152,9 @@ int filter_parse_time(const char *text, double now, double *out)
 	*out = (double)t;
 	return 0;
 }
+
+int filter_match(const struct filter *f, const char *client, const char *server, const char *sni)
+{
+	return cidr_match(&f->client, client) && cidr_match(&f->server, server) &&
+	       (!f->sni_glob || filter_glob_match(f->sni_glob, sni));
+}

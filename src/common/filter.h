@@ -21,4 +21,16 @@ int filter_parse_time(const char *text, double now, double *out);
 /* fnmatch(3) without escapes, case-insensitive (host names are); text NULL never matches. */
 int filter_glob_match(const char *pattern, const char *text);
 
+/* The scope of a question about stored connections, as every reader of a store takes it. */
+struct filter {
+	double since, until; /* unix seconds, both included; 0 = open */
+	struct cidr client, server;
+	const char *sni_glob; /* NULL for any */
+	int port;             /* server port; 0 for any */
+};
+
+/* 1 when a connection between these addresses, with this SNI (NULL: none), is within f's
+ * prefixes and glob. The window and the port are the reader's to ask its store for. */
+int filter_match(const struct filter *f, const char *client, const char *server, const char *sni);
+
 #endif

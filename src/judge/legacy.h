@@ -1,39 +1,19 @@
 /*
- * legacy.h: the answer to "who still uses legacy TLS, who must fix it, and by when". Reads the
- * store, judges each client/server pair under a policy, attributes the blame, and hands the
- * result to the printers (legacy command) and to the report. No SQL leaves this room's .c files.
+ * legacy.h: the answer to "who still uses legacy TLS, who must fix it, and by when". The judge
+ * takes pairs (tlscensus/pair.h: this client met this server, N times), judges each under a
+ * policy, attributes the blame, names the service and its cutoff, and returns the entries for
+ * the printers (legacy command) and the report. It never sees a store: src/report/collect.c
+ * feeds it from one.
  */
 #ifndef TLSCENSUS_LEGACY_H
 #define TLSCENSUS_LEGACY_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "filter.h"
-#include "store.h"
-
-/* A policy: which versions and suites are acceptable. Parsed from a small text file; the
- * built-in ones (entra, tls12, nist, pci) are such files compiled in (policies/). */
-struct policy;
-
-struct policy *policy_load(const char *name_or_path, char *err, size_t errlen);
-/* The same from text in memory; origin names it in errors ("FILE:LINE: ..."). */
-struct policy *policy_parse(const char *text, size_t len, const char *origin, char *err,
-                            size_t errlen);
-/* Writes "default, entra, nist, pci, tls12" (the built-in names) into buf, for messages. */
-void policy_builtin_names(char *buf, size_t len);
-void policy_free(struct policy *p);
-const char *policy_name(const struct policy *p);
-const char *policy_description(const struct policy *p);
-/* Returns NULL when acceptable, else a short reason ("TLSv1.0", "3DES cipher"). version is the
- * effective version (negotiated, or the client's highest offered when negotiated is 0). The text
- * lives as long as the policy. */
-const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher);
-/* 1 when the policy accepts this version (the client's highest offer, for attribution). Versions
- * without a rank (drafts, GREASE) are accepted: they cannot be judged. */
-int policy_accepts_version(const struct policy *p, uint16_t version);
-/* For cipher: a negotiated connection without a suite (SSL 2.0 keeps its cipher kind apart). */
-#define POLICY_NO_CIPHER 0xffffffffu
+#include "policy.h"
+#include "tlscensus/pair.h"
 
 /* Who must act (issue "attribution"), in the order a reader should meet them. */
 enum attribution {
@@ -53,6 +33,8 @@ const char *attribution_advice(enum attribution a); /* one sentence for non-spec
 enum legacy_group { GROUP_NONE, GROUP_CLIENT, GROUP_SERVER };
 enum legacy_sort { SORT_CLIENT, SORT_SERVER, SORT_CONNECTIONS, SORT_LAST_SEEN, SORT_DEADLINE };
 
+/* The question. The scope (since to port) is for the reader of the store, as a struct filter
+ * (legacy_query_filter); the judge sees only the pairs within it. */
 struct legacy_query {
 	const struct policy *policy; /* NULL: the built-in default (tls12 plus broken suites) */
 	double since, until;         /* unix seconds; 0 = open */
@@ -65,6 +47,9 @@ struct legacy_query {
 	const char *hints_path;   /* fingerprint -> software map; NULL: the built-in one */
 	double now;               /* unix seconds for "failing since"/"fails on"; 0: the clock */
 };
+
+/* The scope of q, for a reader of a store. */
+struct filter legacy_query_filter(const struct legacy_query *q);
 
 struct legacy_entry {
 	char *client_ip, *server_ip, *sni; /* sni NULL when none; stored (inert) text */
@@ -101,12 +86,35 @@ struct legacy_result {
 	double now;           /* the time deadlines were judged against */
 };
 
-int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
+/*
+ * Judging, in three steps. begin loads q's policy (the default when q gives none), the catalog
+ * and the hints, clears out and sets its policy name and time; NULL after a message on stderr
+ * naming the file. pair judges one pair; the legacy ones are kept (their text copied). end folds
+ * them into out's entries, in q's order. pair and end return 0, or -1 when out of memory; out
+ * is then the caller's to free. free releases the judge (never out), also after a failure.
+ */
+struct legacy_judge;
+struct legacy_judge *legacy_judge_begin(const struct legacy_query *q, struct legacy_result *out);
+int legacy_judge_pair(struct legacy_judge *j, const struct tc_pair *p);
+int legacy_judge_end(struct legacy_judge *j);
+void legacy_judge_free(struct legacy_judge *j);
+
 void legacy_result_free(struct legacy_result *r);
 
-/* The legacy command's output. Every string from the wire is made inert for its format. */
-int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-                 enum legacy_format fmt, FILE *out);
+/* One group of a result's entries (one client, or one server address) and its totals. */
+struct legacy_group_totals {
+	const char *key; /* the address; points into one of the entries */
+	size_t entries;
+	uint64_t connections;
+	uint64_t by_attr[ATTR_COUNT]; /* connections by attribution */
+};
+
+/* The groups of r's entries in display order, the order legacy_judge_end gave the entries; NULL
+ * when out of memory. The caller frees the array; the keys live as long as r. */
+struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
+                                          enum legacy_sort sort, size_t *ngroups);
+/* An entry's group key: its client address, or its server address. */
+const char *legacy_group_key(const struct legacy_entry *e, enum legacy_group g);
 
 /* "failing since 2022-01-31" when date (YYYY-MM-DD) is not after now's day, else
  * "fails on 2026-12-31". */

@@ -34,9 +34,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "catalog.h"
 #include "ciphers.h"
-#include "legacy.h"
+#include "datafile.h"
+#include "policy.h"
 #include "util.h"
 #include "tlscensus/hello.h"
 
@@ -173,26 +173,6 @@ static int add_suite(uint32_t **v, size_t *n, uint32_t value)
 	return 0;
 }
 
-/* Splits a line (modified in place) into words; returns the count, at most max. */
-static size_t split_words(char *line, char **words, size_t max)
-{
-	size_t n = 0;
-	char *p = line;
-
-	while (n < max) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		words[n++] = p;
-		while (*p && *p != ' ' && *p != '\t')
-			p++;
-		if (*p)
-			*p++ = '\0';
-	}
-	return n;
-}
-
 /* The text after the directive word, trimmed: for description and source. */
 static const char *rest_of_line(const char *line, const char *directive)
 {
@@ -276,7 +256,7 @@ static int do_ciphers(struct parser *ps, struct policy *p, char **w, size_t n, i
 static int parse_line(struct parser *ps, struct policy *p, char *line, const char *line_copy)
 {
 	char *w[256];
-	size_t n = split_words(line, w, COUNT_OF(w));
+	size_t n = datafile_words(line, w, COUNT_OF(w));
 
 	if (n == 0)
 		return 0;
@@ -329,13 +309,13 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 		goto bad;
 	}
 	while (rc == 0 && pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		size_t n = 0;
+		int oom = 0;
 
 		ps.line++;
 		free(line);
 		free(copy);
-		line = strndup(text + pos, n);
+		line = datafile_next_line(text, len, &pos, &n, &oom);
 		copy = line ? strdup(line) : NULL;
 		if (!copy) {
 			rc = fail(&ps, "out of memory");
@@ -348,7 +328,6 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 		datafile_strip_comment(line);
 		datafile_strip_comment(copy);
 		rc = parse_line(&ps, p, line, copy);
-		pos += n + 1;
 	}
 	free(line);
 	free(copy);
@@ -396,23 +375,18 @@ void policy_builtin_names(char *buf, size_t len)
 
 struct policy *policy_load(const char *name_or_path, char *err, size_t errlen)
 {
-	char file[128], names[128];
-	const struct embedded_file *e = NULL;
+	char file[128], builtin[160] = "", names[128];
+	struct datafile df;
 	struct policy *p;
-	size_t len;
-	char *text;
+	int found = 0;
 
 	/* A bare word is a built-in policy's name; anything with a '/' is always a file. */
 	if (!strchr(name_or_path, '/') && strlen(name_or_path) < sizeof file - 8) {
 		snprintf(file, sizeof file, "%s.policy", name_or_path);
-		e = embedded_find(file);
+		snprintf(builtin, sizeof builtin, "policies/%s", file);
+		found = embedded_find(file) != NULL;
 	}
-	if (e) {
-		snprintf(file, sizeof file, "policies/%s.policy (built in)", name_or_path);
-		return policy_parse(e->text, e->len, file, err, errlen);
-	}
-	text = catalog_read_file(name_or_path, "policy file", &len, err, errlen);
-	if (!text) {
+	if (datafile_load(&df, found ? NULL : name_or_path, builtin, "policy file", err, errlen)) {
 		if (!strchr(name_or_path, '/')) {
 			policy_builtin_names(names, sizeof names);
 			snprintf(err, errlen,
@@ -421,8 +395,8 @@ struct policy *policy_load(const char *name_or_path, char *err, size_t errlen)
 		}
 		return NULL;
 	}
-	p = policy_parse(text, len, name_or_path, err, errlen);
-	free(text);
+	p = policy_parse(df.text, df.len, df.origin, err, errlen);
+	datafile_free(&df);
 	return p;
 }
 

@@ -521,12 +521,10 @@ static void report_free(struct report *r)
 int report_run(struct store *s, const struct report_options *o)
 {
 	struct report r = {.o = o, .s = s};
-	struct timespec ts;
 	char path[4096];
 	int rc = REPORT_ERR_DATABASE;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	r.now = (double)ts.tv_sec;
+	r.now = (double)(long long)tc_now_unix(); /* whole seconds, for the window and the record */
 	r.since = o->q.since;
 	r.until = o->q.until ? o->q.until : r.now;
 	r.until_given = o->q.until != 0;

@@ -6,6 +6,7 @@
 #ifndef TLSCENSUS_REPORT_H
 #define TLSCENSUS_REPORT_H
 
+#include "collect.h"
 #include "legacy.h"
 #include "store.h"
 

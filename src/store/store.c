@@ -231,14 +231,6 @@ static void json_alpn(struct sbuf *b, const uint8_t *list, size_t len)
 
 /* ---------------------------------------------------------------- helpers */
 
-static double now_unix(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double usec_to_unix(uint64_t us)
 {
 	return (double)(us / 1000000) + (double)(us % 1000000) / 1e6;
@@ -1302,7 +1294,7 @@ int store_run_begin(struct store *s, const char *source, const char *command)
 	                        "VALUES (?1, ?2, ?3, ?4)",
 	                        -1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_double(st, 1, now_unix());
+		sqlite3_bind_double(st, 1, tc_now_unix());
 		sqlite3_bind_text(st, 2, command, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, TC_VERSION, -1, SQLITE_STATIC);
@@ -1344,7 +1336,7 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 		                      st->fragments_held,  st->reassembled};
 
 		if (ended)
-			sqlite3_bind_double(q, 1, now_unix());
+			sqlite3_bind_double(q, 1, tc_now_unix());
 		else
 			sqlite3_bind_null(q, 1);
 		for (size_t i = 0; i < COUNT_OF(v); i++)

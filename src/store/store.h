@@ -40,11 +40,10 @@ int store_flush(struct store *s);
  * keeps their summary) and commits. Returns the rows deleted, or -1. */
 int64_t store_prune(struct store *s, double before_unix, int limit);
 
-/* Front end. Both write to out and return 0, or -1 with a message on stderr. */
-enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
+/* Every connection row as NDJSON to out; 0, or -1 with a message on stderr. */
 int store_export_ndjson(struct store *s, FILE *out);
 
-/* For the readers of a store (legacy_collect, export.c, report_read.c): the open handle and the
+/* For the store's readers (export.c, read_pairs.c, report_read.c): the open handle and the
  * file name it was opened from. */
 struct sqlite3;
 struct sqlite3 *store_db(struct store *s);

@@ -1,0 +1,73 @@
+/*
+ * legacy_out.h: the legacy command's output. Each format (legacy_table.c, legacy_csv.c,
+ * legacy_json.c) fills one struct legacy_output; legacy_print walks a result through it, so a
+ * new format is one new file and one table line, a new section one new member. Every string
+ * from the wire is made inert for its format.
+ */
+#ifndef TLSCENSUS_LEGACY_OUT_H
+#define TLSCENSUS_LEGACY_OUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "legacy.h"
+#include "version.h"
+
+enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
+
+/* Writes r to out in fmt; 0, or -1 with a message on stderr. */
+int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
+                 enum legacy_format fmt, FILE *out);
+
+/* ---------------------------------------------------------------- for the formats */
+
+/* What a format is handed at every step. */
+struct legacy_out {
+	const struct legacy_result *r;
+	const struct legacy_query *q;
+	const struct legacy_group_totals *groups; /* in display order; NULL without --group */
+	size_t ngroups;
+	FILE *f;
+	void *priv; /* the format's own state, from begin to end */
+};
+
+/*
+ * The steps, in this order: begin; for each entry, first the heading of its group when a new
+ * group starts (with --group only), then the entry; entries_end; unknown (the connections that
+ * could not be judged, also when there are none); end. A member may be NULL. begin returns 0,
+ * or -1 when out of memory (nothing else is called then); end frees what begin took.
+ */
+struct legacy_output {
+	int (*begin)(struct legacy_out *o);
+	void (*group)(struct legacy_out *o, size_t g); /* o->groups[g] */
+	void (*entry)(struct legacy_out *o, size_t k); /* o->r->v[k] */
+	void (*entries_end)(struct legacy_out *o);
+	void (*unknown)(struct legacy_out *o, const struct legacy_unknown *u);
+	void (*end)(struct legacy_out *o);
+};
+
+extern const struct legacy_output legacy_table, legacy_csv, legacy_json;
+
+/* The texts of one entry, before any format's escaping. */
+struct legacy_entry_text {
+	char server[80], version[40], cipher[16], client_max[TC_VERSION_TEXT_MAX], first[24],
+	    last[24];
+	char deadline[48], conns[24];
+	const char *cipher_name; /* the IANA name, or cipher (hex), or NULL */
+};
+
+void legacy_entry_texts(const struct legacy_entry *e, double now, struct legacy_entry_text *t);
+/* "2024-01-02T03:04:05Z" */
+void legacy_time_text(double t, char buf[24]);
+
+/* The kinds of the unknown bucket, in output order. */
+struct legacy_unknown_kind {
+	const char *key;  /* JSON key, CSV reason, parse_status */
+	const char *text; /* for people */
+};
+extern const struct legacy_unknown_kind legacy_unknown_kinds[];
+#define LEGACY_UNKNOWN_KINDS 4
+uint64_t legacy_unknown_at(const struct legacy_unknown *u, size_t kind);
+uint64_t legacy_unknown_total(const struct legacy_unknown *u);
+
+#endif
