@@ -45,7 +45,7 @@ struct label_flow {
 	struct held held[LABEL_HOLD_PACKETS];
 	unsigned n_held;
 	uint8_t *buf;
-	size_t buf_len;
+	size_t buf_len, buf_cap;
 	int holding;
 };
 
@@ -144,6 +144,7 @@ static int start_dpi(struct labeler *l, struct label_flow *f, char out[LABEL_MAX
 	}
 	free(f->buf);
 	f->buf = NULL;
+	f->buf_cap = 0;
 	f->n_held = 0;
 	return f->nf ? settled : -1;
 }
@@ -154,10 +155,15 @@ static int hold(struct label_flow *f, const uint8_t *l3, size_t len, uint64_t ts
 
 	if (f->n_held == LABEL_HOLD_PACKETS || f->buf_len + len > LABEL_HOLD_BYTES)
 		return -1;
-	p = realloc(f->buf, f->buf_len + len);
-	if (!p)
-		return -1;
-	f->buf = p;
+	if (f->buf_len + len > f->buf_cap) {
+		size_t cap = f->buf_cap ? f->buf_cap : 2048; /* a handshake and a hello, mostly */
+		while (cap < f->buf_len + len)
+			cap *= 2;
+		if (!(p = realloc(f->buf, cap)))
+			return -1;
+		f->buf = p;
+		f->buf_cap = cap;
+	}
 	memcpy(f->buf + f->buf_len, l3, len);
 	f->held[f->n_held++] = (struct held){ts_usec, len, f->buf_len};
 	f->buf_len += len;
@@ -227,6 +233,7 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 	name_of(l, p, out);
 	free(f->buf);
 	f->buf = NULL;
+	f->buf_cap = 0;
 	f->n_held = 0;
 	f->holding = 0;
 	return 1;
