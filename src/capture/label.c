@@ -7,10 +7,10 @@
  * (465/587 SMTPS, 993 IMAPS, 995 POPS: ndpi_tls_refine_master_protocol), and an application
  * from the SNI through its host-name automaton (ndpi_match_hostname_protocol, on the SNI
  * lower-cased and cut to its last 79 bytes as ndpi_hostname_sni_set keeps it), or from its IP
- * lists. label_hello answers the same question directly for the plain case (port 443, TLS at
- * the start of the stream, IPv4 addresses on none of nDPI's IP lists), and hands everything
- * else to packet DPI with every held packet, so the label is the same either way (the test
- * `labels` compares both on the samples and the shared corpus).
+ * lists. label_hello answers the same question directly for the plain case (port 443 or 8443, TLS
+ * at the start of the stream, IPv4 addresses on none of nDPI's IP lists), and hands everything else
+ * to packet DPI with every held packet, so the label is the same either way (the test `labels`
+ * compares both on the samples and the shared corpus).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -219,9 +219,10 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 
 	if (!f->holding)
 		return 0;
-	if (!h->tls_at_start || h->server_port != 443 || !h->client_ip4 || !h->server_ip4 ||
-	    h->client_port == 465 || h->client_port == 587 || h->client_port == 993 ||
-	    h->client_port == 995 || on_ip_list(l, h->client_ip4) || on_ip_list(l, h->server_ip4)) {
+	if (!h->tls_at_start || (h->server_port != 443 && h->server_port != 8443) ||
+	    !h->client_ip4 || !h->server_ip4 || h->client_port == 465 || h->client_port == 587 ||
+	    h->client_port == 993 || h->client_port == 995 || on_ip_list(l, h->client_ip4) ||
+	    on_ip_list(l, h->server_ip4)) {
 		if (start_dpi(l, f, out) > 0)
 			return 1;
 		return 0;
