@@ -26,8 +26,18 @@
 #define LABEL_HOLD_PACKETS 8
 #define LABEL_HOLD_BYTES   (16 * 1024)
 
+/* SNIs repeat (popular services): nDPI's automaton answers once per name. */
+#define SNI_CACHE 4096 /* slots, a power of two; a colliding name replaces the old one */
+
+struct sni_entry {
+	uint64_t hash; /* 0: empty */
+	uint16_t app;
+	char name[80];
+};
+
 struct labeler {
 	struct ndpi_detection_module_struct *ndpi;
+	struct sni_entry *sni_cache;
 	struct ndpi_flow_struct *scratch; /* for host-name matching outside a flow */
 	size_t flow_size;
 	int hello_labels; /* 0: TLSCENSUS_LABEL_DPI set, every flow goes through packet DPI */
@@ -70,7 +80,8 @@ struct labeler *label_open(char *err, size_t errlen)
 	ndpi_finalize_initialization(l->ndpi);
 	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	l->scratch = calloc(1, l->flow_size);
-	if (!l->scratch) {
+	l->sni_cache = calloc(SNI_CACHE, sizeof *l->sni_cache);
+	if (!l->scratch || !l->sni_cache) {
 		snprintf(err, errlen, "out of memory initialising nDPI");
 		label_close(l);
 		return NULL;
@@ -87,6 +98,7 @@ void label_close(struct labeler *l)
 	if (l->ndpi)
 		ndpi_exit_detection_module(l->ndpi);
 	free(l->scratch);
+	free(l->sni_cache);
 	free(l);
 }
 
@@ -205,10 +217,20 @@ static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
 		name[i] = (char)tolower((unsigned char)sni[len - keep + i]);
 	name[keep] = '\0';
 	n = (u_int)strlen(name); /* a NUL inside the SNI ends the name, as nDPI's strings do */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (u_int i = 0; i < n; i++)
+		h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
+	h |= 1;
+	struct sni_entry *e = &l->sni_cache[(h >> 7) & (SNI_CACHE - 1)];
+	if (e->hash == h && !strcmp(e->name, name))
+		return e->app;
 	memset(l->scratch, 0, l->flow_size);
-	if (!ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n))
-		return NDPI_PROTOCOL_UNKNOWN;
-	return l->scratch->detected_protocol_stack[0];
+	e->app = ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n)
+	             ? l->scratch->detected_protocol_stack[0]
+	             : NDPI_PROTOCOL_UNKNOWN;
+	e->hash = h;
+	memcpy(e->name, name, n + 1);
+	return e->app;
 }
 
 int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,

@@ -739,6 +739,7 @@ static int open_read_write(struct store *s, char *err, size_t errlen)
 	/* The narrow rows of a busy day fit in 32 MiB of page cache; past it pages are read back
 	 * from the OS cache, which the WAL keeps warm. */
 	exec(s, "PRAGMA cache_size = -32768");
+	exec(s, "PRAGMA temp_store = MEMORY"); /* statement journals and the prune list */
 	if (apply_schema(s, err, errlen) || prepare_writes(s, err, errlen))
 		return -1;
 	s->text.failed = 0;

@@ -12,7 +12,7 @@
 #include "tlscensus/record.h"
 
 #define STORE_SCHEMA_VERSION 2
-#define STORE_BATCH          2000 /* rows per transaction; a batch is also committed after 1 s */
+#define STORE_BATCH          16384 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
 
