@@ -105,6 +105,7 @@ def report_csv(tc, db):
     out = run(tc, ["report", "--db", db, "--format", "csv", "--no-record", "--until",
                    "2030-01-01"])
     no_cut_names("report csv", out)
+    check("0xffffffff" not in out, "report csv: SSL 2.0 has no suite to name, not 0xffffffff")
     found, mix, header = {}, set(), {}
     for row in csv.reader(io.StringIO(out, newline="")):
         if len(row) > 1 and row[0] == "section":
@@ -124,6 +125,7 @@ def report_md(tc, db):
     out = run(tc, ["report", "--db", db, "--format", "md", "--no-record", "--until",
                    "2030-01-01"])
     no_cut_names("report md", out)
+    check("0xffffffff" not in out, "report md: SSL 2.0 has no suite to name, not 0xffffffff")
     found, head = {}, None
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip("|").split(" | ")]
@@ -142,6 +144,7 @@ def report_html(tc, db):
     out = run(tc, ["report", "--db", db, "--format", "html", "--no-record", "--until",
                    "2030-01-01"])
     no_cut_names("report html", out)
+    check("0xffffffff" not in out, "report html: SSL 2.0 has no suite to name, not 0xffffffff")
     found = {}
     for line in out.splitlines():
         m = re.search(r"(192\.0\.2\.\d+):443</div>", line)

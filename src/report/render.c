@@ -110,7 +110,8 @@ void report_entry_text(const struct report *r, const struct legacy_entry *e, str
 	         e->server_ip ? e->server_ip : "?", e->server_port);
 	tc_version_text(e->version, v);
 	snprintf(t->uses, sizeof t->uses, "%s%s", v, e->negotiated ? "" : " offered, no answer");
-	if (!e->negotiated)
+	/* SSL 2.0 negotiates a cipher kind in a later message: no suite to name, as legacy says. */
+	if (!e->negotiated || e->cipher == POLICY_NO_CIPHER)
 		snprintf(t->cipher, sizeof t->cipher, "-");
 	else if (cipher_name(e->cipher))
 		snprintf(t->cipher, sizeof t->cipher, "%s", cipher_name(e->cipher));
