@@ -32,7 +32,7 @@ def main():
 
     r = run([tc, "--version"])
     check(r.returncode == 0 and r.stdout.startswith("tlscensus "), "--version")
-    for sub in ("read", "capture", "legacy", "report", "export"):
+    for sub in ("read", "capture", "legacy", "report", "export", "migrate"):
         r = run([tc, sub, "--help"])
         check(r.returncode == 0 and "usage: tlscensus " + sub in r.stdout, sub + " --help")
     r = run([tc, "--help"])
