@@ -176,7 +176,8 @@ static size_t trash_take(struct writer *w, void **out, size_t max)
 	size_t n = w->trash_n < max ? w->trash_n : max;
 
 	w->trash_n -= n;
-	memcpy(out, w->trash + w->trash_n, n * sizeof *out);
+	if (n) /* trash is NULL until the first batch */
+		memcpy(out, w->trash + w->trash_n, n * sizeof *out);
 	return n;
 }
 
