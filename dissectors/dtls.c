@@ -12,11 +12,6 @@
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
 
-#define RT_CCS       20
-#define RT_ALERT     21
-#define RT_HANDSHAKE 22
-#define RT_APPDATA   23
-
 /* RFC 6347 4.1: DTLS 1.0 is {254, 255}, 1.2 is {254, 253}; RFC 9147 5.3 adds {254, 252} for
  * DTLS 1.3 ClientHellos. OpenSSL before 0.9.8f sent 0x0100 (DTLS1_BAD_VER). */
 static int dtls_version(uint16_t v)
@@ -54,7 +49,7 @@ int tc_dtls_plausible(const uint8_t *p, size_t n)
 	/* The length must fit the datagram too: a record never spans datagrams (RFC 6347 4.1.1). */
 	if (!read_record(&c, &r))
 		return 0;
-	return r.type == RT_HANDSHAKE && dtls_version(r.version) && r.epoch == 0;
+	return r.type == TC_RT_HANDSHAKE && dtls_version(r.version) && r.epoch == 0;
 }
 
 /* RFC 6347 4.2.2: the 12-byte handshake header of one fragment. */
@@ -178,17 +173,17 @@ void tc_dtls_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, 
 			return;
 		}
 		switch (r.type) {
-		case RT_HANDSHAKE:
+		case TC_RT_HANDSHAKE:
 			on_handshake(hs, d, r.body);
 			break;
-		case RT_ALERT:
+		case TC_RT_ALERT:
 			tc_hs_alert(hs, d, r.body);
 			break;
-		case RT_CCS:
+		case TC_RT_CCS:
 			dp->ccs_seen = 1;
 			tc_hs_dir_finish(hs, d);
 			break;
-		case RT_APPDATA: /* never in epoch 0 on a sane peer */
+		case TC_RT_APPDATA: /* never in epoch 0 on a sane peer */
 			tc_hs_dir_finish(hs, d);
 			break;
 		default:

@@ -1,7 +1,7 @@
 /*
- * handshake.h: what the TLS and DTLS record layers share inside the dissector room: keeping
- * the first hellos, the first alert and the first error on a tc_handshake. Not for src/:
- * the program sees only dissector.h.
+ * handshake.h: what the TLS and DTLS record layers share inside the dissector room: the wire
+ * constants, and keeping the first hellos, the first alert and the first error on a
+ * tc_handshake. Not for src/: the program sees only dissector.h.
  */
 #ifndef TC_DISSECTORS_HANDSHAKE_H
 #define TC_DISSECTORS_HANDSHAKE_H
@@ -9,8 +9,33 @@
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
 
+/* ContentType (RFC 8446 5.1, RFC 6520 for heartbeat); DTLS uses the same values. */
+#define TC_RT_CCS       20
+#define TC_RT_ALERT     21
+#define TC_RT_HANDSHAKE 22
+#define TC_RT_APPDATA   23
+#define TC_RT_HEARTBEAT 24
+
+/* The TLS record header: type, version, length (RFC 8446 5.1). */
+#define TC_RECORD_HEADER 5
+/* RFC 8446 5.2: a TLSCiphertext fragment is at most 2^14 + 256; RFC 5246 6.2.3 allowed
+ * 2^14 + 2048 for TLS 1.2 and below. The larger bound accepts every legal record. */
+#define TC_MAX_RECORD (16384 + 2048)
+
+/* HandshakeType (RFC 8446 4). */
 #define TC_HT_CLIENT_HELLO 1
 #define TC_HT_SERVER_HELLO 2
+#define TC_HT_HRR_DRAFT    6 /* hello_retry_request in TLS 1.3 drafts before -22 */
+/* The handshake header: type, uint24 length (RFC 8446 4). */
+#define TC_HS_HEADER 4
+
+/* AlertLevel (RFC 8446 6). */
+#define TC_ALERT_WARNING 1
+#define TC_ALERT_FATAL   2
+
+/* SSL 2.0 message types (the SSL 2.0 specification, appendix A). */
+#define TC_SSL2_MT_CLIENT_HELLO 1
+#define TC_SSL2_MT_SERVER_HELLO 4
 
 void tc_hs_set_err(struct tc_handshake *hs, enum tc_dir d, enum tc_err e);
 /* The direction wants no more bytes; a hello being assembled is dropped. */
