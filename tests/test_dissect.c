@@ -39,6 +39,70 @@ static void test_cursor(void)
 	CHECK(tc_cursor_left(&c) == 0);
 }
 
+/* A vector that must fill what holds it: {0, 2, 7, 8} is exact, one byte more is not. */
+static void test_cursor_exact(void)
+{
+	static const uint8_t b[] = {0, 2, 7, 8, 9};
+	struct tc_cursor c, child, save;
+	uint8_t v8;
+
+	tc_cursor_init(&c, b, 4);
+	CHECK(tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK_EQ(tc_cursor_left(&c), 0);
+	CHECK(tc_cursor_left(&child) == 2 && tc_cursor_get_u8(&child, &v8) && v8 == 7);
+
+	/* A trailing byte: fails and moves nothing, where the plain read takes the vector. */
+	tc_cursor_init(&c, b, 5);
+	save = c;
+	CHECK(!tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK(c.data == save.data && c.len == save.len);
+	CHECK(tc_cursor_get_prefixed(&c, 2, &child) && tc_cursor_left(&c) == 1);
+
+	/* A prefix that promises more than is left fails too. */
+	tc_cursor_init(&c, b, 3);
+	CHECK(!tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK_EQ(tc_cursor_left(&c), 3);
+
+	/* An empty vector that ends the field is exact. */
+	tc_cursor_init(&c, b, 1);
+	CHECK(tc_cursor_get_prefixed_exact(&c, 1, &child) && tc_cursor_left(&child) == 0);
+}
+
+static void test_cursor_equal(void)
+{
+	static const uint8_t b[] = {'h', '2', 'x'};
+	struct tc_cursor c;
+
+	tc_cursor_init(&c, b, 2);
+	CHECK(tc_cursor_equal(&c, (const uint8_t *)"h2", 2));
+	CHECK(!tc_cursor_equal(&c, (const uint8_t *)"h3", 2));
+	/* The whole remainder, never a prefix of either side. */
+	CHECK(!tc_cursor_equal(&c, (const uint8_t *)"h", 1));
+	CHECK(!tc_cursor_equal(&c, b, 3));
+	CHECK(tc_cursor_skip(&c, 2) && tc_cursor_equal(&c, NULL, 0));
+	tc_cursor_init(&c, NULL, 0);
+	CHECK(tc_cursor_equal(&c, (const uint8_t *)"", 0));
+}
+
+static void test_cursor_copy(void)
+{
+	static const uint8_t b[] = {1, 2, 3};
+	uint8_t out[4] = {9, 9, 9, 9};
+	struct tc_cursor c;
+	size_t n = 77;
+
+	tc_cursor_init(&c, b, 3);
+	CHECK(tc_cursor_copy(&c, out, 3, &n) && n == 3 && !memcmp(out, b, 3) && out[3] == 9);
+	CHECK_EQ(tc_cursor_left(&c), 3); /* the cursor does not move */
+	/* Too small: nothing copied, n untouched. */
+	memset(out, 9, sizeof(out));
+	n = 77;
+	CHECK(!tc_cursor_copy(&c, out, 2, &n));
+	CHECK(n == 77 && out[0] == 9 && out[1] == 9);
+	/* Nothing left copies nothing, even into no room. */
+	CHECK(tc_cursor_skip(&c, 3) && tc_cursor_copy(&c, NULL, 0, &n) && n == 0);
+}
+
 static void build_client_hello_msg(struct hsb *out, const char *sni)
 {
 	body.n = 0;
@@ -330,6 +394,9 @@ static void test_cut_everywhere(void)
 int main(void)
 {
 	test_cursor();
+	test_cursor_exact();
+	test_cursor_equal();
+	test_cursor_copy();
 	test_client_hello_fields();
 	test_records_and_segments();
 	test_server_flight();
