@@ -1,13 +1,10 @@
 /*
  * dtls.c: the DTLS record layer of one direction (RFC 6347 4.1-4.2, RFC 9147 4-5) up to
  * encryption. A datagram holds whole records; hello messages may be split into fragments over
- * records and datagrams, and are reassembled in order up to TC_MAX_HELLO_MSG. Reading stops at
- * ChangeCipherSpec or at the first record of a later epoch: past that nothing is readable.
+ * records and datagrams, and are reassembled in order up to TC_MAX_HELLO_MSG (reasm.c). Reading
+ * stops at ChangeCipherSpec or at the first record of a later epoch: past that nothing is readable.
  * Nothing here knows about UDP, flows or which datagrams were DTLS: the caller decides.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handshake.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
@@ -70,28 +67,6 @@ static int read_fragment(struct tc_cursor *c, struct dtls_frag *f)
 	       tc_cursor_get_u24(c, &flen) && tc_cursor_get_bytes(c, flen, &f->bytes);
 }
 
-/* Starts assembling a hello; 0 when the direction had to give up. */
-static int start_message(struct tc_handshake *hs, enum tc_dir d, const struct dtls_frag *f)
-{
-	struct tc_dir_parse *dp = &hs->dir[d];
-
-	if (f->length > TC_MAX_HELLO_MSG) {
-		tc_hs_set_err(hs, d, TC_ERR_BOUND);
-		tc_hs_dir_finish(hs, d);
-		return 0;
-	}
-	dp->msg = malloc(f->length ? f->length : 1);
-	if (!dp->msg) {
-		tc_hs_dir_finish(hs, d);
-		return 0;
-	}
-	dp->hdr[0] = f->type;
-	dp->msg_seq = f->seq;
-	dp->body_len = f->length;
-	dp->msg_len = 0;
-	return 1;
-}
-
 /*
  * One fragment. Only the first ClientHello and the first ServerHello are kept; a retransmitted
  * hello repeats its message_seq, and the ClientHello that answers a HelloVerifyRequest (type 3)
@@ -113,25 +88,12 @@ static void on_fragment(struct tc_handshake *hs, enum tc_dir d, const struct dtl
 	if (dp->msg &&
 	    (dp->hdr[0] != f->type || dp->msg_seq != f->seq || dp->body_len != f->length))
 		return; /* another message while the first is still incomplete */
-	if (!dp->msg && !start_message(hs, d, f))
-		return;
-	if (f->offset > dp->msg_len || f->offset + n <= dp->msg_len) {
-		if (dp->msg_len < dp->body_len)
+	if (!dp->msg) {
+		if (!tc_hs_msg_start(hs, d, f->type, f->length))
 			return;
-	} else {
-		size_t skip = dp->msg_len - f->offset;
-		memcpy(dp->msg + dp->msg_len, tc_cursor_ptr(&f->bytes) + skip, n - skip);
-		dp->msg_len = (uint32_t)(f->offset + n);
+		dp->msg_seq = f->seq;
 	}
-	if (dp->msg_len < dp->body_len)
-		return;
-	if (f->type == TC_HT_CLIENT_HELLO)
-		tc_hs_on_client_hello(hs, d, dp->msg, dp->body_len, 1);
-	else
-		tc_hs_on_server_hello(hs, d, dp->msg, dp->body_len);
-	free(dp->msg);
-	dp->msg = NULL;
-	dp->msg_len = dp->body_len = 0;
+	tc_hs_msg_add(hs, d, f->offset, f->bytes, 1);
 }
 
 static void on_handshake(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body)
@@ -198,18 +160,8 @@ void tc_dtls_end(struct tc_handshake *hs, enum tc_dir d)
 
 	if (dp->state == TC_DS_DONE)
 		return;
-	if (dp->msg && dp->msg_len) {
-		/* Keep the fields before the missing fragment, and say the hello was cut. */
-		if (dp->hdr[0] == TC_HT_CLIENT_HELLO && !hs->ch) {
-			struct tc_client_hello *ch = malloc(sizeof(*ch));
-			if (ch) {
-				tc_parse_dtls_client_hello(dp->msg, dp->msg_len, ch);
-				tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
-			}
-		}
+	/* Keep the fields before the missing fragment, and say the hello was cut. */
+	if (!tc_hs_msg_cut(hs, d, 1) && dp->msg)
 		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	} else if (dp->msg) {
-		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	}
 	tc_hs_dir_finish(hs, d);
 }

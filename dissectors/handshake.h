@@ -51,4 +51,21 @@ int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type);
 /* A plaintext alert record body (two bytes); anything else is encrypted and ends the dir. */
 void tc_hs_alert(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body);
 
+/*
+ * The hello body being kept in dir[d].msg (reasm.c), of the message type in dir[d].hdr[0].
+ * tc_hs_msg_start: a body of len bytes is coming; 0 when the direction gave up (over
+ * TC_MAX_HELLO_MSG, reported as TC_ERR_BOUND, or no memory).
+ * tc_hs_msg_add: the piece at offset off of the body (off plus the piece within the body).
+ * Bytes already held are skipped; a piece that starts past them leaves a hole and is dropped.
+ * Returns 1 once the body is whole: it has then been parsed as the hello it is, and let go.
+ * tc_hs_msg_cut: the direction ends with the body incomplete; what arrived is parsed (a
+ * ClientHello keeps the fields before the cut) and the hello is reported truncated. Returns 0
+ * when no byte of a body was held. The caller finishes the direction.
+ * dtls: parse a ClientHello with the DTLS cookie.
+ */
+int tc_hs_msg_start(struct tc_handshake *hs, enum tc_dir d, uint8_t type, uint32_t len);
+int tc_hs_msg_add(struct tc_handshake *hs, enum tc_dir d, uint32_t off, struct tc_cursor piece,
+                  int dtls);
+int tc_hs_msg_cut(struct tc_handshake *hs, enum tc_dir d, int dtls);
+
 #endif

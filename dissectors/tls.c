@@ -142,19 +142,12 @@ int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type)
 	return (type == TC_HT_CLIENT_HELLO && !hs->ch) || (type == TC_HT_SERVER_HELLO && !hs->sh);
 }
 
-static void dispatch(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
-                     size_t len)
-{
-	if (type == TC_HT_CLIENT_HELLO)
-		tc_hs_on_client_hello(hs, d, body, len, 0);
-	else if (type == TC_HT_SERVER_HELLO)
-		tc_hs_on_server_hello(hs, d, body, len);
-}
-
-/* Feeds handshake-record payload; messages may span records and records may hold several. */
+/* Feeds handshake-record payload; messages may span records and records may hold several.
+ * A hello still wanted is kept (reasm.c); any other message is counted off unread. */
 static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
+	struct tc_cursor piece;
 
 	while (tc_cursor_left(&c) && dp->state == TC_DS_RECORDS) {
 		if (dp->hdr_len < TC_HS_HEADER) {
@@ -165,31 +158,20 @@ static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cu
 			dp->msg_len = 0;
 			if (dp->hdr[0] == TC_HT_HRR_DRAFT)
 				hs->hrr_seen = 1;
-			if (tc_hs_wanted(hs, dp->hdr[0])) {
-				if (dp->body_len > TC_MAX_HELLO_MSG) {
-					tc_hs_set_err(hs, d, TC_ERR_BOUND);
-					tc_hs_dir_finish(hs, d);
-					return;
-				}
-				dp->msg = malloc(dp->body_len ? dp->body_len : 1);
-				if (!dp->msg) {
-					tc_hs_dir_finish(hs, d);
-					return;
-				}
-			}
+			if (tc_hs_wanted(hs, dp->hdr[0]) &&
+			    !tc_hs_msg_start(hs, d, dp->hdr[0], dp->body_len))
+				return;
 		}
 		size_t want = dp->body_len - dp->msg_len;
-		size_t take = tc_cursor_left(&c) < want ? tc_cursor_left(&c) : want;
-		if (dp->msg)
-			memcpy(dp->msg + dp->msg_len, tc_cursor_ptr(&c), take);
-		tc_cursor_skip(&c, take);
-		dp->msg_len += (uint32_t)take;
-		if (dp->msg_len < dp->body_len)
-			continue;
+		tc_cursor_get_bytes(&c, tc_cursor_left(&c) < want ? tc_cursor_left(&c) : want,
+		                    &piece);
 		if (dp->msg) {
-			dispatch(hs, d, dp->hdr[0], dp->msg, dp->body_len);
-			free(dp->msg);
-			dp->msg = NULL;
+			if (!tc_hs_msg_add(hs, d, dp->msg_len, piece, 0))
+				continue;
+		} else {
+			dp->msg_len += (uint32_t)tc_cursor_left(&piece);
+			if (dp->msg_len < dp->body_len)
+				continue;
 		}
 		dp->hdr_len = 0;
 	}
@@ -201,18 +183,8 @@ static void flush_partial(struct tc_handshake *hs, enum tc_dir d, int cut_in_rec
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
 
-	if (dp->msg && dp->msg_len) {
-		if (dp->hdr[0] == TC_HT_CLIENT_HELLO && !hs->ch) {
-			struct tc_client_hello *ch = malloc(sizeof(*ch));
-			if (ch) {
-				tc_parse_client_hello(dp->msg, dp->msg_len, ch);
-				tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
-			}
-		}
+	if (!tc_hs_msg_cut(hs, d, 0) && (dp->hdr_len || cut_in_record) && !dp->hello_seen)
 		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	} else if ((dp->hdr_len || cut_in_record) && !dp->hello_seen) {
-		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	}
 	tc_hs_dir_finish(hs, d);
 }
 
