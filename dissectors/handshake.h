@@ -68,4 +68,15 @@ int tc_hs_msg_add(struct tc_handshake *hs, enum tc_dir d, uint32_t off, struct t
                   int dtls);
 int tc_hs_msg_cut(struct tc_handshake *hs, enum tc_dir d, int dtls);
 
+/*
+ * DTLS over UDP (RFC 6347, RFC 9147), under tc_dissector_udp: each datagram a direction sends
+ * goes to tc_dtls_datagram whole, and tc_dtls_end says none will follow. The direction's
+ * tc_dir_parse reassembles one hello from handshake fragments.
+ */
+void tc_dtls_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n);
+void tc_dtls_end(struct tc_handshake *hs, enum tc_dir d);
+/* Whether a datagram opens with a DTLS handshake record of epoch 0 with a DTLS version (1.0,
+ * 1.2, 1.3, or the pre-RFC 4347 OpenSSL value 0x0100) that fits the datagram. */
+int tc_dtls_plausible(const uint8_t *p, size_t n);
+
 #endif
