@@ -1,21 +1,13 @@
 /*
  * dtls.c: the DTLS record layer of one direction (RFC 6347 4.1-4.2, RFC 9147 4-5) up to
  * encryption. A datagram holds whole records; hello messages may be split into fragments over
- * records and datagrams, and are reassembled in order up to TC_MAX_HELLO_MSG. Reading stops at
- * ChangeCipherSpec or at the first record of a later epoch: past that nothing is readable.
+ * records and datagrams, and are reassembled in order up to TC_MAX_HELLO_MSG (reasm.c). Reading
+ * stops at ChangeCipherSpec or at the first record of a later epoch: past that nothing is readable.
  * Nothing here knows about UDP, flows or which datagrams were DTLS: the caller decides.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handshake.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
-
-#define RT_CCS       20
-#define RT_ALERT     21
-#define RT_HANDSHAKE 22
-#define RT_APPDATA   23
 
 /* RFC 6347 4.1: DTLS 1.0 is {254, 255}, 1.2 is {254, 253}; RFC 9147 5.3 adds {254, 252} for
  * DTLS 1.3 ClientHellos. OpenSSL before 0.9.8f sent 0x0100 (DTLS1_BAD_VER). */
@@ -54,7 +46,7 @@ int tc_dtls_plausible(const uint8_t *p, size_t n)
 	/* The length must fit the datagram too: a record never spans datagrams (RFC 6347 4.1.1). */
 	if (!read_record(&c, &r))
 		return 0;
-	return r.type == RT_HANDSHAKE && dtls_version(r.version) && r.epoch == 0;
+	return r.type == TC_RT_HANDSHAKE && dtls_version(r.version) && r.epoch == 0;
 }
 
 /* RFC 6347 4.2.2: the 12-byte handshake header of one fragment. */
@@ -73,28 +65,6 @@ static int read_fragment(struct tc_cursor *c, struct dtls_frag *f)
 	return tc_cursor_get_u8(c, &f->type) && tc_cursor_get_u24(c, &f->length) &&
 	       tc_cursor_get_u16(c, &f->seq) && tc_cursor_get_u24(c, &f->offset) &&
 	       tc_cursor_get_u24(c, &flen) && tc_cursor_get_bytes(c, flen, &f->bytes);
-}
-
-/* Starts assembling a hello; 0 when the direction had to give up. */
-static int start_message(struct tc_handshake *hs, enum tc_dir d, const struct dtls_frag *f)
-{
-	struct tc_dir_parse *dp = &hs->dir[d];
-
-	if (f->length > TC_MAX_HELLO_MSG) {
-		tc_hs_set_err(hs, d, TC_ERR_BOUND);
-		tc_hs_dir_finish(hs, d);
-		return 0;
-	}
-	dp->msg = malloc(f->length ? f->length : 1);
-	if (!dp->msg) {
-		tc_hs_dir_finish(hs, d);
-		return 0;
-	}
-	dp->hdr[0] = f->type;
-	dp->msg_seq = f->seq;
-	dp->body_len = f->length;
-	dp->msg_len = 0;
-	return 1;
 }
 
 /*
@@ -118,25 +88,12 @@ static void on_fragment(struct tc_handshake *hs, enum tc_dir d, const struct dtl
 	if (dp->msg &&
 	    (dp->hdr[0] != f->type || dp->msg_seq != f->seq || dp->body_len != f->length))
 		return; /* another message while the first is still incomplete */
-	if (!dp->msg && !start_message(hs, d, f))
-		return;
-	if (f->offset > dp->msg_len || f->offset + n <= dp->msg_len) {
-		if (dp->msg_len < dp->body_len)
+	if (!dp->msg) {
+		if (!tc_hs_msg_start(hs, d, f->type, f->length))
 			return;
-	} else {
-		size_t skip = dp->msg_len - f->offset;
-		memcpy(dp->msg + dp->msg_len, tc_cursor_ptr(&f->bytes) + skip, n - skip);
-		dp->msg_len = (uint32_t)(f->offset + n);
+		dp->msg_seq = f->seq;
 	}
-	if (dp->msg_len < dp->body_len)
-		return;
-	if (f->type == TC_HT_CLIENT_HELLO)
-		tc_hs_on_client_hello(hs, d, dp->msg, dp->body_len, 1);
-	else
-		tc_hs_on_server_hello(hs, d, dp->msg, dp->body_len);
-	free(dp->msg);
-	dp->msg = NULL;
-	dp->msg_len = dp->body_len = 0;
+	tc_hs_msg_add(hs, d, f->offset, f->bytes, 1);
 }
 
 static void on_handshake(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body)
@@ -178,17 +135,17 @@ void tc_dtls_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, 
 			return;
 		}
 		switch (r.type) {
-		case RT_HANDSHAKE:
+		case TC_RT_HANDSHAKE:
 			on_handshake(hs, d, r.body);
 			break;
-		case RT_ALERT:
+		case TC_RT_ALERT:
 			tc_hs_alert(hs, d, r.body);
 			break;
-		case RT_CCS:
+		case TC_RT_CCS:
 			dp->ccs_seen = 1;
 			tc_hs_dir_finish(hs, d);
 			break;
-		case RT_APPDATA: /* never in epoch 0 on a sane peer */
+		case TC_RT_APPDATA: /* never in epoch 0 on a sane peer */
 			tc_hs_dir_finish(hs, d);
 			break;
 		default:
@@ -203,18 +160,8 @@ void tc_dtls_end(struct tc_handshake *hs, enum tc_dir d)
 
 	if (dp->state == TC_DS_DONE)
 		return;
-	if (dp->msg && dp->msg_len) {
-		/* Keep the fields before the missing fragment, and say the hello was cut. */
-		if (dp->hdr[0] == TC_HT_CLIENT_HELLO && !hs->ch) {
-			struct tc_client_hello *ch = malloc(sizeof(*ch));
-			if (ch) {
-				tc_parse_dtls_client_hello(dp->msg, dp->msg_len, ch);
-				tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
-			}
-		}
+	/* Keep the fields before the missing fragment, and say the hello was cut. */
+	if (!tc_hs_msg_cut(hs, d, 1) && dp->msg)
 		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	} else if (dp->msg) {
-		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	}
 	tc_hs_dir_finish(hs, d);
 }

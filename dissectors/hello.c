@@ -30,7 +30,7 @@ static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint
 	struct tc_cursor list;
 	uint16_t v;
 
-	if (!tc_cursor_get_prefixed(c, prefix, &list) || tc_cursor_left(&list) % 2)
+	if (!tc_cursor_get_prefixed_exact(c, prefix, &list) || tc_cursor_left(&list) % 2)
 		return 0;
 	while (tc_cursor_get_u16(&list, &v))
 		LIST_PUSH(arr, *n, cap, v, *trunc, bit);
@@ -40,22 +40,24 @@ static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint
 /* RFC 6066 3: the first host_name entry. */
 static int parse_sni(struct tc_cursor ext, struct tc_client_hello *ch)
 {
-	struct tc_cursor list, name;
+	struct tc_cursor list, name, kept;
 	uint8_t type;
+	size_t n;
 
-	if (!tc_cursor_get_prefixed(&ext, 2, &list))
+	if (!tc_cursor_get_prefixed_exact(&ext, 2, &list))
 		return 0;
 	while (tc_cursor_left(&list)) {
 		if (!tc_cursor_get_u8(&list, &type) || !tc_cursor_get_prefixed(&list, 2, &name))
 			return 0;
 		if (type != 0 || ch->has_sni)
 			continue;
-		size_t n = tc_cursor_left(&name);
-		if (n > TC_MAX_SNI) {
-			n = TC_MAX_SNI;
+		/* A name longer than the field keeps its first TC_MAX_SNI bytes. */
+		kept = name;
+		if (tc_cursor_left(&name) > TC_MAX_SNI) {
+			tc_cursor_get_bytes(&name, TC_MAX_SNI, &kept);
 			ch->trunc |= TC_TRUNC_SNI;
 		}
-		memcpy(ch->sni, tc_cursor_ptr(&name), n);
+		tc_cursor_copy(&kept, (uint8_t *)ch->sni, TC_MAX_SNI, &n);
 		ch->sni[n] = '\0';
 		ch->sni_len = (uint16_t)n;
 		ch->has_sni = 1;
@@ -67,21 +69,22 @@ static int parse_sni(struct tc_cursor ext, struct tc_client_hello *ch)
 static int parse_alpn(struct tc_cursor ext, struct tc_client_hello *ch)
 {
 	struct tc_cursor list, name;
+	size_t n;
 
-	if (!tc_cursor_get_prefixed(&ext, 2, &list))
+	if (!tc_cursor_get_prefixed_exact(&ext, 2, &list))
 		return 0;
 	ch->has_alpn = 1;
 	while (tc_cursor_left(&list)) {
 		if (!tc_cursor_get_prefixed(&list, 1, &name))
 			return 0;
-		size_t n = tc_cursor_left(&name);
-		if (ch->alpn_len + 1 + n > TC_MAX_ALPN) {
+		/* The length byte, then the name, both within TC_MAX_ALPN. */
+		size_t room = TC_MAX_ALPN - ch->alpn_len;
+		if (room < 1 || !tc_cursor_copy(&name, ch->alpn + ch->alpn_len + 1, room - 1, &n)) {
 			ch->trunc |= TC_TRUNC_ALPN;
 			break;
 		}
-		ch->alpn[ch->alpn_len++] = (uint8_t)n;
-		memcpy(ch->alpn + ch->alpn_len, tc_cursor_ptr(&name), n);
-		ch->alpn_len += (uint16_t)n;
+		ch->alpn[ch->alpn_len] = (uint8_t)n;
+		ch->alpn_len += (uint16_t)(1 + n);
 	}
 	return 1;
 }
@@ -92,7 +95,7 @@ static int parse_key_share(struct tc_cursor ext, struct tc_client_hello *ch)
 	struct tc_cursor list, key;
 	uint16_t group;
 
-	if (!tc_cursor_get_prefixed(&ext, 2, &list))
+	if (!tc_cursor_get_prefixed_exact(&ext, 2, &list))
 		return 0;
 	ch->has_key_share = 1;
 	while (tc_cursor_left(&list)) {
@@ -119,7 +122,7 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 		return read_u16_list(&ext, 2, ch->groups, &ch->group_n, TC_MAX_GROUPS, &ch->trunc,
 		                     TC_TRUNC_GROUPS);
 	case TC_EXT_EC_POINT_FORMATS:
-		if (!tc_cursor_get_prefixed(&ext, 1, &list))
+		if (!tc_cursor_get_prefixed_exact(&ext, 1, &list))
 			return 0;
 		ch->has_pointfmt = 1;
 		while (tc_cursor_get_u8(&list, &b))
@@ -148,8 +151,9 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 
 /*
  * Extensions block shared by both hellos: walks every extension by its outer length. A bad
- * inner length spoils that extension only (the walk goes on, as the outer lengths still frame
- * the rest), but is reported; a bad outer length ends the walk.
+ * inner length (one that overruns the extension, or leaves bytes after the vector that should
+ * fill it) spoils that extension only (the walk goes on, as the outer lengths still frame the
+ * rest), but is reported; a bad outer length ends the walk.
  */
 static enum tc_err walk_extensions(struct tc_cursor *c, uint16_t *exts, uint16_t *ext_n,
                                    uint16_t *trunc, int (*one)(uint16_t, struct tc_cursor, void *),
@@ -170,6 +174,10 @@ static enum tc_err walk_extensions(struct tc_cursor *c, uint16_t *exts, uint16_t
 		if (!one(type, ext, arg) && err == TC_ERR_NONE)
 			err = TC_ERR_EXTENSION;
 	}
+	/* RFC 8446 4.1.2: nothing may follow the extensions block. What it held is kept; the
+	 * length that does not add up is reported. */
+	if (tc_cursor_left(c) && err == TC_ERR_NONE)
+		err = TC_ERR_EXTENSION;
 	return err;
 }
 
@@ -234,17 +242,19 @@ static int server_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 {
 	struct tc_server_hello *sh = arg;
 	struct tc_cursor list, name;
+	size_t n;
 
 	switch (type) {
 	case TC_EXT_SUPPORTED_VERSIONS:
 		return tc_cursor_get_u16(&ext, &sh->selected_version) && !tc_cursor_left(&ext);
 	case TC_EXT_ALPN:
-		if (!tc_cursor_get_prefixed(&ext, 2, &list) ||
-		    !tc_cursor_get_prefixed(&list, 1, &name))
+		/* RFC 7301 3.1: the server's list holds exactly one name. */
+		if (!tc_cursor_get_prefixed_exact(&ext, 2, &list) ||
+		    !tc_cursor_get_prefixed_exact(&list, 1, &name) ||
+		    !tc_cursor_copy(&name, (uint8_t *)sh->alpn, sizeof(sh->alpn) - 1, &n))
 			return 0;
-		sh->alpn_len = (uint16_t)tc_cursor_left(&name);
-		memcpy(sh->alpn, tc_cursor_ptr(&name), sh->alpn_len);
-		sh->alpn[sh->alpn_len] = '\0';
+		sh->alpn_len = (uint16_t)n;
+		sh->alpn[n] = '\0';
 		return 1;
 	default:
 		return 1;
@@ -263,15 +273,14 @@ static int is_draft_server_hello(uint16_t v)
 
 enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh)
 {
-	struct tc_cursor c, sid;
+	struct tc_cursor c, random, sid;
 	uint16_t cs;
 
 	memset(sh, 0, sizeof(*sh));
 	tc_cursor_init(&c, body, len);
-	if (!tc_cursor_get_u16(&c, &sh->legacy_version) || tc_cursor_left(&c) < 32)
+	if (!tc_cursor_get_u16(&c, &sh->legacy_version) || !tc_cursor_get_bytes(&c, 32, &random))
 		return TC_ERR_SERVER_HELLO;
-	sh->is_hrr = memcmp(tc_cursor_ptr(&c), hrr_random, 32) == 0;
-	tc_cursor_skip(&c, 32);
+	sh->is_hrr = tc_cursor_equal(&random, hrr_random, sizeof(hrr_random));
 	if (!is_draft_server_hello(sh->legacy_version)) {
 		if (!tc_cursor_get_prefixed(&c, 1, &sid) || tc_cursor_left(&sid) > 32)
 			return TC_ERR_SERVER_HELLO;

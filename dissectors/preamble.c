@@ -6,11 +6,12 @@
  * numbers and no per-protocol parsers. The test is strict enough that text and ordinary binary
  * protocols do not match by chance.
  */
+#include "handshake.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
 
-/* Bytes needed to judge a candidate: record header (5), handshake header (4), hello version. */
-#define PROBE_LEN 11
+/* Bytes needed to judge a candidate: record header, handshake header, hello version. */
+#define PROBE_LEN (TC_RECORD_HEADER + TC_HS_HEADER + 2)
 
 /*
  * A handshake record opening a ClientHello or ServerHello: type 22, version 3.0..3.4, a
@@ -30,22 +31,24 @@ static int opens_tls(const uint8_t *p, size_t n)
 	if (!tc_cursor_get_u8(&c, &type) || !tc_cursor_get_u8(&c, &major) ||
 	    !tc_cursor_get_u8(&c, &minor) || !tc_cursor_get_u16(&c, &rlen))
 		return 0;
-	if (major != 3 || minor > 4 || rlen > 16384 + 2048)
+	if (major != 3 || minor > 4 || rlen > TC_MAX_RECORD)
 		return 0;
-	if (type == 21) {
+	if (type == TC_RT_ALERT) {
 		uint8_t level, desc;
-		return rlen == 2 && tc_cursor_get_u8(&c, &level) && (level == 1 || level == 2) &&
+		return rlen == 2 && tc_cursor_get_u8(&c, &level) &&
+		       (level == TC_ALERT_WARNING || level == TC_ALERT_FATAL) &&
 		       tc_cursor_get_u8(&c, &desc);
 	}
-	if (type != 22 || rlen < 4 || !tc_cursor_get_u8(&c, &ht) || !tc_cursor_get_u24(&c, &hlen) ||
-	    !tc_cursor_get_u8(&c, &hv_major) || !tc_cursor_get_u8(&c, &hv_minor))
+	if (type != TC_RT_HANDSHAKE || rlen < TC_HS_HEADER || !tc_cursor_get_u8(&c, &ht) ||
+	    !tc_cursor_get_u24(&c, &hlen) || !tc_cursor_get_u8(&c, &hv_major) ||
+	    !tc_cursor_get_u8(&c, &hv_minor))
 		return 0;
-	if (ht != 1 && ht != 2)
+	if (ht != TC_HT_CLIENT_HELLO && ht != TC_HT_SERVER_HELLO)
 		return 0;
 	/* ClientHello: 2 + 32 + 1 + 2 + 1 at least; ServerHello in drafts: 2 + 32 + 2. */
 	if (hlen < 36 || hlen > TC_MAX_HELLO_MSG)
 		return 0;
-	return hv_major == 3 || (ht == 2 && hv_major == 0x7f);
+	return hv_major == 3 || (ht == TC_HT_SERVER_HELLO && hv_major == 0x7f);
 }
 
 long tc_find_tls_start(const uint8_t *buf, size_t len, size_t *resume)

@@ -5,11 +5,9 @@
  */
 #include <string.h>
 
+#include "handshake.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
-
-#define SSL2_MT_CLIENT_HELLO 1
-#define SSL2_MT_SERVER_HELLO 4
 
 enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct tc_client_hello *ch)
 {
@@ -21,7 +19,7 @@ enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct t
 	memset(ch, 0, sizeof(*ch));
 	ch->sslv2 = 1;
 	tc_cursor_init(&c, rec, len);
-	if (!tc_cursor_get_u8(&c, &type) || type != SSL2_MT_CLIENT_HELLO ||
+	if (!tc_cursor_get_u8(&c, &type) || type != TC_SSL2_MT_CLIENT_HELLO ||
 	    !tc_cursor_get_u16(&c, &ch->legacy_version) || !tc_cursor_get_u16(&c, &specs_len) ||
 	    !tc_cursor_get_u16(&c, &sid_len) || !tc_cursor_get_u16(&c, &chal_len))
 		return TC_ERR_SSLV2;
@@ -53,7 +51,7 @@ enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len, struct t
 	memset(sh, 0, sizeof(*sh));
 	sh->sslv2 = 1;
 	tc_cursor_init(&c, rec, len);
-	if (!tc_cursor_get_u8(&c, &type) || type != SSL2_MT_SERVER_HELLO ||
+	if (!tc_cursor_get_u8(&c, &type) || type != TC_SSL2_MT_SERVER_HELLO ||
 	    !tc_cursor_get_u8(&c, &hit) || !tc_cursor_get_u8(&c, &cert_type) ||
 	    !tc_cursor_get_u16(&c, &sh->legacy_version) || !tc_cursor_get_u16(&c, &cert_len) ||
 	    !tc_cursor_get_u16(&c, &specs_len) || !tc_cursor_get_u16(&c, &conn_id_len))

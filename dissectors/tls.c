@@ -12,20 +12,6 @@
 #include "tlscensus/fingerprint.h"
 #include "handshake.h"
 
-#define RT_CCS       20
-#define RT_ALERT     21
-#define RT_HANDSHAKE 22
-#define RT_APPDATA   23
-#define RT_HEARTBEAT 24
-
-#define HT_CLIENT_HELLO 1
-#define HT_SERVER_HELLO 2
-#define HT_HRR_DRAFT    6 /* hello_retry_request in TLS 1.3 drafts before -22 */
-
-/* RFC 8446 5.2: a TLSCiphertext fragment is at most 2^14 + 256; RFC 5246 6.2.3 allowed
- * 2^14 + 2048 for TLS 1.2 and below. The larger bound accepts every legal record. */
-#define MAX_RECORD (16384 + 2048)
-
 void tc_handshake_init(struct tc_handshake *hs)
 {
 	memset(hs, 0, sizeof(*hs));
@@ -57,8 +43,8 @@ int tc_tls_record_plausible(const uint8_t *buf, size_t len)
 	if (!tc_cursor_get_u8(&c, &type) || !tc_cursor_get_u8(&c, &major) ||
 	    !tc_cursor_get_u8(&c, &minor) || !tc_cursor_get_u16(&c, &rlen))
 		return 0;
-	return type >= RT_CCS && type <= RT_HEARTBEAT && major == 3 && minor <= 4 &&
-	       rlen <= MAX_RECORD;
+	return type >= TC_RT_CCS && type <= TC_RT_HEARTBEAT && major == 3 && minor <= 4 &&
+	       rlen <= TC_MAX_RECORD;
 }
 
 /* An SSLv2-format hello: 2-byte header with the high bit set, then CLIENT-HELLO (1) carrying
@@ -72,10 +58,10 @@ static int sslv2_hello_plausible(const uint8_t *buf, size_t len)
 	tc_cursor_init(&c, buf, len);
 	if (!tc_cursor_get_u16(&c, &hdr) || !(hdr & 0x8000) || !tc_cursor_get_u8(&c, &type))
 		return 0;
-	if (type == 1)
+	if (type == TC_SSL2_MT_CLIENT_HELLO)
 		return tc_cursor_get_u16(&c, &version) &&
 		       (version == TC_V_SSL2 || (version >> 8) == 3) && (hdr & 0x7fff) >= 9;
-	if (type == 4)
+	if (type == TC_SSL2_MT_SERVER_HELLO)
 		return tc_cursor_get_u8(&c, &skip) && tc_cursor_get_u8(&c, &skip) &&
 		       tc_cursor_get_u16(&c, &version) && version == TC_V_SSL2;
 	return 0;
@@ -153,57 +139,39 @@ void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 
 int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type)
 {
-	return (type == HT_CLIENT_HELLO && !hs->ch) || (type == HT_SERVER_HELLO && !hs->sh);
+	return (type == TC_HT_CLIENT_HELLO && !hs->ch) || (type == TC_HT_SERVER_HELLO && !hs->sh);
 }
 
-static void dispatch(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
-                     size_t len)
-{
-	if (type == HT_CLIENT_HELLO)
-		tc_hs_on_client_hello(hs, d, body, len, 0);
-	else if (type == HT_SERVER_HELLO)
-		tc_hs_on_server_hello(hs, d, body, len);
-}
-
-/* Feeds handshake-record payload; messages may span records and records may hold several. */
+/* Feeds handshake-record payload; messages may span records and records may hold several.
+ * A hello still wanted is kept (reasm.c); any other message is counted off unread. */
 static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
+	struct tc_cursor piece;
 
 	while (tc_cursor_left(&c) && dp->state == TC_DS_RECORDS) {
-		if (dp->hdr_len < 4) {
+		if (dp->hdr_len < TC_HS_HEADER) {
 			tc_cursor_get_u8(&c, &dp->hdr[dp->hdr_len++]);
-			if (dp->hdr_len < 4)
+			if (dp->hdr_len < TC_HS_HEADER)
 				continue;
 			dp->body_len = (uint32_t)dp->hdr[1] << 16 | dp->hdr[2] << 8 | dp->hdr[3];
 			dp->msg_len = 0;
-			if (dp->hdr[0] == HT_HRR_DRAFT)
+			if (dp->hdr[0] == TC_HT_HRR_DRAFT)
 				hs->hrr_seen = 1;
-			if (tc_hs_wanted(hs, dp->hdr[0])) {
-				if (dp->body_len > TC_MAX_HELLO_MSG) {
-					tc_hs_set_err(hs, d, TC_ERR_BOUND);
-					tc_hs_dir_finish(hs, d);
-					return;
-				}
-				dp->msg = malloc(dp->body_len ? dp->body_len : 1);
-				if (!dp->msg) {
-					tc_hs_dir_finish(hs, d);
-					return;
-				}
-			}
+			if (tc_hs_wanted(hs, dp->hdr[0]) &&
+			    !tc_hs_msg_start(hs, d, dp->hdr[0], dp->body_len))
+				return;
 		}
 		size_t want = dp->body_len - dp->msg_len;
-		size_t take = tc_cursor_left(&c) < want ? tc_cursor_left(&c) : want;
-		if (dp->msg)
-			memcpy(dp->msg + dp->msg_len, tc_cursor_ptr(&c), take);
-		tc_cursor_skip(&c, take);
-		dp->msg_len += (uint32_t)take;
-		if (dp->msg_len < dp->body_len)
-			continue;
+		tc_cursor_get_bytes(&c, tc_cursor_left(&c) < want ? tc_cursor_left(&c) : want,
+		                    &piece);
 		if (dp->msg) {
-			dispatch(hs, d, dp->hdr[0], dp->msg, dp->body_len);
-			free(dp->msg);
-			dp->msg = NULL;
+			if (!tc_hs_msg_add(hs, d, dp->msg_len, piece, 0))
+				continue;
+		} else {
+			dp->msg_len += (uint32_t)tc_cursor_left(&piece);
+			if (dp->msg_len < dp->body_len)
+				continue;
 		}
 		dp->hdr_len = 0;
 	}
@@ -215,18 +183,8 @@ static void flush_partial(struct tc_handshake *hs, enum tc_dir d, int cut_in_rec
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
 
-	if (dp->msg && dp->msg_len) {
-		if (dp->hdr[0] == HT_CLIENT_HELLO && !hs->ch) {
-			struct tc_client_hello *ch = malloc(sizeof(*ch));
-			if (ch) {
-				tc_parse_client_hello(dp->msg, dp->msg_len, ch);
-				tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
-			}
-		}
+	if (!tc_hs_msg_cut(hs, d, 0) && (dp->hdr_len || cut_in_record) && !dp->hello_seen)
 		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	} else if ((dp->hdr_len || cut_in_record) && !dp->hello_seen) {
-		tc_hs_set_err(hs, d, TC_ERR_TRUNCATED);
-	}
 	tc_hs_dir_finish(hs, d);
 }
 
@@ -239,7 +197,7 @@ void tc_hs_alert(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body)
 	    tc_cursor_get_u8(&body, &desc)) {
 		if (!hs->alert.seen)
 			hs->alert = (struct tc_alert){1, level, desc, (uint8_t)d};
-		if (level == 2)
+		if (level == TC_ALERT_FATAL)
 			tc_hs_dir_finish(hs, d);
 	} else {
 		tc_hs_dir_finish(hs, d);
@@ -251,13 +209,13 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 	struct tc_dir_parse *dp = &hs->dir[d];
 
 	switch (type) {
-	case RT_HANDSHAKE:
+	case TC_RT_HANDSHAKE:
 		handshake_bytes(hs, d, body);
 		break;
-	case RT_ALERT:
+	case TC_RT_ALERT:
 		tc_hs_alert(hs, d, body);
 		break;
-	case RT_CCS:
+	case TC_RT_CCS:
 		dp->ccs_seen = 1;
 		/* TLS 1.3 servers send a compatibility CCS right after a HelloRetryRequest
 		 * (RFC 8446 D.4); the real ServerHello still follows in plaintext. */
@@ -265,7 +223,7 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 			break;
 		tc_hs_dir_finish(hs, d);
 		break;
-	case RT_APPDATA:
+	case TC_RT_APPDATA:
 		if (!hs->ch && !hs->sh && dp->records == 0)
 			hs->midstream = 1;
 		tc_hs_dir_finish(hs, d);
@@ -289,7 +247,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 		return;
 	if (!tc_cursor_get_bytes(&c, hdr & 0x7fff, &rec) || !tc_cursor_peek_u8(&rec, 0, &type))
 		return; /* wait for the rest */
-	if (type == 1) {
+	if (type == TC_SSL2_MT_CLIENT_HELLO) {
 		struct tc_client_hello *ch = malloc(sizeof(*ch));
 		hs->ch_count++;
 		if (ch && !hs->ch) {
@@ -326,7 +284,7 @@ static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, siz
 	size_t resume = 0;
 	long off;
 
-	if (len < 5 && !eof)
+	if (len < TC_RECORD_HEADER && !eof)
 		return;
 	if (dp->scan == 0 && sslv2_hello_plausible(buf, len)) {
 		dp->sslv2 = 1;
@@ -374,7 +332,7 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 			continue;
 		}
 		tc_cursor_init(&c, buf + dp->pos, len - dp->pos);
-		if (tc_cursor_left(&c) < 5) {
+		if (tc_cursor_left(&c) < TC_RECORD_HEADER) {
 			if (eof)
 				flush_partial(hs, d, tc_cursor_left(&c) > 0);
 			return;
@@ -396,7 +354,7 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 			flush_partial(hs, d, 1);
 			return;
 		}
-		dp->pos += 5u + rlen;
+		dp->pos += TC_RECORD_HEADER + rlen;
 		on_record(hs, d, type, body);
 		dp->records++;
 	}

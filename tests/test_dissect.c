@@ -39,6 +39,70 @@ static void test_cursor(void)
 	CHECK(tc_cursor_left(&c) == 0);
 }
 
+/* A vector that must fill what holds it: {0, 2, 7, 8} is exact, one byte more is not. */
+static void test_cursor_exact(void)
+{
+	static const uint8_t b[] = {0, 2, 7, 8, 9};
+	struct tc_cursor c, child, save;
+	uint8_t v8;
+
+	tc_cursor_init(&c, b, 4);
+	CHECK(tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK_EQ(tc_cursor_left(&c), 0);
+	CHECK(tc_cursor_left(&child) == 2 && tc_cursor_get_u8(&child, &v8) && v8 == 7);
+
+	/* A trailing byte: fails and moves nothing, where the plain read takes the vector. */
+	tc_cursor_init(&c, b, 5);
+	save = c;
+	CHECK(!tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK(c.data == save.data && c.len == save.len);
+	CHECK(tc_cursor_get_prefixed(&c, 2, &child) && tc_cursor_left(&c) == 1);
+
+	/* A prefix that promises more than is left fails too. */
+	tc_cursor_init(&c, b, 3);
+	CHECK(!tc_cursor_get_prefixed_exact(&c, 2, &child));
+	CHECK_EQ(tc_cursor_left(&c), 3);
+
+	/* An empty vector that ends the field is exact. */
+	tc_cursor_init(&c, b, 1);
+	CHECK(tc_cursor_get_prefixed_exact(&c, 1, &child) && tc_cursor_left(&child) == 0);
+}
+
+static void test_cursor_equal(void)
+{
+	static const uint8_t b[] = {'h', '2', 'x'};
+	struct tc_cursor c;
+
+	tc_cursor_init(&c, b, 2);
+	CHECK(tc_cursor_equal(&c, (const uint8_t *)"h2", 2));
+	CHECK(!tc_cursor_equal(&c, (const uint8_t *)"h3", 2));
+	/* The whole remainder, never a prefix of either side. */
+	CHECK(!tc_cursor_equal(&c, (const uint8_t *)"h", 1));
+	CHECK(!tc_cursor_equal(&c, b, 3));
+	CHECK(tc_cursor_skip(&c, 2) && tc_cursor_equal(&c, NULL, 0));
+	tc_cursor_init(&c, NULL, 0);
+	CHECK(tc_cursor_equal(&c, (const uint8_t *)"", 0));
+}
+
+static void test_cursor_copy(void)
+{
+	static const uint8_t b[] = {1, 2, 3};
+	uint8_t out[4] = {9, 9, 9, 9};
+	struct tc_cursor c;
+	size_t n = 77;
+
+	tc_cursor_init(&c, b, 3);
+	CHECK(tc_cursor_copy(&c, out, 3, &n) && n == 3 && !memcmp(out, b, 3) && out[3] == 9);
+	CHECK_EQ(tc_cursor_left(&c), 3); /* the cursor does not move */
+	/* Too small: nothing copied, n untouched. */
+	memset(out, 9, sizeof(out));
+	n = 77;
+	CHECK(!tc_cursor_copy(&c, out, 2, &n));
+	CHECK(n == 77 && out[0] == 9 && out[1] == 9);
+	/* Nothing left copies nothing, even into no room. */
+	CHECK(tc_cursor_skip(&c, 3) && tc_cursor_copy(&c, NULL, 0, &n) && n == 0);
+}
+
 static void build_client_hello_msg(struct hsb *out, const char *sni)
 {
 	body.n = 0;
@@ -284,6 +348,107 @@ static void test_malformed(void)
 	tc_handshake_free(&hs);
 }
 
+/* A ClientHello body with one suite, null compression and the extensions block exts. */
+static void hello_with_exts(struct hsb *h, const void *exts, size_t n)
+{
+	h->n = 0;
+	hsb_u16(h, 0x0303);
+	for (int i = 0; i < 32; i++)
+		hsb_u8(h, i);
+	hsb_u8(h, 0);
+	hsb_bytes(h, "\x00\x02\x13\x01\x01\x00", 6);
+	hsb_u16(h, (unsigned)n);
+	hsb_bytes(h, exts, n);
+}
+
+/* Vectors that must fill their extension (RFC 6066 3, RFC 7301 3.1, RFC 8446 4.2): one byte
+ * more spoils that extension and is reported, and the walk goes on to the next. */
+static void test_exact_vectors(void)
+{
+	/* server_name "a.bc", then supported_groups x25519. */
+	static const uint8_t sni_ok[] = {0,   0,   0, 9,  0, 7, 0, 0, 4, 'a', '.',
+	                                 'b', 'c', 0, 10, 0, 4, 0, 2, 0, 0x1d};
+	static const uint8_t sni_trailing[] = {0,   0,   0, 10, 0,  7, 0, 0, 4, 'a', '.',
+	                                       'b', 'c', 0, 0,  10, 0, 4, 0, 2, 0,   0x1d};
+	static const uint8_t groups_trailing[] = {0, 10, 0, 5, 0, 2, 0, 0x1d, 0};
+	static const uint8_t versions_trailing[] = {0, 43, 0, 4, 2, 3, 4, 0};
+	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_server_hello *sh = malloc(sizeof(*sh));
+
+	hello_with_exts(&body, sni_ok, sizeof(sni_ok));
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK(ch->has_sni && !strcmp(ch->sni, "a.bc") && ch->group_n == 1);
+
+	hello_with_exts(&body, sni_trailing, sizeof(sni_trailing));
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK(!ch->has_sni && ch->ext_n == 2 && ch->group_n == 1);
+
+	hello_with_exts(&body, groups_trailing, sizeof(groups_trailing));
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(ch->group_n, 0);
+
+	hello_with_exts(&body, versions_trailing, sizeof(versions_trailing));
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(ch->version_n, 0);
+
+	/* A byte after the extensions block: what the block held is kept, the cut reported. */
+	hello_with_exts(&body, sni_ok, sizeof(sni_ok));
+	hsb_u8(&body, 0);
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK(ch->has_sni && ch->group_n == 1);
+
+	/* The server's ALPN names exactly one protocol. */
+	body.n = 0;
+	hsb_server_hello_body(&body, 0x0303, 0x1301, 0, 0);
+	body.n -= 7; /* drop renegotiation_info: the block is written again below */
+	hsb_u16(&body, 9);
+	hsb_ext(&body, 16, "\x00\x03\x02h2", 5);
+	CHECK_EQ(tc_parse_server_hello(body.b, body.n, sh), TC_ERR_NONE);
+	CHECK(sh->alpn_len == 2 && !strcmp(sh->alpn, "h2"));
+	body.n -= 2 + 9;
+	hsb_u16(&body, 13);
+	hsb_ext(&body, 16, "\x00\x07\x02h2\x03h2c", 9);
+	CHECK_EQ(tc_parse_server_hello(body.b, body.n, sh), TC_ERR_EXTENSION);
+	CHECK_EQ(sh->alpn_len, 0);
+	free(sh);
+	free(ch);
+}
+
+/* Names longer than their field are cut and flagged, never overrun: an SNI of 300 bytes keeps
+ * 255; ALPN names fill TC_MAX_ALPN exactly, and the one that would not fit is left out. */
+static void test_long_names(void)
+{
+	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	static char name[301];
+	size_t x, l;
+
+	memset(name, 'n', 300);
+	body.n = 0;
+	hsb_client_hello_body(&body, name);
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK(ch->has_sni && ch->sni_len == TC_MAX_SNI && strlen(ch->sni) == TC_MAX_SNI);
+	CHECK(ch->trunc & TC_TRUNC_SNI);
+
+	scratch.n = 0;
+	hsb_u16(&scratch, 16);
+	x = hsb_open(&scratch, 2);
+	l = hsb_open(&scratch, 2);
+	for (int k = 0; k < 3; k++) {
+		unsigned len = k < 2 ? 255 : 1; /* 2 * (1 + 255) = TC_MAX_ALPN */
+		hsb_u8(&scratch, len);
+		for (unsigned i = 0; i < len; i++)
+			hsb_u8(&scratch, 'a' + k);
+	}
+	hsb_close(&scratch, l, 2);
+	hsb_close(&scratch, x, 2);
+	hello_with_exts(&body, scratch.b, scratch.n);
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK(ch->has_alpn && ch->alpn_len == TC_MAX_ALPN && (ch->trunc & TC_TRUNC_ALPN));
+	CHECK(ch->alpn[0] == 255 && ch->alpn[1] == 'a' && ch->alpn[256] == 255);
+	CHECK(ch->alpn[257] == 'b' && ch->alpn[511] == 'b');
+	free(ch);
+}
+
 /* Every prefix of a hello, ended there: never a crash, never a read past the cut (ASan and
  * valgrind watch), and the cut is reported unless nothing TLS-like was there yet. */
 static void test_cut_everywhere(void)
@@ -330,6 +495,9 @@ static void test_cut_everywhere(void)
 int main(void)
 {
 	test_cursor();
+	test_cursor_exact();
+	test_cursor_equal();
+	test_cursor_copy();
 	test_client_hello_fields();
 	test_records_and_segments();
 	test_server_flight();
@@ -337,6 +505,8 @@ int main(void)
 	test_sslv2();
 	test_starttls_preamble();
 	test_malformed();
+	test_exact_vectors();
+	test_long_names();
 	test_cut_everywhere();
 	TEST_DONE("dissect");
 }

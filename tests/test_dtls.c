@@ -2,10 +2,12 @@
  * test_dtls.c: the DTLS record layer on datagrams built here field by field from RFC 6347
  * 4.1-4.2 and RFC 7983: a ClientHello with and without cookie, fragmented over records and
  * over datagrams, HelloVerifyRequest then the second ClientHello (the first wins), ServerHello,
- * a STUN datagram, a later epoch, and every datagram cut at every offset.
+ * a STUN datagram, a later epoch, and every datagram cut at every offset. Then the UDP
+ * dissector the census calls: which datagrams open a flow, and what each one was.
  */
 #include <stdlib.h>
 
+#include "../dissectors/handshake.h" /* the DTLS layer under tc_dissector_udp */
 #include "hsbuild.h"
 #include "tc_test.h"
 #include "tlscensus/dissector.h"
@@ -257,6 +259,72 @@ static void test_cuts(void)
 	}
 }
 
+/* RFC 7983 7 and RFC 8489 5 through tc_dissector_udp: a STUN binding with the magic cookie
+ * or a DTLS handshake record may open a flow, nothing else; each datagram is named, and once
+ * DTLS was seen every datagram in its range goes to the record layer. */
+static void test_udp(void)
+{
+	static const uint8_t stun[] = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1,  2,
+	                               3,    4,    5,    6,    7,    8,    9,    10,   11, 12};
+	static const uint8_t rtp[] = {0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const uint8_t quic[] = {0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t alert[] = {1, 0};
+	const struct tc_dissector *udp = &tc_dissector_udp;
+	struct tc_handshake hs;
+	uint8_t b[sizeof(stun)];
+
+	CHECK(udp->opens && udp->datagram && udp->end && !udp->feed);
+	CHECK(udp->opens(stun, sizeof(stun)));
+	/* Without the cookie, or shorter than a STUN header, it is not STUN that opens a flow. */
+	memcpy(b, stun, sizeof(b));
+	b[7] ^= 1;
+	CHECK(!udp->opens(b, sizeof(b)));
+	CHECK(!udp->opens(stun, sizeof(stun) - 1));
+	CHECK(!udp->opens(rtp, sizeof(rtp)));
+	CHECK(!udp->opens(quic, sizeof(quic)));
+	CHECK(!udp->opens(NULL, 0));
+	client_hello(&body, 0, 0xc02b);
+	dg.n = 0;
+	fragment(&dg, 1, 0, &body, 0, body.n);
+	CHECK(udp->opens(dg.b, dg.n));
+	/* A DTLS record that is not a handshake opens nothing. */
+	dg2.n = 0;
+	record(&dg2, 21, 0, alert, sizeof(alert));
+	CHECK(!udp->opens(dg2.b, dg2.n));
+
+	tc_handshake_init(&hs);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, stun, sizeof(stun)), TC_DG_STUN);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, b, 4), TC_DG_STUN); /* the range, not the cookie */
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, rtp, sizeof(rtp)), TC_DG_OTHER);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, quic, sizeof(quic)), TC_DG_OTHER);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, NULL, 0), TC_DG_OTHER);
+	/* Before any DTLS handshake record, an alert in DTLS's range is not taken. */
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_B, dg2.b, dg2.n), TC_DG_OTHER);
+	CHECK(!hs.tls_found && !hs.alert.seen);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, dg.b, dg.n), TC_DG_DISSECTED);
+	CHECK(hs.tls_found && hs.ch && hs.ch->dtls);
+	/* After it, the same alert is DTLS. */
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_B, dg2.b, dg2.n), TC_DG_DISSECTED);
+	CHECK(hs.alert.seen && hs.alert.dir == TC_DIR_B);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_B, stun, sizeof(stun)), TC_DG_STUN);
+	udp->end(&hs, TC_DIR_A);
+	udp->end(&hs, TC_DIR_B);
+	CHECK(tc_dir_done(&hs, TC_DIR_A) && tc_dir_done(&hs, TC_DIR_B));
+	CHECK_EQ(hs.err, TC_ERR_NONE);
+	tc_handshake_free(&hs);
+
+	/* end() inside a fragmented hello keeps what came and says it was cut. */
+	dg.n = 0;
+	fragment(&dg, 1, 0, &body, 0, body.n / 2);
+	tc_handshake_init(&hs);
+	CHECK_EQ(udp->datagram(&hs, TC_DIR_A, dg.b, dg.n), TC_DG_DISSECTED);
+	CHECK(hs.ch == NULL);
+	udp->end(&hs, TC_DIR_A);
+	CHECK(hs.ch != NULL);
+	CHECK_EQ(hs.err, TC_ERR_TRUNCATED);
+	tc_handshake_free(&hs);
+}
+
 int main(void)
 {
 	test_whole(0);
@@ -265,5 +333,6 @@ int main(void)
 	test_exchange();
 	test_not_dtls();
 	test_cuts();
+	test_udp();
 	TEST_DONE("dtls");
 }

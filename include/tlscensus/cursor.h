@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct tc_cursor {
 	const uint8_t *data;
@@ -107,6 +108,41 @@ static inline int tc_cursor_get_prefixed(struct tc_cursor *c, size_t prefix_byte
 		*c = save;
 		return 0;
 	}
+	return 1;
+}
+
+/*
+ * A length-prefixed vector that must end where c ends: fails, leaving c untouched, when bytes
+ * follow it, as picotls's ptls_decode_close_block fails a block its contents did not fill.
+ * For a field that is one vector and nothing else (an extension_data holding a list).
+ */
+static inline int tc_cursor_get_prefixed_exact(struct tc_cursor *c, size_t prefix_bytes,
+                                               struct tc_cursor *child)
+{
+	struct tc_cursor save = *c;
+
+	if (!tc_cursor_get_prefixed(c, prefix_bytes, child) || c->len != 0) {
+		*c = save;
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether the bytes left in c are exactly the n bytes at p (BoringSSL's CBS_mem_equal). */
+static inline int tc_cursor_equal(const struct tc_cursor *c, const uint8_t *p, size_t n)
+{
+	return c->len == n && (n == 0 || memcmp(c->data, p, n) == 0);
+}
+
+/* Copies the bytes left in c to out, which holds cap bytes, and sets *n to their count; fails,
+ * copying nothing, when they do not fit. The cursor does not move. */
+static inline int tc_cursor_copy(const struct tc_cursor *c, uint8_t *out, size_t cap, size_t *n)
+{
+	if (c->len > cap)
+		return 0;
+	if (c->len)
+		memcpy(out, c->data, c->len);
+	*n = c->len;
 	return 1;
 }
 

@@ -1,8 +1,9 @@
 /*
- * dissector.h: the interface between the stream room and the wire-protocol dissectors.
- * The stream hands each direction's reassembled opening bytes (always from offset 0 of that
- * direction) to the dissector, which advances its own position and writes facts into a
- * tc_handshake. Dissectors never see packets, flows, libpcap, SQLite or nDPI.
+ * dissector.h: the interface between the capture rooms and the wire-protocol dissectors.
+ * For a stream transport the stream hands each direction's reassembled opening bytes (always
+ * from offset 0 of that direction) to the dissector, which advances its own position; for a
+ * datagram transport each datagram goes over whole. Either way the dissector writes facts into
+ * a tc_handshake. Dissectors never see packets, flows, libpcap, SQLite or nDPI.
  */
 #ifndef TLSCENSUS_DISSECTOR_H
 #define TLSCENSUS_DISSECTOR_H
@@ -85,19 +86,41 @@ struct tc_handshake {
  * a few KiB, certificates are never needed, so the bound is on hellos only. */
 #define TC_MAX_HELLO_MSG (64 * 1024)
 
+/* What a datagram was, so the caller can account for those it had no use for. */
+enum tc_datagram_kind {
+	TC_DG_DISSECTED = 0, /* a wire-protocol dissector took it (DTLS) */
+	TC_DG_STUN,          /* STUN (RFC 7983 7), as WebRTC sends before its DTLS handshake */
+	TC_DG_OTHER,         /* anything else (RTP, QUIC, DNS, ...), or empty */
+};
+
 /*
- * A wire-protocol dissector. feed() is called with all contiguous bytes of one direction so far
- * (buffer offset 0 = first byte the direction sent). It parses from dir[d].pos on, stores facts,
- * and moves pos. eof says no more bytes will come for this direction (FIN, gap never filled,
- * reassembly bound reached), so an incomplete hello can be recorded as truncated.
+ * A wire-protocol dissector, one per transport: the census picks it by transport and calls
+ * nothing else. A stream transport fills feed, a datagram transport opens, datagram and end.
+ *
+ * feed() is called with all contiguous bytes of one direction so far (buffer offset 0 = first
+ * byte the direction sent). It parses from dir[d].pos on, stores facts, and moves pos. eof says
+ * no more bytes will come for this direction (FIN, gap never filled, reassembly bound reached),
+ * so an incomplete hello can be recorded as truncated.
+ *
+ * opens() says whether a datagram that belongs to no flow yet may open one; the rest take no
+ * flow-table slot. datagram() takes one whole datagram a direction sent and says what it was;
+ * end() says none will follow for that direction (idle expiry, end of input), so a hello still
+ * missing fragments is recorded as truncated.
  */
 struct tc_dissector {
 	const char *name;
 	void (*feed)(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
 	             int eof);
+	int (*opens)(const uint8_t *p, size_t n);
+	enum tc_datagram_kind (*datagram)(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p,
+	                                  size_t n);
+	void (*end)(struct tc_handshake *hs, enum tc_dir d);
 };
 
+/* TLS over TCP, from offset 0 or after a plaintext preamble (STARTTLS and the like). */
 extern const struct tc_dissector tc_dissector_tls;
+/* UDP: DTLS, told apart from the STUN that may share its 5-tuple; QUIC is not read yet. */
+extern const struct tc_dissector tc_dissector_udp;
 
 void tc_handshake_init(struct tc_handshake *hs);
 void tc_handshake_free(struct tc_handshake *hs);
@@ -117,20 +140,6 @@ enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_ser
 /* rec/len: an SSLv2 record body (after the 2- or 3-byte SSLv2 record header). */
 enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct tc_client_hello *ch);
 enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len, struct tc_server_hello *sh);
-
-/*
- * DTLS over UDP (RFC 6347, RFC 9147): no stream, so no feed(); each datagram a direction sends
- * goes to tc_dtls_datagram whole, and tc_dtls_end says none will follow (idle expiry, end of
- * input), so a hello still missing fragments is kept as truncated. The direction's
- * tc_dir_parse reassembles one hello from handshake fragments.
- */
-void tc_dtls_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, size_t n);
-void tc_dtls_end(struct tc_handshake *hs, enum tc_dir d);
-
-/* Whether a datagram opens with a DTLS handshake record: RFC 7983 7 puts DTLS at first bytes
- * 20..63 (STUN is 0..3, RTP/RTCP 128..191); the record must be a handshake (22) with a DTLS
- * version (1.0, 1.2, 1.3, or the pre-RFC 4347 OpenSSL value 0x0100). */
-int tc_dtls_plausible(const uint8_t *p, size_t n);
 
 /* How far into a direction TLS may start after a plaintext preamble before we give up. */
 #define TC_MAX_PREAMBLE (16 * 1024)

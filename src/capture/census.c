@@ -145,27 +145,36 @@ static void handshake_over(struct census *c, struct flow *f)
 	/* ch/sh are gone; keep what conn_status and a later touch need (row is set). */
 }
 
+/* One dissector per transport: TCP is a byte stream (TLS, after any plaintext preamble), UDP
+ * a sequence of datagrams (DTLS, told apart from STUN and the rest by the dissector). */
+static const struct tc_dissector *dissector_for(uint8_t proto)
+{
+	return proto == 17 ? &tc_dissector_udp : &tc_dissector_tls;
+}
+
 static void feed(struct census *c, struct flow *f, int dir, int eof)
 {
 	struct stream *s = &f->st[dir];
 
-	tc_dissector_tls.feed(&f->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
+	dissector_for(f->key.proto)->feed(&f->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
 	if (tc_dir_done(&f->hs, 0) && tc_dir_done(&f->hs, 1))
 		handshake_over(c, f);
 }
 
 /* No more datagrams will come: a hello still missing fragments is recorded as cut. */
-static void udp_end(struct census *c, struct flow *f)
+static void datagrams_end(struct census *c, struct flow *f, const struct tc_dissector *dis)
 {
 	for (int d = 0; d < 2; d++)
-		tc_dtls_end(&f->hs, (enum tc_dir)d);
+		dis->end(&f->hs, (enum tc_dir)d);
 	handshake_over(c, f);
 }
 
 static void release(struct census *c, struct flow *f)
 {
-	if (f->state == FLOW_HANDSHAKE && f->key.proto == 17)
-		udp_end(c, f);
+	const struct tc_dissector *dis = dissector_for(f->key.proto);
+
+	if (f->state == FLOW_HANDSHAKE && dis->end)
+		datagrams_end(c, f, dis);
 	if (f->state == FLOW_HANDSHAKE) {
 		for (int d = 0; d < 2 && f->state == FLOW_HANDSHAKE; d++)
 			if (!tc_dir_done(&f->hs, d))
@@ -273,20 +282,13 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 
 /* Datagrams that are not DTLS before the first that is: past this the flow is left alone,
  * so DNS, QUIC, RTP-only or STUN-only flows cost a lookup per packet and nothing more. WebRTC
- * runs ICE connectivity checks (STUN, first byte 0..3) on the 5-tuple before its DTLS
- * handshake, and zeek's webrtc-stun capture has eight of them, so a STUN datagram weighs an
- * eighth of any other: 8 other datagrams, or 64 STUN ones. */
+ * runs ICE connectivity checks (STUN) on the 5-tuple before its DTLS handshake, and zeek's
+ * webrtc-stun capture has eight of them, so a STUN datagram weighs an eighth of any other:
+ * 8 other datagrams, or 64 STUN ones. */
 #define UDP_MAX_MISSES 64
 #define UDP_MISS_STUN  1
 #define UDP_MISS_OTHER 8
 
-/*
- * RFC 7983 7: on a 5-tuple that multiplexes STUN (first byte 0..3), DTLS (20..63) and
- * RTP/RTCP (128..191), the first byte says which. DTLS has no stream to reassemble: each
- * datagram goes to the dissector whole. QUIC (first byte 64..127 or 192..255) is not read.
- * There is no FIN: the record is written when both directions are past their hellos, else
- * on idle expiry or at the end of input.
- */
 /* What every packet of a flow costs once it is found: the LRU move, the counters, and nDPI
  * while the flow is still being labelled. */
 static void account(struct census *c, struct flow *f, int dir, const struct tc_packet *pkt)
@@ -299,24 +301,22 @@ static void account(struct census *c, struct flow *f, int dir, const struct tc_p
 	label_step(c, f, pkt);
 }
 
-/* Whether a datagram with no flow yet may open one: DTLS, or STUN (RFC 8489 5: the magic cookie
- * 0x2112A442 in bytes 4..7) that precedes a WebRTC DTLS handshake. DNS, QUIC and the rest of
- * UDP then take no flow-table slot and cost one lookup. */
-static int udp_may_start(const uint8_t *p, size_t n)
-{
-	if (n >= 20 && p[0] <= 3)
-		return p[4] == 0x21 && p[5] == 0x12 && p[6] == 0xa4 && p[7] == 0x42;
-	return n && p[0] >= 20 && p[0] <= 63 && tc_dtls_plausible(p, n);
-}
-
+/*
+ * A UDP datagram goes whole to the dissector, which says what it was; only a datagram that may
+ * open a flow gets one (DNS, QUIC and the rest of UDP cost one lookup). There is no FIN: the
+ * record is written when both directions are past their hellos, else on idle expiry or at the
+ * end of input.
+ */
 static void udp_packet(struct census *c, const struct tc_packet *pkt)
 {
+	const struct tc_dissector *dis = dissector_for(17);
+	enum tc_datagram_kind kind;
 	struct flow *f;
 	int dir;
 
 	expire(c, pkt->ts_usec);
 	f = flow_find(c->flows, pkt, &dir);
-	if (!f && !udp_may_start(pkt->payload, pkt->payload_len))
+	if (!f && !dis->opens(pkt->payload, pkt->payload_len))
 		return;
 	if (!f)
 		f = flow_for(c, pkt, &dir);
@@ -325,12 +325,9 @@ static void udp_packet(struct census *c, const struct tc_packet *pkt)
 	account(c, f, dir, pkt);
 	if (f->state != FLOW_HANDSHAKE || tc_dir_done(&f->hs, dir))
 		return;
-	const uint8_t *p = pkt->payload;
-	size_t n = pkt->payload_len;
-	if (n && p[0] >= 20 && p[0] <= 63 && (f->hs.tls_found || tc_dtls_plausible(p, n))) {
-		tc_dtls_datagram(&f->hs, (enum tc_dir)dir, p, n);
-	} else if (!f->hs.tls_found) {
-		f->udp_misses += n && p[0] <= 3 ? UDP_MISS_STUN : UDP_MISS_OTHER;
+	kind = dis->datagram(&f->hs, (enum tc_dir)dir, pkt->payload, pkt->payload_len);
+	if (kind != TC_DG_DISSECTED && !f->hs.tls_found) {
+		f->udp_misses += kind == TC_DG_STUN ? UDP_MISS_STUN : UDP_MISS_OTHER;
 		if (f->udp_misses >= UDP_MAX_MISSES) {
 			f->state = FLOW_DONE;
 			return;

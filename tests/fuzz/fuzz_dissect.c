@@ -1,10 +1,10 @@
 /*
  * fuzz_dissect.c: libFuzzer entry for the dissectors. The input is split at its first byte into
- * two directions of one connection, fed in uneven chunks as a TLS stream would be, or (second
- * byte's top bit) cut into DTLS datagrams, then ended. The sanitizers catch any over-read; the
- * fuzzer catches crashes and hangs.
- * Build (all dissector sources): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude
- *        dissectors/DISSECTORS.c tests/fuzz/fuzz_dissect.c -o fuzz_dissect, or meson -Dfuzz=true
+ * two directions of one connection, fed in uneven chunks to tc_dissector_tls as a TLS stream
+ * would be, or (second byte's top bit) cut into datagrams for tc_dissector_udp, then ended. The
+ * sanitizers catch any over-read; the fuzzer catches crashes and hangs. Build (all dissector
+ * sources): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude dissectors/DISSECTORS.c
+ * tests/fuzz/fuzz_dissect.c -o fuzz_dissect, or meson -Dfuzz=true
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +35,12 @@ static void datagrams(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p, 
 		size_t len = n - off < step ? n - off : step;
 		uint8_t *copy = malloc(len);
 		memcpy(copy, p + off, len);
-		tc_dtls_datagram(hs, d, copy, len);
-		tc_dtls_plausible(copy, len);
+		tc_dissector_udp.opens(copy, len);
+		if (!tc_dir_done(hs, d))
+			tc_dissector_udp.datagram(hs, d, copy, len);
 		free(copy);
 	}
-	tc_dtls_end(hs, d);
+	tc_dissector_udp.end(hs, d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
