@@ -158,6 +158,18 @@ static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cu
 			dp->msg_len = 0;
 			if (dp->hdr[0] == TC_HT_HRR_DRAFT)
 				hs->hrr_seen = 1;
+			/* The usual case: the whole hello in this record. It is parsed where it
+			 * lies; only a hello split over records is copied together (reasm.c). */
+			if (tc_hs_wanted(hs, dp->hdr[0]) && dp->body_len <= TC_MAX_HELLO_MSG &&
+			    tc_cursor_left(&c) >= dp->body_len) {
+				tc_cursor_get_bytes(&c, dp->body_len, &piece);
+				if (dp->hdr[0] == TC_HT_CLIENT_HELLO)
+					tc_hs_on_client_hello(hs, d, piece.data, piece.len, 0);
+				else
+					tc_hs_on_server_hello(hs, d, piece.data, piece.len);
+				dp->hdr_len = 0;
+				continue;
+			}
 			if (tc_hs_wanted(hs, dp->hdr[0]) &&
 			    !tc_hs_msg_start(hs, d, dp->hdr[0], dp->body_len))
 				return;
