@@ -38,7 +38,10 @@ elif [ -d "$root/$BUILD" ]; then
 else
 	die "no build directory $BUILD (meson setup build && ninja -C build, or set BUILD=)"
 fi
-[ -x "$build/tlscensus" ] || die "$build/tlscensus is missing: run ninja -C $build"
+# The binary sits in src/ since the stage-folder layout, at the top before it.
+exe=$build/src/tlscensus
+[ -x "$exe" ] || exe=$build/tlscensus
+[ -x "$exe" ] || die "$build/src/tlscensus is missing: run ninja -C $build"
 command -v tcpreplay >/dev/null || die "tcpreplay is missing: apt-get install -y tcpreplay"
 command -v ip >/dev/null || die "ip is missing: apt-get install -y iproute2"
 number CONNECTIONS "$CONNECTIONS"
@@ -95,7 +98,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/tcreplay.XXXXXX")
 chmod 0755 "$tmp"
 mkdir "$tmp/db"
 chmod 0777 "$tmp/db" # tlscensus drops root (to RUN_AS or nobody) before it opens the database
-cp "$build/tlscensus" "$tmp/tlscensus"
+cp "$exe" "$tmp/tlscensus"
 bin=$tmp/tlscensus
 version=$("$bin" --version 2>&1 | head -n 1)
 src=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
@@ -106,7 +109,7 @@ else
 	commit="unknown (not a git tree)"
 fi
 binsum=$(sha256sum "$bin" | cut -c1-12)
-built=$(date -u -r "$build/tlscensus" '+%Y-%m-%d %H:%M UTC')
+built=$(date -u -r "$exe" '+%Y-%m-%d %H:%M UTC')
 z_opt=()
 [ -z "$RUN_AS" ] || z_opt=(-Z "$RUN_AS")
 

@@ -114,6 +114,23 @@ static void conn_init(struct conn *c, const char *client, uint16_t cport, const 
 	c->hs.sh = c->sh;
 }
 
+/* Stores c as the census hands a record over: with its fingerprints computed. */
+static int64_t put(struct store *s, const struct conn *c)
+{
+	struct tc_handshake hs = c->hs;
+	struct tc_record r = c->r;
+	struct tc_prints fp;
+	int64_t id;
+
+	if (tc_prints_compute(hs.ch, hs.sh, &fp))
+		return -1;
+	hs.prints = &fp;
+	r.hs = &hs;
+	id = store_put(s, &r);
+	tc_prints_free(&fp);
+	return id;
+}
+
 static void conn_free(struct conn *c)
 {
 	free(c->ch);
@@ -435,7 +452,7 @@ static void check_batches(const struct conn *c)
 		int ids_ok = 0;
 
 		for (int i = 0; i < STORE_BATCH + 10; i++)
-			ids_ok += store_put(s, &c->r) == i + 1;
+			ids_ok += put(s, c) == i + 1;
 		CHECK_EQ(ids_ok, STORE_BATCH + 10);
 	}
 	CHECK_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
@@ -499,7 +516,7 @@ static void check_dtls_export(void)
 		return;
 	conn_init(&c, "10.1.0.1", 5000, "10.1.0.2", 4433, 1000000, 0xfefd, 0xfefd, 0xc02b);
 	c.r.transport = 17;
-	CHECK(store_put(s, &c.r) > 0);
+	CHECK(put(s, &c) > 0);
 	char *out = capture(s, store_export_ndjson);
 	CHECK(out && strstr(out, "\"transport\": \"udp\""));
 	CHECK(out && strstr(out, "\"client_version\": \"DTLSv1.2\""));
@@ -507,6 +524,38 @@ static void check_dtls_export(void)
 	free(out);
 	store_close(s);
 	conn_free(&c);
+}
+
+/* A record the census could not fingerprint (out of memory) is stored with hello rows of its
+ * own (shape NULL) and no fingerprint, and a later fingerprinted one of the same hello gets the
+ * shared row with its JA3: the store computes no fingerprint itself. */
+static void check_no_prints(void)
+{
+	char err[512], path[300];
+	struct conn c;
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s/noprints.db", dir);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	conn_init(&c, "10.2.0.1", 5000, "10.2.0.2", 443, 1000000, 0x0303, 0x0303, 0xc02f);
+	CHECK(store_put(s, &c.r) > 0); /* c.hs.prints is NULL */
+	CHECK(put(s, &c) > 0);
+	CHECK(put(s, &c) > 0);
+	store_close(s);
+	conn_free(&c);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK_EQ(
+	    sql_int(db, "SELECT count(*) FROM client_hellos WHERE shape IS NULL AND ja3 IS NULL"),
+	    1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM client_hellos WHERE shape IS NOT NULL AND "
+	                     "ja3 IS NOT NULL AND ja4 IS NOT NULL"),
+	         1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE ja3 IS NULL"), 1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM server_hellos"), 2);
+	sqlite3_close(db);
 }
 
 static void check_sslv2_export(void)
@@ -528,7 +577,7 @@ static void check_sslv2_export(void)
 	c.ch->has_groups = 0;
 	c.ch->has_pointfmt = 0;
 	set_ciphers(c.ch, kinds, 3);
-	CHECK(store_put(s, &c.r) > 0);
+	CHECK(put(s, &c) > 0);
 	out = capture(s, store_export_ndjson);
 	CHECK(out && strstr(out, "\"client_version\": \"SSLv2\", \"client_versions\": null, "
 	                         "\"client_max_version\": \"SSLv2\", "
@@ -581,8 +630,8 @@ static void check_prune(const struct conn *c)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK(store_put(s, &c->r) > 0);
-	CHECK(store_put(s, &c->r) > 0);
+	CHECK(put(s, c) > 0);
+	CHECK(put(s, c) > 0);
 	CHECK_EQ(store_prune(s, 1e12, 1), 1);
 	CHECK_EQ(store_prune(s, 1e12, 100), 1);
 	CHECK_EQ(store_prune(s, 1e12, 100), 0);
@@ -617,7 +666,7 @@ int main(void)
 	}
 	CHECK_EQ(store_run_begin(s, "test.pcap", "read"), 0);
 	for (int i = 0; i < R_COUNT; i++)
-		CHECK_EQ(store_put(s, &c[i].r), i + 1);
+		CHECK_EQ(put(s, &c[i]), i + 1);
 	/* Later packets on connection 1. */
 	c[0].r.last_ts = 1704164700500000ULL;
 	c[0].r.packets[0] = 9;
@@ -642,7 +691,7 @@ int main(void)
 	s = store_open(db_path, STORE_READ_ONLY, err, sizeof err);
 	CHECK(s != NULL);
 	if (s) {
-		CHECK(store_put(s, &c[0].r) < 0);
+		CHECK(put(s, &c[0]) < 0);
 		check_export(s, db, c);
 		store_close(s);
 	}
@@ -656,6 +705,7 @@ int main(void)
 	check_open_errors();
 	check_sslv2_export();
 	check_dtls_export();
+	check_no_prints();
 	check_batches(&c[2]);
 	check_prune(&c[0]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "store.h"
+#include "tlscensus/fingerprint.h"
 #include "tlscensus/hello.h"
 
 #define CIPHER_3DES 0x000a /* TLS_RSA_WITH_3DES_EDE_CBC_SHA */
@@ -79,7 +80,12 @@ static int put(struct store *s, const struct version *v, size_t i)
 	sh->legacy_version = v->supported ? v->legacy : v->wire;
 	sh->sslv2 = (uint8_t)v->sslv2;
 	sh->cipher = v->sslv2 ? 0 : CIPHER_3DES;
-	rc = store_put(s, &r) > 0 ? 0 : -1;
+	struct tc_prints fp; /* the census computes these before a record reaches the store */
+	if (tc_prints_compute(ch, sh, &fp) == 0) {
+		hs.prints = &fp;
+		rc = store_put(s, &r) > 0 ? 0 : -1;
+		tc_prints_free(&fp);
+	}
 out:
 	free(ch);
 	free(sh);

@@ -980,7 +980,8 @@ static void bind_client_hello(struct store *s, const struct tc_client_hello *ch,
 	sqlite3_stmt *st = s->ch_insert;
 	uint16_t max = tc_client_max_version(ch);
 
-	bind_int(s, st, CH_SHAPE, (int64_t)fp->ch_shape);
+	if (fp->ch_shape)
+		bind_int(s, st, CH_SHAPE, (int64_t)fp->ch_shape);
 	bind_int(s, st, CH_VERSION, ch->legacy_version);
 	bind_int(s, st, CH_SSLV2, ch->sslv2);
 	if (ch->has_versions)
@@ -1020,7 +1021,8 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
 {
 	sqlite3_stmt *st = s->sh_insert;
 
-	bind_int(s, st, SH_SHAPE, (int64_t)fp->sh_shape);
+	if (fp->sh_shape)
+		bind_int(s, st, SH_SHAPE, (int64_t)fp->sh_shape);
 	bind_int(s, st, SH_VERSION, sh->legacy_version);
 	if (sh->selected_version)
 		bind_int(s, st, SH_SELECTED_VERSION, sh->selected_version);
@@ -1044,12 +1046,14 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
                         sqlite3_stmt *insert, uint64_t shape, const struct tc_client_hello *ch,
                         const struct tc_server_hello *sh, const struct tc_prints *fp)
 {
-	int64_t id = idcache_get(cache, shape, NULL);
+	int64_t id = shape ? idcache_get(cache, shape, NULL) : 0;
 
 	if (id)
 		return id;
-	sqlite3_bind_int64(find, 1, (int64_t)shape);
-	id = step_id(find);
+	if (shape) {
+		sqlite3_bind_int64(find, 1, (int64_t)shape);
+		id = step_id(find);
+	}
 	if (id == 0) {
 		s->bind_failed = 0;
 		sb_reset(&s->text);
@@ -1059,7 +1063,7 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 			bind_server_hello(s, sh, fp);
 		id = step_insert(s, insert);
 	}
-	if (id > 0)
+	if (id > 0 && shape)
 		idcache_put(cache, shape, NULL, id);
 	return id;
 }
@@ -1110,16 +1114,12 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 {
 	const struct tc_handshake *hs = r->hs;
 	const struct tc_prints none = {0}, *fp = hs && hs->prints ? hs->prints : &none;
-	struct tc_prints own = {0};
 	int64_t id;
 	int rc = 0;
 
-	/* A record without fingerprints (the census ran out of memory) still gets its shapes. */
-	if (hs && (hs->ch || hs->sh) && fp == &none) {
-		if (tc_prints_compute(hs->ch, hs->sh, &own))
-			return -1;
-		fp = &own;
-	}
+	/* Fingerprints come with the record (the census computes them). One that has none (the
+	 * census ran out of memory) gets hello rows of its own, shape 0 (stored NULL), with no
+	 * fingerprint: honest, and no later connection of that shape shares them. */
 	if (hs && hs->ch) {
 		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, fp->ch_shape, hs->ch, NULL,
 		              fp);
@@ -1145,7 +1145,6 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 			rc = -1;
 		bind_int(s, s->insert, COL_APP_LABEL, id);
 	}
-	tc_prints_free(&own);
 	return rc;
 }
 
