@@ -13,6 +13,7 @@
  * compares both on the samples and the shared corpus).
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +55,10 @@ struct label_flow {
 	ndpi_protocol proto;
 	struct held held[LABEL_HOLD_PACKETS];
 	unsigned n_held;
-	uint8_t *buf;
+	uint8_t *buf; /* inline, or malloc'd once the packets outgrow it */
 	size_t buf_len, buf_cap;
 	int holding;
+	uint8_t inline_buf[1024]; /* last (not zeroed): SYN, SYN-ACK, ACK and most ClientHellos */
 };
 
 struct labeler *label_open(char *err, size_t errlen)
@@ -104,10 +106,14 @@ void label_close(struct labeler *l)
 
 struct label_flow *label_flow_new(struct labeler *l)
 {
-	struct label_flow *f = calloc(1, sizeof(*f));
+	/* malloc, not calloc: the inline buffer needs no zeroing. */
+	struct label_flow *f = malloc(sizeof(*f));
 
 	if (!f)
 		return NULL;
+	memset(f, 0, offsetof(struct label_flow, inline_buf));
+	f->buf = f->inline_buf;
+	f->buf_cap = sizeof f->inline_buf;
 	f->holding = l->hello_labels;
 	if (!f->holding) {
 		f->nf = ndpi_flow_malloc(l->flow_size);
@@ -118,6 +124,16 @@ struct label_flow *label_flow_new(struct labeler *l)
 		memset(f->nf, 0, l->flow_size);
 	}
 	return f;
+}
+
+static void drop_held(struct label_flow *f)
+{
+	if (f->buf != f->inline_buf)
+		free(f->buf);
+	f->buf = f->inline_buf;
+	f->buf_cap = sizeof f->inline_buf;
+	f->buf_len = 0;
+	f->n_held = 0;
 }
 
 static void name_of(struct labeler *l, ndpi_protocol p, char out[LABEL_MAX])
@@ -154,10 +170,7 @@ static int start_dpi(struct labeler *l, struct label_flow *f, char out[LABEL_MAX
 			settled = dpi_packet(l, f, f->buf + f->held[i].off, f->held[i].len,
 			                     f->held[i].ts_usec, out);
 	}
-	free(f->buf);
-	f->buf = NULL;
-	f->buf_cap = 0;
-	f->n_held = 0;
+	drop_held(f);
 	return f->nf ? settled : -1;
 }
 
@@ -168,11 +181,14 @@ static int hold(struct label_flow *f, const uint8_t *l3, size_t len, uint64_t ts
 	if (f->n_held == LABEL_HOLD_PACKETS || f->buf_len + len > LABEL_HOLD_BYTES)
 		return -1;
 	if (f->buf_len + len > f->buf_cap) {
-		size_t cap = f->buf_cap ? f->buf_cap : 2048; /* a handshake and a hello, mostly */
+		size_t cap = f->buf_cap * 2;
 		while (cap < f->buf_len + len)
 			cap *= 2;
-		if (!(p = realloc(f->buf, cap)))
+		if (!(p = malloc(cap)))
 			return -1;
+		memcpy(p, f->buf, f->buf_len);
+		if (f->buf != f->inline_buf)
+			free(f->buf);
 		f->buf = p;
 		f->buf_cap = cap;
 	}
@@ -254,10 +270,7 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 	p.master_protocol = NDPI_PROTOCOL_TLS;
 	p.app_protocol = app != NDPI_PROTOCOL_UNKNOWN ? app : NDPI_PROTOCOL_TLS;
 	name_of(l, p, out);
-	free(f->buf);
-	f->buf = NULL;
-	f->buf_cap = 0;
-	f->n_held = 0;
+	drop_held(f);
 	f->holding = 0;
 	return 1;
 }
@@ -282,6 +295,7 @@ void label_flow_free(struct label_flow *f)
 		return;
 	if (f->nf)
 		ndpi_free_flow(f->nf);
-	free(f->buf);
+	if (f->buf != f->inline_buf)
+		free(f->buf);
 	free(f);
 }

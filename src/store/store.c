@@ -666,7 +666,7 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	    {offsetof(struct store, ch_find), "SELECT id FROM client_hellos WHERE shape = ?1"},
 	    {offsetof(struct store, sh_find), "SELECT id FROM server_hellos WHERE shape = ?1"},
 	    {offsetof(struct store, name_find), "SELECT id FROM names WHERE name = ?1"},
-	    {offsetof(struct store, name_insert), "INSERT INTO names (name) VALUES (?1)"},
+	    {offsetof(struct store, name_insert), "INSERT OR IGNORE INTO names (name) VALUES (?1)"},
 	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
 	     * then counts them from there. A row is picked by last_ts, through the first_ts index
 	     * (first_ts <= last_ts). */
@@ -1083,12 +1083,14 @@ static int64_t name_id(struct store *s, const char *text, size_t len)
 	key = idcache_text_key(s->text.p, s->text.len);
 	if ((id = idcache_get(&s->name_ids, key, s->text.p)))
 		return id;
-	sqlite3_bind_text(s->name_find, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
-	id = step_id(s->name_find);
-	if (id == 0) {
-		sqlite3_bind_text(s->name_insert, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
-		s->bind_failed = 0;
-		id = step_insert(s, s->name_insert);
+	/* Most names the cache does not know are new: try the insert first, and look the name
+	 * up only when it was there already. */
+	sqlite3_bind_text(s->name_insert, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
+	s->bind_failed = 0;
+	id = step_insert(s, s->name_insert);
+	if (id > 0 && sqlite3_changes(s->db) == 0) {
+		sqlite3_bind_text(s->name_find, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
+		id = step_id(s->name_find);
 	}
 	if (id > 0)
 		idcache_put(&s->name_ids, key, s->text.p, id);
