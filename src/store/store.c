@@ -709,7 +709,11 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 
 static int open_read_write(struct store *s, char *err, size_t errlen)
 {
-	int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	/* NOMUTEX: a store's connection is used by one thread at a time (the writer thread, or
+	 * the command's), so SQLite's per-call locking is only cost. */
+	int rc =
+	    sqlite3_open_v2(s->path, &s->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK) {
 		set_err(err, errlen,
@@ -740,6 +744,9 @@ static int open_read_write(struct store *s, char *err, size_t errlen)
 	 * from the OS cache, which the WAL keeps warm. */
 	exec(s, "PRAGMA cache_size = -32768");
 	exec(s, "PRAGMA temp_store = MEMORY"); /* statement journals and the prune list */
+	/* Checkpoint every 8192 WAL pages (32 MiB) rather than 1000: a page written by several
+	 * batches in between is copied to the database once. */
+	exec(s, "PRAGMA wal_autocheckpoint = 8192");
 	if (apply_schema(s, err, errlen) || prepare_writes(s, err, errlen))
 		return -1;
 	s->text.failed = 0;
@@ -815,6 +822,13 @@ static void store_free(struct store *s)
 
 struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 {
+	/* Before SQLite's first use in the process: no memory statistics, which cost a global
+	 * mutex on every allocation (a failure only means SQLite was already initialised). */
+	static int configured;
+	if (!configured) {
+		configured = 1;
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	}
 	struct store *s = calloc(1, sizeof *s);
 	int rc;
 
