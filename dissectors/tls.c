@@ -158,6 +158,10 @@ static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cu
 			dp->msg_len = 0;
 			if (dp->hdr[0] == TC_HT_HRR_DRAFT)
 				hs->hrr_seen = 1;
+			/* The ClientHello after a HelloRetryRequest is counted (hello_count 2),
+			 * though only the first is kept. */
+			if (dp->hdr[0] == TC_HT_CLIENT_HELLO && hs->ch)
+				hs->ch_count++;
 			/* The usual case: the whole hello in this record. It is parsed where it
 			 * lies; only a hello split over records is copied together (reasm.c). */
 			if (tc_hs_wanted(hs, dp->hdr[0]) && dp->body_len <= TC_MAX_HELLO_MSG &&
@@ -229,9 +233,12 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 		break;
 	case TC_RT_CCS:
 		dp->ccs_seen = 1;
-		/* TLS 1.3 servers send a compatibility CCS right after a HelloRetryRequest
-		 * (RFC 8446 D.4); the real ServerHello still follows in plaintext. */
+		/* TLS 1.3 peers send a compatibility CCS around a HelloRetryRequest (RFC 8446
+		 * D.4): the server right after it, the real ServerHello still following in
+		 * plaintext; the client just before its second ClientHello, which is counted. */
 		if (hs->hrr_seen && !hs->sh && (int8_t)d != hs->client_dir)
+			break;
+		if (hs->hrr_seen && (int8_t)d == hs->client_dir && hs->ch_count == 1)
 			break;
 		tc_hs_dir_finish(hs, d);
 		break;

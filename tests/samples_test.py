@@ -10,6 +10,7 @@ usage: samples_test.py TLSCENSUS SAMPLES_DIR
 import csv
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 
@@ -97,6 +98,15 @@ def check_legacy_entry(got, row):
         fail("%s: legacy row has no cipher name" % row["file"])
 
 
+def check_hello_count(db, name):
+    """Regression: the ClientHello after a HelloRetryRequest was not counted (hello_count 1)."""
+    with sqlite3.connect(db) as con:
+        got = [r[0] for r in con.execute("SELECT hello_count FROM connections WHERE hrr = 1")]
+    want = [2] if "hrr" in name else []
+    if got != want:
+        fail("%s: hello_count of HRR connections %s, want %s" % (name, got, want))
+
+
 def main():
     tc, samples = sys.argv[1], sys.argv[2]
     with open(os.path.join(samples, "expected.tsv"), newline="") as f:
@@ -116,6 +126,7 @@ def main():
                 continue
             check_export(tc, db, rows)
             check_legacy(tc, db, rows)
+            check_hello_count(db, name)
 
         # All samples in one run: the legacy listing names exactly the legacy recordings.
         db = os.path.join(tmp, "all.db")
@@ -139,8 +150,9 @@ def main():
         if csv_out.returncode != 0 or len(list(csv.reader(csv_out.stdout.splitlines()))) != n_legacy + 1:
             fail("legacy csv: expected a header and %d rows" % n_legacy)
 
-    # Counted per row of expected.tsv (its export, its legacy entry) and three over all samples.
-    return checks.summary(count=len(table) * 2 + 3)
+    # Counted per row of expected.tsv (its export, its legacy entry), per file (hello_count) and
+    # three over all samples.
+    return checks.summary(count=len(table) * 2 + len(files) + 3)
 
 
 if __name__ == "__main__":
