@@ -10,10 +10,10 @@ tlscensus_install_deps
 ninja -C build >/dev/null
 
 rm -f build/samples.db build/samples.db-wal build/samples.db-shm
-build/tlscensus read --db build/samples.db samples/*.pcap
+build/src/tlscensus read --db build/samples.db samples/*.pcap
 echo
-build/tlscensus legacy --db build/samples.db
+build/src/tlscensus legacy --db build/samples.db
 echo
-echo "database: build/samples.db   (try: build/tlscensus export --db build/samples.db --format ndjson)"
-build/tlscensus report --db build/samples.db --no-record -o build/samples-report.html
+echo "database: build/samples.db   (try: build/src/tlscensus export --db build/samples.db --format ndjson)"
+build/src/tlscensus report --db build/samples.db --no-record -o build/samples-report.html
 echo "report:   build/samples-report.html"

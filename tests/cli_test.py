@@ -25,10 +25,24 @@ def count(db):
         return c.execute("select count(*) from connections").fetchone()[0]
 
 
+def check_script_paths(tc, samples):
+    """Regression: the stage-folder layout moved the binary to BUILD/src/tlscensus and demo.sh
+    (the README's first command) still ran build/tlscensus. The scripts that run the binary
+    from a build directory must name it where meson puts it."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(tc)))  # BUILD/src/tlscensus
+    rel = os.path.relpath(os.path.abspath(tc), build)
+    root = os.path.dirname(os.path.abspath(samples))
+    for script in ("demo.sh", os.path.join("samples", "clients", "fingerprints.py")):
+        text = open(os.path.join(root, script)).read()
+        check(("build/" + rel) in text or ('"build", "%s"' % '", "'.join(rel.split("/"))) in text,
+              "%s runs the binary at build/%s" % (script, rel))
+
+
 def main():
     tc, samples = sys.argv[1], sys.argv[2]
     good = os.path.join(samples, "tls12-openssl.pcap")
     other = os.path.join(samples, "tls13-openssl.pcap")
+    check_script_paths(tc, samples)
 
     r = run([tc, "--version"])
     check(r.returncode == 0 and r.stdout.startswith("tlscensus "), "--version")

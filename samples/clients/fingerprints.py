@@ -9,7 +9,7 @@ usage: samples/clients/fingerprints.py [--write | --check] [TLSCENSUS]
   --write    rewrite data/fingerprints.tsv: the header, the comment block and the rows made here;
              every other row (one whose note cites no samples/clients capture) is kept, after them
   --check    exit 1 if data/fingerprints.tsv lacks any row made here, or has one that differs
-  TLSCENSUS  the binary to use (default: build/tlscensus)
+  TLSCENSUS  the binary to use (default: build/src/tlscensus)
 """
 import csv
 import json
@@ -124,7 +124,7 @@ def main(argv):
     if len(rest) > 1 or (rest and rest[0].startswith("-")):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    tc = rest[0] if rest else os.path.join(ROOT, "build", "tlscensus")
+    tc = rest[0] if rest else os.path.join(ROOT, "build", "src", "tlscensus")
     if not os.access(tc, os.X_OK):
         die("%s is not there: build it first (ninja -C build)" % tc)
     manifest = read_manifest()
