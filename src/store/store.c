@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "addr.h"
+#include "alerts.h"
 #include "ciphers.h"
 #include "idcache.h"
 #include "schema.h"
@@ -41,49 +42,6 @@ static const struct {
 } known_versions[] = {
     {TC_V_SSL2, 1},  {TC_V_SSL3, 1}, {TC_V_TLS10, 1}, {TC_V_TLS11, 1}, {TC_V_TLS12, 0},
     {TC_V_TLS13, 0}, {0xfeff, 1},    {0xfefd, 0},     {0xfefc, 0},
-};
-
-/* TLS Alert registry (IANA; RFC 5246 7.2, RFC 8446 6, RFC 9147 for 52). */
-static const struct {
-	uint8_t value;
-	const char *name;
-} alert_names[] = {
-    {0, "close_notify"},
-    {10, "unexpected_message"},
-    {20, "bad_record_mac"},
-    {21, "decryption_failed"},
-    {22, "record_overflow"},
-    {30, "decompression_failure"},
-    {40, "handshake_failure"},
-    {41, "no_certificate"},
-    {42, "bad_certificate"},
-    {43, "unsupported_certificate"},
-    {44, "certificate_revoked"},
-    {45, "certificate_expired"},
-    {46, "certificate_unknown"},
-    {47, "illegal_parameter"},
-    {48, "unknown_ca"},
-    {49, "access_denied"},
-    {50, "decode_error"},
-    {51, "decrypt_error"},
-    {52, "too_many_cids_requested"},
-    {60, "export_restriction"},
-    {70, "protocol_version"},
-    {71, "insufficient_security"},
-    {80, "internal_error"},
-    {86, "inappropriate_fallback"},
-    {90, "user_canceled"},
-    {100, "no_renegotiation"},
-    {109, "missing_extension"},
-    {110, "unsupported_extension"},
-    {111, "certificate_unobtainable"},
-    {112, "unrecognized_name"},
-    {113, "bad_certificate_status_response"},
-    {114, "bad_certificate_hash_value"},
-    {115, "unknown_psk_identity"},
-    {116, "certificate_required"},
-    {120, "no_application_protocol"},
-    {121, "ech_required"},
 };
 
 /* Columns of a connection row (table conn, schema v2), in bind order; one list so names and
@@ -360,9 +318,9 @@ static int fill_alerts(struct store *s)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(s->db, "INSERT INTO alert_descriptions VALUES (?1, ?2)", -1,
 		                        &st, NULL);
-	for (size_t i = 0; rc == SQLITE_OK && i < COUNT_OF(alert_names); i++) {
-		sqlite3_bind_int(st, 1, alert_names[i].value);
-		sqlite3_bind_text(st, 2, alert_names[i].name, -1, SQLITE_STATIC);
+	for (size_t i = 0; rc == SQLITE_OK && i < tc_alert_count(); i++) {
+		sqlite3_bind_int(st, 1, tc_alert_at(i)->value);
+		sqlite3_bind_text(st, 2, tc_alert_at(i)->name, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 		sqlite3_reset(st);
 	}
@@ -409,7 +367,7 @@ static int refs_stale(struct store *s)
 	       query_int(s, "SELECT count(*) FROM tls_versions") !=
 	           (int64_t)COUNT_OF(known_versions) ||
 	       query_int(s, "SELECT count(*) FROM alert_descriptions") !=
-	           (int64_t)COUNT_OF(alert_names) ||
+	           (int64_t)tc_alert_count() ||
 	       query_int(s, "SELECT count(*) FROM conn_statuses") != TC_CONN_STATUS_COUNT ||
 	       query_int(s, "SELECT count(*) FROM parse_errors") != TC_ERR_COUNT - 1;
 }
