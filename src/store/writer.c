@@ -20,8 +20,9 @@
  * futex call per connection (perf: ~8 % of a bench-1G read). The writer also looks on its own
  * every WRITER_NAP_MS, so a quiet live capture still commits its records within a second. */
 #define WRITER_WAKE 256
-/* Reading files, records are handed over 32 at a time under one lock (the packet thread's own
- * staging area): a lock per record made the two threads contend for it on every connection.
+/* Reading files, records and touches are handed over 32 at a time under one lock (the packet
+ * thread's own staging area): a lock per record made the two threads contend on every
+ * connection.
  * A live capture (WRITER_DROP) hands each over at once, so a drop is counted when it happens. */
 #define WRITER_STAGE  32
 #define WRITER_NAP_MS 20
@@ -449,18 +450,29 @@ int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, stru
 	return 0;
 }
 
-int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed)
+static void fill_touch(struct item *it, uint64_t token, const struct tc_record *r, int changed)
 {
-	stage_flush(w); /* records staged before this call go first */
-	pthread_mutex_lock(&w->lock);
-	/* A touch is never dropped: its row is already in the database, and the map must not
-	 * keep the token. The queue drains quickly, so this wait is short. */
-	struct item *it = reserve(w, 0);
 	it->kind = changed ? ITEM_TOUCH : ITEM_FORGET;
 	it->token = token;
 	it->rec = *r;
 	it->rec.hs = NULL;
 	it->rec.app_label = NULL;
+}
+
+int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed)
+{
+	/* Staged like records, behind the put it follows, so the order holds. */
+	if (w->mode == WRITER_BLOCK) {
+		fill_touch(&w->stage[w->staged++], token, r, changed);
+		if (w->staged == WRITER_STAGE)
+			stage_flush(w);
+		return 0;
+	}
+	stage_flush(w); /* records staged before this call go first */
+	pthread_mutex_lock(&w->lock);
+	/* A touch is never dropped: its row is already in the database, and the map must not
+	 * keep the token. The queue drains quickly, so this wait is short. */
+	fill_touch(reserve(w, 0), token, r, changed);
 	commit_slot(w);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
