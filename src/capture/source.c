@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -70,8 +71,32 @@ static void explain_open_error(const char *path, const char *pcap_err, char *msg
 		snprintf(msg, msglen, "%s: cannot read capture: %s", path, pcap_err);
 }
 
-enum source_result source_read_file(struct census *c, const char *path,
-                                    struct source_progress *prog, char *msg, size_t msglen)
+/* stdio's default buffer is the file system's block size, so libpcap's freads cost a read(2)
+ * every 4 KiB: a quarter of a million system calls per GB. A regular file is opened here with
+ * a 1 MiB buffer (iobuf; glibc ignores the size of a NULL buffer). Anything else, or a file
+ * libpcap refuses, goes to pcap_open_offline, whose messages explain_open_error knows. */
+#define SOURCE_IOBUF (1u << 20)
+
+static pcap_t *open_buffered(const char *path, char *iobuf, char *errbuf)
+{
+	struct stat sb;
+	FILE *fp;
+	pcap_t *p;
+
+	if (iobuf && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (fp = fopen(path, "rb"))) {
+		setvbuf(fp, iobuf, _IOFBF, SOURCE_IOBUF);
+		p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO,
+		                                             errbuf);
+		if (p)
+			return p; /* pcap_close closes fp */
+		fclose(fp);
+	}
+	return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+}
+
+static enum source_result read_file(struct census *c, const char *path,
+                                    struct source_progress *prog, char *msg, size_t msglen,
+                                    char *iobuf)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr *h;
@@ -86,8 +111,7 @@ enum source_result source_read_file(struct census *c, const char *path,
 		p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
 		                                             errbuf);
 	else
-		p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
-		                                            errbuf);
+		p = open_buffered(path, iobuf, errbuf);
 	if (!p) {
 		explain_open_error(path, errbuf, msg, msglen);
 		return SOURCE_UNREADABLE;
@@ -135,4 +159,14 @@ enum source_result source_read_file(struct census *c, const char *path,
 		return SOURCE_STOPPED;
 	}
 	return SOURCE_OK;
+}
+
+enum source_result source_read_file(struct census *c, const char *path,
+                                    struct source_progress *prog, char *msg, size_t msglen)
+{
+	char *iobuf = malloc(SOURCE_IOBUF); /* out of memory: stdio's own buffer */
+	enum source_result r = read_file(c, path, prog, msg, msglen, iobuf);
+
+	free(iobuf); /* after pcap_close, which closed the stream that used it */
+	return r;
 }
