@@ -67,6 +67,10 @@ int tc_hs_msg_start(struct tc_handshake *hs, enum tc_dir d, uint8_t type, uint32
 int tc_hs_msg_add(struct tc_handshake *hs, enum tc_dir d, uint32_t off, struct tc_cursor piece,
                   int dtls);
 int tc_hs_msg_cut(struct tc_handshake *hs, enum tc_dir d, int dtls);
+/* A whole hello body of message type type (ClientHello or ServerHello), wherever it lies: in
+ * one record (parsed in place) or put together by the calls above. */
+void tc_hs_on_hello(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
+                    size_t len, int dtls);
 
 /*
  * DTLS over UDP (RFC 6347, RFC 9147), under tc_dissector_udp: each datagram a direction sends

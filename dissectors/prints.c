@@ -90,33 +90,53 @@ void tc_prints_free(struct tc_prints *p)
 	memset(p, 0, sizeof *p);
 }
 
-int tc_prints_compute(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
-                      struct tc_prints *p)
+/* The JA3/JA3S input string to keep: str cut to its length, or "" when there is none. */
+static char *keep_str(char *str, int has)
+{
+	char *fit;
+
+	if (!has) {
+		free(str);
+		return strdup("");
+	}
+	fit = realloc(str, strlen(str) + 1);
+	return fit ? fit : str;
+}
+
+int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 {
 	char *str = malloc(TC_JA3_STR_MAX);
 
-	memset(p, 0, sizeof *p);
 	if (!str)
 		return -1;
-	if (ch) {
-		p->ch_shape = tc_client_hello_shape(ch);
-		p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
-		p->ja3_str = strdup(p->has_ja3 ? str : "");
-		p->has_ja4 = (uint8_t)tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
-		if (!p->ja3_str)
-			goto oom;
+	p->ch_shape = tc_client_hello_shape(ch);
+	p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
+	p->has_ja4 = (uint8_t)tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
+	free(p->ja3_str);
+	p->ja3_str = keep_str(str, p->has_ja3);
+	return p->ja3_str ? 0 : -1;
+}
+
+int tc_prints_server(const struct tc_server_hello *sh, struct tc_prints *p)
+{
+	char *str = malloc(TC_JA3_STR_MAX);
+
+	if (!str)
+		return -1;
+	p->sh_shape = tc_server_hello_shape(sh);
+	p->has_ja3s = (uint8_t)tc_ja3s(sh, str, TC_JA3_STR_MAX, p->ja3s);
+	free(p->ja3s_str);
+	p->ja3s_str = keep_str(str, p->has_ja3s);
+	return p->ja3s_str ? 0 : -1;
+}
+
+int tc_prints_compute(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
+                      struct tc_prints *p)
+{
+	memset(p, 0, sizeof *p);
+	if ((ch && tc_prints_client(ch, p)) || (sh && tc_prints_server(sh, p))) {
+		tc_prints_free(p);
+		return -1;
 	}
-	if (sh) {
-		p->sh_shape = tc_server_hello_shape(sh);
-		p->has_ja3s = (uint8_t)tc_ja3s(sh, str, TC_JA3_STR_MAX, p->ja3s);
-		p->ja3s_str = strdup(p->has_ja3s ? str : "");
-		if (!p->ja3s_str)
-			goto oom;
-	}
-	free(str);
 	return 0;
-oom:
-	free(str);
-	tc_prints_free(p);
-	return -1;
 }

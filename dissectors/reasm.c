@@ -42,6 +42,15 @@ static void parse_client_hello(struct tc_handshake *hs, enum tc_dir d, size_t le
 	tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
 }
 
+void tc_hs_on_hello(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,
+                    size_t len, int dtls)
+{
+	if (type == TC_HT_CLIENT_HELLO)
+		tc_hs_on_client_hello(hs, d, body, len, dtls);
+	else
+		tc_hs_on_server_hello(hs, d, body, len);
+}
+
 int tc_hs_msg_add(struct tc_handshake *hs, enum tc_dir d, uint32_t off, struct tc_cursor piece,
                   int dtls)
 {
@@ -57,10 +66,7 @@ int tc_hs_msg_add(struct tc_handshake *hs, enum tc_dir d, uint32_t off, struct t
 	}
 	if (dp->msg_len < dp->body_len)
 		return 0;
-	if (dp->hdr[0] == TC_HT_CLIENT_HELLO)
-		tc_hs_on_client_hello(hs, d, dp->msg, dp->body_len, dtls);
-	else
-		tc_hs_on_server_hello(hs, d, dp->msg, dp->body_len);
+	tc_hs_on_hello(hs, d, dp->hdr[0], dp->msg, dp->body_len, dtls);
 	free(dp->msg);
 	dp->msg = NULL;
 	dp->msg_len = dp->body_len = 0;

@@ -167,10 +167,7 @@ static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cu
 			if (tc_hs_wanted(hs, dp->hdr[0]) && dp->body_len <= TC_MAX_HELLO_MSG &&
 			    tc_cursor_left(&c) >= dp->body_len) {
 				tc_cursor_get_bytes(&c, dp->body_len, &piece);
-				if (dp->hdr[0] == TC_HT_CLIENT_HELLO)
-					tc_hs_on_client_hello(hs, d, piece.data, piece.len, 0);
-				else
-					tc_hs_on_server_hello(hs, d, piece.data, piece.len);
+				tc_hs_on_hello(hs, d, dp->hdr[0], piece.data, piece.len, 0);
 				dp->hdr_len = 0;
 				continue;
 			}

@@ -51,6 +51,10 @@ struct tc_prints {
 	char *ja3s_str; /* malloc'd JA3S input string, NULL without a ServerHello */
 };
 
+/* One side of p: the shape, the fingerprint and its input string (replacing that side's).
+ * 0, or -1 when out of memory (the side's string is then NULL). */
+int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p);
+int tc_prints_server(const struct tc_server_hello *sh, struct tc_prints *p);
 /* Fills p from the hellos (either may be NULL). 0, or -1 when out of memory (p is then
  * freed and zeroed). */
 int tc_prints_compute(const struct tc_client_hello *ch, const struct tc_server_hello *sh,

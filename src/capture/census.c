@@ -83,6 +83,17 @@ static enum tc_conn_status conn_status(const struct flow *f)
 	return TC_CONN_OK;
 }
 
+/* The endpoint that sends direction d: dir 0 is a->b, so a sends it. */
+static const struct tc_addr *sender(const struct flow *f, int d)
+{
+	return d == 0 ? &f->key.a : &f->key.b;
+}
+
+static uint16_t sender_port(const struct flow *f, int d)
+{
+	return d == 0 ? f->key.pa : f->key.pb;
+}
+
 static void fill_record(const struct flow *f, struct tc_record *r)
 {
 	int cd = f->hs.client_dir >= 0 ? f->hs.client_dir : guess_client_dir(f);
@@ -93,11 +104,10 @@ static void fill_record(const struct flow *f, struct tc_record *r)
 	r->last_ts = f->last_ts;
 	r->transport = f->key.proto;
 	r->ip_version = f->ip_version;
-	/* dir 0 is a->b, so in dir 0 the sender (client) is a. */
-	r->client = cd == 0 ? f->key.a : f->key.b;
-	r->server = cd == 0 ? f->key.b : f->key.a;
-	r->client_port = cd == 0 ? f->key.pa : f->key.pb;
-	r->server_port = cd == 0 ? f->key.pb : f->key.pa;
+	r->client = *sender(f, cd);
+	r->server = *sender(f, sd);
+	r->client_port = sender_port(f, cd);
+	r->server_port = sender_port(f, sd);
 	r->packets[0] = f->packets[cd];
 	r->packets[1] = f->packets[sd];
 	r->bytes[0] = f->bytes[cd];
@@ -236,13 +246,12 @@ static void label_from_hello(struct census *c, struct flow *f)
 {
 	const struct tc_client_hello *ch = f->hs.ch;
 	int cd = f->hs.client_dir;
-	const struct tc_addr *cip = cd == 0 ? &f->key.a : &f->key.b;
-	const struct tc_addr *sip = cd == 0 ? &f->key.b : &f->key.a;
+	const struct tc_addr *cip = sender(f, cd), *sip = sender(f, cd ^ 1);
 	struct label_hello h = {
 	    .sni = ch->has_sni ? ch->sni : NULL,
 	    .sni_len = ch->has_sni ? ch->sni_len : 0,
-	    .client_port = cd == 0 ? f->key.pa : f->key.pb,
-	    .server_port = cd == 0 ? f->key.pb : f->key.pa,
+	    .client_port = sender_port(f, cd),
+	    .server_port = sender_port(f, cd ^ 1),
 	    .client_ip4 = tc_addr_is_v4(cip) ? cip->b + 12 : NULL,
 	    .server_ip4 = tc_addr_is_v4(sip) ? sip->b + 12 : NULL,
 	    .tls_at_start = f->hs.tls_offset[cd] == 0,
@@ -276,7 +285,7 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	f->first_ts = pkt->ts_usec;
 	f->ip_version = pkt->ip_version;
 	if (c->labeler)
-		f->lf = label_flow_new(c->labeler);
+		f->lf = label_flow_new(c->labeler, pkt->proto == 6);
 	return f;
 }
 

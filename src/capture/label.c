@@ -22,6 +22,7 @@
 #include <ndpi/ndpi_api.h>
 
 #include "label.h"
+#include "util.h"
 
 /* Held packets: a TCP handshake, the ClientHello (one or two segments) and a little slack. */
 #define LABEL_HOLD_PACKETS 8
@@ -104,7 +105,7 @@ void label_close(struct labeler *l)
 	free(l);
 }
 
-struct label_flow *label_flow_new(struct labeler *l)
+struct label_flow *label_flow_new(struct labeler *l, int tcp)
 {
 	/* malloc, not calloc: the inline buffer needs no zeroing. */
 	struct label_flow *f = malloc(sizeof(*f));
@@ -114,7 +115,7 @@ struct label_flow *label_flow_new(struct labeler *l)
 	memset(f, 0, offsetof(struct label_flow, inline_buf));
 	f->buf = f->inline_buf;
 	f->buf_cap = sizeof f->inline_buf;
-	f->holding = l->hello_labels;
+	f->holding = tcp && l->hello_labels;
 	if (!f->holding) {
 		f->nf = ndpi_flow_malloc(l->flow_size);
 		if (!f->nf) {
@@ -233,10 +234,7 @@ static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
 		name[i] = (char)tolower((unsigned char)sni[len - keep + i]);
 	name[keep] = '\0';
 	n = (u_int)strlen(name); /* a NUL inside the SNI ends the name, as nDPI's strings do */
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (u_int i = 0; i < n; i++)
-		h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
-	h |= 1;
+	uint64_t h = tc_hash_bytes(name, n) | 1;
 	struct sni_entry *e = &l->sni_cache[(h >> 7) & (SNI_CACHE - 1)];
 	if (e->hash == h && !strcmp(e->name, name))
 		return e->app;

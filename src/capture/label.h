@@ -18,9 +18,10 @@ struct label_flow;
 struct labeler *label_open(char *err, size_t errlen);
 void label_close(struct labeler *l);
 
-/* A new flow's labelling starts by holding its packets back (copies, bounded): when the
- * ClientHello alone settles the label (label_hello), nDPI never runs for the flow. */
-struct label_flow *label_flow_new(struct labeler *l);
+/* A new flow's labelling. A TCP flow (tcp set) starts by holding its packets back (copies,
+ * bounded): when the ClientHello alone settles the label (label_hello), nDPI never runs for
+ * the flow. Any other goes to packet DPI from its first packet. */
+struct label_flow *label_flow_new(struct labeler *l, int tcp);
 /* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out). */
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
                  uint64_t ts_usec, char out[LABEL_MAX]);

@@ -69,11 +69,7 @@ static void side_keep(struct print_side *s, uint64_t shape, int has_hash, const 
 		return;
 	if (s->used >= PRINTS_CACHE_MAX)
 		side_clear(s);
-	e = side_find(s, shape);
-	if (e->shape) { /* the other side missed: this one is known already */
-		free(copy);
-		return;
-	}
+	e = side_find(s, shape); /* empty: only a miss is kept */
 	e->shape = shape;
 	e->has_hash = (uint8_t)has_hash;
 	e->has_ja4 = (uint8_t)has_ja4;
@@ -84,60 +80,53 @@ static void side_keep(struct print_side *s, uint64_t shape, int has_hash, const 
 	s->used++;
 }
 
-static int attach_cached(struct prints_cache *pc, struct tc_handshake *hs, struct tc_prints *p)
+/* Each side from the cache, or computed (and kept) on a miss: a known client stack meeting
+ * a new server costs only the server's fingerprint. 0, or -1 when out of memory. */
+static int attach_client(struct prints_cache *pc, const struct tc_client_hello *ch,
+                         struct tc_prints *p)
 {
-	struct print_entry *c = NULL, *s = NULL;
+	uint64_t shape = tc_client_hello_shape(ch);
+	struct print_entry *e = side_find(&pc->ch, shape);
 
-	if (hs->ch) {
-		p->ch_shape = tc_client_hello_shape(hs->ch);
-		c = side_find(&pc->ch, p->ch_shape);
-		if (!c->shape)
-			return 0;
-	}
-	if (hs->sh) {
-		p->sh_shape = tc_server_hello_shape(hs->sh);
-		s = side_find(&pc->sh, p->sh_shape);
-		if (!s->shape)
-			return 0;
-	}
-	if (c) {
-		p->has_ja3 = c->has_hash;
-		p->has_ja4 = c->has_ja4;
-		memcpy(p->ja3, c->hash, sizeof p->ja3);
-		memcpy(p->ja4, c->ja4, sizeof p->ja4);
-		if (!(p->ja3_str = strdup(c->str)))
+	if (!e->shape) {
+		if (tc_prints_client(ch, p))
 			return -1;
+		side_keep(&pc->ch, p->ch_shape, p->has_ja3, p->ja3, p->has_ja4, p->ja4, p->ja3_str);
+		return 0;
 	}
-	if (s) {
-		p->has_ja3s = s->has_hash;
-		memcpy(p->ja3s, s->hash, sizeof p->ja3s);
-		if (!(p->ja3s_str = strdup(s->str)))
+	p->ch_shape = shape;
+	p->has_ja3 = e->has_hash;
+	p->has_ja4 = e->has_ja4;
+	memcpy(p->ja3, e->hash, sizeof p->ja3);
+	memcpy(p->ja4, e->ja4, sizeof p->ja4);
+	return (p->ja3_str = strdup(e->str)) ? 0 : -1;
+}
+
+static int attach_server(struct prints_cache *pc, const struct tc_server_hello *sh,
+                         struct tc_prints *p)
+{
+	uint64_t shape = tc_server_hello_shape(sh);
+	struct print_entry *e = side_find(&pc->sh, shape);
+
+	if (!e->shape) {
+		if (tc_prints_server(sh, p))
 			return -1;
+		side_keep(&pc->sh, p->sh_shape, p->has_ja3s, p->ja3s, 0, NULL, p->ja3s_str);
+		return 0;
 	}
-	return 1;
+	p->sh_shape = shape;
+	p->has_ja3s = e->has_hash;
+	memcpy(p->ja3s, e->hash, sizeof p->ja3s);
+	return (p->ja3s_str = strdup(e->str)) ? 0 : -1;
 }
 
 int prints_attach(struct prints_cache *pc, struct tc_handshake *hs)
 {
 	struct tc_prints *p = calloc(1, sizeof *p);
-	int rc;
 
 	if (!p)
 		return -1;
-	rc = attach_cached(pc, hs, p);
-	if (rc == 0) {
-		tc_prints_free(p);
-		if (tc_prints_compute(hs->ch, hs->sh, p) == 0) {
-			if (hs->ch)
-				side_keep(&pc->ch, p->ch_shape, p->has_ja3, p->ja3, p->has_ja4,
-				          p->ja4, p->ja3_str);
-			if (hs->sh)
-				side_keep(&pc->sh, p->sh_shape, p->has_ja3s, p->ja3s, 0, NULL,
-				          p->ja3s_str);
-			rc = 1;
-		}
-	}
-	if (rc < 0 || rc == 0) {
+	if ((hs->ch && attach_client(pc, hs->ch, p)) || (hs->sh && attach_server(pc, hs->sh, p))) {
 		tc_prints_free(p);
 		free(p);
 		return -1;

@@ -5,9 +5,32 @@
 #ifndef TLSCENSUS_UTIL_H
 #define TLSCENSUS_UTIL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* FNV-1a over bytes: for keys and texts from this program, not from an attacker who could aim
+ * collisions (the flow table and defrag use seeded hashes for those). */
+static inline uint64_t tc_hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The slot of a 64-bit key in an open-addressing table of cap (a power of two) slots. */
+static inline size_t tc_slot(uint64_t key, size_t cap)
+{
+	key ^= key >> 31;
+	key *= 0x7fb5d329728ea185ULL;
+	key ^= key >> 27;
+	return (size_t)key & (cap - 1);
+}
 
 /* Wall-clock time, unix seconds with the fraction. */
 static inline double tc_now_unix(void)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "idcache.h"
+#include "util.h"
 
 int idcache_init(struct idcache *c, size_t max, int with_text)
 {
@@ -16,7 +17,8 @@ int idcache_init(struct idcache *c, size_t max, int with_text)
 	c->keys = calloc(cap, sizeof *c->keys);
 	c->ids = calloc(cap, sizeof *c->ids);
 	c->texts = with_text ? calloc(cap, sizeof *c->texts) : NULL;
-	if (!c->keys || !c->ids || (with_text && !c->texts)) {
+	c->lens = with_text ? calloc(cap, sizeof *c->lens) : NULL;
+	if (!c->keys || !c->ids || (with_text && (!c->texts || !c->lens))) {
 		idcache_free(c);
 		return -1;
 	}
@@ -43,59 +45,55 @@ void idcache_free(struct idcache *c)
 	free(c->keys);
 	free(c->ids);
 	free(c->texts);
+	free(c->lens);
 	memset(c, 0, sizeof *c);
 }
 
-static size_t slot(const struct idcache *c, uint64_t key)
+static int same(const struct idcache *c, size_t i, uint64_t key, const void *text, size_t len)
 {
-	key ^= key >> 31;
-	key *= 0x7fb5d329728ea185ULL;
-	key ^= key >> 27;
-	return (size_t)key & (c->cap - 1);
+	return c->keys[i] == key &&
+	       (!c->texts || (c->lens[i] == len && !memcmp(c->texts[i], text, len)));
 }
 
-static int same(const struct idcache *c, size_t i, uint64_t key, const char *text)
-{
-	return c->keys[i] == key && (!c->texts || !strcmp(c->texts[i], text));
-}
-
-int64_t idcache_get(const struct idcache *c, uint64_t key, const char *text)
+int64_t idcache_get(const struct idcache *c, uint64_t key, const void *text, size_t len)
 {
 	if (!c->cap)
 		return 0;
-	for (size_t i = slot(c, key); c->keys[i]; i = (i + 1) & (c->cap - 1))
-		if (same(c, i, key, text))
+	for (size_t i = tc_slot(key, c->cap); c->keys[i]; i = (i + 1) & (c->cap - 1))
+		if (same(c, i, key, text, len))
 			return c->ids[i];
 	return 0;
 }
 
-void idcache_put(struct idcache *c, uint64_t key, const char *text, int64_t id)
+void idcache_put(struct idcache *c, uint64_t key, const void *text, size_t len, int64_t id)
 {
 	char *copy = NULL;
 	size_t i;
 
-	if (!c->cap || (c->texts && !(copy = strdup(text))))
+	if (!c->cap || (c->texts && !(copy = malloc(len ? len : 1))))
 		return;
+	if (copy)
+		memcpy(copy, text, len);
 	if (c->used >= c->max)
 		clear(c);
-	for (i = slot(c, key); c->keys[i]; i = (i + 1) & (c->cap - 1))
-		if (same(c, i, key, text)) {
+	for (i = tc_slot(key, c->cap); c->keys[i]; i = (i + 1) & (c->cap - 1))
+		if (same(c, i, key, text, len)) {
 			free(copy);
 			c->ids[i] = id;
 			return;
 		}
 	c->keys[i] = key;
 	c->ids[i] = id;
-	if (c->texts)
+	if (c->texts) {
 		c->texts[i] = copy;
+		c->lens[i] = len;
+	}
 	c->used++;
 }
 
-uint64_t idcache_text_key(const char *text, size_t len)
+uint64_t idcache_text_key(const void *text, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = tc_hash_bytes(text, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ULL;
 	return h ? h : 1;
 }

@@ -12,19 +12,21 @@
 struct idcache {
 	uint64_t *keys; /* 0: empty slot */
 	int64_t *ids;
-	char **texts; /* text keys (names); NULL for a shape cache */
+	char **texts; /* byte-string keys (names), copies; NULL for a shape cache */
+	size_t *lens; /* their lengths */
 	size_t cap, used, max;
 };
 
 /* max: entries kept at most (a power of two at least twice max is allocated). with_text: the
- * keys are strings (hashed; the text is compared on a hash match). 0, or -1 out of memory. */
+ * keys are byte strings (hashed; the bytes are compared on a hash match). 0, or -1 out of
+ * memory. */
 int idcache_init(struct idcache *c, size_t max, int with_text);
 void idcache_free(struct idcache *c);
-/* The id kept for key (and text), or 0. */
-int64_t idcache_get(const struct idcache *c, uint64_t key, const char *text);
+/* The id kept for key (and text, len bytes), or 0. */
+int64_t idcache_get(const struct idcache *c, uint64_t key, const void *text, size_t len);
 /* Keeps key -> id; when full, forgets everything first. Out of memory: not kept. */
-void idcache_put(struct idcache *c, uint64_t key, const char *text, int64_t id);
-/* A hash of text for the name cache; never 0. */
-uint64_t idcache_text_key(const char *text, size_t len);
+void idcache_put(struct idcache *c, uint64_t key, const void *text, size_t len, int64_t id);
+/* The key of a byte string for a text cache; never 0. */
+uint64_t idcache_text_key(const void *text, size_t len);
 
 #endif

@@ -425,6 +425,13 @@ static int check_version(struct store *s, int version, char *err, size_t errlen)
 }
 
 /* SQL functions the v1 -> v2 migration calls to turn v1's text columns into v2's codes. */
+/* An IPv4 (IPv4-mapped) address as conn.client_ip/server_ip stores it. */
+static int64_t addr_v4_value(const struct tc_addr *a)
+{
+	return (int64_t)a->b[12] << 24 | a->b[13] << 16 | a->b[14] << 8 | a->b[15];
+}
+
+/* v1 stored IPv4 as a dotted quad (tc_addr_format): exactly that text becomes the integer. */
 static void ip_pack_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
@@ -432,8 +439,7 @@ static void ip_pack_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 	(void)argc;
 	if (text && tc_addr_parse(text, &a) && !strchr(text, ':'))
-		sqlite3_result_int64(ctx, (int64_t)a.b[12] << 24 | a.b[13] << 16 | a.b[14] << 8 |
-		                              a.b[15]);
+		sqlite3_result_int64(ctx, addr_v4_value(&a));
 	else
 		sqlite3_result_value(ctx, argv[0]);
 }
@@ -505,11 +511,8 @@ static int migrate(struct store *s, int from)
  * writable open without a schema version of its own (views hold no data). */
 static void views_hash(char out[17])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (const char *p = store_views_sql; *p; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	snprintf(out, 17, "%016llx",
+	         (unsigned long long)tc_hash_bytes(store_views_sql, strlen(store_views_sql)));
 }
 
 static int views_stale(struct store *s)
@@ -936,6 +939,15 @@ static int64_t step_id(sqlite3_stmt *st)
 	return id;
 }
 
+/* Runs a prepared statement that returns no row: 1 when it ran to the end. */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE;
+}
+
 /* Inserts a bound row and returns its id, -1 on error. */
 static int64_t step_insert(struct store *s, sqlite3_stmt *st)
 {
@@ -1018,7 +1030,7 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
                         sqlite3_stmt *insert, uint64_t shape, const struct tc_client_hello *ch,
                         const struct tc_server_hello *sh, const struct tc_prints *fp)
 {
-	int64_t id = shape ? idcache_get(cache, shape, NULL) : 0;
+	int64_t id = shape ? idcache_get(cache, shape, NULL, 0) : 0;
 
 	if (id)
 		return id;
@@ -1036,25 +1048,26 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 		id = step_insert(s, insert);
 	}
 	if (id > 0 && shape)
-		idcache_put(cache, shape, NULL, id);
+		idcache_put(cache, shape, NULL, 0, id);
 	return id;
 }
 
-/* The row id of a name (SNI, application label), made inert first; 0 for none, -1 on error. */
+/* The row id of a name (SNI, application label) as sent; the row holds it made inert. The
+ * cache is keyed on the bytes as sent, so a known name costs a hash and no text work. 0 for
+ * none, -1 on error. */
 static int64_t name_id(struct store *s, const char *text, size_t len)
 {
-	uint64_t key;
+	uint64_t key = idcache_text_key(text, len);
 	int64_t id;
 
+	if ((id = idcache_get(&s->name_ids, key, text, len)))
+		return id;
 	sb_reset(&s->text);
 	text_put_wire(&s->text, (const uint8_t *)text, len, 1, 0);
 	if (s->text.failed)
 		return -1;
 	if (!s->text.p)
 		sb_put(&s->text, "", 0);
-	key = idcache_text_key(s->text.p, s->text.len);
-	if ((id = idcache_get(&s->name_ids, key, s->text.p)))
-		return id;
 	/* Most names the cache does not know are new: try the insert first, and look the name
 	 * up only when it was there already. */
 	sqlite3_bind_text(s->name_insert, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
@@ -1065,7 +1078,7 @@ static int64_t name_id(struct store *s, const char *text, size_t len)
 		id = step_id(s->name_find);
 	}
 	if (id > 0)
-		idcache_put(&s->name_ids, key, s->text.p, id);
+		idcache_put(&s->name_ids, key, text, len, id);
 	return id;
 }
 
@@ -1073,12 +1086,10 @@ static int64_t name_id(struct store *s, const char *text, size_t len)
  * `connections` writes both back as the text version 1 stored. */
 static void bind_addr(struct store *s, int col, const struct tc_addr *a)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	char ip[64];
 
-	if (!memcmp(a->b, mapped, sizeof mapped))
-		bind_int(s, s->insert, col,
-		         (int64_t)a->b[12] << 24 | a->b[13] << 16 | a->b[14] << 8 | a->b[15]);
+	if (tc_addr_is_v4(a))
+		bind_int(s, s->insert, col, addr_v4_value(a));
 	else
 		bind_str(s, s->insert, col, tc_addr_format(a, ip, sizeof ip));
 }
@@ -1189,28 +1200,18 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 int64_t store_prune(struct store *s, double before_unix, int limit)
 {
 	int64_t n = 0;
-	int rc;
+	int ok;
 
 	if (!writable(s) || batch_begin(s) || exec(s, "SAVEPOINT prune") != SQLITE_OK)
 		return -1;
 	sqlite3_bind_double(s->prune_pick, 1, before_unix);
 	sqlite3_bind_int(s->prune_pick, 2, limit);
-	rc = sqlite3_step(s->prune_pick);
-	sqlite3_reset(s->prune_pick);
-	if (rc == SQLITE_DONE) {
-		rc = sqlite3_step(s->prune_fold);
-		sqlite3_reset(s->prune_fold);
+	ok = step_done(s->prune_pick) && step_done(s->prune_fold) && step_done(s->prune_delete);
+	if (ok) {
+		n = sqlite3_changes(s->db); /* of the delete */
+		ok = step_done(s->prune_clear);
 	}
-	if (rc == SQLITE_DONE) {
-		rc = sqlite3_step(s->prune_delete);
-		sqlite3_reset(s->prune_delete);
-		n = sqlite3_changes(s->db);
-	}
-	if (rc == SQLITE_DONE) {
-		rc = sqlite3_step(s->prune_clear);
-		sqlite3_reset(s->prune_clear);
-	}
-	if (rc != SQLITE_DONE) {
+	if (!ok) {
 		report(s, "cannot prune old connections");
 		/* All of a prune or none of it (a row is never deleted uncounted), and the rows of
 		 * the open batch stay. */

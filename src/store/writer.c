@@ -75,14 +75,6 @@ static const struct tc_sink_ops writer_sink_ops;
 
 #define TOMBSTONE UINT64_MAX
 
-static size_t slot_of(uint64_t key, size_t cap)
-{
-	key ^= key >> 31;
-	key *= 0x7fb5d329728ea185ULL;
-	key ^= key >> 27;
-	return (size_t)key & (cap - 1);
-}
-
 static int map_grow(struct rowmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 1024;
@@ -99,7 +91,7 @@ static int map_grow(struct rowmap *m)
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->keys[i] == 0 || m->keys[i] == TOMBSTONE)
 			continue;
-		size_t j = slot_of(m->keys[i], cap);
+		size_t j = tc_slot(m->keys[i], cap);
 		while (n.keys[j])
 			j = (j + 1) & (cap - 1);
 		n.keys[j] = m->keys[i];
@@ -117,7 +109,7 @@ static void map_put(struct rowmap *m, uint64_t key, int64_t row)
 {
 	if ((m->used + 1) * 2 > m->cap && map_grow(m))
 		return; /* out of memory: the touch will miss, the row itself is written */
-	size_t i = slot_of(key, m->cap);
+	size_t i = tc_slot(key, m->cap);
 	while (m->keys[i] && m->keys[i] != TOMBSTONE)
 		i = (i + 1) & (m->cap - 1);
 	if (!m->keys[i])
@@ -132,7 +124,7 @@ static int64_t map_take(struct rowmap *m, uint64_t key)
 {
 	if (!m->cap)
 		return 0;
-	for (size_t i = slot_of(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
+	for (size_t i = tc_slot(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == key) {
 			m->keys[i] = TOMBSTONE;
 			m->live--;
@@ -140,6 +132,12 @@ static int64_t map_take(struct rowmap *m, uint64_t key)
 		}
 	}
 	return 0;
+}
+
+static void free_all(void **p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
 }
 
 /* Under the lock: the memory of the batch's records joins the trash. */
@@ -166,8 +164,7 @@ static void trash_batch(struct writer *w, size_t n)
 			size_t cap = w->trash_cap ? w->trash_cap * 2 : 1024;
 			void **t = realloc(w->trash, cap * sizeof *t);
 			if (!t) { /* out of memory: free here, contention is the lesser evil */
-				for (size_t j = 0; j < k; j++)
-					free(p[j]);
+				free_all(p, k);
 				continue;
 			}
 			w->trash = t;
@@ -418,8 +415,7 @@ static void stage_flush(struct writer *w)
 	}
 	pthread_mutex_unlock(&w->lock);
 	w->staged = 0;
-	for (size_t i = 0; i < nt; i++)
-		free(trash[i]);
+	free_all(trash, nt);
 }
 
 int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
@@ -435,19 +431,14 @@ int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, stru
 	}
 	pthread_mutex_lock(&w->lock);
 	nt = trash_take(w, trash, COUNT_OF(trash));
-	struct item *it = reserve(w, 1);
-	if (!it) {
-		pthread_mutex_unlock(&w->lock);
-		for (size_t i = 0; i < nt; i++)
-			free(trash[i]);
-		return -1;
+	struct item *it = reserve(w, 1); /* NULL: dropped, the hellos stay with the caller */
+	if (it) {
+		fill_put(it, token, r, hs);
+		commit_slot(w);
 	}
-	fill_put(it, token, r, hs);
-	commit_slot(w);
 	pthread_mutex_unlock(&w->lock);
-	for (size_t i = 0; i < nt; i++)
-		free(trash[i]);
-	return 0;
+	free_all(trash, nt);
+	return it ? 0 : -1;
 }
 
 static void fill_touch(struct item *it, uint64_t token, const struct tc_record *r, int changed)
@@ -554,8 +545,7 @@ void writer_stop(struct writer *w)
 	pthread_cond_destroy(&w->not_empty);
 	pthread_cond_destroy(&w->not_full);
 	pthread_cond_destroy(&w->synced);
-	for (size_t i = 0; i < w->trash_n; i++)
-		free(w->trash[i]);
+	free_all(w->trash, w->trash_n);
 	free(w->trash);
 	free(w->map.keys);
 	free(w->map.rows);

@@ -17,7 +17,8 @@ enum writer_mode {
 	WRITER_DROP,  /* a full queue drops the record and counts it */
 };
 
-#define WRITER_QUEUE 32768 /* records in flight at most (~15 MiB): bounds the memory held by the queue */
+/* Records in flight at most (~15 MiB): bounds the memory held by the queue. */
+#define WRITER_QUEUE 32768
 
 struct writer;
 
