@@ -256,6 +256,12 @@ static int server_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 		sh->alpn_len = (uint16_t)n;
 		sh->alpn[n] = '\0';
 		return 1;
+	case TC_EXT_KEY_SHARE:
+		/* RFC 8446 4.2.8: a ServerHello's KeyShareEntry, or a HelloRetryRequest's bare
+		 * selected_group; either way the group comes first. The key bytes are not needed. */
+		if (tc_cursor_get_u16(&ext, &sh->key_share_group))
+			sh->has_key_share = 1;
+		return 1;
 	default:
 		return 1;
 	}

@@ -80,6 +80,8 @@ uint64_t tc_server_hello_shape(const struct tc_server_hello *sh)
 	mix(&s, sh->cipher);
 	mix_bytes(&s, sh->exts, sh->ext_n * sizeof sh->exts[0]);
 	mix_bytes(&s, sh->alpn, sh->alpn_len);
+	if (sh->has_key_share) /* mixed only when present: older shapes keep their value */
+		mix(&s, (uint64_t)sh->key_share_group | 1ull << 16);
 	return finish(&s);
 }
 

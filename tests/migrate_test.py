@@ -8,6 +8,8 @@ migrated in place without losing anything.
 - v1-samples.export.ndjson is 0.1.0's export of the samples read afresh, and
   v1-corpus.export.sha256 the hash of its export of the shared corpus (one read per capture,
   in name order): a fresh v2 database must export exactly the same.
+- tests/data/v2.db was written by tlscensus 0.2.0 (schema 2) from the samples; v2.export.ndjson
+  and v2.legacy.csv are what 0.2.0 printed for it. Version 3 only adds columns.
 
 usage: migrate_test.py TLSCENSUS SAMPLES_DIR DATA_DIR [CORPUS_DIR]
 """
@@ -65,7 +67,7 @@ def check_migration(tc, data, tmp):
     pcap = os.path.join(tmp, "empty.pcap")
     empty_pcap(pcap)
     read(tc, v1, [pcap])
-    check(user_version(v1) == 2, "read migrated the file to version 2")
+    check(user_version(v1) == CURRENT, "read migrated the file to version %d" % CURRENT)
     got = export_bytes(tc, v1)
     check(got == want_export, "export after migration is 0.1.0's, byte for byte (%d vs %d bytes)"
           % (len(got), len(want_export)))
@@ -90,10 +92,32 @@ def check_migration(tc, data, tmp):
     v1b = os.path.join(tmp, "v1b.db")
     shutil.copy(os.path.join(data, "v1.db"), v1b)
     r = run([tc, "migrate", "--db", v1b])
-    check(r.returncode == 0 and "schema version 2" in r.stdout, "migrate: %r" % r.stderr)
+    check(r.returncode == 0 and "schema version %d" % CURRENT in r.stdout, "migrate: %r" % r.stderr)
     check(export_bytes(tc, v1b) == want_export, "migrate: export unchanged")
     r = run([tc, "migrate", "--db", os.path.join(tmp, "missing.db")])
     check(r.returncode == EXIT_DATABASE and "missing.db" in r.stderr, "migrate of no file")
+
+
+def check_v2(tc, data, tmp):
+    """A database made by 0.2.0 (schema 2) gains version 3's columns, empty, and keeps the rest."""
+    v2 = os.path.join(tmp, "v2.db")
+    shutil.copy(os.path.join(data, "v2.db"), v2)
+    r = run([tc, "legacy", "--db", v2])
+    check(r.returncode == EXIT_DATABASE and "version 2" in r.stderr
+          and "tlscensus migrate --db " + v2 in r.stderr, "legacy on v2: %r" % r.stderr)
+    r = run([tc, "migrate", "--db", v2])
+    check(r.returncode == 0 and user_version(v2) == CURRENT, "migrate v2: %r" % r.stderr)
+    got = export_bytes(tc, v2)
+    want = open(os.path.join(data, "v2.export.ndjson"), "rb").read()
+    check(got == want, "v2 -> v3: export unchanged (%d vs %d bytes)" % (len(got), len(want)))
+    r = run([tc, "legacy", "--db", v2, "--format", "csv"], text=False)
+    check(r.returncode == 0 and r.stdout == open(os.path.join(data, "v2.legacy.csv"), "rb").read(),
+          "v2 -> v3: legacy unchanged")
+    with sqlite3.connect(v2) as c:
+        row = c.execute("SELECT count(*), count(sh_group), count(quic_version) "
+                        "FROM connections").fetchone()
+    check(row[0] == 34 and row[1] == 0 and row[2] == 0,
+          "v2 -> v3: 34 rows, the new columns NULL: %s" % (row,))
 
 
 def check_fresh(tc, samples, data, corpus, tmp):
@@ -117,12 +141,16 @@ def check_fresh(tc, samples, data, corpus, tmp):
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
+CURRENT = 3  # the schema version this build writes
+
+
 def main():
     tc, samples, data = sys.argv[1], sys.argv[2], sys.argv[3]
     corpus = sys.argv[4] if len(sys.argv) > 4 else None
     tmp = tempfile.mkdtemp(prefix="tc-migrate-")
     try:
         check_migration(tc, data, tmp)
+        check_v2(tc, data, tmp)
         check_fresh(tc, samples, data, corpus, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -79,6 +79,7 @@ struct tc_handshake {
 	uint8_t err_dir;
 	uint32_t tls_offset[2];   /* where TLS starts in each direction (non-zero after STARTTLS) */
 	uint8_t midstream;        /* TLS records seen, but the capture began after the hellos */
+	uint32_t quic_version;    /* QUIC: version of the client's first Initial; 0 for TLS/DTLS */
 	struct tc_prints *prints; /* fingerprints, set before the record leaves the census */
 };
 

@@ -118,6 +118,8 @@ struct tc_server_hello {
 	uint8_t compression;
 	uint8_t session_id_len;
 	uint8_t has_extensions;
+	uint8_t has_key_share; /* TLS 1.3 key_share: the group the server chose */
+	uint16_t key_share_group;
 	uint16_t trunc;
 	uint16_t ext_n;
 	uint16_t alpn_len;

@@ -369,7 +369,8 @@ const char store_views_sql[] =
     "  CASE WHEN c.flags & 8 THEN (c.flags >> 2) & 1 END AS hrr,\n"
     "  c.alert & 255 AS alert_level, (c.alert >> 8) & 255 AS alert_desc,\n"
     "  CASE c.alert >> 16 WHEN 1 THEN 'client' WHEN 2 THEN 'server' END AS alert_from,\n"
-    "  l.name AS app_label, st.name AS parse_status, pe.name AS parse_error, c.hello_count\n"
+    "  l.name AS app_label, st.name AS parse_status, pe.name AS parse_error, c.hello_count,\n"
+    "  sh.sh_group, c.quic_version\n"
     "FROM conn c\n"
     "LEFT JOIN client_hellos ch ON ch.id = c.ch\n"
     "LEFT JOIN server_hellos sh ON sh.id = c.sh\n"
@@ -480,8 +481,21 @@ const char store_views_sql[] =
     "  DELETE FROM conn WHERE id = OLD.id;\n"
     "END;\n";
 
+/*
+ * Version 3 (tlscensus 0.3): what the next migrations need. The group a TLS 1.3 server chose
+ * in its key_share (post-quantum readiness), and the QUIC version of a connection that ran over
+ * QUIC (transport 17 with a QUIC version; DTLS leaves it NULL). Both columns start NULL on a v2
+ * file: nothing stored before knew them.
+ */
+static const char schema_v3[] =
+    "ALTER TABLE server_hellos ADD COLUMN sh_group INTEGER;  -- key_share group the server\n"
+    "                                  -- chose (TLS 1.3), NULL when absent\n"
+    "ALTER TABLE conn ADD COLUMN quic_version INTEGER;  -- QUIC version of the client's first\n"
+    "                                  -- Initial (1 = v1, 0x6b3343cf = v2); NULL: not QUIC\n";
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -69,7 +69,8 @@ static const struct {
 	X(APP_LABEL, app_label)                                                                    \
 	X(STATUS, status)                                                                          \
 	X(ERROR, error)                                                                            \
-	X(HELLO_COUNT, hello_count)
+	X(HELLO_COUNT, hello_count)                                                                \
+	X(QUIC_VERSION, quic_version)
 
 /* Columns of a client_hellos row, stored once per hello shape. */
 #define CH_COLUMNS(X)                                                                              \
@@ -103,7 +104,8 @@ static const struct {
 	X(EXTENSIONS, sh_extensions)                                                               \
 	X(ALPN, sh_alpn)                                                                           \
 	X(JA3S, ja3s)                                                                              \
-	X(JA3S_STR, ja3s_str)
+	X(JA3S_STR, ja3s_str)                                                                      \
+	X(GROUP, sh_group)
 
 #define COL_ENUM(e, n) COL_##e,
 #define COL_NAME(e, n) #n,
@@ -1023,6 +1025,8 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
 		bind_str(s, st, SH_JA3S, fp->ja3s);
 		bind_str(s, st, SH_JA3S_STR, fp->ja3s_str);
 	}
+	if (sh->has_key_share)
+		bind_int(s, st, SH_GROUP, sh->key_share_group);
 }
 
 /* The row id of a hello's shape: from memory, else from the table, else a new row. */
@@ -1167,6 +1171,8 @@ static void bind_record(struct store *s, const struct tc_record *r)
 		bind_int(s, st, COL_ERROR, hs->err);
 	if (hs)
 		bind_int(s, st, COL_HELLO_COUNT, hs->ch_count);
+	if (hs && hs->quic_version)
+		bind_int(s, st, COL_QUIC_VERSION, hs->quic_version);
 	bind_int(s, st, COL_STATUS, r->status);
 }
 
