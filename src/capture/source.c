@@ -1,5 +1,6 @@
 /*
- * source.c: capture files through libpcap's offline reader (pcap and pcapng alike).
+ * source.c: capture files: regular pcap/pcapng files walked in place (pcapfile.c), anything
+ * else (standard input, pipes, formats we do not walk) through libpcap's offline reader.
  * libpcap's own messages are kept, but the first words are ours: which file, what is wrong
  * with it, and what to do.
  */
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcapfile.h"
 #include "source.h"
 
 double source_now(void)
@@ -22,23 +24,18 @@ double source_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void draw(struct census *c, pcap_t *p, const char *path, off_t size,
-                 struct source_progress *prog, int final)
+static void draw(struct census *c, double done, const char *path, struct source_progress *prog,
+                 int final)
 {
 	struct run_stats *st = census_stats(c);
-	double now = source_now(), pct = 0;
-	FILE *fp = pcap_file(p);
+	double now = source_now();
 
 	if (!final && now - prog->last_draw < 0.25)
 		return;
 	prog->last_draw = now;
-	if (fp && size > 0) {
-		long pos = ftell(fp);
-		pct = pos >= 0 ? 100.0 * (double)pos / (double)size : 0;
-	}
 	double rate = (double)(st->packets - prog->packets_before) / (now - prog->started + 1e-9);
 	fprintf(stderr, "\r\033[K%s: %5.1f%%  %llu packets  %.0f packets/s  %llu handshakes", path,
-	        final ? 100.0 : pct, (unsigned long long)st->packets, rate,
+	        100.0 * done, (unsigned long long)st->packets, rate,
 	        (unsigned long long)st->handshakes);
 	if (final)
 		fputc('\n', stderr);
@@ -94,19 +91,103 @@ static pcap_t *open_buffered(const char *path, char *iobuf, char *errbuf)
 	return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 }
 
+static int linktype_refused(const char *path, int lt, char *msg, size_t msglen)
+{
+	const char *name = pcap_datalink_val_to_name(lt);
+
+	if (tc_decode_linktype_supported(lt))
+		return 0;
+	snprintf(msg, msglen,
+	         "%s: link type %d (%s) is not supported; supported are Ethernet, Linux "
+	         "cooked (SLL, SLL2), raw IP, BSD loopback and PPP",
+	         path, lt, name ? name : "unknown");
+	return 1;
+}
+
+static void warn_bad_time(const char *path, uint64_t n)
+{
+	if (n)
+		fprintf(
+		    stderr,
+		    "tlscensus: %s: %llu frames carry a time before 1970 or in the future; each "
+		    "was given the time of the frame before it\n",
+		    path, (unsigned long long)n);
+}
+
+static enum source_result stopped(const char *path, char *msg, size_t msglen)
+{
+	snprintf(msg, msglen, "%s: interrupted; the packets read so far were recorded", path);
+	return SOURCE_STOPPED;
+}
+
+/* A regular pcap/pcapng file, walked in place (pcapfile.c): no copy per frame, and pcapng
+ * interfaces each with their own link type. */
+static enum source_result read_mapped(struct census *c, struct pcapfile *f, const char *path,
+                                      struct source_progress *prog, char *msg, size_t msglen)
+{
+	struct pcapfile_frame fr;
+	char why[256] = "";
+	int rc;
+
+	if (linktype_refused(path, (int)f->linktype, msg, msglen)) {
+		pcapfile_close(f);
+		return SOURCE_UNREADABLE;
+	}
+	while ((rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
+		census_frame(c, (int)fr.linktype, fr.data, fr.caplen, fr.usec);
+		if (prog->enabled && (census_stats(c)->packets & 1023) == 0)
+			draw(c, pcapfile_done(f), path, prog, 0);
+		if (prog->stop && *prog->stop)
+			break;
+	}
+	if (prog->enabled)
+		draw(c, 1.0, path, prog, 1);
+	warn_bad_time(path, f->bad_time);
+	pcapfile_close(f);
+	if (rc < 0) {
+		snprintf(
+		    msg, msglen,
+		    "%s: capture cut short after %llu packets (%s); the packets before the cut "
+		    "were recorded",
+		    path, (unsigned long long)(census_stats(c)->packets - prog->packets_before),
+		    why);
+		return SOURCE_TRUNCATED;
+	}
+	if (prog->stop && *prog->stop)
+		return stopped(path, msg, msglen);
+	return SOURCE_OK;
+}
+
 static enum source_result read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen,
                                     char *iobuf)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct pcapfile f;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct stat sb;
 	off_t size = 0;
+	uint64_t ts = 0, bad_time = 0;
 	pcap_t *p;
 	int rc, lt;
 
 	msg[0] = '\0';
+	prog->started = source_now();
+	prog->packets_before = census_stats(c)->packets;
+	if (strcmp(path, "-") != 0) {
+		char why[256];
+
+		switch (pcapfile_open(&f, path, why, sizeof why)) {
+		case PCAPFILE_OPENED:
+			return read_mapped(c, &f, path, prog, msg, msglen);
+		case PCAPFILE_BAD:
+			snprintf(msg, msglen, "%s: cannot read capture: %s", path, why);
+			return SOURCE_UNREADABLE;
+		case PCAPFILE_NOT_MINE:
+			break;
+		}
+	}
 	if (strcmp(path, "-") == 0)
 		p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
 		                                             errbuf);
@@ -117,29 +198,32 @@ static enum source_result read_file(struct census *c, const char *path,
 		return SOURCE_UNREADABLE;
 	}
 	lt = pcap_datalink(p);
-	if (!tc_decode_linktype_supported(lt)) {
-		const char *name = pcap_datalink_val_to_name(lt);
-		snprintf(msg, msglen,
-		         "%s: link type %d (%s) is not supported; supported are Ethernet, Linux "
-		         "cooked (SLL, SLL2), raw IP, BSD loopback and PPP",
-		         path, lt, name ? name : "unknown");
+	if (linktype_refused(path, lt, msg, msglen)) {
 		pcap_close(p);
 		return SOURCE_UNREADABLE;
 	}
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0)
 		size = sb.st_size;
-	prog->started = source_now();
-	prog->packets_before = census_stats(c)->packets;
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+		/* tv_sec before 1970 (libpcap reads it signed): the time is unknown, so the frame
+		 * takes the time of the one before, as in pcapfile.c */
+		if (h->ts.tv_sec < 0)
+			bad_time++;
+		else
+			ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 		census_frame(c, lt, data, h->caplen, ts);
-		if (prog->enabled && (census_stats(c)->packets & 1023) == 0)
-			draw(c, p, path, size, prog, 0);
+		if (prog->enabled && (census_stats(c)->packets & 1023) == 0) {
+			FILE *fp = pcap_file(p);
+			long pos = fp ? ftell(fp) : -1;
+			draw(c, size > 0 && pos >= 0 ? (double)pos / (double)size : 0, path, prog,
+			     0);
+		}
 		if (prog->stop && *prog->stop)
 			break;
 	}
 	if (prog->enabled)
-		draw(c, p, path, size, prog, 1);
+		draw(c, 1.0, path, prog, 1);
+	warn_bad_time(path, bad_time);
 	if (rc == PCAP_ERROR) {
 		/* libpcap says "truncated dump file; tried to read N captured bytes, only got M"
 		 * for a file cut inside a packet; everything before the cut has been read. */
@@ -153,11 +237,8 @@ static enum source_result read_file(struct census *c, const char *path,
 		return SOURCE_TRUNCATED;
 	}
 	pcap_close(p);
-	if (prog->stop && *prog->stop) {
-		snprintf(msg, msglen, "%s: interrupted; the packets read so far were recorded",
-		         path);
-		return SOURCE_STOPPED;
-	}
+	if (prog->stop && *prog->stop)
+		return stopped(path, msg, msglen);
 	return SOURCE_OK;
 }
 

@@ -1,0 +1,407 @@
+/*
+ * pcapfile.c: pcap and pcapng files walked in place (see pcapfile.h). Block and record layouts:
+ * the pcap and pcapng drafts of the IETF OPSAWG (draft-ietf-opsawg-pcap, -pcapng).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pcapfile.h"
+
+#define PCAP_MAGIC_USEC 0xa1b2c3d4u
+#define PCAP_MAGIC_NSEC 0xa1b23c4du
+#define PCAPNG_SHB      0x0a0d0d0au
+#define PCAPNG_BOM      0x1a2b3c4du
+#define PCAPNG_IDB      1u
+#define PCAPNG_OPB      2u /* obsolete Packet Block */
+#define PCAPNG_SPB      3u
+#define PCAPNG_EPB      6u
+/* A block longer than this is damage, not data (libpcap's bound is the same 16 MiB). */
+#define PCAPNG_MAX_BLOCK (16u << 20)
+/* Unmap what was walked in steps of this (a multiple of every page size). */
+#define PCAPFILE_RELEASE (8u << 20)
+
+static uint32_t swap32(uint32_t v)
+{
+	return __builtin_bswap32(v);
+}
+
+static uint32_t rd32(const struct pcapfile *f, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return f->swapped ? swap32(v) : v;
+}
+
+static uint16_t rd16(const struct pcapfile *f, const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return f->swapped ? __builtin_bswap16(v) : v;
+}
+
+static uint32_t raw32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Later than a day from now cannot be a capture's time: it is a timestamp read wrongly (a
+ * negative tv_sec, 0xffffffff, is year 2106 read as unsigned and 1969 as libpcap reads it). */
+static int64_t latest_plausible_s(void)
+{
+	return (int64_t)time(NULL) + 86400;
+}
+
+/* seconds + units of 1/units second -> microseconds; a bad time takes the frame before's. */
+static uint64_t frame_time(struct pcapfile *f, int64_t sec, uint64_t frac, uint64_t units)
+{
+	int64_t usec;
+
+	if (sec < 0 || sec > latest_plausible_s()) {
+		f->bad_time++;
+		return (uint64_t)f->last_usec;
+	}
+	usec = sec * 1000000 + (int64_t)((unsigned __int128)frac * 1000000u / units);
+	f->last_usec = usec;
+	return (uint64_t)usec;
+}
+
+__attribute__((format(printf, 3, 4))) static void fail(char *msg, size_t msglen, const char *fmt,
+                                                       ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+#define U(x) ((unsigned long long)(x))
+
+/* ---------------------------------------------------------------- pcap */
+
+static int pcap_header(struct pcapfile *f, char *msg, size_t msglen)
+{
+	uint32_t magic = raw32(f->base);
+
+	f->swapped = magic == swap32(PCAP_MAGIC_USEC) || magic == swap32(PCAP_MAGIC_NSEC);
+	magic = f->swapped ? swap32(magic) : magic;
+	if (f->size < 24) {
+		snprintf(msg, msglen, "capture file header is cut short (%zu of 24 bytes)",
+		         f->size);
+		return -1;
+	}
+	f->units = magic == PCAP_MAGIC_NSEC ? 1000000000u : 1000000u;
+	/* The upper bits of the link type field may carry FCS information (pcap draft 4). */
+	f->linktype = rd32(f, f->base + 20) & 0x0fffffffu;
+	f->pos = 24;
+	return 0;
+}
+
+static int pcap_next_frame(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size_t msglen)
+{
+	const uint8_t *h = f->base + f->pos;
+	uint32_t caplen;
+
+	if (f->pos == f->size)
+		return 0;
+	if (f->size - f->pos < 16) {
+		fail(msg, msglen, "a record header is cut after %llu bytes, after %llu frames",
+		     U(f->size - f->pos), U(f->frames));
+		return -1;
+	}
+	caplen = rd32(f, h + 8);
+	if (caplen > PCAPFILE_MAX_FRAME) {
+		fail(msg, msglen,
+		     "a record claims %llu captured bytes, more than any capture keeps, after %llu "
+		     "frames: the file is damaged there",
+		     U(caplen), U(f->frames));
+		return -1;
+	}
+	if (f->size - f->pos - 16 < caplen) {
+		fail(msg, msglen, "a frame of %llu bytes is cut short, after %llu frames",
+		     U(caplen), U(f->frames));
+		return -1;
+	}
+	/* tv_sec is 32 bits; libpcap reads it signed, so a value with the top bit set is a time
+	 * before 1970 to every tool that uses it: treated as bad here. */
+	fr->usec = frame_time(f, (int32_t)rd32(f, h), rd32(f, h + 4) % f->units, f->units);
+	fr->data = h + 16;
+	fr->caplen = caplen;
+	fr->linktype = f->linktype;
+	f->pos += 16 + (size_t)caplen;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- pcapng */
+
+/* if_tsresol: 10^-v, or 2^-v with the top bit set; 0 when it cannot be represented. */
+static uint64_t tsresol_units(uint8_t v)
+{
+	uint64_t u = 1;
+	unsigned n = v & 0x7f;
+
+	if (v & 0x80)
+		return n < 64 ? (uint64_t)1 << n : 0;
+	if (n > 19)
+		return 0;
+	while (n--)
+		u *= 10;
+	return u;
+}
+
+static void idb_options(struct pcapfile *f, struct pcapfile_iface *ifc, const uint8_t *p, size_t n)
+{
+	while (n >= 4) {
+		uint16_t code = rd16(f, p), len = rd16(f, p + 2);
+		size_t padded = ((size_t)len + 3) & ~(size_t)3;
+
+		if (code == 0 || padded > n - 4)
+			return;
+		if (code == 9 && len == 1 && tsresol_units(p[4]))
+			ifc->units = tsresol_units(p[4]);
+		else if (code == 14 && len == 8) {
+			uint64_t v;
+
+			memcpy(&v, p + 4, 8);
+			ifc->offset_s = (int64_t)(f->swapped ? __builtin_bswap64(v) : v);
+		}
+		p += 4 + padded;
+		n -= 4 + padded;
+	}
+}
+
+/* A Section Header Block at f->pos: byte order from its magic; interfaces start again. */
+static int shb(struct pcapfile *f, char *msg, size_t msglen)
+{
+	const uint8_t *b = f->base + f->pos;
+	uint32_t bom;
+
+	if (f->size - f->pos < 28) {
+		fail(msg, msglen,
+		     "a pcapng section header is cut short (%llu bytes), after %llu frames",
+		     U(f->size - f->pos), U(f->frames));
+		return -1;
+	}
+	bom = raw32(b + 8);
+	if (bom != PCAPNG_BOM && bom != swap32(PCAPNG_BOM)) {
+		fail(msg, msglen,
+		     "a pcapng section header has no byte-order magic (0x%08llx), after "
+		     "%llu frames: the file is damaged there",
+		     U(bom), U(f->frames));
+		return -1;
+	}
+	f->swapped = bom != PCAPNG_BOM;
+	f->nifaces = 0;
+	return 0;
+}
+
+static int pcapng_next_frame(struct pcapfile *f, struct pcapfile_frame *fr, char *msg,
+                             size_t msglen)
+{
+	for (;;) {
+		const uint8_t *b = f->base + f->pos, *body;
+		uint32_t type, len, blen;
+		size_t left = f->size - f->pos;
+
+		if (left == 0)
+			return 0;
+		if (left < 12) {
+			fail(msg, msglen,
+			     "a pcapng block is cut after %llu bytes, after %llu frames", U(left),
+			     U(f->frames));
+			return -1;
+		}
+		type = raw32(b) == PCAPNG_SHB ? PCAPNG_SHB : rd32(f, b);
+		if (type == PCAPNG_SHB && shb(f, msg, msglen))
+			return -1;
+		len = rd32(f, b + 4);
+		if (len < 12 || len % 4 || len > PCAPNG_MAX_BLOCK) {
+			fail(msg, msglen,
+			     "a pcapng block claims %llu bytes, after %llu frames: the file "
+			     "is damaged there",
+			     U(len), U(f->frames));
+			return -1;
+		}
+		if (len > left) {
+			fail(msg, msglen,
+			     "a pcapng block of %llu bytes is cut short, after %llu frames", U(len),
+			     U(f->frames));
+			return -1;
+		}
+		f->pos += len;
+		body = b + 8;
+		blen = len - 12;
+		switch (type) {
+		case PCAPNG_IDB: {
+			struct pcapfile_iface *ifc;
+
+			if (blen < 8 || f->nifaces == PCAPFILE_MAX_IFACES) {
+				fail(msg, msglen,
+				     "a pcapng interface block is damaged or one too many (%llu "
+				     "interfaces), after %llu frames",
+				     U(f->nifaces), U(f->frames));
+				return -1;
+			}
+			ifc = &f->ifaces[f->nifaces++];
+			ifc->linktype = rd16(f, body);
+			ifc->units = 1000000u;
+			ifc->offset_s = 0;
+			idb_options(f, ifc, body + 8, blen - 8);
+			continue;
+		}
+		case PCAPNG_EPB:
+		case PCAPNG_OPB: {
+			uint32_t iface = type == PCAPNG_EPB ? rd32(f, body) : rd16(f, body);
+			uint32_t caplen = rd32(f, body + 12);
+			uint64_t t = (uint64_t)rd32(f, body + 4) << 32 | rd32(f, body + 8);
+			const struct pcapfile_iface *ifc;
+
+			if (blen < 20 || caplen > blen - 20 || caplen > PCAPFILE_MAX_FRAME ||
+			    iface >= f->nifaces) {
+				fail(msg, msglen,
+				     "a pcapng packet block is damaged (captured length %llu, "
+				     "or an interface not described), after %llu frames",
+				     U(caplen), U(f->frames));
+				return -1;
+			}
+			ifc = &f->ifaces[iface];
+			fr->usec = frame_time(f, (int64_t)(t / ifc->units) + ifc->offset_s,
+			                      t % ifc->units, ifc->units);
+			fr->data = body + 20;
+			fr->caplen = caplen;
+			fr->linktype = ifc->linktype;
+			return 1;
+		}
+		case PCAPNG_SPB: {
+			uint32_t orig;
+
+			if (blen < 4 || f->nifaces == 0) {
+				fail(msg, msglen,
+				     "a pcapng simple packet block is damaged (%llu bytes), "
+				     "after %llu frames",
+				     U(blen), U(f->frames));
+				return -1;
+			}
+			orig = rd32(f, body);
+			fr->caplen = orig < blen - 4 ? orig : blen - 4;
+			if (fr->caplen > PCAPFILE_MAX_FRAME)
+				fr->caplen = PCAPFILE_MAX_FRAME;
+			fr->data = body + 4;
+			fr->linktype = f->ifaces[0].linktype;
+			fr->usec = (uint64_t)f->last_usec; /* the block has no time */
+			return 1;
+		}
+		default:
+			continue;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- open, next */
+
+enum pcapfile_open pcapfile_open(struct pcapfile *f, const char *path, char *msg, size_t msglen)
+{
+	struct stat sb;
+	uint32_t magic;
+	void *map;
+	int fd;
+
+	memset(f, 0, sizeof *f);
+	msg[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return PCAPFILE_NOT_MINE;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 4 ||
+	    (uint64_t)sb.st_size > SIZE_MAX) {
+		close(fd);
+		return PCAPFILE_NOT_MINE;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return PCAPFILE_NOT_MINE;
+	f->base = map;
+	f->size = (size_t)sb.st_size;
+	magic = raw32(f->base);
+	if (magic == PCAP_MAGIC_USEC || magic == PCAP_MAGIC_NSEC ||
+	    magic == swap32(PCAP_MAGIC_USEC) || magic == swap32(PCAP_MAGIC_NSEC)) {
+		if (pcap_header(f, msg, msglen))
+			goto bad;
+	} else if (magic == PCAPNG_SHB) {
+		struct pcapfile_frame fr;
+		size_t start;
+
+		f->ng = 1;
+		if (shb(f, msg, msglen))
+			goto bad;
+		/* The first interface's link type stands for the file (it is what libpcap reports);
+		 * read ahead to it, then start again from the top. */
+		while (f->nifaces == 0) {
+			start = f->pos;
+			int rc = pcapng_next_frame(f, &fr, msg, msglen);
+			if (rc <= 0 || f->pos == start)
+				break;
+		}
+		if (f->nifaces == 0) {
+			if (!msg[0])
+				snprintf(msg, msglen,
+				         "the pcapng file describes no interface, so it holds "
+				         "no frame that can be read");
+			goto bad;
+		}
+		f->linktype = f->ifaces[0].linktype;
+		f->pos = 0;
+		f->nifaces = 0;
+		f->bad_time = 0;
+	} else {
+		pcapfile_close(f);
+		return PCAPFILE_NOT_MINE;
+	}
+	madvise(map, f->size, MADV_SEQUENTIAL);
+	return PCAPFILE_OPENED;
+bad:
+	pcapfile_close(f);
+	return PCAPFILE_BAD;
+}
+
+int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size_t msglen)
+{
+	int rc =
+	    f->ng ? pcapng_next_frame(f, fr, msg, msglen) : pcap_next_frame(f, fr, msg, msglen);
+
+	if (rc == 1)
+		f->frames++;
+	/* Frames are copied by whoever keeps one, so what lies behind is unmapped as the walk
+	 * goes: the file's pages stay in the page cache, not in this process's resident set. */
+	if (f->pos - f->released >= PCAPFILE_RELEASE) {
+		size_t upto = f->pos & ~(size_t)(PCAPFILE_RELEASE - 1);
+
+		madvise((void *)(f->base + f->released), upto - f->released, MADV_DONTNEED);
+		f->released = upto;
+	}
+	return rc;
+}
+
+double pcapfile_done(const struct pcapfile *f)
+{
+	return f->size ? (double)f->pos / (double)f->size : 1.0;
+}
+
+void pcapfile_close(struct pcapfile *f)
+{
+	if (f->base)
+		munmap((void *)f->base, f->size);
+	f->base = NULL;
+}
