@@ -754,7 +754,8 @@ static int cmd_legacy(int argc, char **argv)
 	if (!st)
 		return rc;
 	rc = EXIT_DATABASE;
-	if (legacy_collect(st, &q, &res) == 0) {
+	struct census_reader rd = store_reader(st);
+	if (legacy_collect(&rd, &q, &res) == 0) {
 		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
 		legacy_result_free(&res);
 	}
@@ -934,7 +935,8 @@ static int cmd_report(int argc, char **argv)
 	struct store *st = open_judged(db, policy_arg, &ro.q, &policy, &rc);
 	if (!st)
 		return rc;
-	rc = report_run(st, &ro);
+	struct census_reader rd = store_reader(st);
+	rc = report_run(&rd, &ro);
 	store_close(st);
 	policy_free(policy);
 	return rc;

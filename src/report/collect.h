@@ -6,11 +6,13 @@
 #define TLSCENSUS_COLLECT_H
 
 #include "legacy.h"
-#include "store.h"
+#include "reader.h"
 
-/* Reads the pairs within q's scope from s and judges them under q into out (cleared first).
+/* Reads the pairs within q's scope from r (SQLite or ClickHouse) and judges them under q into
+ * out (cleared first).
  * 0, or -1 after a message on stderr naming the database or the data file; out is then
  * empty. */
-int legacy_collect(struct store *s, const struct legacy_query *q, struct legacy_result *out);
+int legacy_collect(const struct census_reader *r, const struct legacy_query *q,
+                   struct legacy_result *out);
 
 #endif

@@ -20,6 +20,7 @@
 #include "legacy.h"
 #include "report_int.h"
 #include "report_read.h"
+#include "reader.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -92,7 +93,7 @@ static void tallies_free(struct tallies *t)
 static int oom(const struct report *r)
 {
 	fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n",
-	        store_path(r->s));
+	        r->s->name);
 	return -1;
 }
 
@@ -111,7 +112,7 @@ static int gather_totals(struct report *r)
 {
 	struct store_totals t;
 
-	if (store_report_totals(r->s, &r->where, &t))
+	if (r->s->ops->totals(r->s->self, &r->where, &t))
 		return -1;
 	r->conns = t.connections;
 	r->clients = t.clients;
@@ -125,7 +126,7 @@ static int gather_versions(struct report *r)
 {
 	struct store_count *c;
 	size_t n;
-	int rc = store_report_versions(r->s, &r->where, &c, &n);
+	int rc = r->s->ops->versions(r->s->self, &r->where, &c, &n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char name[TC_VERSION_TEXT_MAX];
@@ -146,7 +147,7 @@ static int gather_ciphers(struct report *r)
 {
 	struct store_count *c;
 	size_t n;
-	int rc = store_report_ciphers(r->s, &r->where, &c, &n);
+	int rc = r->s->ops->ciphers(r->s->self, &r->where, &c, &n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint32_t v = (uint32_t)c[i].value;
@@ -212,7 +213,7 @@ static int gather_trend(struct report *r)
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
 	if (!r->trend)
 		return oom(r);
-	if (store_report_trend(r->s, &r->where, r->day0, (double)r->bucket_days * DAY, &c, &n))
+	if (r->s->ops->trend(r->s->self, &r->where, r->day0, (double)r->bucket_days * DAY, &c, &n))
 		return -1;
 	for (size_t k = 0; k < n; k++) {
 		if (c[k].span < 0 || (uint64_t)c[k].span >= r->nbuckets)
@@ -230,7 +231,7 @@ static int gather_trend(struct report *r)
 static int find_previous(struct report *r)
 {
 	struct store_report_prev p;
-	int rc = store_report_previous(r->s, r->policy, r->scope, &p);
+	int rc = r->s->ops->previous(r->s->self, r->policy, r->scope, &p);
 
 	if (rc <= 0) {
 		store_report_prev_free(&p);
@@ -271,7 +272,7 @@ static int gather_changes(struct report *r)
 	for (size_t i = 0; i < n; i++)
 		if (!strv_has(&r->legacy_clients, r->prev.clients.v[i]))
 			ask[asked++] = r->prev.clients.v[i];
-	if (store_report_client_connections(r->s, &r->where, ask, asked, conns)) {
+	if (r->s->ops->client_connections(r->s->self, &r->where, ask, asked, conns)) {
 		rc = -1;
 		goto out;
 	}
@@ -395,7 +396,7 @@ static int gather(struct report *r)
 	                                .sni_glob = r->o->q.sni_glob,
 	                                .port = r->o->q.port};
 	if (gather_totals(r) || gather_versions(r) || gather_ciphers(r) || gather_trend(r) ||
-	    store_report_coverage(r->s, r->since, r->until, r->now, &r->cov) || gather_changes(r))
+	    r->s->ops->coverage(r->s->self, r->since, r->until, r->now, &r->cov) || gather_changes(r))
 		return -1;
 	return 0;
 }
@@ -492,13 +493,13 @@ static void record_report(const struct report *r, const char *path)
 	};
 	char err[512];
 
-	if (store_report_save(r->s, &row, err, sizeof err))
+	if (r->s->ops->save(r->s->self, &row, err, sizeof err))
 		fprintf(
 		    stderr,
 		    "tlscensus: warning: database '%s': cannot remember this report (%s); the next "
 		    "'--since last' and 'changes' will not know it. Run the report as a user who "
 		    "may write the database, or pass --no-record\n",
-		    store_path(r->s), err);
+		    r->s->name, err);
 }
 
 static void report_free(struct report *r)
@@ -518,7 +519,7 @@ static void report_free(struct report *r)
 	free(r->migrated_conns);
 }
 
-int report_run(struct store *s, const struct report_options *o)
+int report_run(const struct census_reader *s, const struct report_options *o)
 {
 	struct report r = {.o = o, .s = s};
 	char path[4096];
@@ -549,7 +550,7 @@ int report_run(struct store *s, const struct report_options *o)
 			return REPORT_ERR_OUTPUT;
 		}
 	}
-	if (store_flush(s) || find_previous(&r))
+	if (s->ops->flush(s->self) || find_previous(&r))
 		goto out;
 	if (o->since_last)
 		r.since = r.prev.found ? r.prev.until : 0;

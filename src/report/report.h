@@ -34,6 +34,6 @@ struct report_options {
 
 /* Writes the report; returns a report_status. Errors are written to stderr and name the
  * database or the file. */
-int report_run(struct store *s, const struct report_options *o);
+int report_run(const struct census_reader *s, const struct report_options *o);
 
 #endif

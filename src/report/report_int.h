@@ -60,7 +60,7 @@ struct trend_row {
 
 struct report {
 	const struct report_options *o;
-	struct store *s;
+	const struct census_reader *s; /* the store the figures come from */
 	double now;
 	double since, until; /* the window, both ends included; since 0: from the first record */
 	int until_given;

@@ -15,44 +15,21 @@
 
 #include <sqlite3.h>
 
+#include "pair_row.h"
 #include "read.h"
 #include "store.h"
 
-/* The columns both row readers return, in this order. */
-enum {
-	R_CLIENT,
-	R_SERVER,
-	R_PORT,
-	R_SNI,
-	R_VERSION,
-	R_CIPHER,
-	R_CH_MAX,
-	R_JA3,
-	R_JA4,
-	R_ALERT,
-	R_SCSV,
-	R_RETRY,
-	R_STATUS,
-	R_CONNS,
-	R_FIRST,
-	R_LAST,
-};
-
-#define PAIR_KEY_COLUMNS                                                                           \
-	"client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4, "      \
-	"alert_desc, fallback_scsv, retry, parse_status"
-
 /* The inventory: a row overlapping the window counts whole (its connections are not dated
- * one by one any more). */
+ * one by one any more). %s: the key columns (pair_row.h). */
 static const char inventory_sql[] =
-    "SELECT " PAIR_KEY_COLUMNS ", connections, first_seen, last_seen FROM inventory "
+    "SELECT %s, connections, first_seen, last_seen FROM inventory "
     "WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR server_port = ?3)";
 
 /* The connection rows, grouped like the inventory: exact for a window they cover. */
 static const char connections_sql[] =
-    "SELECT " PAIR_KEY_COLUMNS ", count(*), min(first_ts), max(first_ts) FROM inventory_keys "
+    "SELECT %s, count(*), min(first_ts), max(first_ts) FROM inventory_keys "
     "WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY " PAIR_KEY_COLUMNS;
+    "GROUP BY %s";
 
 /* Connections without any hello (the capture began mid-stream): no inventory row has them. */
 static const char midstream_sql[] =
@@ -61,7 +38,7 @@ static const char midstream_sql[] =
     "AND first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
     "GROUP BY client_ip, server_ip";
 
-/* Stored text; NULL for SQL NULL and, with empty_is_null, for the '' that means none. */
+/* Stored text; NULL for SQL NULL. */
 static const char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
@@ -69,17 +46,23 @@ static const char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
 	return !t || (empty_is_null && !*t) ? NULL : t;
 }
 
-/* parse_status as stored ('ok' when NULL); TC_CONN_STATUS_COUNT for one this build does not
- * know. */
-static enum tc_conn_status status_of(const char *text)
+/* A statement's cells for pair_from_row. */
+static const char *cell_text(void *row, int col)
 {
-	if (!text)
-		return TC_CONN_OK;
-	for (int i = 0; i < TC_CONN_STATUS_COUNT; i++)
-		if (!strcmp(text, tc_conn_status_name((enum tc_conn_status)i)))
-			return (enum tc_conn_status)i;
-	return TC_CONN_STATUS_COUNT;
+	return col_text(row, col, 0);
 }
+
+static int64_t cell_integer(void *row, int col)
+{
+	return sqlite3_column_int64(row, col);
+}
+
+static double cell_real(void *row, int col)
+{
+	return sqlite3_column_double(row, col);
+}
+
+static const struct pair_cells sqlite_cells = {cell_text, cell_integer, cell_real};
 
 static void bind_window(sqlite3_stmt *st, const struct filter *f)
 {
@@ -89,37 +72,30 @@ static void bind_window(sqlite3_stmt *st, const struct filter *f)
 }
 
 /* An SQLite result code; *stopped set when fn asked to stop. */
-static int read_rows(struct store *s, const char *sql, const struct filter *f, store_pair_fn fn,
-                     void *ctx, int *stopped)
+static int read_rows(struct store *s, const char *sql_format, const struct filter *f,
+                     store_pair_fn fn, void *ctx, int *stopped)
 {
+	char keys[PAIR_KEY_NAMES_MAX], sql[2 * PAIR_KEY_NAMES_MAX + 512];
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
+	int rc;
+
+	pair_key_names(keys);
+	/* The formats are this file's own, with one or two %s for the key columns. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(sql, sizeof sql, sql_format, keys, keys);
+#pragma GCC diagnostic pop
+	rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
 
 	if (rc == SQLITE_OK)
 		bind_window(st, f);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct tc_pair p = {
-		    .client_ip = col_text(st, R_CLIENT, 0),
-		    .server_ip = col_text(st, R_SERVER, 0),
-		    .sni = col_text(st, R_SNI, 1),
-		    .ja3 = col_text(st, R_JA3, 1),
-		    .ja4 = col_text(st, R_JA4, 1),
-		    .server_port = sqlite3_column_int(st, R_PORT),
-		    .version = sqlite3_column_int(st, R_VERSION),
-		    .cipher = sqlite3_column_int(st, R_CIPHER),
-		    .ch_max_version = sqlite3_column_int(st, R_CH_MAX),
-		    .alert_desc = sqlite3_column_int(st, R_ALERT),
-		    .fallback_scsv = sqlite3_column_int(st, R_SCSV),
-		    .retry = sqlite3_column_int(st, R_RETRY),
-		    .parse_status = status_of(col_text(st, R_STATUS, 0)),
-		    .connections = (uint64_t)sqlite3_column_int64(st, R_CONNS),
-		    .first_seen = sqlite3_column_double(st, R_FIRST),
-		    .last_seen = sqlite3_column_double(st, R_LAST),
-		};
+		struct tc_pair p;
+		int whole = pair_from_row(&p, &sqlite_cells, st) == 0;
 
 		rc = SQLITE_OK;
 		/* The addresses are NOT NULL: without text, SQLite ran out of memory. */
-		if (!p.client_ip || !p.server_ip)
+		if (!whole)
 			rc = SQLITE_NOMEM;
 		else if (filter_match(f, p.client_ip, p.server_ip, p.sni) && fn(ctx, &p))
 			*stopped = 1;

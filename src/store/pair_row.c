@@ -1,0 +1,89 @@
+/*
+ * pair_row.c: the one row-to-pair conversion of every store (pair_row.h). It knows column
+ * names and struct offsets, no SQL dialect and no connection.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pair_row.h"
+#include "util.h"
+
+#define AT(field) offsetof(struct tc_pair, field)
+
+const struct pair_column pair_columns[] = {
+    {"client_ip", PAIR_TEXT, AT(client_ip)},
+    {"server_ip", PAIR_TEXT, AT(server_ip)},
+    {"server_port", PAIR_INT, AT(server_port)},
+    {"sni", PAIR_NAME, AT(sni)},
+    {"version", PAIR_INT, AT(version)},
+    {"cipher", PAIR_INT, AT(cipher)},
+    {"ch_max_version", PAIR_INT, AT(ch_max_version)},
+    {"ja3", PAIR_NAME, AT(ja3)},
+    {"ja4", PAIR_NAME, AT(ja4)},
+    {"alert_desc", PAIR_INT, AT(alert_desc)},
+    {"fallback_scsv", PAIR_INT, AT(fallback_scsv)},
+    {"retry", PAIR_INT, AT(retry)},
+    {"parse_status", PAIR_STATUS, AT(parse_status)},
+    /* computed per query, after the key */
+    {"connections", PAIR_COUNT, AT(connections)},
+    {"first_seen", PAIR_TIME, AT(first_seen)},
+    {"last_seen", PAIR_TIME, AT(last_seen)},
+};
+const size_t pair_column_count = COUNT_OF(pair_columns);
+const size_t pair_key_count = COUNT_OF(pair_columns) - 3;
+
+enum tc_conn_status pair_status_of(const char *text)
+{
+	if (!text)
+		return TC_CONN_OK;
+	for (int i = 0; i < TC_CONN_STATUS_COUNT; i++)
+		if (!strcmp(text, tc_conn_status_name((enum tc_conn_status)i)))
+			return (enum tc_conn_status)i;
+	return TC_CONN_STATUS_COUNT;
+}
+
+int pair_from_row(struct tc_pair *p, const struct pair_cells *cells, void *row)
+{
+	memset(p, 0, sizeof *p);
+	for (size_t i = 0; i < pair_column_count; i++) {
+		const struct pair_column *c = &pair_columns[i];
+		char *at = (char *)p + c->offset;
+		const char *t;
+
+		switch (c->cell) {
+		case PAIR_TEXT:
+		case PAIR_NAME:
+			t = cells->text(row, (int)i);
+			if (c->cell == PAIR_TEXT && !t)
+				return -1;
+			if (c->cell == PAIR_NAME && t && !*t)
+				t = NULL;
+			memcpy(at, &t, sizeof t);
+			break;
+		case PAIR_INT:
+			*(int *)at = (int)cells->integer(row, (int)i);
+			break;
+		case PAIR_STATUS:
+			*(enum tc_conn_status *)at = pair_status_of(cells->text(row, (int)i));
+			break;
+		case PAIR_COUNT:
+			*(uint64_t *)at = (uint64_t)cells->integer(row, (int)i);
+			break;
+		case PAIR_TIME:
+			*(double *)at = cells->real(row, (int)i);
+			break;
+		}
+	}
+	return 0;
+}
+
+const char *pair_key_names(char buf[PAIR_KEY_NAMES_MAX])
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < pair_key_count && n < PAIR_KEY_NAMES_MAX; i++)
+		n += (size_t)snprintf(buf + n, PAIR_KEY_NAMES_MAX - n, "%s%s", i ? ", " : "",
+		                      pair_columns[i].name);
+	return buf;
+}
