@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "capture.h"
 #include "catalog.h"
+#include "ch_read.h"
 #include "census.h"
 #include "collect.h"
 #include "hints.h"
@@ -21,8 +23,10 @@
 #include "legacy.h"
 #include "legacy_out.h"
 #include "report.h"
+#include "ship.h"
 #include "source.h"
 #include "store.h"
+#include "util.h"
 #include "writer.h"
 
 /* Exit codes, documented in the README and in --help. */
@@ -32,6 +36,7 @@ enum {
 	EXIT_CAPTURE = 3,   /* a capture could not be read at all */
 	EXIT_TRUNCATED = 4, /* a capture was cut short; what came before it is recorded */
 	EXIT_DATABASE = 5,
+	EXIT_CENTRAL = 7, /* ship: ClickHouse unreachable or refusing; the rows stay in the outbox */
 	EXIT_INTERRUPTED = 130,
 };
 
@@ -71,11 +76,13 @@ static const char usage_main[] =
     "  export  write every recorded connection as NDJSON\n"
     "  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
     "  migrate bring a database written by an older tlscensus to the current schema\n"
+    "  ship    send the database's records to ClickHouse, the fleet's central store\n"
     "\n"
     "tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
     "exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
     "            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
-    "            (--fail-on-legacy), 6 report file not written\n";
+    "            (--fail-on-legacy), 6 report file not written; ship: 7 ClickHouse\n"
+    "            unreachable or refusing (the records stay in the database)\n";
 
 static const char usage_read[] =
     "usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
@@ -111,7 +118,10 @@ static const char usage_capture[] =
     "  --no-label             skip nDPI application labels\n"
     "  --max-flows N          flows tracked at once (default 1048576)\n"
     "  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
-    "  --stats-every S        seconds between refreshes of the run's counters (60)\n";
+    "  --stats-every S        seconds between refreshes of the run's counters (60)\n"
+    "  --ship URL             also send the records to ClickHouse as they are committed (a\n"
+    "                         thread; the capture never waits for it): see tlscensus ship;\n"
+    "                         --database, --sensor, --credentials, --cacert as there\n";
 
 static const char usage_legacy[] =
     "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
@@ -142,7 +152,12 @@ static const char usage_legacy[] =
     "  --group G        client or server: one section per client or per server address\n"
     "  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
     "  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
-    "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n";
+    "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n"
+    "  --clickhouse URL read the fleet's records from ClickHouse instead of --db\n"
+    "                   (http://HOST:8123 or https://...); with --database NAME (tlscensus),\n"
+    "                   --sensor NAME (repeatable: only those sensors), --credentials FILE\n"
+    "                   (user:password; else TLSCENSUS_CLICKHOUSE_USER/_PASSWORD), --cacert\n"
+    "                   FILE\n";
 
 static const char usage_export[] =
     "usage: tlscensus export [--db FILE] --format ndjson\n"
@@ -184,9 +199,43 @@ static const char usage_report[] =
     "  --top N           cipher suites listed by name (default 10)\n"
     "  --fail-on-legacy  exit 1 when the report lists a legacy client\n"
     "  --no-record       do not remember this report (for --since last and its changes)\n"
+    "  --clickhouse URL  read the fleet's records from ClickHouse instead of --db\n"
+    "                    (http://HOST:8123 or https://...); with --database NAME (tlscensus),\n"
+    "                    --sensor NAME (repeatable: only those sensors), --credentials FILE\n"
+    "                    (user:password; else TLSCENSUS_CLICKHOUSE_USER/_PASSWORD), --cacert\n"
+    "                    FILE; the report is remembered in ClickHouse\n"
     "\n"
     "exit codes: 0 written; 1 written, and --fail-on-legacy found legacy clients; 2 usage;\n"
     "            5 database error; 6 the report file could not be written\n";
+
+static const char usage_ship[] =
+    "usage: tlscensus ship --db FILE --to URL [--database NAME] [--sensor NAME]\n"
+    "                      [--credentials FILE] [--cacert FILE] [--batch N] [--ttl D]\n"
+    "                      [--follow] [--give-up-after D]\n"
+    "\n"
+    "Sends the database's connection records, runs and inventory to ClickHouse over its HTTP\n"
+    "interface, creating the tables it needs. The database is the outbox: what ClickHouse\n"
+    "acknowledged is remembered in it (table ship_state), so a second run, or one after a crash\n"
+    "or kill -9, sends only the rest; a batch sent twice is counted once. While the server is\n"
+    "down or refuses, the batch is tried again with backoff (1 s doubling to 60 s).\n"
+    "\n"
+    "  --db FILE            database (default " DEFAULT_DB ")\n"
+    "  --to URL             http://HOST:8123, or https://HOST:8443 (verified certificate)\n"
+    "  --database NAME      ClickHouse database (default tlscensus)\n"
+    "  --sensor NAME        this database's name in the fleet (default: the host name);\n"
+    "                       letters, digits and . _ : -\n"
+    "  --credentials FILE   user:password on the first line; else the environment's\n"
+    "                       TLSCENSUS_CLICKHOUSE_USER and TLSCENSUS_CLICKHOUSE_PASSWORD\n"
+    "  --cacert FILE        CA certificates for an https server (default: the system's)\n"
+    "  --batch N            rows per INSERT (default 10000)\n"
+    "  --ttl D              drop connection rows older than D (e.g. 90d) from ClickHouse, by\n"
+    "                       whole months; the central inventory keeps their summary\n"
+    "  --follow             keep shipping new records until SIGINT/SIGTERM\n"
+    "  --give-up-after D    stop retrying after D (default 10m) and exit 7; the records\n"
+    "                       stay in the database for the next run\n"
+    "\n"
+    "exit codes: 0 all sent; 2 usage; 5 database error; 7 ClickHouse unreachable or refusing;\n"
+    "            130 interrupted (what was acknowledged stays acknowledged)\n";
 
 /* what is a complete sentence; arg, when not NULL, is quoted after it. */
 static int usage_error(const char *usage, const char *what, const char *arg)
@@ -416,6 +465,323 @@ static int parse_duration(const char *s, uint64_t *out)
 	return v > 0;
 }
 
+/* ---------------------------------------------------------------- the fleet (ClickHouse) */
+
+/* Options of the fleet, beyond single letters so they meet no command's own. */
+enum {
+	OPT_CLICKHOUSE = 256,
+	OPT_DATABASE,
+	OPT_SENSOR,
+	OPT_CREDENTIALS,
+	OPT_CACERT,
+	OPT_TO,
+	OPT_BATCH,
+	OPT_TTL,
+	OPT_FOLLOW,
+	OPT_GIVE_UP,
+	OPT_SHIP,
+};
+
+#define FLEET_MAX_SENSORS 64
+
+#define FLEET_OPTIONS                                                                              \
+	{"database", required_argument, NULL, OPT_DATABASE},                                       \
+	    {"sensor", required_argument, NULL, OPT_SENSOR},                                       \
+	    {"credentials", required_argument, NULL, OPT_CREDENTIALS},                             \
+	{                                                                                          \
+		"cacert", required_argument, NULL, OPT_CACERT                                      \
+	}
+
+struct fleet_opts {
+	struct ch_config ch; /* ch.url NULL: not asked for */
+	const char *sensors[FLEET_MAX_SENSORS];
+	size_t nsensors;
+};
+
+/* 1 when o is a fleet option (taken), 0 when not, -1 after a usage message. */
+static int fleet_option(struct fleet_opts *f, int o, const char *arg, const char *usage)
+{
+	switch (o) {
+	case OPT_CLICKHOUSE:
+	case OPT_TO:
+	case OPT_SHIP:
+		f->ch.url = arg;
+		return 1;
+	case OPT_DATABASE:
+		f->ch.database = arg;
+		return 1;
+	case OPT_CREDENTIALS:
+		f->ch.credentials = arg;
+		return 1;
+	case OPT_CACERT:
+		f->ch.cacert = arg;
+		return 1;
+	case OPT_SENSOR:
+		if (!ship_sensor_valid(arg)) {
+			usage_error(usage,
+			            "--sensor wants 1 to 64 letters, digits and . _ : -, not", arg);
+			return -1;
+		}
+		if (f->nsensors == FLEET_MAX_SENSORS) {
+			usage_error(usage, "at most 64 --sensor names, not more:", arg);
+			return -1;
+		}
+		f->sensors[f->nsensors++] = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The sensor a database ships as: --sensor, else the host name. NULL after a message. */
+static const char *ship_sensor(const struct fleet_opts *f, char *buf, size_t len)
+{
+	if (f->nsensors)
+		return f->sensors[f->nsensors - 1];
+	if (gethostname(buf, len) != 0 || !buf[0]) {
+		fprintf(stderr, "tlscensus: cannot tell the host name; name the sensor: --sensor "
+		                "NAME\n");
+		return NULL;
+	}
+	buf[len - 1] = '\0';
+	if (!ship_sensor_valid(buf)) {
+		fprintf(stderr,
+		        "tlscensus: the host name '%s' is not a sensor name (letters, digits and "
+		        ". _ : -); name the sensor: --sensor NAME\n",
+		        buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Sleeps up to s seconds, waking early when *stop is set. */
+static void nap(double s, const volatile sig_atomic_t *stop)
+{
+	for (double t = 0; t < s && !*stop; t += 0.1)
+		nanosleep(&(struct timespec){0, 100000000L}, NULL);
+}
+
+static void ship_summary(const struct shipper *sh, const char *sensor, double secs)
+{
+	const struct ship_stats *st = ship_stats(sh);
+
+	fprintf(stderr,
+	        "tlscensus: shipped %llu connection rows to %s as sensor '%s' in %.2f s "
+	        "(%.0f rows/s while sending); %lld pending\n",
+	        (unsigned long long)st->shipped, ship_destination(sh), sensor, secs,
+	        st->busy_s > 0 ? (double)st->shipped / st->busy_s : 0.0,
+	        (long long)st->pending);
+}
+
+static int cmd_ship(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"to", required_argument, NULL, OPT_TO},
+	    FLEET_OPTIONS,
+	    {"batch", required_argument, NULL, OPT_BATCH},
+	    {"ttl", required_argument, NULL, OPT_TTL},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
+	    {"give-up-after", required_argument, NULL, OPT_GIVE_UP},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct fleet_opts f = {0};
+	struct ship_config cfg = {.db_path = DEFAULT_DB};
+	uint64_t give_up = 600, ttl = 0;
+	uint32_t batch;
+	int o, follow = 0, rc;
+	char host[256], err[1024];
+
+	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+			cfg.db_path = optarg;
+			break;
+		case OPT_BATCH:
+			if (!parse_u32(optarg, 1, &batch) || batch > 1000000)
+				return usage_error(usage_ship, "--batch wants 1..1000000 rows, not",
+				                   optarg);
+			cfg.batch_rows = (int)batch;
+			break;
+		case OPT_TTL:
+			if (!parse_duration(optarg, &ttl))
+				return usage_error(usage_ship, "--ttl wants e.g. 90d, not", optarg);
+			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
+		case OPT_GIVE_UP:
+			if (!parse_duration(optarg, &give_up))
+				return usage_error(usage_ship, "--give-up-after wants e.g. 10m, 1h, not",
+				                   optarg);
+			break;
+		case 'h':
+			fputs(usage_ship, stdout);
+			return EXIT_OK;
+		default:
+			rc = fleet_option(&f, o, optarg, usage_ship);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc == 0) {
+				fputs(usage_ship, stderr);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	if (optind < argc)
+		return usage_error(usage_ship, "unexpected argument", argv[optind]);
+	if (!f.ch.url)
+		return usage_error(usage_ship, "ship needs the server: --to http://HOST:8123", NULL);
+	if (f.nsensors > 1)
+		return usage_error(usage_ship, "a database ships as one sensor: one --sensor", NULL);
+	cfg.ch = f.ch;
+	cfg.ttl_s = (double)ttl;
+	if (!(cfg.sensor = ship_sensor(&f, host, sizeof host)))
+		return EXIT_USAGE;
+	struct shipper *sh = ship_open(&cfg, err, sizeof err);
+	if (!sh) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return strstr(err, "database") ? EXIT_DATABASE : EXIT_USAGE;
+	}
+	install_signals();
+	double t0 = tc_now_mono(), failing_since = 0, backoff = 1;
+	rc = EXIT_OK;
+	for (;;) {
+		int pass = ship_pass(sh, &stop_requested, err, sizeof err);
+
+		if (stop_requested) {
+			rc = EXIT_INTERRUPTED;
+			break;
+		}
+		if (pass == 0) {
+			failing_since = 0;
+			backoff = 1;
+			if (!follow)
+				break;
+			nap(1, &stop_requested);
+			continue;
+		}
+		if (!ship_stats(sh)->failures || strstr(err, "database '")) {
+			/* not ClickHouse's fault (a database error): retrying will not help */
+			fprintf(stderr, "tlscensus: %s\n", err);
+			rc = EXIT_DATABASE;
+			break;
+		}
+		double now = tc_now_mono();
+		if (!failing_since)
+			failing_since = now;
+		if (!follow && now - failing_since >= (double)give_up) {
+			fprintf(stderr,
+			        "tlscensus: %s; gave up after %llu s: the records stay in the "
+			        "outbox '%s', run tlscensus ship again\n",
+			        err, (unsigned long long)give_up, cfg.db_path);
+			rc = EXIT_CENTRAL;
+			break;
+		}
+		fprintf(stderr, "tlscensus: %s; records stay in the outbox, trying again in %.0f s\n",
+		        err, backoff);
+		nap(backoff, &stop_requested);
+		backoff = backoff * 2 > 60 ? 60 : backoff * 2;
+	}
+	ship_summary(sh, cfg.sensor, tc_now_mono() - t0);
+	ship_close(sh);
+	return rc;
+}
+
+/* capture --ship: a thread that ships what the writer committed, never in the capture's way
+ * (its own database connection and HTTP handle); failures back off up to a minute. */
+struct ship_thread {
+	pthread_t tid;
+	struct shipper *sh;
+	volatile sig_atomic_t stop;
+	char last_err[1024];
+	const char *sensor;
+	double seconds; /* monotonic start */
+};
+
+static void *ship_main(void *arg)
+{
+	struct ship_thread *t = arg;
+	double backoff = 1;
+	char err[1024];
+	sigset_t all;
+
+	/* the capture's thread takes the signals */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	while (!t->stop) {
+		if (ship_pass(t->sh, &t->stop, err, sizeof err) == 0) {
+			if (t->last_err[0])
+				fprintf(stderr, "tlscensus: shipping to %s again\n",
+				        ship_destination(t->sh));
+			t->last_err[0] = '\0';
+			backoff = 1;
+			nap(1, &t->stop);
+			continue;
+		}
+		if (strcmp(err, t->last_err))
+			fprintf(stderr, "tlscensus: %s; records stay in the outbox, retrying with "
+			                "backoff\n",
+			        err);
+		snprintf(t->last_err, sizeof t->last_err, "%s", err);
+		nap(backoff, &t->stop);
+		backoff = backoff * 2 > 60 ? 60 : backoff * 2;
+	}
+	return NULL;
+}
+
+static struct ship_thread *ship_thread_start(const struct fleet_opts *f, const char *db,
+                                             double hold_s)
+{
+	struct ship_config cfg = {.ch = f->ch, .db_path = db, .hold_s = hold_s};
+	struct ship_thread *t = calloc(1, sizeof *t);
+	char host[256], err[1024];
+
+	if (!t || !(cfg.sensor = ship_sensor(f, host, sizeof host))) {
+		free(t);
+		return NULL;
+	}
+	if (!(t->sensor = strdup(cfg.sensor)) || !(t->sh = ship_open(&cfg, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: --ship: %s\n", t->sensor ? err : "out of memory");
+		free((char *)t->sensor);
+		free(t);
+		return NULL;
+	}
+	t->seconds = tc_now_mono();
+	if (pthread_create(&t->tid, NULL, ship_main, t) != 0) {
+		fprintf(stderr, "tlscensus: --ship: cannot start the shipping thread\n");
+		ship_close(t->sh);
+		free((char *)t->sensor);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* After the capture committed everything: one last pass, without the hold (every flow is
+ * recorded now), if the server answers; what it does not take stays in the outbox. */
+static void ship_thread_stop(struct ship_thread *t)
+{
+	static const volatile sig_atomic_t go_on = 0;
+	char err[1024];
+
+	if (!t)
+		return;
+	t->stop = 1;
+	pthread_join(t->tid, NULL);
+	ship_set_hold(t->sh, 0);
+	if (ship_pass(t->sh, &go_on, err, sizeof err) != 0)
+		fprintf(stderr,
+		        "tlscensus: %s; the records not sent stay in the outbox: run tlscensus ship "
+		        "--sensor %s\n",
+		        err, t->sensor);
+	ship_summary(t->sh, t->sensor, t->seconds > 0 ? tc_now_mono() - t->seconds : 0);
+	ship_close(t->sh);
+	free((char *)t->sensor);
+	free(t);
+}
+
 static int cmd_capture(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -433,9 +799,13 @@ static int cmd_capture(int argc, char **argv)
 	    {"max-flows", required_argument, NULL, 'm'},
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"stats-every", required_argument, NULL, 'S'},
+	    {"ship", required_argument, NULL, OPT_SHIP},
+	    FLEET_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct fleet_opts fleet = {0};
+	struct ship_thread *shipping = NULL;
 	struct capture_config cc = {
 	    .snaplen = 262144,
 	    .buffer_mib = 64,
@@ -508,9 +878,16 @@ static int cmd_capture(int argc, char **argv)
 		case 'h':
 			fputs(usage_capture, stdout);
 			return EXIT_OK;
-		default:
+		default: {
+			int taken = fleet_option(&fleet, o, optarg, usage_capture);
+
+			if (taken < 0)
+				return EXIT_USAGE;
+			if (taken)
+				break;
 			fputs(usage_capture, stderr);
 			return EXIT_USAGE;
+		}
 		}
 	}
 	if (!cc.iface)
@@ -540,8 +917,20 @@ static int cmd_capture(int argc, char **argv)
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
+	/* Rows wait for the ship until their flows' retries can be judged: a failed first
+	 * attempt is recorded when its flow goes idle, up to --idle-timeout after a retry that
+	 * completed, and the retry test looks 60 s back. */
+	if (fleet.ch.url &&
+	    !(shipping = ship_thread_start(&fleet, db, (double)cfg.idle_timeout_s + 60))) {
+		struct run_stats none;
+
+		pipeline_close(&pl, &none);
+		capture_close(cap);
+		return EXIT_USAGE;
+	}
 	install_signals();
-	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
+	fprintf(stderr, "tlscensus: capturing on %s into %s%s%s\n", cc.iface, db,
+	        shipping ? ", shipping to " : "", shipping ? ship_destination(shipping->sh) : "");
 	if (capture_run(cap, pl.census, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
 	/* The capture is over: the flows still open are recorded however long the queue takes. */
@@ -551,6 +940,7 @@ static int cmd_capture(int argc, char **argv)
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	ship_thread_stop(shipping);
 	capture_close(cap);
 	return rc;
 }
@@ -679,11 +1069,50 @@ static int filter_option(struct legacy_query *q, int o, const char *arg, const c
 	return 0;
 }
 
+/* The store a query command reads: the SQLite file, or ClickHouse (--clickhouse). */
+struct query_source {
+	struct store *st;
+	struct ch_reader *ch;
+	struct census_reader rd;
+};
+
+static int source_open(struct query_source *src, const char *db, const struct fleet_opts *f)
+{
+	char err[1024];
+
+	memset(src, 0, sizeof *src);
+	if (f->ch.url) {
+		src->ch = ch_reader_open(&f->ch, f->sensors, f->nsensors, err, sizeof err);
+		if (!src->ch) {
+			fprintf(stderr, "tlscensus: %s\n", err);
+			return -1;
+		}
+		src->rd = ch_reader(src->ch);
+		return 0;
+	}
+	if (f->nsensors) {
+		fprintf(stderr, "tlscensus: --sensor picks sensors in ClickHouse: it goes with "
+		                "--clickhouse URL\n");
+		return -1;
+	}
+	if (!(src->st = open_for_query(db)))
+		return -1;
+	src->rd = store_reader(src->st);
+	return 0;
+}
+
+static void source_close(struct query_source *src)
+{
+	store_close(src->st);
+	ch_reader_close(src->ch);
+}
+
 /* What legacy and report both need before judging: the policy (NULL name: the built-in
- * default, unless the caller loads it by name), readable data files, the database read-only.
- * NULL with *rc set to the exit code on failure; the caller frees *policy after closing. */
-static struct store *open_judged(const char *db, const char *policy_arg, struct legacy_query *q,
-                                 struct policy **policy, int *rc)
+ * default, unless the caller loads it by name), readable data files, the store. -1 with *rc
+ * set to the exit code on failure; the caller frees *policy after closing. */
+static int open_judged(const char *db, const struct fleet_opts *f, const char *policy_arg,
+                       struct legacy_query *q, struct policy **policy,
+                       struct query_source *src, int *rc)
 {
 	char err[1024];
 
@@ -691,20 +1120,20 @@ static struct store *open_judged(const char *db, const char *policy_arg, struct 
 	if (policy_arg && !(*policy = policy_load(policy_arg, err, sizeof(err)))) {
 		fprintf(stderr, "tlscensus: %s\n", err);
 		*rc = EXIT_USAGE;
-		return NULL;
+		return -1;
 	}
 	q->policy = *policy;
 	if (check_data_files(q)) {
 		policy_free(*policy);
 		*rc = EXIT_USAGE;
-		return NULL;
+		return -1;
 	}
-	struct store *st = open_for_query(db);
-	if (!st) {
+	if (source_open(src, db, f)) {
 		policy_free(*policy);
-		*rc = EXIT_DATABASE;
+		*rc = f->ch.url || !f->nsensors ? EXIT_DATABASE : EXIT_USAGE;
+		return -1;
 	}
-	return st;
+	return 0;
 }
 
 static int cmd_legacy(int argc, char **argv)
@@ -712,8 +1141,11 @@ static int cmd_legacy(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
 	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
+	struct fleet_opts fleet = {0};
+	struct query_source src;
 	struct legacy_query q = {0};
 	struct legacy_result res;
 	struct policy *policy = NULL;
@@ -744,22 +1176,21 @@ static int cmd_legacy(int argc, char **argv)
 			fputs(usage_legacy, stdout);
 			return EXIT_OK;
 		default:
-			if (filter_option(&q, o, optarg, usage_legacy) != 0)
+			rc = fleet_option(&fleet, o, optarg, usage_legacy);
+			if (rc < 0 || (rc == 0 && filter_option(&q, o, optarg, usage_legacy) != 0))
 				return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return usage_error(usage_legacy, "unexpected argument", argv[optind]);
-	struct store *st = open_judged(db, policy_arg, &q, &policy, &rc);
-	if (!st)
+	if (open_judged(db, &fleet, policy_arg, &q, &policy, &src, &rc))
 		return rc;
 	rc = EXIT_DATABASE;
-	struct census_reader rd = store_reader(st);
-	if (legacy_collect(&rd, &q, &res) == 0) {
+	if (legacy_collect(&src.rd, &q, &res) == 0) {
 		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
 		legacy_result_free(&res);
 	}
-	store_close(st);
+	source_close(&src);
 	policy_free(policy);
 	return rc;
 }
@@ -858,8 +1289,11 @@ static int cmd_report(int argc, char **argv)
 	    {"output", required_argument, NULL, 'O'}, {"policy", required_argument, NULL, 'P'},
 	    {"top", required_argument, NULL, 'T'},    {"fail-on-legacy", no_argument, NULL, 'F'},
 	    {"no-record", no_argument, NULL, 'R'},    LEGACY_FILTER_OPTIONS,
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
+	struct fleet_opts fleet = {0};
+	struct query_source src;
 	struct report_options ro = {.record = 1, .top_ciphers = 10};
 	const char *db = DEFAULT_DB, *format = NULL, *policy_arg = "default";
 	struct policy *policy;
@@ -905,6 +1339,11 @@ static int cmd_report(int argc, char **argv)
 			fputs(usage_report, stdout);
 			return EXIT_OK;
 		default:
+			rc = fleet_option(&fleet, o, optarg, usage_report);
+			if (rc < 0)
+				return EXIT_USAGE;
+			if (rc > 0)
+				break;
 			if (o == 'S') { /* the last --since wins */
 				ro.since_last = !strcmp(optarg, "last");
 				ro.q.since = 0;
@@ -931,25 +1370,25 @@ static int cmd_report(int argc, char **argv)
 	else
 		return usage_error(usage_report, "format must be html, md or csv, not", format);
 	/* The default policy is loaded by name too: the report shows its description. */
-	ro.db_label = db;
-	struct store *st = open_judged(db, policy_arg, &ro.q, &policy, &rc);
-	if (!st)
+	if (open_judged(db, &fleet, policy_arg, &ro.q, &policy, &src, &rc))
 		return rc;
-	struct census_reader rd = store_reader(st);
-	rc = report_run(&rd, &ro);
-	store_close(st);
+	ro.db_label = src.rd.name;
+	rc = report_run(&src.rd, &ro);
+	source_close(&src);
 	policy_free(policy);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	ch_global_init(); /* before any thread (capture --ship) */
 	static const struct {
 		const char *name;
 		int (*run)(int, char **);
 	} cmds[] = {
 	    {"read", cmd_read},     {"capture", cmd_capture}, {"legacy", cmd_legacy},
 	    {"export", cmd_export}, {"report", cmd_report},   {"migrate", cmd_migrate},
+	    {"ship", cmd_ship},
 	};
 
 	if (argc < 2) {

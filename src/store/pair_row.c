@@ -10,24 +10,25 @@
 
 #define AT(field) offsetof(struct tc_pair, field)
 
+/* none: as the view inventory_keys (schema.c) turns a connection's NULL into a key. */
 const struct pair_column pair_columns[] = {
-    {"client_ip", PAIR_TEXT, AT(client_ip)},
-    {"server_ip", PAIR_TEXT, AT(server_ip)},
-    {"server_port", PAIR_INT, AT(server_port)},
-    {"sni", PAIR_NAME, AT(sni)},
-    {"version", PAIR_INT, AT(version)},
-    {"cipher", PAIR_INT, AT(cipher)},
-    {"ch_max_version", PAIR_INT, AT(ch_max_version)},
-    {"ja3", PAIR_NAME, AT(ja3)},
-    {"ja4", PAIR_NAME, AT(ja4)},
-    {"alert_desc", PAIR_INT, AT(alert_desc)},
-    {"fallback_scsv", PAIR_INT, AT(fallback_scsv)},
-    {"retry", PAIR_INT, AT(retry)},
-    {"parse_status", PAIR_STATUS, AT(parse_status)},
+    {"client_ip", PAIR_TEXT, AT(client_ip), NULL},
+    {"server_ip", PAIR_TEXT, AT(server_ip), NULL},
+    {"server_port", PAIR_INT, AT(server_port), NULL},
+    {"sni", PAIR_NAME, AT(sni), "''"},
+    {"version", PAIR_INT, AT(version), "-1"},
+    {"cipher", PAIR_INT, AT(cipher), "-1"},
+    {"ch_max_version", PAIR_INT, AT(ch_max_version), "-1"},
+    {"ja3", PAIR_NAME, AT(ja3), "''"},
+    {"ja4", PAIR_NAME, AT(ja4), "''"},
+    {"alert_desc", PAIR_INT, AT(alert_desc), "-1"},
+    {"fallback_scsv", PAIR_INT, AT(fallback_scsv), "0"},
+    {"retry", PAIR_INT, AT(retry), NULL},
+    {"parse_status", PAIR_STATUS, AT(parse_status), "'ok'"},
     /* computed per query, after the key */
-    {"connections", PAIR_COUNT, AT(connections)},
-    {"first_seen", PAIR_TIME, AT(first_seen)},
-    {"last_seen", PAIR_TIME, AT(last_seen)},
+    {"connections", PAIR_COUNT, AT(connections), NULL},
+    {"first_seen", PAIR_TIME, AT(first_seen), NULL},
+    {"last_seen", PAIR_TIME, AT(last_seen), NULL},
 };
 const size_t pair_column_count = COUNT_OF(pair_columns);
 const size_t pair_key_count = COUNT_OF(pair_columns) - 3;

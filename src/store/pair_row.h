@@ -25,7 +25,9 @@ enum pair_cell {
 struct pair_column {
 	const char *name; /* the column as both stores name it */
 	enum pair_cell cell;
-	size_t offset; /* in struct tc_pair */
+	size_t offset;    /* in struct tc_pair */
+	const char *none; /* SQL literal the inventory keys "none" by (a connection's NULL);
+	                   * NULL for a column that is never NULL */
 };
 
 /* The key columns a pair is grouped by (pair_key_count of them), then connections,

@@ -482,6 +482,27 @@ const char store_views_sql[] =
     "END;\n";
 
 /*
+ * The outbox of `tlscensus ship` and `capture --ship` (src/fleet): how far each destination
+ * (a ClickHouse server and database) has acknowledged this database's rows. A table without a
+ * version step of its own: it holds no census data, and a database that never shipped needs
+ * none, so it is created with the views (IF NOT EXISTS), whatever the schema version.
+ * Pruning (--retain) deletes no connection row a destination has not acknowledged.
+ */
+const char store_outbox_sql[] =
+    "CREATE TABLE IF NOT EXISTS ship_state (\n"
+    "  destination    TEXT PRIMARY KEY,  -- URL and database, without credentials\n"
+    "  sensor         TEXT NOT NULL,     -- the name this database's rows carry there\n"
+    "  last_id        INTEGER NOT NULL,  -- conn rows up to this id are acknowledged\n"
+    "  inventory_done INTEGER NOT NULL,  -- 1: inventory_kept as it was when shipping\n"
+    "                                    -- began (rows pruned before) is acknowledged\n"
+    "  runs_from      INTEGER NOT NULL,  -- runs from this id on may still change: sent again\n"
+    "  shipped        INTEGER NOT NULL,  -- connection rows acknowledged, in all\n"
+    "  last_success   REAL,              -- unix seconds of the last acknowledged batch\n"
+    "  last_attempt   REAL,\n"
+    "  last_error     TEXT               -- why the last attempt failed; NULL after a success\n"
+    ");\n";
+
+/*
  * Version 3 (tlscensus 0.3): what the next migrations need. The group a TLS 1.3 server chose
  * in its key_share (post-quantum readiness), and the QUIC version of a connection that ran over
  * QUIC (transport 17 with a QUIC version; DTLS leaves it NULL). Both columns start NULL on a v2

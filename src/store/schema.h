@@ -15,6 +15,7 @@ struct store_migration {
 extern const struct store_migration store_migrations[];
 extern const size_t store_migration_count;
 extern const char store_views_sql[];
+extern const char store_outbox_sql[]; /* applied with the views */
 
 /* Flags of conn.flags (schema v2). */
 #define CONN_CLIENT_TRUNC 1

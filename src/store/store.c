@@ -44,6 +44,17 @@ static const struct {
     {TC_V_TLS13, 0}, {0xfeff, 1},    {0xfefd, 0},     {0xfefc, 0},
 };
 
+int store_version_info(int64_t v, int *rank, int *legacy)
+{
+	for (size_t i = 0; i < COUNT_OF(known_versions); i++)
+		if (known_versions[i].value == v) {
+			*rank = tc_version_rank(known_versions[i].value);
+			*legacy = known_versions[i].legacy;
+			return 1;
+		}
+	return 0;
+}
+
 /* Columns of a connection row (table conn, schema v2), in bind order; one list so names and
  * indexes cannot drift apart. */
 #define CONN_COLUMNS(X)                                                                            \
@@ -513,8 +524,10 @@ static int migrate(struct store *s, int from)
  * writable open without a schema version of its own (views hold no data). */
 static void views_hash(char out[17])
 {
-	snprintf(out, 17, "%016llx",
-	         (unsigned long long)tc_hash_bytes(store_views_sql, strlen(store_views_sql)));
+	uint64_t h = tc_hash_bytes(store_views_sql, strlen(store_views_sql)) ^
+	             tc_hash_bytes(store_outbox_sql, strlen(store_outbox_sql)) * 31;
+
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 static int views_stale(struct store *s)
@@ -536,6 +549,9 @@ static int create_views(struct store *s)
 {
 	char sql[96], hash[17];
 	int rc = exec(s, store_views_sql);
+
+	if (rc == SQLITE_OK)
+		rc = exec(s, store_outbox_sql);
 
 	views_hash(hash);
 	snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES ('views_hash', '%s')", hash);
@@ -632,10 +648,13 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	    {offsetof(struct store, name_insert), "INSERT OR IGNORE INTO names (name) VALUES (?1)"},
 	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
 	     * then counts them from there. A row is picked by last_ts, through the first_ts index
-	     * (first_ts <= last_ts). */
+	     * (first_ts <= last_ts). Rows a ship destination has not acknowledged stay (the
+	     * database is its outbox), and so does the newest row: SQLite would give its id to
+	     * the next one, which a destination would take for a row it already has. */
 	    {offsetof(struct store, prune_pick),
 	     "INSERT INTO temp.prune_ids SELECT id FROM conn WHERE first_ts < ?1 AND "
-	     "last_ts < ?1 LIMIT ?2"},
+	     "last_ts < ?1 AND id <= (SELECT coalesce(min(last_id), 9223372036854775807) "
+	     "FROM ship_state) AND id < (SELECT max(id) FROM conn) LIMIT ?2"},
 	    {offsetof(struct store, prune_fold),
 	     "INSERT INTO inventory_kept (" INVENTORY_KEY ", connections, first_seen, last_seen) "
 	     "SELECT " INVENTORY_KEY ", 1, first_ts, first_ts FROM inventory_keys "

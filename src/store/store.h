@@ -40,6 +40,10 @@ int store_flush(struct store *s);
  * keeps their summary) and commits. Returns the rows deleted, or -1. */
 int64_t store_prune(struct store *s, double before_unix, int limit);
 
+/* The tls_versions table's facts about a version: 1 and its rank and legacy flag when the
+ * table names it, else 0 (readers of other stores order and flag versions the same way). */
+int store_version_info(int64_t v, int *rank, int *legacy);
+
 /* Every connection row as NDJSON to out; 0, or -1 with a message on stderr. */
 int store_export_ndjson(struct store *s, FILE *out);
 
