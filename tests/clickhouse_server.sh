@@ -59,6 +59,9 @@ XML
       <max_memory_usage>500000000</max_memory_usage>
       <background_pool_size>2</background_pool_size>
       <background_schedule_pool_size>2</background_schedule_pool_size>
+      <!-- FINAL reads every part of the table at once, each column through its own buffer:
+           the corpus's captures span 20 years (a part per month), so small buffers -->
+      <max_read_buffer_size>65536</max_read_buffer_size>
     </default>
   </profiles>
   <users>
