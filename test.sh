@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 . scripts/deps.sh
 # Real peers and a browser for the live and report tests (each skips itself without them).
 tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium
+# The fleet test's central server (ClickHouse 18.16 in Debian 12; the test starts its own
+# instance on loopback and skips itself when the package is missing).
+tlscensus_install_optional clickhouse-server clickhouse-client
 
 status=0
 for variant in build-test:none build-asan:address,undefined; do

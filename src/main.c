@@ -639,10 +639,11 @@ static int cmd_ship(int argc, char **argv)
 	cfg.ttl_s = (double)ttl;
 	if (!(cfg.sensor = ship_sensor(&f, host, sizeof host)))
 		return EXIT_USAGE;
-	struct shipper *sh = ship_open(&cfg, err, sizeof err);
+	int db_failed;
+	struct shipper *sh = ship_open(&cfg, &db_failed, err, sizeof err);
 	if (!sh) {
 		fprintf(stderr, "tlscensus: %s\n", err);
-		return strstr(err, "database") ? EXIT_DATABASE : EXIT_USAGE;
+		return db_failed ? EXIT_DATABASE : EXIT_USAGE;
 	}
 	install_signals();
 	double t0 = tc_now_mono(), failing_since = 0, backoff = 1;
@@ -662,8 +663,8 @@ static int cmd_ship(int argc, char **argv)
 			nap(1, &stop_requested);
 			continue;
 		}
-		if (!ship_stats(sh)->failures || strstr(err, "database '")) {
-			/* not ClickHouse's fault (a database error): retrying will not help */
+		if (pass == -2) {
+			/* the database, not ClickHouse: trying again will not help */
 			fprintf(stderr, "tlscensus: %s\n", err);
 			rc = EXIT_DATABASE;
 			break;
@@ -711,7 +712,9 @@ static void *ship_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!t->stop) {
-		if (ship_pass(t->sh, &t->stop, err, sizeof err) == 0) {
+		int pass = ship_pass(t->sh, &t->stop, err, sizeof err);
+
+		if (pass == 0) {
 			if (t->last_err[0])
 				fprintf(stderr, "tlscensus: shipping to %s again\n",
 				        ship_destination(t->sh));
@@ -737,12 +740,13 @@ static struct ship_thread *ship_thread_start(const struct fleet_opts *f, const c
 	struct ship_config cfg = {.ch = f->ch, .db_path = db, .hold_s = hold_s};
 	struct ship_thread *t = calloc(1, sizeof *t);
 	char host[256], err[1024];
+	int db_failed;
 
 	if (!t || !(cfg.sensor = ship_sensor(f, host, sizeof host))) {
 		free(t);
 		return NULL;
 	}
-	if (!(t->sensor = strdup(cfg.sensor)) || !(t->sh = ship_open(&cfg, err, sizeof err))) {
+	if (!(t->sensor = strdup(cfg.sensor)) || !(t->sh = ship_open(&cfg, &db_failed, err, sizeof err))) {
 		fprintf(stderr, "tlscensus: --ship: %s\n", t->sensor ? err : "out of memory");
 		free((char *)t->sensor);
 		free(t);

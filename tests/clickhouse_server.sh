@@ -2,7 +2,9 @@
 # clickhouse_server.sh: a throwaway ClickHouse server on loopback for the fleet tests, without
 # systemd. "start DIR" writes a minimal config into DIR (data, logs, users), starts
 # clickhouse-server in the background on free ports and waits until its HTTP interface answers;
-# it prints "URL PID" on stdout. "stop DIR" stops that server (SIGTERM, then SIGKILL).
+# it prints "URL PID" on stdout. With openssl, an https port too, with a self-signed
+# certificate: its URL in DIR/https_url, the certificate in DIR/tls/cert.pem.
+# CH_HTTP_PORT / CH_HTTPS_PORT reuse ports (a restart on the same data). "stop DIR" stops that server (SIGTERM, then SIGKILL).
 # Exit 77 from start: no clickhouse-server, or it would not start (the reason on stderr).
 # Memory and threads are kept small: the test machine is shared.
 set -uo pipefail
@@ -20,9 +22,24 @@ start() {
 		return 77
 	fi
 	mkdir -p "$dir/data" "$dir/tmp" "$dir/log" "$dir/user_files" "$dir/format_schemas"
-	local http tcp
+	local http tcp https tls=""
 	http=${CH_HTTP_PORT:-$(free_port)}
+	https=${CH_HTTPS_PORT:-$(free_port)}
 	tcp=$(free_port)
+	# https with a certificate of its own (a CA of one, for --cacert), when openssl is there
+	if command -v openssl >/dev/null && { [ -f "$dir/tls/cert.pem" ] ||
+		{ mkdir -p "$dir/tls" && openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+			-keyout "$dir/tls/key.pem" -out "$dir/tls/cert.pem" -subj "/CN=tlscensus-fleet-test" \
+			-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >/dev/null 2>&1; }; }; then
+		tls="<https_port>$https</https_port>
+  <openSSL><server>
+    <certificateFile>$dir/tls/cert.pem</certificateFile>
+    <privateKeyFile>$dir/tls/key.pem</privateKeyFile>
+    <verificationMode>none</verificationMode>
+    <loadDefaultCAFile>false</loadDefaultCAFile>
+    <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+  </server></openSSL>"
+	fi
 	cat >"$dir/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
@@ -35,6 +52,7 @@ start() {
   </logger>
   <listen_host>127.0.0.1</listen_host>
   <http_port>$http</http_port>
+  $tls
   <tcp_port>$tcp</tcp_port>
   <path>$dir/data/</path>
   <tmp_path>$dir/tmp/</tmp_path>
@@ -87,6 +105,8 @@ XML
 	local pid=$!
 	echo "$pid" >"$dir/pid"
 	echo "http://127.0.0.1:$http" >"$dir/url"
+	rm -f "$dir/https_url"
+	[ -n "$tls" ] && echo "https://127.0.0.1:$https" >"$dir/https_url"
 	for _ in $(seq 1 120); do
 		if curl -fsS "http://127.0.0.1:$http/ping" >/dev/null 2>&1; then
 			echo "http://127.0.0.1:$http $pid"

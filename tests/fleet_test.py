@@ -40,10 +40,12 @@ def run(*args, env=None, check_rc=None, **kw):
     return p
 
 
-def server(cmd, work, port=None):
+def server(cmd, work, port=None, https_port=None):
     env = dict(os.environ)
     if port:
         env["CH_HTTP_PORT"] = str(port)
+    if https_port:
+        env["CH_HTTPS_PORT"] = str(https_port)
     return subprocess.run(["bash", SERVER, cmd, work, USER, PASSWORD], capture_output=True,
                           text=True, env=env)
 
@@ -205,6 +207,9 @@ def scenario(work, ch_dir, url, port):
 
     # the server goes away: ship retries, gives up (exit 7), and resumes where it stopped
     more = sorted(glob.glob(os.path.join(SAMPLES, "clients", "*.pcap")))
+    https_port = None
+    if os.path.exists(os.path.join(ch_dir, "https_url")):
+        https_port = open(os.path.join(ch_dir, "https_url")).read().strip().rsplit(":", 1)[1]
     server("stop", ch_dir)
     read(a_db, more, base_env)
     read(both, more, base_env)
@@ -220,7 +225,7 @@ def scenario(work, ch_dir, url, port):
                                 text=True)
     time.sleep(4)
     check(retrying.poll() is None, "ship keeps retrying while the server is down")
-    restarted = server("start", ch_dir, port)
+    restarted = server("start", ch_dir, port, https_port)
     check(restarted.returncode == 0, "the server starts again on the same port and data")
     try:
         _, err_text = retrying.communicate(timeout=120)
@@ -260,6 +265,48 @@ def scenario(work, ch_dir, url, port):
     compare("after kill -9: legacy --format json",
             ["legacy", "--db", b_db, "--format", "json"],
             ["legacy", "--clickhouse", url, "--database", "killtest", "--format", "json"], env)
+
+    # --ttl: months older than the limit leave connections; the inventory keeps their summary
+    def entries(args):
+        p = run("legacy", "--clickhouse", url, "--database", "killtest", "--format", "json",
+                *args, env=env)
+        return json.loads(p.stdout)["entries"] if p.returncode == 0 else None
+    before = entries([])
+    months = sql(url, "SELECT count(DISTINCT partition) FROM system.parts WHERE active AND "
+                      "database = 'killtest' AND table = 'connections'")
+    p = run("ship", "--db", b_db, "--to", url, "--sensor", "b", "--database", "killtest",
+            "--ttl", "3650d", env=env)
+    left = int(sql(url, "SELECT count() FROM killtest.connections FINAL"))
+    after = entries([])
+    check(p.returncode == 0 and "dropped the connections of" in p.stderr and
+          0 < left < local_count(b_db),
+          f"--ttl 3650d dropped whole months ({months.strip()} months before; "
+          f"{left} of {local_count(b_db)} rows left)")
+    check(before is not None and before == after,
+          "after --ttl the inventory still lists every legacy client the same way")
+    p = run("legacy", "--clickhouse", url, "--database", "killtest", "--format", "json",
+            "--since", "2001-01-01", env=env)
+    check(p.returncode == 0 and json.loads(p.stdout)["counted_from"] == "inventory",
+          "a window reaching into dropped months is answered from the inventory")
+
+    # https: the certificate is verified (a self-signed one only with --cacert)
+    https_file = os.path.join(ch_dir, "https_url")
+    if os.path.exists(https_file):
+        https = open(https_file).read().strip()
+        ca = os.path.join(ch_dir, "tls", "cert.pem")
+        p = run("ship", "--db", a_db, "--to", https, "--sensor", "a", "--database", "tls",
+                "--give-up-after", "1s", env=env)
+        check(p.returncode == 7 and "certificate" in p.stderr,
+              "https: an unverifiable certificate is refused (exit 7, says why)")
+        p = run("ship", "--db", a_db, "--to", https, "--sensor", "a", "--database", "tls",
+                "--cacert", ca, env=env, check_rc=0)
+        check(p.returncode == 0 and central_count(url, "a", "tls") == local_count(a_db),
+              "https with --cacert: every row shipped")
+        compare("https: legacy --format json", ["legacy", "--db", a_db, "--format", "json"],
+                ["legacy", "--clickhouse", https, "--cacert", ca, "--database", "tls",
+                 "--format", "json"], env)
+    else:
+        print("https: skipped (no openssl to make a certificate)")
 
     # ship --follow beside a writer: rows go as they are committed
     c_db = os.path.join(work, "c.db")

@@ -49,11 +49,13 @@ int ship_sensor_valid(const char *s)
 	return 1;
 }
 
-struct shipper *ship_open(const struct ship_config *cfg, char *err, size_t errlen)
+struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err,
+                          size_t errlen)
 {
 	struct shipper *sh;
 	struct stat sb;
 
+	*db_failed = 0;
 	if (!ship_sensor_valid(cfg->sensor)) {
 		snprintf(err, errlen,
 		         "sensor name '%s': use 1 to 64 letters, digits and . _ : - (--sensor NAME)",
@@ -63,6 +65,7 @@ struct shipper *ship_open(const struct ship_config *cfg, char *err, size_t errle
 	/* Shipping creates nothing: a missing file is a mistyped path. */
 	if (stat(cfg->db_path, &sb) != 0) {
 		snprintf(err, errlen, "no database '%s': %s", cfg->db_path, strerror(errno));
+		*db_failed = 1;
 		return NULL;
 	}
 	sh = calloc(1, sizeof *sh);
@@ -75,8 +78,8 @@ struct shipper *ship_open(const struct ship_config *cfg, char *err, size_t errle
 		sh->cfg.batch_rows = SHIP_BATCH_ROWS;
 	sh->stats.pending = -1;
 	sh->ch = ch_open(&cfg->ch, err, errlen);
-	if (sh->ch)
-		sh->store = store_open(cfg->db_path, STORE_READ_WRITE, err, errlen);
+	if (sh->ch && !(sh->store = store_open(cfg->db_path, STORE_READ_WRITE, err, errlen)))
+		*db_failed = 1;
 	if (!sh->ch || !sh->store) {
 		ship_close(sh);
 		return NULL;
@@ -192,14 +195,25 @@ static int batch_send(struct shipper *sh, const char *table, const char *lead, c
 
 /* ---------------------------------------------------------------- steps */
 
+/* Each step returns -1 when ClickHouse failed (try again later), -2 when the database did. */
+static int db_failed(struct shipper *sh, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "database '%s': %s (the message above says why)", sh->cfg.db_path,
+	         what);
+	return -2;
+}
+
 static int ship_inventory(struct shipper *sh, struct outbox_state *st, char *err, size_t errlen)
 {
 	batch_begin(sh, &outbox_inventory);
-	if (outbox_inventory_read(sh->store, add_row, sh) ||
-	    batch_send(sh, "inventory_kept", "", err, errlen))
+	if (outbox_inventory_read(sh->store, add_row, sh))
+		return db_failed(sh, err, errlen, "cannot read the inventory to ship");
+	if (batch_send(sh, "inventory_kept", "", err, errlen))
 		return -1;
 	st->inventory_done = 1;
-	return outbox_state_put(sh->store, sh->destination, st, NULL);
+	if (outbox_state_put(sh->store, sh->destination, st, NULL))
+		return db_failed(sh, err, errlen, "cannot record what ClickHouse acknowledged");
+	return 0;
 }
 
 static int ship_runs(struct shipper *sh, struct outbox_state *st, char *err, size_t errlen)
@@ -207,13 +221,16 @@ static int ship_runs(struct shipper *sh, struct outbox_state *st, char *err, siz
 	int64_t next = st->runs_from;
 
 	batch_begin(sh, &outbox_runs);
-	if (outbox_runs_read(sh->store, st->runs_from, add_row, sh, &next) ||
-	    batch_send(sh, "runs", "", err, errlen))
+	if (outbox_runs_read(sh->store, st->runs_from, add_row, sh, &next))
+		return db_failed(sh, err, errlen, "cannot read the runs to ship");
+	if (batch_send(sh, "runs", "", err, errlen))
 		return -1;
 	if (next == st->runs_from)
 		return 0;
 	st->runs_from = next;
-	return outbox_state_put(sh->store, sh->destination, st, NULL);
+	if (outbox_state_put(sh->store, sh->destination, st, NULL))
+		return db_failed(sh, err, errlen, "cannot record what ClickHouse acknowledged");
+	return 0;
 }
 
 /* One batch of connection rows: 1 sent, 0 nothing left, -1 failed. */
@@ -226,10 +243,8 @@ static int ship_batch(struct shipper *sh, struct outbox_state *st, char *err, si
 	batch_begin(sh, &outbox_connections);
 	n = outbox_connections_read(sh->store, st->last_id, sh->cfg.batch_rows, hold, add_row, sh,
 	                            &last);
-	if (n < 0) {
-		snprintf(err, errlen, "database '%s': cannot read the outbox", sh->cfg.db_path);
-		return -1;
-	}
+	if (n < 0)
+		return db_failed(sh, err, errlen, "cannot read the connections to ship");
 	if (n == 0)
 		return 0;
 	if (batch_send(sh, "connections", "", err, errlen))
@@ -238,11 +253,8 @@ static int ship_batch(struct shipper *sh, struct outbox_state *st, char *err, si
 	st->shipped += n;
 	sh->stats.shipped += (uint64_t)n;
 	sh->stats.batches++;
-	if (outbox_state_put(sh->store, sh->destination, st, NULL)) {
-		snprintf(err, errlen, "database '%s': cannot record what ClickHouse acknowledged",
-		         sh->cfg.db_path);
-		return -1;
-	}
+	if (outbox_state_put(sh->store, sh->destination, st, NULL))
+		return db_failed(sh, err, errlen, "cannot record what ClickHouse acknowledged");
 	return 1;
 }
 
@@ -303,37 +315,38 @@ int ship_pass(struct shipper *sh, const volatile sig_atomic_t *stop, char *err, 
 	struct outbox_state st = {0};
 	double t0 = tc_now_mono();
 	uint64_t before = sh->stats.shipped;
-	int rc = 0, n = 0, have_state = 0;
+	int rc = 0, n = 0;
 
 	err[0] = '\0';
-	if (!sh->schema_ready && ch_schema_ensure(sh->ch, err, errlen))
+	if (!sh->schema_ready && (rc = ch_schema_ensure(sh->ch, err, errlen)))
 		goto failed;
 	sh->schema_ready = 1;
 	if (outbox_state_get(sh->store, sh->destination, sh->cfg.sensor, &st, err, errlen))
-		return -1; /* not the server's fault: no point in counting it as a failure */
-	have_state = 1;
-	if (!st.inventory_done && ship_inventory(sh, &st, err, errlen))
-		goto failed;
-	if (ship_runs(sh, &st, err, errlen))
+		return -2;
+	if ((!st.inventory_done && (rc = ship_inventory(sh, &st, err, errlen))) ||
+	    (rc = ship_runs(sh, &st, err, errlen)))
 		goto failed;
 	while (!(stop && *stop) && (n = ship_batch(sh, &st, err, errlen)) > 0)
 		;
-	if (!(stop && *stop) && n < 0)
+	if (!(stop && *stop) && n < 0) {
+		rc = n;
 		goto failed;
+	}
 	if (sh->cfg.ttl_s > 0 && (!sh->ttl_checked || t0 - sh->ttl_checked > TTL_EVERY_S)) {
-		if (apply_ttl(sh, err, errlen))
+		if ((rc = apply_ttl(sh, err, errlen)))
 			goto failed;
 		sh->ttl_checked = t0;
 	}
 	goto done;
 failed:
-	rc = -1;
-	sh->stats.failures++;
-	if (!*err)
-		snprintf(err, errlen, "ClickHouse at %s: the batch failed", ch_url(sh->ch));
-	outbox_state_put(sh->store, sh->destination, NULL, err);
+	if (rc == -1) {
+		sh->stats.failures++;
+		if (!*err)
+			snprintf(err, errlen, "ClickHouse at %s: the batch failed", ch_url(sh->ch));
+		outbox_state_put(sh->store, sh->destination, NULL, err);
+	}
 done:
-	sh->stats.pending = have_state ? outbox_pending(sh->store, st.last_id) : -1;
+	sh->stats.pending = outbox_pending(sh->store, st.last_id);
 	if (sh->stats.shipped > before)
 		sh->stats.busy_s += tc_now_mono() - t0;
 	return rc;

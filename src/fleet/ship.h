@@ -35,12 +35,16 @@ struct ship_stats {
 struct shipper;
 
 /* Opens the database (it must exist) and prepares the connection to ClickHouse; no request
- * yet. NULL with the reason in err. */
-struct shipper *ship_open(const struct ship_config *cfg, char *err, size_t errlen);
+ * yet. NULL with the reason in err, and *db_failed set when the database was the reason
+ * (else the configuration: URL, credentials, sensor name). */
+struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err,
+                          size_t errlen);
 void ship_close(struct shipper *sh);
 
 /* Ships everything pending now, batch after batch, until nothing is left or *stop is set.
- * 0 when all was acknowledged, -1 with the reason in err (the rows stay in the outbox). */
+ * 0 when all was acknowledged; -1 when ClickHouse could not be reached or refused (worth
+ * trying again later), -2 when the database failed; the reason in err. Either way the rows
+ * not acknowledged stay in the outbox. */
 int ship_pass(struct shipper *sh, const volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 /* Changes hold_s (capture --ship ends with a pass that holds nothing back). */
