@@ -643,6 +643,41 @@ static void check_prune(const struct conn *c)
 	sqlite3_close(db);
 }
 
+/* A database that ships is its own outbox: pruning deletes only rows every destination has
+ * acknowledged (ship_state.last_id), and never the newest row, whose id SQLite would reuse. */
+static void check_prune_outbox(const struct conn *c)
+{
+	char err[512], path[300];
+	snprintf(path, sizeof path, "%s/outbox.db", dir);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	for (int i = 0; i < 4; i++)
+		CHECK(put(s, c) > 0);
+	CHECK_EQ(store_flush(s), 0);
+	CHECK_EQ(sqlite3_exec(store_db(s),
+	                      "INSERT INTO ship_state (destination, sensor, last_id, "
+	                      "inventory_done, runs_from, shipped) VALUES "
+	                      "('http://a/tlscensus', 'x', 2, 1, 0, 2), "
+	                      "('http://b/tlscensus', 'x', 4, 1, 0, 4)",
+	                      NULL, NULL, NULL),
+	         SQLITE_OK);
+	CHECK_EQ(store_prune(s, 1e12, 100), 2); /* rows 1 and 2: acknowledged by both */
+	CHECK_EQ(sqlite3_exec(store_db(s), "UPDATE ship_state SET last_id = 4", NULL, NULL, NULL),
+	         SQLITE_OK);
+	CHECK_EQ(store_prune(s, 1e12, 100), 1); /* row 3; row 4 is the newest */
+	CHECK_EQ(sql_int(store_db(s), "SELECT min(id) FROM conn"), 4);
+	CHECK_EQ(sql_int(store_db(s), "SELECT sum(connections) FROM inventory"), 4);
+	store_close(s);
+	for (const char *ext = ""; ext; ext = !*ext ? "-wal" : !strcmp(ext, "-wal") ? "-shm" : NULL) {
+		char file[320];
+
+		snprintf(file, sizeof file, "%s%s", path, ext);
+		unlink(file);
+	}
+}
+
 int main(void)
 {
 	struct conn c[R_COUNT];
@@ -708,6 +743,7 @@ int main(void)
 	check_no_prints();
 	check_batches(&c[2]);
 	check_prune(&c[0]);
+	check_prune_outbox(&c[0]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */
 	char *empty = text_inert("", 0, 0);
 	CHECK(empty && empty[0] == '\0');

@@ -648,13 +648,15 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	    {offsetof(struct store, name_insert), "INSERT OR IGNORE INTO names (name) VALUES (?1)"},
 	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
 	     * then counts them from there. A row is picked by last_ts, through the first_ts index
-	     * (first_ts <= last_ts). Rows a ship destination has not acknowledged stay (the
-	     * database is its outbox), and so does the newest row: SQLite would give its id to
-	     * the next one, which a destination would take for a row it already has. */
+	     * (first_ts <= last_ts). In a database that ships (ship_state has a destination),
+	     * rows a destination has not acknowledged stay (the database is its outbox), and so
+	     * does the newest row: SQLite would give its id to the next one, which a destination
+	     * would take for a row it already has. */
 	    {offsetof(struct store, prune_pick),
 	     "INSERT INTO temp.prune_ids SELECT id FROM conn WHERE first_ts < ?1 AND "
-	     "last_ts < ?1 AND id <= (SELECT coalesce(min(last_id), 9223372036854775807) "
-	     "FROM ship_state) AND id < (SELECT max(id) FROM conn) LIMIT ?2"},
+	     "last_ts < ?1 AND (NOT EXISTS (SELECT 1 FROM ship_state) OR ("
+	     "id <= (SELECT min(last_id) FROM ship_state) AND id < (SELECT max(id) FROM conn))) "
+	     "LIMIT ?2"},
 	    {offsetof(struct store, prune_fold),
 	     "INSERT INTO inventory_kept (" INVENTORY_KEY ", connections, first_seen, last_seen) "
 	     "SELECT " INVENTORY_KEY ", 1, first_ts, first_ts FROM inventory_keys "
