@@ -36,7 +36,8 @@ enum {
 	EXIT_CAPTURE = 3,   /* a capture could not be read at all */
 	EXIT_TRUNCATED = 4, /* a capture was cut short; what came before it is recorded */
 	EXIT_DATABASE = 5,
-	EXIT_CENTRAL = 7, /* ship: ClickHouse unreachable or refusing; the rows stay in the outbox */
+	EXIT_CENTRAL =
+	    7, /* ship: ClickHouse unreachable or refusing; the rows stay in the outbox */
 	EXIT_INTERRUPTED = 130,
 };
 
@@ -569,8 +570,7 @@ static void ship_summary(const struct shipper *sh, const char *sensor, double se
 	        "tlscensus: shipped %llu connection rows to %s as sensor '%s' in %.2f s "
 	        "(%.0f rows/s while sending); %lld pending\n",
 	        (unsigned long long)st->shipped, ship_destination(sh), sensor, secs,
-	        st->busy_s > 0 ? (double)st->shipped / st->busy_s : 0.0,
-	        (long long)st->pending);
+	        st->busy_s > 0 ? (double)st->shipped / st->busy_s : 0.0, (long long)st->pending);
 }
 
 static int cmd_ship(int argc, char **argv)
@@ -613,8 +613,8 @@ static int cmd_ship(int argc, char **argv)
 			break;
 		case OPT_GIVE_UP:
 			if (!parse_duration(optarg, &give_up))
-				return usage_error(usage_ship, "--give-up-after wants e.g. 10m, 1h, not",
-				                   optarg);
+				return usage_error(
+				    usage_ship, "--give-up-after wants e.g. 10m, 1h, not", optarg);
 			break;
 		case 'h':
 			fputs(usage_ship, stdout);
@@ -632,9 +632,11 @@ static int cmd_ship(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(usage_ship, "unexpected argument", argv[optind]);
 	if (!f.ch.url)
-		return usage_error(usage_ship, "ship needs the server: --to http://HOST:8123", NULL);
+		return usage_error(usage_ship, "ship needs the server: --to http://HOST:8123",
+		                   NULL);
 	if (f.nsensors > 1)
-		return usage_error(usage_ship, "a database ships as one sensor: one --sensor", NULL);
+		return usage_error(usage_ship, "a database ships as one sensor: one --sensor",
+		                   NULL);
 	cfg.ch = f.ch;
 	cfg.ttl_s = (double)ttl;
 	if (!(cfg.sensor = ship_sensor(&f, host, sizeof host)))
@@ -680,8 +682,9 @@ static int cmd_ship(int argc, char **argv)
 			rc = EXIT_CENTRAL;
 			break;
 		}
-		fprintf(stderr, "tlscensus: %s; records stay in the outbox, trying again in %.0f s\n",
-		        err, backoff);
+		fprintf(stderr,
+		        "tlscensus: %s; records stay in the outbox, trying again in %.0f s\n", err,
+		        backoff);
 		nap(backoff, &stop_requested);
 		backoff = backoff * 2 > 60 ? 60 : backoff * 2;
 	}
@@ -724,8 +727,9 @@ static void *ship_main(void *arg)
 			continue;
 		}
 		if (strcmp(err, t->last_err))
-			fprintf(stderr, "tlscensus: %s; records stay in the outbox, retrying with "
-			                "backoff\n",
+			fprintf(stderr,
+			        "tlscensus: %s; records stay in the outbox, retrying with "
+			        "backoff\n",
 			        err);
 		snprintf(t->last_err, sizeof t->last_err, "%s", err);
 		nap(backoff, &t->stop);
@@ -746,7 +750,8 @@ static struct ship_thread *ship_thread_start(const struct fleet_opts *f, const c
 		free(t);
 		return NULL;
 	}
-	if (!(t->sensor = strdup(cfg.sensor)) || !(t->sh = ship_open(&cfg, &db_failed, err, sizeof err))) {
+	if (!(t->sensor = strdup(cfg.sensor)) ||
+	    !(t->sh = ship_open(&cfg, &db_failed, err, sizeof err))) {
 		fprintf(stderr, "tlscensus: --ship: %s\n", t->sensor ? err : "out of memory");
 		free((char *)t->sensor);
 		free(t);
@@ -776,10 +781,11 @@ static void ship_thread_stop(struct ship_thread *t)
 	pthread_join(t->tid, NULL);
 	ship_set_hold(t->sh, 0);
 	if (ship_pass(t->sh, &go_on, err, sizeof err) != 0)
-		fprintf(stderr,
-		        "tlscensus: %s; the records not sent stay in the outbox: run tlscensus ship "
-		        "--sensor %s\n",
-		        err, t->sensor);
+		fprintf(
+		    stderr,
+		    "tlscensus: %s; the records not sent stay in the outbox: run tlscensus ship "
+		    "--sensor %s\n",
+		    err, t->sensor);
 	ship_summary(t->sh, t->sensor, t->seconds > 0 ? tc_now_mono() - t->seconds : 0);
 	ship_close(t->sh);
 	free((char *)t->sensor);
@@ -1115,8 +1121,8 @@ static void source_close(struct query_source *src)
  * default, unless the caller loads it by name), readable data files, the store. -1 with *rc
  * set to the exit code on failure; the caller frees *policy after closing. */
 static int open_judged(const char *db, const struct fleet_opts *f, const char *policy_arg,
-                       struct legacy_query *q, struct policy **policy,
-                       struct query_source *src, int *rc)
+                       struct legacy_query *q, struct policy **policy, struct query_source *src,
+                       int *rc)
 {
 	char err[1024];
 
@@ -1143,10 +1149,14 @@ static int open_judged(const char *db, const struct fleet_opts *f, const char *p
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
-	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
-	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'},
+	    LEGACY_FILTER_OPTIONS,
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
+	    FLEET_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct fleet_opts fleet = {0};
 	struct query_source src;
@@ -1289,12 +1299,18 @@ static int cmd_migrate(int argc, char **argv)
 static int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
-	    {"output", required_argument, NULL, 'O'}, {"policy", required_argument, NULL, 'P'},
-	    {"top", required_argument, NULL, 'T'},    {"fail-on-legacy", no_argument, NULL, 'F'},
-	    {"no-record", no_argument, NULL, 'R'},    LEGACY_FILTER_OPTIONS,
-	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'O'},
+	    {"policy", required_argument, NULL, 'P'},
+	    {"top", required_argument, NULL, 'T'},
+	    {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"no-record", no_argument, NULL, 'R'},
+	    LEGACY_FILTER_OPTIONS,
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
+	    FLEET_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct fleet_opts fleet = {0};
 	struct query_source src;

@@ -25,8 +25,18 @@ static int failures, checks;
 static void round_trip(void)
 {
 	static const char *const values[] = {
-	    "plain", "", "tab\there", "new\nline", "back\\slash", "\\N", "quote'd \"x\"",
-	    "cr\rff\fbs\b", "<script>\\x1b[31m\\xff\\xfe.ab", "=cmd|' /C calc'!A0", NULL, "end",
+	    "plain",
+	    "",
+	    "tab\there",
+	    "new\nline",
+	    "back\\slash",
+	    "\\N",
+	    "quote'd \"x\"",
+	    "cr\rff\fbs\b",
+	    "<script>\\x1b[31m\\xff\\xfe.ab",
+	    "=cmd|' /C calc'!A0",
+	    NULL,
+	    "end",
 	};
 	const size_t n = sizeof values / sizeof values[0];
 	struct sbuf b = {0};

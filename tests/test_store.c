@@ -670,7 +670,9 @@ static void check_prune_outbox(const struct conn *c)
 	CHECK_EQ(sql_int(store_db(s), "SELECT min(id) FROM conn"), 4);
 	CHECK_EQ(sql_int(store_db(s), "SELECT sum(connections) FROM inventory"), 4);
 	store_close(s);
-	for (const char *ext = ""; ext; ext = !*ext ? "-wal" : !strcmp(ext, "-wal") ? "-shm" : NULL) {
+	for (const char *ext = ""; ext; ext = !*ext                  ? "-wal"
+	                                      : !strcmp(ext, "-wal") ? "-shm"
+	                                                             : NULL) {
 		char file[320];
 
 		snprintf(file, sizeof file, "%s%s", path, ext);

@@ -242,8 +242,10 @@ static int chr_pairs(void *self, const struct filter *f, store_pair_fn fn, void 
 		ch_key_rows(&sql, r->ch, r->sensors, where.p);
 		ch_sqlf(&sql, " GROUP BY %s ORDER BY %s", keys, keys);
 	} else {
-		ch_sqlf(&sql, "SELECT %s, sum(connections) AS n_, min(first_seen) AS fs_, "
-		              "max(last_seen) AS ls_ FROM (", keys);
+		ch_sqlf(&sql,
+		        "SELECT %s, sum(connections) AS n_, min(first_seen) AS fs_, "
+		        "max(last_seen) AS ls_ FROM (",
+		        keys);
 		ch_inventory_rows(&sql, r->ch, r->sensors);
 		ch_sqlf(&sql, ") GROUP BY %s HAVING 1", keys);
 		window(&sql, "ls_", f->since, 0);
@@ -259,7 +261,8 @@ static int chr_pairs(void *self, const struct filter *f, store_pair_fn fn, void 
 			ch_sqlf(&where, " AND ch_version IS NULL AND sh_version IS NULL");
 			ch_sqlf(&sql, "SELECT client_ip, server_ip, toInt64(count()) FROM ");
 			ch_conn_rows(&sql, r->ch, r->sensors, where.p);
-			ch_sqlf(&sql, " GROUP BY client_ip, server_ip ORDER BY client_ip, server_ip");
+			ch_sqlf(&sql,
+			        " GROUP BY client_ip, server_ip ORDER BY client_ip, server_ip");
 			rc = each_row(r, &sql, midstream_row, &pc);
 			if (pc.stopped && !pc.bad)
 				rc = 0;
@@ -281,7 +284,7 @@ static int chr_pairs(void *self, const struct filter *f, store_pair_fn fn, void 
 /* The report's filters, as report_read.c's tc_report_scope applies them. */
 static int in_scope(const struct store_scope *sc, char **f)
 {
-	const char *client = f[0], *server = f[1], *sni = f[3];
+	const char *client = f[0], *server = f[1], *sni = f[3]; /* S_CLIENT, S_SERVER, S_SNI */
 	int ok = 1;
 
 	if (sc->client && sc->client->set)
@@ -289,15 +292,18 @@ static int in_scope(const struct store_scope *sc, char **f)
 	if (ok && sc->server && sc->server->set)
 		ok = server && cidr_match(sc->server, server);
 	if (ok && sc->port)
-		ok = num(f[2]) == sc->port;
+		ok = num(f[2]) == sc->port; /* S_PORT */
 	if (ok && sc->sni_glob)
 		ok = filter_glob_match(sc->sni_glob, sni);
 	return ok;
 }
 
+/* The columns every scoped row starts with: what the filters test. */
+enum { S_CLIENT, S_SERVER, S_PORT, S_SNI, S_FIRST_EXTRA };
+
 struct scoped_ctx {
 	const struct store_scope *sc;
-	int (*row)(void *ctx, char **f, size_t n); /* f: the columns after the four */
+	int (*row)(void *ctx, char **f); /* the whole row; its own columns from S_FIRST_EXTRA */
 	void *ctx;
 	size_t want;
 };
@@ -308,19 +314,20 @@ static int scoped_row(void *ctx, char **f, size_t n)
 
 	if (n != s->want)
 		return 1;
-	return in_scope(s->sc, f) && s->row(s->ctx, f + 4, n - 4) ? 1 : 0;
+	return in_scope(s->sc, f) && s->row(s->ctx, f) ? 1 : 0;
 }
 
 /*
  * The connections in the scope's window, grouped by client, server, port and SNI (what the
  * filters test) and by `extra` (NULL: nothing more; group: how GROUP BY names it), with `aggs`;
- * rows outside the filters are skipped; row gets the extra and aggregate columns.
+ * rows outside the filters are skipped; row gets each row, extra and aggregate columns from
+ * S_FIRST_EXTRA on.
  */
 static int scoped(struct ch_reader *r, const struct store_scope *sc, const char *extra,
                   const char *group, size_t nextra, const char *aggs, size_t naggs,
-                  const char *cond, int (*row)(void *ctx, char **f, size_t n), void *ctx)
+                  const char *cond, int (*row)(void *ctx, char **f), void *ctx)
 {
-	struct scoped_ctx s = {sc, row, ctx, 4 + nextra + naggs};
+	struct scoped_ctx s = {sc, row, ctx, S_FIRST_EXTRA + nextra + naggs};
 	struct sbuf sql = {0}, where = {0};
 	int rc;
 
@@ -332,8 +339,8 @@ static int scoped(struct ch_reader *r, const struct store_scope *sc, const char 
 	ch_sqlf(&sql, "SELECT client_ip, server_ip, server_port, sni, %s%s%s FROM ",
 	        extra ? extra : "", extra ? ", " : "", aggs);
 	ch_conn_rows(&sql, r->ch, r->sensors, where.p);
-	ch_sqlf(&sql, " GROUP BY client_ip, server_ip, server_port, sni%s%s",
-	        group ? ", " : "", group ? group : "");
+	ch_sqlf(&sql, " GROUP BY client_ip, server_ip, server_port, sni%s%s", group ? ", " : "",
+	        group ? group : "");
 	rc = each_row(r, &sql, scoped_row, &s);
 	sb_free(&where);
 	if (rc < 0)
@@ -390,21 +397,20 @@ struct totals_ctx {
 	int have;
 };
 
-/* f: client, server, port, sni, count, min, max (the scoped row's start, before +4) */
-static int totals_row(void *ctx, char **f, size_t n)
+/* after the scope's columns: count, min(first_ts), max(first_ts) */
+static int totals_row(void *ctx, char **f)
 {
 	struct totals_ctx *c = ctx;
-	double first = real(f[1]), last = real(f[2]);
+	char **a = f + S_FIRST_EXTRA;
+	double first = real(a[1]), last = real(a[2]);
 
-	(void)n;
-	c->t->connections += (uint64_t)num(f[0]);
+	c->t->connections += (uint64_t)num(a[0]);
 	if (!c->have || first < c->t->first)
 		c->t->first = first;
 	if (!c->have || last > c->t->last)
 		c->t->last = last;
 	c->have = 1;
-	/* the addresses are four columns before */
-	return strset_add(&c->clients, f[-4]) || strset_add(&c->servers, f[-3]);
+	return strset_add(&c->clients, f[S_CLIENT]) || strset_add(&c->servers, f[S_SERVER]);
 }
 
 static int chr_totals(void *self, const struct store_scope *sc, struct store_totals *out)
@@ -445,11 +451,12 @@ static int count_add(struct counts *c, int64_t value, uint64_t n)
 	return 0;
 }
 
-/* f: value (NULL: -1), count */
-static int count_row(void *ctx, char **f, size_t n)
+/* after the scope's columns: the value (NULL: -1), count */
+static int count_row(void *ctx, char **f)
 {
-	(void)n;
-	return count_add(ctx, f[0] ? num(f[0]) : -1, (uint64_t)num(f[1]));
+	char **a = f + S_FIRST_EXTRA;
+
+	return count_add(ctx, a[0] ? num(a[0]) : -1, (uint64_t)num(a[1]));
 }
 
 /* report_read.c's order: newest known version first (rank), unknown ones by value, no
@@ -474,8 +481,8 @@ static int chr_versions(void *self, const struct store_scope *sc, struct store_c
                         size_t *n)
 {
 	struct counts c = {0};
-	int rc = scoped(self, sc, "version", "version", 1, "toInt64(count())", 1, NULL, count_row,
-	                &c);
+	int rc =
+	    scoped(self, sc, "version", "version", 1, "toInt64(count())", 1, NULL, count_row, &c);
 
 	for (size_t i = 0; rc == 0 && i < c.n; i++) {
 		int rank, legacy = 0;
@@ -526,14 +533,14 @@ struct trend {
 	size_t n;
 };
 
-/* f: span, version (NULL: -1), count */
-static int trend_row(void *ctx, char **f, size_t n)
+/* after the scope's columns: span, version (NULL: -1), count */
+static int trend_row(void *ctx, char **f)
 {
 	struct trend *t = ctx;
-	int64_t span = num(f[0]), version = f[1] ? num(f[1]) : -1;
-	uint64_t k = (uint64_t)num(f[2]);
+	char **a = f + S_FIRST_EXTRA;
+	int64_t span = num(a[0]), version = a[1] ? num(a[1]) : -1;
+	uint64_t k = (uint64_t)num(a[2]);
 
-	(void)n;
 	for (size_t i = 0; i < t->n; i++)
 		if (t->v[i].span == span && t->v[i].version == version) {
 			t->v[i].n += k;
@@ -573,15 +580,14 @@ struct clients_ctx {
 	uint64_t *out;
 };
 
-/* f: count, with the client four columns before */
-static int clients_row(void *ctx, char **f, size_t n)
+/* after the scope's columns: count */
+static int clients_row(void *ctx, char **f)
 {
 	struct clients_ctx *c = ctx;
 
-	(void)n;
 	for (size_t i = 0; i < c->n; i++)
-		if (f[-4] && !strcmp(f[-4], c->clients[i]))
-			c->out[i] += (uint64_t)num(f[0]);
+		if (f[S_CLIENT] && !strcmp(f[S_CLIENT], c->clients[i]))
+			c->out[i] += (uint64_t)num(f[S_FIRST_EXTRA]);
 	return 0;
 }
 
@@ -623,12 +629,14 @@ static int chr_coverage(void *self, double since, double until, double now,
 	              "sum(ifNull(undecodable, 0)), sum(ifNull(kernel_drops, 0)), "
 	              "sum(ifNull(queue_drops, 0)), sum(ifNull(flows_evicted, 0)) FROM ");
 	ch_table(&sql, r->ch, "runs");
-	ch_sqlf(&sql, " FINAL WHERE 1%s AND ((sensor, id) IN (SELECT sensor, ifNull(run_id, -1) "
-	              "FROM ",
+	ch_sqlf(&sql,
+	        " FINAL WHERE 1%s AND ((sensor, id) IN (SELECT sensor, ifNull(run_id, -1) "
+	        "FROM ",
 	        r->sensors);
 	ch_conn_rows(&sql, r->ch, r->sensors, in_window.p ? in_window.p : "0");
-	ch_sqlf(&sql, ") OR (command = 'capture' AND started < %.17g AND ifNull(ended, %.17g) >= "
-	              "%.17g))",
+	ch_sqlf(&sql,
+	        ") OR (command = 'capture' AND started < %.17g AND ifNull(ended, %.17g) >= "
+	        "%.17g))",
 	        until, now, since);
 	sb_free(&in_window);
 	rc = each_row(r, &sql, coverage_row, out);
@@ -814,9 +822,10 @@ struct ch_reader *ch_reader_open(const struct ch_config *cfg, const char *const 
 	}
 	for (size_t i = 0; i < nsensors; i++) {
 		if (!ship_sensor_valid(sensors[i])) {
-			snprintf(err, errlen,
-			         "--sensor '%s': a sensor name is 1 to 64 letters, digits and . _ : -",
-			         sensors[i]);
+			snprintf(
+			    err, errlen,
+			    "--sensor '%s': a sensor name is 1 to 64 letters, digits and . _ : -",
+			    sensors[i]);
 			goto fail;
 		}
 		ch_sqlf(&cond, "%s", i ? ", " : " AND sensor IN (");
@@ -835,8 +844,8 @@ struct ch_reader *ch_reader_open(const struct ch_config *cfg, const char *const 
 	r->ch = ch_open(cfg, err, errlen);
 	if (!r->ch)
 		goto fail;
-	snprintf(r->name, sizeof r->name, "%s (database %s%s%s)", ch_url(r->ch),
-	         ch_database(r->ch), nsensors ? ", sensors " : "", r->sensors_text);
+	snprintf(r->name, sizeof r->name, "%s (database %s%s%s)", ch_url(r->ch), ch_database(r->ch),
+	         nsensors ? ", sensors " : "", r->sensors_text);
 	present = ch_schema_present(r->ch, err, errlen);
 	if (present < 0)
 		goto fail;

@@ -134,7 +134,8 @@ int ch_schema_ensure(struct ch *c, char *err, size_t errlen)
 			struct outbox_table folded = outbox_inventory;
 
 			folded.name = "inventory_folded";
-			create_table(&sql, c, &folded, "`month` UInt32, ", engine.p ? engine.p : "");
+			create_table(&sql, c, &folded, "`month` UInt32, ",
+			             engine.p ? engine.p : "");
 			rc = run(c, &sql, err, errlen);
 		}
 		sb_free(&engine);
@@ -142,10 +143,11 @@ int ch_schema_ensure(struct ch *c, char *err, size_t errlen)
 	if (rc == 0) {
 		ch_sqlf(&sql, "CREATE TABLE IF NOT EXISTS ");
 		ch_table(&sql, c, "reports");
-		ch_sqlf(&sql, " (`generated_at` Float64, `seq` UInt64, `since` Nullable(Float64), "
-		              "`until` Float64, `policy` String, `scope` String, `sensors` String, "
-		              "`format` String, `path` Nullable(String), `legacy_clients` String) "
-		              "ENGINE = MergeTree ORDER BY (policy, scope, sensors, generated_at, seq)");
+		ch_sqlf(&sql,
+		        " (`generated_at` Float64, `seq` UInt64, `since` Nullable(Float64), "
+		        "`until` Float64, `policy` String, `scope` String, `sensors` String, "
+		        "`format` String, `path` Nullable(String), `legacy_clients` String) "
+		        "ENGINE = MergeTree ORDER BY (policy, scope, sensors, generated_at, seq)");
 		rc = run(c, &sql, err, errlen);
 	}
 	if (rc == 0)

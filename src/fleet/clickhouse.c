@@ -78,14 +78,30 @@ void ch_tsv_put(struct sbuf *b, const char *text, size_t len)
 		const char *esc = NULL;
 
 		switch (text[i]) {
-		case '\\': esc = "\\\\"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\0': esc = "\\0"; break;
-		case '\'': esc = "\\'"; break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\0':
+			esc = "\\0";
+			break;
+		case '\'':
+			esc = "\\'";
+			break;
 		}
 		if (esc)
 			sb_put(b, esc, 2);
@@ -107,13 +123,26 @@ static char *tsv_field(char *p, char *end)
 			continue;
 		}
 		switch (*++r) {
-		case 't': *w++ = '\t'; break;
-		case 'n': *w++ = '\n'; break;
-		case 'r': *w++ = '\r'; break;
-		case 'b': *w++ = '\b'; break;
-		case 'f': *w++ = '\f'; break;
-		case '0': *w++ = '\0'; break;
-		default: *w++ = *r; /* \\ \' and anything else: the character itself */
+		case 't':
+			*w++ = '\t';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case '0':
+			*w++ = '\0';
+			break;
+		default:
+			*w++ = *r; /* \\ \' and anything else: the character itself */
 		}
 	}
 	*w = '\0';
@@ -217,10 +246,11 @@ static int check_url(const char *url, char *err, size_t errlen)
 	slash = strchr(host, '/');
 	at = strchr(host, '@');
 	if (at && (!slash || at < slash)) {
-		set_err(err, errlen,
-		        "ClickHouse URL: no user or password in the URL (the command line is visible "
-		        "to every user of the machine); use --credentials FILE (user:password) or "
-		        "TLSCENSUS_CLICKHOUSE_USER and TLSCENSUS_CLICKHOUSE_PASSWORD");
+		set_err(
+		    err, errlen,
+		    "ClickHouse URL: no user or password in the URL (the command line is visible "
+		    "to every user of the machine); use --credentials FILE (user:password) or "
+		    "TLSCENSUS_CLICKHOUSE_USER and TLSCENSUS_CLICKHOUSE_PASSWORD");
 		return -1;
 	}
 	if (strchr(url, '?') || strchr(url, '#')) {
@@ -243,7 +273,8 @@ static int check_database(const char *db, char *err, size_t errlen)
 			n = 0;
 	if (!n || n > 64) {
 		set_err(err, errlen,
-		        "ClickHouse database name '%s': use letters, digits and _ (default " CH_DEFAULT_DATABASE ")",
+		        "ClickHouse database name '%s': use letters, digits and _ "
+		        "(default " CH_DEFAULT_DATABASE ")",
 		        db);
 		return -1;
 	}
@@ -393,10 +424,11 @@ int ch_query(struct ch *c, const char *sql, const char *data, size_t len, struct
 		server_message(msg, sizeof msg, &body);
 		if (status == 401 || status == 403 || strstr(msg, "Code: 192") ||
 		    strstr(msg, "Code: 193") || strstr(msg, "Code: 516"))
-			set_err(err, errlen,
-			        "ClickHouse at %s refused the user: %s (check --credentials FILE or "
-			        "TLSCENSUS_CLICKHOUSE_USER/TLSCENSUS_CLICKHOUSE_PASSWORD)",
-			        c->url, msg);
+			set_err(
+			    err, errlen,
+			    "ClickHouse at %s refused the user: %s (check --credentials FILE or "
+			    "TLSCENSUS_CLICKHOUSE_USER/TLSCENSUS_CLICKHOUSE_PASSWORD)",
+			    c->url, msg);
 		else
 			set_err(err, errlen, "ClickHouse at %s: HTTP %ld: %s", c->url, status, msg);
 		goto done;

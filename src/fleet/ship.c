@@ -49,17 +49,17 @@ int ship_sensor_valid(const char *s)
 	return 1;
 }
 
-struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err,
-                          size_t errlen)
+struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err, size_t errlen)
 {
 	struct shipper *sh;
 	struct stat sb;
 
 	*db_failed = 0;
 	if (!ship_sensor_valid(cfg->sensor)) {
-		snprintf(err, errlen,
-		         "sensor name '%s': use 1 to 64 letters, digits and . _ : - (--sensor NAME)",
-		         cfg->sensor);
+		snprintf(
+		    err, errlen,
+		    "sensor name '%s': use 1 to 64 letters, digits and . _ : - (--sensor NAME)",
+		    cfg->sensor);
 		return NULL;
 	}
 	/* Shipping creates nothing: a missing file is a mistyped path. */
@@ -116,8 +116,7 @@ const char *ship_destination(const struct shipper *sh)
 
 /* ---------------------------------------------------------------- rows as TabSeparated */
 
-static void put_value(struct sbuf *b, const struct outbox_column *col,
-                      const struct outbox_value *v)
+static void put_value(struct sbuf *b, const struct outbox_column *col, const struct outbox_value *v)
 {
 	char num[40];
 
@@ -287,9 +286,10 @@ static int apply_ttl(struct shipper *sh, char *err, size_t errlen)
 		sb_reset(&sql);
 		ch_sqlf(&sql, "INSERT INTO ");
 		ch_table(&sql, sh->ch, "inventory_folded");
-		ch_sqlf(&sql, " (month, sensor, %s, connections, first_seen, last_seen, shipped_at) "
-		              "SELECT %u, sensor, %s, toInt64(count()), min(first_ts), max(first_ts), "
-		              "toUInt64(%llu) FROM ",
+		ch_sqlf(&sql,
+		        " (month, sensor, %s, connections, first_seen, last_seen, shipped_at) "
+		        "SELECT %u, sensor, %s, toInt64(count()), min(first_ts), max(first_ts), "
+		        "toUInt64(%llu) FROM ",
 		        keys, month, keys, (unsigned long long)(tc_now_unix() * 1e6));
 		ch_key_rows(&sql, sh->ch, "", cond);
 		ch_sqlf(&sql, " WHERE summarized = 0 GROUP BY sensor, %s", keys);
@@ -301,8 +301,9 @@ static int apply_ttl(struct shipper *sh, char *err, size_t errlen)
 		if (rc == 0)
 			rc = sql.failed ? -1 : ch_query(sh->ch, sql.p, NULL, 0, NULL, err, errlen);
 		if (rc == 0)
-			fprintf(stderr, "tlscensus: ClickHouse at %s: dropped the connections of %u "
-			                "(--ttl); the inventory keeps them\n",
+			fprintf(stderr,
+			        "tlscensus: ClickHouse at %s: dropped the connections of %u "
+			        "(--ttl); the inventory keeps them\n",
 			        ch_url(sh->ch), month);
 	}
 	sb_free(&sql);

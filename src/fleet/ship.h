@@ -25,11 +25,11 @@ struct ship_config {
 };
 
 struct ship_stats {
-	uint64_t shipped;   /* connection rows acknowledged by this process */
+	uint64_t shipped; /* connection rows acknowledged by this process */
 	uint64_t batches;
-	int64_t pending;    /* rows not yet acknowledged, after the last pass; -1: unknown */
-	uint64_t failures;  /* passes that failed (server down, refused) */
-	double busy_s;      /* seconds spent in passes that shipped rows */
+	int64_t pending;   /* rows not yet acknowledged, after the last pass; -1: unknown */
+	uint64_t failures; /* passes that failed (server down, refused) */
+	double busy_s;     /* seconds spent in passes that shipped rows */
 };
 
 struct shipper;
@@ -37,8 +37,7 @@ struct shipper;
 /* Opens the database (it must exist) and prepares the connection to ClickHouse; no request
  * yet. NULL with the reason in err, and *db_failed set when the database was the reason
  * (else the configuration: URL, credentials, sensor name). */
-struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err,
-                          size_t errlen);
+struct shipper *ship_open(const struct ship_config *cfg, int *db_failed, char *err, size_t errlen);
 void ship_close(struct shipper *sh);
 
 /* Ships everything pending now, batch after batch, until nothing is left or *stop is set.

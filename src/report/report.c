@@ -92,8 +92,7 @@ static void tallies_free(struct tallies *t)
 
 static int oom(const struct report *r)
 {
-	fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n",
-	        r->s->name);
+	fprintf(stderr, "tlscensus: database '%s': out of memory for the report\n", r->s->name);
 	return -1;
 }
 
@@ -396,7 +395,8 @@ static int gather(struct report *r)
 	                                .sni_glob = r->o->q.sni_glob,
 	                                .port = r->o->q.port};
 	if (gather_totals(r) || gather_versions(r) || gather_ciphers(r) || gather_trend(r) ||
-	    r->s->ops->coverage(r->s->self, r->since, r->until, r->now, &r->cov) || gather_changes(r))
+	    r->s->ops->coverage(r->s->self, r->since, r->until, r->now, &r->cov) ||
+	    gather_changes(r))
 		return -1;
 	return 0;
 }

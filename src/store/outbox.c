@@ -13,47 +13,107 @@
 #include "text.h"
 #include "util.h"
 
-#define I(n)  {#n, OUTBOX_INT, 0}
-#define IN(n) {#n, OUTBOX_INT, 1}
-#define R(n)  {#n, OUTBOX_REAL, 0}
-#define RN(n) {#n, OUTBOX_REAL, 1}
-#define T(n)  {#n, OUTBOX_TEXT, 0}
-#define TN(n) {#n, OUTBOX_TEXT, 1}
+#define I(n)                                                                                       \
+	{                                                                                          \
+#n, OUTBOX_INT, 0                                                                  \
+	}
+#define IN(n)                                                                                      \
+	{                                                                                          \
+#n, OUTBOX_INT, 1                                                                  \
+	}
+#define R(n)                                                                                       \
+	{                                                                                          \
+#n, OUTBOX_REAL, 0                                                                 \
+	}
+#define RN(n)                                                                                      \
+	{                                                                                          \
+#n, OUTBOX_REAL, 1                                                                 \
+	}
+#define T(n)                                                                                       \
+	{                                                                                          \
+#n, OUTBOX_TEXT, 0                                                                 \
+	}
+#define TN(n)                                                                                      \
+	{                                                                                          \
+#n, OUTBOX_TEXT, 1                                                                 \
+	}
 
 /* The view's columns by name; a column added to the view is one line here (and is added to the
  * central table by the shipper). retry, summarized and has_hello come last, from
  * inventory_keys. */
 static const struct outbox_column conn_cols[] = {
-    IN(id),           I(run_id),         RN(first_ts),      RN(last_ts),
-    T(transport),     I(ip_version),     TN(client_ip),     IN(client_port),
-    TN(server_ip),    IN(server_port),   I(client_packets), I(server_packets),
-    I(client_bytes),  I(server_bytes),   I(client_stream_trunc), I(server_stream_trunc),
-    I(ch_version),    I(ch_sslv2),       T(ch_versions),    I(ch_max_version),
-    T(ciphers),       T(extensions),     T(groups),         T(key_shares),
-    T(sig_algs),      T(point_formats),  T(compression),    T(sni),
-    T(alpn),          I(session_id_len), I(fallback_scsv),  I(session_ticket),
-    I(ch_trunc),      T(ja3),            T(ja3_str),        T(ja4),
-    I(sh_version),    I(sh_selected_version), I(version),   I(cipher),
-    T(sh_extensions), T(sh_alpn),        T(ja3s),           T(ja3s_str),
-    I(hrr),           I(alert_level),    I(alert_desc),     T(alert_from),
-    T(app_label),     T(parse_status),   T(parse_error),    I(hello_count),
-    I(sh_group),      I(quic_version),
-    IN(retry),        IN(summarized),    IN(has_hello),
+    IN(id),
+    I(run_id),
+    RN(first_ts),
+    RN(last_ts),
+    T(transport),
+    I(ip_version),
+    TN(client_ip),
+    IN(client_port),
+    TN(server_ip),
+    IN(server_port),
+    I(client_packets),
+    I(server_packets),
+    I(client_bytes),
+    I(server_bytes),
+    I(client_stream_trunc),
+    I(server_stream_trunc),
+    I(ch_version),
+    I(ch_sslv2),
+    T(ch_versions),
+    I(ch_max_version),
+    T(ciphers),
+    T(extensions),
+    T(groups),
+    T(key_shares),
+    T(sig_algs),
+    T(point_formats),
+    T(compression),
+    T(sni),
+    T(alpn),
+    I(session_id_len),
+    I(fallback_scsv),
+    I(session_ticket),
+    I(ch_trunc),
+    T(ja3),
+    T(ja3_str),
+    T(ja4),
+    I(sh_version),
+    I(sh_selected_version),
+    I(version),
+    I(cipher),
+    T(sh_extensions),
+    T(sh_alpn),
+    T(ja3s),
+    T(ja3s_str),
+    I(hrr),
+    I(alert_level),
+    I(alert_desc),
+    T(alert_from),
+    T(app_label),
+    T(parse_status),
+    T(parse_error),
+    I(hello_count),
+    I(sh_group),
+    I(quic_version),
+    IN(retry),
+    IN(summarized),
+    IN(has_hello),
 };
 #define CONN_COMPUTED 3 /* the last columns, not the view's */
 
 static const struct outbox_column run_cols[] = {
-    IN(id),          RN(started),     R(ended),        T(command),       T(source),
-    T(tool_version), I(packets),      I(bytes),        I(not_ip),        I(undecodable),
-    I(fragments),    I(reassembled),  I(tcp_packets),  I(flows),         I(flows_evicted),
+    IN(id),          RN(started),        R(ended),           T(command),      T(source),
+    T(tool_version), I(packets),         I(bytes),           I(not_ip),       I(undecodable),
+    I(fragments),    I(reassembled),     I(tcp_packets),     I(flows),        I(flows_evicted),
     I(handshakes),   I(hello_truncated), I(hello_malformed), I(kernel_drops), I(queue_drops),
 };
 
 static const struct outbox_column inventory_cols[] = {
-    TN(client_ip),      TN(server_ip),   IN(server_port),   TN(sni),
-    IN(version),        IN(cipher),      IN(ch_max_version), TN(ja3),
-    TN(ja4),            IN(alert_desc),  IN(fallback_scsv), IN(retry),
-    TN(parse_status),   IN(connections), RN(first_seen),    RN(last_seen),
+    TN(client_ip),    TN(server_ip),   IN(server_port),    TN(sni),
+    IN(version),      IN(cipher),      IN(ch_max_version), TN(ja3),
+    TN(ja4),          IN(alert_desc),  IN(fallback_scsv),  IN(retry),
+    TN(parse_status), IN(connections), RN(first_seen),     RN(last_seen),
 };
 
 const struct outbox_table outbox_connections = {"connections", conn_cols, COUNT_OF(conn_cols)};
@@ -149,10 +209,11 @@ int outbox_state_get(struct store *s, const char *destination, const char *senso
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db,
-		                        "SELECT sensor, last_id, inventory_done, runs_from, shipped "
-		                        "FROM ship_state WHERE destination = ?1",
-		                        -1, &st, NULL);
+		rc =
+		    sqlite3_prepare_v2(db,
+		                       "SELECT sensor, last_id, inventory_done, runs_from, shipped "
+		                       "FROM ship_state WHERE destination = ?1",
+		                       -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, destination, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
@@ -166,8 +227,8 @@ int outbox_state_get(struct store *s, const char *destination, const char *senso
 		out->runs_from = sqlite3_column_int64(st, 3);
 		out->shipped = sqlite3_column_int64(st, 4);
 	} else {
-		snprintf(err, errlen, "database '%s': cannot read the ship state: %s", store_path(s),
-		         sqlite3_errmsg(db));
+		snprintf(err, errlen, "database '%s': cannot read the ship state: %s",
+		         store_path(s), sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	if (rc == SQLITE_OK && strcmp(out->sensor, sensor)) {
@@ -186,10 +247,11 @@ int outbox_state_put(struct store *s, const char *destination, const struct outb
 	sqlite3_stmt *q = NULL;
 	int rc = sqlite3_prepare_v2(
 	    store_db(s),
-	    error ? "UPDATE ship_state SET last_attempt = ?6, last_error = ?7 WHERE destination = ?1"
-	          : "UPDATE ship_state SET last_id = ?2, inventory_done = ?3, runs_from = ?4, "
-	            "shipped = ?5, last_success = ?6, last_attempt = ?6, last_error = NULL "
-	            "WHERE destination = ?1",
+	    error
+	        ? "UPDATE ship_state SET last_attempt = ?6, last_error = ?7 WHERE destination = ?1"
+	        : "UPDATE ship_state SET last_id = ?2, inventory_done = ?3, runs_from = ?4, "
+	          "shipped = ?5, last_success = ?6, last_attempt = ?6, last_error = NULL "
+	          "WHERE destination = ?1",
 	    -1, &q, NULL);
 
 	if (rc == SQLITE_OK) {
@@ -360,8 +422,8 @@ out:
 
 /* Rows of t; with next_from (runs), ?1 is arg and *next_from the first run still open
  * (ended NULL) among them, else the id after the last. */
-static int read_table(struct store *s, const struct outbox_table *t, const char *from,
-                      int64_t arg, outbox_row_fn fn, void *ctx, int64_t *next_from)
+static int read_table(struct store *s, const struct outbox_table *t, const char *from, int64_t arg,
+                      outbox_row_fn fn, void *ctx, int64_t *next_from)
 {
 	struct outbox_value row[32];
 	sqlite3_stmt *st = NULL;
@@ -378,7 +440,7 @@ static int read_table(struct store *s, const struct outbox_table *t, const char 
 		for (size_t i = 0; i < t->ncols; i++)
 			cell(st, (int)i, &row[i]);
 		if (next_from) {
-			last = row[0].i; /* id */
+			last = row[0].i;                   /* id */
 			if (row[2].null && first_open < 0) /* ended */
 				first_open = row[0].i;
 		}
@@ -398,8 +460,7 @@ out:
 	return rc;
 }
 
-int outbox_runs_read(struct store *s, int64_t from, outbox_row_fn fn, void *ctx,
-                     int64_t *next_from)
+int outbox_runs_read(struct store *s, int64_t from, outbox_row_fn fn, void *ctx, int64_t *next_from)
 {
 	return read_table(s, &outbox_runs, "FROM runs WHERE id >= ?1 ORDER BY id", from, fn, ctx,
 	                  next_from);

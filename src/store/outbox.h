@@ -45,10 +45,10 @@ typedef int (*outbox_row_fn)(void *ctx, const struct outbox_value *row);
 
 struct outbox_state {
 	char sensor[128];
-	int64_t last_id;   /* conn rows up to this id are acknowledged */
+	int64_t last_id;    /* conn rows up to this id are acknowledged */
 	int inventory_done; /* inventory_kept's rows from before shipping are acknowledged */
-	int64_t runs_from; /* runs from this id on are sent again */
-	int64_t shipped;   /* conn rows acknowledged, in all */
+	int64_t runs_from;  /* runs from this id on are sent again */
+	int64_t shipped;    /* conn rows acknowledged, in all */
 };
 
 /* The destination's state; a new destination starts at nothing acknowledged, under sensor.

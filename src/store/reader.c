@@ -27,8 +27,7 @@ static int sq_versions(void *self, const struct store_scope *sc, struct store_co
 	return store_report_versions(self, sc, out, n);
 }
 
-static int sq_ciphers(void *self, const struct store_scope *sc, struct store_count **out,
-                      size_t *n)
+static int sq_ciphers(void *self, const struct store_scope *sc, struct store_count **out, size_t *n)
 {
 	return store_report_ciphers(self, sc, out, n);
 }
