@@ -20,6 +20,7 @@
 #include "collect.h"
 #include "hints.h"
 #include "label.h"
+#include "outbox.h"
 #include "legacy.h"
 #include "legacy_out.h"
 #include "report.h"
@@ -213,6 +214,7 @@ static const char usage_ship[] =
     "usage: tlscensus ship --db FILE --to URL [--database NAME] [--sensor NAME]\n"
     "                      [--credentials FILE] [--cacert FILE] [--batch N] [--ttl D]\n"
     "                      [--follow] [--give-up-after D]\n"
+    "       tlscensus ship --db FILE --status\n"
     "\n"
     "Sends the database's connection records, runs and inventory to ClickHouse over its HTTP\n"
     "interface, creating the tables it needs. The database is the outbox: what ClickHouse\n"
@@ -234,6 +236,8 @@ static const char usage_ship[] =
     "  --follow             keep shipping new records until SIGINT/SIGTERM\n"
     "  --give-up-after D    stop retrying after D (default 10m) and exit 7; the records\n"
     "                       stay in the database for the next run\n"
+    "  --status             per destination: the sensor name, rows shipped and pending, the\n"
+    "                       last success and the last error (also while capture --ship runs)\n"
     "\n"
     "exit codes: 0 all sent; 2 usage; 5 database error; 7 ClickHouse unreachable or refusing;\n"
     "            130 interrupted (what was acknowledged stays acknowledged)\n";
@@ -481,6 +485,7 @@ enum {
 	OPT_FOLLOW,
 	OPT_GIVE_UP,
 	OPT_SHIP,
+	OPT_STATUS,
 };
 
 #define FLEET_MAX_SENSORS 64
@@ -573,6 +578,44 @@ static void ship_summary(const struct shipper *sh, const char *sensor, double se
 	        st->busy_s > 0 ? (double)st->shipped / st->busy_s : 0.0, (long long)st->pending);
 }
 
+static struct store *open_for_query(const char *db);
+
+static void time_text(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&s, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "never");
+}
+
+static void print_status(void *ctx, const struct outbox_status *o)
+{
+	char ok[32], tried[32];
+
+	(*(int *)ctx)++;
+	time_text(o->last_success, ok, sizeof ok);
+	time_text(o->last_attempt, tried, sizeof tried);
+	printf("%s: sensor %s, %lld rows shipped, %lld pending; last success %s, last attempt "
+	       "%s%s%s\n",
+	       o->destination, o->sensor, (long long)o->shipped, (long long)o->pending, ok, tried,
+	       o->last_error ? "; last error: " : "", o->last_error ? o->last_error : "");
+}
+
+static int ship_status(const char *db)
+{
+	struct store *st = open_for_query(db);
+	int n = 0, rc;
+
+	if (!st)
+		return EXIT_DATABASE;
+	rc = outbox_status_read(st, print_status, &n);
+	store_close(st);
+	if (rc == 0 && !n)
+		printf("%s: never shipped (tlscensus ship --db %s --to URL)\n", db, db);
+	return rc ? EXIT_DATABASE : EXIT_OK;
+}
+
 static int cmd_ship(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -583,6 +626,7 @@ static int cmd_ship(int argc, char **argv)
 	    {"ttl", required_argument, NULL, OPT_TTL},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"give-up-after", required_argument, NULL, OPT_GIVE_UP},
+	    {"status", no_argument, NULL, OPT_STATUS},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -590,7 +634,7 @@ static int cmd_ship(int argc, char **argv)
 	struct ship_config cfg = {.db_path = DEFAULT_DB};
 	uint64_t give_up = 600, ttl = 0;
 	uint32_t batch;
-	int o, follow = 0, rc;
+	int o, follow = 0, status = 0, rc;
 	char host[256], err[1024];
 
 	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
@@ -610,6 +654,9 @@ static int cmd_ship(int argc, char **argv)
 			break;
 		case OPT_FOLLOW:
 			follow = 1;
+			break;
+		case OPT_STATUS:
+			status = 1;
 			break;
 		case OPT_GIVE_UP:
 			if (!parse_duration(optarg, &give_up))
@@ -631,6 +678,8 @@ static int cmd_ship(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error(usage_ship, "unexpected argument", argv[optind]);
+	if (status)
+		return ship_status(cfg.db_path);
 	if (!f.ch.url)
 		return usage_error(usage_ship, "ship needs the server: --to http://HOST:8123",
 		                   NULL);

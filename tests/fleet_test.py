@@ -207,6 +207,7 @@ def scenario(work, ch_dir, url, port):
 
     # the server goes away: ship retries, gives up (exit 7), and resumes where it stopped
     more = sorted(glob.glob(os.path.join(SAMPLES, "clients", "*.pcap")))
+    central_count_cached = central_count(url, "a")
     https_port = None
     if os.path.exists(os.path.join(ch_dir, "https_url")):
         https_port = open(os.path.join(ch_dir, "https_url")).read().strip().rsplit(":", 1)[1]
@@ -220,6 +221,11 @@ def scenario(work, ch_dir, url, port):
     with sqlite3.connect(a_db) as c:
         err = c.execute("SELECT last_error FROM ship_state").fetchone()[0]
     check(err and url in err, "ship_state keeps why the last attempt failed")
+    st = run("ship", "--db", a_db, "--status", env=env)
+    pending = local_count(a_db) - central_count_cached
+    check(st.returncode == 0 and f"sensor a, " in st.stdout and f"{pending} pending" in st.stdout
+          and "last error: ClickHouse at" in st.stdout,
+          f"ship --status: {pending} pending and the last error ({st.stdout.strip()[:160]})")
     retrying = subprocess.Popen([TLSCENSUS, "ship", "--db", a_db, "--to", url, "--sensor", "a",
                                  "--give-up-after", "5m"], env=env, stderr=subprocess.PIPE,
                                 text=True)
@@ -236,6 +242,9 @@ def scenario(work, ch_dir, url, port):
           "ship backed off while the server was away and finished once it was back")
     check(central_count(url, "a") == local_count(a_db),
           "after the outage: every row of sensor a in ClickHouse, once")
+    st = run("ship", "--db", a_db, "--status", env=env)
+    check(" 0 pending" in st.stdout and "last error" not in st.stdout,
+          "ship --status after the outage: nothing pending, no error")
     same_everything("after the outage")
 
     # kill -9 mid-run, in a database of its own: resume, nothing lost or doubled

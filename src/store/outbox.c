@@ -488,3 +488,48 @@ int64_t outbox_pending(struct store *s, int64_t after)
 	sqlite3_finalize(st);
 	return n;
 }
+
+int outbox_status_read(struct store *s, void (*fn)(void *ctx, const struct outbox_status *st),
+                       void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	/* A database that never shipped, opened read-only, may not have the table yet. */
+	rc = sqlite3_prepare_v2(store_db(s),
+	                        "SELECT count(*) FROM sqlite_master WHERE name = 'ship_state'", -1,
+	                        &st, NULL);
+	rc = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc <= 0) {
+		if (rc < 0)
+			db_error(s, "cannot read the ship state");
+		return rc;
+	}
+	rc = sqlite3_prepare_v2(store_db(s),
+	                        "SELECT destination, sensor, last_error, last_id, shipped, "
+	                        "(SELECT count(*) FROM conn WHERE id > last_id), "
+	                        "coalesce(last_success, 0), coalesce(last_attempt, 0) "
+	                        "FROM ship_state ORDER BY destination",
+	                        -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_status o = {
+		    .destination = (const char *)sqlite3_column_text(st, 0),
+		    .sensor = (const char *)sqlite3_column_text(st, 1),
+		    .last_error = (const char *)sqlite3_column_text(st, 2),
+		    .last_id = sqlite3_column_int64(st, 3),
+		    .shipped = sqlite3_column_int64(st, 4),
+		    .pending = sqlite3_column_int64(st, 5),
+		    .last_success = sqlite3_column_double(st, 6),
+		    .last_attempt = sqlite3_column_double(st, 7),
+		};
+
+		fn(ctx, &o);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		db_error(s, "cannot read the ship state");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

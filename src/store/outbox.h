@@ -72,4 +72,16 @@ int outbox_inventory_read(struct store *s, outbox_row_fn fn, void *ctx);
 /* Connection rows after `after`; -1 on error. */
 int64_t outbox_pending(struct store *s, int64_t after);
 
+/* One destination as ship_state keeps it, with the rows still to send. */
+struct outbox_status {
+	const char *destination, *sensor, *last_error; /* last_error NULL: none */
+	int64_t last_id, shipped, pending;
+	double last_success, last_attempt; /* 0: never */
+};
+
+/* Calls fn for every destination this database ships to; 0 (also when it never shipped), or
+ * -1 with a message on stderr. Works on a read-only store. */
+int outbox_status_read(struct store *s, void (*fn)(void *ctx, const struct outbox_status *st),
+                       void *ctx);
+
 #endif
