@@ -298,6 +298,30 @@ def scenario(work, ch_dir, url, port):
     check(p.returncode == 0 and json.loads(p.stdout)["counted_from"] == "inventory",
           "a window reaching into dropped months is answered from the inventory")
 
+    # a sensor that pruned (--retain) before it first shipped: its inventory_kept goes too
+    p_db = os.path.join(work, "p.db")
+    shutil.copy(b_db, p_db)
+    with sqlite3.connect(p_db) as c:
+        cut = c.execute("SELECT first_ts FROM conn ORDER BY first_ts LIMIT 1 OFFSET 100"
+                        ).fetchone()[0]
+        c.execute("DELETE FROM connections WHERE first_ts < ?", (cut,))
+        kept = c.execute("SELECT count(*), sum(connections) FROM inventory_kept").fetchone()
+    p = run("ship", "--db", p_db, "--to", url, "--sensor", "p", "--database", "pruned",
+            env=env, check_rc=0)
+    check(p.returncode == 0 and kept[0] > 0 and
+          int(sql(url, "SELECT sum(connections) FROM pruned.inventory_kept FINAL")) == kept[1],
+          f"pruned before shipping: the {kept[0]} inventory_kept rows ({kept[1]} connections) "
+          "shipped too")
+    for extra in ([], ["--since", "2010-01-01"], ["--policy", "nist"]):
+        compare(f"pruned sensor: legacy --format json {' '.join(extra)}",
+                ["legacy", "--db", p_db, "--format", "json", *extra],
+                ["legacy", "--clickhouse", url, "--database", "pruned", "--format", "json",
+                 *extra], env)
+    compare("pruned sensor: report --format csv",
+            ["report", "--db", p_db, "--format", "csv", "--no-record"],
+            ["report", "--clickhouse", url, "--database", "pruned", "--format", "csv",
+             "--no-record"], env, report=True)
+
     # https: the certificate is verified (a self-signed one only with --cacert)
     https_file = os.path.join(ch_dir, "https_url")
     if os.path.exists(https_file):

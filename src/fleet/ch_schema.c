@@ -40,13 +40,6 @@ static void create_table(struct sbuf *b, const struct ch *c, const struct outbox
 	ch_sqlf(b, ", `shipped_at` UInt64) ENGINE = %s", engine);
 }
 
-/* The inventory key as an ORDER BY list. */
-static void key_list(struct sbuf *b)
-{
-	for (size_t i = 0; i < pair_key_count; i++)
-		ch_sqlf(b, ", `%s`", pair_columns[i].name);
-}
-
 static int run(struct ch *c, struct sbuf *sql, char *err, size_t errlen)
 {
 	int rc;
@@ -102,10 +95,9 @@ static int add_missing(struct ch *c, const struct outbox_table *t, char *err, si
 
 int ch_schema_ensure(struct ch *c, char *err, size_t errlen)
 {
-	struct sbuf sql = {0}, order = {0};
+	struct sbuf sql = {0};
 	int rc;
 
-	key_list(&order);
 	ch_sqlf(&sql, "CREATE DATABASE IF NOT EXISTS `%s`", ch_database(c));
 	rc = run(c, &sql, err, errlen);
 	if (rc == 0) {
@@ -121,24 +113,19 @@ int ch_schema_ensure(struct ch *c, char *err, size_t errlen)
 		rc = run(c, &sql, err, errlen);
 	}
 	if (rc == 0) {
-		struct sbuf engine = {0};
-
-		ch_sqlf(&engine, "ReplacingMergeTree(shipped_at) ORDER BY (sensor%s)",
-		        order.p ? order.p : "");
-		create_table(&sql, c, &outbox_inventory, "", engine.p ? engine.p : "");
+		create_table(&sql, c, &outbox_inventory, "",
+		             "ReplacingMergeTree(shipped_at) ORDER BY (sensor, id)");
 		rc = run(c, &sql, err, errlen);
-		sb_reset(&engine);
-		ch_sqlf(&engine, "ReplacingMergeTree(shipped_at) ORDER BY (month, sensor%s)",
-		        order.p ? order.p : "");
-		if (rc == 0) {
-			struct outbox_table folded = outbox_inventory;
+	}
+	if (rc == 0) {
+		/* the kept rows' columns but their sensor-local id: a fold is keyed by its month
+		 * and a hash of the key columns, whichever they are when it is made */
+		const struct outbox_table folded = {"inventory_folded", outbox_inventory.cols + 1,
+		                                    outbox_inventory.ncols - 1};
 
-			folded.name = "inventory_folded";
-			create_table(&sql, c, &folded, "`month` UInt32, ",
-			             engine.p ? engine.p : "");
-			rc = run(c, &sql, err, errlen);
-		}
-		sb_free(&engine);
+		create_table(&sql, c, &folded, "`month` UInt32, `key_hash` UInt64, ",
+		             "ReplacingMergeTree(shipped_at) ORDER BY (month, sensor, key_hash)");
+		rc = run(c, &sql, err, errlen);
 	}
 	if (rc == 0) {
 		ch_sqlf(&sql, "CREATE TABLE IF NOT EXISTS ");
@@ -157,7 +144,6 @@ int ch_schema_ensure(struct ch *c, char *err, size_t errlen)
 	if (rc == 0)
 		rc = add_missing(c, &outbox_inventory, err, errlen);
 	sb_free(&sql);
-	sb_free(&order);
 	return rc;
 }
 

@@ -8,9 +8,9 @@
  *                   ORDER BY (client_ip, server_ip, server_port, sensor, id): (sensor, id) is
  *                   a record, sent again after a lost acknowledgement and counted once (FINAL)
  *   runs            ReplacingMergeTree(shipped_at) ORDER BY (sensor, id): the latest counters
- *   inventory_kept  ReplacingMergeTree(shipped_at) ORDER BY (sensor, key): what a sensor had
+ *   inventory_kept  ReplacingMergeTree(shipped_at) ORDER BY (sensor, id): what a sensor had
  *                   pruned before it began shipping
- *   inventory_folded  the same per month dropped by --ttl (ORDER BY (month, sensor, key))
+ *   inventory_folded  the same per month dropped by --ttl (ORDER BY (month, sensor, key_hash))
  *   reports         MergeTree: the reports over the fleet (--since last, changes)
  */
 #ifndef TLSCENSUS_FLEET_CH_SCHEMA_H

@@ -287,10 +287,10 @@ static int apply_ttl(struct shipper *sh, char *err, size_t errlen)
 		ch_sqlf(&sql, "INSERT INTO ");
 		ch_table(&sql, sh->ch, "inventory_folded");
 		ch_sqlf(&sql,
-		        " (month, sensor, %s, connections, first_seen, last_seen, shipped_at) "
-		        "SELECT %u, sensor, %s, toInt64(count()), min(first_ts), max(first_ts), "
-		        "toUInt64(%llu) FROM ",
-		        keys, month, keys, (unsigned long long)(tc_now_unix() * 1e6));
+		        " (month, key_hash, sensor, %s, connections, first_seen, last_seen, "
+		        "shipped_at) SELECT %u, cityHash64(%s), sensor, %s, toInt64(count()), "
+		        "min(first_ts), max(first_ts), toUInt64(%llu) FROM ",
+		        keys, month, keys, keys, (unsigned long long)(tc_now_unix() * 1e6));
 		ch_key_rows(&sql, sh->ch, "", cond);
 		ch_sqlf(&sql, " WHERE summarized = 0 GROUP BY sensor, %s", keys);
 		rc = sql.failed ? -1 : ch_query(sh->ch, sql.p, NULL, 0, NULL, err, errlen);

@@ -109,11 +109,12 @@ static const struct outbox_column run_cols[] = {
     I(handshakes),   I(hello_truncated), I(hello_malformed), I(kernel_drops), I(queue_drops),
 };
 
+/* id first: the row's identity centrally, whatever the key's columns become */
 static const struct outbox_column inventory_cols[] = {
-    TN(client_ip),    TN(server_ip),   IN(server_port),    TN(sni),
-    IN(version),      IN(cipher),      IN(ch_max_version), TN(ja3),
-    TN(ja4),          IN(alert_desc),  IN(fallback_scsv),  IN(retry),
-    TN(parse_status), IN(connections), RN(first_seen),     RN(last_seen),
+    IN(id),         TN(client_ip),     TN(server_ip),      IN(server_port),  TN(sni),
+    IN(version),    IN(cipher),        IN(ch_max_version), TN(ja3),          TN(ja4),
+    IN(alert_desc), IN(fallback_scsv), IN(retry),          TN(parse_status), IN(connections),
+    RN(first_seen), RN(last_seen),
 };
 
 const struct outbox_table outbox_connections = {"connections", conn_cols, COUNT_OF(conn_cols)};

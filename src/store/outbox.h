@@ -28,7 +28,7 @@ struct outbox_table {
 
 /* connections: every column of the view `connections`, then retry and summarized as the view
  * inventory_keys says, and has_hello (the connection is in the inventory). runs: the runs
- * table. inventory_kept: what pruning folded before shipping began. */
+ * table. inventory_kept: what pruning folded before shipping began (its id first). */
 extern const struct outbox_table outbox_connections, outbox_runs, outbox_inventory;
 
 /* One cell; text is not NUL-terminated-safe to keep (valid until the row callback returns). */
