@@ -368,30 +368,51 @@ def scenario(work, ch_dir, url, port):
     check(p.returncode == 5 and "tlscensus ship" in p.stderr,
           "an empty ClickHouse database: exit 5, saying to ship first")
 
-    capture_ship(work, url, env)
+    capture_ship(work, url, env, lambda: server("stop", ch_dir),
+                 lambda: server("start", ch_dir, port, https_port))
     return 1 if failures else 0
 
 
-def capture_ship(work, url, env):
-    """capture --ship on the loopback interface while tcpreplay sends the samples (root)."""
+def capture_ship(work, url, env, stop_server, start_server):
+    """capture --ship on the loopback interface while tcpreplay sends the samples (root); then
+    again while the server is down: the capture is not held up, the rows wait in the outbox."""
     if os.geteuid() != 0 or not shutil.which("tcpreplay"):
         print("capture --ship: skipped (needs root and tcpreplay)")
         return
     db = os.path.join(work, "live.db")
-    cap = subprocess.Popen([TLSCENSUS, "capture", "-i", "lo", "-f", "tcp port 4433 or tcp "
-                            "port 8443", "--db", db, "-Z", "root", "--duration", "8s",
-                            "--no-label", "--ship", url, "--sensor", "live"],
-                           env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(2)
-    for f in sorted(glob.glob(os.path.join(SAMPLES, "tls1*.pcap")))[:6]:
-        subprocess.run(["tcpreplay", "-q", "-i", "lo", "--topspeed", f], capture_output=True)
-    _, err = cap.communicate(timeout=60)
-    if cap.returncode not in (0, 130) or not os.path.exists(db):
-        check(False, f"capture --ship ran (rc {cap.returncode}): {err[-500:]}")
+
+    def capture(files):
+        cap = subprocess.Popen([TLSCENSUS, "capture", "-i", "lo", "-f", "tcp port 4433 or tcp "
+                                "port 8443", "--db", db, "-Z", "root", "--duration", "6s",
+                                "--no-label", "--ship", url, "--sensor", "live"],
+                               env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        for f in files:
+            subprocess.run(["tcpreplay", "-q", "-i", "lo", "--topspeed", f],
+                           capture_output=True)
+        t0 = time.time()
+        _, err = cap.communicate(timeout=120)
+        return cap.returncode, err, time.time() - t0
+
+    replay = sorted(glob.glob(os.path.join(SAMPLES, "tls1*.pcap")))
+    rc, err, _ = capture(replay[:6])
+    if rc not in (0, 130) or not os.path.exists(db):
+        check(False, f"capture --ship ran (rc {rc}): {err[-500:]}")
         return
     n = local_count(db)
     check(n > 0 and central_count(url, "live") == n,
           f"capture --ship: the {n} connections captured are in ClickHouse")
+    stop_server()
+    rc, err, tail = capture(replay[6:12])
+    m = local_count(db)
+    check(rc in (0, 130) and m > n and "outbox" in err and tail < 30,
+          f"capture --ship with the server down: exit {rc}, {m - n} more connections "
+          f"recorded, the capture ended on time ({tail:.1f} s after the replay), the rows "
+          "wait in the outbox")
+    start_server()
+    p = run("ship", "--db", db, "--to", url, "--sensor", "live", env=env, check_rc=0)
+    check(p.returncode == 0 and central_count(url, "live") == m,
+          "once the server is back, ship sends what the capture could not")
 
 
 if __name__ == "__main__":
