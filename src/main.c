@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,8 @@ static const char usage_read[] =
     "  --no-label         skip nDPI application labels\n"
     "  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
     "  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
+    "  --workers N        packet threads, each walking the files and keeping its own flows\n"
+    "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
     "  --quiet            no progress line and no summary\n";
 
@@ -111,7 +114,9 @@ static const char usage_capture[] =
     "  --no-label             skip nDPI application labels\n"
     "  --max-flows N          flows tracked at once (default 1048576)\n"
     "  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
-    "  --stats-every S        seconds between refreshes of the run's counters (60)\n";
+    "  --stats-every S        seconds between refreshes of the run's counters (60)\n"
+    "  --workers N            packet threads in one PACKET_FANOUT group, flows spread by\n"
+    "                         their hash (default: the number of cores)\n";
 
 static const char usage_legacy[] =
     "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
@@ -223,19 +228,33 @@ static int join_sources(int n, char **paths, char *out, size_t outlen)
 	return 1;
 }
 
-/* What read and capture share: database, labels, writer thread and census, opened in that
- * order and closed in reverse. */
+/* What read and capture share: database, labels, writer thread and one census per worker
+ * (each with its own labeler: nDPI's detection module is not shared between threads), opened
+ * in that order and closed in reverse. */
 struct pipeline {
 	struct store *store;
-	struct labeler *labels;
 	struct writer *writer;
-	struct census *census;
+	unsigned workers;
+	struct labeler *labels[WRITER_MAX_PORTS];
+	struct census *census[WRITER_MAX_PORTS];
 };
 
+static void pipeline_free(struct pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->workers; i++)
+		census_free(pl->census[i]);
+	writer_stop(pl->writer);
+	for (unsigned i = 0; i < pl->workers; i++)
+		label_close(pl->labels[i]);
+	store_close(pl->store);
+}
+
+/* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h). */
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
                          int no_label, enum writer_mode mode, const char *source,
                          const char *command)
 {
+	unsigned n = cfg->workers ? cfg->workers : 1;
 	char err[1024];
 
 	memset(pl, 0, sizeof(*pl));
@@ -244,33 +263,72 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 		fprintf(stderr, "tlscensus: %s\n", err);
 		return -1;
 	}
-	if (!no_label && !(pl->labels = label_open(err, sizeof(err))))
-		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
+	for (unsigned i = 0; !no_label && i < n; i++) {
+		if (!(pl->labels[i] = label_open(err, sizeof(err)))) {
+			fprintf(stderr, "tlscensus: %s; continuing without application labels\n",
+			        err);
+			for (unsigned j = 0; j < i; j++) { /* all workers label, or none */
+				label_close(pl->labels[j]);
+				pl->labels[j] = NULL;
+			}
+			break;
+		}
+	}
 	store_run_begin(pl->store, source, command);
-	pl->writer = writer_start(pl->store, mode);
-	pl->census = pl->writer ? census_new(cfg, writer_sink(pl->writer), pl->labels) : NULL;
-	if (!pl->census) {
-		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
-		        cfg->max_flows);
-		writer_stop(pl->writer);
-		label_close(pl->labels);
-		store_close(pl->store);
+	pl->writer = writer_start_ports(pl->store, mode, n);
+	pl->workers = n;
+	for (unsigned i = 0; pl->writer && i < n; i++) {
+		struct census_config c = *cfg;
+
+		c.worker = (uint16_t)i;
+		c.workers = (uint16_t)n;
+		c.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
+		pl->census[i] = census_new(&c, writer_port_sink(writer_port(pl->writer, i)),
+		                           pl->labels[i]);
+		if (!pl->census[i]) {
+			fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
+			        cfg->max_flows);
+			pipeline_free(pl);
+			return -1;
+		}
+	}
+	if (!pl->writer) {
+		fprintf(stderr, "tlscensus: cannot start the database thread\n");
+		pipeline_free(pl);
 		return -1;
 	}
 	return 0;
 }
 
-/* Records every open flow, ends the run; stats receives the run's counters. Returns 0, or -1
- * when the database reported an error along the way. */
+/* Adds every counter of b to a (run_stats holds counters only). */
+static void stats_add(struct run_stats *a, const struct run_stats *b)
+{
+	uint64_t *x = (uint64_t *)a;
+	const uint64_t *y = (const uint64_t *)b;
+
+	for (size_t i = 0; i < sizeof *a / sizeof *x; i++)
+		x[i] += y[i];
+}
+
+/* Records every open flow, ends the run; stats receives the run's counters (all workers').
+ * Returns 0, or -1 when the database reported an error along the way. */
 static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
 {
-	census_flush(pl->census);
-	*stats = *census_stats(pl->census);
-	census_free(pl->census);
+	memset(stats, 0, sizeof *stats);
+	for (unsigned i = 0; i < pl->workers; i++) {
+		census_flush(pl->census[i]);
+		stats_add(stats, census_stats(pl->census[i]));
+	}
+	for (unsigned i = 0; i < pl->workers; i++) {
+		census_free(pl->census[i]);
+		pl->census[i] = NULL;
+	}
 	uint64_t write_errors = writer_errors(pl->writer);
 	writer_stop(pl->writer);
+	pl->writer = NULL;
 	int rc = write_errors || store_run_end(pl->store, stats) != 0 ? -1 : 0;
-	label_close(pl->labels);
+	for (unsigned i = 0; i < pl->workers; i++)
+		label_close(pl->labels[i]);
 	store_close(pl->store);
 	return rc;
 }
@@ -294,6 +352,34 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* The cores this process may run on: the default number of capture workers. */
+static uint32_t default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (uint32_t)n;
+}
+
+/* A worker other than the first, reading the same files as it (census_config.sees_all): its
+ * messages would repeat the first worker's, so it keeps them to itself. */
+struct read_worker {
+	struct census *census;
+	char **paths;
+	int n;
+	pthread_t thread;
+};
+
+static void *read_worker_main(void *arg)
+{
+	struct read_worker *w = arg;
+	struct source_progress quiet = {.stop = &stop_requested};
+	char msg[1024];
+
+	for (int i = 0; i < w->n && !stop_requested; i++)
+		source_read_file(w->census, w->paths[i], &quiet, msg, sizeof msg);
+	return NULL;
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -303,11 +389,15 @@ static int cmd_read(int argc, char **argv)
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"progress", no_argument, NULL, 'p'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"workers", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	/* One by default: on a machine of few cores the writer thread needs one of them, and a
+	 * single worker writes rows in capture order (ids follow the file). */
+	uint32_t workers = 1;
 	const char *db = DEFAULT_DB;
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
@@ -329,6 +419,10 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'w':
+			if (!parse_u32(optarg, 1, &workers) || workers > WRITER_MAX_PORTS)
+				return usage_error(usage_read, "--workers wants 1..64, not", optarg);
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
@@ -345,17 +439,38 @@ static int cmd_read(int argc, char **argv)
 
 	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
 		snprintf(sources, sizeof(sources), "%d files", argc - optind);
+	/* Several workers each walk every file and keep their own flows; standard input and
+	 * pipes can be read once only, so they are read by one. */
+	for (int i = optind; i < argc && workers > 1; i++)
+		if (!source_walkable(argv[i]))
+			workers = 1;
+	cfg.workers = (uint16_t)workers;
+	cfg.sees_all = 1;
 	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
 		return EXIT_DATABASE;
-	struct census *c = pl.census;
 	install_signals();
 
 	double t0 = source_now();
+	struct read_worker helpers[WRITER_MAX_PORTS];
+	unsigned started = 0;
+	for (unsigned w = 1; w < pl.workers; w++) {
+		helpers[w] = (struct read_worker){pl.census[w], argv + optind, argc - optind};
+		if (pthread_create(&helpers[w].thread, NULL, read_worker_main, &helpers[w]) != 0)
+			break; /* cannot happen short of a thread limit: the flows of the rest would be
+			        * lost, so stop before reading */
+		started = w;
+	}
+	if (started + 1 < pl.workers) {
+		fprintf(stderr, "tlscensus: cannot start %u reading threads; try --workers 1\n",
+		        pl.workers);
+		stop_requested = 1;
+	}
 	for (int i = optind; i < argc && !stop_requested; i++) {
 		char msg[1024];
-		enum source_result r = source_read_file(c, argv[i], &prog, msg, sizeof(msg));
+		enum source_result r =
+		    source_read_file(pl.census[0], argv[i], &prog, msg, sizeof(msg));
 		if (r == SOURCE_OK)
 			continue;
 		fprintf(stderr, "tlscensus: %s\n", msg);
@@ -366,6 +481,10 @@ static int cmd_read(int argc, char **argv)
 		else if (r == SOURCE_STOPPED)
 			rc = EXIT_INTERRUPTED;
 	}
+	for (unsigned w = 1; w <= started; w++)
+		pthread_join(helpers[w].thread, NULL);
+	if (started + 1 < pl.workers && rc == EXIT_OK)
+		rc = EXIT_INTERRUPTED;
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
@@ -433,6 +552,7 @@ static int cmd_capture(int argc, char **argv)
 	    {"max-flows", required_argument, NULL, 'm'},
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"stats-every", required_argument, NULL, 'S'},
+	    {"workers", required_argument, NULL, 'w'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -441,6 +561,7 @@ static int cmd_capture(int argc, char **argv)
 	    .buffer_mib = 64,
 	    .promisc = 1,
 	    .stats_every_s = 60,
+	    .workers = default_workers(),
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	const char *db = DEFAULT_DB, *user = NULL;
@@ -505,6 +626,11 @@ static int cmd_capture(int argc, char **argv)
 				return usage_error(usage_capture,
 				                   "--stats-every wants seconds >= 1, not", optarg);
 			break;
+		case 'w':
+			if (!parse_u32(optarg, 1, &u) || u > WRITER_MAX_PORTS)
+				return usage_error(usage_capture, "--workers wants 1..64, not", optarg);
+			cc.workers = u;
+			break;
 		case 'h':
 			fputs(usage_capture, stdout);
 			return EXIT_OK;
@@ -534,6 +660,10 @@ static int cmd_capture(int argc, char **argv)
 	char source[512];
 	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
 	         cc.filter ? cc.filter : "");
+	/* One census per worker; tunnelled frames go to the worker of their inner flow. */
+	cfg.workers = (uint16_t)capture_workers(cap);
+	cfg.redirect = capture_redirect;
+	cfg.redirect_ctx = cap;
 	/* A live capture never waits for the disk: a full queue drops and counts. */
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
@@ -541,12 +671,14 @@ static int cmd_capture(int argc, char **argv)
 		return EXIT_DATABASE;
 	}
 	install_signals();
-	fprintf(stderr, "tlscensus: capturing on %s into %s\n", cc.iface, db);
+	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)\n", cc.iface, db,
+	        pl.workers, pl.workers == 1 ? "" : "s");
 	if (capture_run(cap, pl.census, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
 	/* The capture is over: the flows still open are recorded however long the queue takes. */
 	writer_set_mode(pl.writer, WRITER_BLOCK);
-	census_flush(pl.census);
+	for (unsigned i = 0; i < pl.workers; i++)
+		census_flush(pl.census[i]);
 	capture_report(cap, pl.census);
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)

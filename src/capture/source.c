@@ -242,6 +242,17 @@ static enum source_result read_file(struct census *c, const char *path,
 	return SOURCE_OK;
 }
 
+int source_walkable(const char *path)
+{
+	struct pcapfile f;
+	char why[256];
+
+	if (strcmp(path, "-") == 0 || pcapfile_open(&f, path, why, sizeof why) != PCAPFILE_OPENED)
+		return 0;
+	pcapfile_close(&f);
+	return 1;
+}
+
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen)
 {

@@ -30,6 +30,10 @@ struct source_progress {
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen);
 
+/* Whether path is a pcap/pcapng file read in place: such a file can be walked by several
+ * workers at once, each taking its own flows (standard input and pipes cannot). */
+int source_walkable(const char *path);
+
 double source_now(void);
 
 #endif
