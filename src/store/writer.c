@@ -57,6 +57,7 @@ struct writer {
 	pthread_cond_t not_empty, not_full, synced;
 	struct item *ring;
 	size_t head, count;    /* items at ring[head .. head+count) mod WRITER_QUEUE */
+	size_t cap;            /* items queued at most: WRITER_QUEUE, or WRITER_QUEUE_BLOCK */
 	struct item *batch;    /* the writer thread's copy of the items it is processing */
 	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
@@ -320,7 +321,7 @@ static void *writer_main(void *arg)
 		/* Take a batch out by value under one lock, so the packet thread may refill the
 		 * slots at once and neither side pays a lock and a wake-up per record. */
 		size_t n = w->count < WRITER_BATCH ? w->count : WRITER_BATCH;
-		int was_full = w->count == WRITER_QUEUE;
+		int was_full = w->count == w->cap;
 		for (size_t i = 0; i < n; i++) {
 			w->batch[i] = w->ring[w->head];
 			w->head = (w->head + 1) % WRITER_QUEUE;
@@ -397,6 +398,10 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 	}
 	w->store = st;
 	w->mode = mode;
+	/* Reading files, the queue only evens out the two threads' pace; every queued record
+	 * holds its hellos (a ClientHello's lists are several KiB), so a long one is memory that
+	 * buys nothing. A live capture keeps the long queue: bursts must not drop. */
+	w->cap = mode == WRITER_BLOCK ? WRITER_QUEUE_BLOCK : WRITER_QUEUE;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->not_empty, NULL);
 	pthread_cond_init(&w->not_full, NULL);
@@ -426,7 +431,7 @@ struct writer_port *writer_port(struct writer *w, unsigned i)
 /* Reserves a slot; returns NULL (and counts) when dropping. Called with the lock held. */
 static struct item *reserve(struct writer *w, int may_drop)
 {
-	while (w->count == WRITER_QUEUE) {
+	while (w->count == w->cap) {
 		if (may_drop && w->mode == WRITER_DROP) {
 			w->dropped++;
 			return NULL;

@@ -17,8 +17,11 @@ enum writer_mode {
 	WRITER_DROP,  /* a full queue drops the record and counts it */
 };
 
-/* Records in flight at most (~15 MiB): bounds the memory held by the queue. */
+/* Records in flight at most: bounds the memory held by the queue (about 15 MiB of items, and
+ * the hellos they hold: up to ~6 KiB each for a ClientHello's lists). */
 #define WRITER_QUEUE 32768
+/* The same for a writer started in WRITER_BLOCK mode (reading files). */
+#define WRITER_QUEUE_BLOCK 4096
 
 /* Packet threads one writer serves at most (--workers). */
 #define WRITER_MAX_PORTS 64
