@@ -269,11 +269,11 @@ static void check_policy_load(void)
 	FILE *f;
 
 	policy_builtin_names(names, sizeof names);
-	CHECK(same(names, "default, entra, nist, pci, tls12"));
+	CHECK(same(names, "default, entra, nist, pci, pq, tls12"));
 	p = policy_load("nosuch", err, sizeof err);
 	CHECK(p == NULL);
 	CHECK(contains(err, "unknown policy 'nosuch'"));
-	CHECK(contains(err, "default, entra, nist, pci, tls12"));
+	CHECK(contains(err, "default, entra, nist, pci, pq, tls12"));
 	p = policy_load("./nosuch.policy", err, sizeof err);
 	CHECK(p == NULL);
 	CHECK(contains(err, "cannot open policy file './nosuch.policy'"));
