@@ -765,16 +765,22 @@ struct legacy_judge *legacy_judge_begin(const struct legacy_query *q, struct leg
 	return c;
 }
 
-static int accepted_cmp(const void *a, const void *b)
+int legacy_address_cmp(const char *a, const char *b)
 {
-	const struct legacy_accepted *x = a, *y = b;
 	unsigned char xk[17], yk[17];
 	int k;
 
-	ip_key(x->client_ip, xk);
-	ip_key(y->client_ip, yk);
+	ip_key(a, xk);
+	ip_key(b, yk);
 	k = memcmp(xk, yk, 17);
-	return k ? k : strcmp(x->client_ip, y->client_ip);
+	return k ? k : strcmp(a, b);
+}
+
+static int accepted_cmp(const void *a, const void *b)
+{
+	const struct legacy_accepted *x = a, *y = b;
+
+	return legacy_address_cmp(x->client_ip, y->client_ip);
 }
 
 /* The accepted pairs, one per client in address order; the judge's copies move to out. */

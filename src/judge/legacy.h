@@ -143,6 +143,9 @@ struct legacy_group_totals {
  * when out of memory. The caller frees the array; the keys live as long as r. */
 struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
                                           enum legacy_sort sort, size_t *ngroups);
+/* Numeric address order (IPv4 before IPv6), as the entries are sorted; for qsort comparators. */
+int legacy_address_cmp(const char *a, const char *b);
+
 /* An entry's group key: its client address, or its server address. */
 const char *legacy_group_key(const struct legacy_entry *e, enum legacy_group g);
 
