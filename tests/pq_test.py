@@ -223,6 +223,46 @@ def check_pruned(db):
           "pruned: the draft client is not judged on what is gone")
 
 
+OLD_INVENTORY = """CREATE VIEW inventory AS
+SELECT client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4,
+  alert_desc, fallback_scsv, retry, parse_status, count(*) AS connections,
+  min(first_ts) AS first_seen, max(first_ts) AS last_seen FROM inventory_keys
+GROUP BY client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3,
+  ja4, alert_desc, fallback_scsv, retry, parse_status"""
+
+
+def check_old_views(tmp, db):
+    """Views an older tlscensus made (read-only commands leave them): the legacy listing works
+    as before, the key-exchange rules judge nothing and say how to mend it; migrate mends it."""
+    old = os.path.join(tmp, "old-views.db")
+    open(old, "wb").write(open(db, "rb").read())
+    c = sqlite3.connect(old)
+    keys = c.execute("SELECT sql FROM sqlite_master WHERE name = 'inventory_keys'").fetchone()[0]
+    cut = keys.index(",\n  coalesce(ch.groups")
+    keys = keys[:cut] + keys[keys.index("\nFROM conn c"):]
+    c.executescript("DROP VIEW inventory; DROP VIEW inventory_keys; %s; %s; "
+                    "UPDATE meta SET value = 'older' WHERE key = 'views_hash';"
+                    % (keys, OLD_INVENTORY))
+    c.close()
+    v13 = os.path.join(tmp, "v13.policy")
+    open(v13, "w").write("min-version TLSv1.3\n")  # lists the TLS 1.2 sample
+    for policy in ("default", v13):
+        want = ok(tc("legacy", "--db", db, "--policy", policy, "--format", "csv"), policy)
+        r = tc("legacy", "--db", old, "--policy", policy, "--format", "csv")
+        check(ok(r, "legacy on old views") == want and "tlscensus migrate --db" in r.stderr,
+              "old views: the %s listing as before, and a warning: %r" % (policy, r.stderr))
+        if policy == v13:
+            check("10.99.1.3" in want, "old views: the TLS 1.2 sample is listed under v13")
+    doc = json.loads(ok(tc("legacy", "--db", old, "--policy", "pq", "--format", "json"), "pq old") or "{}")
+    check(doc.get("entries") == [] and doc.get("key_exchange", {}).get("no_facts") == len(CASES),
+          "old views: nothing judged on the key exchange %r" % doc.get("key_exchange"))
+    ok(tc("migrate", "--db", old), "migrate")
+    r = tc("legacy", "--db", old, "--policy", "pq", "--format", "json")
+    doc = json.loads(ok(r, "pq after migrate") or "{}")
+    check(doc.get("key_exchange", {}).get("ready") == 2 and "warning" not in r.stderr,
+          "migrate brings the views back: %r" % doc.get("key_exchange"))
+
+
 def main():
     global TC, SAMPLES, PQ_SAMPLES
     TC, SAMPLES, PQ_SAMPLES = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -235,6 +275,7 @@ def main():
         check_legacy_formats(db)
         check_report(db)
         check_policy_file(tmp, db)
+        check_old_views(tmp, db)
         check_pruned(db)
     return checks.summary()
 

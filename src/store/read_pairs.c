@@ -47,23 +47,33 @@ enum {
 #define PAIR_KEY_COLUMNS                                                                           \
 	"client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4, "      \
 	"alert_desc, fallback_scsv, retry, parse_status"
-/* The key-exchange facts, after the counts: NULL in the inventory for rows --retain folded. */
+/* The key-exchange facts, after the counts: NULL in the inventory for rows --retain folded.
+ * Views made by an older tlscensus lack them (read-only opens leave the views as they are):
+ * then every pair comes without them (NULLs), and a warning says how to get them. */
 #define PAIR_KX_COLUMNS "groups, key_shares, sh_group, hrr"
+#define PAIR_NO_KX      "NULL, NULL, NULL, NULL"
 
 /* Bound on the groups read from one stored list: the dissector keeps no more (hello.h). */
 #define PAIR_MAX_GROUPS TC_MAX_GROUPS
 
 /* The inventory: a row overlapping the window counts whole (its connections are not dated
  * one by one any more). */
-static const char inventory_sql[] =
-    "SELECT " PAIR_KEY_COLUMNS ", connections, first_seen, last_seen, " PAIR_KX_COLUMNS
-    " FROM inventory WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR server_port = ?3)";
+#define INVENTORY_SQL(kx)                                                                          \
+	"SELECT " PAIR_KEY_COLUMNS ", connections, first_seen, last_seen, " kx                     \
+	" FROM inventory WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR "               \
+	"server_port = ?3)"
 
 /* The connection rows, grouped like the inventory: exact for a window they cover. */
-static const char connections_sql[] =
-    "SELECT " PAIR_KEY_COLUMNS ", count(*), min(first_ts), max(first_ts), " PAIR_KX_COLUMNS
-    " FROM inventory_keys WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY " PAIR_KEY_COLUMNS ", " PAIR_KX_COLUMNS;
+#define CONNECTIONS_SQL(kx, group)                                                                 \
+	"SELECT " PAIR_KEY_COLUMNS ", count(*), min(first_ts), max(first_ts), " kx                 \
+	" FROM inventory_keys WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR "             \
+	"server_port = ?3) GROUP BY " PAIR_KEY_COLUMNS group
+
+/* [0] with the key-exchange columns, [1] without them (older views) */
+static const char *const inventory_sql[2] = {INVENTORY_SQL(PAIR_KX_COLUMNS),
+                                             INVENTORY_SQL(PAIR_NO_KX)};
+static const char *const connections_sql[2] = {
+    CONNECTIONS_SQL(PAIR_KX_COLUMNS, ", " PAIR_KX_COLUMNS), CONNECTIONS_SQL(PAIR_NO_KX, "")};
 
 /* Connections without any hello (the capture began mid-stream): no inventory row has them. */
 static const char midstream_sql[] =
@@ -221,6 +231,24 @@ static int query_double(struct store *s, const char *sql, double *out)
 	return have;
 }
 
+/* 1 when the views have the key-exchange columns (see PAIR_KX_COLUMNS). */
+static int views_have_kx(struct store *s)
+{
+	static const char *const probe[] = {
+	    "SELECT " PAIR_KX_COLUMNS " FROM inventory_keys LIMIT 0",
+	    "SELECT " PAIR_KX_COLUMNS " FROM inventory LIMIT 0",
+	};
+	int ok = 1;
+
+	for (size_t i = 0; ok && i < sizeof probe / sizeof probe[0]; i++) {
+		sqlite3_stmt *st = NULL;
+
+		ok = sqlite3_prepare_v2(store_db(s), probe[i], -1, &st, NULL) == SQLITE_OK;
+		sqlite3_finalize(st);
+	}
+	return ok;
+}
+
 /* 1 when the connection rows answer for f's window (see the head of this file). */
 static int use_connections(struct store *s, const struct filter *f)
 {
@@ -240,11 +268,18 @@ static int use_connections(struct store *s, const struct filter *f)
 int store_read_pairs(struct store *s, const struct filter *f, store_pair_fn fn, void *ctx,
                      int *from_connections)
 {
-	int stopped = 0, rc;
+	int stopped = 0, rc, old = !views_have_kx(s);
 
+	if (old)
+		fprintf(
+		    stderr,
+		    "tlscensus: warning: database '%s' has the views of an older tlscensus, "
+		    "without the key-exchange columns: key-exchange rules cannot judge its "
+		    "connections. Run 'tlscensus migrate --db %s' (as a user who may write it)\n",
+		    store_path(s), store_path(s));
 	*from_connections = use_connections(s, f);
-	rc =
-	    read_rows(s, *from_connections ? connections_sql : inventory_sql, f, fn, ctx, &stopped);
+	rc = read_rows(s, *from_connections ? connections_sql[old] : inventory_sql[old], f, fn, ctx,
+	               &stopped);
 	if (rc == SQLITE_OK && !stopped)
 		rc = read_midstream(s, f, fn, ctx, &stopped);
 	if (rc == SQLITE_NOMEM) {
