@@ -87,6 +87,18 @@ def check_export(db):
             check('"server_group"' not in line, "export: no server_group without a value")
 
 
+def check_named(db):
+    """connections_named.sh_group_name, from the reference table tls_groups."""
+    c = sqlite3.connect(db)
+    got = dict(c.execute("SELECT client_ip, sh_group_name FROM connections_named"))
+    kinds = dict(c.execute("SELECT name, kind FROM tls_groups"))
+    c.close()
+    check(got == {k: v[2] for k, v in CASES.items()}, "connections_named.sh_group_name %r" % got)
+    check(kinds.get("X25519MLKEM768") == "hybrid" and kinds.get("MLKEM768") == "ML-KEM"
+          and kinds.get("X25519Kyber768Draft00") == "draft" and kinds.get("x25519") == "ECDHE",
+          "tls_groups kinds")
+
+
 def check_legacy(db, *window):
     what = "legacy --policy pq %s" % " ".join(window)
     doc = json.loads(ok(tc("legacy", "--db", db, "--policy", "pq", "--format", "json", *window),
@@ -270,6 +282,7 @@ def main():
         check_samples(tmp)
         db = build_db(tmp)
         check_export(db)
+        check_named(db)
         check_legacy(db)
         check_legacy(db, "--since", "2023-12-31")  # from the connection rows
         check_legacy_formats(db)
