@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ciphers.h"
+#include "groups.h"
 #include "report_int.h"
 #include "text.h"
 
@@ -81,6 +82,28 @@ uint64_t report_modern(const struct report *r)
 	return r->lr.connections > off ? r->lr.connections - off : 0;
 }
 
+const char *report_kx_col_name(enum kx_col c)
+{
+	static const char *const names[KX_COLS] = {
+	    [KX_PQ] = "hybrid or ML-KEM",
+	    [KX_DRAFT] = "Kyber draft",
+	    [KX_CLASSICAL] = "classical",
+	    [KX_NONE] = "no key_share group",
+	};
+	return c < KX_COLS ? names[c] : "?";
+}
+
+enum kx_col report_kx_col(int64_t group)
+{
+	unsigned kind = group >= 0 && group <= 0xffff ? group_kind((uint16_t)group) : 0;
+
+	if (group < 0)
+		return KX_NONE;
+	if (kind & GROUP_PQ)
+		return KX_PQ;
+	return kind & GROUP_DRAFT ? KX_DRAFT : KX_CLASSICAL;
+}
+
 /* ---------------------------------------------------------------- what an entry says */
 
 const char *report_attr_title(enum attribution a)
@@ -96,6 +119,10 @@ const char *report_attr_title(enum attribution a)
 		return "The server must be upgraded";
 	case ATTR_CIPHER:
 		return "Weak cipher suite";
+	case ATTR_DRAFT:
+		return "The client is still on a Kyber draft";
+	case ATTR_HRR:
+		return "Post-quantum after a HelloRetryRequest";
 	default:
 		return attribution_name(a);
 	}

@@ -675,13 +675,111 @@ static void html_footer(FILE *out, const struct report *r)
 	      out);
 }
 
+/* ---------------------------------------------------------------- key exchange */
+
+static void html_kx_summary(FILE *out, const struct report *r)
+{
+	const struct legacy_kx *k = &r->lr.kx;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], p[16];
+
+	fprintf(out,
+	        "<section id=\"key-exchange\">\n<p class=\"lead\">Post-quantum key exchange: "
+	        "<b class=\"%s\">%s of %s connection%s (%s)</b> negotiated a hybrid or ML-KEM "
+	        "group; %s a Kyber draft, %s a classical group, %s none (TLS 1.2 and older, or no "
+	        "ServerHello).",
+	        k->pq ? "ok" : "failing", report_num(k->pq, b1), report_num(r->lr.connections, b2),
+	        report_plural(r->lr.connections), report_percent(k->pq, r->lr.connections, p),
+	        report_num(k->draft, b3), report_num(k->classical, b4), report_num(k->none, b5));
+	if (k->no_facts)
+		fprintf(
+		    out,
+		    " %s without key-exchange facts (folded by --retain before they were kept).",
+		    report_num(k->no_facts, b1));
+	fputs("</p>\n</section>\n", out);
+}
+
+static void html_pq(FILE *out, const struct report *r)
+{
+	static const enum attribution cols[] = {ATTR_HRR, ATTR_DRAFT, ATTR_CLIENT, ATTR_SERVER};
+	char b[32], p[16];
+
+	fputs("<section id=\"pq\">\n<h2>Post-quantum readiness</h2>\n<p class=\"note\">Per "
+	      "client: <b>ready</b> connections are those the policy <b>",
+	      out);
+	H(r->policy);
+	fputs("</b> accepts; the others by who must act (the legacy clients above give each "
+	      "server).</p>\n",
+	      out);
+	if (!r->npq) {
+		fputs("<p>No connection was judged in this window.</p>\n", out);
+	} else {
+		fputs("<table><tr><th>Client</th><th>Software</th><th class=\"n\">Connections</th>"
+		      "<th class=\"n\">Ready</th>",
+		      out);
+		for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+			fputs("<th class=\"n\">", out);
+			H(attribution_name(cols[c]));
+			fputs("</th>", out);
+		}
+		fputs("<th class=\"n\">other</th></tr>\n", out);
+		for (size_t i = 0; i < r->npq; i++) {
+			const struct pq_client *c = &r->pq[i];
+			uint64_t other = c->connections - c->ready;
+
+			fputs("<tr><td>", out);
+			H(c->client_ip);
+			fputs("</td><td class=\"wrap\">", out);
+			H(c->software ? c->software : "-");
+			fprintf(out, "</td><td class=\"n\">%s</td>", report_num(c->connections, b));
+			fprintf(out, "<td class=\"n\">%s (%s)</td>", report_num(c->ready, b),
+			        report_percent(c->ready, c->connections, p));
+			for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+				other -= c->by_attr[cols[k]];
+				fprintf(out, "<td class=\"n\">%s</td>",
+				        report_num(c->by_attr[cols[k]], b));
+			}
+			fprintf(out, "<td class=\"n\">%s</td></tr>\n", report_num(other, b));
+		}
+		fputs("</table>\n<p class=\"small\">other: failing, fallback or cipher findings "
+		      "(see the legacy clients).</p>\n",
+		      out);
+	}
+	fprintf(out, "<h3>Key exchange per %s (UTC)</h3>\n", report_bucket_label(r));
+	if (!r->nbuckets) {
+		fputs("<p>No connections in this window.</p>\n</section>\n", out);
+		return;
+	}
+	fprintf(out, "<table><tr><th>%s</th>", r->bucket_days == 1 ? "Day" : "Starting");
+	for (int c = 0; c < KX_COLS; c++) {
+		fputs("<th class=\"n\">", out);
+		H(report_kx_col_name((enum kx_col)c));
+		fputs("</th>", out);
+	}
+	fputs("<th class=\"n\">Total</th><th class=\"n\">PQ share</th></tr>\n", out);
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		const uint64_t *n = &r->pq_trend[i * KX_COLS];
+		uint64_t total = 0;
+
+		fprintf(out, "<tr><td>%s</td>", r->rows[i].day);
+		for (int c = 0; c < KX_COLS; c++) {
+			total += n[c];
+			fprintf(out, "<td class=\"n\">%s</td>", report_num(n[c], b));
+		}
+		fprintf(out, "<td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+		        report_num(total, b), report_percent(n[KX_PQ], total, p));
+	}
+	fputs("</table>\n</section>\n", out);
+}
+
 #undef H
 
 const struct report_renderer report_html = {
     .name = "html",
     .header = html_header,
     .summary = html_summary,
+    .kx_summary = html_kx_summary,
     .legacy = html_legacy,
+    .pq = html_pq,
     .trend = html_trend,
     .changes = html_changes,
     .coverage = html_coverage,

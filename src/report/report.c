@@ -225,6 +225,93 @@ static int gather_trend(struct report *r)
 	return trend_rows(r);
 }
 
+/* ---------------------------------------------------------------- post-quantum readiness */
+
+static int pq_client_cmp(const void *a, const void *b)
+{
+	const struct pq_client *x = a, *y = b;
+
+	return legacy_address_cmp(x->client_ip, y->client_ip);
+}
+
+/* The row of client among v[0..n) (sorted); NULL when it has none yet. */
+static struct pq_client *pq_find(struct pq_client *v, size_t n, const char *client)
+{
+	struct pq_client key = {.client_ip = client};
+
+	return n ? bsearch(&key, v, n, sizeof *v, pq_client_cmp) : NULL;
+}
+
+/* One row per client: the judge's entries by attribution, and what it accepted. */
+static int gather_pq_clients(struct report *r)
+{
+	const struct legacy_result *lr = &r->lr;
+	size_t ngroups = 0, n = 0;
+	struct legacy_group_totals *g = legacy_groups(lr, GROUP_CLIENT, SORT_CLIENT, &ngroups);
+
+	r->pq = calloc(ngroups + lr->n_accepted + 1, sizeof *r->pq);
+	if (!g || !r->pq) {
+		free(g);
+		return oom(r);
+	}
+	for (size_t i = 0; i < ngroups; i++) {
+		r->pq[n].client_ip = g[i].key;
+		r->pq[n].connections = g[i].connections;
+		memcpy(r->pq[n].by_attr, g[i].by_attr, sizeof r->pq[n].by_attr);
+		n++;
+	}
+	free(g);
+	qsort(r->pq, n, sizeof *r->pq, pq_client_cmp);
+	for (size_t i = 0, had = n; i < lr->n_accepted; i++) {
+		struct pq_client *c = pq_find(r->pq, had, lr->accepted[i].client_ip);
+
+		if (!c) {
+			c = &r->pq[n++];
+			c->client_ip = lr->accepted[i].client_ip;
+		}
+		c->ready += lr->accepted[i].connections;
+		c->connections += lr->accepted[i].connections;
+	}
+	qsort(r->pq, n, sizeof *r->pq, pq_client_cmp);
+	for (size_t i = 0; i < lr->n; i++) {
+		struct pq_client *c = pq_find(r->pq, n, lr->v[i].client_ip);
+
+		if (c && !c->software && lr->v[i].software)
+			c->software = lr->v[i].software;
+	}
+	r->npq = n;
+	return 0;
+}
+
+/* Connections per trend span by the kind of key_share group negotiated. */
+static int gather_pq_trend(struct report *r)
+{
+	struct store_trend_count *c;
+	size_t n;
+
+	r->pq_trend = calloc(r->nbuckets * KX_COLS + 1, sizeof *r->pq_trend);
+	if (!r->pq_trend)
+		return oom(r);
+	if (!r->nbuckets)
+		return 0;
+	if (store_report_group_trend(r->s, &r->where, r->day0, (double)r->bucket_days * DAY, &c,
+	                             &n))
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (c[k].span >= 0 && (uint64_t)c[k].span < r->nbuckets)
+			r->pq_trend[(size_t)c[k].span * KX_COLS + report_kx_col(c[k].version)] +=
+			    c[k].n;
+	free(c);
+	return 0;
+}
+
+static int gather_pq(struct report *r)
+{
+	if (!r->lr.judges_groups)
+		return 0;
+	return gather_pq_clients(r) || gather_pq_trend(r) ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- previous report */
 
 static int find_previous(struct report *r)
@@ -395,7 +482,8 @@ static int gather(struct report *r)
 	                                .sni_glob = r->o->q.sni_glob,
 	                                .port = r->o->q.port};
 	if (gather_totals(r) || gather_versions(r) || gather_ciphers(r) || gather_trend(r) ||
-	    store_report_coverage(r->s, r->since, r->until, r->now, &r->cov) || gather_changes(r))
+	    gather_pq(r) || store_report_coverage(r->s, r->since, r->until, r->now, &r->cov) ||
+	    gather_changes(r))
 		return -1;
 	return 0;
 }
@@ -411,7 +499,8 @@ static const struct report_renderer *const renderers[] = {
 static void render(FILE *out, const struct report_renderer *f, const struct report *r)
 {
 	void (*const sections[])(FILE *, const struct report *) = {
-	    f->header, f->summary, f->legacy, f->trend, f->changes, f->coverage, f->footer};
+	    f->header, f->summary, f->kx_summary, f->legacy, r->lr.judges_groups ? f->pq : NULL,
+	    f->trend,  f->changes, f->coverage,   f->footer};
 
 	for (size_t i = 0; i < COUNT_OF(sections); i++)
 		if (sections[i])
@@ -516,6 +605,8 @@ static void report_free(struct report *r)
 	strv_free(&r->migrated);
 	strv_free(&r->unseen);
 	free(r->migrated_conns);
+	free(r->pq);
+	free(r->pq_trend);
 }
 
 int report_run(struct store *s, const struct report_options *o)

@@ -58,6 +58,18 @@ struct trend_row {
 	uint64_t total;
 };
 
+/* The columns of the post-quantum trend: what kind of key exchange was negotiated. */
+enum kx_col { KX_PQ, KX_DRAFT, KX_CLASSICAL, KX_NONE, KX_COLS };
+
+/* One client's row of the post-quantum section (policies with group rules). */
+struct pq_client {
+	const char *client_ip; /* points into lr */
+	const char *software;  /* the hint of its first entry that has one; NULL if none */
+	uint64_t connections;  /* ready + by_attr */
+	uint64_t ready;        /* accepted by the policy */
+	uint64_t by_attr[ATTR_COUNT];
+};
+
 struct report {
 	const struct report_options *o;
 	struct store *s;
@@ -90,6 +102,11 @@ struct report {
 	struct previous prev;
 	struct strv added, migrated, unseen;
 	uint64_t *migrated_conns; /* parallel to migrated */
+	/* Post-quantum readiness, under a policy with group rules (lr.judges_groups): one row per
+	 * client in address order, and the trend, nbuckets rows of KX_COLS counts. */
+	struct pq_client *pq;
+	size_t npq;
+	uint64_t *pq_trend;
 };
 
 /* ---------------------------------------------------------------- formats */
@@ -103,7 +120,12 @@ struct report_renderer {
 	const char *name; /* html, md, csv: the format column of the reports table */
 	void (*header)(FILE *out, const struct report *r);  /* window, policy, database */
 	void (*summary)(FILE *out, const struct report *r); /* totals, versions, cipher suites */
-	void (*legacy)(FILE *out, const struct report *r);  /* the entries, by who must act */
+	/* One line under every policy: the share of connections with a hybrid or ML-KEM key
+	 * exchange (lr.kx). Apart from summary, so the two change independently. */
+	void (*kx_summary)(FILE *out, const struct report *r);
+	void (*legacy)(FILE *out, const struct report *r); /* the entries, by who must act */
+	/* "Post-quantum readiness": per-client table and trend; only with group rules */
+	void (*pq)(FILE *out, const struct report *r);
 	void (*trend)(FILE *out, const struct report *r);
 	void (*changes)(FILE *out, const struct report *r);
 	void (*coverage)(FILE *out, const struct report *r);
@@ -137,6 +159,11 @@ uint64_t report_unjudged(const struct report *r);
 uint64_t report_modern(const struct report *r);
 /* "day", "week" or "period": what one bar of the trend spans. */
 const char *report_bucket_label(const struct report *r);
+
+/* "hybrid or ML-KEM", "Kyber draft", "classical", "no key_share group". */
+const char *report_kx_col_name(enum kx_col c);
+/* The kind of a key_share group (-1: none) as a trend column. */
+enum kx_col report_kx_col(int64_t group);
 
 /* Section titles for readers; attribution_name() stays beside them as the legacy command's
  * term, so the two outputs can be matched. */

@@ -218,14 +218,11 @@ static int trend_row(void *ctx, sqlite3_stmt *st)
 	return 0;
 }
 
-int store_report_trend(struct store *s, const struct store_scope *sc, double start,
-                       double span_seconds, struct store_trend_count **out, size_t *n)
+static int trend_by(struct store *s, const struct store_scope *sc, const char *sql, double start,
+                    double span_seconds, struct store_trend_count **out, size_t *n)
 {
 	struct trend t = {0};
-	sqlite3_stmt *st =
-	    prepare(s, sc,
-	            "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
-	            "c.version, count(*) FROM connections c WHERE " WINDOW "GROUP BY b, c.version");
+	sqlite3_stmt *st = prepare(s, sc, sql);
 	int rc;
 
 	if (st) {
@@ -240,6 +237,26 @@ int store_report_trend(struct store *s, const struct store_scope *sc, double sta
 	*out = t.v;
 	*n = t.n;
 	return rc;
+}
+
+int store_report_trend(struct store *s, const struct store_scope *sc, double start,
+                       double span_seconds, struct store_trend_count **out, size_t *n)
+{
+	return trend_by(s, sc,
+	                "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
+	                "c.version, count(*) FROM connections c WHERE " WINDOW
+	                "GROUP BY b, c.version",
+	                start, span_seconds, out, n);
+}
+
+int store_report_group_trend(struct store *s, const struct store_scope *sc, double start,
+                             double span_seconds, struct store_trend_count **out, size_t *n)
+{
+	return trend_by(s, sc,
+	                "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
+	                "c.sh_group, count(*) FROM connections c WHERE " WINDOW
+	                "GROUP BY b, c.sh_group",
+	                start, span_seconds, out, n);
 }
 
 /* ---------------------------------------------------------------- clients */

@@ -54,6 +54,10 @@ struct store_trend_count {
 
 int store_report_trend(struct store *s, const struct store_scope *sc, double start,
                        double span_seconds, struct store_trend_count **out, size_t *n);
+/* The same per key_share group the server chose (in .version): -1 when none (TLS 1.2 and
+ * older, or no ServerHello). The report classifies the groups (groups.h); no SQL does. */
+int store_report_group_trend(struct store *s, const struct store_scope *sc, double start,
+                             double span_seconds, struct store_trend_count **out, size_t *n);
 
 /* For each of n client addresses, its connections in the scope. */
 int store_report_client_connections(struct store *s, const struct store_scope *sc,
