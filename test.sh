@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/deps.sh
 # Real peers and a browser for the live and report tests (each skips itself without them).
-tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium
+tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium \
+	dpkg-dev debhelper fakeroot lintian
 
 status=0
 for variant in build-test:none build-asan:address,undefined; do
