@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "report.h"
 #include "source.h"
 #include "store.h"
+#include "util.h"
 #include "writer.h"
 
 /* Exit codes, documented in the README and in --help. */
@@ -73,13 +75,14 @@ static const char usage_main[] =
     "  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
     "  migrate bring a database written by an older tlscensus to the current schema\n"
     "\n"
-    "tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
+    "tlscensus COMMAND --help (or tlscensus help COMMAND) shows a command's options;\n"
+    "tlscensus --version its version.\n"
     "exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
     "            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
     "            (--fail-on-legacy), 6 report file not written\n";
 
 static const char usage_read[] =
-    "usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
+    "usage: tlscensus read [--db FILE] [OPTIONS] [-r] CAPTURE...\n"
     "\n"
     "Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
     "connection: what the client offered and what was negotiated.\n"
@@ -88,6 +91,9 @@ static const char usage_read[] =
     "  --no-label         skip nDPI application labels\n"
     "  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
     "  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
+    "  -r FILE            a capture to read, as tcpdump -r (the same as naming it)\n"
+    "  -f, --filter EXPR  BPF filter, as for capture: only matching frames are read\n"
+    "  -c, --count N      stop after N frames (over all files)\n"
     "  --workers N        packet threads, each walking the files and keeping its own flows\n"
     "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
@@ -100,6 +106,7 @@ static const char usage_capture[] =
     "or 'any') until SIGINT/SIGTERM or --duration. SIGUSR1 prints the statistics.\n"
     "\n"
     "  -i, --interface IFACE  interface to capture on (required)\n"
+    "  -D, --list-interfaces  list the interfaces, as tcpdump -D, and exit\n"
     "  --db FILE              database (default " DEFAULT_DB ", created 0640)\n"
     "  -f, --filter EXPR      BPF capture filter, e.g. 'tcp' or 'not port 22'\n"
     "  --snaplen N            bytes kept per packet (default 262144)\n"
@@ -256,7 +263,7 @@ static void pipeline_free(struct pipeline *pl)
 /* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h). */
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
                          int no_label, enum writer_mode mode, const char *source,
-                         const char *command)
+                         const char *command, const char *as_user)
 {
 	unsigned n = cfg->workers ? cfg->workers : 1;
 	char err[1024];
@@ -264,7 +271,13 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	memset(pl, 0, sizeof(*pl));
 	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
 	if (!pl->store) {
-		fprintf(stderr, "tlscensus: %s\n", err);
+		if (as_user)
+			fprintf(stderr,
+			        "tlscensus: as user %s (-Z): %s; that user must be able to write the "
+			        "database and its directory, or name another with -Z\n",
+			        as_user, err);
+		else
+			fprintf(stderr, "tlscensus: %s\n", err);
 		return -1;
 	}
 	for (unsigned i = 0; !no_label && i < n; i++) {
@@ -370,13 +383,15 @@ struct read_worker {
 	struct census *census;
 	char **paths;
 	int n;
+	const struct source_progress *like; /* worker 0's: the same filter and --count */
 	pthread_t thread;
 };
 
 static void *read_worker_main(void *arg)
 {
 	struct read_worker *w = arg;
-	struct source_progress quiet = {.stop = &stop_requested};
+	struct source_progress quiet = {
+	    .stop = &stop_requested, .filter = w->like->filter, .max_frames = w->like->max_frames};
 	char msg[1024];
 
 	for (int i = 0; i < w->n && !stop_requested; i++)
@@ -394,11 +409,15 @@ static int cmd_read(int argc, char **argv)
 	    {"progress", no_argument, NULL, 'p'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"count", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	char *named[256];
+	int nnamed = 0;
 	/* One by default: on a machine of few cores the writer thread needs one of them, and a
 	 * single worker writes rows in capture order (ids follow the file). */
 	uint32_t workers = 1;
@@ -406,11 +425,28 @@ static int cmd_read(int argc, char **argv)
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
 
-	while ((o = getopt_long(argc, argv, "d:hq", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:hqr:f:c:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
 			break;
+		case 'r':
+			if (nnamed == (int)COUNT_OF(named))
+				return usage_error(usage_read, "too many -r options", NULL);
+			named[nnamed++] = optarg;
+			break;
+		case 'f':
+			prog.filter = optarg;
+			break;
+		case 'c': {
+			char *end;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || n == 0)
+				return usage_error(usage_read, "--count wants a number of frames >= 1, not",
+				                   optarg);
+			prog.max_frames = n;
+			break;
+		}
 		case 'L':
 		case 'm':
 		case 't':
@@ -435,10 +471,23 @@ static int cmd_read(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
+	/* -r files first, then the named ones, in the order given */
+	for (int i = optind; i < argc && nnamed < (int)COUNT_OF(named); i++)
+		named[nnamed++] = argv[i];
+	if (nnamed == 0)
 		return usage_error(usage_read,
 		                   "read needs at least one capture file (or - for standard input)",
 		                   NULL);
+	argv = named;
+	argc = nnamed;
+	optind = 0;
+	if (prog.filter) {
+		char why[512];
+		if (!source_filter_ok(prog.filter, why, sizeof why)) {
+			fprintf(stderr, "tlscensus: %s (the syntax is pcap-filter(7))\n", why);
+			return EXIT_USAGE;
+		}
+	}
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
 	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
@@ -452,7 +501,7 @@ static int cmd_read(int argc, char **argv)
 	cfg.sees_all = 1;
 	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0)
 		return EXIT_DATABASE;
 	install_signals();
 
@@ -460,7 +509,7 @@ static int cmd_read(int argc, char **argv)
 	struct read_worker helpers[WRITER_MAX_PORTS];
 	unsigned started = 0;
 	for (unsigned w = 1; w < pl.workers; w++) {
-		helpers[w] = (struct read_worker){pl.census[w], argv + optind, argc - optind};
+		helpers[w] = (struct read_worker){pl.census[w], argv + optind, argc - optind, &prog};
 		if (pthread_create(&helpers[w].thread, NULL, read_worker_main, &helpers[w]) != 0)
 			break; /* cannot happen short of a thread limit: the flows of the rest would be
 			        * lost, so stop before reading */
@@ -550,7 +599,8 @@ static int cmd_capture(int argc, char **argv)
 	    {"no-promisc", no_argument, NULL, 'P'},
 	    {"timeout-ms", required_argument, NULL, 'T'},
 	    {"user", required_argument, NULL, 'Z'},
-	    {"duration", required_argument, NULL, 'D'},
+	    {"duration", required_argument, NULL, 'u'},
+	    {"list-interfaces", no_argument, NULL, 'D'},
 	    {"retain", required_argument, NULL, 'R'},
 	    {"no-label", no_argument, NULL, 'L'},
 	    {"max-flows", required_argument, NULL, 'm'},
@@ -573,7 +623,7 @@ static int cmd_capture(int argc, char **argv)
 	int no_label = 0, o, rc = EXIT_OK;
 	char err[1024];
 
-	while ((o = getopt_long(argc, argv, "i:d:f:Z:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "i:d:f:Z:hD", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
 			cc.iface = optarg;
@@ -609,6 +659,8 @@ static int cmd_capture(int argc, char **argv)
 			user = optarg;
 			break;
 		case 'D':
+			return capture_list_interfaces() == 0 ? EXIT_OK : EXIT_CAPTURE;
+		case 'u':
 			if (!parse_duration(optarg, &cc.duration_s))
 				return usage_error(usage_capture,
 				                   "--duration wants e.g. 90s, 30m, 1h, not",
@@ -655,11 +707,17 @@ static int cmd_capture(int argc, char **argv)
 	}
 	/* Root is needed to open the interface and for nothing after it: the database and all
 	 * parsing of hostile bytes run unprivileged. */
+	int was_root = geteuid() == 0;
 	if (capture_drop_privileges(user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlscensus: %s\n", err);
 		capture_close(cap);
 		return EXIT_CAPTURE;
 	}
+	/* Who opens the database: a failure then names that user, not only the file. */
+	char as_user[64] = "";
+	struct passwd *pw = was_root && geteuid() != 0 ? getpwuid(geteuid()) : NULL;
+	if (pw)
+		snprintf(as_user, sizeof as_user, "%s", pw->pw_name);
 	umask(027); /* the database and its -wal/-shm files: 0640 */
 	char source[512];
 	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
@@ -670,7 +728,8 @@ static int cmd_capture(int argc, char **argv)
 	cfg.redirect_ctx = cap;
 	/* A live capture never waits for the disk: a full queue drops and counts. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture",
+	                  as_user[0] ? as_user : NULL) != 0) {
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
@@ -1093,6 +1152,16 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tlscensus %s\n", TC_VERSION);
 		return EXIT_OK;
+	}
+	/* tlscensus help CMD is CMD --help, as with git */
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (!strcmp(argv[2], cmds[i].name)) {
+				char *args[] = {argv[2], "--help", NULL};
+				return cmds[i].run(2, args);
+			}
+		fprintf(stderr, "tlscensus: no command '%s'; 'tlscensus help' lists them\n", argv[2]);
+		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_main, stdout);

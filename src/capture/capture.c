@@ -266,6 +266,32 @@ static void drain_inbox(struct worker *w)
 	} while (n == COUNT_OF(got));
 }
 
+/* capture -D: the interfaces libpcap can open, numbered as tcpdump -D numbers them. */
+int capture_list_interfaces(void)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_if_t *all, *d;
+	int n = 0;
+
+	if (pcap_findalldevs(&all, errbuf) != 0) {
+		fprintf(stderr, "tlscensus: cannot list the interfaces: %s\n", errbuf);
+		return -1;
+	}
+	for (d = all; d; d = d->next) {
+		printf("%d.%s", ++n, d->name);
+		if (d->description)
+			printf(" (%s)", d->description);
+		printf(" [%s%s%s]\n", d->flags & PCAP_IF_UP ? "Up" : "Down",
+		       d->flags & PCAP_IF_RUNNING ? ", Running" : "",
+		       d->flags & PCAP_IF_LOOPBACK ? ", Loopback" : "");
+	}
+	pcap_freealldevs(all);
+	if (n == 0)
+		fprintf(stderr, "tlscensus: no interface to capture on (as root, or with "
+		                "CAP_NET_RAW, more may show)\n");
+	return 0;
+}
+
 int capture_drop_privileges(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw;

@@ -31,6 +31,9 @@ struct capture;
  * interface (and what to do) in err. */
 struct capture *capture_open(const struct capture_config *cfg, char *err, size_t errlen);
 
+/* Prints the interfaces libpcap can open (capture -D). 0, or -1 with a message on stderr. */
+int capture_list_interfaces(void);
+
 /* Drops root: to user (NULL: "tlscensus" if that user exists, else "nobody"); "root" keeps
  * root. Returns 0, or -1 with a message in err. Does nothing when not running as root. */
 int capture_drop_privileges(const char *user, char *err, size_t errlen);

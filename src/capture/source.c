@@ -104,6 +104,84 @@ static int linktype_refused(const char *path, int lt, char *msg, size_t msglen)
 	return 1;
 }
 
+/* A BPF filter compiled once per link type met (pcapng interfaces may differ). */
+#define FILTER_TYPES 8
+struct filters {
+	const char *expr;
+	int n;
+	int lt[FILTER_TYPES];
+	struct bpf_program prog[FILTER_TYPES];
+	int ok[FILTER_TYPES];
+};
+
+/* pcap files name LINKTYPE_ values, pcap_compile wants DLT_ ones; they differ for raw IP. */
+static int linktype_dlt(int lt)
+{
+	return lt == 101 ? DLT_RAW : lt;
+}
+
+static int compile_filter(const char *expr, int lt, struct bpf_program *prog, char *why,
+                          size_t whylen)
+{
+	pcap_t *dead = pcap_open_dead(linktype_dlt(lt), 262144);
+	int rc;
+
+	if (!dead) {
+		snprintf(why, whylen, "out of memory compiling the filter '%s'", expr);
+		return -1;
+	}
+	rc = pcap_compile(dead, prog, expr, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc != 0)
+		snprintf(why, whylen, "bad filter '%s': %s", expr, pcap_geterr(dead));
+	pcap_close(dead);
+	return rc;
+}
+
+int source_filter_ok(const char *filter, char *why, size_t whylen)
+{
+	struct bpf_program prog;
+
+	if (compile_filter(filter, DLT_EN10MB, &prog, why, whylen) != 0)
+		return 0;
+	pcap_freecode(&prog);
+	return 1;
+}
+
+/* Whether a frame passes the filter; a link type the filter cannot be compiled for (a
+ * pcapng interface of another kind) passes nothing. */
+static int filter_pass(struct filters *fl, int lt, const uint8_t *data, uint32_t caplen)
+{
+	struct pcap_pkthdr h = {.caplen = caplen, .len = caplen};
+	char why[256];
+	int i;
+
+	if (!fl->expr)
+		return 1;
+	for (i = 0; i < fl->n && fl->lt[i] != lt; i++)
+		;
+	if (i == fl->n) {
+		if (fl->n == FILTER_TYPES)
+			return 0;
+		fl->lt[i] = lt;
+		fl->ok[i] = compile_filter(fl->expr, lt, &fl->prog[i], why, sizeof why) == 0;
+		fl->n++;
+	}
+	return fl->ok[i] && pcap_offline_filter(&fl->prog[i], &h, data) != 0;
+}
+
+static void filters_free(struct filters *fl)
+{
+	for (int i = 0; i < fl->n; i++)
+		if (fl->ok[i])
+			pcap_freecode(&fl->prog[i]);
+}
+
+/* Whether a read should stop before the next frame: a signal, or --count reached. */
+static int read_stops(const struct source_progress *prog)
+{
+	return (prog->stop && *prog->stop) || (prog->max_frames && prog->frames >= prog->max_frames);
+}
+
 static void warn_bad_time(const char *path, uint64_t n)
 {
 	if (n)
@@ -127,19 +205,22 @@ static enum source_result read_mapped(struct census *c, struct pcapfile *f, cons
 {
 	struct pcapfile_frame fr;
 	char why[256] = "";
-	int rc;
+	int rc = 0;
 
 	if (linktype_refused(path, (int)f->linktype, msg, msglen)) {
 		pcapfile_close(f);
 		return SOURCE_UNREADABLE;
 	}
-	while ((rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
+	struct filters fl = {.expr = prog->filter};
+	while (!read_stops(prog) && (rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
+		if (!filter_pass(&fl, (int)fr.linktype, fr.data, fr.caplen))
+			continue;
+		prog->frames++;
 		census_frame(c, (int)fr.linktype, fr.data, fr.caplen, fr.usec);
 		if (prog->enabled && (census_stats(c)->packets & 1023) == 0)
 			draw(c, pcapfile_done(f), path, prog, 0);
-		if (prog->stop && *prog->stop)
-			break;
 	}
+	filters_free(&fl);
 	if (prog->enabled)
 		draw(c, 1.0, path, prog, 1);
 	warn_bad_time(path, f->bad_time);
@@ -202,9 +283,27 @@ static enum source_result read_file(struct census *c, const char *path,
 		pcap_close(p);
 		return SOURCE_UNREADABLE;
 	}
+	if (prog->filter) {
+		struct bpf_program bpf;
+		char why[512];
+		if (compile_filter(prog->filter, lt, &bpf, why, sizeof why) != 0) {
+			snprintf(msg, msglen, "%s: %s", path, why);
+			pcap_close(p);
+			return SOURCE_UNREADABLE;
+		}
+		rc = pcap_setfilter(p, &bpf);
+		pcap_freecode(&bpf);
+		if (rc != 0) {
+			snprintf(msg, msglen, "%s: cannot apply the filter: %s", path, pcap_geterr(p));
+			pcap_close(p);
+			return SOURCE_UNREADABLE;
+		}
+	}
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0)
 		size = sb.st_size;
-	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+	rc = 0;
+	while (!read_stops(prog) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
+		prog->frames++;
 		/* tv_sec before 1970 (libpcap reads it signed): the time is unknown, so the frame
 		 * takes the time of the one before, as in pcapfile.c */
 		if (h->ts.tv_sec < 0)
@@ -218,8 +317,6 @@ static enum source_result read_file(struct census *c, const char *path,
 			draw(c, size > 0 && pos >= 0 ? (double)pos / (double)size : 0, path, prog,
 			     0);
 		}
-		if (prog->stop && *prog->stop)
-			break;
 	}
 	if (prog->enabled)
 		draw(c, 1.0, path, prog, 1);

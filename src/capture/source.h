@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "census.h"
 
@@ -24,7 +25,13 @@ struct source_progress {
 	double started;
 	unsigned long long packets_before; /* packets of the files already read */
 	volatile sig_atomic_t *stop;       /* set by a signal handler: stop after this frame */
+	const char *filter;                /* BPF: only matching frames are read (NULL: all) */
+	uint64_t max_frames;               /* stop after this many frames over all files (0: no) */
+	uint64_t frames;                   /* frames read so far, over all files */
 };
+
+/* Whether a BPF filter compiles; why says what libpcap found wrong, naming the filter. */
+int source_filter_ok(const char *filter, char *why, size_t whylen);
 
 /* Reads one capture file into the census. On a problem, msg holds one line naming the file. */
 enum source_result source_read_file(struct census *c, const char *path,
