@@ -84,8 +84,9 @@ static const char usage_main[] =
 static const char usage_read[] =
     "usage: tlscensus read [--db FILE] [OPTIONS] [-r] CAPTURE...\n"
     "\n"
-    "Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
-    "connection: what the client offered and what was negotiated.\n"
+    "Reads pcap or pcapng files (- for standard input; a directory for the capture files in\n"
+    "it, in time order) and records one row per TLS connection: what the client offered and\n"
+    "what was negotiated.\n"
     "\n"
     "  --db FILE          database (default " DEFAULT_DB ", created if missing)\n"
     "  --no-label         skip nDPI application labels\n"
@@ -94,6 +95,9 @@ static const char usage_read[] =
     "  -r FILE            a capture to read, as tcpdump -r (the same as naming it)\n"
     "  -f, --filter EXPR  BPF filter, as for capture: only matching frames are read\n"
     "  -c, --count N      stop after N frames (over all files)\n"
+    "  --follow           CAPTURE is a directory of rotated captures (tcpdump -G/-C -w,\n"
+    "                     dumpcap -b): read each file once it is closed, until stopped\n"
+    "  --settle S         --follow: the newest file is closed once unchanged this long (60)\n"
     "  --workers N        packet threads, each walking the files and keeping its own flows\n"
     "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
@@ -369,6 +373,151 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* The files a read goes through, directories expanded. */
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int file_list_add(struct file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **v = realloc(l->v, cap * sizeof *v);
+		if (!v) {
+			fprintf(stderr, "tlscensus: out of memory for the list of files\n");
+			return -1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(path))) {
+		fprintf(stderr, "tlscensus: out of memory for the list of files\n");
+		return -1;
+	}
+	l->n++;
+	return 0;
+}
+
+static void file_list_free(struct file_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* A file of a followed directory, as last seen. */
+struct followed {
+	uint64_t dev, ino, size;
+	double stable_since; /* when its size was last seen to change */
+	int read;            /* 1: read; 2: read, and it grew after: said once */
+};
+
+static struct followed *followed_find(struct followed *v, size_t n, const struct source_entry *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].dev == e->dev && v[i].ino == e->ino)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * read --follow DIR: a ring of rotated captures (tcpdump -G/-C -w, dumpcap -b) read as it
+ * turns. A file is read once it is closed: a file with newer frames exists in the directory
+ * (the writer moved on) and its size held for a scan, or it is the newest and has not changed
+ * for settle seconds. Each file is read once; the flows go on from one file to the next (a connection
+ * across a rotation is one connection). Until SIGINT/SIGTERM.
+ */
+static int read_follow(const char *dir, const char *db, struct census_config *cfg,
+                       int no_label, struct source_progress *prog, uint32_t settle, int quiet,
+                       const char *sources)
+{
+	struct followed *seen = NULL;
+	size_t nseen = 0, capseen = 0, files = 0;
+	struct pipeline pl;
+	int rc = EXIT_OK;
+
+	cfg->workers = 1;
+	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL))
+		return EXIT_DATABASE;
+	install_signals();
+	if (!quiet)
+		fprintf(stderr, "tlscensus: following %s into %s (a file is read once it is "
+		                "closed; SIGTERM stops)\n", dir, db);
+	while (!stop_requested && rc != EXIT_DATABASE) {
+		struct source_entry *ents;
+		size_t n, newest = 0;
+		char msg[4200];
+		double now = source_now();
+
+		if (source_list_dir(dir, &ents, &n, msg, sizeof msg) != 0) {
+			fprintf(stderr, "tlscensus: %s\n", msg);
+			rc = EXIT_CAPTURE;
+			break;
+		}
+		/* The file being written is the last in time order: a ring's writer moves on to a
+		 * file whose first frame is newer (a file of headers only sorts last too). */
+		newest = n ? n - 1 : 0;
+		for (size_t i = 0; i < n && !stop_requested; i++) {
+			struct followed *f = followed_find(seen, nseen, &ents[i]);
+			if (!f) {
+				if (nseen == capseen) {
+					size_t cap = capseen ? capseen * 2 : 64;
+					struct followed *v = realloc(seen, cap * sizeof *v);
+					if (!v)
+						break;
+					seen = v;
+					capseen = cap;
+				}
+				f = &seen[nseen++];
+				*f = (struct followed){ents[i].dev, ents[i].ino, ents[i].size, now, 0};
+				continue; /* seen once: its size must hold until the next scan */
+			}
+			if (f->read) {
+				if (ents[i].size != f->size && f->read == 1) {
+					fprintf(stderr, "tlscensus: %s grew after it was read; what it gained "
+					                "is not read\n", ents[i].path);
+					f->read = 2;
+				}
+				continue;
+			}
+			if (ents[i].size != f->size) {
+				f->size = ents[i].size;
+				f->stable_since = now;
+				continue;
+			}
+			if (ents[i].first_usec == INT64_MAX)
+				continue; /* still empty */
+			if (i == newest && now - f->stable_since < settle)
+				continue; /* the file being written, or the last one of a quiet ring */
+			enum source_result r =
+			    source_read_file(pl.census[0], ents[i].path, prog, msg, sizeof msg);
+			f->read = 1;
+			files++;
+			if (r != SOURCE_OK)
+				fprintf(stderr, "tlscensus: %s\n", msg);
+			if (r == SOURCE_TRUNCATED && rc == EXIT_OK)
+				rc = EXIT_TRUNCATED;
+			/* what was read is durable before the next file: a kill loses nothing read */
+			const struct tc_sink *sk = census_sink(pl.census[0]);
+			sk->ops->sync(sk->ctx);
+		}
+		free(ents);
+		for (int t = 0; t < 10 && !stop_requested; t++)
+			usleep(100000);
+	}
+	struct run_stats stats;
+	if (pipeline_close(&pl, &stats) != 0)
+		rc = EXIT_DATABASE;
+	if (!quiet)
+		fprintf(stderr, "%s: %zu files, %llu packets, %llu TLS connections recorded\n", db,
+		        files, (unsigned long long)stats.packets,
+		        (unsigned long long)stats.handshakes);
+	free(seen);
+	return rc == EXIT_OK && stop_requested ? EXIT_OK : rc;
+}
+
 /* The cores this process may run on: the default number of capture workers. */
 static uint32_t default_workers(void)
 {
@@ -411,13 +560,16 @@ static int cmd_read(int argc, char **argv)
 	    {"workers", required_argument, NULL, 'w'},
 	    {"filter", required_argument, NULL, 'f'},
 	    {"count", required_argument, NULL, 'c'},
+	    {"follow", no_argument, NULL, 'F'},
+	    {"settle", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
 	char *named[256];
-	int nnamed = 0;
+	int nnamed = 0, follow = 0;
+	uint32_t settle = 60;
 	/* One by default: on a machine of few cores the writer thread needs one of them, and a
 	 * single worker writes rows in capture order (ids follow the file). */
 	uint32_t workers = 1;
@@ -463,6 +615,13 @@ static int cmd_read(int argc, char **argv)
 			if (!parse_u32(optarg, 1, &workers) || workers > WRITER_MAX_PORTS)
 				return usage_error(usage_read, "--workers wants 1..64, not", optarg);
 			break;
+		case 'F':
+			follow = 1;
+			break;
+		case 'e':
+			if (!parse_u32(optarg, 1, &settle))
+				return usage_error(usage_read, "--settle wants seconds >= 1, not", optarg);
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
@@ -478,9 +637,8 @@ static int cmd_read(int argc, char **argv)
 		return usage_error(usage_read,
 		                   "read needs at least one capture file (or - for standard input)",
 		                   NULL);
-	argv = named;
-	argc = nnamed;
-	optind = 0;
+	if (follow && (nnamed != 1 || !source_is_dir(named[0])))
+		return usage_error(usage_read, "--follow wants one directory", NULL);
 	if (prog.filter) {
 		char why[512];
 		if (!source_filter_ok(prog.filter, why, sizeof why)) {
@@ -488,10 +646,45 @@ static int cmd_read(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (!join_sources(nnamed, named, sources, sizeof(sources)))
+		snprintf(sources, sizeof(sources), "%d files", nnamed);
+	if (follow)
+		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources);
+	/* A directory stands for its capture files, in the time order of their first frames. */
+	struct file_list fl = {0};
+	for (int i = 0; i < nnamed; i++) {
+		if (!source_is_dir(named[i])) {
+			if (file_list_add(&fl, named[i]))
+				return EXIT_DATABASE;
+			continue;
+		}
+		struct source_entry *ents;
+		size_t n;
+		char msg[4200];
+		if (source_list_dir(named[i], &ents, &n, msg, sizeof msg) != 0) {
+			fprintf(stderr, "tlscensus: %s\n", msg);
+			rc = EXIT_CAPTURE;
+			continue;
+		}
+		if (n == 0)
+			fprintf(stderr, "tlscensus: %s: no pcap or pcapng file in the directory\n",
+			        named[i]);
+		for (size_t j = 0; j < n; j++)
+			if (file_list_add(&fl, ents[j].path)) {
+				free(ents);
+				return EXIT_DATABASE;
+			}
+		free(ents);
+	}
+	if (fl.n == 0) {
+		file_list_free(&fl);
+		return rc == EXIT_OK ? EXIT_CAPTURE : rc;
+	}
+	argv = fl.v;
+	argc = (int)fl.n;
+	optind = 0;
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
-	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
-		snprintf(sources, sizeof(sources), "%d files", argc - optind);
 	/* Several workers each walk every file and keep their own flows; standard input and
 	 * pipes can be read once only, so they are read by one. */
 	for (int i = optind; i < argc && workers > 1; i++)
@@ -501,8 +694,10 @@ static int cmd_read(int argc, char **argv)
 	cfg.sees_all = 1;
 	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0)
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0) {
+		file_list_free(&fl);
 		return EXIT_DATABASE;
+	}
 	install_signals();
 
 	double t0 = source_now();
@@ -551,6 +746,7 @@ static int cmd_read(int argc, char **argv)
 		        (unsigned long long)stats.handshakes,
 		        (unsigned long long)stats.hello_truncated,
 		        (unsigned long long)stats.hello_malformed, secs);
+	file_list_free(&fl);
 	return rc;
 }
 

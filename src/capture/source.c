@@ -4,6 +4,7 @@
  * libpcap's own messages are kept, but the first words are ours: which file, what is wrong
  * with it, and what to do.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -358,4 +359,94 @@ enum source_result source_read_file(struct census *c, const char *path,
 
 	free(iobuf); /* after pcap_close, which closed the stream that used it */
 	return r;
+}
+
+/* ---------------------------------------------------------------- directories of captures */
+
+/* The time of a capture file's first frame, for ordering a directory: 0 when it has none (an
+ * empty ring file), -1 when it is no capture at all. */
+static int64_t first_frame_usec(const char *path)
+{
+	struct pcapfile f;
+	struct pcapfile_frame fr;
+	char why[256];
+	int64_t t;
+
+	if (pcapfile_open(&f, path, why, sizeof why) != PCAPFILE_OPENED)
+		return -1;
+	t = pcapfile_next(&f, &fr, why, sizeof why) == 1 ? (int64_t)fr.usec : 0;
+	pcapfile_close(&f);
+	return t;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct source_entry *x = a, *y = b;
+
+	if (x->first_usec != y->first_usec)
+		return x->first_usec < y->first_usec ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+int source_is_dir(const char *path)
+{
+	struct stat sb;
+
+	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg,
+                    size_t msglen)
+{
+	struct source_entry *v = NULL;
+	size_t used = 0, cap = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	*out = NULL;
+	*n = 0;
+	if (!d) {
+		snprintf(msg, msglen, "%s: cannot list the directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		struct source_entry en = {0};
+		struct stat sb;
+
+		if (e->d_name[0] == '.')
+			continue; /* hidden, and the partial files some tools write first */
+		if (snprintf(en.path, sizeof en.path, "%s/%s", dir, e->d_name) >= (int)sizeof en.path)
+			continue;
+		if (stat(en.path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		en.size = (uint64_t)sb.st_size;
+		en.mtime = (int64_t)sb.st_mtime;
+		en.dev = (uint64_t)sb.st_dev;
+		en.ino = (uint64_t)sb.st_ino;
+		/* a file still empty may become a capture: kept, ordered last */
+		en.first_usec = sb.st_size == 0 ? INT64_MAX : first_frame_usec(en.path);
+		if (en.first_usec < 0)
+			continue; /* not a pcap/pcapng file (a checksum list, a README...) */
+		if (en.first_usec == 0)
+			en.first_usec = INT64_MAX - 1; /* headers only: not yet a frame */
+		if (used == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct source_entry *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				free(v);
+				closedir(d);
+				snprintf(msg, msglen, "%s: out of memory listing the directory", dir);
+				return -1;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[used++] = en;
+	}
+	closedir(d);
+	if (used)
+		qsort(v, used, sizeof *v, by_time);
+	*out = v;
+	*n = used;
+	return 0;
 }

@@ -41,6 +41,22 @@ enum source_result source_read_file(struct census *c, const char *path,
  * workers at once, each taking its own flows (standard input and pipes cannot). */
 int source_walkable(const char *path);
 
+/* A capture file of a directory: where, how big, which file (device, inode), and the time of
+ * its first frame (INT64_MAX - 1: no frame yet; INT64_MAX: empty). */
+struct source_entry {
+	char path[4096];
+	uint64_t size, dev, ino;
+	int64_t mtime;
+	int64_t first_usec;
+};
+
+int source_is_dir(const char *path);
+
+/* The pcap/pcapng files of a directory (not hidden, not others), in the time order of their
+ * first frames, then by name. 0, or -1 with msg naming the directory. *out is malloc'd. */
+int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg,
+                    size_t msglen);
+
 double source_now(void);
 
 #endif
