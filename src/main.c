@@ -666,9 +666,11 @@ static int cmd_read(int argc, char **argv)
 			rc = EXIT_CAPTURE;
 			continue;
 		}
-		if (n == 0)
+		if (n == 0) {
 			fprintf(stderr, "tlscensus: %s: no pcap or pcapng file in the directory\n",
 			        named[i]);
+			rc = EXIT_CAPTURE;
+		}
 		for (size_t j = 0; j < n; j++)
 			if (file_list_add(&fl, ents[j].path)) {
 				free(ents);
