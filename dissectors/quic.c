@@ -387,6 +387,21 @@ out:
 		stream_release(s);
 }
 
+/* RFC 9368 2.3: a server that takes another version the client listed (compatible version
+ * negotiation, v1 to v2) sends its Initials in that version, keyed from the same connection
+ * ID; the client follows. */
+static void server_switched(struct tc_handshake *hs, enum tc_dir d, const struct quic_long *h)
+{
+	struct tc_quic *q = hs->quic;
+	struct tc_quic_keys keys[2];
+
+	if (tc_quic_initial_keys(h->qv, q->dcid, q->dcid_len, keys) ||
+	    !open_initial(hs, d, h, &keys[1]))
+		return;
+	memcpy(q->keys, keys, sizeof keys);
+	q->qv = h->qv;
+}
+
 /*
  * An Initial. The first one that opens with the keys of its own Destination Connection ID is
  * the client's (RFC 9001 5.2); later client Initials keep those keys even when they name
@@ -406,7 +421,10 @@ static void on_initial(struct tc_handshake *hs, enum tc_dir d, const struct quic
 			rekey(hs, d, h);
 		return;
 	}
-	open_initial(hs, d, h, &q->keys[1]);
+	if (h->qv == q->qv)
+		open_initial(hs, d, h, &q->keys[1]);
+	else
+		server_switched(hs, d, h);
 	/* The ServerHello ends both directions' interest (the client's, once its hello is
 	 * whole): what follows is in Handshake and 1-RTT packets. */
 	if (hs->sh) {

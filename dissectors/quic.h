@@ -30,7 +30,7 @@ struct tc_quic_version {
 	uint8_t salt[20];
 	uint8_t v2;
 	uint8_t crypto_frame; /* the CRYPTO frame's type: 0x06, but 0x08 in Google's T051 */
-	const char *name;
+	const char *name;     /* of the version, or of the first of its range */
 };
 
 const struct tc_quic_version *tc_quic_version_find(uint32_t version);

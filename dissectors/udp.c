@@ -73,10 +73,13 @@ static enum tc_datagram_kind udp_datagram(struct tc_handshake *hs, enum tc_dir d
 	return first <= STUN_LAST ? TC_DG_STUN : TC_DG_OTHER;
 }
 
+/* A hello still being assembled is the flow's own protocol's: QUIC's, or else DTLS's. */
 static void udp_end(struct tc_handshake *hs, enum tc_dir d)
 {
-	tc_dtls_end(hs, d);
-	tc_quic_end(hs, d);
+	if (hs->quic)
+		tc_quic_end(hs, d);
+	else
+		tc_dtls_end(hs, d);
 }
 
 const struct tc_dissector tc_dissector_udp = {
