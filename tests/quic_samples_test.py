@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""QUIC on the project's own captures (samples/quic/, recorded by samples/quic/record.sh between
+Debian's ngtcp2 client and server): every connection's record against samples/quic/expected.tsv
+(whose ClientHello facts tshark confirmed where it reads the version), one flow per connection,
+QUIC records absent from the legacy listing (TLS 1.3 everywhere), and three rewrites of
+quic-v1.pcap: only its short-header datagrams plus DNS open no flow; a changed byte in the
+client's Initial, or the Initial cut short, gives no record and no error.
+
+usage: quic_samples_test.py TLSCENSUS SAMPLES_DIR
+"""
+import csv
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+
+from tclib import Checks, Pcap, checksum, export, run, write_pcap
+
+checks = Checks("quic_samples")
+check = checks.check
+
+SUMMARY = re.compile(r"(\d+) flows, (\d+) TLS connections recorded \((\d+) truncated, (\d+) malformed\)")
+
+
+def read(tc, db, pcap):
+    """Reads pcap into db; returns (flows, records, truncated, malformed), or None."""
+    r = run([tc, "read", "--db", db, pcap], timeout=60)
+    check(r.returncode == 0, "read %s: exit %s: %s" % (os.path.basename(pcap), r.returncode, r.stderr))
+    m = SUMMARY.search(r.stderr)
+    check(m is not None, "read %s: no summary line in %r" % (os.path.basename(pcap), r.stderr))
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def check_file(tc, tmp, quic, name, rows):
+    db = os.path.join(tmp, name + ".db")
+    got = read(tc, db, os.path.join(quic, name))
+    check(got == (len(rows), len(rows), 0, 0),
+          "%s: flows/records/truncated/malformed %s, expected %d connections, all whole"
+          % (name, got, len(rows)))
+    out, recs = export(tc, db)
+    check(out.returncode == 0, "%s: export exit %s" % (name, out.returncode))
+    if not check(len(recs) == len(rows), "%s: %d records, expected %d" % (name, len(recs), len(rows))):
+        return
+    for rec, row in zip(recs, rows):
+        want = {
+            "transport": "udp",
+            "client_ip": row["client_ip"],
+            "server_ip": row["server_ip"],
+            "server_port": int(row["server_port"]),
+            "sni": row["sni"],
+            "alpn": [row["alpn"]],
+            "client_max_version": "TLSv1.3",
+            "version": row["version"],
+            "cipher": row["cipher"],
+            "ja3": row["ja3"],
+            "quic_version": row["quic_version"],
+            "parse_status": "ok",
+        }
+        for key, value in want.items():
+            check(rec.get(key) == value, "%s: %s is %r, expected %r" % (name, key, rec.get(key), value))
+        check(str(rec.get("ja4", "")).startswith("q13d04"),
+              "%s: ja4 %r is not a QUIC (q) TLS 1.3 fingerprint" % (name, rec.get("ja4")))
+        check(bool(rec.get("ja3s")), "%s: no ja3s" % name)
+        check(list(rec)[-1] == "quic_version", "%s: quic_version is not the last key" % name)
+    r = run([tc, "legacy", "--db", db, "--format", "json"])
+    doc = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(doc.get("entries") == [] and doc.get("unknown", {}).get("total") == 0,
+          "%s: legacy listing %r, expected nothing legacy and nothing unjudged" % (name, r.stdout[:300]))
+
+
+# ---------------------------------------------------------------- rewritten captures
+
+
+def udp4(frame):
+    """(UDP payload offset, payload) of an Ethernet/IPv4/UDP frame, else None."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return None
+    at = 14 + (frame[14] & 15) * 4 + 8
+    return at, bytes(frame[at:])
+
+
+def with_payload(frame, payload):
+    """The Ethernet/IPv4/UDP frame with another payload; lengths and IPv4 checksum redone,
+    UDP checksum zero (none, RFC 768)."""
+    ihl = (frame[14] & 15) * 4
+    f = bytearray(frame[:14 + ihl + 8]) + payload
+    struct.pack_into("!H", f, 16, ihl + 8 + len(payload))
+    struct.pack_into("!H", f, 24, 0)
+    struct.pack_into("!H", f, 24, checksum(bytes(f[14:14 + ihl])))
+    struct.pack_into("!HH", f, 14 + ihl + 4, 8 + len(payload), 0)
+    return f
+
+
+def dns_query(template, qid):
+    """A DNS query for quic.example.test (RFC 1035 4.1) to port 53, from a sample's frame."""
+    name = b"".join(bytes([len(p)]) + p for p in b"quic.example.test".split(b".")) + b"\0"
+    f = with_payload(template, struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + name + b"\0\1\0\1")
+    ihl = (f[14] & 15) * 4
+    struct.pack_into("!H", f, 14 + ihl + 2, 53)
+    return f
+
+
+def check_rewrites(tc, tmp, quic):
+    src = Pcap(os.path.join(quic, "quic-v1.pcap"))
+    frames = [p for p in src.packets if udp4(p[2])]
+    first = frames[0][2]
+    # Short headers only (every 1-RTT datagram of the connection), and DNS queries whose ID
+    # makes the first byte look like a long header with the fixed bit, or not.
+    short = [p for p in frames if not udp4(p[2])[1][0] & 0x80]
+    check(len(short) >= 3, "quic-v1.pcap holds %d short-header datagrams" % len(short))
+    dns = [[frames[0][0], frames[0][1], dns_query(first, qid)] for qid in (0xc3c3, 0x1234, 0xffff)]
+    path = write_pcap(os.path.join(tmp, "noflow.pcap"), src.header, dns + short)
+    got = read(tc, os.path.join(tmp, "noflow.db"), path)
+    check(got is not None and got[0] == 0 and got[1] == 0,
+          "short headers and DNS opened flows or records: %s" % (got,))
+
+    # The client's Initial with one ciphertext byte changed: it does not authenticate, so no
+    # hello, and the server's Initial cannot be opened without the client's: no record.
+    at, payload = udp4(first)
+    bad = bytearray(payload)
+    bad[300] ^= 0x40
+    pkts = [[frames[0][0], frames[0][1], with_payload(first, bytes(bad))]] + frames[1:]
+    path = write_pcap(os.path.join(tmp, "forged.pcap"), src.header, pkts)
+    got = read(tc, os.path.join(tmp, "forged.db"), path)
+    check(got is not None and got[1] == 0, "a forged Initial gave a record: %s" % (got,))
+
+    # Cut: the Initial alone, shortened at several points (as a short snap length would).
+    for cut in (1, 7, 20, 40, 200, len(payload) - 17, len(payload) - 1):
+        pkts = [[frames[0][0], frames[0][1], with_payload(first, payload[:cut])]]
+        path = write_pcap(os.path.join(tmp, "cut.pcap"), src.header, pkts)
+        got = read(tc, os.path.join(tmp, "cut%d.db" % cut), path)
+        check(got is not None and got[1] == 0, "an Initial cut at %d gave a record: %s" % (cut, got))
+
+
+def main():
+    tc, samples = sys.argv[1], sys.argv[2]
+    quic = os.path.join(samples, "quic")
+    with open(os.path.join(quic, "expected.tsv"), newline="") as f:
+        table = list(csv.DictReader(f, delimiter="\t"))
+    files = {}
+    for row in table:
+        files.setdefault(row["file"], []).append(row)
+    pcaps = sorted(n for n in os.listdir(quic) if n.endswith(".pcap"))
+    check(sorted(files) == pcaps, "expected.tsv lists %s, samples/quic holds %s" % (sorted(files), pcaps))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, rows in sorted(files.items()):
+            check_file(tc, tmp, quic, name, rows)
+        check_rewrites(tc, tmp, quic)
+    return checks.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
