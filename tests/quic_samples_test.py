@@ -4,7 +4,8 @@ Debian's ngtcp2 client and server): every connection's record against samples/qu
 (whose ClientHello facts tshark confirmed where it reads the version), one flow per connection,
 QUIC records absent from the legacy listing (TLS 1.3 everywhere), and three rewrites of
 quic-v1.pcap: only its short-header datagrams plus DNS open no flow; a changed byte in the
-client's Initial, or the Initial cut short, gives no record and no error.
+client's Initial, or the Initial cut short, gives no record and no error. Then the report's
+transport split over the TLS samples and these together, in CSV, Markdown and HTML.
 
 usage: quic_samples_test.py TLSCENSUS SAMPLES_DIR
 """
@@ -134,6 +135,28 @@ def check_rewrites(tc, tmp, quic):
         check(got is not None and got[1] == 0, "an Initial cut at %d gave a record: %s" % (cut, got))
 
 
+def check_report(tc, tmp, samples, quic_rows):
+    """The summary's transport split: TCP rows are samples/expected.tsv's, QUIC ones ours."""
+    with open(os.path.join(samples, "expected.tsv"), newline="") as f:
+        tcp_rows = len(list(csv.DictReader(f, delimiter="\t")))
+    db = os.path.join(tmp, "all.db")
+    pcaps = sorted(os.path.join(samples, n) for n in os.listdir(samples) if n.endswith(".pcap"))
+    pcaps += sorted(os.path.join(samples, "quic", n)
+                    for n in os.listdir(os.path.join(samples, "quic")) if n.endswith(".pcap"))
+    r = run([tc, "read", "--quiet", "--db", db] + pcaps, timeout=120)
+    check(r.returncode == 0, "read of all samples: exit %s %s" % (r.returncode, r.stderr))
+    r = run([tc, "report", "--db", db, "--format", "csv"])
+    rows = dict(tuple(line.split(",")[1:3]) for line in r.stdout.splitlines()
+                if line.startswith("summary,"))
+    for key, want in (("tcp_connections", tcp_rows), ("dtls_connections", 0),
+                      ("quic_connections", quic_rows), ("connections", tcp_rows + quic_rows)):
+        check(rows.get(key) == str(want), "report csv %s %r, expected %d" % (key, rows.get(key), want))
+    split = "By transport: %d over TCP, 0 DTLS, %d QUIC." % (tcp_rows, quic_rows)
+    for fmt in ("md", "html"):
+        r = run([tc, "report", "--db", db, "--format", fmt])
+        check(split in r.stdout, "report %s has no %r" % (fmt, split))
+
+
 def main():
     tc, samples = sys.argv[1], sys.argv[2]
     quic = os.path.join(samples, "quic")
@@ -148,6 +171,7 @@ def main():
         for name, rows in sorted(files.items()):
             check_file(tc, tmp, quic, name, rows)
         check_rewrites(tc, tmp, quic)
+        check_report(tc, tmp, samples, len(table))
     return checks.summary()
 
 
