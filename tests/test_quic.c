@@ -261,6 +261,53 @@ static void check_reordered(void)
 	tc_handshake_free(&hs);
 }
 
+/* A hello of 1,845 bytes (the RFC's with a 1,604-byte padding extension, as large as a
+ * post-quantum key share makes Chrome's) over three Initials, last piece first. */
+static void check_large(void)
+{
+	struct sealer s;
+	struct tc_handshake hs;
+	static uint8_t ch[2000], pay[1300], dg[1400];
+	size_t chn = rfc_hello(ch), pn, dn, pad = 1600;
+	uint32_t body;
+
+	sealer_init(&s, 0x6b3343cf);
+	tc_handshake_init(&hs);
+	/* RFC 7685 padding extension (21) at the end; the body and extensions lengths grow. */
+	ch[chn++] = 0x00;
+	ch[chn++] = 21;
+	ch[chn++] = (uint8_t)(pad >> 8);
+	ch[chn++] = (uint8_t)pad;
+	memset(ch + chn, 0, pad);
+	chn += pad;
+	body = (uint32_t)chn - 4;
+	ch[1] = (uint8_t)(body >> 16);
+	ch[2] = (uint8_t)(body >> 8);
+	ch[3] = (uint8_t)body;
+	/* The extensions block length sits after version, random, session_id (1), suites (2 + 4)
+	 * and compression (1 + 1): at body offset 43. */
+	unsigned ext = (unsigned)(ch[4 + 43] << 8 | ch[4 + 44]) + (unsigned)pad + 4;
+	ch[4 + 43] = (uint8_t)(ext >> 8);
+	ch[4 + 44] = (uint8_t)ext;
+	const size_t cut[4] = {0, 700, 1400, chn};
+	for (int i = 2; i >= 0; i--) {
+		pn = crypto(pay, (uint32_t)cut[i], ch + cut[i], cut[i + 1] - cut[i]);
+		memset(pay + pn, 0, pn < 1100 ? 1100 - pn : 0);
+		pn = pn < 1100 ? 1100 : pn;
+		dn = seal(&s, 0, s.dcid, (uint64_t)(2 - i), pay, pn, dg);
+		CHECK(hs.ch == NULL);
+		feed(&hs, TC_DIR_A, dg, dn);
+	}
+	CHECK(hs.ch != NULL);
+	if (hs.ch) {
+		CHECK(hs.ch->has_sni && memcmp(hs.ch->sni, "example.com", 11) == 0);
+		CHECK_EQ(hs.ch->exts[hs.ch->ext_n - 1], 21);
+	}
+	CHECK_EQ(hs.quic_version, 0x6b3343cf);
+	CHECK_EQ(hs.err, TC_ERR_NONE);
+	tc_handshake_free(&hs);
+}
+
 /* A hello whose header announces more than TC_MAX_HELLO_MSG, and one with a hole at the end. */
 static void check_bounds(void)
 {
@@ -404,6 +451,7 @@ int main(void)
 	check_dissected(qv1_client_packet, qv1_server_packet, 0x00000001);
 	check_dissected(qv2_client_packet, qv2_server_packet, 0x6b3343cf);
 	check_reordered();
+	check_large();
 	check_bounds();
 	check_opens();
 	check_cuts();
