@@ -14,22 +14,27 @@ static const char qv1_client_secret[] =
     "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea";
 static const char qv1_server_secret[] =
     "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b";
-static const char qv1_client_kih[] =
-    "1f369613dd76d5467730efcbe3b1a22d" "fa044b2f42a3fd3b46fb255c" "9f50449e04a0e810283a1e9933adedd2";
-static const char qv1_server_kih[] =
-    "cf3a5331653c364c88f0f379b6067e37" "0ac1493ca1905853b0bba03e" "c206b8d9b9f0f37644430b490eeaa314";
+static const char qv1_client_kih[] = "1f369613dd76d5467730efcbe3b1a22d"
+                                     "fa044b2f42a3fd3b46fb255c"
+                                     "9f50449e04a0e810283a1e9933adedd2";
+static const char qv1_server_kih[] = "cf3a5331653c364c88f0f379b6067e37"
+                                     "0ac1493ca1905853b0bba03e"
+                                     "c206b8d9b9f0f37644430b490eeaa314";
 
 /* RFC 9369 A.1 */
 static const char qv2_client_secret[] =
     "14ec9d6eb9fd7af83bf5a668bc17a7e283766aade7ecd0891f70f9ff7f4bf47b";
 static const char qv2_server_secret[] =
     "0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1";
-static const char qv2_client_kih[] =
-    "8b1a0bc121284290a29e0971b5cd045d" "91f73e2351d8fa91660e909f" "45b95e15235d6f45a6b19cbcb0294ba9";
-static const char qv2_server_kih[] =
-    "82db637861d55e1d011f19ea71d5d2a7" "dd13c276499c0249d3310652" "edf6d05c83121201b436e16877593c3a";
+static const char qv2_client_kih[] = "8b1a0bc121284290a29e0971b5cd045d"
+                                     "91f73e2351d8fa91660e909f"
+                                     "45b95e15235d6f45a6b19cbcb0294ba9";
+static const char qv2_server_kih[] = "82db637861d55e1d011f19ea71d5d2a7"
+                                     "dd13c276499c0249d3310652"
+                                     "edf6d05c83121201b436e16877593c3a";
 
-/* RFC 9001 A.2, RFC 9369 A.2: the client's CRYPTO frame (the ClientHello), padded to 1162 bytes with PADDING */
+/* RFC 9001 A.2, RFC 9369 A.2: the client's CRYPTO frame (the ClientHello), padded to 1162 bytes
+ * with PADDING */
 static const char qv_client_frames[] =
     "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868"
     "04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578"
