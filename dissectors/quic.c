@@ -49,8 +49,6 @@ struct tc_quic {
 	uint8_t dcid[TC_QUIC_MAX_CID];    /* the client Destination Connection ID they come from */
 	uint8_t dcid_len;
 	uint8_t keyed;
-	uint8_t retry; /* a Retry was seen (RFC 9000 17.2.5) */
-	uint8_t vn;    /* a Version Negotiation was seen (RFC 9000 17.2.1) */
 	int8_t client_dir;
 	struct tc_quic_keys keys[2]; /* [0] opens the client's Initials, [1] the server's */
 	struct quic_stream s[2];     /* by direction */
@@ -413,8 +411,8 @@ static void on_initial(struct tc_handshake *hs, enum tc_dir d, const struct quic
 	struct tc_quic *q = hs->quic;
 
 	if (!q->keyed || (int8_t)d == q->client_dir) {
-		if (q->keyed && same_dcid(q, h) && hs->dir[d].hello_seen)
-			return; /* a retransmission of what is held: not opened again */
+		/* Opened until the ServerHello, so that the ClientHello answering a
+		 * HelloRetryRequest is counted (hello_count 2) as over TCP. */
 		if (q->keyed && open_initial(hs, d, h, &q->keys[0]))
 			return;
 		if (!q->keyed || !same_dcid(q, h))
@@ -463,13 +461,12 @@ enum tc_datagram_kind tc_quic_datagram(struct tc_handshake *hs, enum tc_dir d, c
 		}
 		if (!read_long(&c, &h))
 			break;
+		/* Version Negotiation (version 0) and Retry are QUIC too, not misses; what they
+		 * change, a new version or connection ID, is seen in the client's next Initial,
+		 * which on_initial keys afresh. Both run to the end of the datagram. */
 		kind = TC_DG_DISSECTED;
-		if (h.version == 0) {
-			q->vn = 1;
+		if (h.version == 0)
 			break;
-		}
-		if (h.qv && h.type == TC_QP_RETRY)
-			q->retry = 1;
 		if (h.qv && h.type == TC_QP_INITIAL)
 			on_initial(hs, d, &h);
 		/* Coalesced packets follow (RFC 9000 12.2); a version we cannot read has no

@@ -50,7 +50,8 @@ static int udp_opens(const uint8_t *p, size_t n)
 }
 
 /* Once a DTLS handshake record was seen on the 5-tuple, every datagram in DTLS's range is
- * DTLS: the records that follow need not be handshakes. */
+ * DTLS: the records that follow need not be handshakes. Once a QUIC Initial was, every
+ * datagram is QUIC's. */
 static enum tc_datagram_kind udp_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p,
                                           size_t n)
 {
@@ -60,16 +61,18 @@ static enum tc_datagram_kind udp_datagram(struct tc_handshake *hs, enum tc_dir d
 	tc_cursor_init(&c, p, n);
 	if (!tc_cursor_peek_u8(&c, 0, &first))
 		return TC_DG_OTHER;
+	/* A QUIC flow begins with a client Initial, fixed bit set; after it a peer that was
+	 * offered grease_quic_bit may clear that bit (RFC 9287): quic-go servers do in their very
+	 * first Initial (ndpi quic-v2.pcapng). On a QUIC flow nothing is DTLS. */
+	if (hs->quic)
+		return first >= QUIC_SHORT ? tc_quic_datagram(hs, d, p, n) : TC_DG_OTHER;
+	if (first >= QUIC_LONG && tc_quic_opens(p, n))
+		return tc_quic_datagram(hs, d, p, n);
 	if (first >= DTLS_FIRST && first <= DTLS_LAST &&
 	    (hs->tls_found || tc_dtls_plausible(p, n))) {
 		tc_dtls_datagram(hs, d, p, n);
 		return TC_DG_DISSECTED;
 	}
-	/* A QUIC flow begins with a client Initial, fixed bit set; after it a peer that was
-	 * offered grease_quic_bit may clear that bit (RFC 9287): quicgo servers do in their very
-	 * first Initial (ndpi quic-v2.pcapng). Short headers count only on a QUIC flow. */
-	if ((hs->quic && first >= QUIC_SHORT) || (first >= QUIC_LONG && tc_quic_opens(p, n)))
-		return tc_quic_datagram(hs, d, p, n);
 	return first <= STUN_LAST ? TC_DG_STUN : TC_DG_OTHER;
 }
 

@@ -308,6 +308,50 @@ static void check_large(void)
 	tc_handshake_free(&hs);
 }
 
+/* RFC 8446 4.1.3: the server's Initial stream holds a HelloRetryRequest (the RFC's
+ * ServerHello with the magic random), then, after the client's second ClientHello further on in
+ * its stream, the real ServerHello. Both ClientHellos are counted; the second ServerHello is
+ * kept. */
+static void check_hrr(void)
+{
+	static const char hrr_random[] =
+	    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c";
+	struct sealer s;
+	struct tc_handshake hs;
+	uint8_t ch[300], sp[200], sh[100], hrr[100], pay[1300], dg[1400];
+	size_t chn = rfc_hello(ch), shn, pn, dn;
+
+	sealer_init(&s, 0x00000001);
+	unhex(qv_server_payload, sp, sizeof sp);
+	shn = 94; /* after the ACK frame (5 bytes) and the CRYPTO frame's header (4) */
+	memcpy(sh, sp + 9, shn - 4);
+	shn -= 4;
+	memcpy(hrr, sh, shn);
+	unhex(hrr_random, hrr + 6, 32);
+	tc_handshake_init(&hs);
+	for (int step = 0; step < 4; step++) {
+		int server = step % 2;
+		if (step == 0)
+			pn = crypto(pay, 0, ch, chn);
+		else if (step == 1)
+			pn = crypto(pay, 0, hrr, shn);
+		else if (step == 2)
+			pn = crypto(pay, (uint32_t)chn, ch, chn);
+		else
+			pn = crypto(pay, (uint32_t)shn, sh, shn);
+		memset(pay + pn, 0, 1000);
+		dn = seal(&s, server, s.dcid, (uint64_t)step / 2, pay, pn + (server ? 20 : 1000),
+		          dg);
+		feed(&hs, server ? TC_DIR_B : TC_DIR_A, dg, dn);
+		CHECK(hs.sh == NULL || step == 3);
+	}
+	CHECK(hs.hrr_seen);
+	CHECK_EQ(hs.ch_count, 2);
+	CHECK(hs.sh != NULL && !hs.sh->is_hrr && hs.sh->cipher == 0x1301);
+	CHECK(tc_dir_done(&hs, TC_DIR_A) && tc_dir_done(&hs, TC_DIR_B));
+	tc_handshake_free(&hs);
+}
+
 /* A hello whose header announces more than TC_MAX_HELLO_MSG, and one with a hole at the end. */
 static void check_bounds(void)
 {
@@ -452,6 +496,7 @@ int main(void)
 	check_dissected(qv2_client_packet, qv2_server_packet, 0x6b3343cf);
 	check_reordered();
 	check_large();
+	check_hrr();
 	check_bounds();
 	check_opens();
 	check_cuts();
