@@ -5,7 +5,8 @@ Debian's ngtcp2 client and server): every connection's record against samples/qu
 QUIC records absent from the legacy listing (TLS 1.3 everywhere), and three rewrites of
 quic-v1.pcap: only its short-header datagrams plus DNS open no flow; a changed byte in the
 client's Initial, or the Initial cut short, gives no record and no error. Then the report's
-transport split over the TLS samples and these together, in CSV, Markdown and HTML.
+transport split over the TLS samples and these together, in CSV, Markdown and HTML, and the
+legacy listing under a policy that calls their suite legacy.
 
 usage: quic_samples_test.py TLSCENSUS SAMPLES_DIR
 """
@@ -157,6 +158,26 @@ def check_report(tc, tmp, samples, quic_rows):
         check(split in r.stdout, "report %s has no %r" % (fmt, split))
 
 
+def check_legacy_listing(tc, tmp, quic, table):
+    """QUIC connections go through the legacy room like any other: under a policy that calls
+    their suite legacy, every one is listed, by SNI, with its QUIC JA4."""
+    db = os.path.join(tmp, "quic.db")
+    pcaps = sorted(os.path.join(quic, n) for n in os.listdir(quic) if n.endswith(".pcap"))
+    r = run([tc, "read", "--quiet", "--db", db] + pcaps, timeout=60)
+    check(r.returncode == 0, "read of samples/quic: exit %s" % r.returncode)
+    policy = os.path.join(tmp, "aes128.policy")
+    with open(policy, "w") as f:
+        f.write("name aes128\ndescription test: TLS_AES_128_GCM_SHA256 is legacy\ndeny-cipher 0x1301\n")
+    r = run([tc, "legacy", "--db", db, "--policy", policy, "--format", "json"])
+    entries = json.loads(r.stdout)["entries"] if r.returncode == 0 else []
+    conns = {}
+    for row in table:
+        conns[row["sni"]] = conns.get(row["sni"], 0) + 1
+    got = {e["sni"]: e["connections"] for e in entries}
+    check(got == conns, "legacy entries %s, expected %s" % (got, conns))
+    check(all(str(e.get("ja4", "")).startswith("q") for e in entries), "legacy JA4 not QUIC's")
+
+
 def main():
     tc, samples = sys.argv[1], sys.argv[2]
     quic = os.path.join(samples, "quic")
@@ -172,6 +193,7 @@ def main():
             check_file(tc, tmp, quic, name, rows)
         check_rewrites(tc, tmp, quic)
         check_report(tc, tmp, samples, len(table))
+        check_legacy_listing(tc, tmp, quic, table)
     return checks.summary()
 
 
