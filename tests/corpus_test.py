@@ -9,12 +9,13 @@ Exits 77 (meson's "skipped") without the corpus.
 
 usage: corpus_test.py TLSCENSUS CORPUS_DIR [MIN_PERCENT]
 """
+import json
 import os
 import re
 import sys
 import tempfile
 
-from tclib import Checks, run
+from tclib import Checks, ndjson, run
 
 
 def counts(checks, text, what):
@@ -58,6 +59,37 @@ def check_all(checks, text, minimum):
     print("corpus: all transports %s%%, %d/%d connections found, %d extra" % (pct, found, expected, extra))
 
 
+def check_layers(checks, corpus, out):
+    """A record carries "quic_version" exactly when the oracle's record of that connection is
+    QUIC (its "_layer"), and a JA4 starting with the transport's letter: t, d or q."""
+    letter = {"tls": "t", "dtls": "d", "quic": "q"}
+    seen = {"tls": 0, "dtls": 0, "quic": 0}
+    edir = os.path.join(corpus, "expected")
+    for name in sorted(os.listdir(edir)):
+        path = os.path.join(out, name)
+        if not os.path.exists(path):
+            continue
+        with open(os.path.join(edir, name)) as f:
+            layers = {(e["transport"], e["client_ip"], e["client_port"], e["server_ip"],
+                       e["server_port"]): e.get("_layer") for e in ndjson(f.read())}
+        with open(path) as f:
+            for rec in ndjson(f.read()):
+                layer = layers.get((rec["transport"], rec["client_ip"], rec["client_port"],
+                                    rec["server_ip"], rec["server_port"]))
+                if layer not in seen:
+                    continue
+                seen[layer] += 1
+                checks.check(("quic_version" in rec) == (layer == "quic"),
+                             "%s: %s record %s:%s with quic_version %r" % (
+                                 name, layer, rec["client_ip"], rec["client_port"],
+                                 rec.get("quic_version")))
+                if rec.get("ja4"):
+                    checks.check(rec["ja4"][0] == letter[layer], "%s: %s record with JA4 %s"
+                                 % (name, layer, rec["ja4"]))
+    checks.check(seen["quic"] >= 171, "only %d QUIC records matched" % seen["quic"])
+    print("corpus: records by layer %s" % json.dumps(seen, sort_keys=True))
+
+
 def main():
     tc, corpus = sys.argv[1], sys.argv[2]
     minimum = float(sys.argv[3]) if len(sys.argv) > 3 else 98.0
@@ -87,6 +119,7 @@ def main():
                    os.path.join(corpus, "expected"), out, "--transport", "udp", "--rows", "0"])
         every = run([sys.executable, os.path.join(corpus, "check.py"),
                      os.path.join(corpus, "expected"), out, "--rows", "0"])
+        check_layers(checks, corpus, out)
     print(r.stdout)
     print(udp.stdout)
     print(every.stdout)
