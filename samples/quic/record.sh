@@ -79,7 +79,7 @@ net_up() {
 	mkdir -p "/etc/netns/$NS_CLI"
 	{
 		printf '%s' "$SRV4"
-		printf ' %s.example.test' quic v2 compat vn retry resume loss
+		printf ' %s.example.test' quic v2 compat vn retry resume loss large
 		printf '\n%s ipv6.example.test\n' "$SRV6"
 	} >"/etc/netns/$NS_CLI/hosts"
 }
@@ -173,7 +173,7 @@ SRV_ADDR=$SRV4
 # --- scenarios ----------------------------------------------------------------------
 
 SCENARIOS=(quic-v1 quic-v2draft quic-v1-to-v2draft quic-vn quic-retry quic-resume
-	quic-loss quic-ipv6)
+	quic-loss quic-ipv6 quic-large)
 
 rec_quic-v1() {
 	capture quic-v1 -- client quic -q
@@ -251,6 +251,13 @@ rec_quic-ipv6() {
 	SRV_ADDR=$SRV6
 	capture quic-ipv6 -- client ipv6 -q
 	SRV_ADDR=$SRV4
+}
+
+# A ClientHello of about 1.5 kB, as a post-quantum key share makes Chrome's: an FFDHE 8192
+# key share (1024 bytes) beside X25519's; it spans two Initial packets in two datagrams.
+rec_quic-large() {
+	capture quic-large --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519 -- \
+		client large -q --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519
 }
 
 main() {
