@@ -21,13 +21,14 @@
 #define QUIC_GROW     2048
 
 /* Frame types allowed in Initial packets (RFC 9000 12.4, 19). */
-#define QF_PADDING   0x00
-#define QF_PING      0x01
-#define QF_ACK       0x02
-#define QF_ACK_ECN   0x03
-#define QF_CRYPTO    0x06
-#define QF_CLOSE     0x1c
-#define QF_CLOSE_APP 0x1d
+#define QF_PADDING        0x00
+#define QF_PING           0x01
+#define QF_ACK            0x02
+#define QF_ACK_ECN        0x03
+#define QF_CRYPTO         0x06
+#define QF_CLOSE          0x1c
+#define QF_CLOSE_APP      0x1d
+#define QUIC_CRYPTO_ERROR 0x100 /* RFC 9000 20.1: CRYPTO_ERROR 0x0100-0x01ff */
 
 struct quic_range {
 	uint32_t lo, hi;
@@ -258,12 +259,22 @@ static int skip_ack(struct tc_cursor *c, uint64_t type)
 	return 1;
 }
 
+/* RFC 9001 4.8: a TLS alert ends a QUIC handshake as a CONNECTION_CLOSE with the error code
+ * 0x100 + the alert (always fatal). In an Initial it is as readable as a plaintext alert over
+ * TCP, and is recorded the same way. */
+static void on_close(struct tc_handshake *hs, enum tc_dir d, uint64_t code)
+{
+	if (code >= QUIC_CRYPTO_ERROR && code <= QUIC_CRYPTO_ERROR + 0xff && !hs->alert.seen)
+		hs->alert = (struct tc_alert){1, TC_ALERT_FATAL, (uint8_t)code, (uint8_t)d};
+	tc_hs_dir_finish(hs, d);
+}
+
 /* The frames of one opened Initial. A frame that Initials may not carry, or one cut short,
  * ends the packet: what came before it stays. */
 static void initial_frames(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c,
                            const struct tc_quic_version *qv)
 {
-	uint64_t type, off, len, v;
+	uint64_t type, off, len, v, code;
 	struct tc_cursor data;
 
 	while (tc_cursor_left(&c) && hs->dir[d].state == TC_DS_RECORDS) {
@@ -290,10 +301,11 @@ static void initial_frames(struct tc_handshake *hs, enum tc_dir d, struct tc_cur
 			break;
 		case QF_CLOSE:
 		case QF_CLOSE_APP:
-			if (!quic_varint(&c, &v) || (type == QF_CLOSE && !quic_varint(&c, &v)) ||
+			if (!quic_varint(&c, &code) || (type == QF_CLOSE && !quic_varint(&c, &v)) ||
 			    !quic_varint(&c, &len) || !tc_cursor_skip(&c, len))
 				return;
-			break;
+			on_close(hs, d, type == QF_CLOSE ? code : 0);
+			return;
 		default:
 			return;
 		}
@@ -413,23 +425,20 @@ static void on_initial(struct tc_handshake *hs, enum tc_dir d, const struct quic
 	if (!q->keyed || (int8_t)d == q->client_dir) {
 		/* Opened until the ServerHello, so that the ClientHello answering a
 		 * HelloRetryRequest is counted (hello_count 2) as over TCP. */
-		if (q->keyed && open_initial(hs, d, h, &q->keys[0]))
-			return;
-		if (!q->keyed || !same_dcid(q, h))
+		if (!(q->keyed && open_initial(hs, d, h, &q->keys[0])) &&
+		    (!q->keyed || !same_dcid(q, h)))
 			rekey(hs, d, h);
-		return;
-	}
-	if (h->qv == q->qv)
+	} else if (h->qv == q->qv) {
 		open_initial(hs, d, h, &q->keys[1]);
-	else
+	} else {
 		server_switched(hs, d, h);
-	/* The ServerHello ends both directions' interest (the client's, once its hello is
-	 * whole): what follows is in Handshake and 1-RTT packets. */
-	if (hs->sh) {
-		dir_close(hs, d);
-		if (hs->dir[d ^ 1].hello_seen)
-			dir_close(hs, (enum tc_dir)(d ^ 1));
 	}
+	/* The ServerHello, or a CONNECTION_CLOSE, ends both directions' interest (the peer's
+	 * once its hello is whole): what follows is in Handshake and 1-RTT packets, or nothing. */
+	if (hs->sh && (int8_t)d != q->client_dir)
+		dir_close(hs, d);
+	if (tc_dir_done(hs, d) && hs->dir[d ^ 1].hello_seen)
+		dir_close(hs, (enum tc_dir)(d ^ 1));
 }
 
 enum tc_datagram_kind tc_quic_datagram(struct tc_handshake *hs, enum tc_dir d, const uint8_t *p,

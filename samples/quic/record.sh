@@ -79,7 +79,7 @@ net_up() {
 	mkdir -p "/etc/netns/$NS_CLI"
 	{
 		printf '%s' "$SRV4"
-		printf ' %s.example.test' quic v2 compat vn retry resume loss large
+		printf ' %s.example.test' quic v2 compat vn retry resume loss large nocipher
 		printf '\n%s ipv6.example.test\n' "$SRV6"
 	} >"/etc/netns/$NS_CLI/hosts"
 }
@@ -173,7 +173,7 @@ SRV_ADDR=$SRV4
 # --- scenarios ----------------------------------------------------------------------
 
 SCENARIOS=(quic-v1 quic-v2draft quic-v1-to-v2draft quic-vn quic-retry quic-resume
-	quic-loss quic-ipv6 quic-large)
+	quic-loss quic-ipv6 quic-large quic-no-cipher)
 
 rec_quic-v1() {
 	capture quic-v1 -- client quic -q
@@ -258,6 +258,14 @@ rec_quic-ipv6() {
 rec_quic-large() {
 	capture quic-large --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519 -- \
 		client large -q --groups=-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519
+}
+
+# No suite in common (the client offers AES-256-GCM only, the server takes AES-128-GCM only):
+# the server ends the handshake in its Initial with a CONNECTION_CLOSE carrying the TLS alert
+# handshake_failure (RFC 9001 4.8: error code 0x100 + 40).
+rec_quic-no-cipher() {
+	capture quic-no-cipher --ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM -- \
+		client nocipher -q --ciphers=NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-256-GCM
 }
 
 main() {
