@@ -63,17 +63,31 @@ enum tc_quic_ptype tc_quic_ptype(const struct tc_quic_version *qv, uint8_t first
 	return (enum tc_quic_ptype)bits;
 }
 
-static int hkdf(int mode, const uint8_t *key, size_t key_len, const uint8_t *salt, size_t salt_len,
-                const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+/* One HKDF-SHA256 context for the derivations of a set of keys: fetching the KDF and naming
+ * the digest (a fetch too) cost more than a derivation, so both are done once per set. */
+static EVP_KDF_CTX *hkdf_new(void)
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[6], *p = params;
-	int rc = -1;
+	OSSL_PARAM params[2] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+	    OSSL_PARAM_construct_end()};
 
-	if (!ctx)
-		goto out;
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	EVP_KDF_free(kdf); /* the context holds its own reference */
+	if (ctx && EVP_KDF_CTX_set_params(ctx, params) != 1) {
+		EVP_KDF_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+static int hkdf(EVP_KDF_CTX *ctx, int mode, const uint8_t *key, size_t key_len, const uint8_t *salt,
+                size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+	OSSL_PARAM params[5], *p = params;
+
+	/* Each call sets what its mode reads (extract: key, salt; expand: key, info); what an
+	 * earlier call left is not read. */
 	*p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
 	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
 	if (salt)
@@ -83,18 +97,13 @@ static int hkdf(int mode, const uint8_t *key, size_t key_len, const uint8_t *sal
 		*p++ =
 		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(ctx, out, out_len, params) == 1)
-		rc = 0;
-out:
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	return EVP_KDF_derive(ctx, out, out_len, params) == 1 ? 0 : -1;
 }
 
 /* RFC 8446 7.1 HKDF-Expand-Label with an empty context: HkdfLabel is the uint16 length, the
  * label "tls13 " + label as a vector<7..255>, and an empty context vector. */
-static int expand_label(const uint8_t secret[TC_QUIC_SECRET], const char *label, uint8_t *out,
-                        size_t out_len)
+static int expand_label(EVP_KDF_CTX *ctx, const uint8_t secret[TC_QUIC_SECRET], const char *label,
+                        uint8_t *out, size_t out_len)
 {
 	uint8_t info[2 + 1 + 255 + 1];
 	size_t n = strlen(label), at = 0;
@@ -108,47 +117,69 @@ static int expand_label(const uint8_t secret[TC_QUIC_SECRET], const char *label,
 	memcpy(info + at + 6, label, n);
 	at += 6 + n;
 	info[at++] = 0;
-	return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, TC_QUIC_SECRET, NULL, 0, info, at, out,
-	            out_len);
+	return hkdf(ctx, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, TC_QUIC_SECRET, NULL, 0, info, at,
+	            out, out_len);
+}
+
+static int initial_secrets(EVP_KDF_CTX *ctx, const struct tc_quic_version *qv, const uint8_t *dcid,
+                           size_t dcid_len, uint8_t client[TC_QUIC_SECRET],
+                           uint8_t server[TC_QUIC_SECRET])
+{
+	uint8_t initial[TC_QUIC_SECRET];
+
+	if (hkdf(ctx, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, dcid_len, qv->salt, sizeof qv->salt,
+	         NULL, 0, initial, sizeof initial) ||
+	    expand_label(ctx, initial, "client in", client, TC_QUIC_SECRET) ||
+	    expand_label(ctx, initial, "server in", server, TC_QUIC_SECRET))
+		return -1;
+	return 0;
+}
+
+static int keys_from_secret(EVP_KDF_CTX *ctx, const struct tc_quic_version *qv,
+                            const uint8_t secret[TC_QUIC_SECRET], struct tc_quic_keys *k)
+{
+	int v2 = qv->v2;
+
+	if (expand_label(ctx, secret, v2 ? "quicv2 key" : "quic key", k->key, sizeof k->key) ||
+	    expand_label(ctx, secret, v2 ? "quicv2 iv" : "quic iv", k->iv, sizeof k->iv) ||
+	    expand_label(ctx, secret, v2 ? "quicv2 hp" : "quic hp", k->hp, sizeof k->hp))
+		return -1;
+	return 0;
 }
 
 int tc_quic_initial_secrets(const struct tc_quic_version *qv, const uint8_t *dcid, size_t dcid_len,
                             uint8_t client[TC_QUIC_SECRET], uint8_t server[TC_QUIC_SECRET])
 {
-	uint8_t initial[TC_QUIC_SECRET];
-	int rc;
+	EVP_KDF_CTX *ctx = hkdf_new();
+	int rc = ctx ? initial_secrets(ctx, qv, dcid, dcid_len, client, server) : -1;
 
-	rc = hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, dcid_len, qv->salt, sizeof qv->salt, NULL,
-	          0, initial, sizeof initial);
-	if (!rc)
-		rc = expand_label(initial, "client in", client, TC_QUIC_SECRET);
-	if (!rc)
-		rc = expand_label(initial, "server in", server, TC_QUIC_SECRET);
+	EVP_KDF_CTX_free(ctx);
 	return rc;
 }
 
 int tc_quic_keys_from_secret(const struct tc_quic_version *qv, const uint8_t secret[TC_QUIC_SECRET],
                              struct tc_quic_keys *k)
 {
-	int v2 = qv->v2;
+	EVP_KDF_CTX *ctx = hkdf_new();
+	int rc = ctx ? keys_from_secret(ctx, qv, secret, k) : -1;
 
-	if (expand_label(secret, v2 ? "quicv2 key" : "quic key", k->key, sizeof k->key) ||
-	    expand_label(secret, v2 ? "quicv2 iv" : "quic iv", k->iv, sizeof k->iv) ||
-	    expand_label(secret, v2 ? "quicv2 hp" : "quic hp", k->hp, sizeof k->hp))
-		return -1;
-	return 0;
+	EVP_KDF_CTX_free(ctx);
+	return rc;
 }
 
 int tc_quic_initial_keys(const struct tc_quic_version *qv, const uint8_t *dcid, size_t dcid_len,
                          struct tc_quic_keys keys[2])
 {
 	uint8_t client[TC_QUIC_SECRET], server[TC_QUIC_SECRET];
+	EVP_KDF_CTX *ctx = hkdf_new();
+	int rc = -1;
 
-	if (tc_quic_initial_secrets(qv, dcid, dcid_len, client, server) ||
-	    tc_quic_keys_from_secret(qv, client, &keys[0]) ||
-	    tc_quic_keys_from_secret(qv, server, &keys[1]))
-		return -1;
-	return 0;
+	if (ctx && !initial_secrets(ctx, qv, dcid, dcid_len, client, server) &&
+	    !keys_from_secret(ctx, qv, client, &keys[0]) &&
+	    !keys_from_secret(ctx, qv, server, &keys[1]))
+		rc = 0;
+	EVP_KDF_CTX_free(ctx);
+	return rc;
 }
 
 /* RFC 9001 5.4.3: AES-ECB of the 16-byte sample under the hp key. */
