@@ -124,7 +124,7 @@ static int read_long(struct tc_cursor *c, struct quic_long *h)
 		return 0;
 	if (!quic_varint(&k, &v) || v > tc_cursor_left(&k))
 		return 0;
-	h->pn_off = (size_t)(tc_cursor_ptr(&k) - h->start);
+	h->pn_off = tc_cursor_left(c) - tc_cursor_left(&k);
 	h->len = h->pn_off + (size_t)v;
 	tc_cursor_skip(c, h->len);
 	return 1;
@@ -219,6 +219,7 @@ static void stream_add(struct tc_handshake *hs, enum tc_dir d, uint64_t off, str
 	uint64_t end = off + tc_cursor_left(&data);
 	uint32_t lo, hi, from;
 	struct tc_cursor fresh;
+	size_t copied;
 
 	if (end > QUIC_MAX_CRYPTO) {
 		s->over = 1;
@@ -230,7 +231,10 @@ static void stream_add(struct tc_handshake *hs, enum tc_dir d, uint64_t off, str
 	hi = (uint32_t)end;
 	if (!stream_room(s, hi) || !stream_hold(s, lo, hi))
 		return;
-	memcpy(s->buf + lo, tc_cursor_ptr(&data) + (lo - off), hi - lo);
+	/* Skip what is already contiguous, and copy up to the bound: held[] covers it now. */
+	tc_cursor_skip(&data, lo - off);
+	tc_cursor_get_bytes(&data, hi - lo, &fresh);
+	tc_cursor_copy(&fresh, s->buf + lo, s->cap - lo, &copied);
 	if (s->held[0].lo > s->done)
 		return;
 	from = s->done;
