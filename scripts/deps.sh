@@ -4,7 +4,7 @@
 set -euo pipefail
 
 TLSCENSUS_PACKAGES=(gcc meson ninja-build pkg-config libpcap-dev libndpi-dev libsqlite3-dev
-	sqlite3 python3)
+	libssl-dev sqlite3 python3)
 
 tlscensus_install_deps() {
 	local missing=()

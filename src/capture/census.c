@@ -289,8 +289,8 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	return f;
 }
 
-/* Datagrams that are not DTLS before the first that is: past this the flow is left alone,
- * so DNS, QUIC, RTP-only or STUN-only flows cost a lookup per packet and nothing more. WebRTC
+/* Datagrams that are neither DTLS nor QUIC before the first that is: past this the flow is left
+ * alone, so RTP-only or STUN-only flows cost a lookup per packet and nothing more. WebRTC
  * runs ICE connectivity checks (STUN) on the 5-tuple before its DTLS handshake, and zeek's
  * webrtc-stun capture has eight of them, so a STUN datagram weighs an eighth of any other:
  * 8 other datagrams, or 64 STUN ones. */
@@ -312,9 +312,10 @@ static void account(struct census *c, struct flow *f, int dir, const struct tc_p
 
 /*
  * A UDP datagram goes whole to the dissector, which says what it was; only a datagram that may
- * open a flow gets one (DNS, QUIC and the rest of UDP cost one lookup). There is no FIN: the
- * record is written when both directions are past their hellos, else on idle expiry or at the
- * end of input.
+ * open a flow (DTLS, STUN, a QUIC Initial) gets one: DNS, QUIC short headers and the rest of UDP
+ * cost one lookup. There is no FIN: the record is written when both directions are past their
+ * hellos (a QUIC flow: the ServerHello, or the client's first 1-RTT packet), else on idle expiry
+ * or at the end of input.
  */
 static void udp_packet(struct census *c, const struct tc_packet *pkt)
 {

@@ -63,6 +63,9 @@ static void csv_summary(FILE *out, const struct report *r)
 	csv_count(out, "summary", "not_judged_connections", report_unjudged(r));
 	csv_count(out, "summary", "legacy_clients", r->legacy_clients.n);
 	csv_count(out, "summary", "legacy_entries", r->lr.n);
+	csv_count(out, "summary", "tcp_connections", r->tcp_conns);
+	csv_count(out, "summary", "dtls_connections", r->dtls_conns);
+	csv_count(out, "summary", "quic_connections", r->quic_conns);
 	fputs("\r\nsection,version,connections,legacy\r\n", out);
 	for (size_t i = 0; i < r->versions.n; i++) {
 		fputs("versions,", out);

@@ -190,6 +190,9 @@ static void html_summary(FILE *out, const struct report *r)
 		        report_num(r->clients, b1), report_plural(r->clients),
 		        report_num(r->conns, b2), report_plural(r->conns),
 		        report_num(r->servers, b3), report_plural(r->servers));
+		fprintf(out, "By transport: %s over TCP, %s DTLS, %s QUIC. ",
+		        report_num(r->tcp_conns, b1), report_num(r->dtls_conns, b2),
+		        report_num(r->quic_conns, b3));
 		if (legacy)
 			fprintf(out,
 			        "<b class=\"failing\">%s connection%s (%s) from %s client%s used "

@@ -63,6 +63,10 @@ static void md_summary(FILE *out, const struct report *r)
 		    report_num(report_modern(r), b6), report_unjudged(r) ? ", " : "",
 		    report_unjudged(r) ? report_num(report_unjudged(r), b7) : "",
 		    report_unjudged(r) ? " could not be judged (see Coverage)" : "");
+	if (r->conns)
+		fprintf(out, "By transport: %s over TCP, %s DTLS, %s QUIC.\n\n",
+		        report_num(r->tcp_conns, b1), report_num(r->dtls_conns, b2),
+		        report_num(r->quic_conns, b3));
 	fputs("Policy: **", out);
 	M(r->policy);
 	fputs("**", out);

@@ -116,6 +116,9 @@ static int gather_totals(struct report *r)
 	r->conns = t.connections;
 	r->clients = t.clients;
 	r->servers = t.servers;
+	r->tcp_conns = t.tcp;
+	r->dtls_conns = t.dtls;
+	r->quic_conns = t.quic;
 	r->data_first = t.first;
 	r->data_last = t.last;
 	return 0;

@@ -89,6 +89,7 @@ struct report {
 		uint64_t connections;
 	} per_attr[ATTR_COUNT];
 	uint64_t conns, clients, servers;
+	uint64_t tcp_conns, dtls_conns, quic_conns; /* conns by transport */
 	double data_first, data_last;
 	struct tallies versions, ciphers;
 	/* trend: nbuckets spans of bucket_days days from day0, one column per versions.v[i] */

@@ -26,7 +26,8 @@ struct store_scope {
 
 struct store_totals {
 	uint64_t connections, clients, servers;
-	double first, last; /* first_ts of the earliest and the latest connection; 0: none */
+	uint64_t tcp, dtls, quic; /* connections by transport: TLS over TCP, DTLS, QUIC */
+	double first, last;       /* first_ts of the earliest and the latest connection; 0: none */
 };
 
 int store_report_totals(struct store *s, const struct store_scope *sc, struct store_totals *out);
