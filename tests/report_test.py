@@ -307,6 +307,73 @@ def check_since_last(t, samples, work):
           "a cutoff to come reads 'fails on': %s" % legacy_text[-300:])
 
 
+def window_of(doc):
+    m = re.search(r'<meta name="tlscensus-window" content="([^"]*)">', doc)
+    return m.group(1) if m else None
+
+
+def check_dated_reports(t, samples, work):
+    """Issue 11, section 4: a second scheduled report on the same day (-o legacy-%Y-%m-%d)
+    once replaced the first while --since last had moved past its window, and that window's
+    report was lost. A dated file of another window is kept; the new one gets -2, -3."""
+    db = os.path.join(work, "dated.db")
+    t.read(db, os.path.join(samples, "tls10-openssl.pcap"))
+    later = os.path.join(work, "dated-later.pcap")
+    rewrite(os.path.join(samples, "tls13-openssl.pcap"), later, days=2)
+    t.read(db, later)
+    out = os.path.join(work, "dated")
+    os.makedirs(out)
+    pattern = os.path.join(out, "legacy-%Y-%m-%d.html")
+    first = t.report(db, "--since", "last", "--until", "2024-01-02", "-o", pattern)
+    second = t.report(db, "--since", "last", "--until", "2024-01-04", "-o", pattern)
+    check(first.returncode == 0 and second.returncode == 0, "two dated reports: %s %s"
+          % (first.stderr, second.stderr))
+    base = time.strftime(pattern)
+    other = base[:-len(".html")] + "-2.html"
+    check(sorted(os.listdir(out)) == sorted(map(os.path.basename, (base, other))),
+          "both reports of the day are kept: %s" % os.listdir(out))
+    if not (os.path.exists(base) and os.path.exists(other)):
+        return
+    a, b = (open(f, encoding="utf-8").read() for f in (base, other))
+    check((window_of(a) or "").startswith("../2024-01-02T00:00:00Z;"),
+          "the first file keeps the first window: %s" % window_of(a))
+    check((window_of(b) or "").startswith("2024-01-02T00:00:00Z/2024-01-04T00:00:00Z;"),
+          "the second file holds the second window: %s" % window_of(b))
+    check("TLSv1.0" in text_of(section(a, "legacy")) and
+          "No client used legacy TLS" in text_of(section(b, "legacy")),
+          "each file is its own window's report")
+    check(os.path.basename(other).encode() in second.stderr and b"another window" in
+          second.stderr, "the second report says where it went: %s" % second.stderr)
+    with sqlite3.connect(db) as c:
+        paths = [p for (p,) in c.execute("select path from reports order by id")]
+    check(paths == [base, other], "the reports table names each file: %s" % paths)
+    check(os.path.basename(base) in text_of(section(b, "changes")),
+          "the second report names the first one's file")
+    # The same window again is the same report: it replaces its own file, no third one.
+    r = t.report(db, "--since", "2024-01-02", "--until", "2024-01-04", "-o", pattern,
+                 "--no-record")
+    check(r.returncode == 0 and len(os.listdir(out)) == 2, "the same window replaces its own "
+          "file: %s" % os.listdir(out))
+    r = t.report(db, "--since", "2024-01-03", "--until", "2024-01-04", "--format", "md",
+                 "-o", os.path.join(out, "legacy-%Y-%m-%d.md"), "--no-record")
+    r = t.report(db, "--since", "2024-01-01", "--until", "2024-01-04", "--format", "md",
+                 "-o", os.path.join(out, "legacy-%Y-%m-%d.md"), "--no-record")
+    check(len([f for f in os.listdir(out) if f.endswith(".md")]) == 2,
+          "Markdown files carry their window too: %s" % os.listdir(out))
+    csvs = os.path.join(out, "week-%V.csv")
+    for until in ("2024-01-03", "2024-01-04"):
+        t.report(db, "--since", "2024-01-01", "--until", until, "-o", csvs, "--no-record")
+    check(len([f for f in os.listdir(out) if f.endswith(".csv")]) == 2,
+          "CSV files carry their window too: %s" % os.listdir(out))
+    # A name without a date is one file, replaced whole, as documented.
+    fixed = os.path.join(out, "latest.html")
+    for until in ("2024-01-02", "2024-01-04"):
+        t.report(db, "--since", "2024-01-01", "--until", until, "-o", fixed, "--no-record")
+    check(not os.path.exists(os.path.join(out, "latest-2.html")) and
+          "2024-01-04T00:00:00Z;" in (window_of(open(fixed).read()) or ""),
+          "-o without a date replaces the file")
+
+
 def check_hostile(t, samples, work):
     db = os.path.join(work, "hostile.db")
     pcap = os.path.join(work, "hostile.pcap")
@@ -393,6 +460,7 @@ def main():
         check_fail_on_legacy(t, samples, work)
         check_output_and_errors(t, db, work)
         check_since_last(t, samples, work)
+        check_dated_reports(t, samples, work)
         check_hostile(t, samples, work)
         check_chromium(page, work)
     finally:

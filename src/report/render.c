@@ -170,6 +170,18 @@ const char *report_bucket_label(const struct report *r)
 	return r->bucket_days == 1 ? "day" : r->bucket_days == 7 ? "week" : "period";
 }
 
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf,
+                          size_t len)
+{
+	/* r->window holds digits, '-', ':', 'T', 'Z', '.', '/', ';' and hex: nothing to escape. */
+	if (fmt == REPORT_HTML)
+		snprintf(buf, len, "<meta name=\"tlscensus-window\" content=\"%s\">\n", r->window);
+	else if (fmt == REPORT_MD)
+		snprintf(buf, len, "<!-- tlscensus-window %s -->\n", r->window);
+	else
+		snprintf(buf, len, "report,window,%s\r\n", r->window);
+}
+
 size_t report_coverage_lines(const struct report *r, struct cov_line l[REPORT_COV_LINES])
 {
 	const struct legacy_unknown *u = &r->lr.unknown;

@@ -99,7 +99,7 @@ static void html_version_tag(FILE *out, const struct tally *t)
 
 static void html_header(FILE *out, const struct report *r)
 {
-	char since[32], until[32], gen[32];
+	char since[32], until[32], gen[32], marker[160];
 
 	if (r->since)
 		report_time(r->since, FMT_MINUTE, since, sizeof since);
@@ -108,8 +108,11 @@ static void html_header(FILE *out, const struct report *r)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION
-	      "\">\n<title>Legacy TLS report ",
+	      "\">\n",
 	      out);
+	report_window_marker(r, REPORT_HTML, marker, sizeof marker);
+	fputs(marker, out);
+	fputs("<title>Legacy TLS report ", out);
 	if (r->since) {
 		H(since);
 		fputs(" to ", out);

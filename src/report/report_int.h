@@ -80,6 +80,9 @@ struct report {
 	char filters[640];  /* the same for readers */
 	const char *policy; /* name of the policy, with scope the key of "previous report" */
 	const char *policy_text;  /* description; NULL when the legacy room gives none */
+	/* The window and the series (policy and filters) as one token, "SINCE/UNTIL;HASH",
+	 * written into every report so that a dated file of another window is never replaced */
+	char window[96];
 	struct store_scope where; /* the window and the filters, for every count of the store */
 	struct legacy_result lr;
 	size_t *order;              /* entries in attribution order */
@@ -159,6 +162,12 @@ uint64_t report_unjudged(const struct report *r);
 uint64_t report_modern(const struct report *r);
 /* "day", "week" or "period": what one bar of the trend spans. */
 const char *report_bucket_label(const struct report *r);
+
+/* The line that marks a report of format fmt with its window (r->window): an HTML meta
+ * element, a Markdown comment, a CSV row of the report block. The renderers write it in their
+ * header; report.c looks for it in a file before it replaces it. */
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf,
+                          size_t len);
 
 /* "hybrid or ML-KEM", "Kyber draft", "classical", "no key_share group". */
 const char *report_kx_col_name(enum kx_col c);
