@@ -416,7 +416,116 @@ def chromium_exe():
     return None
 
 
-def check_chromium(page, work):
+# Run inside a copy of the report (the report itself has no script): measures the laid-out
+# page and writes what it found into the DOM of the page around it, which --dump-dom prints.
+LAYOUT_PROBE = r"""<script>
+(function () {
+  var out = {width: innerWidth, page: document.documentElement.scrollWidth, fonts: 0,
+             minFont: 1e9, broken: [], overflow: [], unreachable: [], cards: 0, charts: []};
+  function shown(el) { return el.getClientRects().length > 0; }
+  document.querySelectorAll("figure").forEach(function (f) {
+    if (shown(f)) out.charts.push(f.className);
+  });
+  document.querySelectorAll("svg text").forEach(function (t) {
+    if (!shown(t)) return;
+    var m = t.getScreenCTM(), px = parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
+    out.fonts++;
+    out.minFont = Math.min(out.minFont, px);
+  });
+  // A word split over two lines ("fail" / "ing"): its range has boxes on two lines. Only
+  // long tokens (.wrap, .mono: server names, JA4, suite names) may break.
+  var walk = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  for (var n; (n = walk.nextNode());) {
+    var el = n.parentElement;
+    if (el.closest("svg, .wrap, .mono") || !shown(el)) continue;
+    var re = /\S+/g, m;
+    while ((m = re.exec(n.data))) {
+      var r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      var tops = {};
+      Array.prototype.forEach.call(r.getClientRects(), function (b) {
+        if (b.width > 0) tops[Math.round(b.top)] = 1;
+      });
+      if (Object.keys(tops).length > 1) out.broken.push(m[0]);
+    }
+  }
+  // Text wider than its cell runs into the next one (headers over each other).
+  document.querySelectorAll("th, td").forEach(function (c) {
+    if (shown(c) && c.scrollWidth > c.clientWidth + 1)
+      out.overflow.push(c.textContent.trim().slice(0, 40));
+  });
+  // A table wider than the screen must sit in a box that scrolls sideways.
+  document.querySelectorAll("table").forEach(function (t) {
+    if (!shown(t) || t.getBoundingClientRect().right <= innerWidth + 0.5) return;
+    var box = t.parentElement;
+    if (!box.classList.contains("scroll") || getComputedStyle(box).overflowX !== "auto" ||
+        box.getBoundingClientRect().right > innerWidth + 0.5)
+      out.unreachable.push(t.textContent.trim().slice(0, 40));
+  });
+  document.querySelectorAll("table.entries tr").forEach(function (tr) {
+    if (getComputedStyle(tr).display === "block" && tr.querySelector("td")) out.cards++;
+  });
+  var top = parent.document, pre = top.createElement("pre");
+  pre.id = "layout-probe";
+  pre.textContent = JSON.stringify(out);
+  top.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+def chromium_exe():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def png_size(path):
+    png = open(path, "rb").read(24) if os.path.exists(path) else b""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        return None
+    return struct.unpack("!II", png[16:24])
+
+
+def framed(doc, path, width, height):
+    """A page that shows doc in a width x height frame: headless Chromium lays a window out at
+    least 500 px wide, a frame as wide as it is told. srcdoc keeps the frame's origin, so a
+    script in it may write into the page."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:0}'
+                'iframe{border:0;display:block}</style></head><body><iframe width="%d" '
+                'height="%d" srcdoc="%s"></iframe></body></html>'
+                % (width, height, html.escape(doc, quote=True)))
+    return "file://" + os.path.abspath(path)
+
+
+def check_layout(run_chromium, page, work, width, height):
+    """The report laid out at width x height: no word broken, no text over its cell, no table
+    out of reach, no page wider than the screen, chart text at least 11 px."""
+    doc = open(page, encoding="utf-8").read().replace("</body>", LAYOUT_PROBE + "</body>")
+    url = framed(doc, os.path.join(work, "probe-%d.html" % width), width, height)
+    r = run_chromium(["--window-size=%d,%d" % (max(width, 500), height), "--dump-dom", url])
+    m = re.search(r'<pre id="layout-probe">(.*?)</pre>', r.stdout.decode(errors="replace"))
+    check(m is not None, "layout probe at %d px ran: %s" % (width, r.stderr[-300:]))
+    if not m:
+        return None
+    got = json.loads(html.unescape(m.group(1)))
+    what = "at %d px: " % width
+    check(got["width"] == width, what + "the page is laid out %s px wide" % got["width"])
+    check(got["page"] <= width, what + "the page is %s px wide, no wider than the screen"
+          % got["page"])
+    check(not got["broken"], what + "no word broken over two lines: %s" % got["broken"][:10])
+    check(not got["overflow"], what + "no text wider than its cell: %s" % got["overflow"][:10])
+    check(not got["unreachable"], what + "every wide table scrolls: %s" % got["unreachable"])
+    check(got["fonts"] > 10 and got["minFont"] >= 11,
+          what + "chart text at least 11 px: %d texts, smallest %.1f px"
+          % (got["fonts"], got["minFont"]))
+    return got
+
+
+def check_chromium(page, work, phone_page=None):
     exe = chromium_exe()
     if not exe:
         print("report_test: chromium is not installed: skipping the headless rendering "
@@ -439,10 +548,31 @@ def check_chromium(page, work):
     r = run(base + ["--hide-scrollbars", "--screenshot=" + shot, "--window-size=1280,2000", url],
             timeout=120)
     ok = os.path.exists(shot) and os.path.getsize(shot) > 20000
-    png = open(shot, "rb").read(24) if os.path.exists(shot) else b""
-    check(ok and png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack("!II", png[16:24]) == (1280, 2000),
+    check(ok and png_size(shot) == (1280, 2000),
           "chromium screenshot: a 1280x2000 PNG of some substance (%s, %s)"
           % (r.returncode, r.stderr[-300:]))
+
+    # Issue 11, section 5: on a phone the report broke words ("fail ing"), ran headers into
+    # each other, cut tables off and drew chart text 4 px high.
+    chromium = lambda args: run(base + args, timeout=120)
+    phone_page = phone_page or page
+    desk = check_layout(chromium, phone_page, work, 1280, 2000)
+    if desk:
+        check(desk["charts"] == ["chart-wide"], "desktop: the wide chart only: %s" % desk["charts"])
+        check(desk["cards"] == 0, "desktop: the entries are a table")
+    phone = check_layout(chromium, phone_page, work, 390, 844)
+    if phone:
+        check(phone["charts"] == ["chart-narrow"], "phone: the narrow chart only: %s"
+              % phone["charts"])
+        check(phone["cards"] > 3, "phone: the entries are cards: %d" % phone["cards"])
+    # The window is at least 500 px wide; the screenshot is its left 390 px: the frame.
+    shot = os.path.join(work, "phone.png")
+    url = framed(open(phone_page, encoding="utf-8").read(), os.path.join(work, "phone.html"),
+                 390, 844)
+    r = run(base + ["--hide-scrollbars", "--screenshot=" + shot, "--window-size=390,844", url],
+            timeout=120)
+    check(png_size(shot) == (390, 844) and os.path.getsize(shot) > 10000,
+          "chromium screenshot at 390x844 (%s, %s)" % (r.returncode, r.stderr[-300:]))
     return True
 
 

@@ -128,12 +128,12 @@ static int gather_versions(struct report *r)
 	int rc = store_report_versions(r->s, &r->where, &c, &n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char name[TC_VERSION_TEXT_MAX];
+		char name[REPORT_VERSION_MAX];
 
 		if (c[i].value < 0)
 			snprintf(name, sizeof name, "no ServerHello");
 		else
-			tc_version_text(c[i].value, name);
+			report_version_name(c[i].value, name);
 		if (tally_add(&r->versions, c[i].value, name, c[i].legacy, c[i].n))
 			rc = oom(r);
 	}
@@ -209,6 +209,10 @@ static int gather_trend(struct report *r)
 	while (days / (uint64_t)r->bucket_days > CHART_MAX_BARS)
 		r->bucket_days *= 2;
 	r->nbuckets = (size_t)((days + (uint64_t)r->bucket_days - 1) / (uint64_t)r->bucket_days);
+	if (r->bucket_days == 1 || r->bucket_days == 7)
+		snprintf(r->bucket_name, sizeof r->bucket_name, r->bucket_days == 1 ? "day" : "week");
+	else
+		snprintf(r->bucket_name, sizeof r->bucket_name, "%d-day period", r->bucket_days);
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
 	if (!r->trend)
 		return oom(r);
