@@ -28,7 +28,8 @@ import tempfile
 import time
 
 import tclib
-from tclib import Checks, Pcap, client_hello, set_address, set_sni, src_ip
+from tclib import (Checks, Pcap, client_hello, fix_checksums, hello_offset, set_address,
+                   set_sni, src_ip)
 
 EXIT_LEGACY, EXIT_USAGE, EXIT_DATABASE, EXIT_OUTPUT = 1, 2, 5, 6
 DAY = 86400
@@ -374,6 +375,92 @@ def check_dated_reports(t, samples, work):
           "-o without a date replaces the file")
 
 
+def set_server_version(pcap, version):
+    """The ServerHello's supported_versions (TLS 1.3) says version instead of 0x0304."""
+    done = 0
+    for _, _, frame in pcap.packets:
+        at = frame.find(b"\x00\x2b\x00\x02\x03\x04", 54)
+        if at > 0 and hello_offset(frame) is None:
+            frame[at + 4:at + 6] = struct.pack("!H", version)
+            fix_checksums(frame)
+            done += 1
+    check(done == 1, "one ServerHello rewritten to 0x%04x" % version)
+    return pcap
+
+
+def check_drafts(t, samples, work):
+    """TLS 1.3 drafts are named in the report, in every format; legacy and export keep the
+    value, as FORMAT.md spells it."""
+    db = os.path.join(work, "drafts.db")
+    pcaps = []
+    for i, (v, name) in enumerate(((0x7f17, "TLS 1.3 draft 23"), (0x7f1c, "TLS 1.3 draft 28"),
+                                   (0xfb1a, "TLS 1.3 draft 26 (Facebook)"),
+                                   (0x7e01, "TLS 1.3 experiment 1 (Chrome)"))):
+        pcap = Pcap(os.path.join(samples, "tls13-openssl.pcap"))
+        set_address(set_server_version(pcap, v), "10.99.0.2", "10.99.3.%d" % (i + 1))
+        pcaps.append(pcap.write(os.path.join(work, "draft-%04x.pcap" % v)))
+    t.read(db, *pcaps)
+    names = ["TLS 1.3 draft 23", "TLS 1.3 draft 28", "TLS 1.3 draft 26 (Facebook)",
+             "TLS 1.3 experiment 1 (Chrome)"]
+    for fmt in ("html", "md", "csv"):
+        out = t.report(db, "--format", fmt, "--no-record").stdout.decode()
+        for name in names:
+            check(name in (text_of(out) if fmt == "html" else out),
+                  "%s report names %s" % (fmt, name))
+        check("0x7f17" not in out and "0xfb1a" not in out, "%s report: no draft as hex" % fmt)
+    r, records = tclib.export(t.exe, db)
+    check(sorted(x["version"] for x in records) == ["0x7e01", "0x7f17", "0x7f1c", "0xfb1a"],
+          "export keeps the hex values: %s" % [x["version"] for x in records])
+
+
+def trend_svg_ticks(doc, cls):
+    m = re.search(r'<figure class="%s">(.*?)</figure>' % cls, section(doc, "trend"), re.S)
+    return re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', m.group(1)) if m else []
+
+
+def check_long_trend(t, samples, work):
+    """Over long spans the trend's ticks carry the year and its bars are named for what they
+    span: 7 days a week, and past 3.5 years of days 30-day periods, doubled to fit (60 days
+    over sixteen years) - never 'day'."""
+    src = os.path.join(samples, "tls13-openssl.pcap")
+    # 2008 to 2024, 5,700 days (read refuses times in the future)
+    for name, span, unit in (("year", (0, 400), "week"),
+                             ("decade", (-5700, 0), "60-day period")):
+        db = os.path.join(work, "long-%s.db" % name)
+        pcaps = [os.path.join(work, "long-%s-%d.pcap" % (name, d)) for d in span]
+        for p, d in zip(pcaps, span):
+            rewrite(src, p, days=d)
+        t.read(db, *pcaps)
+        doc = t.report(db, "--no-record").stdout.decode()
+        trend = section(doc, "trend")
+        note = text_of(trend)
+        check(("Connections per %s by negotiated version" % unit) in note,
+              "%s: the trend is per %s: %s" % (name, unit, note[:200]))
+        check(not re.search(r"\bper day\b|\bA day\b", note + trend),
+              "%s: no bar of the trend is called a day" % name)
+        check(('aria-label="TLS connections per %s' % unit) in trend, "%s: chart label" % name)
+        for cls in ("chart-wide", "chart-narrow"):
+            ticks = trend_svg_ticks(doc, cls)
+            check(len(ticks) >= 2 and all(re.fullmatch(r"\d{4}-\d\d-\d\d", x) for x in ticks),
+                  "%s, %s: every tick has its year: %s" % (name, cls, ticks))
+            years = {x[:4] for x in ticks}
+            check(len(years) > 1 or cls == "chart-narrow",  # three ticks may share a year
+                  "%s, %s: the ticks span years: %s" % (name, cls, years))
+        md = t.report(db, "--format", "md", "--no-record").stdout.decode()
+        check(("Connections per %s (UTC)" % unit) in md, "%s: Markdown names the bar" % name)
+    # A month within one year: MM-DD ticks and the year once, under the axis.
+    db = os.path.join(work, "month.db")
+    pcaps = [os.path.join(work, "month-%d.pcap" % d) for d in (0, 29)]
+    for p, d in zip(pcaps, (0, 29)):
+        rewrite(src, p, days=d)
+    t.read(db, *pcaps)
+    doc = t.report(db, "--no-record").stdout.decode()
+    ticks = trend_svg_ticks(doc, "chart-wide")
+    check(ticks and all(re.fullmatch(r"\d\d-\d\d", x) for x in ticks) and
+          "day (UTC), 2024" in section(doc, "trend"), "a month: MM-DD ticks, the year below: %s"
+          % ticks)
+
+
 def check_hostile(t, samples, work):
     db = os.path.join(work, "hostile.db")
     pcap = os.path.join(work, "hostile.pcap")
@@ -591,6 +678,8 @@ def main():
         check_output_and_errors(t, db, work)
         check_since_last(t, samples, work)
         check_dated_reports(t, samples, work)
+        check_drafts(t, samples, work)
+        check_long_trend(t, samples, work)
         check_hostile(t, samples, work)
         check_chromium(page, work)
     finally:
