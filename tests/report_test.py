@@ -461,6 +461,48 @@ def check_long_trend(t, samples, work):
           % ticks)
 
 
+def check_demo(t, samples, work):
+    """demo.sh's month (issue 11, section 5): scripts/demo_db.py makes six weeks of re-timed
+    copies of the samples; two reports a week apart must show legacy clients falling, the
+    catalogued services with their cutoffs, first and last seen apart, and real changes.
+    Returns the second report's HTML page, for the layout checks."""
+    pcap = os.path.join(work, "demo.pcap")
+    script = os.path.join(os.path.dirname(os.path.abspath(samples)), "scripts", "demo_db.py")
+    r = tclib.run([sys.executable, script, pcap], timeout=120)
+    check(r.returncode == 0 and os.path.exists(pcap), "demo_db.py: %s" % r.stderr[-300:])
+    if r.returncode != 0:
+        return None
+    db = os.path.join(work, "demo.db")
+    t.read(db, pcap)
+    page = os.path.join(work, "demo-report.html")
+    for since, until, out in (("2026-01-17", "2026-02-16", "demo-last-week.csv"),
+                              ("2026-01-24", "2026-02-23", "demo-report.csv")):
+        r = t.report(db, "--since", since, "--until", until, "-o", os.path.join(work, out))
+        check(r.returncode == 0, "demo report %s: %s" % (out, r.stderr))
+    r = t.report(db, "--since", "2026-01-24", "--until", "2026-02-23", "-o", page, "--no-record")
+    rows = csv_blocks(open(os.path.join(work, "demo-report.csv")).read())
+    trend = rows.get("trend", [])
+    check(len(trend) == 30, "demo: a trend of 30 days: %d" % len(trend))
+    legacy_cols = ("TLSv1.0", "TLSv1.1", "no ServerHello")
+    per_day = [sum(int(d.get(c, 0) or 0) for c in legacy_cols) for d in trend]
+    check(len(per_day) == 30 and sum(per_day[:7]) > 1.5 * sum(per_day[-7:]) > 0,
+          "demo: legacy connections fall over the month: %s" % per_day)
+    legacy = rows.get("legacy", [])
+    services = {(e["service"], e["deadline"]) for e in legacy if e["service"]}
+    for want in (("Azure Blob Storage", "failing since 2026-02-03"),
+                 ("Azure Files", "failing since 2026-02-03"),
+                 ("Azure Resource Manager", "failing now; service cutoff 2025-03-01")):
+        check(want in services, "demo: %s with its cutoff: %s" % (want, services))
+    check(any(e["service"] == "Azure Blob Storage" and e["attribution"] == "failing"
+              for e in legacy), "demo: the Blob Storage client is refused after the cutoff")
+    check(sum(e["first_seen"] != e["last_seen"] for e in legacy) == len(legacy) > 5,
+          "demo: every entry seen over days, first and last seen apart")
+    changes = {(c["change"], c["client_ip"]) for c in rows.get("changes", [])}
+    check(("new_legacy", "10.10.0.16") in changes and ("migrated", "10.10.0.14") in changes,
+          "demo: changes since last week: %s" % changes)
+    return page
+
+
 def check_hostile(t, samples, work):
     db = os.path.join(work, "hostile.db")
     pcap = os.path.join(work, "hostile.pcap")
@@ -550,7 +592,7 @@ LAYOUT_PROBE = r"""<script>
         box.getBoundingClientRect().right > innerWidth + 0.5)
       out.unreachable.push(t.textContent.trim().slice(0, 40));
   });
-  document.querySelectorAll("table.entries tr").forEach(function (tr) {
+  document.querySelectorAll("table.stack tr").forEach(function (tr) {
     if (getComputedStyle(tr).display === "block" && tr.querySelector("td")) out.cards++;
   });
   var top = parent.document, pre = top.createElement("pre");
@@ -681,7 +723,8 @@ def main():
         check_drafts(t, samples, work)
         check_long_trend(t, samples, work)
         check_hostile(t, samples, work)
-        check_chromium(page, work)
+        demo = check_demo(t, samples, work)
+        check_chromium(page, work, demo)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     sys.exit(checks.summary())

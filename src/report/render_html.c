@@ -65,21 +65,22 @@ static const char html_style[] =
     "padding-top:8px}\n"
     "@media (max-width:800px){.cols{grid-template-columns:1fr}}\n"
     "table.entries .tag{white-space:normal}\n"
-    /* A phone: a narrower page, the entries as one card each (the cell's label above its
-     * value), and the chart drawn for a narrow screen, so its text stays readable. */
+    /* A phone: a narrower page; the legacy entries and "who must act" as one card a row (each
+     * cell's label above its value); no share bars; and the chart drawn for a narrow screen,
+     * so its text stays readable. */
     "@media (max-width:600px){body{padding:14px 12px;font-size:15px}"
     "h1{font-size:23px}h2{font-size:19px;margin-top:28px}"
     ".cards{gap:8px}.card{min-width:0;flex:1 1 40%;padding:8px 12px}.card b{font-size:22px}"
     "th,td{padding:5px 6px}"
-    "table.entries,table.entries tbody,table.entries tr,table.entries td{display:block;"
-    "width:auto}"
-    "table.entries colgroup,table.entries thead{display:none}"
-    "table.entries tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;"
+    "table.stack,table.stack tbody,table.stack tr,table.stack td{display:block;width:auto}"
+    "table.stack colgroup,table.stack thead{display:none}"
+    "table.stack tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;"
     "padding:6px 10px}"
-    "table.entries td{border:0;padding:3px 0}"
-    "table.entries td::before{content:attr(data-label);display:block;font-size:12px;"
+    "table.stack td{border:0;padding:3px 0}"
+    "table.stack td::before{content:attr(data-label);display:block;font-size:12px;"
     "font-weight:600;color:var(--muted)}"
-    "table.entries td.n{text-align:left}"
+    "table.stack td.n{display:inline-block;text-align:left;margin-right:18px}"
+    ".bar{display:none}"
     ".chart-wide{display:none}.chart-narrow{display:block}}\n"
     "@media print{body{max-width:none;padding:0;font-size:11px}"
     ".chart-wide{display:block}.chart-narrow{display:none}"
@@ -287,22 +288,23 @@ static void html_summary(FILE *out, const struct report *r)
 	fputs("</div>\n", out);
 
 	if (r->lr.n) {
-		fputs("<h3>Who must act</h3>\n<div class=\"scroll\"><table><tr><th style=\"width:22%\">Finding</th>"
-		      "<th>What to do</th><th class=\"n\">Clients</th><th class=\"n\">Servers "
-		      "reached</th><th class=\"n\">Connections</th></tr>\n",
+		fputs("<h3>Who must act</h3>\n<div class=\"scroll\"><table class=\"stack\"><thead>"
+		      "<tr><th style=\"width:22%\">Finding</th><th>What to do</th>"
+		      "<th class=\"n\">Clients</th><th class=\"n\">Servers reached</th>"
+		      "<th class=\"n\">Connections</th></tr></thead>\n",
 		      out);
 		for (int a = 0; a < ATTR_COUNT; a++) {
 			if (!r->per_attr[a].entries)
 				continue;
-			fprintf(out, "<tr><td><a href=\"#attr-%d\">", a);
+			fprintf(out, "<tr><td data-label=\"Finding\"><a href=\"#attr-%d\">", a);
 			H(report_attr_title((enum attribution)a));
-			fputs("</a></td><td>", out);
+			fputs("</a></td><td data-label=\"What to do\">", out);
 			H(attribution_advice((enum attribution)a));
-			fprintf(out, "</td><td class=\"n\">%s</td>",
+			fprintf(out, "</td><td data-label=\"Clients\" class=\"n\">%s</td>",
 			        report_num(r->per_attr[a].clients, b1));
-			fprintf(out, "<td class=\"n\">%s</td>",
+			fprintf(out, "<td data-label=\"Servers reached\" class=\"n\">%s</td>",
 			        report_num(r->per_attr[a].entries, b1));
-			fprintf(out, "<td class=\"n\">%s</td></tr>\n",
+			fprintf(out, "<td data-label=\"Connections\" class=\"n\">%s</td></tr>\n",
 			        report_num(r->per_attr[a].connections, b1));
 		}
 		fputs("</table></div>\n", out);
@@ -444,7 +446,7 @@ static void html_legacy(FILE *out, const struct report *r)
 		fprintf(out, "</span> <span class=\"small\">%zu</span></h3>\n<p class=\"advice\">",
 		        end - k);
 		H(attribution_advice(a));
-		fputs("</p>\n<div class=\"scroll\"><table class=\"entries\"><colgroup><col style=\"width:20%\">"
+		fputs("</p>\n<div class=\"scroll\"><table class=\"entries stack\"><colgroup><col style=\"width:20%\">"
 		      "<col style=\"width:22%\"><col style=\"width:24%\"><col style=\"width:14%\">"
 		      "<col style=\"width:13%\"><col style=\"width:7%\"></colgroup>\n"
 		      "<thead><tr><th>Client (software)</th><th>Talking to</th><th>Using</th>"
@@ -725,7 +727,9 @@ static void html_changes(FILE *out, const struct report *r)
 	fputs(" UTC", out);
 	if (r->prev.path) {
 		fputs(" (", out);
+		fputs("<span class=\"wrap\">", out);
 		H(r->prev.path);
+		fputs("</span>", out);
 		fputs(")", out);
 	}
 	fprintf(out, "; it listed %zu legacy client%s.</p>\n", r->prev.clients.n,
