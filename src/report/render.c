@@ -191,8 +191,7 @@ const char *report_version_name(int64_t v, char buf[REPORT_VERSION_MAX])
 	return buf;
 }
 
-void report_window_marker(const struct report *r, enum report_format fmt, char *buf,
-                          size_t len)
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf, size_t len)
 {
 	/* r->window holds digits, '-', ':', 'T', 'Z', '.', '/', ';' and hex: nothing to escape. */
 	if (fmt == REPORT_HTML)

@@ -164,8 +164,7 @@ static void html_header(FILE *out, const struct report *r)
 	report_time(r->now, FMT_MINUTE, gen, sizeof gen);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION
-	      "\">\n",
+	      "<meta name=\"generator\" content=\"tlscensus " TC_VERSION "\">\n",
 	      out);
 	report_window_marker(r, REPORT_HTML, marker, sizeof marker);
 	fputs(marker, out);
@@ -310,11 +309,10 @@ static void html_summary(FILE *out, const struct report *r)
 		fputs("</table></div>\n", out);
 	}
 
-	fputs(
-	    "<div class=\"cols\">\n<div>\n<h3>Connections by negotiated version</h3>\n"
-	    "<div class=\"scroll\"><table><tr><th>Version</th><th class=\"n\">Connections</th><th class=\"n\">Share</th>"
-	    "</tr>\n",
-	    out);
+	fputs("<div class=\"cols\">\n<div>\n<h3>Connections by negotiated version</h3>\n"
+	      "<div class=\"scroll\"><table><tr><th>Version</th>"
+	      "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
+	      out);
 	for (size_t i = 0; i < r->versions.n; i++) {
 		fputs("<tr><td>", out);
 		html_version_tag(out, &r->versions.v[i]);
@@ -325,15 +323,17 @@ static void html_summary(FILE *out, const struct report *r)
 	}
 	if (!r->versions.n)
 		fputs("<tr><td colspan=\"3\">none</td></tr>\n", out);
-	fputs("</table></div>\n<p class=\"small\">Legacy versions in red; &ldquo;no ServerHello&rdquo;: "
+	fputs("</table></div>\n<p class=\"small\">Legacy versions in red; &ldquo;no "
+	      "ServerHello&rdquo;: "
 	      "the "
 	      "server never answered (refused, or the capture missed the "
 	      "answer).</p>\n</div>\n<div>\n",
 	      out);
-	fprintf(out,
-	        "<h3>Top %d cipher suites</h3>\n<div class=\"scroll\"><table><tr><th>Cipher suite</th>"
-	        "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
-	        r->o->top_ciphers);
+	fprintf(
+	    out,
+	    "<h3>Top %d cipher suites</h3>\n<div class=\"scroll\"><table><tr><th>Cipher suite</th>"
+	    "<th class=\"n\">Connections</th><th class=\"n\">Share</th></tr>\n",
+	    r->o->top_ciphers);
 	uint64_t with_cipher = r->ciphers.rest;
 	for (size_t i = 0; i < r->ciphers.n; i++)
 		with_cipher += r->ciphers.v[i].n;
@@ -446,8 +446,9 @@ static void html_legacy(FILE *out, const struct report *r)
 		fprintf(out, "</span> <span class=\"small\">%zu</span></h3>\n<p class=\"advice\">",
 		        end - k);
 		H(attribution_advice(a));
-		fputs("</p>\n<div class=\"scroll\"><table class=\"entries stack\"><colgroup><col style=\"width:20%\">"
-		      "<col style=\"width:22%\"><col style=\"width:24%\"><col style=\"width:14%\">"
+		fputs("</p>\n<div class=\"scroll\"><table class=\"entries stack\"><colgroup>"
+		      "<col style=\"width:20%\"><col style=\"width:22%\"><col "
+		      "style=\"width:24%\"><col style=\"width:14%\">"
 		      "<col style=\"width:13%\"><col style=\"width:7%\"></colgroup>\n"
 		      "<thead><tr><th>Client (software)</th><th>Talking to</th><th>Using</th>"
 		      "<th>Deadline</th><th>First / last seen</th><th class=\"n\">Conn.</th></tr>"
@@ -481,10 +482,28 @@ struct chart_layout {
 	size_t ticks_short;      /* ... without the year (MM-DD) */
 };
 
-static const struct chart_layout chart_wide = {"chart-wide", "hatch", 1000, 70, 16, 16, 230,
-                                               12, 13, 12, 12};
-static const struct chart_layout chart_narrow = {"chart-narrow", "hatch-n", 400, 48, 8, 12, 200,
-                                                 13, 14, 3, 5};
+static const struct chart_layout chart_wide = {.cls = "chart-wide",
+                                               .hatch = "hatch",
+                                               .W = 1000,
+                                               .L = 70,
+                                               .R = 16,
+                                               .T = 16,
+                                               .PH = 230,
+                                               .tick = 12,
+                                               .label = 13,
+                                               .ticks_day = 12,
+                                               .ticks_short = 12};
+static const struct chart_layout chart_narrow = {.cls = "chart-narrow",
+                                                 .hatch = "hatch-n",
+                                                 .W = 400,
+                                                 .L = 48,
+                                                 .R = 8,
+                                                 .T = 12,
+                                                 .PH = 200,
+                                                 .tick = 13,
+                                                 .label = 14,
+                                                 .ticks_day = 3,
+                                                 .ticks_short = 5};
 
 /* Tick labels carry the year when the chart spans more than one year or half a year; a
  * shorter chart writes MM-DD and its year once, under the axis. */
@@ -499,8 +518,7 @@ static int chart_ticks_have_year(const struct report *r)
 	       r->nbuckets <= 8;
 }
 
-static void chart_bars(FILE *out, const struct report *r, const struct chart_layout *c,
-                       double top)
+static void chart_bars(FILE *out, const struct report *r, const struct chart_layout *c, double top)
 {
 	const double bw = (c->W - c->L - c->R) / (double)r->nbuckets;
 	int year = chart_ticks_have_year(r);
@@ -531,10 +549,11 @@ static void chart_bars(FILE *out, const struct report *r, const struct chart_lay
 			H(r->versions.v[v].name);
 			fprintf(out, ": %s</title></rect>\n", report_num(n, b));
 			if (r->versions.v[v].legacy)
-				fprintf(out,
-				        "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
-				        "fill=\"url(#%s)\" pointer-events=\"none\"/>\n",
-				        x, y, bar, h, c->hatch);
+				fprintf(
+				    out,
+				    "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+				    "fill=\"url(#%s)\" pointer-events=\"none\"/>\n",
+				    x, y, bar, h, c->hatch);
 		}
 		if (i % every)
 			continue;
@@ -552,8 +571,8 @@ static void chart_bars(FILE *out, const struct report *r, const struct chart_lay
 	fprintf(out,
 	        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"middle\" "
 	        "fill=\"#1f2328\">%s (UTC)%s%s</text>\n",
-	        c->L + (c->W - c->L - c->R) / 2, c->T + c->PH + 16 + c->tick + c->label,
-	        c->label, r->bucket_days == 1 ? "day" : "first day of each bar", year ? "" : ", ",
+	        c->L + (c->W - c->L - c->R) / 2, c->T + c->PH + 16 + c->tick + c->label, c->label,
+	        r->bucket_days == 1 ? "day" : "first day of each bar", year ? "" : ", ",
 	        year ? "" : day);
 }
 
@@ -579,8 +598,7 @@ static size_t chart_legend_rows(const struct report *r, const struct chart_layou
 	return (r->versions.n + per_row - 1) / per_row;
 }
 
-static void chart_legend(FILE *out, const struct report *r, const struct chart_layout *c,
-                         double y0)
+static void chart_legend(FILE *out, const struct report *r, const struct chart_layout *c, double y0)
 {
 	double col;
 	size_t per_row = legend_per_row(r, c, &col);
@@ -597,9 +615,8 @@ static void chart_legend(FILE *out, const struct report *r, const struct chart_l
 			        "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"14\" "
 			        "fill=\"url(#%s)\"/>",
 			        lx, ly - 11, c->hatch);
-		fprintf(out,
-		        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" fill=\"#1f2328\">", lx + 20,
-		        ly, c->label);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" fill=\"#1f2328\">",
+		        lx + 20, ly, c->label);
 		H(r->versions.v[v].name);
 		fprintf(out, " (%s)</text>\n", report_num(r->versions.v[v].n, b));
 	}
@@ -634,8 +651,8 @@ static void html_chart(FILE *out, const struct report *r, const struct chart_lay
 		        "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>"
 		        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"end\" "
 		        "fill=\"#57606a\">%s</text>\n",
-		        c->L, c->W - c->R, y, y, v ? "#eaeef2" : "#8c959f", c->L - 5, y + 4, c->tick,
-		        report_num(v, b));
+		        c->L, c->W - c->R, y, y, v ? "#eaeef2" : "#8c959f", c->L - 5, y + 4,
+		        c->tick, report_num(v, b));
 	}
 	fprintf(out,
 	        "<text transform=\"translate(%.0f %.1f) rotate(-90)\" font-size=\"%.0f\" "
@@ -770,7 +787,9 @@ static void html_coverage(FILE *out, const struct report *r)
 		      "and "
 		      "no packet was dropped.</p>\n",
 		      out);
-	fputs("<div class=\"scroll\"><table><tr><th>What</th><th class=\"n\">Count</th><th>Meaning</th></tr>\n", out);
+	fputs("<div class=\"scroll\"><table><tr><th>What</th><th "
+	      "class=\"n\">Count</th><th>Meaning</th></tr>\n",
+	      out);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "<tr><td>%s</td><td class=\"n%s\">%s</td><td class=\"note\">",
 		        l[i].what, l[i].n ? " failing" : "", report_num(l[i].n, b));
@@ -855,7 +874,8 @@ static void html_pq(FILE *out, const struct report *r)
 	if (!r->npq) {
 		fputs("<p>No connection was judged in this window.</p>\n", out);
 	} else {
-		fputs("<div class=\"scroll\"><table><tr><th>Client</th><th>Software</th><th class=\"n\">Connections</th>"
+		fputs("<div class=\"scroll\"><table><tr><th>Client</th><th>Software</th><th "
+		      "class=\"n\">Connections</th>"
 		      "<th class=\"n\">Ready</th>",
 		      out);
 		for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
@@ -882,7 +902,8 @@ static void html_pq(FILE *out, const struct report *r)
 			}
 			fprintf(out, "<td class=\"n\">%s</td></tr>\n", report_num(other, b));
 		}
-		fputs("</table></div>\n<p class=\"small\">other: failing, fallback or cipher findings "
+		fputs("</table></div>\n<p class=\"small\">other: failing, fallback or cipher "
+		      "findings "
 		      "(see the legacy clients).</p>\n",
 		      out);
 	}
@@ -891,7 +912,8 @@ static void html_pq(FILE *out, const struct report *r)
 		fputs("<p>No connections in this window.</p>\n</section>\n", out);
 		return;
 	}
-	fprintf(out, "<div class=\"scroll\"><table><tr><th>%s</th>", r->bucket_days == 1 ? "Day" : "Starting");
+	fprintf(out, "<div class=\"scroll\"><table><tr><th>%s</th>",
+	        r->bucket_days == 1 ? "Day" : "Starting");
 	for (int c = 0; c < KX_COLS; c++) {
 		fputs("<th class=\"n\">", out);
 		H(report_kx_col_name((enum kx_col)c));

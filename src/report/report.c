@@ -210,7 +210,8 @@ static int gather_trend(struct report *r)
 		r->bucket_days *= 2;
 	r->nbuckets = (size_t)((days + (uint64_t)r->bucket_days - 1) / (uint64_t)r->bucket_days);
 	if (r->bucket_days == 1 || r->bucket_days == 7)
-		snprintf(r->bucket_name, sizeof r->bucket_name, r->bucket_days == 1 ? "day" : "week");
+		snprintf(r->bucket_name, sizeof r->bucket_name,
+		         r->bucket_days == 1 ? "day" : "week");
 	else
 		snprintf(r->bucket_name, sizeof r->bucket_name, "%d-day period", r->bucket_days);
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
@@ -540,8 +541,7 @@ static void window_token(struct report *r)
 	if (r->since)
 		report_time(r->since, "%Y-%m-%dT%H:%M:%SZ", since, sizeof since);
 	report_time(r->until, "%Y-%m-%dT%H:%M:%SZ", until, sizeof until);
-	snprintf(r->window, sizeof r->window, "%s/%s;%016llx", since, until,
-	         (unsigned long long)h);
+	snprintf(r->window, sizeof r->window, "%s/%s;%016llx", since, until, (unsigned long long)h);
 }
 
 /* Whether the file at path is a report of this window and series: its marker is among the

@@ -79,7 +79,7 @@ struct report {
 	char scope[640];    /* filters as text, the key (with the policy) of "previous report" */
 	char filters[640];  /* the same for readers */
 	const char *policy; /* name of the policy, with scope the key of "previous report" */
-	const char *policy_text;  /* description; NULL when the legacy room gives none */
+	const char *policy_text; /* description; NULL when the legacy room gives none */
 	/* The window and the series (policy and filters) as one token, "SINCE/UNTIL;HASH",
 	 * written into every report so that a dated file of another window is never replaced */
 	char window[96];
@@ -176,8 +176,7 @@ const char *report_version_name(int64_t v, char buf[REPORT_VERSION_MAX]);
 /* The line that marks a report of format fmt with its window (r->window): an HTML meta
  * element, a Markdown comment, a CSV row of the report block. The renderers write it in their
  * header; report.c looks for it in a file before it replaces it. */
-void report_window_marker(const struct report *r, enum report_format fmt, char *buf,
-                          size_t len);
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf, size_t len);
 
 /* "hybrid or ML-KEM", "Kyber draft", "classical", "no key_share group". */
 const char *report_kx_col_name(enum kx_col c);
