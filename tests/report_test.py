@@ -5,8 +5,13 @@ Checks that the report lists the legacy clients with their attribution, service 
 agrees with `legacy --format json`, draws the trend on the right day, shows the coverage
 figures, exits 1 with --fail-on-legacy only when a legacy client is listed, opens the window
 of `--since last` where the previous report ended and lists what changed, and keeps a hostile
-SNI inert in every format. With chromium installed, the HTML is also rendered headless: the DOM
-must hold every section and the chart, and a screenshot must come out.
+SNI inert in every format. A dated -o keeps the report of another window (NAME-2.html); TLS 1.3
+drafts are named; long trends carry the year and name their bars; demo.sh's month
+(scripts/demo_db.py) shows falling legacy clients, catalogued services with their cutoffs and
+real changes. With chromium installed, the HTML is also rendered headless: the DOM must hold
+every section and the chart, a screenshot must come out, and the demo's report, laid out at
+1280 and at 390 px (a phone), must break no word, run no text over its cell, leave no table out
+of reach, fit the screen and draw chart text at least 11 px high.
 
 The samples all date from 2024-01-01; the test makes captures of other days, other clients and
 other server names by rewriting copies of them (timestamps, addresses, the SNI bytes of the

@@ -132,9 +132,10 @@ static void html_words(FILE *out, const char *t)
 	char word[128];
 
 	while (*t) {
-		size_t n = strcspn(t, " ");
+		size_t n = strcspn(t, " "), k = n < sizeof word - 1 ? n : sizeof word - 1;
 
-		snprintf(word, sizeof word, "%.*s", (int)n, t);
+		memcpy(word, t, k);
+		word[k] = '\0';
 		if (memchr(t, '-', n))
 			NB(word);
 		else
