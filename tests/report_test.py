@@ -508,6 +508,20 @@ def check_demo(t, samples, work):
     return page
 
 
+def pq_report(t, samples, work):
+    """An HTML report under --policy pq (its own sections and tables), of samples/pq and the
+    recorded samples, for the layout checks."""
+    db = os.path.join(work, "pq.db")
+    pq = os.path.join(samples, "pq")
+    t.read(db, *sorted(os.path.join(d, f) for d in (samples, pq) for f in os.listdir(d)
+                       if f.endswith(".pcap")))
+    page = os.path.join(work, "pq-report.html")
+    r = t.report(db, "--policy", "pq", "--no-record", "-o", page)
+    check(r.returncode == 0 and '<section id="pq">' in open(page).read(),
+          "a --policy pq report: %s" % r.stderr)
+    return page
+
+
 def check_hostile(t, samples, work):
     db = os.path.join(work, "hostile.db")
     pcap = os.path.join(work, "hostile.pcap")
@@ -659,7 +673,7 @@ def check_layout(run_chromium, page, work, width, height):
     return got
 
 
-def check_chromium(page, work, phone_page=None):
+def check_chromium(page, work, phone_page=None, pq_page=None):
     exe = chromium_exe()
     if not exe:
         print("report_test: chromium is not installed: skipping the headless rendering "
@@ -699,6 +713,9 @@ def check_chromium(page, work, phone_page=None):
         check(phone["charts"] == ["chart-narrow"], "phone: the narrow chart only: %s"
               % phone["charts"])
         check(phone["cards"] > 3, "phone: the entries are cards: %d" % phone["cards"])
+    # The post-quantum section's tables (per client, per day) on the phone too.
+    if pq_page:
+        check_layout(chromium, pq_page, work, 390, 844)
     # The window is at least 500 px wide; the screenshot is its left 390 px: the frame.
     shot = os.path.join(work, "phone.png")
     url = framed(open(phone_page, encoding="utf-8").read(), os.path.join(work, "phone.html"),
@@ -729,7 +746,7 @@ def main():
         check_long_trend(t, samples, work)
         check_hostile(t, samples, work)
         demo = check_demo(t, samples, work)
-        check_chromium(page, work, demo)
+        check_chromium(page, work, demo, pq_report(t, samples, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     sys.exit(checks.summary())

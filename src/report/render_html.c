@@ -925,7 +925,7 @@ static void html_pq(FILE *out, const struct report *r)
 		const uint64_t *n = &r->pq_trend[i * KX_COLS];
 		uint64_t total = 0;
 
-		fprintf(out, "<tr><td>%s</td>", r->rows[i].day);
+		fprintf(out, "<tr><td class=\"nb\">%s</td>", r->rows[i].day);
 		for (int c = 0; c < KX_COLS; c++) {
 			total += n[c];
 			fprintf(out, "<td class=\"n\">%s</td>", report_num(n[c], b));
