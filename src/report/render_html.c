@@ -365,7 +365,7 @@ static void html_entry(FILE *out, const struct report *r, const struct legacy_en
 	char b[32];
 
 	report_entry_text(r, e, &t);
-	fputs("<tr><td data-label=\"Client (software)\"><b>", out);
+	fputs("<tr><td data-label=\"Client (software)\"><b class=\"wrap\">", out);
 	H(e->client_ip);
 	fputs("</b>", out);
 	if (e->software) {

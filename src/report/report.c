@@ -512,8 +512,6 @@ static void render(FILE *out, const struct report_renderer *f, const struct repo
 			sections[i](out, r);
 }
 
-/* ---------------------------------------------------------------- output and record */
-
 /* ---------------------------------------------------------------- dated files */
 
 /* A name with a strftime conversion (other than %%) is a dated series of reports. */
@@ -617,6 +615,8 @@ static int place_file(const struct report *r, const char *tmp, char *path, size_
 	errno = EEXIST;
 	return -1;
 }
+
+/* ---------------------------------------------------------------- output and record */
 
 /* Writes to a temporary file beside the target and renames it, so a scheduled report is never
  * seen half written. path: where the report went, on return. */
