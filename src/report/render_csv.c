@@ -36,7 +36,7 @@ static void csv_time(FILE *out, double t)
 
 static void csv_header(FILE *out, const struct report *r)
 {
-	char b[32];
+	char b[32], marker[160];
 
 	fputs("section,field,value\r\n", out);
 	fputs("report,generated,", out);
@@ -51,6 +51,8 @@ static void csv_header(FILE *out, const struct report *r)
 	csv_pair(out, "report", "database", r->o->db_label);
 	snprintf(b, sizeof b, "%s", TC_VERSION);
 	csv_pair(out, "report", "tool_version", b);
+	report_window_marker(r, REPORT_CSV, marker, sizeof marker);
+	fputs(marker, out);
 }
 
 static void csv_summary(FILE *out, const struct report *r)

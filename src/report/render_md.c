@@ -28,7 +28,7 @@ static void md_window(FILE *out, const struct report *r)
 
 static void md_header(FILE *out, const struct report *r)
 {
-	char t[32];
+	char t[32], marker[160];
 
 	fputs("# Legacy TLS report\n\n", out);
 	md_window(out, r);
@@ -40,6 +40,8 @@ static void md_header(FILE *out, const struct report *r)
 	}
 	report_time(r->now, FMT_MINUTE, t, sizeof t);
 	fprintf(out, " · generated %s UTC by tlscensus %s\n\n", t, TC_VERSION);
+	report_window_marker(r, REPORT_MD, marker, sizeof marker);
+	fprintf(out, "%s\n", marker);
 }
 
 static void md_summary(FILE *out, const struct report *r)

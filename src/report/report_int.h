@@ -79,7 +79,10 @@ struct report {
 	char scope[640];    /* filters as text, the key (with the policy) of "previous report" */
 	char filters[640];  /* the same for readers */
 	const char *policy; /* name of the policy, with scope the key of "previous report" */
-	const char *policy_text;  /* description; NULL when the legacy room gives none */
+	const char *policy_text; /* description; NULL when the legacy room gives none */
+	/* The window and the series (policy and filters) as one token, "SINCE/UNTIL;HASH",
+	 * written into every report so that a dated file of another window is never replaced */
+	char window[96];
 	struct store_scope where; /* the window and the filters, for every count of the store */
 	struct legacy_result lr;
 	size_t *order;              /* entries in attribution order */
@@ -95,6 +98,7 @@ struct report {
 	/* trend: nbuckets spans of bucket_days days from day0, one column per versions.v[i] */
 	double day0;
 	int bucket_days;
+	char bucket_name[32]; /* report_bucket_label */
 	size_t nbuckets;
 	uint64_t *trend;
 	struct trend_row *rows; /* nbuckets */
@@ -158,8 +162,22 @@ const char *report_percent(uint64_t part, uint64_t whole, char buf[16]);
 uint64_t report_unjudged(const struct report *r);
 /* Judged and acceptable under the policy. */
 uint64_t report_modern(const struct report *r);
-/* "day", "week" or "period": what one bar of the trend spans. */
+/* "day", "week" or "30-day period": what one bar of the trend spans (bucket_days). */
 const char *report_bucket_label(const struct report *r);
+
+/* Room for the longest version name of the report, "TLS 1.3 draft 28 (Facebook)". */
+#define REPORT_VERSION_MAX 40
+
+/* A version as the report names it for readers: tc_version_text's names, and also the TLS 1.3
+ * drafts (0x7f0e..0x7f1c "TLS 1.3 draft 14".."28"), Facebook's draft builds (0xfbXX) and
+ * Chrome's experiments (0x7e01..0x7e03). Only the report: legacy and export keep the hex
+ * spelling of FORMAT.md. */
+const char *report_version_name(int64_t v, char buf[REPORT_VERSION_MAX]);
+
+/* The line that marks a report of format fmt with its window (r->window): an HTML meta
+ * element, a Markdown comment, a CSV row of the report block. The renderers write it in their
+ * header; report.c looks for it in a file before it replaces it. */
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf, size_t len);
 
 /* "hybrid or ML-KEM", "Kyber draft", "classical", "no key_share group". */
 const char *report_kx_col_name(enum kx_col c);
@@ -175,7 +193,7 @@ struct entry_text {
 	char server[96];
 	char uses[64]; /* "TLSv1.0", "TLSv1.0 offered, no answer" */
 	char cipher[128];
-	char client_max[TC_VERSION_TEXT_MAX];
+	char client_max[REPORT_VERSION_MAX];
 	char deadline[96];
 	int failing; /* the deadline has passed */
 	char first[32], last[32];
