@@ -6,7 +6,8 @@ set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/deps.sh
 # Real peers and a browser for the live and report tests (each skips itself without them).
-tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium
+tlscensus_install_deps valgrind openssl gnutls-bin iproute2 tcpreplay chromium \
+	dpkg-dev debhelper fakeroot lintian
 # The fleet test's central server (ClickHouse 18.16 in Debian 12; the test starts its own
 # instance on loopback and skips itself when the package is missing).
 tlscensus_install_optional clickhouse-server clickhouse-client

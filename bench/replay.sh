@@ -15,6 +15,7 @@ DATA_PACKETS=${DATA_PACKETS:-0}   # mkcapture.py --data-packets; 'default' for i
 CONCURRENT=${CONCURRENT:-1000}    # mkcapture.py --concurrent
 RATE=${RATE:-topspeed}            # one replay per word: topspeed, N (packets/s) or Nmbps
 LABELS=${LABELS:-yes}             # yes, no (--no-label) or both
+WORKERS=${WORKERS:-}              # capture --workers; empty for its default (the cores)
 RUN_AS=${RUN_AS:-}                # tlscensus -Z; empty for its default (tlscensus, else nobody)
 USR1_EVERY=${USR1_EVERY:-5}       # seconds between SIGUSR1 statistics lines
 SETTLE=${SETTLE:-3}               # seconds to wait after the replay before checking for idle
@@ -235,7 +236,7 @@ run() {
 	before_a=$(netdev "$ns_a" "$va")
 	before_b=$(netdev "$ns_b" "$vb")
 	ip netns exec "$ns_b" "$bin" capture -i "$vb" --db "$tmp/db/bench.db" "${z_opt[@]}" \
-		"${label_opt[@]}" 2>"$err" &
+		"${label_opt[@]}" ${WORKERS:+--workers "$WORKERS"} 2>"$err" &
 	cap_pid=$!
 	# ip netns exec execs the command in place, so $! is tlscensus itself; check rather than
 	# sample the memory of a wrapper.
@@ -411,7 +412,8 @@ for n in $(seq "$runs"); do
 	# The statistics lines as numbers: received, kernel, interface, decoded, recorded,
 	# truncated, malformed, tracked, evicted, lost. The last one is printed at exit, the one
 	# before it just before SIGTERM: their difference is the exit flush of the open flows.
-	grep ' received, ' "$tmp/capture.$n.err" | sed 's/^tlscensus: [^:]*: //' |
+	# the total line only (with several workers a line per worker precedes it)
+	grep ' received, ' "$tmp/capture.$n.err" | grep -v ' worker [0-9]*: ' | sed 's/^tlscensus: [^:]*: //' |
 		tr -c '0-9\n' ' ' >"$tmp/stats.$n"
 	read -r _ _ _ _ pre_rec _ _ pre_open _ pre_lost < <(tail -n 2 "$tmp/stats.$n" | head -n 1) || true
 	read -r _ _ _ _ end_rec _ _ _ _ end_lost < <(tail -n 1 "$tmp/stats.$n") || true

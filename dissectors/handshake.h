@@ -48,6 +48,9 @@ void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t *body, size_t len);
 /* Whether a handshake message of this type is still worth keeping. */
 int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type);
+/* TLS handshake messages in stream order (the payload of handshake records, or QUIC's CRYPTO
+ * stream): hellos are kept, every other message is counted off unread. */
+void tc_hs_handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c);
 /* A plaintext alert record body (two bytes); anything else is encrypted and ends the dir. */
 void tc_hs_alert(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor body);
 

@@ -57,7 +57,8 @@ uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
 	            (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
 	            (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
 	            (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
-	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->trunc << 32);
+	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 |
+	            (uint64_t)ch->trunc << 32);
 	mix_bytes(&s, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
 	mix_bytes(&s, ch->exts, ch->ext_n * sizeof ch->exts[0]);
 	mix_bytes(&s, ch->groups, ch->group_n * sizeof ch->groups[0]);
@@ -108,12 +109,15 @@ static char *keep_str(char *str, int has)
 int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 {
 	char *str = malloc(TC_JA3_STR_MAX);
+	char transport = ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP;
 
 	if (!str)
 		return -1;
+	if (ch->quic)
+		transport = TC_JA4_QUIC;
 	p->ch_shape = tc_client_hello_shape(ch);
 	p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
-	p->has_ja4 = (uint8_t)tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
+	p->has_ja4 = (uint8_t)tc_ja4(ch, transport, p->ja4);
 	free(p->ja3_str);
 	p->ja3_str = keep_str(str, p->has_ja3);
 	return p->ja3_str ? 0 : -1;

@@ -11,6 +11,7 @@
 #include "tlscensus/dissector.h"
 #include "tlscensus/fingerprint.h"
 #include "handshake.h"
+#include "quic.h"
 
 void tc_handshake_init(struct tc_handshake *hs)
 {
@@ -28,6 +29,8 @@ void tc_handshake_free(struct tc_handshake *hs)
 	hs->prints = NULL;
 	free(hs->dir[0].msg);
 	free(hs->dir[1].msg);
+	tc_quic_free(hs->quic);
+	hs->quic = NULL;
 	hs->ch = NULL;
 	hs->sh = NULL;
 	hs->dir[0].msg = hs->dir[1].msg = NULL;
@@ -143,8 +146,9 @@ int tc_hs_wanted(const struct tc_handshake *hs, uint8_t type)
 }
 
 /* Feeds handshake-record payload; messages may span records and records may hold several.
- * A hello still wanted is kept (reasm.c); any other message is counted off unread. */
-static void handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c)
+ * A hello still wanted is kept (reasm.c); any other message is counted off unread. QUIC hands
+ * its reassembled CRYPTO stream here too (quic.c). */
+void tc_hs_handshake_bytes(struct tc_handshake *hs, enum tc_dir d, struct tc_cursor c)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
 	struct tc_cursor piece;
@@ -223,7 +227,7 @@ static void on_record(struct tc_handshake *hs, enum tc_dir d, uint8_t type, stru
 
 	switch (type) {
 	case TC_RT_HANDSHAKE:
-		handshake_bytes(hs, d, body);
+		tc_hs_handshake_bytes(hs, d, body);
 		break;
 	case TC_RT_ALERT:
 		tc_hs_alert(hs, d, body);

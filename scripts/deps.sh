@@ -4,7 +4,7 @@
 set -euo pipefail
 
 TLSCENSUS_PACKAGES=(gcc meson ninja-build pkg-config libpcap-dev libndpi-dev libsqlite3-dev
-	libcurl4-openssl-dev sqlite3 python3)
+	libssl-dev libcurl4-openssl-dev sqlite3 python3)
 
 tlscensus_install_deps() {
 	local missing=()

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,22 +81,32 @@ static const char usage_main[] =
     "  migrate bring a database written by an older tlscensus to the current schema\n"
     "  ship    send the database's records to ClickHouse, the fleet's central store\n"
     "\n"
-    "tlscensus COMMAND --help shows a command's options; tlscensus --version its version.\n"
+    "tlscensus COMMAND --help (or tlscensus help COMMAND) shows a command's options;\n"
+    "tlscensus --version its version.\n"
     "exit codes: 0 ok, 2 usage, 3 unreadable capture, 4 truncated capture (records kept),\n"
     "            5 database error, 130 interrupted (records kept); report: 1 legacy found\n"
     "            (--fail-on-legacy), 6 report file not written; ship: 7 ClickHouse\n"
     "            unreachable or refusing (the records stay in the database)\n";
 
 static const char usage_read[] =
-    "usage: tlscensus read [--db FILE] [OPTIONS] CAPTURE...\n"
+    "usage: tlscensus read [--db FILE] [OPTIONS] [-r] CAPTURE...\n"
     "\n"
-    "Reads pcap or pcapng files (- for standard input) and records one row per TLS\n"
-    "connection: what the client offered and what was negotiated.\n"
+    "Reads pcap or pcapng files (- for standard input; a directory for the capture files in\n"
+    "it, in time order) and records one row per TLS connection: what the client offered and\n"
+    "what was negotiated.\n"
     "\n"
     "  --db FILE          database (default " DEFAULT_DB ", created if missing)\n"
     "  --no-label         skip nDPI application labels\n"
     "  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
     "  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
+    "  -r FILE            a capture to read, as tcpdump -r (the same as naming it)\n"
+    "  -f, --filter EXPR  BPF filter, as for capture: only matching frames are read\n"
+    "  -c, --count N      stop after N frames (over all files)\n"
+    "  --follow           CAPTURE is a directory of rotated captures (tcpdump -G/-C -w,\n"
+    "                     dumpcap -b): read each file once it is closed, until stopped\n"
+    "  --settle S         --follow: the newest file is closed once unchanged this long (60)\n"
+    "  --workers N        packet threads, each walking the files and keeping its own flows\n"
+    "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
     "  --quiet            no progress line and no summary\n";
 
@@ -106,6 +117,7 @@ static const char usage_capture[] =
     "or 'any') until SIGINT/SIGTERM or --duration. SIGUSR1 prints the statistics.\n"
     "\n"
     "  -i, --interface IFACE  interface to capture on (required)\n"
+    "  -D, --list-interfaces  list the interfaces, as tcpdump -D, and exit\n"
     "  --db FILE              database (default " DEFAULT_DB ", created 0640)\n"
     "  -f, --filter EXPR      BPF capture filter, e.g. 'tcp' or 'not port 22'\n"
     "  --snaplen N            bytes kept per packet (default 262144)\n"
@@ -121,6 +133,8 @@ static const char usage_capture[] =
     "  --max-flows N          flows tracked at once (default 1048576)\n"
     "  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
     "  --stats-every S        seconds between refreshes of the run's counters (60)\n"
+    "  --workers N            packet threads in one PACKET_FANOUT group, flows spread by\n"
+    "                         their hash (default: the number of cores)\n"
     "  --ship URL             also send the records to ClickHouse as they are committed (a\n"
     "                         thread; the capture never waits for it): see tlscensus ship;\n"
     "                         --database, --sensor, --credentials, --cacert as there\n";
@@ -138,12 +152,16 @@ static const char usage_legacy[] =
     "inappropriate_fallback alert), fallback (TLS_FALLBACK_SCSV, or a lower retry within 60 s\n"
     "of a failed attempt), client-limited (the client offers nothing newer), server-limited\n"
     "(the client offered more, the server chose less), cipher (the suite, not the version).\n"
+    "Under key-exchange rules (--policy pq): client-limited (no acceptable group offered),\n"
+    "draft-only (only Kyber drafts), server-limited (the server chose a classical group),\n"
+    "hrr-cost (post-quantum, but after a HelloRetryRequest); what passes is \"ready\".\n"
     "Connections whose hellos could not be parsed are counted after the table (CSV: rows\n"
     "with attribution \"unknown\"; JSON: \"unknown\").\n"
     "\n"
     "  --db FILE        database (default " DEFAULT_DB ")\n"
     "  --format F       table (default), csv or json\n"
-    "  --policy P       default, entra, nist, pci, tls12, or a policy file (policies/README.md)\n"
+    "  --policy P       default, entra, nist, pci, pq, tls12, or a policy file\n"
+    "                   (policies/README.md)\n"
     "  --since WHEN     connections from WHEN on: 2026-11-01, 2026-11-01T12:00:00Z, @UNIX,\n"
     "                   or 7d, 24h, 30m (that long before now); UTC\n"
     "  --until WHEN     connections up to WHEN (same forms)\n"
@@ -194,8 +212,10 @@ static const char usage_report[] =
     "  --until WHEN      end, same forms (default: now)\n"
     "  --format F        html, md or csv (default: from the -o extension, else html)\n"
     "  -o, --output FILE write there, replacing it whole; strftime(3) patterns are expanded in\n"
-    "                    local time: -o legacy-%Y-%m-%d.html (default: standard output)\n"
-    "  --policy P        default, entra, nist, pci, tls12, or a policy file\n"
+    "                    local time: -o legacy-%Y-%m-%d.html (default: standard output); a\n"
+    "                    dated file holding another window's report is kept, this one goes\n"
+    "                    to NAME-2.html (-3, ...)\n"
+    "  --policy P        default, entra, nist, pci, pq, tls12, or a policy file\n"
     "  --client CIDR, --server CIDR, --sni GLOB, --port N, --sort KEY, --catalog FILE,\n"
     "  --hints FILE      as for tlscensus legacy\n"
     "  --top N           cipher suites listed by name (default 10)\n"
@@ -277,54 +297,115 @@ static int join_sources(int n, char **paths, char *out, size_t outlen)
 	return 1;
 }
 
-/* What read and capture share: database, labels, writer thread and census, opened in that
- * order and closed in reverse. */
+/* What read and capture share: database, labels, writer thread and one census per worker
+ * (each with its own labeler: nDPI's detection module is not shared between threads), opened
+ * in that order and closed in reverse. */
 struct pipeline {
 	struct store *store;
-	struct labeler *labels;
 	struct writer *writer;
-	struct census *census;
+	unsigned workers;
+	struct labeler *labels[WRITER_MAX_PORTS];
+	struct census *census[WRITER_MAX_PORTS];
 };
 
+static void pipeline_free(struct pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->workers; i++)
+		census_free(pl->census[i]);
+	writer_stop(pl->writer);
+	for (unsigned i = 0; i < pl->workers; i++)
+		label_close(pl->labels[i]);
+	store_close(pl->store);
+}
+
+/* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h). */
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
                          int no_label, enum writer_mode mode, const char *source,
-                         const char *command)
+                         const char *command, const char *as_user)
 {
+	unsigned n = cfg->workers ? cfg->workers : 1;
 	char err[1024];
 
 	memset(pl, 0, sizeof(*pl));
 	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
 	if (!pl->store) {
-		fprintf(stderr, "tlscensus: %s\n", err);
+		if (as_user)
+			fprintf(
+			    stderr,
+			    "tlscensus: as user %s (-Z): %s; that user must be able to write the "
+			    "database and its directory, or name another with -Z\n",
+			    as_user, err);
+		else
+			fprintf(stderr, "tlscensus: %s\n", err);
 		return -1;
 	}
-	if (!no_label && !(pl->labels = label_open(err, sizeof(err))))
-		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", err);
+	for (unsigned i = 0; !no_label && i < n; i++) {
+		if (!(pl->labels[i] = label_open(err, sizeof(err)))) {
+			fprintf(stderr, "tlscensus: %s; continuing without application labels\n",
+			        err);
+			for (unsigned j = 0; j < i; j++) { /* all workers label, or none */
+				label_close(pl->labels[j]);
+				pl->labels[j] = NULL;
+			}
+			break;
+		}
+	}
 	store_run_begin(pl->store, source, command);
-	pl->writer = writer_start(pl->store, mode);
-	pl->census = pl->writer ? census_new(cfg, writer_sink(pl->writer), pl->labels) : NULL;
-	if (!pl->census) {
-		fprintf(stderr, "tlscensus: out of memory for %u flows (lower --max-flows)\n",
-		        cfg->max_flows);
-		writer_stop(pl->writer);
-		label_close(pl->labels);
-		store_close(pl->store);
+	pl->writer = writer_start_ports(pl->store, mode, n);
+	pl->workers = n;
+	for (unsigned i = 0; pl->writer && i < n; i++) {
+		struct census_config c = *cfg;
+
+		c.worker = (uint16_t)i;
+		c.workers = (uint16_t)n;
+		c.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
+		pl->census[i] =
+		    census_new(&c, writer_port_sink(writer_port(pl->writer, i)), pl->labels[i]);
+		if (!pl->census[i]) {
+			fprintf(stderr,
+			        "tlscensus: out of memory for %u flows (lower --max-flows)\n",
+			        cfg->max_flows);
+			pipeline_free(pl);
+			return -1;
+		}
+	}
+	if (!pl->writer) {
+		fprintf(stderr, "tlscensus: cannot start the database thread\n");
+		pipeline_free(pl);
 		return -1;
 	}
 	return 0;
 }
 
-/* Records every open flow, ends the run; stats receives the run's counters. Returns 0, or -1
- * when the database reported an error along the way. */
+/* Adds every counter of b to a (run_stats holds counters only). */
+static void stats_add(struct run_stats *a, const struct run_stats *b)
+{
+	uint64_t *x = (uint64_t *)a;
+	const uint64_t *y = (const uint64_t *)b;
+
+	for (size_t i = 0; i < sizeof *a / sizeof *x; i++)
+		x[i] += y[i];
+}
+
+/* Records every open flow, ends the run; stats receives the run's counters (all workers').
+ * Returns 0, or -1 when the database reported an error along the way. */
 static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
 {
-	census_flush(pl->census);
-	*stats = *census_stats(pl->census);
-	census_free(pl->census);
+	memset(stats, 0, sizeof *stats);
+	for (unsigned i = 0; i < pl->workers; i++) {
+		census_flush(pl->census[i]);
+		stats_add(stats, census_stats(pl->census[i]));
+	}
+	for (unsigned i = 0; i < pl->workers; i++) {
+		census_free(pl->census[i]);
+		pl->census[i] = NULL;
+	}
 	uint64_t write_errors = writer_errors(pl->writer);
 	writer_stop(pl->writer);
+	pl->writer = NULL;
 	int rc = write_errors || store_run_end(pl->store, stats) != 0 ? -1 : 0;
-	label_close(pl->labels);
+	for (unsigned i = 0; i < pl->workers; i++)
+		label_close(pl->labels[i]);
 	store_close(pl->store);
 	return rc;
 }
@@ -348,6 +429,189 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* The files a read goes through, directories expanded. */
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int file_list_add(struct file_list *l, const char *path)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **v = realloc(l->v, cap * sizeof *v);
+		if (!v) {
+			fprintf(stderr, "tlscensus: out of memory for the list of files\n");
+			return -1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(path))) {
+		fprintf(stderr, "tlscensus: out of memory for the list of files\n");
+		return -1;
+	}
+	l->n++;
+	return 0;
+}
+
+static void file_list_free(struct file_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* A file of a followed directory, as last seen. */
+struct followed {
+	uint64_t dev, ino, size;
+	double stable_since; /* when its size was last seen to change */
+	int read;            /* 1: read; 2: read, and it grew after: said once */
+};
+
+static struct followed *followed_find(struct followed *v, size_t n, const struct source_entry *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].dev == e->dev && v[i].ino == e->ino)
+			return &v[i];
+	return NULL;
+}
+
+/*
+ * read --follow DIR: a ring of rotated captures (tcpdump -G/-C -w, dumpcap -b) read as it
+ * turns. A file is read once it is closed: a file with newer frames exists in the directory
+ * (the writer moved on) and its size held for a scan, or it is the newest and has not changed
+ * for settle seconds. Each file is read once; the flows go on from one file to the next (a
+ * connection across a rotation is one connection). Until SIGINT/SIGTERM.
+ */
+static int read_follow(const char *dir, const char *db, struct census_config *cfg, int no_label,
+                       struct source_progress *prog, uint32_t settle, int quiet,
+                       const char *sources)
+{
+	struct followed *seen = NULL;
+	size_t nseen = 0, capseen = 0, files = 0;
+	struct pipeline pl;
+	int rc = EXIT_OK;
+
+	cfg->workers = 1;
+	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL))
+		return EXIT_DATABASE;
+	install_signals();
+	if (!quiet)
+		fprintf(stderr,
+		        "tlscensus: following %s into %s (a file is read once it is "
+		        "closed; SIGTERM stops)\n",
+		        dir, db);
+	while (!stop_requested && rc != EXIT_DATABASE) {
+		struct source_entry *ents;
+		size_t n, newest = 0;
+		char msg[4200];
+		double now = source_now();
+
+		if (source_list_dir(dir, &ents, &n, msg, sizeof msg) != 0) {
+			fprintf(stderr, "tlscensus: %s\n", msg);
+			rc = EXIT_CAPTURE;
+			break;
+		}
+		/* The file being written is the last in time order: a ring's writer moves on to a
+		 * file whose first frame is newer (a file of headers only sorts last too). */
+		newest = n ? n - 1 : 0;
+		for (size_t i = 0; i < n && !stop_requested; i++) {
+			struct followed *f = followed_find(seen, nseen, &ents[i]);
+			if (!f) {
+				if (nseen == capseen) {
+					size_t cap = capseen ? capseen * 2 : 64;
+					struct followed *v = realloc(seen, cap * sizeof *v);
+					if (!v)
+						break;
+					seen = v;
+					capseen = cap;
+				}
+				f = &seen[nseen++];
+				*f = (struct followed){ents[i].dev, ents[i].ino, ents[i].size, now,
+				                       0};
+				continue; /* seen once: its size must hold until the next scan */
+			}
+			if (f->read) {
+				if (ents[i].size != f->size && f->read == 1) {
+					fprintf(
+					    stderr,
+					    "tlscensus: %s grew after it was read; what it gained "
+					    "is not read\n",
+					    ents[i].path);
+					f->read = 2;
+				}
+				continue;
+			}
+			if (ents[i].size != f->size) {
+				f->size = ents[i].size;
+				f->stable_since = now;
+				continue;
+			}
+			if (ents[i].first_usec == INT64_MAX)
+				continue; /* still empty */
+			if (i == newest && now - f->stable_since < settle)
+				continue; /* the file being written, or the last one of a quiet ring
+				           */
+			enum source_result r =
+			    source_read_file(pl.census[0], ents[i].path, prog, msg, sizeof msg);
+			f->read = 1;
+			files++;
+			if (r != SOURCE_OK)
+				fprintf(stderr, "tlscensus: %s\n", msg);
+			if (r == SOURCE_TRUNCATED && rc == EXIT_OK)
+				rc = EXIT_TRUNCATED;
+			/* what was read is durable before the next file: a kill loses nothing read
+			 */
+			const struct tc_sink *sk = census_sink(pl.census[0]);
+			sk->ops->sync(sk->ctx);
+		}
+		free(ents);
+		for (int t = 0; t < 10 && !stop_requested; t++)
+			usleep(100000);
+	}
+	struct run_stats stats;
+	if (pipeline_close(&pl, &stats) != 0)
+		rc = EXIT_DATABASE;
+	if (!quiet)
+		fprintf(stderr, "%s: %zu files, %llu packets, %llu TLS connections recorded\n", db,
+		        files, (unsigned long long)stats.packets,
+		        (unsigned long long)stats.handshakes);
+	free(seen);
+	return rc == EXIT_OK && stop_requested ? EXIT_OK : rc;
+}
+
+/* The cores this process may run on: the default number of capture workers. */
+static uint32_t default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (uint32_t)n;
+}
+
+/* A worker other than the first, reading the same files as it (census_config.sees_all): its
+ * messages would repeat the first worker's, so it keeps them to itself. */
+struct read_worker {
+	struct census *census;
+	char **paths;
+	int n;
+	const struct source_progress *like; /* worker 0's: the same filter and --count */
+	pthread_t thread;
+};
+
+static void *read_worker_main(void *arg)
+{
+	struct read_worker *w = arg;
+	struct source_progress quiet = {
+	    .stop = &stop_requested, .filter = w->like->filter, .max_frames = w->like->max_frames};
+	char msg[1024];
+
+	for (int i = 0; i < w->n && !stop_requested; i++)
+		source_read_file(w->census, w->paths[i], &quiet, msg, sizeof msg);
+	return NULL;
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -357,20 +621,49 @@ static int cmd_read(int argc, char **argv)
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"progress", no_argument, NULL, 'p'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"filter", required_argument, NULL, 'f'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"follow", no_argument, NULL, 'F'},
+	    {"settle", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	char *named[256];
+	int nnamed = 0, follow = 0;
+	uint32_t settle = 60;
+	/* One by default: on a machine of few cores the writer thread needs one of them, and a
+	 * single worker writes rows in capture order (ids follow the file). */
+	uint32_t workers = 1;
 	const char *db = DEFAULT_DB;
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
 
-	while ((o = getopt_long(argc, argv, "d:hq", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:hqr:f:c:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
 			break;
+		case 'r':
+			if (nnamed == (int)COUNT_OF(named))
+				return usage_error(usage_read, "too many -r options", NULL);
+			named[nnamed++] = optarg;
+			break;
+		case 'f':
+			prog.filter = optarg;
+			break;
+		case 'c': {
+			char *end;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || n == 0)
+				return usage_error(usage_read,
+				                   "--count wants a number of frames >= 1, not",
+				                   optarg);
+			prog.max_frames = n;
+			break;
+		}
 		case 'L':
 		case 'm':
 		case 't':
@@ -383,6 +676,19 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'w':
+			if (!parse_u32(optarg, 1, &workers) || workers > WRITER_MAX_PORTS)
+				return usage_error(usage_read, "--workers wants 1..64, not",
+				                   optarg);
+			break;
+		case 'F':
+			follow = 1;
+			break;
+		case 'e':
+			if (!parse_u32(optarg, 1, &settle))
+				return usage_error(usage_read, "--settle wants seconds >= 1, not",
+				                   optarg);
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
@@ -391,25 +697,98 @@ static int cmd_read(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
+	/* -r files first, then the named ones, in the order given */
+	for (int i = optind; i < argc && nnamed < (int)COUNT_OF(named); i++)
+		named[nnamed++] = argv[i];
+	if (nnamed == 0)
 		return usage_error(usage_read,
 		                   "read needs at least one capture file (or - for standard input)",
 		                   NULL);
+	if (follow && (nnamed != 1 || !source_is_dir(named[0])))
+		return usage_error(usage_read, "--follow wants one directory", NULL);
+	if (prog.filter) {
+		char why[512];
+		if (!source_filter_ok(prog.filter, why, sizeof why)) {
+			fprintf(stderr, "tlscensus: %s (the syntax is pcap-filter(7))\n", why);
+			return EXIT_USAGE;
+		}
+	}
+	if (!join_sources(nnamed, named, sources, sizeof(sources)))
+		snprintf(sources, sizeof(sources), "%d files", nnamed);
+	if (follow)
+		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources);
+	/* A directory stands for its capture files, in the time order of their first frames. */
+	struct file_list fl = {0};
+	for (int i = 0; i < nnamed; i++) {
+		if (!source_is_dir(named[i])) {
+			if (file_list_add(&fl, named[i]))
+				return EXIT_DATABASE;
+			continue;
+		}
+		struct source_entry *ents;
+		size_t n;
+		char msg[4200];
+		if (source_list_dir(named[i], &ents, &n, msg, sizeof msg) != 0) {
+			fprintf(stderr, "tlscensus: %s\n", msg);
+			rc = EXIT_CAPTURE;
+			continue;
+		}
+		if (n == 0) {
+			fprintf(stderr, "tlscensus: %s: no pcap or pcapng file in the directory\n",
+			        named[i]);
+			rc = EXIT_CAPTURE;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (file_list_add(&fl, ents[j].path)) {
+				free(ents);
+				return EXIT_DATABASE;
+			}
+		free(ents);
+	}
+	if (fl.n == 0) {
+		file_list_free(&fl);
+		return rc == EXIT_OK ? EXIT_CAPTURE : rc;
+	}
+	argv = fl.v;
+	argc = (int)fl.n;
+	optind = 0;
 	prog.enabled = !quiet && (force_progress || isatty(STDERR_FILENO));
 
-	if (!join_sources(argc - optind, argv + optind, sources, sizeof(sources)))
-		snprintf(sources, sizeof(sources), "%d files", argc - optind);
+	/* Several workers each walk every file and keep their own flows; standard input and
+	 * pipes can be read once only, so they are read by one. */
+	for (int i = optind; i < argc && workers > 1; i++)
+		if (!source_walkable(argv[i]))
+			workers = 1;
+	cfg.workers = (uint16_t)workers;
+	cfg.sees_all = 1;
 	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0) {
+		file_list_free(&fl);
 		return EXIT_DATABASE;
-	struct census *c = pl.census;
+	}
 	install_signals();
 
 	double t0 = source_now();
+	struct read_worker helpers[WRITER_MAX_PORTS];
+	unsigned started = 0;
+	for (unsigned w = 1; w < pl.workers; w++) {
+		helpers[w] =
+		    (struct read_worker){pl.census[w], argv + optind, argc - optind, &prog};
+		if (pthread_create(&helpers[w].thread, NULL, read_worker_main, &helpers[w]) != 0)
+			break; /* cannot happen short of a thread limit: the flows of the rest would
+			        * be lost, so stop before reading */
+		started = w;
+	}
+	if (started + 1 < pl.workers) {
+		fprintf(stderr, "tlscensus: cannot start %u reading threads; try --workers 1\n",
+		        pl.workers);
+		stop_requested = 1;
+	}
 	for (int i = optind; i < argc && !stop_requested; i++) {
 		char msg[1024];
-		enum source_result r = source_read_file(c, argv[i], &prog, msg, sizeof(msg));
+		enum source_result r =
+		    source_read_file(pl.census[0], argv[i], &prog, msg, sizeof(msg));
 		if (r == SOURCE_OK)
 			continue;
 		fprintf(stderr, "tlscensus: %s\n", msg);
@@ -420,6 +799,10 @@ static int cmd_read(int argc, char **argv)
 		else if (r == SOURCE_STOPPED)
 			rc = EXIT_INTERRUPTED;
 	}
+	for (unsigned w = 1; w <= started; w++)
+		pthread_join(helpers[w].thread, NULL);
+	if (started + 1 < pl.workers && rc == EXIT_OK)
+		rc = EXIT_INTERRUPTED;
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
@@ -433,6 +816,7 @@ static int cmd_read(int argc, char **argv)
 		        (unsigned long long)stats.handshakes,
 		        (unsigned long long)stats.hello_truncated,
 		        (unsigned long long)stats.hello_malformed, secs);
+	file_list_free(&fl);
 	return rc;
 }
 
@@ -852,12 +1236,14 @@ static int cmd_capture(int argc, char **argv)
 	    {"no-promisc", no_argument, NULL, 'P'},
 	    {"timeout-ms", required_argument, NULL, 'T'},
 	    {"user", required_argument, NULL, 'Z'},
-	    {"duration", required_argument, NULL, 'D'},
+	    {"duration", required_argument, NULL, 'u'},
+	    {"list-interfaces", no_argument, NULL, 'D'},
 	    {"retain", required_argument, NULL, 'R'},
 	    {"no-label", no_argument, NULL, 'L'},
 	    {"max-flows", required_argument, NULL, 'm'},
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"stats-every", required_argument, NULL, 'S'},
+	    {"workers", required_argument, NULL, 'w'},
 	    {"ship", required_argument, NULL, OPT_SHIP},
 	    FLEET_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
@@ -870,6 +1256,7 @@ static int cmd_capture(int argc, char **argv)
 	    .buffer_mib = 64,
 	    .promisc = 1,
 	    .stats_every_s = 60,
+	    .workers = default_workers(),
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	const char *db = DEFAULT_DB, *user = NULL;
@@ -877,7 +1264,7 @@ static int cmd_capture(int argc, char **argv)
 	int no_label = 0, o, rc = EXIT_OK;
 	char err[1024];
 
-	while ((o = getopt_long(argc, argv, "i:d:f:Z:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "i:d:f:Z:hD", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
 			cc.iface = optarg;
@@ -913,6 +1300,8 @@ static int cmd_capture(int argc, char **argv)
 			user = optarg;
 			break;
 		case 'D':
+			return capture_list_interfaces() == 0 ? EXIT_OK : EXIT_CAPTURE;
+		case 'u':
 			if (!parse_duration(optarg, &cc.duration_s))
 				return usage_error(usage_capture,
 				                   "--duration wants e.g. 90s, 30m, 1h, not",
@@ -933,6 +1322,12 @@ static int cmd_capture(int argc, char **argv)
 			if (!parse_u32(optarg, 1, &cc.stats_every_s))
 				return usage_error(usage_capture,
 				                   "--stats-every wants seconds >= 1, not", optarg);
+			break;
+		case 'w':
+			if (!parse_u32(optarg, 1, &u) || u > WRITER_MAX_PORTS)
+				return usage_error(usage_capture, "--workers wants 1..64, not",
+				                   optarg);
+			cc.workers = u;
 			break;
 		case 'h':
 			fputs(usage_capture, stdout);
@@ -961,18 +1356,29 @@ static int cmd_capture(int argc, char **argv)
 	}
 	/* Root is needed to open the interface and for nothing after it: the database and all
 	 * parsing of hostile bytes run unprivileged. */
+	int was_root = geteuid() == 0;
 	if (capture_drop_privileges(user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlscensus: %s\n", err);
 		capture_close(cap);
 		return EXIT_CAPTURE;
 	}
+	/* Who opens the database: a failure then names that user, not only the file. */
+	char as_user[64] = "";
+	struct passwd *pw = was_root && geteuid() != 0 ? getpwuid(geteuid()) : NULL;
+	if (pw)
+		snprintf(as_user, sizeof as_user, "%s", pw->pw_name);
 	umask(027); /* the database and its -wal/-shm files: 0640 */
 	char source[512];
 	snprintf(source, sizeof(source), "%s%s%s", cc.iface, cc.filter ? " filter " : "",
 	         cc.filter ? cc.filter : "");
+	/* One census per worker; tunnelled frames go to the worker of their inner flow. */
+	cfg.workers = (uint16_t)capture_workers(cap);
+	cfg.redirect = capture_redirect;
+	cfg.redirect_ctx = cap;
 	/* A live capture never waits for the disk: a full queue drops and counts. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture",
+	                  as_user[0] ? as_user : NULL) != 0) {
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
@@ -988,13 +1394,15 @@ static int cmd_capture(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	install_signals();
-	fprintf(stderr, "tlscensus: capturing on %s into %s%s%s\n", cc.iface, db,
-	        shipping ? ", shipping to " : "", shipping ? ship_destination(shipping->sh) : "");
+	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)%s%s\n", cc.iface, db,
+	        pl.workers, pl.workers == 1 ? "" : "s", shipping ? ", shipping to " : "",
+	        shipping ? ship_destination(shipping->sh) : "");
 	if (capture_run(cap, pl.census, &stop_requested, &stats_requested) != 0)
 		rc = EXIT_CAPTURE;
 	/* The capture is over: the flows still open are recorded however long the queue takes. */
 	writer_set_mode(pl.writer, WRITER_BLOCK);
-	census_flush(pl.census);
+	for (unsigned i = 0; i < pl.workers; i++)
+		census_flush(pl.census[i]);
 	capture_report(cap, pl.census);
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
@@ -1467,6 +1875,17 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tlscensus %s\n", TC_VERSION);
 		return EXIT_OK;
+	}
+	/* tlscensus help CMD is CMD --help, as with git */
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (!strcmp(argv[2], cmds[i].name)) {
+				char *args[] = {argv[2], "--help", NULL};
+				return cmds[i].run(2, args);
+			}
+		fprintf(stderr, "tlscensus: no command '%s'; 'tlscensus help' lists them\n",
+		        argv[2]);
+		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage_main, stdout);

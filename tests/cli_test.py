@@ -86,8 +86,12 @@ def main():
         check(r.returncode == EXIT_DATABASE and db in r.stderr, "legacy on missing db: %r" % r.stderr)
         check(not os.path.exists(db), "legacy must not create the database")
 
+        # A directory stands for its captures; one without any is an unreadable source.
+        nocaps = os.path.join(tmp, "no-captures")
+        os.mkdir(nocaps)
+        shutil.copy(text, nocaps)
         for path, what in ((missing, "missing"), (empty, "empty"), (text, "not a capture"),
-                           (tmp, "directory")):
+                           (nocaps, "directory without captures")):
             r = run([tc, "read", "--quiet", "--db", db, good, path])
             check(r.returncode == EXIT_CAPTURE, "%s file: exit %s" % (what, r.returncode))
             check(path in r.stderr, "%s file: message names the file: %r" % (what, r.stderr))

@@ -71,7 +71,8 @@ def central_count(url, sensor, database="tlscensus"):
 def report_lines(text):
     # the database's name and the moment the report ran are all that may differ
     return [l for l in text.splitlines()
-            if not l.startswith(("report,database,", "report,generated,", "report,until,"))]
+            if not l.startswith(("report,database,", "report,generated,", "report,until,",
+                                 "report,window,"))]
 
 
 def compare(what, local_args, central_args, env, report=False):
@@ -86,7 +87,7 @@ def compare(what, local_args, central_args, env, report=False):
     if not same:
         print("  local rc", a.returncode, a.stderr[:500], "\n  central rc", b.returncode,
               b.stderr[:500])
-        la, lb = a.stdout.splitlines(), b.stdout.splitlines()
+        la, lb = ((report_lines(x.stdout) if report else x.stdout.splitlines()) for x in (a, b))
         for i, (x, y) in enumerate(zip(la, lb)):
             if x != y:
                 print("  first difference, line", i + 1, "\n  <", x[:300], "\n  >", y[:300])
@@ -131,7 +132,10 @@ def scenario(work, ch_dir, url, port):
         f.write(f"{USER}:{PASSWORD}\n")
     os.chmod(cred, 0o600)
 
-    samples = sorted(glob.glob(os.path.join(SAMPLES, "*.pcap")))
+    # the samples: TLS, DTLS, post-quantum key shares and QUIC
+    samples = sorted(glob.glob(os.path.join(SAMPLES, "*.pcap")) +
+                     glob.glob(os.path.join(SAMPLES, "pq", "*.pcap")) +
+                     glob.glob(os.path.join(SAMPLES, "quic", "*.pcap")))
     corpus = sorted(glob.glob(os.path.join(CORPUS, "pcaps", "*")))[::2]
     if not corpus:  # without ../shared: the client stacks' captures are the second sensor
         print("no shared corpus: the second sensor reads samples/clients/")
@@ -174,7 +178,8 @@ def scenario(work, ch_dir, url, port):
 
     def same_everything(tag):
         ch = ["--clickhouse", url]
-        for extra in ([], ["--policy", "nist"], ["--group", "server"], ["--sort", "connections"],
+        for extra in ([], ["--policy", "nist"], ["--policy", "pq"], ["--group", "server"],
+                      ["--sort", "connections"],
                       ["--since", "2001-01-01"], ["--until", "2020-01-01"], ["--sni", "*.com"],
                       ["--client", "10.0.0.0/8"], ["--port", "443"]):
             compare(f"{tag}: legacy --format json {' '.join(extra)}",
@@ -187,7 +192,7 @@ def scenario(work, ch_dir, url, port):
                 ["legacy", "--db", a_db, "--format", "json"],
                 ["legacy", *ch, "--sensor", "a", "--format", "json"], env)
         for extra in ([], ["--since", "2015-01-01", "--until", "2030-01-01"],
-                      ["--policy", "entra", "--client", "10.0.0.0/8"]):
+                      ["--policy", "entra", "--client", "10.0.0.0/8"], ["--policy", "pq"]):
             compare(f"{tag}: report --format csv {' '.join(extra)}",
                     ["report", "--db", both, "--format", "csv", "--no-record", *extra],
                     ["report", *ch, "--format", "csv", "--no-record", *extra], env, report=True)
@@ -312,7 +317,7 @@ def scenario(work, ch_dir, url, port):
           int(sql(url, "SELECT sum(connections) FROM pruned.inventory_kept FINAL")) == kept[1],
           f"pruned before shipping: the {kept[0]} inventory_kept rows ({kept[1]} connections) "
           "shipped too")
-    for extra in ([], ["--since", "2010-01-01"], ["--policy", "nist"]):
+    for extra in ([], ["--since", "2010-01-01"], ["--policy", "nist"], ["--policy", "pq"]):
         compare(f"pruned sensor: legacy --format json {' '.join(extra)}",
                 ["legacy", "--db", p_db, "--format", "json", *extra],
                 ["legacy", "--clickhouse", url, "--database", "pruned", "--format", "json",

@@ -251,7 +251,7 @@ def check_policies(db, table):
           in r.stderr, "policy error with line number: %r" % r.stderr)
     r = run(["legacy", "--db", db, "--policy", "fips"])
     check(r.returncode == EXIT_USAGE and b"unknown policy 'fips'" in r.stderr
-          and b"default, entra, nist, pci, tls12" in r.stderr, "unknown policy: %r" % r.stderr)
+          and b"default, entra, nist, pci, pq, tls12" in r.stderr, "unknown policy: %r" % r.stderr)
 
 
 # ---------------------------------------------------------------- filters

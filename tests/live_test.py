@@ -812,6 +812,66 @@ def test_replay(tc, tmp, samples):
 # --- main -------------------------------------------------------------------------------------
 
 
+def build_vxlan_split(samples, out, copies):
+    """Copies of the VXLAN sample in which the two directions of each inner connection come
+    with different outer UDP source ports (as two VTEPs choose them), so the kernel's fanout
+    hash, which sees the outer headers, may send them to two workers. Returns (connections,
+    packets)."""
+    pkts = Pcap(os.path.join(samples, "tunnels", "vxlan-3des.pcap"))
+    first_src = bytes(pkts.packets[0][2][26:30])
+    inner_tcp = 14 + 20 + 8 + 8 + 14 + 20  # outer Ethernet, IPv4, UDP, VXLAN; inner Eth, IPv4
+    client_port = struct.unpack_from("!H", pkts.packets[0][2], inner_tcp)[0]
+    out_pkts = []
+    for k in range(copies):
+        for sec, usec, frame in pkts.packets:
+            frame = bytearray(frame)
+            forward = bytes(frame[26:30]) == first_src
+            struct.pack_into("!H", frame, 34, (40000 if forward else 50000) + k)
+            for at in (inner_tcp, inner_tcp + 2):
+                if struct.unpack_from("!H", frame, at)[0] == client_port:
+                    struct.pack_into("!H", frame, at, 10000 + k)
+            out_pkts.append((sec, usec, frame))
+    write_pcap(out, pkts.header, out_pkts)
+    return copies, len(out_pkts)
+
+
+def test_workers_tunnel(tc, tmp, samples):
+    """Two workers in one fanout group, VXLAN whose directions differ in their outer headers:
+    each inner connection is recorded once, whole, as a read of the same file records it."""
+    if not shutil.which("tcpreplay"):
+        info("workers: skipped (no tcpreplay)")
+        return
+    pcap = os.path.join(tmp, "vxlan-split.pcap")
+    conns, npkts = build_vxlan_split(samples, pcap, 200)
+    off = os.path.join(tmp, "vxlan-read.db")
+    rr = run([tc, "read", "--quiet", "--workers", "1", "--db", off, pcap], timeout=120)
+    check(rr.returncode == 0, "workers: read of the VXLAN file: %s" % rr.stderr)
+    offline = sorted(map(record_key, export(tc, off)))
+    check(len(offline) == conns, "workers: a read records %d of %d" % (len(offline), conns))
+    db = os.path.join(tmp, "vxlan-live.db")
+    cap = Capture(tc, tmp, "workers", db, ["-f", "not arp", "--workers", "2"])
+    if not cap.ready:
+        return
+    r = run(ns(NS_CLI, ["tcpreplay", "--pps", "4000", "-i", DEV_CLI, pcap]), timeout=120)
+    check(r.returncode == 0, "workers: tcpreplay: %s" % (r.stderr or r.stdout)[-300:])
+    time.sleep(1.5)
+    rc = cap.stop()
+    check(rc == 0, "workers: capture exit %s: %s" % (rc, cap.output()[-500:]))
+    live = sorted(map(record_key, export(tc, db)))
+    kdrops = query(db, "select kernel_drops from runs")[0][0] or 0
+    m = re.findall(r"(\d+) tunnelled frames passed to the worker", cap.output())
+    passed = int(m[-1]) if m else None
+    lines = [l for l in cap.output().splitlines() if "worker 1:" in l or "worker 0:" in l]
+    info("workers: %d connections, %d packets at 4000/s into 2 workers: %d recorded, %s frames "
+         "passed between workers, %d kernel drops" % (conns, npkts, len(live), passed, kdrops))
+    check(passed is not None and passed > 0,
+          "workers: no tunnelled frame went to its inner flow's worker (%s)" % passed)
+    check(len(lines) == 2, "workers: a statistics line per worker: %r" % lines)
+    if kdrops == 0:
+        check(live == offline, "workers: records differ from a read of the same file (%d vs %d)"
+              % (len(live), len(offline)))
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: live_test.py TLSCENSUS SAMPLES_DIR", file=sys.stderr)
@@ -840,6 +900,7 @@ def main():
         test_retain(tc, tmp, samples)
         test_kill9(tc, tmp)
         test_replay(tc, tmp, samples)
+        test_workers_tunnel(tc, tmp, samples)
     except Exception as e:  # a broken setup is a failure, and the cleanup still runs
         import traceback
         traceback.print_exc()

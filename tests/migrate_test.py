@@ -49,7 +49,7 @@ def as_v02(export):
 
 
 def read(tc, db, files):
-    r = run([tc, "read", "--quiet", "--db", db] + files)
+    r = run([tc, "read", "--quiet", "--workers", "1", "--db", db] + files)
     check(r.returncode == 0, "read %s: exit %s %r" % (files[:2], r.returncode, r.stderr[-300:]))
 
 

@@ -269,3 +269,38 @@ def set_address(pcap, old, new):
             frame[30:34] = n
         fix_checksums(frame)
     return pcap
+
+
+def set_port(pcap, address, old, new):
+    """TCP port old of IPv4 address (dotted) becomes new, as source and as destination;
+    checksums are fixed."""
+    ip = bytes(int(x) for x in address.split("."))
+    old, new = struct.pack("!H", old), struct.pack("!H", new)
+    for _, _, frame in pcap.packets:
+        o = ipv4_tcp(frame)
+        if not o:
+            continue
+        if frame[26:30] == ip and frame[o[1]:o[1] + 2] == old:
+            frame[o[1]:o[1] + 2] = new
+        elif frame[30:34] == ip and frame[o[1] + 2:o[1] + 4] == old:
+            frame[o[1] + 2:o[1] + 4] = new
+        else:
+            continue
+        fix_checksums(frame)
+    return pcap
+
+
+def endpoints(pcap):
+    """((client address, port), (server address, port)) of the first ClientHello."""
+    i, _ = client_hello(pcap)
+    frame = pcap.packets[i][2]
+    tcp = ipv4_tcp(frame)[1]
+    sport, dport = struct.unpack_from("!HH", frame, tcp)
+    return (src_ip(frame), sport), (".".join(str(b) for b in frame[30:34]), dport)
+
+
+def set_client_port(pcap, port):
+    """The client of a capture of one IPv4 connection (the first ClientHello's source) uses
+    TCP port `port`. Copies of one sample at other times thus stay separate flows."""
+    (client, old), _ = endpoints(pcap)
+    return set_port(pcap, client, old, port)

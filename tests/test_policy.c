@@ -2,7 +2,8 @@
  * test_policy.c: the judge, which needs no database: policy files (errors with line numbers,
  * each built-in policy judging a table of versions and suites), address filters (CIDR, IPv4 and
  * IPv6), SNI globs, points in time, deadlines, attribution and folding of plain pairs, the
- * provider catalog, the fingerprint map and the embedded copies of the data files.
+ * provider catalog, the fingerprint map and the embedded copies of the data files; the groups
+ * registry, the group rules and the key-exchange attribution (post-quantum readiness).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "catalog.h"
 #include "datafile.h"
+#include "groups.h"
 #include "hints.h"
 #include "legacy.h"
 #include "tc_test.h"
@@ -269,11 +271,11 @@ static void check_policy_load(void)
 	FILE *f;
 
 	policy_builtin_names(names, sizeof names);
-	CHECK(same(names, "default, entra, nist, pci, tls12"));
+	CHECK(same(names, "default, entra, nist, pci, pq, tls12"));
 	p = policy_load("nosuch", err, sizeof err);
 	CHECK(p == NULL);
 	CHECK(contains(err, "unknown policy 'nosuch'"));
-	CHECK(contains(err, "default, entra, nist, pci, tls12"));
+	CHECK(contains(err, "default, entra, nist, pci, pq, tls12"));
 	p = policy_load("./nosuch.policy", err, sizeof err);
 	CHECK(p == NULL);
 	CHECK(contains(err, "cannot open policy file './nosuch.policy'"));
@@ -445,6 +447,8 @@ static void check_attribution_names(void)
 	CHECK(same(attribution_name(ATTR_CLIENT), "client-limited"));
 	CHECK(same(attribution_name(ATTR_SERVER), "server-limited"));
 	CHECK(same(attribution_name(ATTR_CIPHER), "cipher"));
+	CHECK(same(attribution_name(ATTR_DRAFT), "draft-only"));
+	CHECK(same(attribution_name(ATTR_HRR), "hrr-cost"));
 	for (int a = 0; a < ATTR_COUNT; a++)
 		CHECK(strlen(attribution_advice((enum attribution)a)) > 40);
 }
@@ -533,6 +537,202 @@ static void check_judge(void)
 	}
 	free(g);
 	legacy_result_free(&r);
+}
+
+/* ---------------------------------------------------------------- groups and group rules */
+
+static void check_groups(void)
+{
+	char hex[8];
+
+	for (size_t i = 1; i < group_count(); i++)
+		CHECK(group_at(i - 1)->value < group_at(i)->value);
+	for (size_t i = 0; i < group_count(); i++)
+		CHECK(group_lookup(group_at(i)->value) == group_at(i));
+	CHECK(group_at(group_count()) == NULL);
+	CHECK(same(group_name(0x11ec), "X25519MLKEM768") && group_kind(0x11ec) == GROUP_HYBRID);
+	CHECK(same(group_name(0x11eb), "SecP256r1MLKEM768") && group_kind(0x11eb) == GROUP_HYBRID);
+	CHECK(same(group_name(0x11ed), "SecP384r1MLKEM1024") && group_kind(0x11ed) == GROUP_HYBRID);
+	for (uint16_t v = 0x0200; v <= 0x0202; v++)
+		CHECK(group_kind(v) == GROUP_MLKEM);
+	CHECK(same(group_name(0x0201), "MLKEM768"));
+	CHECK(same(group_name(0x6399), "X25519Kyber768Draft00") &&
+	      group_kind(0x6399) == GROUP_DRAFT);
+	CHECK(same(group_name(0x639a), "SecP256r1Kyber768Draft00") &&
+	      group_kind(0x639a) == GROUP_DRAFT);
+	CHECK(same(group_name(0x001d), "x25519") && group_kind(0x001d) == GROUP_ECDHE);
+	CHECK(same(group_name(0x0017), "secp256r1") && group_kind(0x0017) == GROUP_ECDHE);
+	CHECK(group_kind(0x0100) == GROUP_FFDHE);
+	/* GREASE (RFC 8701) and private use must look unknown */
+	CHECK(group_lookup(0x0a0a) == NULL && group_kind(0xfafa) == 0 && group_kind(0xfe00) == 0);
+	CHECK(same(group_text(0x0a0a, hex), "0x0a0a") &&
+	      same(group_text(0x11ec, hex), "X25519MLKEM768"));
+	CHECK(same(group_kind_name(GROUP_HYBRID), "hybrid") && same(group_kind_name(0), "unknown"));
+}
+
+static void check_group_rules(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"require-group\n", "t.policy:1: require-group wants at least one group"},
+	    {"name x\ndeny-group DRAFT FOO\n", "t.policy:2: unknown group 'FOO'"},
+	    {"deny-hrr now\n", "t.policy:1: deny-hrr takes no argument"},
+	};
+	struct policy *p, *pq, *def;
+	struct policy_kx kx;
+	unsigned flags;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		p = parse(bad[i].text, err, sizeof err);
+		CHECK(p == NULL && contains(err, bad[i].want));
+		policy_free(p);
+	}
+	/* One group rule is a policy; names, values and kinds mix, case-insensitively. */
+	p = parse("deny-hrr\n", err, sizeof err);
+	CHECK(p && policy_judges_groups(p));
+	policy_free(p);
+	p = parse("require-group x25519mlkem768 0x0201 hybrid\ndeny-group SecP256r1MLKEM768\n", err,
+	          sizeof err);
+	CHECK(p != NULL);
+	if (p) {
+		CHECK(policy_accepts_group(p, 0x11ec) && policy_accepts_group(p, 0x0201));
+		CHECK(policy_accepts_group(p, 0x11ed) && !policy_accepts_group(p, 0x11eb));
+		CHECK(!policy_accepts_group(p, 0x0200) && !policy_accepts_group(p, 0x001d));
+		policy_free(p);
+	}
+
+	pq = policy_load("pq", err, sizeof err);
+	def = policy_load("default", err, sizeof err);
+	CHECK(pq && def);
+	if (!pq || !def)
+		goto out;
+	CHECK(policy_judges_groups(pq) && !policy_judges_groups(def));
+	CHECK(policy_accepts_group(pq, 0x11ec) && policy_accepts_group(pq, 0x0202));
+	CHECK(!policy_accepts_group(pq, 0x6399) && !policy_accepts_group(pq, 0x001d));
+	kx = (struct policy_kx){0x11ec, 0};
+	CHECK(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, &flags) == NULL && flags == 0);
+	kx.hrr = 1;
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, &flags),
+	           "X25519MLKEM768 after HelloRetryRequest") &&
+	      flags == POLICY_FLAG_HRR);
+	kx = (struct policy_kx){0x001d, 0};
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, &flags), "ECDHE group x25519") &&
+	      flags == POLICY_FLAG_GROUP);
+	kx = (struct policy_kx){0x0017, 1};
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, &flags),
+	           "ECDHE group secp256r1, after HelloRetryRequest") &&
+	      flags == (POLICY_FLAG_GROUP | POLICY_FLAG_HRR));
+	kx = (struct policy_kx){0x6399, 0};
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, NULL),
+	           "draft group X25519Kyber768Draft00"));
+	kx = (struct policy_kx){-1, 0};
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS12, 1, 0xc02f, &kx, &flags),
+	           "no key_share group (TLSv1.2)") &&
+	      flags == POLICY_FLAG_GROUP);
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 0, 0, &kx, NULL), "no ServerHello"));
+	/* No key-exchange facts: the group rules cannot judge, the pair passes them. */
+	CHECK(policy_judge_kx(pq, TC_V_TLS12, 1, 0xc02f, NULL, &flags) == NULL && flags == 0);
+	/* The same reason text for the same facts, a different one for a different group. */
+	kx = (struct policy_kx){0x001d, 0};
+	CHECK(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, NULL) ==
+	      policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, NULL));
+	kx.group = 0x0017;
+	CHECK(same(policy_judge_kx(pq, TC_V_TLS13, 1, 0x1301, &kx, NULL), "ECDHE group secp256r1"));
+	/* A policy without group rules ignores the facts; the version still counts. */
+	CHECK(policy_judge_kx(def, TC_V_TLS13, 1, 0x1301, &kx, &flags) == NULL && flags == 0);
+	CHECK(same(policy_judge_kx(def, TC_V_TLS10, 1, 0x002f, &kx, &flags), "TLSv1.0") &&
+	      flags == POLICY_FLAG_VERSION);
+out:
+	policy_free(pq);
+	policy_free(def);
+}
+
+/* Each key-exchange class of --policy pq on plain pairs. */
+static void check_judge_kx(void)
+{
+	static const uint16_t offer_pq[] = {0x0a0a, 0x11ec, 0x001d, 0x0017},
+	                      share_pq[] = {0x0a0a, 0x11ec, 0x001d}, share_x[] = {0x001d},
+	                      offer_draft[] = {0x6399, 0x001d}, offer_classic[] = {0x001d, 0x0017};
+	static const struct {
+		const char *client;
+		int version, ch_max;
+		const uint16_t *groups, *shares;
+		size_t ng, ns;
+		int server_group, hrr, kx_known;
+		int attr; /* -1: accepted */
+	} cases[] = {
+	    {"10.0.0.1", TC_V_TLS13, TC_V_TLS13, offer_pq, share_pq, 4, 3, 0x11ec, 0, 1, -1},
+	    {"10.0.0.2", TC_V_TLS13, TC_V_TLS13, offer_pq, share_x, 4, 1, 0x11ec, 1, 1, ATTR_HRR},
+	    {"10.0.0.3", TC_V_TLS13, TC_V_TLS13, offer_draft, offer_draft, 2, 2, 0x6399, 0, 1,
+	     ATTR_DRAFT},
+	    {"10.0.0.4", TC_V_TLS13, TC_V_TLS13, offer_pq, share_pq, 4, 3, 0x001d, 0, 1,
+	     ATTR_SERVER},
+	    {"10.0.0.5", TC_V_TLS12, TC_V_TLS13, offer_pq, share_pq, 4, 3, -1, 0, 1, ATTR_SERVER},
+	    {"10.0.0.6", TC_V_TLS13, TC_V_TLS13, offer_classic, share_x, 2, 1, 0x001d, 0, 1,
+	     ATTR_CLIENT},
+	    {"10.0.0.7", TC_V_TLS12, TC_V_TLS12, offer_pq, NULL, 4, 0, -1, 0, 1, ATTR_CLIENT},
+	    {"10.0.0.8", TC_V_TLS13, TC_V_TLS13, offer_draft, share_x, 2, 1, 0x0017, 1, 1,
+	     ATTR_DRAFT},
+	    {"10.0.0.9", TC_V_TLS12, TC_V_TLS12, NULL, NULL, 0, 0, -1, 0, 0, -1}, /* no facts */
+	};
+	char err[512];
+	struct policy *pq = policy_load("pq", err, sizeof err);
+	struct legacy_query q = {.policy = pq, .now = 1793491200};
+	struct legacy_result r;
+	struct legacy_judge *j = pq ? legacy_judge_begin(&q, &r) : NULL;
+	size_t listed = 0;
+
+	CHECK(j != NULL);
+	if (!j) {
+		policy_free(pq);
+		return;
+	}
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tc_pair p =
+		    pair(cases[i].client, "192.0.2.1", 443, cases[i].version,
+		         cases[i].version == TC_V_TLS13 ? 0x1301 : 0xc02f, cases[i].ch_max, 1);
+
+		p.groups = cases[i].groups;
+		p.n_groups = cases[i].ng;
+		p.key_shares = cases[i].shares;
+		p.n_key_shares = cases[i].ns;
+		p.server_group = cases[i].server_group;
+		p.hrr = cases[i].hrr;
+		p.kx_known = cases[i].kx_known;
+		CHECK_EQ(legacy_judge_pair(j, &p), 0);
+	}
+	CHECK_EQ(legacy_judge_end(j), 0);
+	legacy_judge_free(j);
+	CHECK(r.judges_groups);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct legacy_entry *e = NULL;
+
+		for (size_t k = 0; k < r.n; k++)
+			if (!strcmp(r.v[k].client_ip, cases[i].client))
+				e = &r.v[k];
+		if (cases[i].attr < 0) {
+			CHECK(e == NULL);
+			continue;
+		}
+		listed++;
+		CHECK(e && (int)e->attr == cases[i].attr);
+		if (e && (int)e->attr != cases[i].attr)
+			fprintf(stderr, "  %s: %s\n", cases[i].client, attribution_name(e->attr));
+		CHECK(e && e->server_group == cases[i].server_group && e->hrr == cases[i].hrr);
+	}
+	CHECK_EQ(r.n, listed);
+	CHECK_EQ(r.kx.pq, 2);
+	CHECK_EQ(r.kx.draft, 1);
+	CHECK_EQ(r.kx.classical, 3);
+	CHECK_EQ(r.kx.none, 2);
+	CHECK_EQ(r.kx.no_facts, 1);
+	/* accepted: 10.0.0.1 only; the pair without facts passes but is not counted ready */
+	CHECK(r.n_accepted == 1 && same(r.accepted[0].client_ip, "10.0.0.1"));
+	CHECK_EQ(r.accepted_connections, 1);
+	legacy_result_free(&r);
+	policy_free(pq);
 }
 
 /* ---------------------------------------------------------------- catalog and hints */
@@ -693,6 +893,9 @@ int main(void)
 	check_deadline();
 	check_attribution_names();
 	check_judge();
+	check_groups();
+	check_group_rules();
+	check_judge_kx();
 	check_catalog();
 	check_catalog_parse();
 	check_hints();

@@ -65,6 +65,7 @@ struct tc_alert {
 
 /* Everything one connection's opening says. Owned by the flow; freed with tc_handshake_free. */
 struct tc_prints;
+struct tc_quic;
 
 struct tc_handshake {
 	struct tc_client_hello *ch; /* the first ClientHello, NULL until seen */
@@ -80,6 +81,7 @@ struct tc_handshake {
 	uint32_t tls_offset[2];   /* where TLS starts in each direction (non-zero after STARTTLS) */
 	uint8_t midstream;        /* TLS records seen, but the capture began after the hellos */
 	uint32_t quic_version;    /* QUIC: version of the client's first Initial; 0 for TLS/DTLS */
+	struct tc_quic *quic;     /* QUIC: keys and CRYPTO streams while the Initials last */
 	struct tc_prints *prints; /* fingerprints, set before the record leaves the census */
 };
 
@@ -89,9 +91,9 @@ struct tc_handshake {
 
 /* What a datagram was, so the caller can account for those it had no use for. */
 enum tc_datagram_kind {
-	TC_DG_DISSECTED = 0, /* a wire-protocol dissector took it (DTLS) */
+	TC_DG_DISSECTED = 0, /* a wire-protocol dissector took it (DTLS, QUIC) */
 	TC_DG_STUN,          /* STUN (RFC 7983 7), as WebRTC sends before its DTLS handshake */
-	TC_DG_OTHER,         /* anything else (RTP, QUIC, DNS, ...), or empty */
+	TC_DG_OTHER,         /* anything else (RTP, DNS, ...), or empty */
 };
 
 /*
@@ -120,7 +122,7 @@ struct tc_dissector {
 
 /* TLS over TCP, from offset 0 or after a plaintext preamble (STARTTLS and the like). */
 extern const struct tc_dissector tc_dissector_tls;
-/* UDP: DTLS, told apart from the STUN that may share its 5-tuple; QUIC is not read yet. */
+/* UDP: DTLS, told apart from the STUN that may share its 5-tuple, and QUIC Initials. */
 extern const struct tc_dissector tc_dissector_udp;
 
 void tc_handshake_init(struct tc_handshake *hs);

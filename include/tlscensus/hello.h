@@ -85,6 +85,7 @@ struct tc_client_hello {
 	uint8_t has_session_ticket;
 	uint8_t fallback_scsv; /* TLS_FALLBACK_SCSV among the suites */
 	uint8_t dtls;          /* a DTLS ClientHello (RFC 6347 4.2.1, RFC 9147 5.3) */
+	uint8_t quic;          /* carried in QUIC Initials (RFC 9001 4.1): JA4's "q" */
 	uint8_t cookie_len;    /* DTLS: the cookie echoed after a HelloVerifyRequest */
 	uint16_t trunc;        /* enum tc_trunc bits */
 	uint16_t cipher_n;

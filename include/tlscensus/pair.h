@@ -24,6 +24,17 @@ struct tc_pair {
 	 * connection without any hello comes as TC_CONN_MIDSTREAM with only its addresses, and a
 	 * status the reader does not know as TC_CONN_STATUS_COUNT. */
 	enum tc_conn_status parse_status;
+	/* Key exchange, for the group rules (post-quantum readiness). groups: the ClientHello's
+	 * supported_groups, key_shares: the groups of its key_share entries, both wire values in
+	 * wire order (GREASE kept); server_group: the group of the TLS 1.3 ServerHello's key_share,
+	 * -1 when none; hrr: a HelloRetryRequest came first. kx_known 0: the reader has none of
+	 * these (an inventory row folded by --retain before they were kept), so the group rules
+	 * cannot judge the pair. */
+	const uint16_t *groups, *key_shares;
+	size_t n_groups, n_key_shares;
+	int server_group;
+	int hrr;
+	int kx_known;
 	uint64_t connections;
 	double first_seen, last_seen; /* unix seconds: start of the first and of the latest */
 };

@@ -22,6 +22,7 @@ struct capture_config {
 	uint64_t duration_s; /* 0: until a signal */
 	uint64_t retain_s;   /* 0: keep every connection row */
 	uint32_t stats_every_s;
+	unsigned workers; /* packet threads in one PACKET_FANOUT group; 0 or 1: one */
 };
 
 struct capture;
@@ -30,18 +31,31 @@ struct capture;
  * interface (and what to do) in err. */
 struct capture *capture_open(const struct capture_config *cfg, char *err, size_t errlen);
 
+/* Prints the interfaces libpcap can open (capture -D). 0, or -1 with a message on stderr. */
+int capture_list_interfaces(void);
+
 /* Drops root: to user (NULL: "tlscensus" if that user exists, else "nobody"); "root" keeps
  * root. Returns 0, or -1 with a message in err. Does nothing when not running as root. */
 int capture_drop_privileges(const char *user, char *err, size_t errlen);
 
-/* Runs until stop is set, the duration passes, or the interface fails. usr1 asks for the
- * statistics on stderr. Returns 0, or -1 when the interface failed (message on stderr). */
-int capture_run(struct capture *cap, struct census *c, volatile sig_atomic_t *stop,
+/* The workers the capture was opened with (cfg.workers, at least 1). */
+unsigned capture_workers(const struct capture *cap);
+
+/* census_config.redirect for the capture's workers: a tunnelled frame whose inner flow is
+ * another worker's is copied to that worker's inbox (bounded: a full inbox drops and counts). */
+void capture_redirect(void *cap, unsigned owner, int linktype, const uint8_t *frame,
+                      size_t caplen, uint64_t ts_usec);
+
+/* Runs until stop is set, the duration passes, or the interface fails: worker i reads its
+ * handle into census[i], worker 0 on the calling thread, the others on threads of their own.
+ * usr1 asks for the statistics on stderr. Returns 0, or -1 when the interface failed (message
+ * on stderr). */
+int capture_run(struct capture *cap, struct census *const *census, volatile sig_atomic_t *stop,
                 volatile sig_atomic_t *usr1);
 
-/* Prints the statistics line (pcap_stats, census and queue counters) to stderr and fills the
- * kernel drop counter of the census statistics. */
-void capture_report(struct capture *cap, struct census *c);
+/* Prints the statistics (pcap_stats, census and queue counters) to stderr, a line per worker
+ * when there are several and a total, and fills each census's kernel drop counter. */
+void capture_report(struct capture *cap, struct census *const *census);
 
 void capture_close(struct capture *cap);
 

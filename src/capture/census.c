@@ -289,8 +289,8 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	return f;
 }
 
-/* Datagrams that are not DTLS before the first that is: past this the flow is left alone,
- * so DNS, QUIC, RTP-only or STUN-only flows cost a lookup per packet and nothing more. WebRTC
+/* Datagrams that are neither DTLS nor QUIC before the first that is: past this the flow is left
+ * alone, so RTP-only or STUN-only flows cost a lookup per packet and nothing more. WebRTC
  * runs ICE connectivity checks (STUN) on the 5-tuple before its DTLS handshake, and zeek's
  * webrtc-stun capture has eight of them, so a STUN datagram weighs an eighth of any other:
  * 8 other datagrams, or 64 STUN ones. */
@@ -312,9 +312,10 @@ static void account(struct census *c, struct flow *f, int dir, const struct tc_p
 
 /*
  * A UDP datagram goes whole to the dissector, which says what it was; only a datagram that may
- * open a flow gets one (DNS, QUIC and the rest of UDP cost one lookup). There is no FIN: the
- * record is written when both directions are past their hellos, else on idle expiry or at the
- * end of input.
+ * open a flow (DTLS, STUN, a QUIC Initial) gets one: DNS, QUIC short headers and the rest of UDP
+ * cost one lookup. There is no FIN: the record is written when both directions are past their
+ * hellos (a QUIC flow: the ServerHello, or the client's first 1-RTT packet), else on idle expiry
+ * or at the end of input.
  */
 static void udp_packet(struct census *c, const struct tc_packet *pkt)
 {
@@ -397,14 +398,46 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 		release(c, f);
 }
 
-void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
-                  uint64_t ts_usec)
+static uint64_t owner_mix(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	return x ^ (x >> 32);
+}
+
+static uint64_t endpoint_hash(const struct tc_addr *a, uint16_t port)
+{
+	uint64_t w[2];
+
+	memcpy(w, a->b, 16);
+	return owner_mix(owner_mix(w[0] ^ port) ^ w[1]);
+}
+
+unsigned census_owner(const struct tc_packet *pkt, unsigned n)
+{
+	/* The sum of the two endpoints' hashes does not care which one sent the packet. */
+	uint64_t h = endpoint_hash(&pkt->src, pkt->sport) + endpoint_hash(&pkt->dst, pkt->dport);
+
+	return n > 1 ? (unsigned)(owner_mix(h ^ pkt->proto) % n) : 0;
+}
+
+/* counted: the frame counters already hold this frame (another worker passed it on). */
+static void frame_in(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
+                     uint64_t ts_usec, int counted)
 {
 	struct tc_packet pkt;
 	enum tc_decode_status st;
+	int reassembled = 0;
 
-	c->stats.packets++;
-	c->stats.bytes += caplen;
+	/* Reading a file with several workers, each sees every frame: one counts them. */
+	if (c->cfg.sees_all && c->cfg.worker != 0)
+		counted = 1;
+	if (!counted) {
+		c->stats.packets++;
+		c->stats.bytes += caplen;
+	}
 	memset(&pkt, 0, sizeof(pkt));
 	st = tc_decode(linktype, frame, caplen, &pkt);
 	/* Twice at most: an inner datagram fragmented inside a fragmented tunnel packet. The
@@ -414,23 +447,52 @@ void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t c
 		size_t dglen;
 
 		if (defrag_add(c->defrag, &pkt, ts_usec, &dg, &dglen) != 1) {
-			c->stats.fragments_held++;
+			c->stats.fragments_held += !counted;
 			return;
 		}
-		c->stats.reassembled++;
+		c->stats.reassembled += !counted;
+		reassembled = 1;
 		st = tc_decode(101 /* LINKTYPE_RAW */, dg, dglen, &pkt);
 		pkt.tunnels += tunnels;
 	}
 	if (st == TC_DEC_NOT_IP || st == TC_DEC_NOT_TCP_UDP) {
-		c->stats.not_ip++;
+		c->stats.not_ip += !counted;
 		return;
 	}
 	if (st != TC_DEC_OK) {
-		c->stats.undecodable++;
+		c->stats.undecodable += !counted;
 		return;
+	}
+	if (c->cfg.workers > 1) {
+		unsigned owner = census_owner(&pkt, c->cfg.workers);
+
+		if (owner != c->cfg.worker) {
+			if (c->cfg.sees_all)
+				return; /* that worker reads this frame itself */
+			/* Live: the kernel spread frames by their outer headers, which for a tunnel
+			 * are the same for all its flows. A datagram rebuilt here from fragments stays
+			 * (its pieces cannot be sent on one by one). */
+			if (pkt.tunnels && !reassembled && c->cfg.redirect) {
+				c->cfg.redirect(c->cfg.redirect_ctx, owner, linktype, frame, caplen,
+				                ts_usec);
+				return;
+			}
+		}
 	}
 	pkt.ts_usec = ts_usec;
 	census_packet(c, &pkt);
+}
+
+void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
+                  uint64_t ts_usec)
+{
+	frame_in(c, linktype, frame, caplen, ts_usec, 0);
+}
+
+void census_frame_redirected(struct census *c, int linktype, const uint8_t *frame, size_t caplen,
+                             uint64_t ts_usec)
+{
+	frame_in(c, linktype, frame, caplen, ts_usec, 1);
 }
 
 void census_flush(struct census *c)

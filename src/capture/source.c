@@ -4,6 +4,7 @@
  * libpcap's own messages are kept, but the first words are ours: which file, what is wrong
  * with it, and what to do.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -104,6 +105,84 @@ static int linktype_refused(const char *path, int lt, char *msg, size_t msglen)
 	return 1;
 }
 
+/* A BPF filter compiled once per link type met (pcapng interfaces may differ). */
+#define FILTER_TYPES 8
+struct filters {
+	const char *expr;
+	int n;
+	int lt[FILTER_TYPES];
+	struct bpf_program prog[FILTER_TYPES];
+	int ok[FILTER_TYPES];
+};
+
+/* pcap files name LINKTYPE_ values, pcap_compile wants DLT_ ones; they differ for raw IP. */
+static int linktype_dlt(int lt)
+{
+	return lt == 101 ? DLT_RAW : lt;
+}
+
+static int compile_filter(const char *expr, int lt, struct bpf_program *prog, char *why,
+                          size_t whylen)
+{
+	pcap_t *dead = pcap_open_dead(linktype_dlt(lt), 262144);
+	int rc;
+
+	if (!dead) {
+		snprintf(why, whylen, "out of memory compiling the filter '%s'", expr);
+		return -1;
+	}
+	rc = pcap_compile(dead, prog, expr, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc != 0)
+		snprintf(why, whylen, "bad filter '%s': %s", expr, pcap_geterr(dead));
+	pcap_close(dead);
+	return rc;
+}
+
+int source_filter_ok(const char *filter, char *why, size_t whylen)
+{
+	struct bpf_program prog;
+
+	if (compile_filter(filter, DLT_EN10MB, &prog, why, whylen) != 0)
+		return 0;
+	pcap_freecode(&prog);
+	return 1;
+}
+
+/* Whether a frame passes the filter; a link type the filter cannot be compiled for (a
+ * pcapng interface of another kind) passes nothing. */
+static int filter_pass(struct filters *fl, int lt, const uint8_t *data, uint32_t caplen)
+{
+	struct pcap_pkthdr h = {.caplen = caplen, .len = caplen};
+	char why[256];
+	int i;
+
+	if (!fl->expr)
+		return 1;
+	for (i = 0; i < fl->n && fl->lt[i] != lt; i++)
+		;
+	if (i == fl->n) {
+		if (fl->n == FILTER_TYPES)
+			return 0;
+		fl->lt[i] = lt;
+		fl->ok[i] = compile_filter(fl->expr, lt, &fl->prog[i], why, sizeof why) == 0;
+		fl->n++;
+	}
+	return fl->ok[i] && pcap_offline_filter(&fl->prog[i], &h, data) != 0;
+}
+
+static void filters_free(struct filters *fl)
+{
+	for (int i = 0; i < fl->n; i++)
+		if (fl->ok[i])
+			pcap_freecode(&fl->prog[i]);
+}
+
+/* Whether a read should stop before the next frame: a signal, or --count reached. */
+static int read_stops(const struct source_progress *prog)
+{
+	return (prog->stop && *prog->stop) || (prog->max_frames && prog->frames >= prog->max_frames);
+}
+
 static void warn_bad_time(const char *path, uint64_t n)
 {
 	if (n)
@@ -127,19 +206,22 @@ static enum source_result read_mapped(struct census *c, struct pcapfile *f, cons
 {
 	struct pcapfile_frame fr;
 	char why[256] = "";
-	int rc;
+	int rc = 0;
 
 	if (linktype_refused(path, (int)f->linktype, msg, msglen)) {
 		pcapfile_close(f);
 		return SOURCE_UNREADABLE;
 	}
-	while ((rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
+	struct filters fl = {.expr = prog->filter};
+	while (!read_stops(prog) && (rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
+		if (!filter_pass(&fl, (int)fr.linktype, fr.data, fr.caplen))
+			continue;
+		prog->frames++;
 		census_frame(c, (int)fr.linktype, fr.data, fr.caplen, fr.usec);
 		if (prog->enabled && (census_stats(c)->packets & 1023) == 0)
 			draw(c, pcapfile_done(f), path, prog, 0);
-		if (prog->stop && *prog->stop)
-			break;
 	}
+	filters_free(&fl);
 	if (prog->enabled)
 		draw(c, 1.0, path, prog, 1);
 	warn_bad_time(path, f->bad_time);
@@ -202,9 +284,27 @@ static enum source_result read_file(struct census *c, const char *path,
 		pcap_close(p);
 		return SOURCE_UNREADABLE;
 	}
+	if (prog->filter) {
+		struct bpf_program bpf;
+		char why[512];
+		if (compile_filter(prog->filter, lt, &bpf, why, sizeof why) != 0) {
+			snprintf(msg, msglen, "%s: %s", path, why);
+			pcap_close(p);
+			return SOURCE_UNREADABLE;
+		}
+		rc = pcap_setfilter(p, &bpf);
+		pcap_freecode(&bpf);
+		if (rc != 0) {
+			snprintf(msg, msglen, "%s: cannot apply the filter: %s", path, pcap_geterr(p));
+			pcap_close(p);
+			return SOURCE_UNREADABLE;
+		}
+	}
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0)
 		size = sb.st_size;
-	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+	rc = 0;
+	while (!read_stops(prog) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
+		prog->frames++;
 		/* tv_sec before 1970 (libpcap reads it signed): the time is unknown, so the frame
 		 * takes the time of the one before, as in pcapfile.c */
 		if (h->ts.tv_sec < 0)
@@ -218,8 +318,6 @@ static enum source_result read_file(struct census *c, const char *path,
 			draw(c, size > 0 && pos >= 0 ? (double)pos / (double)size : 0, path, prog,
 			     0);
 		}
-		if (prog->stop && *prog->stop)
-			break;
 	}
 	if (prog->enabled)
 		draw(c, 1.0, path, prog, 1);
@@ -242,6 +340,17 @@ static enum source_result read_file(struct census *c, const char *path,
 	return SOURCE_OK;
 }
 
+int source_walkable(const char *path)
+{
+	struct pcapfile f;
+	char why[256];
+
+	if (strcmp(path, "-") == 0 || pcapfile_open(&f, path, why, sizeof why) != PCAPFILE_OPENED)
+		return 0;
+	pcapfile_close(&f);
+	return 1;
+}
+
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen)
 {
@@ -250,4 +359,94 @@ enum source_result source_read_file(struct census *c, const char *path,
 
 	free(iobuf); /* after pcap_close, which closed the stream that used it */
 	return r;
+}
+
+/* ---------------------------------------------------------------- directories of captures */
+
+/* The time of a capture file's first frame, for ordering a directory: 0 when it has none (an
+ * empty ring file), -1 when it is no capture at all. */
+static int64_t first_frame_usec(const char *path)
+{
+	struct pcapfile f;
+	struct pcapfile_frame fr;
+	char why[256];
+	int64_t t;
+
+	if (pcapfile_open(&f, path, why, sizeof why) != PCAPFILE_OPENED)
+		return -1;
+	t = pcapfile_next(&f, &fr, why, sizeof why) == 1 ? (int64_t)fr.usec : 0;
+	pcapfile_close(&f);
+	return t;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct source_entry *x = a, *y = b;
+
+	if (x->first_usec != y->first_usec)
+		return x->first_usec < y->first_usec ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+int source_is_dir(const char *path)
+{
+	struct stat sb;
+
+	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg,
+                    size_t msglen)
+{
+	struct source_entry *v = NULL;
+	size_t used = 0, cap = 0;
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	*out = NULL;
+	*n = 0;
+	if (!d) {
+		snprintf(msg, msglen, "%s: cannot list the directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		struct source_entry en = {0};
+		struct stat sb;
+
+		if (e->d_name[0] == '.')
+			continue; /* hidden, and the partial files some tools write first */
+		if (snprintf(en.path, sizeof en.path, "%s/%s", dir, e->d_name) >= (int)sizeof en.path)
+			continue;
+		if (stat(en.path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		en.size = (uint64_t)sb.st_size;
+		en.mtime = (int64_t)sb.st_mtime;
+		en.dev = (uint64_t)sb.st_dev;
+		en.ino = (uint64_t)sb.st_ino;
+		/* a file still empty may become a capture: kept, ordered last */
+		en.first_usec = sb.st_size == 0 ? INT64_MAX : first_frame_usec(en.path);
+		if (en.first_usec < 0)
+			continue; /* not a pcap/pcapng file (a checksum list, a README...) */
+		if (en.first_usec == 0)
+			en.first_usec = INT64_MAX - 1; /* headers only: not yet a frame */
+		if (used == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct source_entry *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				free(v);
+				closedir(d);
+				snprintf(msg, msglen, "%s: out of memory listing the directory", dir);
+				return -1;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[used++] = en;
+	}
+	closedir(d);
+	if (used)
+		qsort(v, used, sizeof *v, by_time);
+	*out = v;
+	*n = used;
+	return 0;
 }

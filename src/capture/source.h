@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "census.h"
 
@@ -24,11 +25,37 @@ struct source_progress {
 	double started;
 	unsigned long long packets_before; /* packets of the files already read */
 	volatile sig_atomic_t *stop;       /* set by a signal handler: stop after this frame */
+	const char *filter;                /* BPF: only matching frames are read (NULL: all) */
+	uint64_t max_frames;               /* stop after this many frames over all files (0: no) */
+	uint64_t frames;                   /* frames read so far, over all files */
 };
+
+/* Whether a BPF filter compiles; why says what libpcap found wrong, naming the filter. */
+int source_filter_ok(const char *filter, char *why, size_t whylen);
 
 /* Reads one capture file into the census. On a problem, msg holds one line naming the file. */
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen);
+
+/* Whether path is a pcap/pcapng file read in place: such a file can be walked by several
+ * workers at once, each taking its own flows (standard input and pipes cannot). */
+int source_walkable(const char *path);
+
+/* A capture file of a directory: where, how big, which file (device, inode), and the time of
+ * its first frame (INT64_MAX - 1: no frame yet; INT64_MAX: empty). */
+struct source_entry {
+	char path[4096];
+	uint64_t size, dev, ino;
+	int64_t mtime;
+	int64_t first_usec;
+};
+
+int source_is_dir(const char *path);
+
+/* The pcap/pcapng files of a directory (not hidden, not others), in the time order of their
+ * first frames, then by name. 0, or -1 with msg naming the directory. *out is malloc'd. */
+int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg,
+                    size_t msglen);
 
 double source_now(void);
 

@@ -17,3 +17,12 @@ const char *tc_version_text(int64_t v, char buf[TC_VERSION_TEXT_MAX])
 		snprintf(buf, TC_VERSION_TEXT_MAX, "0x%04x", (unsigned)(v & 0xffff));
 	return buf;
 }
+
+const char *tc_quic_version_text(uint32_t v, char buf[TC_VERSION_TEXT_MAX])
+{
+	if (v == 0x00000001 || v == 0x6b3343cf)
+		snprintf(buf, TC_VERSION_TEXT_MAX, "v%d", v == 1 ? 1 : 2);
+	else
+		snprintf(buf, TC_VERSION_TEXT_MAX, "0x%08x", (unsigned)v);
+	return buf;
+}

@@ -14,4 +14,8 @@
  * for "none") is written by its low 16 bits, as the wire would carry it. */
 const char *tc_version_text(int64_t v, char buf[TC_VERSION_TEXT_MAX]);
 
+/* A QUIC version: "v1" (RFC 9000), "v2" (RFC 9369), any other as 0x%08x ("0xff00001d" for
+ * draft 29, "0x709a50c4" for the v2 drafts, "0x54303531" for Google's T051). */
+const char *tc_quic_version_text(uint32_t v, char buf[TC_VERSION_TEXT_MAX]);
+
 #endif

@@ -171,17 +171,22 @@ void ch_conn_rows(struct sbuf *b, const struct ch *c, const char *sensors, const
 	ch_sqlf(b, " FINAL WHERE 1%s%s%s)", sensors, where ? " AND " : "", where ? where : "");
 }
 
+/* pair_columns[i] as the inventory sees it: NULL as the column's "none" */
+static void key_column(struct sbuf *b, const struct pair_column *p)
+{
+	if (p->none)
+		ch_sqlf(b, ", ifNull(`%s`, %s) AS `%s`", p->name, p->none, p->name);
+	else
+		ch_sqlf(b, ", `%s`", p->name);
+}
+
 void ch_key_rows(struct sbuf *b, const struct ch *c, const char *sensors, const char *where)
 {
 	ch_sqlf(b, "(SELECT sensor, id, first_ts");
-	for (size_t i = 0; i < pair_key_count; i++) {
-		const struct pair_column *p = &pair_columns[i];
-
-		if (p->none)
-			ch_sqlf(b, ", ifNull(`%s`, %s) AS `%s`", p->name, p->none, p->name);
-		else
-			ch_sqlf(b, ", `%s`", p->name);
-	}
+	for (size_t i = 0; i < pair_key_count; i++)
+		key_column(b, &pair_columns[i]);
+	for (size_t i = 0; i < pair_kx_count; i++)
+		key_column(b, &pair_columns[pair_key_count + PAIR_COUNTS + i]);
 	ch_sqlf(b, ", summarized FROM ");
 	ch_table(b, c, "connections");
 	ch_sqlf(b, " FINAL WHERE has_hello = 1%s%s%s)", sensors, where ? " AND " : "",
@@ -194,11 +199,24 @@ void ch_inventory_rows(struct sbuf *b, const struct ch *c, const char *sensors)
 	char keys[PAIR_KEY_NAMES_MAX];
 
 	pair_key_names(keys);
+	/* what was folded has no key-exchange facts: NULL, as in SQLite's view inventory */
 	for (size_t i = 0; i < 2; i++) {
-		ch_sqlf(b, "SELECT %s, connections, first_seen, last_seen FROM ", keys);
+		ch_sqlf(b, "SELECT %s, connections, first_seen, last_seen", keys);
+		for (size_t k = 0; k < pair_kx_count; k++) {
+			const struct pair_column *p =
+			    &pair_columns[pair_key_count + PAIR_COUNTS + k];
+
+			ch_sqlf(b, ", CAST(NULL AS Nullable(%s)) AS `%s`",
+			        p->cell == PAIR_GROUPS ? "String" : "Int64", p->name);
+		}
+		ch_sqlf(b, " FROM ");
 		ch_table(b, c, kept[i]);
 		ch_sqlf(b, " FINAL WHERE 1%s UNION ALL ", sensors);
 	}
-	ch_sqlf(b, "SELECT %s, toInt64(1), first_ts, first_ts FROM ", keys);
+	ch_sqlf(b, "SELECT %s, toInt64(1), first_ts, first_ts", keys);
+	for (size_t k = 0; k < pair_kx_count; k++)
+		ch_sqlf(b, ", toNullable(`%s`)",
+		        pair_columns[pair_key_count + PAIR_COUNTS + k].name);
+	ch_sqlf(b, " FROM ");
 	ch_key_rows(b, c, sensors, "summarized = 0");
 }

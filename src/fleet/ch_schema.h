@@ -33,13 +33,14 @@ void ch_table(struct sbuf *b, const struct ch *c, const char *table);
  * or "") and `where` (an SQL condition or NULL): every column. */
 void ch_conn_rows(struct sbuf *b, const struct ch *c, const char *sensors, const char *where);
 
-/* The same as the inventory sees a connection: sensor, id, first_ts, the pair key columns by
- * their names ('' and -1 for none, pair_row.h) and summarized; only connections with a hello. */
+/* The same as the inventory sees a connection: sensor, id, first_ts, the pair key columns and
+ * key-exchange columns by their names ('' and -1 for none, pair_row.h) and summarized; only
+ * connections with a hello. */
 void ch_key_rows(struct sbuf *b, const struct ch *c, const char *sensors, const char *where);
 
-/* The inventory: rows (pair key columns, connections, first_seen, last_seen) from what sensors
- * kept, what --ttl folded, and the connections not already counted there (UNION ALL, not yet
- * grouped). */
+/* The inventory: rows (pair key columns, connections, first_seen, last_seen, key-exchange
+ * columns, NULL for folded rows) from what sensors kept, what --ttl folded, and the
+ * connections not already counted there (UNION ALL, not yet grouped). */
 void ch_inventory_rows(struct sbuf *b, const struct ch *c, const char *sensors);
 
 #endif

@@ -21,6 +21,19 @@
  *   server-limited  the client offered an acceptable version, the server chose a legacy one
  *   cipher          the version is acceptable, the negotiated suite is not
  *
+ * When only a group rule (require-group, deny-group, deny-hrr; policy.h) flagged the pair, its
+ * key exchange says who must act:
+ *   server-limited  the client offered TLS 1.3 and a group the policy accepts in its
+ *                   supported_groups, the server chose another (or TLS 1.2)
+ *   draft-only      the client offered no acceptable group but a Kyber draft (0x6399, 0x639A)
+ *   client-limited  the client offered no acceptable group (or no TLS 1.3) at all
+ *   hrr-cost        the group is acceptable, but only deny-hrr flagged it: the server had to
+ *                   ask again with a HelloRetryRequest (the client listed the group without
+ *                   sending its key share)
+ * The judge also counts every judged connection by the kind of group it negotiated (struct
+ * legacy_kx) and, under group rules, the accepted connections per client: the report's
+ * post-quantum section and the key-exchange summary line come from here, not from SQL.
+ *
  * Pairs whose hellos could not be parsed (parse_status truncated, malformed, one_sided,
  * midstream) are not judged at all: they are counted in the "unknown" bucket. A one-sided
  * capture would otherwise look like a refused connection.
@@ -33,6 +46,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "groups.h"
 #include "hints.h"
 #include "legacy.h"
 #include "util.h"
@@ -44,7 +58,8 @@ const char *attribution_name(enum attribution a)
 	static const char *const names[ATTR_COUNT] = {
 	    [ATTR_FAILING] = "failing",       [ATTR_FALLBACK] = "fallback",
 	    [ATTR_CLIENT] = "client-limited", [ATTR_SERVER] = "server-limited",
-	    [ATTR_CIPHER] = "cipher",
+	    [ATTR_CIPHER] = "cipher",         [ATTR_DRAFT] = "draft-only",
+	    [ATTR_HRR] = "hrr-cost",
 	};
 	return a < ATTR_COUNT ? names[a] : "?";
 }
@@ -59,8 +74,15 @@ const char *attribution_advice(enum attribution a)
 	                      "(a middlebox, a server bug).",
 	    [ATTR_CLIENT] = "The client offers nothing newer: update or reconfigure the client "
 	                    "(its operating system, TLS library or runtime).",
-	    [ATTR_SERVER] = "The client offered a current version but the server chose an older "
-	                    "one: upgrade or reconfigure the server.",
+	    [ATTR_SERVER] = "The client offered a current version (or key exchange) but the server "
+	                    "chose an older one: upgrade or reconfigure the server.",
+	    [ATTR_DRAFT] =
+	        "The client offers only a pre-standard Kyber draft group "
+	        "(X25519Kyber768Draft00), which servers are dropping: update the client to "
+	        "a release that offers X25519MLKEM768.",
+	    [ATTR_HRR] = "Post-quantum key exchange works, but only after a HelloRetryRequest: the "
+	                 "client lists the hybrid group without sending its key share, so each "
+	                 "handshake costs a round trip. Have the client send that key share first.",
 	    [ATTR_CIPHER] = "The version is fine but the cipher suite is not: remove the suite "
 	                    "from the server's configuration (or the client's offer).",
 	};
@@ -105,6 +127,7 @@ struct raw {
 	int server_port;
 	int version, cipher, ch_max, alert; /* -1: none */
 	int scsv, retry;
+	int server_group, hrr; /* -1 and 0 unless the policy has group rules */
 	uint64_t conns;
 	double first, last;
 };
@@ -128,6 +151,8 @@ struct legacy_judge {
 	struct legacy_result *out;
 	struct judged *v;
 	size_t n, cap;
+	struct legacy_accepted *acc; /* accepted pairs, before they fold per client */
+	size_t n_acc, cap_acc;
 };
 
 static void raw_free(struct raw *r)
@@ -156,6 +181,7 @@ static int raw_copy(struct raw *r, const struct tc_pair *p)
 	    .alert = p->alert_desc,
 	    .scsv = p->fallback_scsv,
 	    .retry = p->retry,
+	    .server_group = -1,
 	    .conns = p->connections,
 	    .first = p->first_seen,
 	    .last = p->last_seen,
@@ -186,13 +212,42 @@ static void ip_key(const char *ip, unsigned char key[17])
 	}
 }
 
+/* RFC 8701: 0x0A0A, 0x1A1A, ... 0xFAFA. */
+static int is_grease(uint16_t v)
+{
+	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
+}
+
+/* Only the group rules flagged the pair: who must act on its key exchange (head of file). */
+static enum attribution kx_attribute(const struct policy *p, const struct tc_pair *r,
+                                     unsigned flags)
+{
+	int tls13 = r->ch_max_version >= 0 &&
+	            tc_version_rank((uint16_t)r->ch_max_version) >= tc_version_rank(TC_V_TLS13);
+	int acceptable = 0, draft = 0;
+
+	if (!(flags & POLICY_FLAG_GROUP))
+		return ATTR_HRR;
+	for (size_t i = 0; i < r->n_groups; i++) {
+		if (is_grease(r->groups[i]))
+			continue;
+		acceptable |= policy_accepts_group(p, r->groups[i]);
+		draft |= (group_kind(r->groups[i]) & GROUP_DRAFT) != 0;
+	}
+	if (tls13 && acceptable)
+		return ATTR_SERVER;
+	return draft ? ATTR_DRAFT : ATTR_CLIENT;
+}
+
 static enum attribution attribute(const struct policy *p, const struct tc_pair *r, uint16_t eff,
-                                  int negotiated)
+                                  int negotiated, unsigned flags)
 {
 	if (!negotiated || r->alert_desc == 40 || r->alert_desc == 70 || r->alert_desc == 86)
 		return ATTR_FAILING;
 	if (r->fallback_scsv || r->retry)
 		return ATTR_FALLBACK;
+	if (!(flags & (POLICY_FLAG_VERSION | POLICY_FLAG_CIPHER)))
+		return kx_attribute(p, r, flags);
 	if (r->ch_max_version >= 0 && !policy_accepts_version(p, (uint16_t)r->ch_max_version))
 		return ATTR_CLIENT;
 	if (!policy_accepts_version(p, eff))
@@ -212,12 +267,53 @@ static void count_unknown(struct legacy_unknown *u, enum tc_conn_status status, 
 		u->midstream += n; /* midstream, or a status the reader did not know */
 }
 
+/* What kind of key exchange a judged pair negotiated. */
+static void count_kx(struct legacy_kx *k, const struct tc_pair *p)
+{
+	unsigned kind = p->server_group >= 0 ? group_kind((uint16_t)p->server_group) : 0;
+
+	if (!p->kx_known)
+		k->no_facts += p->connections;
+	else if (p->version < 0 || p->server_group < 0)
+		k->none += p->connections;
+	else if (kind & GROUP_PQ)
+		k->pq += p->connections;
+	else if (kind & GROUP_DRAFT)
+		k->draft += p->connections;
+	else
+		k->classical += p->connections;
+}
+
+/* Under group rules, an accepted pair counts for its client (folded in legacy_judge_end). */
+static int keep_accepted(struct legacy_judge *c, const struct tc_pair *p)
+{
+	if (c->n_acc == c->cap_acc) {
+		size_t cap = c->cap_acc ? c->cap_acc * 2 : 64;
+		struct legacy_accepted *v = realloc(c->acc, cap * sizeof *v);
+
+		if (!v)
+			return -1;
+		c->acc = v;
+		c->cap_acc = cap;
+	}
+	c->acc[c->n_acc].client_ip = strdup(p->client_ip);
+	c->acc[c->n_acc].connections = p->connections;
+	if (!c->acc[c->n_acc].client_ip)
+		return -1;
+	c->n_acc++;
+	c->out->accepted_connections += p->connections;
+	return 0;
+}
+
 int legacy_judge_pair(struct legacy_judge *c, const struct tc_pair *p)
 {
 	struct judged *j;
 	uint16_t eff;
 	int negotiated = p->version >= 0;
+	int groups = c->out->judges_groups && p->kx_known;
+	struct policy_kx kx = {negotiated ? p->server_group : -1, p->hrr};
 	const char *reason;
+	unsigned flags = 0;
 
 	c->out->connections += p->connections;
 	if (p->parse_status != TC_CONN_OK) {
@@ -226,13 +322,15 @@ int legacy_judge_pair(struct legacy_judge *c, const struct tc_pair *p)
 	}
 	if (!negotiated && p->ch_max_version < 0)
 		return 0; /* neither hello's version: nothing to judge */
+	count_kx(&c->out->kx, p);
 	eff = (uint16_t)(negotiated ? p->version : p->ch_max_version);
-	reason = policy_judge(c->policy, eff, negotiated,
-	                      !negotiated     ? 0
-	                      : p->cipher < 0 ? POLICY_NO_CIPHER
-	                                      : (uint32_t)p->cipher);
+	reason = policy_judge_kx(c->policy, eff, negotiated,
+	                         !negotiated     ? 0
+	                         : p->cipher < 0 ? POLICY_NO_CIPHER
+	                                         : (uint32_t)p->cipher,
+	                         groups ? &kx : NULL, &flags);
 	if (!reason)
-		return 0;
+		return c->out->judges_groups && p->kx_known ? keep_accepted(c, p) : 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct judged *v = realloc(c->v, cap * sizeof *v);
@@ -249,7 +347,11 @@ int legacy_judge_pair(struct legacy_judge *c, const struct tc_pair *p)
 	j->eff = eff;
 	j->negotiated = negotiated;
 	j->reason = reason;
-	j->attr = attribute(c->policy, p, eff, negotiated);
+	j->attr = attribute(c->policy, p, eff, negotiated, flags);
+	if (groups) {
+		j->r.server_group = kx.group;
+		j->r.hrr = p->hrr ? 1 : 0;
+	}
 	ip_key(j->r.client_ip, j->ckey);
 	ip_key(j->r.server_ip, j->skey);
 	c->out->legacy_connections += p->connections;
@@ -285,6 +387,11 @@ static int judged_key_cmp(const struct judged *x, const struct judged *y)
 		c = (int)x->attr - (int)y->attr;
 	if (!c)
 		c = strcmp(x->reason, y->reason);
+	if (!c)
+		c = (x->r.server_group > y->r.server_group) -
+		    (x->r.server_group < y->r.server_group);
+	if (!c)
+		c = x->r.hrr - y->r.hrr;
 	return c;
 }
 
@@ -322,6 +429,8 @@ static int make_entry(struct legacy_judge *c, const struct judged *v, size_t n,
 	e->ja4 = dup_or_null(j->r.ja4);
 	e->first_seen = j->r.first;
 	e->last_seen = j->r.last;
+	e->server_group = j->r.server_group;
+	e->hrr = j->r.hrr;
 	for (size_t i = 0; i < n; i++) {
 		const char *sw =
 		    e->software ? NULL : hints_lookup(c->hints, v[i].r.ja4, v[i].r.ja3);
@@ -403,7 +512,11 @@ static int entry_base_cmp(const struct legacy_entry *x, const struct legacy_entr
 		c = (x->client_max > y->client_max) - (x->client_max < y->client_max);
 	if (!c)
 		c = (int)x->attr - (int)y->attr;
-	return c ? c : strcmp(x->reason, y->reason);
+	if (!c)
+		c = strcmp(x->reason, y->reason);
+	if (!c)
+		c = (x->server_group > y->server_group) - (x->server_group < y->server_group);
+	return c ? c : x->hrr - y->hrr;
 }
 
 /* Dates compare as text; an entry without one sorts after every dated one. */
@@ -648,12 +761,55 @@ struct legacy_judge *legacy_judge_begin(const struct legacy_query *q, struct leg
 		return NULL;
 	}
 	out->policy = strdup(policy_name(c->policy));
+	out->judges_groups = policy_judges_groups(c->policy);
 	return c;
+}
+
+int legacy_address_cmp(const char *a, const char *b)
+{
+	unsigned char xk[17], yk[17];
+	int k;
+
+	ip_key(a, xk);
+	ip_key(b, yk);
+	k = memcmp(xk, yk, 17);
+	return k ? k : strcmp(a, b);
+}
+
+static int accepted_cmp(const void *a, const void *b)
+{
+	const struct legacy_accepted *x = a, *y = b;
+
+	return legacy_address_cmp(x->client_ip, y->client_ip);
+}
+
+/* The accepted pairs, one per client in address order; the judge's copies move to out. */
+static int fold_accepted(struct legacy_judge *c)
+{
+	struct legacy_result *out = c->out;
+	size_t w = 0;
+
+	if (c->n_acc > 1)
+		qsort(c->acc, c->n_acc, sizeof *c->acc, accepted_cmp);
+	for (size_t i = 0; i < c->n_acc; i++) {
+		if (w && !strcmp(c->acc[w - 1].client_ip, c->acc[i].client_ip)) {
+			c->acc[w - 1].connections += c->acc[i].connections;
+			free(c->acc[i].client_ip);
+		} else {
+			c->acc[w++] = c->acc[i];
+		}
+	}
+	out->accepted = c->acc;
+	out->n_accepted = w;
+	c->acc = NULL;
+	c->n_acc = c->cap_acc = 0;
+	return 0;
 }
 
 int legacy_judge_end(struct legacy_judge *c)
 {
-	if (!c->out->policy || fold_entries(c) || sort_entries(c->out, c->q->group, c->q->sort))
+	if (!c->out->policy || fold_entries(c) || sort_entries(c->out, c->q->group, c->q->sort) ||
+	    fold_accepted(c))
 		return -1;
 	return 0;
 }
@@ -665,6 +821,9 @@ void legacy_judge_free(struct legacy_judge *c)
 	for (size_t i = 0; i < c->n; i++)
 		raw_free(&c->v[i].r);
 	free(c->v);
+	for (size_t i = 0; i < c->n_acc; i++)
+		free(c->acc[i].client_ip);
+	free(c->acc);
 	catalog_free(c->catalog);
 	hints_free(c->hints);
 	policy_free(c->own_policy);
@@ -680,6 +839,9 @@ void legacy_result_free(struct legacy_result *r)
 		free(e->service), free(e->retired), free(e->ja3), free(e->ja4), free(e->software);
 	}
 	free(r->v);
+	for (size_t i = 0; r->accepted && i < r->n_accepted; i++)
+		free(r->accepted[i].client_ip);
+	free(r->accepted);
 	free(r->policy);
 	free(r->db);
 	memset(r, 0, sizeof *r);

@@ -22,9 +22,14 @@ enum attribution {
 	                * broken, most likely by a server-side cutoff */
 	ATTR_FALLBACK, /* the client retried lower (TLS_FALLBACK_SCSV, or a lower hello to the same
 	                * server shortly after a failed one) */
-	ATTR_CLIENT,   /* the client's highest offered version is legacy: the client must change */
-	ATTR_SERVER,   /* the client offered TLS 1.2+ but the server chose less: the server must */
-	ATTR_CIPHER,   /* version acceptable, cipher legacy under the policy */
+	ATTR_CLIENT, /* the client's highest offered version is legacy, or (group rules) it offered
+	              * no acceptable group: the client must change */
+	ATTR_DRAFT,  /* group rules: the client offered only the obsolete Kyber drafts */
+	ATTR_SERVER, /* the client offered TLS 1.2+ (or an acceptable group) but the server chose
+	              * less: the server must */
+	ATTR_CIPHER, /* version acceptable, cipher legacy under the policy */
+	ATTR_HRR,    /* group rules, deny-hrr: an acceptable group, but only after a
+	              * HelloRetryRequest (the client's key shares missed it) */
 	ATTR_COUNT
 };
 const char *attribution_name(enum attribution a);   /* "failing", "client-limited", ... */
@@ -65,6 +70,26 @@ struct legacy_entry {
 	char *ja3, *ja4, *software; /* software: hint from the fingerprint map, NULL if unknown */
 	uint64_t connections;
 	double first_seen, last_seen; /* unix seconds */
+	/* Under a policy with group rules only (else -1 and 0): the group of the TLS 1.3
+	 * ServerHello's key_share, -1 when none; 1 when a HelloRetryRequest came first. */
+	int server_group;
+	int hrr;
+};
+
+/* Connections by the kind of key exchange they negotiated (groups.h), whatever the policy:
+ * judged connections only (the unknown bucket is apart). */
+struct legacy_kx {
+	uint64_t pq;        /* a hybrid or ML-KEM group */
+	uint64_t draft;     /* a Kyber draft group */
+	uint64_t classical; /* a classical (or unknown) group: TLS 1.3 with ECDHE or FFDHE */
+	uint64_t none;      /* no key_share group: TLS 1.2 and older, or no ServerHello */
+	uint64_t no_facts;  /* folded by --retain before the key exchange was kept */
+};
+
+/* Under a policy with group rules: one client's connections that the policy accepted. */
+struct legacy_accepted {
+	char *client_ip;
+	uint64_t connections;
 };
 
 /* Connections the census could not judge: it says what it could not see. */
@@ -84,6 +109,11 @@ struct legacy_result {
 	                       * exact); 0: from the inventory (a row overlapping the
 	                       * window counts whole) */
 	double now;           /* the time deadlines were judged against */
+	struct legacy_kx kx;
+	int judges_groups;                /* the policy has group rules */
+	uint64_t accepted_connections;    /* with group rules: what the policy accepted */
+	struct legacy_accepted *accepted; /* with group rules: per client, by address */
+	size_t n_accepted;
 };
 
 /*
@@ -113,6 +143,9 @@ struct legacy_group_totals {
  * when out of memory. The caller frees the array; the keys live as long as r. */
 struct legacy_group_totals *legacy_groups(const struct legacy_result *r, enum legacy_group g,
                                           enum legacy_sort sort, size_t *ngroups);
+/* Numeric address order (IPv4 before IPv6), as the entries are sorted; for qsort comparators. */
+int legacy_address_cmp(const char *a, const char *b);
+
 /* An entry's group key: its client address, or its server address. */
 const char *legacy_group_key(const struct legacy_entry *e, enum legacy_group g);
 

@@ -18,15 +18,28 @@
  *                              ciphers.h), an IANA suite name, or a value 0xHHHH
  *   allow-cipher SUITE...      an allow-list: once any is given, a negotiated suite that is not
  *                              listed is legacy (deny-cipher still applies); may repeat
+ *   require-group GROUP...     an allow-list of key-exchange groups: once any is given, a
+ *                              connection that did not negotiate one of them (a TLS 1.3
+ *                              ServerHello's key_share) is legacy; may repeat. GROUP is a kind
+ *                              (PQ = HYBRID and MLKEM, HYBRID, MLKEM, DRAFT, ECDHE, FFDHE,
+ *                              CLASSICAL = ECDHE and FFDHE; groups.h), an IANA group name, or
+ *                              0xHHHH
+ *   deny-group GROUP...        negotiated groups that are legacy
+ *   deny-hrr                   a ServerHello that came after a HelloRetryRequest is legacy (the
+ *                              client's key shares missed the group the server wanted)
  *
  * VERSION is SSLv2, SSLv3, TLSv1.0 ... TLSv1.3, DTLSv1.0, DTLSv1.2, DTLSv1.3 (the "v" may be
  * left out, case does not matter) or 0xHHHH; versions compare by rank, DTLS beside the TLS
  * version it derives from. Names and classes are case-insensitive. A policy needs at least one
- * rule (min-version, deny-version, deny-cipher or allow-cipher). Errors name the file and line.
+ * rule. Errors name the file and line.
  *
  * How a connection is judged: its effective version (negotiated; without a ServerHello, the
  * client's highest offer) against the version rules; a version without a rank (a draft, GREASE)
- * cannot be judged and passes. The suite is judged only when one was negotiated.
+ * cannot be judged and passes. The suite is judged only when one was negotiated. The group rules
+ * judge the group in the ServerHello's key_share: TLS 1.2 and older negotiate none the census
+ * can see (their group travels in ServerKeyExchange, which is not parsed), so require-group
+ * flags them and deny-group cannot. A connection without key-exchange facts (a row pruned
+ * before they were kept) cannot be judged by the group rules and passes them.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -36,6 +49,7 @@
 
 #include "ciphers.h"
 #include "datafile.h"
+#include "groups.h"
 #include "policy.h"
 #include "util.h"
 #include "tlscensus/hello.h"
@@ -50,6 +64,8 @@ struct reason_cache {
 		uint16_t version;
 		uint8_t negotiated;
 		uint32_t cipher;
+		int group; /* -1 none, -2 no key-exchange facts */
+		uint8_t hrr;
 		char *text;
 	} * v;
 	size_t n, cap;
@@ -64,6 +80,10 @@ struct policy {
 	uint32_t *deny_suites, *allow_suites;
 	size_t n_deny_suites, n_allow_suites;
 	int has_allow;
+	unsigned require_kinds, deny_kinds; /* GROUP_* bits */
+	uint16_t *require_groups, *deny_groups;
+	size_t n_require_groups, n_deny_groups;
+	int has_require_group, deny_hrr;
 	struct reason_cache *cache;
 };
 
@@ -135,6 +155,48 @@ static unsigned parse_class(const char *word)
 	for (size_t i = 0; i < COUNT_OF(cipher_classes); i++)
 		if (!strcasecmp(word, cipher_classes[i].name))
 			return cipher_classes[i].bit;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned bits;
+} group_kinds[] = {
+    {"PQ", GROUP_PQ},
+    {"HYBRID", GROUP_HYBRID},
+    {"MLKEM", GROUP_MLKEM},
+    {"DRAFT", GROUP_DRAFT},
+    {"ECDHE", GROUP_ECDHE},
+    {"FFDHE", GROUP_FFDHE},
+    {"CLASSICAL", GROUP_CLASSICAL},
+};
+
+static unsigned parse_group_kind(const char *word)
+{
+	for (size_t i = 0; i < COUNT_OF(group_kinds); i++)
+		if (!strcasecmp(word, group_kinds[i].name))
+			return group_kinds[i].bits;
+	return 0;
+}
+
+/* An IANA group name or 0xHHHH -> 1 and the value; 0 when neither. */
+static int parse_group(const char *word, uint16_t *out)
+{
+	char *end;
+
+	if (!strncasecmp(word, "0x", 2)) {
+		unsigned long v = strtoul(word + 2, &end, 16);
+
+		if (*end || end == word + 2 || v > 0xffff)
+			return 0;
+		*out = (uint16_t)v;
+		return 1;
+	}
+	for (size_t i = 0; i < group_count(); i++)
+		if (!strcasecmp(word, group_at(i)->name)) {
+			*out = group_at(i)->value;
+			return 1;
+		}
 	return 0;
 }
 
@@ -252,6 +314,43 @@ static int do_ciphers(struct parser *ps, struct policy *p, char **w, size_t n, i
 	return 0;
 }
 
+static int add_group(uint16_t **v, size_t *n, uint16_t value)
+{
+	uint16_t *grown = realloc(*v, (*n + 1) * sizeof **v);
+
+	if (!grown)
+		return -1;
+	grown[(*n)++] = value;
+	*v = grown;
+	return 0;
+}
+
+static int do_groups(struct parser *ps, struct policy *p, char **w, size_t n, int require)
+{
+	if (n < 2)
+		return fail(ps, require
+		                    ? "require-group wants at least one group or kind, e.g. PQ"
+		                    : "deny-group wants at least one group or kind, e.g. DRAFT");
+	for (size_t i = 1; i < n; i++) {
+		unsigned bits = parse_group_kind(w[i]);
+		uint16_t v;
+
+		if (bits) {
+			*(require ? &p->require_kinds : &p->deny_kinds) |= bits;
+		} else if (!parse_group(w[i], &v)) {
+			return fail_word(
+			    ps, "unknown group ", w[i],
+			    " (a kind: PQ, HYBRID, MLKEM, DRAFT, ECDHE, FFDHE, CLASSICAL; "
+			    "an IANA name such as X25519MLKEM768; or 0xHHHH)");
+		} else if (require ? add_group(&p->require_groups, &p->n_require_groups, v)
+		                   : add_group(&p->deny_groups, &p->n_deny_groups, v)) {
+			return fail(ps, "out of memory");
+		}
+		p->has_require_group |= require;
+	}
+	return 0;
+}
+
 /* One line, comment already cut. line_copy is the same text for rest_of_line. */
 static int parse_line(struct parser *ps, struct policy *p, char *line, const char *line_copy)
 {
@@ -279,9 +378,17 @@ static int parse_line(struct parser *ps, struct policy *p, char *line, const cha
 		return do_versions(ps, p, w, n, w[0][0] == 'm');
 	if (!strcmp(w[0], "deny-cipher") || !strcmp(w[0], "allow-cipher"))
 		return do_ciphers(ps, p, w, n, w[0][0] == 'a');
+	if (!strcmp(w[0], "require-group") || !strcmp(w[0], "deny-group"))
+		return do_groups(ps, p, w, n, w[0][0] == 'r');
+	if (!strcmp(w[0], "deny-hrr")) {
+		if (n != 1)
+			return fail(ps, "deny-hrr takes no argument");
+		p->deny_hrr = 1;
+		return 0;
+	}
 	return fail_word(ps, "unknown directive ", w[0],
 	                 " (name, description, source, min-version, deny-version, deny-cipher, "
-	                 "allow-cipher)");
+	                 "allow-cipher, require-group, deny-group, deny-hrr)");
 }
 
 /* "dir/my.policy" -> "my". */
@@ -335,10 +442,11 @@ struct policy *policy_parse(const char *text, size_t len, const char *origin, ch
 		goto bad;
 	ps.line = 0;
 	if (!p->min_rank && !p->n_deny_versions && !p->deny_classes && !p->n_deny_suites &&
-	    !p->has_allow) {
-		fail(&ps, "no rule: give min-version, deny-version, deny-cipher or allow-cipher (a "
-		          "policy "
-		          "without one would accept everything)");
+	    !p->has_allow && !policy_judges_groups(p)) {
+		fail(&ps,
+		     "no rule: give min-version, deny-version, deny-cipher, allow-cipher, "
+		     "require-group, deny-group or deny-hrr (a policy without one would accept "
+		     "everything)");
 		goto bad;
 	}
 	if (!p->name && !(p->name = name_from_origin(origin)))
@@ -414,6 +522,8 @@ void policy_free(struct policy *p)
 	free(p->description);
 	free(p->deny_suites);
 	free(p->allow_suites);
+	free(p->require_groups);
+	free(p->deny_groups);
 	free(p);
 }
 
@@ -478,8 +588,69 @@ static int cipher_reason(const struct policy *p, uint32_t cipher, char *buf, siz
 	return 0;
 }
 
-static const char *intern_reason(const struct policy *p, uint16_t version, int negotiated,
-                                 uint32_t cipher, const char *text)
+static int in_groups(const uint16_t *v, size_t n, uint16_t value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == value)
+			return 1;
+	return 0;
+}
+
+int policy_judges_groups(const struct policy *p)
+{
+	return p->has_require_group || p->deny_kinds || p->n_deny_groups || p->deny_hrr;
+}
+
+int policy_accepts_group(const struct policy *p, uint16_t group)
+{
+	unsigned kind = group_kind(group);
+
+	if ((kind & p->deny_kinds) || in_groups(p->deny_groups, p->n_deny_groups, group))
+		return 0;
+	return !p->has_require_group || (kind & p->require_kinds) ||
+	       in_groups(p->require_groups, p->n_require_groups, group);
+}
+
+/* The group half of a reason into buf; its POLICY_FLAG_* bits (0: acceptable). */
+static unsigned group_reason(const struct policy *p, uint16_t version, int negotiated,
+                             const struct policy_kx *kx, char *buf, size_t len)
+{
+	unsigned flags = 0;
+	char hex[8];
+	int n = 0;
+
+	buf[0] = '\0';
+	if (!kx)
+		return 0;
+	if (kx->group < 0 && p->has_require_group) {
+		flags |= POLICY_FLAG_GROUP;
+		if (!negotiated)
+			n = snprintf(buf, len, "no ServerHello");
+		else if (tc_version_rank(version) < tc_version_rank(TC_V_TLS13))
+			n = snprintf(buf, len, "no key_share group (%s)",
+			             tc_version_name(version) ? tc_version_name(version)
+			                                      : "old TLS");
+		else
+			n = snprintf(buf, len, "no key_share group");
+	} else if (kx->group >= 0 && !policy_accepts_group(p, (uint16_t)kx->group)) {
+		flags |= POLICY_FLAG_GROUP;
+		n = snprintf(buf, len, "%s group %s",
+		             group_kind_name(group_kind((uint16_t)kx->group)),
+		             group_text((uint16_t)kx->group, hex));
+	}
+	if (p->deny_hrr && kx->hrr && negotiated) {
+		flags |= POLICY_FLAG_HRR;
+		if (n > 0 && (size_t)n < len)
+			snprintf(buf + n, len - (size_t)n, ", after HelloRetryRequest");
+		else if (n == 0)
+			snprintf(buf, len, "%s after HelloRetryRequest",
+			         kx->group >= 0 ? group_text((uint16_t)kx->group, hex)
+			                        : "ServerHello");
+	}
+	return flags;
+}
+
+static const char *intern_reason(const struct policy *p, const struct reason *key, const char *text)
 {
 	struct reason_cache *c = p->cache;
 
@@ -492,34 +663,45 @@ static const char *intern_reason(const struct policy *p, uint16_t version, int n
 		c->v = v;
 		c->cap = cap;
 	}
+	c->v[c->n] = *key;
 	c->v[c->n].text = strdup(text);
 	if (!c->v[c->n].text)
 		return "legacy";
-	c->v[c->n].version = version;
-	c->v[c->n].negotiated = (uint8_t)negotiated;
-	c->v[c->n].cipher = cipher;
 	return c->v[c->n++].text;
 }
 
-const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher)
+const char *policy_judge_kx(const struct policy *p, uint16_t version, int negotiated,
+                            uint32_t cipher, const struct policy_kx *kx, unsigned *flags)
 {
-	char vtext[48] = "", ctext[64] = "", text[128];
-	int bad_version = !policy_accepts_version(p, version);
-	int bad_cipher;
+	char vtext[48] = "", ctext[64] = "", gtext[96] = "", text[224];
+	struct reason key;
+	unsigned why = 0;
 
 	negotiated = negotiated ? 1 : 0;
 	if (!negotiated)
 		cipher = POLICY_NO_CIPHER;
-	bad_cipher = cipher != POLICY_NO_CIPHER && cipher_reason(p, cipher, ctext, sizeof ctext);
-	if (!bad_version && !bad_cipher)
+	if (!policy_accepts_version(p, version))
+		why |= POLICY_FLAG_VERSION;
+	if (cipher != POLICY_NO_CIPHER && cipher_reason(p, cipher, ctext, sizeof ctext))
+		why |= POLICY_FLAG_CIPHER;
+	why |= group_reason(p, version, negotiated, kx, gtext, sizeof gtext);
+	if (flags)
+		*flags = why;
+	if (!why)
 		return NULL;
+	key = (struct reason){.version = version,
+	                      .negotiated = (uint8_t)negotiated,
+	                      .cipher = cipher,
+	                      .group = kx ? kx->group : -2,
+	                      .hrr = (uint8_t)(kx && kx->hrr)};
 	for (size_t i = 0; i < p->cache->n; i++) {
 		const struct reason *r = &p->cache->v[i];
 
-		if (r->version == version && r->negotiated == negotiated && r->cipher == cipher)
+		if (r->version == key.version && r->negotiated == key.negotiated &&
+		    r->cipher == key.cipher && r->group == key.group && r->hrr == key.hrr)
 			return r->text;
 	}
-	if (bad_version) {
+	if (why & POLICY_FLAG_VERSION) {
 		const char *name = tc_version_name(version);
 
 		if (name)
@@ -530,6 +712,12 @@ const char *policy_judge(const struct policy *p, uint16_t version, int negotiate
 			snprintf(vtext + strlen(vtext), sizeof vtext - strlen(vtext),
 			         " offered, no ServerHello");
 	}
-	snprintf(text, sizeof text, "%s%s%s", vtext, bad_version && bad_cipher ? ", " : "", ctext);
-	return intern_reason(p, version, negotiated, cipher, text);
+	snprintf(text, sizeof text, "%s%s%s%s%s", vtext, vtext[0] && ctext[0] ? ", " : "", ctext,
+	         (vtext[0] || ctext[0]) && gtext[0] ? ", " : "", gtext);
+	return intern_reason(p, &key, text);
+}
+
+const char *policy_judge(const struct policy *p, uint16_t version, int negotiated, uint32_t cipher)
+{
+	return policy_judge_kx(p, version, negotiated, cipher, NULL, NULL);
 }

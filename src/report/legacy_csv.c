@@ -16,8 +16,10 @@ static int csv_begin(struct legacy_out *o)
 	/* The first eleven columns are those of the listing before policies; new ones follow. */
 	fputs("client_ip,server_ip,server_port,sni,version,cipher,client_max_version,"
 	      "connections,first_seen,last_seen,reason,attribution,service,retired,deadline,"
-	      "software,ja3,ja4\r\n",
+	      "software,ja3,ja4",
 	      o->f);
+	/* Group rules add two columns at the end; other policies keep their bytes. */
+	fputs(o->r->judges_groups ? ",server_group,hrr\r\n" : "\r\n", o->f);
 	return 0;
 }
 
@@ -46,6 +48,12 @@ static void csv_entry(struct legacy_out *o, size_t k)
 	csv_sep(out, e->software);
 	csv_sep(out, e->ja3);
 	csv_sep(out, e->ja4);
+	if (o->r->judges_groups) {
+		char g[8];
+
+		csv_sep(out, legacy_group_text(e, g));
+		fprintf(out, ",%d", e->hrr ? 1 : 0);
+	}
 	fputs("\r\n", out);
 }
 
@@ -57,7 +65,25 @@ static void csv_unknown(struct legacy_out *o, const struct legacy_unknown *u)
 			continue;
 		fprintf(o->f, ",,,,,,,%llu,,,", (unsigned long long)legacy_unknown_at(u, k));
 		text_csv(o->f, legacy_unknown_kinds[k].key);
-		fputs(",\"unknown\",,,,,,\r\n", o->f);
+		fputs(o->r->judges_groups ? ",\"unknown\",,,,,,,,\r\n" : ",\"unknown\",,,,,,\r\n",
+		      o->f);
+	}
+}
+
+/* Under group rules: what the policy accepted, one row per client (attribution "ready"), and
+ * the connections without key-exchange facts (attribution "unknown"). */
+static void csv_key_exchange(struct legacy_out *o)
+{
+	for (size_t i = 0; i < o->r->n_accepted; i++) {
+		text_csv(o->f, o->r->accepted[i].client_ip);
+		fprintf(o->f, ",,,,,,,%llu,,,", (unsigned long long)o->r->accepted[i].connections);
+		text_csv(o->f, "accepted key exchange");
+		fputs(",\"" LEGACY_READY "\",,,,,,,,\r\n", o->f);
+	}
+	if (o->r->kx.no_facts) {
+		fprintf(o->f, ",,,,,,,%llu,,,", (unsigned long long)o->r->kx.no_facts);
+		text_csv(o->f, "no_key_exchange_facts");
+		fputs(",\"unknown\",,,,,,,,\r\n", o->f);
 	}
 }
 
@@ -66,4 +92,5 @@ const struct legacy_output legacy_csv = {
     .begin = csv_begin,
     .entry = csv_entry,
     .unknown = csv_unknown,
+    .key_exchange = csv_key_exchange,
 };

@@ -60,6 +60,12 @@ static void json_entry(struct legacy_out *o, size_t k)
 	json_kv(out, "software", e->software, 1);
 	json_kv(out, "ja3", e->ja3, 1);
 	json_kv(out, "ja4", e->ja4, 1);
+	if (o->r->judges_groups) { /* after every older key, so other policies keep their bytes */
+		char g[8];
+
+		json_kv(out, "server_group", legacy_group_text(e, g), 1);
+		fprintf(out, ", \"hrr\": %s", e->hrr ? "true" : "false");
+	}
 	fputc('}', out);
 }
 
@@ -100,6 +106,28 @@ static void json_unknown(struct legacy_out *o, const struct legacy_unknown *u)
 	fprintf(o->f, "\"total\": %llu}", (unsigned long long)legacy_unknown_total(u));
 }
 
+/* Connections by the kind of key exchange negotiated; "ready": what the policy accepted. */
+static void json_key_exchange(struct legacy_out *o)
+{
+	const struct legacy_kx *k = &o->r->kx;
+
+	fprintf(o->f,
+	        ",\n  \"key_exchange\": {\"" LEGACY_READY
+	        "\": %llu, \"pq\": %llu, \"draft\": %llu, "
+	        "\"classical\": %llu, \"no_group\": %llu, \"no_facts\": %llu}",
+	        (unsigned long long)o->r->accepted_connections, (unsigned long long)k->pq,
+	        (unsigned long long)k->draft, (unsigned long long)k->classical,
+	        (unsigned long long)k->none, (unsigned long long)k->no_facts);
+	fputs(",\n  \"ready_clients\": [", o->f);
+	for (size_t i = 0; i < o->r->n_accepted; i++) {
+		fputs(i ? ", {" : "{", o->f);
+		json_kv(o->f, "client_ip", o->r->accepted[i].client_ip, 0);
+		fprintf(o->f, ", \"connections\": %llu}",
+		        (unsigned long long)o->r->accepted[i].connections);
+	}
+	fputs("]", o->f);
+}
+
 /* The advice for each attribution the entries show, in attribution order. */
 static void json_end(struct legacy_out *o)
 {
@@ -123,5 +151,6 @@ const struct legacy_output legacy_json = {
     .entry = json_entry,
     .entries_end = json_entries_end,
     .unknown = json_unknown,
+    .key_exchange = json_key_exchange,
     .end = json_end,
 };

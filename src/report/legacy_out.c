@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ciphers.h"
+#include "groups.h"
 #include "legacy_out.h"
 #include "util.h"
 
@@ -77,6 +78,11 @@ uint64_t legacy_unknown_total(const struct legacy_unknown *u)
 	return u->truncated + u->malformed + u->one_sided + u->midstream;
 }
 
+const char *legacy_group_text(const struct legacy_entry *e, char buf[8])
+{
+	return e->server_group < 0 ? NULL : group_text((uint16_t)e->server_group, buf);
+}
+
 /* ---------------------------------------------------------------- the walk */
 
 static int walk(const struct legacy_output *fo, struct legacy_out *o)
@@ -102,6 +108,8 @@ static int walk(const struct legacy_output *fo, struct legacy_out *o)
 		fo->entries_end(o);
 	if (fo->unknown)
 		fo->unknown(o, &r->unknown);
+	if (fo->key_exchange && r->judges_groups)
+		fo->key_exchange(o);
 	if (fo->end)
 		fo->end(o);
 	return 0;

@@ -43,6 +43,9 @@ struct legacy_output {
 	void (*entry)(struct legacy_out *o, size_t k); /* o->r->v[k] */
 	void (*entries_end)(struct legacy_out *o);
 	void (*unknown)(struct legacy_out *o, const struct legacy_unknown *u);
+	/* Only under a policy with group rules: the connections by key exchange (r->kx) and
+	 * those the policy accepted (attribution "ready"). */
+	void (*key_exchange)(struct legacy_out *o);
 	void (*end)(struct legacy_out *o);
 };
 
@@ -57,6 +60,10 @@ struct legacy_entry_text {
 };
 
 void legacy_entry_texts(const struct legacy_entry *e, double now, struct legacy_entry_text *t);
+/* The entry's key_share group ("X25519MLKEM768", "0x1234"), NULL when none; buf holds 8. */
+const char *legacy_group_text(const struct legacy_entry *e, char buf[8]);
+/* The attribution of the connections a policy with group rules accepted. */
+#define LEGACY_READY "ready"
 /* "2024-01-02T03:04:05Z" */
 void legacy_time_text(double t, char buf[24]);
 

@@ -278,10 +278,36 @@ static void table_unknown(struct legacy_out *o, const struct legacy_unknown *u)
 	fputc('\n', o->f);
 }
 
+/* "key exchange: 2 of 5 connections accepted (ready); 3 hybrid or ML-KEM, ..." */
+static void table_key_exchange(struct legacy_out *o)
+{
+	const struct legacy_result *r = o->r;
+	const struct legacy_kx *k = &r->kx;
+	uint64_t judged = k->pq + k->draft + k->classical + k->none + k->no_facts;
+
+	fprintf(o->f,
+	        "%skey exchange: %llu of %llu judged connection%s " LEGACY_READY
+	        " under policy '%s'; "
+	        "%llu hybrid or ML-KEM, %llu Kyber draft, %llu classical, %llu without a "
+	        "key_share group (TLS 1.2 and older, or no ServerHello)",
+	        r->n || legacy_unknown_total(&r->unknown) ? "\n" : "",
+	        (unsigned long long)r->accepted_connections, (unsigned long long)judged,
+	        judged == 1 ? "" : "s", r->policy, (unsigned long long)k->pq,
+	        (unsigned long long)k->draft, (unsigned long long)k->classical,
+	        (unsigned long long)k->none);
+	if (k->no_facts)
+		fprintf(o->f,
+		        ", %llu not judged on their key exchange (folded by --retain before "
+		        "it was kept)",
+		        (unsigned long long)k->no_facts);
+	fputc('\n', o->f);
+}
+
 const struct legacy_output legacy_table = {
     .begin = table_begin,
     .group = table_group,
     .entry = table_entry,
     .unknown = table_unknown,
+    .key_exchange = table_key_exchange,
     .end = table_end,
 };

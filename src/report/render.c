@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ciphers.h"
+#include "groups.h"
 #include "report_int.h"
 #include "text.h"
 
@@ -81,6 +82,28 @@ uint64_t report_modern(const struct report *r)
 	return r->lr.connections > off ? r->lr.connections - off : 0;
 }
 
+const char *report_kx_col_name(enum kx_col c)
+{
+	static const char *const names[KX_COLS] = {
+	    [KX_PQ] = "hybrid or ML-KEM",
+	    [KX_DRAFT] = "Kyber draft",
+	    [KX_CLASSICAL] = "classical",
+	    [KX_NONE] = "no key_share group",
+	};
+	return c < KX_COLS ? names[c] : "?";
+}
+
+enum kx_col report_kx_col(int64_t group)
+{
+	unsigned kind = group >= 0 && group <= 0xffff ? group_kind((uint16_t)group) : 0;
+
+	if (group < 0)
+		return KX_NONE;
+	if (kind & GROUP_PQ)
+		return KX_PQ;
+	return kind & GROUP_DRAFT ? KX_DRAFT : KX_CLASSICAL;
+}
+
 /* ---------------------------------------------------------------- what an entry says */
 
 const char *report_attr_title(enum attribution a)
@@ -96,6 +119,10 @@ const char *report_attr_title(enum attribution a)
 		return "The server must be upgraded";
 	case ATTR_CIPHER:
 		return "Weak cipher suite";
+	case ATTR_DRAFT:
+		return "The client is still on a Kyber draft";
+	case ATTR_HRR:
+		return "Post-quantum after a HelloRetryRequest";
 	default:
 		return attribution_name(a);
 	}
@@ -103,12 +130,12 @@ const char *report_attr_title(enum attribution a)
 
 void report_entry_text(const struct report *r, const struct legacy_entry *e, struct entry_text *t)
 {
-	char v[TC_VERSION_TEXT_MAX];
+	char v[REPORT_VERSION_MAX];
 
 	snprintf(t->server, sizeof t->server,
 	         strchr(e->server_ip ? e->server_ip : "", ':') ? "[%s]:%d" : "%s:%d",
 	         e->server_ip ? e->server_ip : "?", e->server_port);
-	tc_version_text(e->version, v);
+	report_version_name(e->version, v);
 	snprintf(t->uses, sizeof t->uses, "%s%s", v, e->negotiated ? "" : " offered, no answer");
 	/* SSL 2.0 negotiates a cipher kind in a later message: no suite to name, as legacy says. */
 	if (!e->negotiated || e->cipher == POLICY_NO_CIPHER)
@@ -118,7 +145,7 @@ void report_entry_text(const struct report *r, const struct legacy_entry *e, str
 	else
 		snprintf(t->cipher, sizeof t->cipher, "0x%04x", e->cipher);
 	if (e->client_max)
-		tc_version_text(e->client_max, t->client_max);
+		report_version_name(e->client_max, t->client_max);
 	else
 		snprintf(t->client_max, sizeof t->client_max, "-");
 	/* The wording is the legacy command's: "failing since DATE", "fails on DATE". */
@@ -140,7 +167,39 @@ void report_entry_text(const struct report *r, const struct legacy_entry *e, str
 
 const char *report_bucket_label(const struct report *r)
 {
-	return r->bucket_days == 1 ? "day" : r->bucket_days == 7 ? "week" : "period";
+	return r->bucket_name[0] ? r->bucket_name : "day";
+}
+
+const char *report_version_name(int64_t v, char buf[REPORT_VERSION_MAX])
+{
+	unsigned lo = (unsigned)(v & 0xff);
+
+	/* draft-ietf-tls-tls13-14 to -28 sent 0x7f00 + the draft number (RFC 8446 ends at 28). */
+	if (v >= 0x7f0e && v <= 0x7f1c)
+		snprintf(buf, REPORT_VERSION_MAX, "TLS 1.3 draft %u", lo);
+	/* Facebook's Fizz and mvfst deployed drafts as 0xfb00 + the draft number (0xfb1a: 26). */
+	else if ((v & ~0xffLL) == 0xfb00 && lo >= 0x0e && lo <= 0x1c)
+		snprintf(buf, REPORT_VERSION_MAX, "TLS 1.3 draft %u (Facebook)", lo);
+	/* Chrome's 2017 middlebox experiments, draft-based variants with their own numbers. */
+	else if (v >= 0x7e01 && v <= 0x7e03)
+		snprintf(buf, REPORT_VERSION_MAX, "TLS 1.3 experiment %u (Chrome)", lo);
+	else {
+		char t[TC_VERSION_TEXT_MAX];
+
+		snprintf(buf, REPORT_VERSION_MAX, "%s", tc_version_text(v, t));
+	}
+	return buf;
+}
+
+void report_window_marker(const struct report *r, enum report_format fmt, char *buf, size_t len)
+{
+	/* r->window holds digits, '-', ':', 'T', 'Z', '.', '/', ';' and hex: nothing to escape. */
+	if (fmt == REPORT_HTML)
+		snprintf(buf, len, "<meta name=\"tlscensus-window\" content=\"%s\">\n", r->window);
+	else if (fmt == REPORT_MD)
+		snprintf(buf, len, "<!-- tlscensus-window %s -->\n", r->window);
+	else
+		snprintf(buf, len, "report,window,%s\r\n", r->window);
 }
 
 size_t report_coverage_lines(const struct report *r, struct cov_line l[REPORT_COV_LINES])

@@ -36,7 +36,7 @@ static void csv_time(FILE *out, double t)
 
 static void csv_header(FILE *out, const struct report *r)
 {
-	char b[32];
+	char b[32], marker[160];
 
 	fputs("section,field,value\r\n", out);
 	fputs("report,generated,", out);
@@ -51,6 +51,8 @@ static void csv_header(FILE *out, const struct report *r)
 	csv_pair(out, "report", "database", r->o->db_label);
 	snprintf(b, sizeof b, "%s", TC_VERSION);
 	csv_pair(out, "report", "tool_version", b);
+	report_window_marker(r, REPORT_CSV, marker, sizeof marker);
+	fputs(marker, out);
 }
 
 static void csv_summary(FILE *out, const struct report *r)
@@ -63,6 +65,9 @@ static void csv_summary(FILE *out, const struct report *r)
 	csv_count(out, "summary", "not_judged_connections", report_unjudged(r));
 	csv_count(out, "summary", "legacy_clients", r->legacy_clients.n);
 	csv_count(out, "summary", "legacy_entries", r->lr.n);
+	csv_count(out, "summary", "tcp_connections", r->tcp_conns);
+	csv_count(out, "summary", "dtls_connections", r->dtls_conns);
+	csv_count(out, "summary", "quic_connections", r->quic_conns);
 	fputs("\r\nsection,version,connections,legacy\r\n", out);
 	for (size_t i = 0; i < r->versions.n; i++) {
 		fputs("versions,", out);
@@ -188,13 +193,71 @@ static void csv_coverage(FILE *out, const struct report *r)
 	csv_count(out, "coverage", "packets", r->cov.packets);
 }
 
+/* ---------------------------------------------------------------- key exchange */
+
+/* Its own block, under every policy: connections by the kind of group negotiated. */
+static void csv_kx_summary(FILE *out, const struct report *r)
+{
+	const struct legacy_kx *k = &r->lr.kx;
+
+	fputs("\r\nsection,field,value\r\n", out);
+	csv_count(out, "key_exchange", "connections", r->lr.connections);
+	csv_count(out, "key_exchange", "pq_connections", k->pq);
+	csv_count(out, "key_exchange", "draft_connections", k->draft);
+	csv_count(out, "key_exchange", "classical_connections", k->classical);
+	csv_count(out, "key_exchange", "no_group_connections", k->none);
+	csv_count(out, "key_exchange", "no_facts_connections", k->no_facts);
+	fprintf(out, "key_exchange,pq_share,%.4f\r\n",
+	        r->lr.connections ? (double)k->pq / (double)r->lr.connections : 0.0);
+}
+
+static void csv_pq(FILE *out, const struct report *r)
+{
+	static const enum attribution cols[] = {ATTR_HRR, ATTR_DRAFT, ATTR_CLIENT, ATTR_SERVER};
+
+	fputs("\r\nsection,client_ip,software,connections,ready", out);
+	for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+		fprintf(out, ",%s", attribution_name(cols[c]));
+	fputs(",other\r\n", out);
+	for (size_t i = 0; i < r->npq; i++) {
+		const struct pq_client *c = &r->pq[i];
+		uint64_t other = c->connections - c->ready;
+
+		fputs("pq,", out);
+		C(c->client_ip);
+		fputc(',', out);
+		if (c->software)
+			C(c->software);
+		fprintf(out, ",%llu,%llu", (unsigned long long)c->connections,
+		        (unsigned long long)c->ready);
+		for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+			other -= c->by_attr[cols[k]];
+			fprintf(out, ",%llu", (unsigned long long)c->by_attr[cols[k]]);
+		}
+		fprintf(out, ",%llu\r\n", (unsigned long long)other);
+	}
+	fprintf(out, "\r\nsection,%s,pq,draft,classical,no_group,total\r\n",
+	        r->bucket_days == 1 ? "day" : "starting");
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		const uint64_t *n = &r->pq_trend[i * KX_COLS];
+
+		fprintf(
+		    out, "pq_trend,%s,%llu,%llu,%llu,%llu,%llu\r\n", r->rows[i].day,
+		    (unsigned long long)n[KX_PQ], (unsigned long long)n[KX_DRAFT],
+		    (unsigned long long)n[KX_CLASSICAL], (unsigned long long)n[KX_NONE],
+		    (unsigned long long)(n[KX_PQ] + n[KX_DRAFT] + n[KX_CLASSICAL] + n[KX_NONE]));
+	}
+}
+
 #undef C
 
 const struct report_renderer report_csv = {
     .name = "csv",
     .header = csv_header,
     .summary = csv_summary,
+    .kx_summary = csv_kx_summary,
     .legacy = csv_legacy,
+    .pq = csv_pq,
     .trend = csv_trend,
     .changes = csv_changes,
     .coverage = csv_coverage,

@@ -28,7 +28,7 @@ static void md_window(FILE *out, const struct report *r)
 
 static void md_header(FILE *out, const struct report *r)
 {
-	char t[32];
+	char t[32], marker[160];
 
 	fputs("# Legacy TLS report\n\n", out);
 	md_window(out, r);
@@ -40,6 +40,8 @@ static void md_header(FILE *out, const struct report *r)
 	}
 	report_time(r->now, FMT_MINUTE, t, sizeof t);
 	fprintf(out, " · generated %s UTC by tlscensus %s\n\n", t, TC_VERSION);
+	report_window_marker(r, REPORT_MD, marker, sizeof marker);
+	fprintf(out, "%s\n", marker);
 }
 
 static void md_summary(FILE *out, const struct report *r)
@@ -63,6 +65,10 @@ static void md_summary(FILE *out, const struct report *r)
 		    report_num(report_modern(r), b6), report_unjudged(r) ? ", " : "",
 		    report_unjudged(r) ? report_num(report_unjudged(r), b7) : "",
 		    report_unjudged(r) ? " could not be judged (see Coverage)" : "");
+	if (r->conns)
+		fprintf(out, "By transport: %s over TCP, %s DTLS, %s QUIC.\n\n",
+		        report_num(r->tcp_conns, b1), report_num(r->dtls_conns, b2),
+		        report_num(r->quic_conns, b3));
 	fputs("Policy: **", out);
 	M(r->policy);
 	fputs("**", out);
@@ -236,6 +242,99 @@ static void md_coverage(FILE *out, const struct report *r)
 	fputs("\n", out);
 }
 
+/* ---------------------------------------------------------------- key exchange */
+
+static void md_kx_summary(FILE *out, const struct report *r)
+{
+	const struct legacy_kx *k = &r->lr.kx;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], p[16];
+
+	fprintf(out,
+	        "Post-quantum key exchange: **%s of %s connection%s (%s)** negotiated a hybrid or "
+	        "ML-KEM group; %s a Kyber draft, %s a classical group, %s none (TLS 1.2 and older, "
+	        "or no ServerHello).",
+	        report_num(k->pq, b1), report_num(r->lr.connections, b2),
+	        report_plural(r->lr.connections), report_percent(k->pq, r->lr.connections, p),
+	        report_num(k->draft, b3), report_num(k->classical, b4), report_num(k->none, b5));
+	if (k->no_facts)
+		fprintf(
+		    out,
+		    " %s without key-exchange facts (folded by --retain before they were kept).",
+		    report_num(k->no_facts, b1));
+	fputs("\n\n", out);
+}
+
+static void md_pq(FILE *out, const struct report *r)
+{
+	static const enum attribution cols[] = {ATTR_HRR, ATTR_DRAFT, ATTR_CLIENT, ATTR_SERVER};
+	char b[32], p[16];
+
+	fputs("## Post-quantum readiness\n\nPer client: **ready** connections are those the "
+	      "policy **",
+	      out);
+	M(r->policy);
+	fputs("** accepts; the others by who must act (other: failing, fallback or cipher).\n\n",
+	      out);
+	if (!r->npq) {
+		fputs("No connection was judged in this window.\n\n", out);
+	} else {
+		fputs("| Client | Software | Connections | Ready |", out);
+		for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+			fputs(" ", out);
+			M(attribution_name(cols[c]));
+			fputs(" |", out);
+		}
+		fputs(" other |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+		      out);
+		for (size_t i = 0; i < r->npq; i++) {
+			const struct pq_client *c = &r->pq[i];
+			uint64_t other = c->connections - c->ready;
+
+			fputs("| ", out);
+			M(c->client_ip);
+			fputs(" | ", out);
+			M(c->software ? c->software : "-");
+			fprintf(out, " | %s |", report_num(c->connections, b));
+			fprintf(out, " %s (%s) |", report_num(c->ready, b),
+			        report_percent(c->ready, c->connections, p));
+			for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+				other -= c->by_attr[cols[k]];
+				fprintf(out, " %s |", report_num(c->by_attr[cols[k]], b));
+			}
+			fprintf(out, " %s |\n", report_num(other, b));
+		}
+		fputs("\n", out);
+	}
+	fprintf(out, "### Key exchange per %s (UTC)\n\n", report_bucket_label(r));
+	if (!r->nbuckets) {
+		fputs("No connections in this window.\n\n", out);
+		return;
+	}
+	fprintf(out, "| %s |", r->bucket_days == 1 ? "Day" : "Starting");
+	for (int c = 0; c < KX_COLS; c++) {
+		fputs(" ", out);
+		M(report_kx_col_name((enum kx_col)c));
+		fputs(" |", out);
+	}
+	fputs(" Total | PQ share |\n| --- |", out);
+	for (int c = 0; c < KX_COLS + 2; c++)
+		fputs(" ---: |", out);
+	fputs("\n", out);
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		const uint64_t *n = &r->pq_trend[i * KX_COLS];
+		uint64_t total = 0;
+
+		fprintf(out, "| %s |", r->rows[i].day);
+		for (int c = 0; c < KX_COLS; c++) {
+			total += n[c];
+			fprintf(out, " %s |", report_num(n[c], b));
+		}
+		fprintf(out, " %s | %s |\n", report_num(total, b),
+		        report_percent(n[KX_PQ], total, p));
+	}
+	fputs("\n", out);
+}
+
 #undef M
 
 /* Markdown has no footer: the header already names the tool. */
@@ -243,7 +342,9 @@ const struct report_renderer report_md = {
     .name = "md",
     .header = md_header,
     .summary = md_summary,
+    .kx_summary = md_kx_summary,
     .legacy = md_legacy,
+    .pq = md_pq,
     .trend = md_trend,
     .changes = md_changes,
     .coverage = md_coverage,

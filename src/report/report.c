@@ -116,6 +116,9 @@ static int gather_totals(struct report *r)
 	r->conns = t.connections;
 	r->clients = t.clients;
 	r->servers = t.servers;
+	r->tcp_conns = t.tcp;
+	r->dtls_conns = t.dtls;
+	r->quic_conns = t.quic;
 	r->data_first = t.first;
 	r->data_last = t.last;
 	return 0;
@@ -128,12 +131,12 @@ static int gather_versions(struct report *r)
 	int rc = r->s->ops->versions(r->s->self, &r->where, &c, &n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char name[TC_VERSION_TEXT_MAX];
+		char name[REPORT_VERSION_MAX];
 
 		if (c[i].value < 0)
 			snprintf(name, sizeof name, "no ServerHello");
 		else
-			tc_version_text(c[i].value, name);
+			report_version_name(c[i].value, name);
 		if (tally_add(&r->versions, c[i].value, name, c[i].legacy, c[i].n))
 			rc = oom(r);
 	}
@@ -209,6 +212,11 @@ static int gather_trend(struct report *r)
 	while (days / (uint64_t)r->bucket_days > CHART_MAX_BARS)
 		r->bucket_days *= 2;
 	r->nbuckets = (size_t)((days + (uint64_t)r->bucket_days - 1) / (uint64_t)r->bucket_days);
+	if (r->bucket_days == 1 || r->bucket_days == 7)
+		snprintf(r->bucket_name, sizeof r->bucket_name,
+		         r->bucket_days == 1 ? "day" : "week");
+	else
+		snprintf(r->bucket_name, sizeof r->bucket_name, "%d-day period", r->bucket_days);
 	r->trend = calloc(r->nbuckets * r->versions.n + 1, sizeof *r->trend);
 	if (!r->trend)
 		return oom(r);
@@ -223,6 +231,93 @@ static int gather_trend(struct report *r)
 	}
 	free(c);
 	return trend_rows(r);
+}
+
+/* ---------------------------------------------------------------- post-quantum readiness */
+
+static int pq_client_cmp(const void *a, const void *b)
+{
+	const struct pq_client *x = a, *y = b;
+
+	return legacy_address_cmp(x->client_ip, y->client_ip);
+}
+
+/* The row of client among v[0..n) (sorted); NULL when it has none yet. */
+static struct pq_client *pq_find(struct pq_client *v, size_t n, const char *client)
+{
+	struct pq_client key = {.client_ip = client};
+
+	return n ? bsearch(&key, v, n, sizeof *v, pq_client_cmp) : NULL;
+}
+
+/* One row per client: the judge's entries by attribution, and what it accepted. */
+static int gather_pq_clients(struct report *r)
+{
+	const struct legacy_result *lr = &r->lr;
+	size_t ngroups = 0, n = 0;
+	struct legacy_group_totals *g = legacy_groups(lr, GROUP_CLIENT, SORT_CLIENT, &ngroups);
+
+	r->pq = calloc(ngroups + lr->n_accepted + 1, sizeof *r->pq);
+	if (!g || !r->pq) {
+		free(g);
+		return oom(r);
+	}
+	for (size_t i = 0; i < ngroups; i++) {
+		r->pq[n].client_ip = g[i].key;
+		r->pq[n].connections = g[i].connections;
+		memcpy(r->pq[n].by_attr, g[i].by_attr, sizeof r->pq[n].by_attr);
+		n++;
+	}
+	free(g);
+	qsort(r->pq, n, sizeof *r->pq, pq_client_cmp);
+	for (size_t i = 0, had = n; i < lr->n_accepted; i++) {
+		struct pq_client *c = pq_find(r->pq, had, lr->accepted[i].client_ip);
+
+		if (!c) {
+			c = &r->pq[n++];
+			c->client_ip = lr->accepted[i].client_ip;
+		}
+		c->ready += lr->accepted[i].connections;
+		c->connections += lr->accepted[i].connections;
+	}
+	qsort(r->pq, n, sizeof *r->pq, pq_client_cmp);
+	for (size_t i = 0; i < lr->n; i++) {
+		struct pq_client *c = pq_find(r->pq, n, lr->v[i].client_ip);
+
+		if (c && !c->software && lr->v[i].software)
+			c->software = lr->v[i].software;
+	}
+	r->npq = n;
+	return 0;
+}
+
+/* Connections per trend span by the kind of key_share group negotiated. */
+static int gather_pq_trend(struct report *r)
+{
+	struct store_trend_count *c;
+	size_t n;
+
+	r->pq_trend = calloc(r->nbuckets * KX_COLS + 1, sizeof *r->pq_trend);
+	if (!r->pq_trend)
+		return oom(r);
+	if (!r->nbuckets)
+		return 0;
+	if (r->s->ops->group_trend(r->s->self, &r->where, r->day0, (double)r->bucket_days * DAY, &c,
+	                           &n))
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (c[k].span >= 0 && (uint64_t)c[k].span < r->nbuckets)
+			r->pq_trend[(size_t)c[k].span * KX_COLS + report_kx_col(c[k].version)] +=
+			    c[k].n;
+	free(c);
+	return 0;
+}
+
+static int gather_pq(struct report *r)
+{
+	if (!r->lr.judges_groups)
+		return 0;
+	return gather_pq_clients(r) || gather_pq_trend(r) ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- previous report */
@@ -395,7 +490,7 @@ static int gather(struct report *r)
 	                                .sni_glob = r->o->q.sni_glob,
 	                                .port = r->o->q.port};
 	if (gather_totals(r) || gather_versions(r) || gather_ciphers(r) || gather_trend(r) ||
-	    r->s->ops->coverage(r->s->self, r->since, r->until, r->now, &r->cov) ||
+	    gather_pq(r) || r->s->ops->coverage(r->s->self, r->since, r->until, r->now, &r->cov) ||
 	    gather_changes(r))
 		return -1;
 	return 0;
@@ -412,18 +507,124 @@ static const struct report_renderer *const renderers[] = {
 static void render(FILE *out, const struct report_renderer *f, const struct report *r)
 {
 	void (*const sections[])(FILE *, const struct report *) = {
-	    f->header, f->summary, f->legacy, f->trend, f->changes, f->coverage, f->footer};
+	    f->header, f->summary, f->kx_summary, f->legacy, r->lr.judges_groups ? f->pq : NULL,
+	    f->trend,  f->changes, f->coverage,   f->footer};
 
 	for (size_t i = 0; i < COUNT_OF(sections); i++)
 		if (sections[i])
 			sections[i](out, r);
 }
 
+/* ---------------------------------------------------------------- dated files */
+
+/* A name with a strftime conversion (other than %%) is a dated series of reports. */
+static int is_dated(const char *pattern)
+{
+	for (const char *p = pattern; (p = strchr(p, '%')); p += 2) {
+		if (p[1] != '%')
+			return 1;
+	}
+	return 0;
+}
+
+/* The window as one token: both ends (".." for an open start, as ISO 8601 writes it) and a
+ * hash (FNV-1a) of the policy and the filters, the key of the series. */
+static void window_token(struct report *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char since[32] = "..", until[32];
+
+	for (const char *p = r->policy; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ '\n') * 0x100000001b3ULL;
+	for (const char *p = r->scope; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	if (r->since)
+		report_time(r->since, "%Y-%m-%dT%H:%M:%SZ", since, sizeof since);
+	report_time(r->until, "%Y-%m-%dT%H:%M:%SZ", until, sizeof until);
+	snprintf(r->window, sizeof r->window, "%s/%s;%016llx", since, until, (unsigned long long)h);
+}
+
+/* Whether the file at path is a report of this window and series: its marker is among the
+ * first bytes (the renderers write it in their header). */
+static int same_window(const struct report *r, const char *path)
+{
+	char head[8192], marker[160];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	head[n] = '\0';
+	report_window_marker(r, r->o->format, marker, sizeof marker);
+	return strstr(head, marker) != NULL; /* a report holds no NUL byte */
+}
+
+/* name-K.ext for name.ext (the extension of the last component only), name-K without one. */
+static int suffixed(const char *path, unsigned k, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+	size_t stem = dot && dot > (slash ? slash + 1 : path) ? (size_t)(dot - path) : strlen(path);
+	int n = snprintf(out, len, "%.*s-%u%s", (int)stem, path, k, path + stem);
+
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/*
+ * Puts the written temporary file at path. A dated name (-o legacy-%Y-%m-%d.html) that already
+ * holds a report of another window is kept: the report goes to name-2.ext, name-3.ext... (the
+ * first free one, or the one of this window), and path is changed to say where. link(2) claims
+ * a free name without a race with another report; a filesystem without hard links gets a
+ * check, then rename(2).
+ */
+static int place_file(const struct report *r, const char *tmp, char *path, size_t len)
+{
+	char cand[4096];
+
+	if (!is_dated(r->o->output))
+		return rename(tmp, path);
+	for (unsigned k = 1; k < 1000; k++) {
+		if (k == 1)
+			snprintf(cand, sizeof cand, "%s", path);
+		else if (suffixed(path, k, cand, sizeof cand)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (link(tmp, cand) == 0) {
+			unlink(tmp);
+		} else if (errno == EEXIST) {
+			if (!same_window(r, cand))
+				continue;
+			if (rename(tmp, cand) != 0)
+				return -1;
+		} else if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP) {
+			if (access(cand, F_OK) == 0 && !same_window(r, cand))
+				continue;
+			if (rename(tmp, cand) != 0)
+				return -1;
+		} else {
+			return -1;
+		}
+		if (k > 1)
+			fprintf(stderr,
+			        "tlscensus: '%s' holds the report of another window; this report "
+			        "is '%s'\n",
+			        path, cand);
+		snprintf(path, len, "%s", cand);
+		return 0;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
 /* ---------------------------------------------------------------- output and record */
 
 /* Writes to a temporary file beside the target and renames it, so a scheduled report is never
- * seen half written. */
-static int write_file(const struct report *r, const struct report_renderer *f, const char *path)
+ * seen half written. path: where the report went, on return. */
+static int write_file(const struct report *r, const struct report_renderer *f, char *path,
+                      size_t pathlen)
 {
 	size_t len = strlen(path);
 	char *tmp = malloc(len + 8);
@@ -454,7 +655,7 @@ static int write_file(const struct report *r, const struct report_renderer *f, c
 		goto fail;
 	}
 	out = NULL;
-	if (rename(tmp, path) != 0)
+	if (place_file(r, tmp, path, pathlen) != 0)
 		goto fail;
 	rc = 0;
 fail:
@@ -517,6 +718,8 @@ static void report_free(struct report *r)
 	strv_free(&r->migrated);
 	strv_free(&r->unseen);
 	free(r->migrated_conns);
+	free(r->pq);
+	free(r->pq_trend);
 }
 
 int report_run(const struct census_reader *s, const struct report_options *o)
@@ -556,8 +759,9 @@ int report_run(const struct census_reader *s, const struct report_options *o)
 		r.since = r.prev.found ? r.prev.until : 0;
 	if (gather(&r))
 		goto out;
+	window_token(&r);
 	if (o->output) {
-		if (write_file(&r, renderers[o->format], path)) {
+		if (write_file(&r, renderers[o->format], path, sizeof path)) {
 			rc = REPORT_ERR_OUTPUT;
 			goto out;
 		}

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "groups.h"
 #include "store.h"
 #include "text.h"
 #include "version.h"
@@ -252,6 +253,8 @@ enum export_col {
 	X_HRR,
 	X_FALLBACK,
 	X_JA4,
+	X_SH_GROUP,
+	X_QUIC_VERSION,
 };
 
 static const char export_sql[] =
@@ -259,7 +262,7 @@ static const char export_sql[] =
     "c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "
     "c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "
     "c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "
-    "c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4 "
+    "c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4, c.sh_group, c.quic_version "
     "FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "
     "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL "
     "ORDER BY c.first_ts, c.id";
@@ -420,6 +423,25 @@ static void export_row(FILE *out, sqlite3_stmt *st)
 	json_column_bool(out, st, X_FALLBACK);
 	fputs(", \"ja4\": ", out);
 	json_column_string(out, st, X_JA4);
+	/* Only on QUIC records, after every older key: a TLS or DTLS line keeps the bytes that
+	 * 0.2 wrote (tests/migrate_test.py). */
+	if (sqlite3_column_type(st, X_QUIC_VERSION) != SQLITE_NULL) {
+		char buf[TC_VERSION_TEXT_MAX];
+
+		fputs(", \"quic_version\": ", out);
+		text_json_string(out, tc_quic_version_text(
+		                          (uint32_t)sqlite3_column_int64(st, X_QUIC_VERSION), buf));
+	}
+	/* The key_share group a TLS 1.3 server chose, by its IANA name: the last key (after
+	 * quic_version when a record has one), and only on records with a value, so every
+	 * other record keeps the bytes earlier versions wrote. */
+	if (sqlite3_column_type(st, X_SH_GROUP) != SQLITE_NULL) {
+		char hex[8];
+
+		fputs(", \"server_group\": ", out);
+		text_json_string(out,
+		                 group_text((uint16_t)sqlite3_column_int(st, X_SH_GROUP), hex));
+	}
 	fputs("}\n", out);
 }
 

@@ -3,6 +3,7 @@
  * names and struct offsets, no SQL dialect and no connection.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pair_row.h"
@@ -29,9 +30,15 @@ const struct pair_column pair_columns[] = {
     {"connections", PAIR_COUNT, AT(connections), NULL},
     {"first_seen", PAIR_TIME, AT(first_seen), NULL},
     {"last_seen", PAIR_TIME, AT(last_seen), NULL},
+    /* key exchange (post-quantum rules): NULL in rows folded by --retain */
+    {"groups", PAIR_GROUPS, AT(groups), "''", AT(n_groups)},
+    {"key_shares", PAIR_GROUPS, AT(key_shares), "''", AT(n_key_shares)},
+    {"sh_group", PAIR_INT, AT(server_group), "-1"},
+    {"hrr", PAIR_KNOWN, AT(hrr), "0"},
 };
 const size_t pair_column_count = COUNT_OF(pair_columns);
-const size_t pair_key_count = COUNT_OF(pair_columns) - 3;
+const size_t pair_kx_count = 4;
+const size_t pair_key_count = COUNT_OF(pair_columns) - PAIR_COUNTS - 4;
 
 enum tc_conn_status pair_status_of(const char *text)
 {
@@ -43,8 +50,32 @@ enum tc_conn_status pair_status_of(const char *text)
 	return TC_CONN_STATUS_COUNT;
 }
 
-int pair_from_row(struct tc_pair *p, const struct pair_cells *cells, void *row)
+size_t pair_parse_groups(const char *text, uint16_t *v, size_t cap)
 {
+	size_t n = 0;
+	const char *p = text ? strchr(text, '[') : NULL;
+
+	while (p && n < cap) {
+		char *end;
+		long g;
+
+		p++;
+		while (*p == ' ')
+			p++;
+		g = strtol(p, &end, 10);
+		if (end == p || g < 0 || g > 0xffff)
+			break;
+		v[n++] = (uint16_t)g;
+		p = strchr(end, ',');
+	}
+	return n;
+}
+
+int pair_from_row(struct tc_pair *p, const struct pair_cells *cells, void *row,
+                  struct pair_lists *lists)
+{
+	size_t list = 0;
+
 	memset(p, 0, sizeof *p);
 	for (size_t i = 0; i < pair_column_count; i++) {
 		const struct pair_column *c = &pair_columns[i];
@@ -73,18 +104,44 @@ int pair_from_row(struct tc_pair *p, const struct pair_cells *cells, void *row)
 		case PAIR_TIME:
 			*(double *)at = cells->real(row, (int)i);
 			break;
+		case PAIR_GROUPS: {
+			uint16_t *v = lists->v[list++ % 2];
+			const uint16_t *cv = v;
+
+			*(size_t *)((char *)p + c->count_offset) =
+			    pair_parse_groups(cells->text(row, (int)i), v, TC_MAX_GROUPS);
+			memcpy(at, &cv, sizeof cv);
+			break;
+		}
+		case PAIR_KNOWN:
+			*(int *)at = (int)cells->integer(row, (int)i);
+			p->kx_known = cells->text(row, (int)i) != NULL;
+			break;
 		}
 	}
+	/* without the facts, no group either (a folded inventory row) */
+	if (!p->kx_known)
+		p->server_group = -1;
 	return 0;
 }
 
-const char *pair_key_names(char buf[PAIR_KEY_NAMES_MAX])
+static const char *names(char buf[PAIR_KEY_NAMES_MAX], size_t from, size_t count)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < pair_key_count && n < PAIR_KEY_NAMES_MAX; i++)
-		n += (size_t)snprintf(buf + n, PAIR_KEY_NAMES_MAX - n, "%s%s", i ? ", " : "",
+	for (size_t i = from; i < from + count && n < PAIR_KEY_NAMES_MAX; i++)
+		n += (size_t)snprintf(buf + n, PAIR_KEY_NAMES_MAX - n, "%s%s", i > from ? ", " : "",
 		                      pair_columns[i].name);
 	return buf;
+}
+
+const char *pair_key_names(char buf[PAIR_KEY_NAMES_MAX])
+{
+	return names(buf, 0, pair_key_count);
+}
+
+const char *pair_kx_names(char buf[PAIR_KEY_NAMES_MAX])
+{
+	return names(buf, pair_key_count + PAIR_COUNTS, pair_kx_count);
 }

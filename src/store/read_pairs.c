@@ -11,6 +11,7 @@
  * is counted from the connection rows, so --retain pruning forgets it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -19,17 +20,23 @@
 #include "read.h"
 #include "store.h"
 
+/* The columns both row readers return are pair_row.h's: the key (%1$s), the counts, the
+ * key-exchange facts (%2$s). Views made by an older tlscensus lack the latter (read-only
+ * opens leave the views as they are): then every pair comes without them (NULLs), and a
+ * warning says how to get them. */
+#define PAIR_NO_KX "NULL, NULL, NULL, NULL"
+
 /* The inventory: a row overlapping the window counts whole (its connections are not dated
- * one by one any more). %s: the key columns (pair_row.h). */
+ * one by one any more). */
 static const char inventory_sql[] =
-    "SELECT %s, connections, first_seen, last_seen FROM inventory "
+    "SELECT %1$s, connections, first_seen, last_seen, %2$s FROM inventory "
     "WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR server_port = ?3)";
 
 /* The connection rows, grouped like the inventory: exact for a window they cover. */
 static const char connections_sql[] =
-    "SELECT %s, count(*), min(first_ts), max(first_ts) FROM inventory_keys "
+    "SELECT %1$s, count(*), min(first_ts), max(first_ts), %2$s FROM inventory_keys "
     "WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY %s";
+    "GROUP BY %1$s%3$s";
 
 /* Connections without any hello (the capture began mid-stream): no inventory row has them. */
 static const char midstream_sql[] =
@@ -38,7 +45,7 @@ static const char midstream_sql[] =
     "AND first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
     "GROUP BY client_ip, server_ip";
 
-/* Stored text; NULL for SQL NULL. */
+/* Stored text; NULL for SQL NULL and, with empty_is_null, for the '' that means none. */
 static const char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
 {
 	const char *t = (const char *)sqlite3_column_text(st, col);
@@ -71,27 +78,30 @@ static void bind_window(sqlite3_stmt *st, const struct filter *f)
 	sqlite3_bind_int(st, 3, f->port);
 }
 
-/* An SQLite result code; *stopped set when fn asked to stop. */
-static int read_rows(struct store *s, const char *sql_format, const struct filter *f,
+/* sql: inventory_sql or connections_sql; old: the views lack the key-exchange columns. */
+static int read_rows(struct store *s, const char *sql_format, int old, const struct filter *f,
                      store_pair_fn fn, void *ctx, int *stopped)
 {
-	char keys[PAIR_KEY_NAMES_MAX], sql[2 * PAIR_KEY_NAMES_MAX + 512];
+	char keys[PAIR_KEY_NAMES_MAX], kx[PAIR_KEY_NAMES_MAX], group[PAIR_KEY_NAMES_MAX + 2];
+	char sql[4 * PAIR_KEY_NAMES_MAX + 512];
+	struct pair_lists lists;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	pair_key_names(keys);
-	/* The formats are this file's own, with one or two %s for the key columns. */
+	pair_kx_names(kx);
+	snprintf(group, sizeof group, "%s%s", old ? "" : ", ", old ? "" : kx);
+	/* The formats are this file's own: %1$s the key, %2$s the facts, %3$s more grouping. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(sql, sizeof sql, sql_format, keys, keys);
+	snprintf(sql, sizeof sql, sql_format, keys, old ? PAIR_NO_KX : kx, group);
 #pragma GCC diagnostic pop
 	rc = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL);
-
 	if (rc == SQLITE_OK)
 		bind_window(st, f);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct tc_pair p;
-		int whole = pair_from_row(&p, &sqlite_cells, st) == 0;
+		int whole = pair_from_row(&p, &sqlite_cells, st, &lists) == 0;
 
 		rc = SQLITE_OK;
 		/* The addresses are NOT NULL: without text, SQLite ran out of memory. */
@@ -122,6 +132,7 @@ static int read_midstream(struct store *s, const struct filter *f, store_pair_fn
 		    .cipher = -1,
 		    .ch_max_version = -1,
 		    .alert_desc = -1,
+		    .server_group = -1,
 		    .parse_status = TC_CONN_MIDSTREAM,
 		    .connections = (uint64_t)sqlite3_column_int64(st, 2),
 		};
@@ -151,6 +162,24 @@ static int query_double(struct store *s, const char *sql, double *out)
 	return have;
 }
 
+/* 1 when the views have the key-exchange columns (see PAIR_NO_KX). */
+static int views_have_kx(struct store *s)
+{
+	static const char *const views[] = {"inventory_keys", "inventory"};
+	char kx[PAIR_KEY_NAMES_MAX], sql[PAIR_KEY_NAMES_MAX + 64];
+	int ok = 1;
+
+	pair_kx_names(kx);
+	for (size_t i = 0; ok && i < sizeof views / sizeof views[0]; i++) {
+		sqlite3_stmt *st = NULL;
+
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s LIMIT 0", kx, views[i]);
+		ok = sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) == SQLITE_OK;
+		sqlite3_finalize(st);
+	}
+	return ok;
+}
+
 /* 1 when the connection rows answer for f's window (see the head of this file). */
 static int use_connections(struct store *s, const struct filter *f)
 {
@@ -170,11 +199,18 @@ static int use_connections(struct store *s, const struct filter *f)
 int store_read_pairs(struct store *s, const struct filter *f, store_pair_fn fn, void *ctx,
                      int *from_connections)
 {
-	int stopped = 0, rc;
+	int stopped = 0, rc, old = !views_have_kx(s);
 
+	if (old)
+		fprintf(
+		    stderr,
+		    "tlscensus: warning: database '%s' has the views of an older tlscensus, "
+		    "without the key-exchange columns: key-exchange rules cannot judge its "
+		    "connections. Run 'tlscensus migrate --db %s' (as a user who may write it)\n",
+		    store_path(s), store_path(s));
 	*from_connections = use_connections(s, f);
-	rc =
-	    read_rows(s, *from_connections ? connections_sql : inventory_sql, f, fn, ctx, &stopped);
+	rc = read_rows(s, *from_connections ? connections_sql : inventory_sql, old, f, fn, ctx,
+	               &stopped);
 	if (rc == SQLITE_OK && !stopped)
 		rc = read_midstream(s, f, fn, ctx, &stopped);
 	if (rc == SQLITE_NOMEM) {

@@ -38,6 +38,12 @@ static int sq_trend(void *self, const struct store_scope *sc, double start, doub
 	return store_report_trend(self, sc, start, span, out, n);
 }
 
+static int sq_group_trend(void *self, const struct store_scope *sc, double start, double span,
+                          struct store_trend_count **out, size_t *n)
+{
+	return store_report_group_trend(self, sc, start, span, out, n);
+}
+
 static int sq_clients(void *self, const struct store_scope *sc, const char *const *clients,
                       size_t n, uint64_t *out)
 {
@@ -68,6 +74,7 @@ static const struct census_reader_ops sqlite_ops = {
     .versions = sq_versions,
     .ciphers = sq_ciphers,
     .trend = sq_trend,
+    .group_trend = sq_group_trend,
     .client_connections = sq_clients,
     .coverage = sq_coverage,
     .previous = sq_previous,

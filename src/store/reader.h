@@ -22,6 +22,8 @@ struct census_reader_ops {
 	               size_t *n);
 	int (*trend)(void *self, const struct store_scope *sc, double start, double span_seconds,
 	             struct store_trend_count **out, size_t *n);
+	int (*group_trend)(void *self, const struct store_scope *sc, double start,
+	                   double span_seconds, struct store_trend_count **out, size_t *n);
 	int (*client_connections)(void *self, const struct store_scope *sc,
 	                          const char *const *clients, size_t n, uint64_t *out);
 	int (*coverage)(void *self, double since, double until, double now,

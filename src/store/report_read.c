@@ -123,6 +123,9 @@ static int totals_row(void *ctx, sqlite3_stmt *st)
 	t->servers = (uint64_t)sqlite3_column_int64(st, 2);
 	t->first = sqlite3_column_double(st, 3);
 	t->last = sqlite3_column_double(st, 4);
+	t->tcp = (uint64_t)sqlite3_column_int64(st, 5);
+	t->dtls = (uint64_t)sqlite3_column_int64(st, 6);
+	t->quic = (uint64_t)sqlite3_column_int64(st, 7);
 	return 0;
 }
 
@@ -132,7 +135,10 @@ int store_report_totals(struct store *s, const struct store_scope *sc, struct st
 	return each_row(s,
 	                prepare(s, sc,
 	                        "SELECT count(*), count(DISTINCT c.client_ip), "
-	                        "count(DISTINCT c.server_ip), min(c.first_ts), max(c.first_ts) "
+	                        "count(DISTINCT c.server_ip), min(c.first_ts), max(c.first_ts), "
+	                        "total(c.transport = 'tcp'), "
+	                        "total(c.transport = 'udp' AND c.quic_version IS NULL), "
+	                        "total(c.quic_version IS NOT NULL) "
 	                        "FROM connections c WHERE" WINDOW),
 	                totals_row, out);
 }
@@ -218,14 +224,11 @@ static int trend_row(void *ctx, sqlite3_stmt *st)
 	return 0;
 }
 
-int store_report_trend(struct store *s, const struct store_scope *sc, double start,
-                       double span_seconds, struct store_trend_count **out, size_t *n)
+static int trend_by(struct store *s, const struct store_scope *sc, const char *sql, double start,
+                    double span_seconds, struct store_trend_count **out, size_t *n)
 {
 	struct trend t = {0};
-	sqlite3_stmt *st =
-	    prepare(s, sc,
-	            "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
-	            "c.version, count(*) FROM connections c WHERE " WINDOW "GROUP BY b, c.version");
+	sqlite3_stmt *st = prepare(s, sc, sql);
 	int rc;
 
 	if (st) {
@@ -240,6 +243,26 @@ int store_report_trend(struct store *s, const struct store_scope *sc, double sta
 	*out = t.v;
 	*n = t.n;
 	return rc;
+}
+
+int store_report_trend(struct store *s, const struct store_scope *sc, double start,
+                       double span_seconds, struct store_trend_count **out, size_t *n)
+{
+	return trend_by(s, sc,
+	                "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
+	                "c.version, count(*) FROM connections c WHERE " WINDOW
+	                "GROUP BY b, c.version",
+	                start, span_seconds, out, n);
+}
+
+int store_report_group_trend(struct store *s, const struct store_scope *sc, double start,
+                             double span_seconds, struct store_trend_count **out, size_t *n)
+{
+	return trend_by(s, sc,
+	                "SELECT CAST((c.first_ts - ?3) / ?4 AS INTEGER) AS b, "
+	                "c.sh_group, count(*) FROM connections c WHERE " WINDOW
+	                "GROUP BY b, c.sh_group",
+	                start, span_seconds, out, n);
 }
 
 /* ---------------------------------------------------------------- clients */

@@ -26,7 +26,8 @@ struct store_scope {
 
 struct store_totals {
 	uint64_t connections, clients, servers;
-	double first, last; /* first_ts of the earliest and the latest connection; 0: none */
+	uint64_t tcp, dtls, quic; /* connections by transport: TLS over TCP, DTLS, QUIC */
+	double first, last;       /* first_ts of the earliest and the latest connection; 0: none */
 };
 
 int store_report_totals(struct store *s, const struct store_scope *sc, struct store_totals *out);
@@ -54,6 +55,10 @@ struct store_trend_count {
 
 int store_report_trend(struct store *s, const struct store_scope *sc, double start,
                        double span_seconds, struct store_trend_count **out, size_t *n);
+/* The same per key_share group the server chose (in .version): -1 when none (TLS 1.2 and
+ * older, or no ServerHello). The report classifies the groups (groups.h); no SQL does. */
+int store_report_group_trend(struct store *s, const struct store_scope *sc, double start,
+                             double span_seconds, struct store_trend_count **out, size_t *n);
 
 /* For each of n client addresses, its connections in the scope. */
 int store_report_client_connections(struct store *s, const struct store_scope *sc,

@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "alerts.h"
 #include "ciphers.h"
+#include "groups.h"
 #include "idcache.h"
 #include "schema.h"
 #include "store.h"
@@ -341,6 +342,25 @@ static int fill_alerts(struct store *s)
 	return rc;
 }
 
+static int fill_groups(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = exec(s, "DELETE FROM tls_groups");
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT INTO tls_groups VALUES (?1, ?2, ?3)", -1,
+		                        &st, NULL);
+	for (size_t i = 0; rc == SQLITE_OK && i < group_count(); i++) {
+		sqlite3_bind_int(st, 1, group_at(i)->value);
+		sqlite3_bind_text(st, 2, group_at(i)->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, group_kind_name(group_at(i)->kind), -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* conn.status and conn.error hold the enum values of record.h and dissector.h: these tables
  * name them, so the values must never be renumbered (new ones go at the end). */
 static int fill_codes(struct store *s)
@@ -382,7 +402,8 @@ static int refs_stale(struct store *s)
 	       query_int(s, "SELECT count(*) FROM alert_descriptions") !=
 	           (int64_t)tc_alert_count() ||
 	       query_int(s, "SELECT count(*) FROM conn_statuses") != TC_CONN_STATUS_COUNT ||
-	       query_int(s, "SELECT count(*) FROM parse_errors") != TC_ERR_COUNT - 1;
+	       query_int(s, "SELECT count(*) FROM parse_errors") != TC_ERR_COUNT - 1 ||
+	       query_int(s, "SELECT count(*) FROM tls_groups") != (int64_t)group_count();
 }
 
 /* ---------------------------------------------------------------- open */
@@ -589,6 +610,8 @@ static int apply_schema(struct store *s, char *err, size_t errlen)
 			rc = fill_alerts(s);
 		if (rc == SQLITE_OK)
 			rc = fill_codes(s);
+		if (rc == SQLITE_OK)
+			rc = fill_groups(s);
 	}
 	if (rc == SQLITE_OK)
 		rc = exec(s, "COMMIT");

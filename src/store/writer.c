@@ -27,10 +27,13 @@
 #define WRITER_STAGE  32
 #define WRITER_NAP_MS 20
 
+_Static_assert(sizeof(struct run_stats) % sizeof(uint64_t) == 0, "run_stats: counters only");
+
 enum item_kind { ITEM_PUT, ITEM_TOUCH, ITEM_FORGET, ITEM_STATS, ITEM_PRUNE, ITEM_SYNC };
 
 struct item {
 	uint8_t kind;
+	uint8_t port; /* the producer that queued it (struct writer_port) */
 	uint64_t token;
 	struct tc_record rec;
 	struct tc_handshake hs; /* owns ch and sh for ITEM_PUT */
@@ -54,24 +57,34 @@ struct writer {
 	pthread_cond_t not_empty, not_full, synced;
 	struct item *ring;
 	size_t head, count;    /* items at ring[head .. head+count) mod WRITER_QUEUE */
+	size_t cap;            /* items queued at most: WRITER_QUEUE, or WRITER_QUEUE_BLOCK */
 	struct item *batch;    /* the writer thread's copy of the items it is processing */
 	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
 	int stopping;
 	int urgent;   /* a control item is queued: do not nap */
 	int sleeping; /* the writer waits on not_empty (under the lock) */
-	/* Memory the packet thread allocated and the writer is done with. Freed by the packet
-	 * thread (writer_put), not here: glibc's arena lock, taken by a free from another thread,
-	 * cost both threads futex waits on every connection (perf: ~8 % of a bench-1G read). */
-	void **trash;
-	size_t trash_n, trash_cap;
-	struct item *stage; /* the packet thread's: records not yet in the queue */
-	size_t staged;
+	struct writer_port *ports[WRITER_MAX_PORTS];
+	unsigned nports;
+	struct run_stats *port_stats; /* the latest counters of each port, summed into the run */
 	struct rowmap map;
-	struct tc_sink sink; /* this writer as the census sees it */
 };
 
-static const struct tc_sink_ops writer_sink_ops;
+/*
+ * One producer (a packet thread) of a writer. Its staging area and its trash are its own:
+ * memory a packet thread allocated goes back to that thread to be freed, because glibc's arena
+ * lock, taken by a free from another thread, cost both threads futex waits on every
+ * connection (perf: ~8 % of a bench-1G read). The trash is guarded by the writer's lock.
+ */
+struct writer_port {
+	struct writer *w;
+	unsigned id;
+	void **trash;
+	size_t trash_n, trash_cap;
+	struct item *stage; /* records not yet in the queue */
+	size_t staged;
+	struct tc_sink sink; /* this port as its census sees it */
+};
 
 #define TOMBSTONE UINT64_MAX
 
@@ -150,6 +163,7 @@ static void trash_batch(struct writer *w, size_t n)
 
 		if (it->kind != ITEM_PUT)
 			continue;
+		struct writer_port *port = w->ports[it->port];
 		p[k++] = it->hs.ch;
 		p[k++] = it->hs.sh;
 		if (it->hs.prints) {
@@ -160,30 +174,49 @@ static void trash_batch(struct writer *w, size_t n)
 		it->hs.ch = NULL;
 		it->hs.sh = NULL;
 		it->hs.prints = NULL;
-		if (w->trash_n + k > w->trash_cap) {
-			size_t cap = w->trash_cap ? w->trash_cap * 2 : 1024;
-			void **t = realloc(w->trash, cap * sizeof *t);
+		if (port->trash_n + k > port->trash_cap) {
+			size_t cap = port->trash_cap ? port->trash_cap * 2 : 1024;
+			void **t = realloc(port->trash, cap * sizeof *t);
 			if (!t) { /* out of memory: free here, contention is the lesser evil */
 				free_all(p, k);
 				continue;
 			}
-			w->trash = t;
-			w->trash_cap = cap;
+			port->trash = t;
+			port->trash_cap = cap;
 		}
 		for (size_t j = 0; j < k; j++)
-			w->trash[w->trash_n++] = p[j];
+			port->trash[port->trash_n++] = p[j];
 	}
 }
 
-/* Under the lock: takes up to max pointers of trash into out, for freeing after unlocking. */
-static size_t trash_take(struct writer *w, void **out, size_t max)
+/* Under the lock: takes up to max pointers of a port's trash into out, for freeing after
+ * unlocking. */
+static size_t trash_take(struct writer_port *p, void **out, size_t max)
 {
-	size_t n = w->trash_n < max ? w->trash_n : max;
+	size_t n = p->trash_n < max ? p->trash_n : max;
 
-	w->trash_n -= n;
+	p->trash_n -= n;
 	if (n) /* trash is NULL until the first batch */
-		memcpy(out, w->trash + w->trash_n, n * sizeof *out);
+		memcpy(out, p->trash + p->trash_n, n * sizeof *out);
 	return n;
+}
+
+/* Tokens are the census's own; the port makes them one name space in the row map. */
+static uint64_t map_key(const struct item *it)
+{
+	return it->token << 8 | it->port;
+}
+
+/* A run's counters are the sum of its ports' (each packet thread counts its own). */
+static void sum_stats(struct run_stats *sum, const struct run_stats *all, unsigned n)
+{
+	memset(sum, 0, sizeof *sum);
+	for (unsigned i = 0; i < n; i++) {
+		const uint64_t *a = (const uint64_t *)&all[i];
+		uint64_t *t = (uint64_t *)sum;
+		for (size_t j = 0; j < sizeof *sum / sizeof(uint64_t); j++)
+			t[j] += a[j];
+	}
 }
 
 static void count_error(struct writer *w)
@@ -201,23 +234,28 @@ static void process(struct writer *w, struct item *it)
 		it->rec.app_label = it->label[0] ? it->label : NULL;
 		row = store_put(w->store, &it->rec);
 		if (row > 0)
-			map_put(&w->map, it->token, row);
+			map_put(&w->map, map_key(it), row);
 		else
 			count_error(w);
 		/* The hellos go back to the packet thread to be freed (see trash_take). */
 		break;
 	case ITEM_TOUCH:
-		row = map_take(&w->map, it->token);
+		row = map_take(&w->map, map_key(it));
 		if (row > 0 && store_touch(w->store, row, &it->rec))
 			count_error(w);
 		break;
 	case ITEM_FORGET:
-		map_take(&w->map, it->token);
+		map_take(&w->map, map_key(it));
 		break;
-	case ITEM_STATS:
-		if (store_run_update(w->store, &it->stats))
+	case ITEM_STATS: {
+		struct run_stats sum;
+
+		w->port_stats[it->port] = it->stats;
+		sum_stats(&sum, w->port_stats, w->nports);
+		if (store_run_update(w->store, &sum))
 			count_error(w);
 		break;
+	}
 	case ITEM_PRUNE:
 		/* Batches of 10000 keep each write transaction short, so readers and the next
 		 * records never wait long behind a prune of months of rows. */
@@ -283,7 +321,7 @@ static void *writer_main(void *arg)
 		/* Take a batch out by value under one lock, so the packet thread may refill the
 		 * slots at once and neither side pays a lock and a wake-up per record. */
 		size_t n = w->count < WRITER_BATCH ? w->count : WRITER_BATCH;
-		int was_full = w->count == WRITER_QUEUE;
+		int was_full = w->count == w->cap;
 		for (size_t i = 0; i < n; i++) {
 			w->batch[i] = w->ring[w->head];
 			w->head = (w->head + 1) % WRITER_QUEUE;
@@ -318,43 +356,82 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-struct writer *writer_start(struct store *st, enum writer_mode mode)
+static void port_free(struct writer_port *p)
+{
+	if (!p)
+		return;
+	free_all(p->trash, p->trash_n);
+	free(p->trash);
+	free(p->stage);
+	free(p);
+}
+
+static const struct tc_sink_ops port_sink_ops;
+
+struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsigned nports)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 
-	if (!w)
-		return NULL;
-	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
-	w->batch = calloc(WRITER_BATCH, sizeof(*w->batch));
-	w->stage = calloc(WRITER_STAGE, sizeof(*w->stage));
-	if (!w->ring || !w->batch || !w->stage) {
-		free(w->ring);
-		free(w->batch);
-		free(w->stage);
+	if (!w || nports == 0 || nports > WRITER_MAX_PORTS) {
 		free(w);
 		return NULL;
 	}
+	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
+	w->batch = calloc(WRITER_BATCH, sizeof(*w->batch));
+	w->port_stats = calloc(nports, sizeof(*w->port_stats));
+	int ok = w->ring && w->batch && w->port_stats;
+	for (unsigned i = 0; ok && i < nports; i++) {
+		struct writer_port *p = calloc(1, sizeof(*p));
+		if (p && !(p->stage = calloc(WRITER_STAGE, sizeof(*p->stage)))) {
+			free(p);
+			p = NULL;
+		}
+		if (!p) {
+			ok = 0;
+			break;
+		}
+		p->w = w;
+		p->id = i;
+		p->sink.ops = &port_sink_ops;
+		p->sink.ctx = p;
+		w->ports[w->nports++] = p;
+	}
 	w->store = st;
 	w->mode = mode;
-	w->sink.ops = &writer_sink_ops;
-	w->sink.ctx = w;
+	/* Reading files, the queue only evens out the two threads' pace; every queued record
+	 * holds its hellos (a ClientHello's lists are several KiB), so a long one is memory that
+	 * buys nothing. A live capture keeps the long queue: bursts must not drop. */
+	w->cap = mode == WRITER_BLOCK ? WRITER_QUEUE_BLOCK : WRITER_QUEUE;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->not_empty, NULL);
 	pthread_cond_init(&w->not_full, NULL);
 	pthread_cond_init(&w->synced, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	if (!ok || pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		for (unsigned i = 0; i < w->nports; i++)
+			port_free(w->ports[i]);
 		free(w->ring);
 		free(w->batch);
+		free(w->port_stats);
 		free(w);
 		return NULL;
 	}
 	return w;
 }
 
+struct writer *writer_start(struct store *st, enum writer_mode mode)
+{
+	return writer_start_ports(st, mode, 1);
+}
+
+struct writer_port *writer_port(struct writer *w, unsigned i)
+{
+	return i < w->nports ? w->ports[i] : NULL;
+}
+
 /* Reserves a slot; returns NULL (and counts) when dropping. Called with the lock held. */
 static struct item *reserve(struct writer *w, int may_drop)
 {
-	while (w->count == WRITER_QUEUE) {
+	while (w->count == w->cap) {
 		if (may_drop && w->mode == WRITER_DROP) {
 			w->dropped++;
 			return NULL;
@@ -367,11 +444,12 @@ static struct item *reserve(struct writer *w, int may_drop)
 
 /* A record wakes the writer when the queue reaches WRITER_WAKE; a control item (sync, stats,
  * prune) at once, since its caller may be waiting for it. */
-static void commit_slot(struct writer *w)
+static void commit_slot(struct writer *w, const struct writer_port *p)
 {
-	const struct item *it = &w->ring[(w->head + w->count) % WRITER_QUEUE];
+	struct item *it = &w->ring[(w->head + w->count) % WRITER_QUEUE];
 	int urgent = it->kind == ITEM_SYNC || it->kind == ITEM_STATS || it->kind == ITEM_PRUNE;
 
+	it->port = (uint8_t)p->id;
 	w->count++;
 	w->urgent |= urgent;
 	/* Only a sleeping writer is signalled, once: an awake one looks at the queue again. */
@@ -397,44 +475,47 @@ static void fill_put(struct item *it, uint64_t token, const struct tc_record *r,
 	snprintf(it->label, sizeof(it->label), "%s", r->app_label ? r->app_label : "");
 }
 
-/* Moves the staged records into the queue (waiting for room: only WRITER_BLOCK stages), and
- * frees the memory the writer is done with. Packet thread only. */
-static void stage_flush(struct writer *w)
+/* Moves a port's staged records into the queue (waiting for room: only WRITER_BLOCK stages),
+ * and frees the memory the writer is done with. The port's own thread only. */
+static void stage_flush(struct writer_port *p)
 {
+	struct writer *w = p->w;
 	void *trash[256];
 	size_t nt;
 
-	if (!w->staged)
+	if (!p->staged)
 		return;
 	pthread_mutex_lock(&w->lock);
-	nt = trash_take(w, trash, COUNT_OF(trash));
-	for (size_t i = 0; i < w->staged; i++) {
+	nt = trash_take(p, trash, COUNT_OF(trash));
+	for (size_t i = 0; i < p->staged; i++) {
 		struct item *it = reserve(w, 0);
-		*it = w->stage[i];
-		commit_slot(w);
+		*it = p->stage[i];
+		commit_slot(w, p);
 	}
 	pthread_mutex_unlock(&w->lock);
-	w->staged = 0;
+	p->staged = 0;
 	free_all(trash, nt);
 }
 
-int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
+int writer_port_put(struct writer_port *p, uint64_t token, const struct tc_record *r,
+                    struct tc_handshake *hs)
 {
+	struct writer *w = p->w;
 	void *trash[256];
 	size_t nt;
 
-	if (w->mode == WRITER_BLOCK) { /* mode changes only on this thread (writer_set_mode) */
-		fill_put(&w->stage[w->staged++], token, r, hs);
-		if (w->staged == WRITER_STAGE)
-			stage_flush(w);
+	if (w->mode == WRITER_BLOCK) { /* mode changes only while producers are idle */
+		fill_put(&p->stage[p->staged++], token, r, hs);
+		if (p->staged == WRITER_STAGE)
+			stage_flush(p);
 		return 0;
 	}
 	pthread_mutex_lock(&w->lock);
-	nt = trash_take(w, trash, COUNT_OF(trash));
+	nt = trash_take(p, trash, COUNT_OF(trash));
 	struct item *it = reserve(w, 1); /* NULL: dropped, the hellos stay with the caller */
 	if (it) {
 		fill_put(it, token, r, hs);
-		commit_slot(w);
+		commit_slot(w, p);
 	}
 	pthread_mutex_unlock(&w->lock);
 	free_all(trash, nt);
@@ -450,69 +531,105 @@ static void fill_touch(struct item *it, uint64_t token, const struct tc_record *
 	it->rec.app_label = NULL;
 }
 
-int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed)
+int writer_port_touch(struct writer_port *p, uint64_t token, const struct tc_record *r,
+                      int changed)
 {
+	struct writer *w = p->w;
+
 	/* Staged like records, behind the put it follows, so the order holds. */
 	if (w->mode == WRITER_BLOCK) {
-		fill_touch(&w->stage[w->staged++], token, r, changed);
-		if (w->staged == WRITER_STAGE)
-			stage_flush(w);
+		fill_touch(&p->stage[p->staged++], token, r, changed);
+		if (p->staged == WRITER_STAGE)
+			stage_flush(p);
 		return 0;
 	}
-	stage_flush(w); /* records staged before this call go first */
+	stage_flush(p); /* records staged before this call go first */
 	pthread_mutex_lock(&w->lock);
 	/* A touch is never dropped: its row is already in the database, and the map must not
 	 * keep the token. The queue drains quickly, so this wait is short. */
 	fill_touch(reserve(w, 0), token, r, changed);
-	commit_slot(w);
+	commit_slot(w, p);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
 
-int writer_run_stats(struct writer *w, const struct run_stats *st)
+int writer_port_run_stats(struct writer_port *p, const struct run_stats *st)
 {
-	stage_flush(w); /* records staged before this call go first */
+	struct writer *w = p->w;
+
+	stage_flush(p); /* records staged before this call go first */
 	pthread_mutex_lock(&w->lock);
 	struct item *it = reserve(w, 1);
 	if (it) {
 		it->kind = ITEM_STATS;
 		it->stats = *st;
-		commit_slot(w);
+		commit_slot(w, p);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return it ? 0 : -1;
 }
 
-int writer_prune(struct writer *w, double before_unix)
+int writer_port_prune(struct writer_port *p, double before_unix)
 {
-	stage_flush(w); /* records staged before this call go first */
+	struct writer *w = p->w;
+
+	stage_flush(p); /* records staged before this call go first */
 	pthread_mutex_lock(&w->lock);
 	struct item *it = reserve(w, 1);
 	if (it) {
 		it->kind = ITEM_PRUNE;
 		it->before = before_unix;
-		commit_slot(w);
+		commit_slot(w, p);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return it ? 0 : -1;
 }
 
-void writer_sync(struct writer *w)
+void writer_port_sync(struct writer_port *p)
 {
-	stage_flush(w); /* records staged before this call go first */
+	struct writer *w = p->w;
+
+	stage_flush(p); /* records staged before this call go first */
 	pthread_mutex_lock(&w->lock);
 	struct item *it = reserve(w, 0);
 	it->kind = ITEM_SYNC;
-	commit_slot(w);
+	commit_slot(w, p);
 	uint64_t mine = w->queued;
 	while (w->done < mine)
 		pthread_cond_wait(&w->synced, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Port 0, for a writer with one producer. */
+int writer_put(struct writer *w, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
+{
+	return writer_port_put(w->ports[0], token, r, hs);
+}
+
+int writer_touch(struct writer *w, uint64_t token, const struct tc_record *r, int changed)
+{
+	return writer_port_touch(w->ports[0], token, r, changed);
+}
+
+int writer_run_stats(struct writer *w, const struct run_stats *st)
+{
+	return writer_port_run_stats(w->ports[0], st);
+}
+
+int writer_prune(struct writer *w, double before_unix)
+{
+	return writer_port_prune(w->ports[0], before_unix);
+}
+
+void writer_sync(struct writer *w)
+{
+	writer_port_sync(w->ports[0]);
+}
+
 void writer_set_mode(struct writer *w, enum writer_mode mode)
 {
-	stage_flush(w); /* records staged before this call go first */
+	for (unsigned i = 0; i < w->nports; i++) /* records staged before this call go first */
+		stage_flush(w->ports[i]);
 	pthread_mutex_lock(&w->lock);
 	w->mode = mode;
 	pthread_mutex_unlock(&w->lock);
@@ -535,7 +652,8 @@ void writer_stop(struct writer *w)
 {
 	if (!w)
 		return;
-	stage_flush(w);
+	for (unsigned i = 0; i < w->nports; i++)
+		stage_flush(w->ports[i]);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
 	pthread_cond_signal(&w->not_empty);
@@ -545,13 +663,13 @@ void writer_stop(struct writer *w)
 	pthread_cond_destroy(&w->not_empty);
 	pthread_cond_destroy(&w->not_full);
 	pthread_cond_destroy(&w->synced);
-	free_all(w->trash, w->trash_n);
-	free(w->trash);
+	for (unsigned i = 0; i < w->nports; i++)
+		port_free(w->ports[i]);
 	free(w->map.keys);
 	free(w->map.rows);
 	free(w->ring);
 	free(w->batch);
-	free(w->stage);
+	free(w->port_stats);
 	free(w);
 }
 
@@ -559,35 +677,35 @@ void writer_stop(struct writer *w)
 
 static int sink_put(void *ctx, uint64_t token, const struct tc_record *r, struct tc_handshake *hs)
 {
-	return writer_put(ctx, token, r, hs);
+	return writer_port_put(ctx, token, r, hs);
 }
 
 static int sink_touch(void *ctx, uint64_t token, const struct tc_record *r, int changed)
 {
-	return writer_touch(ctx, token, r, changed);
+	return writer_port_touch(ctx, token, r, changed);
 }
 
 static int sink_run_stats(void *ctx, const struct run_stats *st)
 {
-	return writer_run_stats(ctx, st);
+	return writer_port_run_stats(ctx, st);
 }
 
 static int sink_prune(void *ctx, double before_unix)
 {
-	return writer_prune(ctx, before_unix);
+	return writer_port_prune(ctx, before_unix);
 }
 
 static void sink_sync(void *ctx)
 {
-	writer_sync(ctx);
+	writer_port_sync(ctx);
 }
 
 static uint64_t sink_dropped(void *ctx)
 {
-	return writer_dropped(ctx);
+	return writer_dropped(((struct writer_port *)ctx)->w);
 }
 
-static const struct tc_sink_ops writer_sink_ops = {
+static const struct tc_sink_ops port_sink_ops = {
     .put = sink_put,
     .touch = sink_touch,
     .run_stats = sink_run_stats,
@@ -596,7 +714,12 @@ static const struct tc_sink_ops writer_sink_ops = {
     .dropped = sink_dropped,
 };
 
+const struct tc_sink *writer_port_sink(struct writer_port *p)
+{
+	return &p->sink;
+}
+
 const struct tc_sink *writer_sink(struct writer *w)
 {
-	return &w->sink;
+	return writer_port_sink(w->ports[0]);
 }

@@ -17,13 +17,37 @@ enum writer_mode {
 	WRITER_DROP,  /* a full queue drops the record and counts it */
 };
 
-/* Records in flight at most (~15 MiB): bounds the memory held by the queue. */
+/* Records in flight at most: bounds the memory held by the queue (about 15 MiB of items, and
+ * the hellos they hold: up to ~6 KiB each for a ClientHello's lists). */
 #define WRITER_QUEUE 32768
+/* The same for a writer started in WRITER_BLOCK mode (reading files). */
+#define WRITER_QUEUE_BLOCK 4096
+
+/* Packet threads one writer serves at most (--workers). */
+#define WRITER_MAX_PORTS 64
 
 struct writer;
+struct writer_port;
 
 /* Starts the writer thread over an open, writable store. NULL when the thread cannot start. */
 struct writer *writer_start(struct store *st, enum writer_mode mode);
+
+/*
+ * The same with nports producers: each packet thread hands its records to its own port (its
+ * own staging and its own memory to free), and the run's counters are the sum of what each
+ * port last reported. Tokens are per port. writer_put() and the rest below use port 0.
+ */
+struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsigned nports);
+struct writer_port *writer_port(struct writer *w, unsigned i);
+int writer_port_put(struct writer_port *p, uint64_t token, const struct tc_record *r,
+                    struct tc_handshake *hs);
+int writer_port_touch(struct writer_port *p, uint64_t token, const struct tc_record *r,
+                      int changed);
+int writer_port_run_stats(struct writer_port *p, const struct run_stats *st);
+int writer_port_prune(struct writer_port *p, double before_unix);
+void writer_port_sync(struct writer_port *p);
+/* A port as a census sink. */
+const struct tc_sink *writer_port_sink(struct writer_port *p);
 
 /*
  * Queues a connection record. token names the connection for a later writer_touch. The writer
@@ -49,7 +73,8 @@ int writer_prune(struct writer *w, double before_unix);
 void writer_sync(struct writer *w);
 
 /* Switches between dropping and waiting on a full queue: a capture that is stopping has no
- * packets left to protect, so what it still records must not be dropped. */
+ * packets left to protect, so what it still records must not be dropped. Call it while no
+ * producer is running (it flushes every port's staging). */
 void writer_set_mode(struct writer *w, enum writer_mode mode);
 
 /* Records dropped because the queue was full. */

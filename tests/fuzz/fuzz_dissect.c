@@ -2,9 +2,10 @@
  * fuzz_dissect.c: libFuzzer entry for the dissectors. The input is split at its first byte into
  * two directions of one connection, fed in uneven chunks to tc_dissector_tls as a TLS stream
  * would be, or (second byte's top bit) cut into datagrams for tc_dissector_udp, then ended. The
- * sanitizers catch any over-read; the fuzzer catches crashes and hangs. Build (all dissector
- * sources): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude dissectors/DISSECTORS.c
- * tests/fuzz/fuzz_dissect.c -o fuzz_dissect, or meson -Dfuzz=true
+ * sanitizers catch any over-read; the fuzzer catches crashes and hangs. The datagrams reach
+ * DTLS and QUIC alike (udp.c tells them apart). Build (all dissector sources): clang -g -O1
+ * -fsanitize=fuzzer,address,undefined -Iinclude dissectors/DISSECTORS.c
+ * tests/fuzz/fuzz_dissect.c -lcrypto -o fuzz_dissect, or meson -Dfuzz=true
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (hs.ch) {
 		tc_ja3(hs.ch, str, sizeof(str), hex);
-		tc_ja4(hs.ch, dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4);
+		tc_ja4(hs.ch, hs.ch->quic ? TC_JA4_QUIC : dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4);
 	}
 	if (hs.sh)
 		tc_ja3s(hs.sh, str, sizeof(str), hex);
