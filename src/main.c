@@ -29,6 +29,7 @@
 /* Exit codes, documented in the README and in --help. */
 enum {
 	EXIT_OK = 0,
+	EXIT_LEGACY = 1, /* legacy and report with --fail-on-legacy: legacy clients found */
 	EXIT_USAGE = 2,
 	EXIT_CAPTURE = 3,   /* a capture could not be read at all */
 	EXIT_TRUNCATED = 4, /* a capture was cut short; what came before it is recorded */
@@ -120,7 +121,8 @@ static const char usage_capture[] =
 
 static const char usage_legacy[] =
     "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
-    "                        [FILTERS] [--group client|server] [--sort KEY]\n"
+    "                        [FILTERS] [--group client|server] [--sort KEY] [--wide]\n"
+    "                        [--columns LIST] [--limit N] [--fail-on-legacy]\n"
     "\n"
     "Per client IP, every server and SNI it reached with legacy TLS, who must act, and by\n"
     "when. Legacy is what the policy says; without --policy: below TLS 1.2, or a 3DES, RC4,\n"
@@ -151,7 +153,20 @@ static const char usage_legacy[] =
     "  --group G        client or server: one section per client or per server address\n"
     "  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
     "  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
-    "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n";
+    "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n"
+    "  --wide           the table with every column (default: client, sni, version,\n"
+    "                   attribution, conns, last-seen; and reason under key-exchange rules)\n"
+    "  --columns LIST   the table's columns, e.g. client,server,sni,version,software; names:\n"
+    "                   client, server, sni, attribution, version, cipher, client-max, conns,\n"
+    "                   first-seen, last-seen, reason, service, deadline, software\n"
+    "  --limit N        show the first N entries (in --sort order)\n"
+    "  --fail-on-legacy exit 1 when a legacy client is listed\n"
+    "\n"
+    "On a terminal the table fits its width (the window, else $COLUMNS): long names are cut in\n"
+    "the middle, attribution and legacy versions are coloured (not with NO_COLOR set). Piped,\n"
+    "every cell is whole and nothing is coloured.\n"
+    "exit codes: 0 listed; 1 listed legacy clients, with --fail-on-legacy; 2 usage;\n"
+    "            5 database error\n";
 
 static const char usage_export[] =
     "usage: tlscensus export [--db FILE] --format ndjson\n"
@@ -197,14 +212,44 @@ static const char usage_report[] =
     "exit codes: 0 written; 1 written, and --fail-on-legacy found legacy clients; 2 usage;\n"
     "            5 database error; 6 the report file could not be written\n";
 
-/* what is a complete sentence; arg, when not NULL, is quoted after it. */
+/* "read" from "usage: tlscensus read ...": the command a usage text is about, for the hint. */
+static void usage_command(const char *usage, char *out, size_t len)
+{
+	const char *p = usage + strlen("usage: tlscensus ");
+
+	snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
+}
+
+/* A usage error says the one wrong thing and where the help is, not the whole help. what is a
+ * complete sentence; arg, when not NULL, is quoted after it. */
 static int usage_error(const char *usage, const char *what, const char *arg)
 {
+	char cmd[16];
+
+	usage_command(usage, cmd, sizeof cmd);
 	if (arg)
-		fprintf(stderr, "tlscensus: %s '%s'\n\n%s", what, arg, usage);
+		fprintf(stderr, "tlscensus: %s '%s'\n", what, arg);
 	else
-		fprintf(stderr, "tlscensus: %s\n\n%s", what, usage);
+		fprintf(stderr, "tlscensus: %s\n", what);
+	if (!strcmp(cmd, "COMMAND"))
+		fputs("try 'tlscensus --help'\n", stderr);
+	else
+		fprintf(stderr, "try 'tlscensus %s --help'\n", cmd);
 	return EXIT_USAGE;
+}
+
+/* What getopt_long refused (the option strings start with ':', and opterr is 0, so it says
+ * nothing itself): a missing value, or an option the command does not have. */
+static int bad_option(const char *usage, int o, char **argv)
+{
+	const char *opt = argv[optind - 1];
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+
+	/* "-x" inside a cluster ("-qx") is not argv[optind - 1] itself: name the letter. */
+	if (optopt && strncmp(opt, "--", 2) && (opt[0] != '-' || opt[1] != optopt))
+		opt = shortopt;
+	return usage_error(usage, o == ':' ? "missing value for option" : "unknown option",
+	                   opt);
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t *out)
@@ -406,7 +451,7 @@ static int cmd_read(int argc, char **argv)
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
 
-	while ((o = getopt_long(argc, argv, "d:hq", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:hq", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -431,8 +476,7 @@ static int cmd_read(int argc, char **argv)
 			fputs(usage_read, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_read, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_read, o, argv);
 		}
 	}
 	if (optind >= argc)
@@ -573,7 +617,7 @@ static int cmd_capture(int argc, char **argv)
 	int no_label = 0, o, rc = EXIT_OK;
 	char err[1024];
 
-	while ((o = getopt_long(argc, argv, "i:d:f:Z:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":i:d:f:Z:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
 			cc.iface = optarg;
@@ -639,8 +683,7 @@ static int cmd_capture(int argc, char **argv)
 			fputs(usage_capture, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_capture, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_capture, o, argv);
 		}
 	}
 	if (!cc.iface)
@@ -801,17 +844,16 @@ static int check_data_files(const struct legacy_query *q)
 }
 
 /* A legacy/report filter option (--since, --client, ...), or a usage error. */
-static int filter_option(struct legacy_query *q, int o, const char *arg, const char *usage)
+static int filter_option(struct legacy_query *q, int o, const char *arg, const char *usage,
+                         char **argv)
 {
 	const char *what = NULL;
 	int rc = legacy_filter_option(q, o, arg, &what);
 
 	if (rc < 0)
 		return usage_error(usage, what, arg);
-	if (rc == 0) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (rc == 0)
+		return bad_option(usage, o, argv);
 	return 0;
 }
 
@@ -846,29 +888,33 @@ static struct store *open_judged(const char *db, const char *policy_arg, struct 
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
-	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},      {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'},  LEGACY_FILTER_OPTIONS,
+	    {"wide", no_argument, NULL, 'W'},          {"columns", required_argument, NULL, 'K'},
+	    {"limit", required_argument, NULL, 'l'},   {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	struct legacy_query q = {0};
 	struct legacy_result res;
+	struct legacy_view view = {.format = LEGACY_TABLE, .colour = -1};
 	struct policy *policy = NULL;
-	enum legacy_format fmt = LEGACY_TABLE;
 	const char *db = DEFAULT_DB, *policy_arg = NULL;
-	int o, rc;
+	int o, rc, fail_on_legacy = 0;
+	uint32_t limit;
+	char err[512];
 
-	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:f:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
 			break;
 		case 'f':
 			if (!strcmp(optarg, "table"))
-				fmt = LEGACY_TABLE;
+				view.format = LEGACY_TABLE;
 			else if (!strcmp(optarg, "csv"))
-				fmt = LEGACY_CSV;
+				view.format = LEGACY_CSV;
 			else if (!strcmp(optarg, "json"))
-				fmt = LEGACY_JSON;
+				view.format = LEGACY_JSON;
 			else
 				return usage_error(
 				    usage_legacy, "format must be table, csv or json, not", optarg);
@@ -876,11 +922,28 @@ static int cmd_legacy(int argc, char **argv)
 		case 'P':
 			policy_arg = optarg;
 			break;
+		case 'W':
+			view.wide = 1;
+			break;
+		case 'K':
+			if (legacy_columns_check(optarg, err, sizeof err))
+				return usage_error(usage_legacy, err, NULL);
+			view.columns = optarg;
+			break;
+		case 'l':
+			if (!parse_u32(optarg, 1, &limit))
+				return usage_error(usage_legacy, "--limit wants a number >= 1, not",
+				                   optarg);
+			view.limit = limit;
+			break;
+		case 'F':
+			fail_on_legacy = 1;
+			break;
 		case 'h':
 			fputs(usage_legacy, stdout);
 			return EXIT_OK;
 		default:
-			if (filter_option(&q, o, optarg, usage_legacy) != 0)
+			if (filter_option(&q, o, optarg, usage_legacy, argv) != 0)
 				return EXIT_USAGE;
 		}
 	}
@@ -891,7 +954,9 @@ static int cmd_legacy(int argc, char **argv)
 		return rc;
 	rc = EXIT_DATABASE;
 	if (legacy_collect(st, &q, &res) == 0) {
-		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		rc = legacy_print(&res, &q, &view, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		if (rc == EXIT_OK && fail_on_legacy && res.n)
+			rc = EXIT_LEGACY;
 		legacy_result_free(&res);
 	}
 	store_close(st);
@@ -910,7 +975,7 @@ static int cmd_export(int argc, char **argv)
 	const char *db = DEFAULT_DB, *format = NULL;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:f:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -922,8 +987,7 @@ static int cmd_export(int argc, char **argv)
 			fputs(usage_export, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_export, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_export, o, argv);
 		}
 	}
 	if (!format)
@@ -956,7 +1020,7 @@ static int cmd_migrate(int argc, char **argv)
 	struct stat sb;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -965,8 +1029,7 @@ static int cmd_migrate(int argc, char **argv)
 			fputs(usage_migrate, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_migrate, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_migrate, o, argv);
 		}
 	}
 	if (optind < argc)
@@ -1002,7 +1065,7 @@ static int cmd_report(int argc, char **argv)
 	int o, rc;
 
 	/* -o is the output; the shared filters give 'o' to --sort, told apart by the long index. */
-	for (int li = -1; (o = getopt_long(argc, argv, "d:f:o:h", opts, &li)) != -1; li = -1) {
+	for (int li = -1; (o = getopt_long(argc, argv, ":d:f:o:h", opts, &li)) != -1; li = -1) {
 		if (o == 'o' && li < 0)
 			o = 'O';
 		switch (o) {
@@ -1046,7 +1109,7 @@ static int cmd_report(int argc, char **argv)
 				if (ro.since_last)
 					break;
 			}
-			if (filter_option(&ro.q, o, optarg, usage_report) != 0)
+			if (filter_option(&ro.q, o, optarg, usage_report, argv) != 0)
 				return EXIT_USAGE;
 		}
 	}
@@ -1086,10 +1149,10 @@ int main(int argc, char **argv)
 	    {"export", cmd_export}, {"report", cmd_report},   {"migrate", cmd_migrate},
 	};
 
-	if (argc < 2) {
-		fputs(usage_main, stderr);
-		return EXIT_USAGE;
-	}
+	opterr = 0; /* bad_option says what getopt_long refused, with the hint */
+	if (argc < 2)
+		return usage_error(usage_main, "a command is needed: read, capture, legacy, export, "
+		                               "report or migrate", NULL);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tlscensus %s\n", TC_VERSION);
 		return EXIT_OK;
@@ -1101,6 +1164,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "tlscensus: unknown command '%s'\n\n%s", argv[1], usage_main);
-	return EXIT_USAGE;
+	return usage_error(usage_main, "unknown command", argv[1]);
 }
