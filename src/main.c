@@ -21,6 +21,8 @@
 #include "label.h"
 #include "legacy.h"
 #include "legacy_out.h"
+#include "read.h"
+#include "records.h"
 #include "report.h"
 #include "source.h"
 #include "store.h"
@@ -70,7 +72,7 @@ static const char usage_main[] =
     "  read    record the TLS handshakes of pcap/pcapng files into the database\n"
     "  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
     "  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
-    "  export  write every recorded connection as NDJSON\n"
+    "  export  write the recorded connections as NDJSON, with the policy's verdict\n"
     "  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
     "  migrate bring a database written by an older tlscensus to the current schema\n"
     "\n"
@@ -169,12 +171,18 @@ static const char usage_legacy[] =
     "            5 database error\n";
 
 static const char usage_export[] =
-    "usage: tlscensus export [--db FILE] --format ndjson\n"
+    "usage: tlscensus export [--db FILE] [--format ndjson] [--policy NAME|FILE] [FILTERS]\n"
     "\n"
-    "One JSON object per connection that showed a ClientHello or a ServerHello.\n"
+    "One JSON object per connection that showed a ClientHello or a ServerHello, in time\n"
+    "order: the recorded keys, then community_id, cipher_name and the policy's word on it\n"
+    "(policy, verdict, reason, attribution, service, deadline, software), the keys of the\n"
+    "--log stream of read and capture.\n"
     "\n"
-    "  --db FILE      database (default " DEFAULT_DB ")\n"
-    "  --format F     ndjson (the only format)\n";
+    "  --db FILE        database (default " DEFAULT_DB ")\n"
+    "  --format F       ndjson (the default and only format)\n"
+    "  --policy P       default, entra, nist, pci, pq, tls12, or a policy file\n"
+    "  --since WHEN, --until WHEN, --client CIDR, --server CIDR, --sni GLOB, --port N,\n"
+    "  --catalog FILE, --hints FILE  as for tlscensus legacy\n";
 
 static const char usage_migrate[] =
     "usage: tlscensus migrate [--db FILE]\n"
@@ -964,16 +972,22 @@ static int cmd_legacy(int argc, char **argv)
 	return rc;
 }
 
+static int export_one(void *ctx, const struct store_export_row *row)
+{
+	return record_write(ctx, row, stdout);
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	const char *db = DEFAULT_DB, *format = NULL;
-	int o;
+	struct legacy_query q = {0};
+	struct policy *policy = NULL;
+	const char *db = DEFAULT_DB, *policy_arg = NULL;
+	int o, rc;
 
 	while ((o = getopt_long(argc, argv, ":d:f:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -981,27 +995,43 @@ static int cmd_export(int argc, char **argv)
 			db = optarg;
 			break;
 		case 'f':
-			format = optarg;
+			if (strcmp(optarg, "ndjson") != 0)
+				return usage_error(usage_export, "export format must be ndjson, not",
+				                   optarg);
 			break;
+		case 'P':
+			policy_arg = optarg;
+			break;
+		case 'g':
+		case 'o':
+			return usage_error(usage_export,
+			                   "export writes every record in time order; --group and "
+			                   "--sort are for tlscensus legacy, not",
+			                   optarg);
 		case 'h':
 			fputs(usage_export, stdout);
 			return EXIT_OK;
 		default:
-			return bad_option(usage_export, o, argv);
+			if (filter_option(&q, o, optarg, usage_export, argv) != 0)
+				return EXIT_USAGE;
 		}
 	}
-	if (!format)
-		return usage_error(usage_export, "export needs --format ndjson", NULL);
-	if (strcmp(format, "ndjson") != 0)
-		return usage_error(usage_export, "export format must be ndjson, not", format);
 	if (optind < argc)
 		return usage_error(usage_export, "unexpected argument", argv[optind]);
-	struct store *st = open_for_query(db);
+	struct store *st = open_judged(db, policy_arg, &q, &policy, &rc);
 	if (!st)
-		return EXIT_DATABASE;
-	int rc = store_export_ndjson(st, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		return rc;
+	struct filter f = legacy_query_filter(&q);
+	struct record_judge *rj = record_judge_new(&q);
+	struct store_exporter *x = rj ? store_exporter_new(st) : NULL;
+	rc = x && store_export_each(x, &f, export_one, rj) == 0 ? EXIT_OK : EXIT_DATABASE;
+	if (x && rc != EXIT_OK)
+		fprintf(stderr, "tlscensus: out of memory exporting database '%s'\n", db);
+	store_exporter_free(x);
+	record_judge_free(rj);
 	store_close(st);
-	if (fflush(stdout) != 0) {
+	policy_free(policy);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("tlscensus: writing the export");
 		rc = EXIT_DATABASE;
 	}
