@@ -21,6 +21,7 @@
 #include "label.h"
 #include "legacy.h"
 #include "legacy_out.h"
+#include "logstream.h"
 #include "read.h"
 #include "records.h"
 #include "report.h"
@@ -41,17 +42,21 @@ enum {
 
 #define DEFAULT_DB "tlscensus.db"
 
-static volatile sig_atomic_t stop_requested, stats_requested;
+static volatile sig_atomic_t stop_requested, stats_requested, reopen_requested;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		stats_requested = 1;
+	else if (sig == SIGHUP)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 }
 
-static void install_signals(void)
+/* hup: SIGHUP reopens the --log file (logrotate); without --log it keeps its default (a
+ * closed terminal ends a read). */
+static void install_signals(int hup)
 {
 	struct sigaction sa;
 
@@ -61,6 +66,8 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
 }
 
 static const char usage_main[] =
@@ -94,7 +101,11 @@ static const char usage_read[] =
     "  --workers N        packet threads, each walking the files and keeping its own flows\n"
     "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
-    "  --quiet            no progress line and no summary\n";
+    "  --quiet            no progress line and no summary\n"
+    "  --log FILE         also write each connection as it is recorded as one NDJSON line\n"
+    "                     (the keys of tlscensus export), appended to FILE (- for standard\n"
+    "                     output); SIGHUP opens FILE again (logrotate)\n"
+    "  --policy P         the policy that judges the --log lines (default: default)\n";
 
 static const char usage_capture[] =
     "usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
@@ -119,7 +130,16 @@ static const char usage_capture[] =
     "  --idle-timeout S       seconds after which a silent flow is closed (120)\n"
     "  --stats-every S        seconds between refreshes of the run's counters (60)\n"
     "  --workers N            packet threads in one PACKET_FANOUT group, flows spread by\n"
-    "                         their hash (default: the number of cores)\n";
+    "                         their hash (default: the number of cores)\n"
+    "  --log FILE             also write each connection as it is recorded as one NDJSON\n"
+    "                         line (the keys of tlscensus export), appended to FILE (- for\n"
+    "                         standard output), at least once a second; never waits: lines\n"
+    "                         it cannot take are dropped and counted; SIGHUP opens FILE\n"
+    "                         again (logrotate)\n"
+    "  --policy P             the policy that judges the --log lines (default: default)\n"
+    "  --metrics FILE         the counters (packets, drops, handshakes, flows) in the\n"
+    "                         Prometheus text format for node_exporter's textfile\n"
+    "                         collector, replaced every --stats-every seconds and at exit\n";
 
 static const char usage_legacy[] =
     "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
@@ -409,6 +429,51 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* --log FILE and the policy that judges its lines, for read and capture. */
+struct log_opts {
+	const char *path, *policy_arg;
+	struct policy *policy;
+	struct legacy_query q;
+	struct logstream *ls;
+};
+
+/* Opens the stream (after the privilege drop, for capture); 0 or an exit code. */
+static int log_start(struct log_opts *lo, int may_wait)
+{
+	char err[1024];
+
+	if (!lo->path)
+		return EXIT_OK;
+	if (lo->policy_arg && !(lo->policy = policy_load(lo->policy_arg, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_USAGE;
+	}
+	lo->q.policy = lo->policy;
+	struct logstream_config c = {lo->path, may_wait, &reopen_requested, &lo->q};
+	if (!(lo->ls = logstream_open(&c, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		policy_free(lo->policy);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* After the pipeline closed (the writer has let go of the stream): the rest is written. */
+static void log_stop(struct log_opts *lo)
+{
+	uint64_t lost;
+
+	if (!lo->ls)
+		return;
+	lost = logstream_close(lo->ls);
+	if (lost)
+		fprintf(stderr, "tlscensus: --log %s: %llu connection%s not logged (the stream "
+		                "could not keep up, or could not be written)\n",
+		        lo->path, (unsigned long long)lost, lost == 1 ? "" : "s");
+	policy_free(lo->policy);
+	lo->ls = NULL;
+}
+
 /* The cores this process may run on: the default number of capture workers. */
 static uint32_t default_workers(void)
 {
@@ -447,11 +512,14 @@ static int cmd_read(int argc, char **argv)
 	    {"progress", no_argument, NULL, 'p'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"log", required_argument, NULL, 'G'},
+	    {"policy", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	struct log_opts lo = {0};
 	/* One by default: on a machine of few cores the writer thread needs one of them, and a
 	 * single worker writes rows in capture order (ids follow the file). */
 	uint32_t workers = 1;
@@ -480,6 +548,12 @@ static int cmd_read(int argc, char **argv)
 			if (!parse_u32(optarg, 1, &workers) || workers > WRITER_MAX_PORTS)
 				return usage_error(usage_read, "--workers wants 1..64, not", optarg);
 			break;
+		case 'G':
+			lo.path = optarg;
+			break;
+		case 'Y':
+			lo.policy_arg = optarg;
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
@@ -502,11 +576,21 @@ static int cmd_read(int argc, char **argv)
 			workers = 1;
 	cfg.workers = (uint16_t)workers;
 	cfg.sees_all = 1;
-	/* Files are never dropped from: a full queue makes the reader wait. */
+	if (lo.policy_arg && !lo.path)
+		return usage_error(usage_read, "--policy judges the --log lines; it needs --log FILE",
+		                   NULL);
+	/* Files are never dropped from: a full queue makes the reader wait, and so does a full
+	 * log stream. */
+	if ((rc = log_start(&lo, 1)) != EXIT_OK)
+		return rc;
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0) {
+		log_stop(&lo);
 		return EXIT_DATABASE;
-	install_signals();
+	}
+	if (lo.ls)
+		writer_on_record(pl.writer, logstream_record, lo.ls);
+	install_signals(lo.path != NULL);
 
 	double t0 = source_now();
 	struct read_worker helpers[WRITER_MAX_PORTS];
@@ -544,6 +628,7 @@ static int cmd_read(int argc, char **argv)
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	log_stop(&lo);
 	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
@@ -609,6 +694,9 @@ static int cmd_capture(int argc, char **argv)
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"stats-every", required_argument, NULL, 'S'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"log", required_argument, NULL, 'G'},
+	    {"policy", required_argument, NULL, 'Y'},
+	    {"metrics", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -621,6 +709,7 @@ static int cmd_capture(int argc, char **argv)
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	const char *db = DEFAULT_DB, *user = NULL;
+	struct log_opts lo = {0};
 	uint32_t u;
 	int no_label = 0, o, rc = EXIT_OK;
 	char err[1024];
@@ -687,6 +776,15 @@ static int cmd_capture(int argc, char **argv)
 				return usage_error(usage_capture, "--workers wants 1..64, not", optarg);
 			cc.workers = u;
 			break;
+		case 'G':
+			lo.path = optarg;
+			break;
+		case 'Y':
+			lo.policy_arg = optarg;
+			break;
+		case 'M':
+			cc.metrics_path = optarg;
+			break;
 		case 'h':
 			fputs(usage_capture, stdout);
 			return EXIT_OK;
@@ -698,6 +796,9 @@ static int cmd_capture(int argc, char **argv)
 		return usage_error(usage_capture, "capture needs an interface: -i IFACE", NULL);
 	if (optind < argc)
 		return usage_error(usage_capture, "unexpected argument", argv[optind]);
+	if (lo.policy_arg && !lo.path)
+		return usage_error(usage_capture,
+		                   "--policy judges the --log lines; it needs --log FILE", NULL);
 
 	struct capture *cap = capture_open(&cc, err, sizeof(err));
 	if (!cap) {
@@ -719,13 +820,22 @@ static int cmd_capture(int argc, char **argv)
 	cfg.workers = (uint16_t)capture_workers(cap);
 	cfg.redirect = capture_redirect;
 	cfg.redirect_ctx = cap;
-	/* A live capture never waits for the disk: a full queue drops and counts. */
+	/* A live capture never waits for the disk: a full queue drops and counts, and so does a
+	 * full log stream. The log is opened as the unprivileged user, so it can open it again
+	 * after logrotate. */
+	if ((rc = log_start(&lo, 0)) != EXIT_OK) {
+		capture_close(cap);
+		return rc;
+	}
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
+		log_stop(&lo);
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
-	install_signals();
+	if (lo.ls)
+		writer_on_record(pl.writer, logstream_record, lo.ls);
+	install_signals(lo.path != NULL);
 	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)\n", cc.iface, db,
 	        pl.workers, pl.workers == 1 ? "" : "s");
 	if (capture_run(cap, pl.census, &stop_requested, &stats_requested) != 0)
@@ -738,6 +848,7 @@ static int cmd_capture(int argc, char **argv)
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	log_stop(&lo);
 	capture_close(cap);
 	return rc;
 }

@@ -23,6 +23,7 @@ struct capture_config {
 	uint64_t retain_s;   /* 0: keep every connection row */
 	uint32_t stats_every_s;
 	unsigned workers; /* packet threads in one PACKET_FANOUT group; 0 or 1: one */
+	const char *metrics_path; /* Prometheus textfile (metrics.h), every stats_every_s; NULL */
 };
 
 struct capture;
