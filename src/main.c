@@ -66,6 +66,8 @@ static void install_signals(int hup)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	/* Restarted: a read of standard input must not take a rotation for the end of input. */
+	sa.sa_flags = SA_RESTART;
 	if (hup)
 		sigaction(SIGHUP, &sa, NULL);
 }
