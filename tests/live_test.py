@@ -532,9 +532,12 @@ def test_handshakes(tc, tmp, crt, key):
 
 def test_sigterm_flush(tc, tmp, n=20):
     db = os.path.join(tmp, "flush.db")
-    cap = Capture(tc, tmp, "flush", db, ["-Z", "root"])
+    log, prom = os.path.join(tmp, "flush.ndjson"), os.path.join(tmp, "flush.prom")
+    cap = Capture(tc, tmp, "flush", db, ["-Z", "root", "--log", log, "--metrics", prom])
     if not cap.ready:
         return
+    check(os.path.exists(prom) and "tlscensus_handshakes_total{interface=\"%s\"} 0\n" % DEV_SRV
+          in open(prom).read(), "--metrics: the file is there from the start")
     st = proc_status(cap.pid)
     check(st["Uid"] == ["0"] * 4, "-Z root: Uid %s, want 0 x4" % st["Uid"])
     want = []
@@ -551,6 +554,17 @@ def test_sigterm_flush(tc, tmp, n=20):
     runs = query(db, "select ended, handshakes from runs")
     check(len(runs) == 1 and runs[0][0] is not None and runs[0][1] == n,
           "SIGTERM flush: runs (ended, handshakes) %s" % runs)
+    # --log: every connection, as export has it; --metrics: the final counters.
+    logged = [json.loads(l) for l in open(log)] if os.path.exists(log) else []
+    exported = {r["client_port"]: r for r in export(tc, db)}
+    check(sorted(r["sni"] for r in logged) == want and all(
+        {k: v for k, v in r.items() if k != "last_ts"} ==
+        {k: v for k, v in exported.get(r["client_port"], {}).items() if k != "last_ts"}
+        for r in logged), "--log: the export's records, one line each (%d)" % len(logged))
+    text = open(prom).read() if os.path.exists(prom) else ""
+    check("tlscensus_handshakes_total{interface=\"%s\"} %d\n" % (DEV_SRV, n) in text and
+          "# TYPE tlscensus_kernel_drops_total counter\n" in text and
+          not os.path.exists(prom + ".tmp"), "--metrics at exit: %r" % text[:300])
     info("SIGTERM right after %d handshakes: %d recorded, exit %s in %.2f s" % (n, len(got), rc, cap.stop_s))
 
 
