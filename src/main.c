@@ -278,8 +278,7 @@ static int bad_option(const char *usage, int o, char **argv)
 	/* "-x" inside a cluster ("-qx") is not argv[optind - 1] itself: name the letter. */
 	if (optopt && strncmp(opt, "--", 2) && (opt[0] != '-' || opt[1] != optopt))
 		opt = shortopt;
-	return usage_error(usage, o == ':' ? "missing value for option" : "unknown option",
-	                   opt);
+	return usage_error(usage, o == ':' ? "missing value for option" : "unknown option", opt);
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t *out)
@@ -469,8 +468,9 @@ static void log_stop(struct log_opts *lo)
 		return;
 	lost = logstream_close(lo->ls);
 	if (lost)
-		fprintf(stderr, "tlscensus: --log %s: %llu connection%s not logged (the stream "
-		                "could not keep up, or could not be written)\n",
+		fprintf(stderr,
+		        "tlscensus: --log %s: %llu connection%s not logged (the stream "
+		        "could not keep up, or could not be written)\n",
 		        lo->path, (unsigned long long)lost, lost == 1 ? "" : "s");
 	policy_free(lo->policy);
 	lo->ls = NULL;
@@ -579,8 +579,8 @@ static int cmd_read(int argc, char **argv)
 	cfg.workers = (uint16_t)workers;
 	cfg.sees_all = 1;
 	if (lo.policy_arg && !lo.path)
-		return usage_error(usage_read, "--policy judges the --log lines; it needs --log FILE",
-		                   NULL);
+		return usage_error(usage_read,
+		                   "--policy judges the --log lines; it needs --log FILE", NULL);
 	/* Files are never dropped from: a full queue makes the reader wait, and so does a full
 	 * log stream. */
 	if ((rc = log_start(&lo, 1)) != EXIT_OK)
@@ -1009,11 +1009,11 @@ static struct store *open_judged(const char *db, const char *policy_arg, struct 
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},      {"format", required_argument, NULL, 'f'},
-	    {"policy", required_argument, NULL, 'P'},  LEGACY_FILTER_OPTIONS,
-	    {"wide", no_argument, NULL, 'W'},          {"columns", required_argument, NULL, 'K'},
-	    {"limit", required_argument, NULL, 'l'},   {"fail-on-legacy", no_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"wide", no_argument, NULL, 'W'},         {"columns", required_argument, NULL, 'K'},
+	    {"limit", required_argument, NULL, 'l'},  {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct legacy_query q = {0};
 	struct legacy_result res;
@@ -1109,8 +1109,8 @@ static int cmd_export(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "ndjson") != 0)
-				return usage_error(usage_export, "export format must be ndjson, not",
-				                   optarg);
+				return usage_error(usage_export,
+				                   "export format must be ndjson, not", optarg);
 			break;
 		case 'P':
 			policy_arg = optarg;
@@ -1294,8 +1294,10 @@ int main(int argc, char **argv)
 
 	opterr = 0; /* bad_option says what getopt_long refused, with the hint */
 	if (argc < 2)
-		return usage_error(usage_main, "a command is needed: read, capture, legacy, export, "
-		                               "report or migrate", NULL);
+		return usage_error(usage_main,
+		                   "a command is needed: read, capture, legacy, export, "
+		                   "report or migrate",
+		                   NULL);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tlscensus %s\n", TC_VERSION);
 		return EXIT_OK;

@@ -18,8 +18,7 @@ static void hex(const uint8_t *p, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", p[i]);
 }
 
-static void sha1_is(const char *what, const void *data, size_t len, size_t chunk,
-                    const char *want)
+static void sha1_is(const char *what, const void *data, size_t len, size_t chunk, const char *want)
 {
 	struct tc_sha1 s;
 	uint8_t d[TC_SHA1_LEN];
@@ -27,7 +26,8 @@ static void sha1_is(const char *what, const void *data, size_t len, size_t chunk
 
 	tc_sha1_init(&s);
 	for (size_t off = 0; off < len; off += chunk)
-		tc_sha1_update(&s, (const uint8_t *)data + off, len - off < chunk ? len - off : chunk);
+		tc_sha1_update(&s, (const uint8_t *)data + off,
+		               len - off < chunk ? len - off : chunk);
 	tc_sha1_final(&s, d);
 	hex(d, TC_SHA1_LEN, got);
 	if (strcmp(got, want)) {
@@ -62,9 +62,9 @@ static void id_is(const char *a, unsigned pa, const char *b, unsigned pb, unsign
 		             : community_id(a, (uint16_t)pa, b, (uint16_t)pb, (uint8_t)proto,
 		                            (uint16_t)seed, got);
 		if (rc || strcmp(got, want)) {
-			fprintf(stderr, "community id %s:%u %s:%u/%u seed %u%s: %s, want %s\n", a, pa,
-			        b, pb, proto, seed, dir ? " (reversed)" : "", rc ? "error" : got,
-			        want);
+			fprintf(stderr, "community id %s:%u %s:%u/%u seed %u%s: %s, want %s\n", a,
+			        pa, b, pb, proto, seed, dir ? " (reversed)" : "",
+			        rc ? "error" : got, want);
 			failures++;
 		}
 	}

@@ -76,10 +76,17 @@ static int check_format(const char *text)
 int main(void)
 {
 	char dir[] = "/tmp/tc_metricsXXXXXX", path[64], tmp[80], err[512];
-	struct capture_metrics m = {.received = 1000, .kernel_drops = 7, .interface_drops = 2,
-	                            .packets = 990, .queue_drops = 3, .handshakes = 41,
-	                            .flows = 50, .flows_evicted = 1, .flows_tracked = 12,
-	                            .workers = 2, .time = 1764633600.5};
+	struct capture_metrics m = {.received = 1000,
+	                            .kernel_drops = 7,
+	                            .interface_drops = 2,
+	                            .packets = 990,
+	                            .queue_drops = 3,
+	                            .handshakes = 41,
+	                            .flows = 50,
+	                            .flows_evicted = 1,
+	                            .flows_tracked = 12,
+	                            .workers = 2,
+	                            .time = 1764633600.5};
 	char *text;
 
 	if (!mkdtemp(dir))
@@ -110,7 +117,8 @@ int main(void)
 	m.kernel_drops = 8;
 	CHECK(metrics_write(path, "a\"b\\c\nd", &m, err, sizeof err) == 0, "rewrite: %s", err);
 	text = slurp(path);
-	CHECK(text && strstr(text, "tlscensus_kernel_drops_total{interface=\"a\\\"b\\\\c\\nd\"} 8\n"),
+	CHECK(text &&
+	          strstr(text, "tlscensus_kernel_drops_total{interface=\"a\\\"b\\\\c\\nd\"} 8\n"),
 	      "escaped label: %s", text ? text : "");
 	CHECK(text && !strstr(text, "} 7\n"), "the old figures are gone");
 	if (text)

@@ -194,6 +194,12 @@ def export(tc, db):
         if want:
             check(x["client_version"] == want[1], "export: server %s client_version %r, want %r"
                   % (x["server_ip"], x["client_version"], want[1]))
+            # The judge's keys (also the --log stream's): a version below 1.2 is the reason,
+            # named whole.
+            old = want[0] in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "DTLSv1.0")
+            check(x["verdict"] == "legacy" and (x["reason"] or "").startswith(want[0])
+                  == old, "export: server %s (%s) reason %r" % (x["server_ip"], want[0],
+                                                               x["reason"]))
 
 
 def main():

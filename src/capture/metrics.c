@@ -23,8 +23,8 @@ static void label_value(FILE *f, const char *s)
 	}
 }
 
-static void metric(FILE *f, const char *name, const char *type, const char *help,
-                   const char *iface, double value)
+static void metric(FILE *f, const char *name, const char *type, const char *help, const char *iface,
+                   double value)
 {
 	fprintf(f, "# HELP tlscensus_%s %s\n# TYPE tlscensus_%s %s\ntlscensus_%s{interface=\"",
 	        name, help, name, type, name);
@@ -32,8 +32,8 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "\"} %.17g\n", value);
 }
 
-int metrics_write(const char *path, const char *iface, const struct capture_metrics *m,
-                  char *err, size_t errlen)
+int metrics_write(const char *path, const char *iface, const struct capture_metrics *m, char *err,
+                  size_t errlen)
 {
 	size_t n = strlen(path) + 8;
 	char *tmp = malloc(n);
@@ -47,8 +47,9 @@ int metrics_write(const char *path, const char *iface, const struct capture_metr
 	 * reads *.prom only, so it never sees the temporary name. */
 	snprintf(tmp, n, "%s.tmp", path);
 	if (!(f = fopen(tmp, "w"))) {
-		snprintf(err, errlen, "--metrics %s: cannot write %s: %s (is the directory writable "
-		                      "by this user?)",
+		snprintf(err, errlen,
+		         "--metrics %s: cannot write %s: %s (is the directory writable "
+		         "by this user?)",
 		         path, tmp, strerror(errno));
 		free(tmp);
 		return -1;

@@ -27,7 +27,7 @@ struct capture_metrics {
 
 /* Writes m for interface iface to path, replacing it; 0, or -1 with a message naming the file
  * in err. */
-int metrics_write(const char *path, const char *iface, const struct capture_metrics *m,
-                  char *err, size_t errlen);
+int metrics_write(const char *path, const char *iface, const struct capture_metrics *m, char *err,
+                  size_t errlen);
 
 #endif

@@ -48,10 +48,10 @@ struct legacy_out {
 };
 
 /*
- * The steps, in this order: begin; for each entry shown (the first o->shown), first the heading of its group when a new
- * group starts (with --group only), then the entry; entries_end; unknown (the connections that
- * could not be judged, also when there are none); end. A member may be NULL. begin returns 0,
- * or -1 when out of memory (nothing else is called then); end frees what begin took.
+ * The steps, in this order: begin; for each entry shown (the first o->shown), first the heading of
+ * its group when a new group starts (with --group only), then the entry; entries_end; unknown (the
+ * connections that could not be judged, also when there are none); end. A member may be NULL. begin
+ * returns 0, or -1 when out of memory (nothing else is called then); end frees what begin took.
  */
 struct legacy_output {
 	int (*begin)(struct legacy_out *o);

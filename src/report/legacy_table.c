@@ -15,10 +15,10 @@
  * One line per entry, always: grep and wc see one entry per line, and a terminal never wraps.
  * The default columns answer "who, to what, how old, who acts" (CLIENT, SNI, VERSION,
  * ATTRIBUTION, CONNS, LAST SEEN); under a policy with group rules REASON joins them, as it
- * then says what VERSION cannot, and DEADLINE when a shown entry has one. --wide shows every column, --columns a chosen list. On a
- * terminal the row is fitted to its width: the widest cuttable cells are cut in the middle
- * (a host name keeps its domain, a software hint its version), and only when that is not
- * enough are the last columns left out. Piped, every cell is whole.
+ * then says what VERSION cannot, and DEADLINE when a shown entry has one. --wide shows every
+ * column, --columns a chosen list. On a terminal the row is fitted to its width: the widest
+ * cuttable cells are cut in the middle (a host name keeps its domain, a software hint its version),
+ * and only when that is not enough are the last columns left out. Piped, every cell is whole.
  */
 enum col {
 	C_CLIENT,
@@ -160,8 +160,9 @@ static void print_cells(FILE *out, const struct layout *l, char *const cell[C_CO
 			sgr = "1";
 		else if (l->colour && c == C_ATTR)
 			sgr = attr_colour(e->attr);
-		else if (l->colour && ((c == C_VERSION && version_is_old(e->version)) ||
-		                       (c == C_MAX && e->client_max && version_is_old(e->client_max))))
+		else if (l->colour &&
+		         ((c == C_VERSION && version_is_old(e->version)) ||
+		          (c == C_MAX && e->client_max && version_is_old(e->client_max))))
 			sgr = "31";
 		if (k)
 			fputs("  ", out);

@@ -66,8 +66,9 @@ static int open_file(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 
 	if (fd < 0)
-		snprintf(err, errlen, "--log %s: cannot open it for appending: %s (is its directory "
-		                      "writable by this user?)",
+		snprintf(err, errlen,
+		         "--log %s: cannot open it for appending: %s (is its directory "
+		         "writable by this user?)",
 		         path, strerror(errno));
 	return fd;
 }
@@ -164,8 +165,8 @@ struct logstream *logstream_open(const struct logstream_config *cfg, char *err, 
 {
 	struct logstream *ls = calloc(1, sizeof *ls);
 
-	if (!ls || !(ls->path = strdup(cfg->path)) ||
-	    !(ls->pending.p = malloc(LOGSTREAM_BUFFER)) || !(ls->out.p = malloc(LOGSTREAM_BUFFER))) {
+	if (!ls || !(ls->path = strdup(cfg->path)) || !(ls->pending.p = malloc(LOGSTREAM_BUFFER)) ||
+	    !(ls->out.p = malloc(LOGSTREAM_BUFFER))) {
 		snprintf(err, errlen, "--log %s: out of memory", cfg->path);
 		goto fail;
 	}

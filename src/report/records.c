@@ -66,9 +66,10 @@ int record_write(struct record_judge *rj, const struct store_export_row *row, FI
 	       : cid);
 	kv(out, "cipher_name", p->cipher >= 0 ? cipher_name((uint32_t)p->cipher) : NULL);
 	kv(out, "policy", rj->counts.policy);
-	kv(out, "verdict", verdict == LEGACY_FLAGGED    ? "legacy"
-	                   : verdict == LEGACY_ACCEPTED ? "ok"
-	                                                : "unknown");
+	kv(out, "verdict",
+	   verdict == LEGACY_FLAGGED    ? "legacy"
+	   : verdict == LEGACY_ACCEPTED ? "ok"
+	                                : "unknown");
 	if (e.retired)
 		legacy_deadline_text(e.retired, rj->now, deadline, sizeof deadline);
 	kv(out, "reason", e.reason);

@@ -269,15 +269,15 @@ enum export_col {
 	"c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "               \
 	"c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "           \
 	"c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4, c.sh_group, "                                  \
-	"CASE c.transport WHEN 'tcp' THEN 6 WHEN 'udp' THEN 17 END, c.groups, c.key_shares, "     \
+	"CASE c.transport WHEN 'tcp' THEN 6 WHEN 'udp' THEN 17 END, c.groups, c.key_shares, "      \
 	"(SELECT k.retry FROM inventory_keys k WHERE k.id = c.id), c.id "                          \
 	"FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "           \
 	"WHERE (c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL) "
 
 /* Every connection in a window (?1, ?2: first_ts, both included; ?3: the server port or 0). */
-static const char export_sql[] = EXPORT_COLUMNS
-    "AND c.first_ts >= ?1 AND c.first_ts <= ?2 AND (?3 = 0 OR c.server_port = ?3) "
-    "ORDER BY c.first_ts, c.id";
+static const char export_sql[] =
+    EXPORT_COLUMNS "AND c.first_ts >= ?1 AND c.first_ts <= ?2 AND (?3 = 0 OR c.server_port = ?3) "
+                   "ORDER BY c.first_ts, c.id";
 /* One connection, by row id (the log stream). */
 static const char export_one_sql[] = EXPORT_COLUMNS "AND c.id = ?1";
 
@@ -518,8 +518,7 @@ static int hand_row(struct store_exporter *x, sqlite3_stmt *st, store_export_fn 
 
 	if (!row.pair.client_ip || !row.pair.server_ip)
 		return -1; /* NOT NULL columns: SQLite ran out of memory */
-	row.pair.n_groups =
-	    store_parse_groups(col_text(st, X_GROUPS, 1), groups, TC_MAX_GROUPS);
+	row.pair.n_groups = store_parse_groups(col_text(st, X_GROUPS, 1), groups, TC_MAX_GROUPS);
 	row.pair.n_key_shares =
 	    store_parse_groups(col_text(st, X_KEY_SHARES, 1), shares, TC_MAX_GROUPS);
 	rewind(x->mem);
@@ -566,8 +565,8 @@ static int walk(struct store_exporter *x, sqlite3_stmt *st, const struct filter 
 	int rc, stop = 0;
 
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (f && !filter_match(f, col_text(st, X_CLIENT_IP, 0), col_text(st, X_SERVER_IP, 0),
-		                       col_text(st, X_SNI, 1)))
+		if (f && !filter_match(f, col_text(st, X_CLIENT_IP, 0),
+		                       col_text(st, X_SERVER_IP, 0), col_text(st, X_SNI, 1)))
 			continue;
 		stop = hand_row(x, st, fn, ctx);
 	}
