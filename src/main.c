@@ -459,6 +459,11 @@ static int log_start(struct log_opts *lo, int may_wait)
 	return EXIT_OK;
 }
 
+static uint64_t log_dropped(void *ls)
+{
+	return logstream_dropped(ls);
+}
+
 /* After the pipeline closed (the writer has let go of the stream): the rest is written. */
 static void log_stop(struct log_opts *lo)
 {
@@ -835,8 +840,10 @@ static int cmd_capture(int argc, char **argv)
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
-	if (lo.ls)
+	if (lo.ls) {
 		writer_on_record(pl.writer, logstream_record, lo.ls);
+		capture_set_log_dropped(cap, log_dropped, lo.ls);
+	}
 	install_signals(lo.path != NULL);
 	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)\n", cc.iface, db,
 	        pl.workers, pl.workers == 1 ? "" : "s");

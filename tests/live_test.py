@@ -564,6 +564,7 @@ def test_sigterm_flush(tc, tmp, n=20):
     text = open(prom).read() if os.path.exists(prom) else ""
     check("tlscensus_handshakes_total{interface=\"%s\"} %d\n" % (DEV_SRV, n) in text and
           "# TYPE tlscensus_kernel_drops_total counter\n" in text and
+          "tlscensus_log_drops_total{interface=\"%s\"} 0\n" % DEV_SRV in text and
           not os.path.exists(prom + ".tmp"), "--metrics at exit: %r" % text[:300])
     info("SIGTERM right after %d handshakes: %d recorded, exit %s in %.2f s" % (n, len(got), rc, cap.stop_s))
 

@@ -121,6 +121,15 @@ int main(void)
 	          strstr(text, "tlscensus_kernel_drops_total{interface=\"a\\\"b\\\\c\\nd\"} 8\n"),
 	      "escaped label: %s", text ? text : "");
 	CHECK(text && !strstr(text, "} 7\n"), "the old figures are gone");
+	CHECK(text && !strstr(text, "log_drops"), "no log_drops without a --log stream");
+	/* With a --log stream, its losses too. */
+	m.has_log = 1;
+	m.log_drops = 5;
+	CHECK(metrics_write(path, "eth1", &m, err, sizeof err) == 0, "with a log: %s", err);
+	text = slurp(path);
+	CHECK(text && check_format(text) == 14 &&
+	          strstr(text, "tlscensus_log_drops_total{interface=\"eth1\"} 5\n"),
+	      "log drops: %s", text ? text : "");
 	if (text)
 		check_format(text);
 	/* A directory that is not there: an error naming the file. */

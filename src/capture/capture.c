@@ -456,10 +456,20 @@ static void write_metrics(struct capture *cap, int published)
 		m.flows_evicted += st.flows_evicted;
 		m.flows_tracked += f;
 	}
+	if (cap->cfg.log_dropped) {
+		m.has_log = 1;
+		m.log_drops = cap->cfg.log_dropped(cap->cfg.log_ctx);
+	}
 	if (metrics_write(cap->cfg.metrics_path, cap->cfg.iface, &m, err, sizeof err) == 0)
 		cap->metrics_warned = 0;
 	else if (!cap->metrics_warned++)
 		fprintf(stderr, "tlscensus: %s; the capture goes on\n", err);
+}
+
+void capture_set_log_dropped(struct capture *cap, uint64_t (*fn)(void *ctx), void *ctx)
+{
+	cap->cfg.log_dropped = fn;
+	cap->cfg.log_ctx = ctx;
 }
 
 void capture_report(struct capture *cap, struct census *const *census)

@@ -77,6 +77,11 @@ int metrics_write(const char *path, const char *iface, const struct capture_metr
 	       "Flows evicted before they went idle (the --max-flows bound).", iface,
 	       (double)m->flows_evicted);
 	metric(f, "flows_tracked", "gauge", "Flows tracked now.", iface, (double)m->flows_tracked);
+	if (m->has_log)
+		metric(f, "log_drops_total", "counter",
+		       "Connections the --log stream lost: its buffer was full (a slow reader or "
+		       "disk) or the write failed.",
+		       iface, (double)m->log_drops);
 	metric(f, "workers", "gauge", "Capture worker threads.", iface, (double)m->workers);
 	metric(f, "last_update_timestamp_seconds", "gauge",
 	       "When these figures were taken (unix seconds).", iface, m->time);

@@ -21,6 +21,8 @@ struct capture_metrics {
 	uint64_t flows;         /* created */
 	uint64_t flows_evicted; /* pushed out by --max-flows */
 	uint64_t flows_tracked; /* open now (a gauge) */
+	int has_log;            /* a --log stream runs: log_drops is written */
+	uint64_t log_drops;     /* its lines lost (a full buffer, or a failed write) */
 	unsigned workers;
 	double time; /* unix seconds of these figures */
 };
