@@ -438,6 +438,23 @@ struct log_opts {
 	struct logstream *ls;
 };
 
+/* The policy of the lines, read before anything is opened (and before capture drops root):
+ * a bad one is a usage error. 0 or an exit code. */
+static int log_policy(struct log_opts *lo, const char *usage)
+{
+	char err[1024];
+
+	if (lo->policy_arg && !lo->path)
+		return usage_error(usage, "--policy judges the --log lines; it needs --log FILE",
+		                   NULL);
+	if (lo->policy_arg && !(lo->policy = policy_load(lo->policy_arg, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_USAGE;
+	}
+	lo->q.policy = lo->policy;
+	return EXIT_OK;
+}
+
 /* Opens the stream (after the privilege drop, for capture); 0 or an exit code. */
 static int log_start(struct log_opts *lo, int may_wait)
 {
@@ -445,15 +462,11 @@ static int log_start(struct log_opts *lo, int may_wait)
 
 	if (!lo->path)
 		return EXIT_OK;
-	if (lo->policy_arg && !(lo->policy = policy_load(lo->policy_arg, err, sizeof err))) {
-		fprintf(stderr, "tlscensus: %s\n", err);
-		return EXIT_USAGE;
-	}
-	lo->q.policy = lo->policy;
 	struct logstream_config c = {lo->path, may_wait, &reopen_requested, &lo->q};
 	if (!(lo->ls = logstream_open(&c, err, sizeof err))) {
 		fprintf(stderr, "tlscensus: %s\n", err);
 		policy_free(lo->policy);
+		lo->policy = NULL;
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -469,8 +482,11 @@ static void log_stop(struct log_opts *lo)
 {
 	uint64_t lost;
 
-	if (!lo->ls)
+	if (!lo->ls) {
+		policy_free(lo->policy); /* an exit before the stream opened */
+		lo->policy = NULL;
 		return;
+	}
 	lost = logstream_close(lo->ls);
 	if (lost)
 		fprintf(stderr,
@@ -583,9 +599,8 @@ static int cmd_read(int argc, char **argv)
 			workers = 1;
 	cfg.workers = (uint16_t)workers;
 	cfg.sees_all = 1;
-	if (lo.policy_arg && !lo.path)
-		return usage_error(usage_read,
-		                   "--policy judges the --log lines; it needs --log FILE", NULL);
+	if ((rc = log_policy(&lo, usage_read)) != EXIT_OK)
+		return rc;
 	/* Files are never dropped from: a full queue makes the reader wait, and so does a full
 	 * log stream. */
 	if ((rc = log_start(&lo, 1)) != EXIT_OK)
@@ -803,19 +818,20 @@ static int cmd_capture(int argc, char **argv)
 		return usage_error(usage_capture, "capture needs an interface: -i IFACE", NULL);
 	if (optind < argc)
 		return usage_error(usage_capture, "unexpected argument", argv[optind]);
-	if (lo.policy_arg && !lo.path)
-		return usage_error(usage_capture,
-		                   "--policy judges the --log lines; it needs --log FILE", NULL);
+	if ((rc = log_policy(&lo, usage_capture)) != EXIT_OK)
+		return rc;
 
 	struct capture *cap = capture_open(&cc, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "tlscensus: %s\n", err);
+		log_stop(&lo);
 		return EXIT_CAPTURE;
 	}
 	/* Root is needed to open the interface and for nothing after it: the database and all
 	 * parsing of hostile bytes run unprivileged. */
 	if (capture_drop_privileges(user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlscensus: %s\n", err);
+		log_stop(&lo);
 		capture_close(cap);
 		return EXIT_CAPTURE;
 	}

@@ -90,7 +90,8 @@ static void *drain_main(void *arg)
 				continue;
 			d->lines++;
 			if (fill < 20 || strncmp(line, "{\"transport\": \"tcp\"", 19) ||
-			    strncmp(line + fill - 2, "}\n", 2) || !memmem(line, fill, "\"verdict\"", 9))
+			    strncmp(line + fill - 2, "}\n", 2) ||
+			    !memmem(line, fill, "\"verdict\"", 9))
 				d->bad++;
 			fill = 0;
 		}
