@@ -115,6 +115,18 @@ def check_export(db):
     check(by_sni["rc4.example.test"]["verdict"] == "legacy" and
           {x["sni"]: x for x in export(db, "--policy", "entra")}["rc4.example.test"]["verdict"]
           == "ok", "RC4 is legacy by default, not under entra")
+    # Service and deadline from a catalog, as legacy names them.
+    cat = tmp("test.catalog")
+    with open(cat, "w") as f:
+        f.write("tls10.example.test  2020-01-01  <TLSv1.2       Old Cloud\n"
+                "*.example.test      2999-12-31  <TLSv1.2,3DES  Future Cloud\n")
+    got = {x["sni"]: x for x in export(db, "--catalog", cat) if x["sni"]}
+    check((got["tls10.example.test"]["service"], got["tls10.example.test"]["deadline"]) ==
+          ("Old Cloud", "failing since 2020-01-01") and
+          (got["oldserver.example.test"]["service"], got["oldserver.example.test"]["deadline"])
+          == ("Future Cloud", "fails on 2999-12-31") and
+          got["rc4.example.test"]["deadline"] is None and
+          got["tls13.example.test"]["service"] is None, "--catalog: service and deadline")
     # Filters.
     n = len(records)
     got = export(db, "--sni", "old*")

@@ -15,7 +15,7 @@
 struct record_judge {
 	struct legacy_judge *judge;
 	struct legacy_result counts; /* the judge's running totals; not reported */
-	double now;
+	double now;                  /* for "failing since" and "fails on"; 0: the clock */
 };
 
 struct record_judge *record_judge_new(const struct legacy_query *q)
@@ -26,7 +26,7 @@ struct record_judge *record_judge_new(const struct legacy_query *q)
 		fprintf(stderr, "tlscensus: out of memory for the judge\n");
 		return NULL;
 	}
-	rj->now = q->now > 0 ? q->now : (double)time(NULL);
+	rj->now = q->now; /* 0: the clock at each record (a capture runs for months) */
 	if (!(rj->judge = legacy_judge_begin(q, &rj->counts))) {
 		free(rj);
 		return NULL;
@@ -71,7 +71,8 @@ int record_write(struct record_judge *rj, const struct store_export_row *row, FI
 	   : verdict == LEGACY_ACCEPTED ? "ok"
 	                                : "unknown");
 	if (e.retired)
-		legacy_deadline_text(e.retired, rj->now, deadline, sizeof deadline);
+		legacy_deadline_text(e.retired, rj->now > 0 ? rj->now : (double)time(NULL), deadline,
+		                     sizeof deadline);
 	kv(out, "reason", e.reason);
 	kv(out, "attribution", verdict == LEGACY_FLAGGED ? attribution_name(e.attr) : NULL);
 	kv(out, "service", e.service);
