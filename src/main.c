@@ -1160,8 +1160,9 @@ static int cmd_export(int argc, char **argv)
 	struct filter f = legacy_query_filter(&q);
 	struct record_judge *rj = record_judge_new(&q);
 	struct store_exporter *x = rj ? store_exporter_new(st) : NULL;
-	rc = x && store_export_each(x, &f, export_one, rj) == 0 ? EXIT_OK : EXIT_DATABASE;
-	if (x && rc != EXIT_OK)
+	int walked = x ? store_export_each(x, &f, export_one, rj) : -1;
+	rc = walked == 0 ? EXIT_OK : EXIT_DATABASE;
+	if (walked > 0) /* the judge stopped it; a database error has had its message */
 		fprintf(stderr, "tlscensus: out of memory exporting database '%s'\n", db);
 	store_exporter_free(x);
 	record_judge_free(rj);
