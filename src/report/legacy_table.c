@@ -131,10 +131,13 @@ static const char *attr_colour(enum attribution a)
 	}
 }
 
-/* Below TLS 1.2 (and DTLS 1.2): what every built-in policy refuses. */
+/* A known version below TLS 1.2 (and DTLS 1.2): what every built-in policy refuses. An
+ * unknown value (rank 0) is not coloured: nothing says it is old. */
 static int version_is_old(uint16_t v)
 {
-	return tc_version_rank(v) < tc_version_rank(TC_V_TLS12);
+	int rank = tc_version_rank(v);
+
+	return rank > 0 && rank < tc_version_rank(TC_V_TLS12);
 }
 
 static size_t layout_width(const struct layout *l)
