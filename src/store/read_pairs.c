@@ -104,7 +104,7 @@ static enum tc_conn_status status_of(const char *text)
 
 /* A stored JSON array of integers ("[4588,29,23]", as the writer makes it) into v; the count.
  * '' or NULL (no such extension) is none; anything past the bound or not a number ends it. */
-static size_t parse_groups(const char *text, uint16_t *v, size_t cap)
+size_t store_parse_groups(const char *text, uint16_t *v, size_t cap)
 {
 	size_t n = 0;
 	const char *p = text ? strchr(text, '[') : NULL;
@@ -167,9 +167,9 @@ static int read_rows(struct store *s, const char *sql, const struct filter *f, s
 		    .kx_known = sqlite3_column_type(st, R_HRR) != SQLITE_NULL,
 		};
 
-		p.n_groups = parse_groups(col_text(st, R_GROUPS, 1), groups, PAIR_MAX_GROUPS);
+		p.n_groups = store_parse_groups(col_text(st, R_GROUPS, 1), groups, PAIR_MAX_GROUPS);
 		p.n_key_shares =
-		    parse_groups(col_text(st, R_KEY_SHARES, 1), shares, PAIR_MAX_GROUPS);
+		    store_parse_groups(col_text(st, R_KEY_SHARES, 1), shares, PAIR_MAX_GROUPS);
 		if (!p.kx_known)
 			p.server_group = -1;
 		rc = SQLITE_OK;
