@@ -24,6 +24,9 @@
 #include "outbox.h"
 #include "legacy.h"
 #include "legacy_out.h"
+#include "logstream.h"
+#include "read.h"
+#include "records.h"
 #include "report.h"
 #include "ship.h"
 #include "source.h"
@@ -34,6 +37,7 @@
 /* Exit codes, documented in the README and in --help. */
 enum {
 	EXIT_OK = 0,
+	EXIT_LEGACY = 1, /* legacy and report with --fail-on-legacy: legacy clients found */
 	EXIT_USAGE = 2,
 	EXIT_CAPTURE = 3,   /* a capture could not be read at all */
 	EXIT_TRUNCATED = 4, /* a capture was cut short; what came before it is recorded */
@@ -45,17 +49,21 @@ enum {
 
 #define DEFAULT_DB "tlscensus.db"
 
-static volatile sig_atomic_t stop_requested, stats_requested;
+static volatile sig_atomic_t stop_requested, stats_requested, reopen_requested;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		stats_requested = 1;
+	else if (sig == SIGHUP)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 }
 
-static void install_signals(void)
+/* hup: SIGHUP reopens the --log file (logrotate); without --log it keeps its default (a
+ * closed terminal ends a read). */
+static void install_signals(int hup)
 {
 	struct sigaction sa;
 
@@ -65,6 +73,10 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	/* Restarted: a read of standard input must not take a rotation for the end of input. */
+	sa.sa_flags = SA_RESTART;
+	if (hup)
+		sigaction(SIGHUP, &sa, NULL);
 }
 
 static const char usage_main[] =
@@ -76,7 +88,7 @@ static const char usage_main[] =
     "  read    record the TLS handshakes of pcap/pcapng files into the database\n"
     "  capture record the TLS handshakes seen live on an interface (span port, mirror)\n"
     "  legacy  list clients that used legacy TLS (below 1.2, or 3DES/RC4/DES/NULL/EXPORT/anon)\n"
-    "  export  write every recorded connection as NDJSON\n"
+    "  export  write the recorded connections as NDJSON, with the policy's verdict\n"
     "  report  a report for people: who must fix what, by when; trend, changes, coverage\n"
     "  migrate bring a database written by an older tlscensus to the current schema\n"
     "  ship    send the database's records to ClickHouse, the fleet's central store\n"
@@ -108,7 +120,11 @@ static const char usage_read[] =
     "  --workers N        packet threads, each walking the files and keeping its own flows\n"
     "                     (default 1; standard input is read by one)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
-    "  --quiet            no progress line and no summary\n";
+    "  --quiet            no progress line and no summary\n"
+    "  --log FILE         also write each connection as it is recorded as one NDJSON line\n"
+    "                     (the keys of tlscensus export), appended to FILE (- for standard\n"
+    "                     output); SIGHUP opens FILE again (logrotate)\n"
+    "  --policy P         the policy that judges the --log lines (default: default)\n";
 
 static const char usage_capture[] =
     "usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
@@ -135,13 +151,23 @@ static const char usage_capture[] =
     "  --stats-every S        seconds between refreshes of the run's counters (60)\n"
     "  --workers N            packet threads in one PACKET_FANOUT group, flows spread by\n"
     "                         their hash (default: the number of cores)\n"
+    "  --log FILE             also write each connection as it is recorded as one NDJSON\n"
+    "                         line (the keys of tlscensus export), appended to FILE (- for\n"
+    "                         standard output), at least once a second; never waits: lines\n"
+    "                         it cannot take are dropped and counted; SIGHUP opens FILE\n"
+    "                         again (logrotate)\n"
+    "  --policy P             the policy that judges the --log lines (default: default)\n"
+    "  --metrics FILE         the counters (packets, drops, handshakes, flows) in the\n"
+    "                         Prometheus text format for node_exporter's textfile\n"
+    "                         collector, replaced every --stats-every seconds and at exit\n"
     "  --ship URL             also send the records to ClickHouse as they are committed (a\n"
     "                         thread; the capture never waits for it): see tlscensus ship;\n"
     "                         --database, --sensor, --credentials, --cacert as there\n";
 
 static const char usage_legacy[] =
     "usage: tlscensus legacy [--db FILE] [--format table|csv|json] [--policy NAME|FILE]\n"
-    "                        [FILTERS] [--group client|server] [--sort KEY]\n"
+    "                        [FILTERS] [--group client|server] [--sort KEY] [--wide]\n"
+    "                        [--columns LIST] [--limit N] [--fail-on-legacy]\n"
     "\n"
     "Per client IP, every server and SNI it reached with legacy TLS, who must act, and by\n"
     "when. Legacy is what the policy says; without --policy: below TLS 1.2, or a 3DES, RC4,\n"
@@ -173,19 +199,38 @@ static const char usage_legacy[] =
     "  --sort KEY       client (default), server, connections, last (seen) or deadline\n"
     "  --catalog FILE   provider catalog (services, cutoff dates) instead of the built-in one\n"
     "  --hints FILE     fingerprint to software map (ja4, ja3, software, note; TSV)\n"
+    "  --wide           the table with every column (default: client, sni, version,\n"
+    "                   attribution, conns, last-seen; and reason under key-exchange rules)\n"
+    "  --columns LIST   the table's columns, e.g. client,server,sni,version,software; names:\n"
+    "                   client, server, sni, attribution, version, cipher, client-max, conns,\n"
+    "                   first-seen, last-seen, reason, service, deadline, software\n"
+    "  --limit N        show the first N entries (in --sort order)\n"
+    "  --fail-on-legacy exit 1 when a legacy client is listed\n"
     "  --clickhouse URL read the fleet's records from ClickHouse instead of --db\n"
     "                   (http://HOST:8123 or https://...); with --database NAME (tlscensus),\n"
     "                   --sensor NAME (repeatable: only those sensors), --credentials FILE\n"
     "                   (user:password; else TLSCENSUS_CLICKHOUSE_USER/_PASSWORD), --cacert\n"
-    "                   FILE\n";
+    "                   FILE\n"
+    "\n"
+    "On a terminal the table fits its width (the window, else $COLUMNS): long names are cut in\n"
+    "the middle, attribution and legacy versions are coloured (not with NO_COLOR set). Piped,\n"
+    "every cell is whole and nothing is coloured.\n"
+    "exit codes: 0 listed; 1 listed legacy clients, with --fail-on-legacy; 2 usage;\n"
+    "            5 database error\n";
 
 static const char usage_export[] =
-    "usage: tlscensus export [--db FILE] --format ndjson\n"
+    "usage: tlscensus export [--db FILE] [--format ndjson] [--policy NAME|FILE] [FILTERS]\n"
     "\n"
-    "One JSON object per connection that showed a ClientHello or a ServerHello.\n"
+    "One JSON object per connection that showed a ClientHello or a ServerHello, in time\n"
+    "order: the recorded keys, then community_id, cipher_name and the policy's word on it\n"
+    "(policy, verdict, reason, attribution, service, deadline, software), the keys of the\n"
+    "--log stream of read and capture.\n"
     "\n"
-    "  --db FILE      database (default " DEFAULT_DB ")\n"
-    "  --format F     ndjson (the only format)\n";
+    "  --db FILE        database (default " DEFAULT_DB ")\n"
+    "  --format F       ndjson (the default and only format)\n"
+    "  --policy P       default, entra, nist, pci, pq, tls12, or a policy file\n"
+    "  --since WHEN, --until WHEN, --client CIDR, --server CIDR, --sni GLOB, --port N,\n"
+    "  --catalog FILE, --hints FILE  as for tlscensus legacy\n";
 
 static const char usage_migrate[] =
     "usage: tlscensus migrate [--db FILE]\n"
@@ -262,14 +307,43 @@ static const char usage_ship[] =
     "exit codes: 0 all sent; 2 usage; 5 database error; 7 ClickHouse unreachable or refusing;\n"
     "            130 interrupted (what was acknowledged stays acknowledged)\n";
 
-/* what is a complete sentence; arg, when not NULL, is quoted after it. */
+/* "read" from "usage: tlscensus read ...": the command a usage text is about, for the hint. */
+static void usage_command(const char *usage, char *out, size_t len)
+{
+	const char *p = usage + strlen("usage: tlscensus ");
+
+	snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
+}
+
+/* A usage error says the one wrong thing and where the help is, not the whole help. what is a
+ * complete sentence; arg, when not NULL, is quoted after it. */
 static int usage_error(const char *usage, const char *what, const char *arg)
 {
+	char cmd[16];
+
+	usage_command(usage, cmd, sizeof cmd);
 	if (arg)
-		fprintf(stderr, "tlscensus: %s '%s'\n\n%s", what, arg, usage);
+		fprintf(stderr, "tlscensus: %s '%s'\n", what, arg);
 	else
-		fprintf(stderr, "tlscensus: %s\n\n%s", what, usage);
+		fprintf(stderr, "tlscensus: %s\n", what);
+	if (!strcmp(cmd, "COMMAND"))
+		fputs("try 'tlscensus --help'\n", stderr);
+	else
+		fprintf(stderr, "try 'tlscensus %s --help'\n", cmd);
 	return EXIT_USAGE;
+}
+
+/* What getopt_long refused (the option strings start with ':', and opterr is 0, so it says
+ * nothing itself): a missing value, or an option the command does not have. */
+static int bad_option(const char *usage, int o, char **argv)
+{
+	const char *opt = argv[optind - 1];
+	char shortopt[3] = {'-', (char)optopt, '\0'};
+
+	/* "-x" inside a cluster ("-qx") is not argv[optind - 1] itself: name the letter. */
+	if (optopt && strncmp(opt, "--", 2) && (opt[0] != '-' || opt[1] != optopt))
+		opt = shortopt;
+	return usage_error(usage, o == ':' ? "missing value for option" : "unknown option", opt);
 }
 
 static int parse_u32(const char *s, uint32_t min, uint32_t *out)
@@ -429,6 +503,73 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* --log FILE and the policy that judges its lines, for read and capture. */
+struct log_opts {
+	const char *path, *policy_arg;
+	struct policy *policy;
+	struct legacy_query q;
+	struct logstream *ls;
+};
+
+/* The policy of the lines, read before anything is opened (and before capture drops root):
+ * a bad one is a usage error. 0 or an exit code. */
+static int log_policy(struct log_opts *lo, const char *usage)
+{
+	char err[1024];
+
+	if (lo->policy_arg && !lo->path)
+		return usage_error(usage, "--policy judges the --log lines; it needs --log FILE",
+		                   NULL);
+	if (lo->policy_arg && !(lo->policy = policy_load(lo->policy_arg, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		return EXIT_USAGE;
+	}
+	lo->q.policy = lo->policy;
+	return EXIT_OK;
+}
+
+/* Opens the stream (after the privilege drop, for capture); 0 or an exit code. */
+static int log_start(struct log_opts *lo, int may_wait)
+{
+	char err[1024];
+
+	if (!lo->path)
+		return EXIT_OK;
+	struct logstream_config c = {lo->path, may_wait, &reopen_requested, &lo->q};
+	if (!(lo->ls = logstream_open(&c, err, sizeof err))) {
+		fprintf(stderr, "tlscensus: %s\n", err);
+		policy_free(lo->policy);
+		lo->policy = NULL;
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static uint64_t log_dropped(void *ls)
+{
+	return logstream_dropped(ls);
+}
+
+/* After the pipeline closed (the writer has let go of the stream): the rest is written. */
+static void log_stop(struct log_opts *lo)
+{
+	uint64_t lost;
+
+	if (!lo->ls) {
+		policy_free(lo->policy); /* an exit before the stream opened */
+		lo->policy = NULL;
+		return;
+	}
+	lost = logstream_close(lo->ls);
+	if (lost)
+		fprintf(stderr,
+		        "tlscensus: --log %s: %llu connection%s not logged (the stream "
+		        "could not keep up, or could not be written)\n",
+		        lo->path, (unsigned long long)lost, lost == 1 ? "" : "s");
+	policy_free(lo->policy);
+	lo->ls = NULL;
+}
+
 /* The files a read goes through, directories expanded. */
 struct file_list {
 	char **v;
@@ -485,9 +626,9 @@ static struct followed *followed_find(struct followed *v, size_t n, const struct
  * for settle seconds. Each file is read once; the flows go on from one file to the next (a
  * connection across a rotation is one connection). Until SIGINT/SIGTERM.
  */
-static int read_follow(const char *dir, const char *db, struct census_config *cfg, int no_label,
-                       struct source_progress *prog, uint32_t settle, int quiet,
-                       const char *sources)
+static int read_follow(const char *dir, const char *db, struct census_config *cfg,
+                       int no_label, struct source_progress *prog, uint32_t settle, int quiet,
+                       const char *sources, struct log_opts *lo)
 {
 	struct followed *seen = NULL;
 	size_t nseen = 0, capseen = 0, files = 0;
@@ -495,9 +636,13 @@ static int read_follow(const char *dir, const char *db, struct census_config *cf
 	int rc = EXIT_OK;
 
 	cfg->workers = 1;
-	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL))
+	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL)) {
+		log_stop(lo);
 		return EXIT_DATABASE;
-	install_signals();
+	}
+	if (lo->ls)
+		writer_on_record(pl.writer, logstream_record, lo->ls);
+	install_signals(lo->path != NULL);
 	if (!quiet)
 		fprintf(stderr,
 		        "tlscensus: following %s into %s (a file is read once it is "
@@ -579,8 +724,10 @@ static int read_follow(const char *dir, const char *db, struct census_config *cf
 		        files, (unsigned long long)stats.packets,
 		        (unsigned long long)stats.handshakes);
 	free(seen);
+	log_stop(lo);
 	return rc == EXIT_OK && stop_requested ? EXIT_OK : rc;
 }
+
 
 /* The cores this process may run on: the default number of capture workers. */
 static uint32_t default_workers(void)
@@ -626,6 +773,8 @@ static int cmd_read(int argc, char **argv)
 	    {"count", required_argument, NULL, 'c'},
 	    {"follow", no_argument, NULL, 'F'},
 	    {"settle", required_argument, NULL, 'e'},
+	    {"log", required_argument, NULL, 'G'},
+	    {"policy", required_argument, NULL, 'Y'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -634,6 +783,7 @@ static int cmd_read(int argc, char **argv)
 	char *named[256];
 	int nnamed = 0, follow = 0;
 	uint32_t settle = 60;
+	struct log_opts lo = {0};
 	/* One by default: on a machine of few cores the writer thread needs one of them, and a
 	 * single worker writes rows in capture order (ids follow the file). */
 	uint32_t workers = 1;
@@ -641,7 +791,7 @@ static int cmd_read(int argc, char **argv)
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
 
-	while ((o = getopt_long(argc, argv, "d:hqr:f:c:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:hqr:f:c:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -689,12 +839,17 @@ static int cmd_read(int argc, char **argv)
 				return usage_error(usage_read, "--settle wants seconds >= 1, not",
 				                   optarg);
 			break;
+		case 'G':
+			lo.path = optarg;
+			break;
+		case 'Y':
+			lo.policy_arg = optarg;
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_read, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_read, o, argv);
 		}
 	}
 	/* -r files first, then the named ones, in the order given */
@@ -715,8 +870,15 @@ static int cmd_read(int argc, char **argv)
 	}
 	if (!join_sources(nnamed, named, sources, sizeof(sources)))
 		snprintf(sources, sizeof(sources), "%d files", nnamed);
+	int lrc;
+	if ((lrc = log_policy(&lo, usage_read)) != EXIT_OK)
+		return lrc;
+	/* Files are never dropped from: a full queue makes the reader wait, and so does a full
+	 * log stream. */
+	if ((lrc = log_start(&lo, 1)) != EXIT_OK)
+		return lrc;
 	if (follow)
-		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources);
+		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources, &lo);
 	/* A directory stands for its capture files, in the time order of their first frames. */
 	struct file_list fl = {0};
 	for (int i = 0; i < nnamed; i++) {
@@ -747,6 +909,7 @@ static int cmd_read(int argc, char **argv)
 	}
 	if (fl.n == 0) {
 		file_list_free(&fl);
+		log_stop(&lo);
 		return rc == EXIT_OK ? EXIT_CAPTURE : rc;
 	}
 	argv = fl.v;
@@ -761,13 +924,15 @@ static int cmd_read(int argc, char **argv)
 			workers = 1;
 	cfg.workers = (uint16_t)workers;
 	cfg.sees_all = 1;
-	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0) {
 		file_list_free(&fl);
+		log_stop(&lo);
 		return EXIT_DATABASE;
 	}
-	install_signals();
+	if (lo.ls)
+		writer_on_record(pl.writer, logstream_record, lo.ls);
+	install_signals(lo.path != NULL);
 
 	double t0 = source_now();
 	struct read_worker helpers[WRITER_MAX_PORTS];
@@ -806,6 +971,7 @@ static int cmd_read(int argc, char **argv)
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	log_stop(&lo);
 	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
@@ -1054,10 +1220,8 @@ static int cmd_ship(int argc, char **argv)
 			rc = fleet_option(&f, o, optarg, usage_ship);
 			if (rc < 0)
 				return EXIT_USAGE;
-			if (rc == 0) {
-				fputs(usage_ship, stderr);
-				return EXIT_USAGE;
-			}
+			if (rc == 0)
+				return bad_option(usage_ship, o, argv);
 		}
 	}
 	if (optind < argc)
@@ -1080,7 +1244,7 @@ static int cmd_ship(int argc, char **argv)
 		fprintf(stderr, "tlscensus: %s\n", err);
 		return db_failed ? EXIT_DATABASE : EXIT_USAGE;
 	}
-	install_signals();
+	install_signals(0);
 	double t0 = tc_now_mono(), failing_since = 0, backoff = 1;
 	rc = EXIT_OK;
 	for (;;) {
@@ -1244,6 +1408,9 @@ static int cmd_capture(int argc, char **argv)
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"stats-every", required_argument, NULL, 'S'},
 	    {"workers", required_argument, NULL, 'w'},
+	    {"log", required_argument, NULL, 'G'},
+	    {"policy", required_argument, NULL, 'Y'},
+	    {"metrics", required_argument, NULL, 'M'},
 	    {"ship", required_argument, NULL, OPT_SHIP},
 	    FLEET_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},
@@ -1260,11 +1427,12 @@ static int cmd_capture(int argc, char **argv)
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	const char *db = DEFAULT_DB, *user = NULL;
+	struct log_opts lo = {0};
 	uint32_t u;
 	int no_label = 0, o, rc = EXIT_OK;
 	char err[1024];
 
-	while ((o = getopt_long(argc, argv, "i:d:f:Z:hD", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":i:d:f:Z:hD", opts, NULL)) != -1) {
 		switch (o) {
 		case 'i':
 			cc.iface = optarg;
@@ -1329,6 +1497,15 @@ static int cmd_capture(int argc, char **argv)
 				                   optarg);
 			cc.workers = u;
 			break;
+		case 'G':
+			lo.path = optarg;
+			break;
+		case 'Y':
+			lo.policy_arg = optarg;
+			break;
+		case 'M':
+			cc.metrics_path = optarg;
+			break;
 		case 'h':
 			fputs(usage_capture, stdout);
 			return EXIT_OK;
@@ -1339,8 +1516,7 @@ static int cmd_capture(int argc, char **argv)
 				return EXIT_USAGE;
 			if (taken)
 				break;
-			fputs(usage_capture, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_capture, o, argv);
 		}
 		}
 	}
@@ -1348,10 +1524,13 @@ static int cmd_capture(int argc, char **argv)
 		return usage_error(usage_capture, "capture needs an interface: -i IFACE", NULL);
 	if (optind < argc)
 		return usage_error(usage_capture, "unexpected argument", argv[optind]);
+	if ((rc = log_policy(&lo, usage_capture)) != EXIT_OK)
+		return rc;
 
 	struct capture *cap = capture_open(&cc, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "tlscensus: %s\n", err);
+		log_stop(&lo);
 		return EXIT_CAPTURE;
 	}
 	/* Root is needed to open the interface and for nothing after it: the database and all
@@ -1359,6 +1538,7 @@ static int cmd_capture(int argc, char **argv)
 	int was_root = geteuid() == 0;
 	if (capture_drop_privileges(user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlscensus: %s\n", err);
+		log_stop(&lo);
 		capture_close(cap);
 		return EXIT_CAPTURE;
 	}
@@ -1375,10 +1555,17 @@ static int cmd_capture(int argc, char **argv)
 	cfg.workers = (uint16_t)capture_workers(cap);
 	cfg.redirect = capture_redirect;
 	cfg.redirect_ctx = cap;
-	/* A live capture never waits for the disk: a full queue drops and counts. */
+	/* A live capture never waits for the disk: a full queue drops and counts, and so does a
+	 * full log stream. The log is opened as the unprivileged user, so it can open it again
+	 * after logrotate. */
+	if ((rc = log_start(&lo, 0)) != EXIT_OK) {
+		capture_close(cap);
+		return rc;
+	}
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture",
 	                  as_user[0] ? as_user : NULL) != 0) {
+		log_stop(&lo);
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
@@ -1393,7 +1580,11 @@ static int cmd_capture(int argc, char **argv)
 		capture_close(cap);
 		return EXIT_USAGE;
 	}
-	install_signals();
+	if (lo.ls) {
+		writer_on_record(pl.writer, logstream_record, lo.ls);
+		capture_set_log_dropped(cap, log_dropped, lo.ls);
+	}
+	install_signals(lo.path != NULL);
 	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)%s%s\n", cc.iface, db,
 	        pl.workers, pl.workers == 1 ? "" : "s", shipping ? ", shipping to " : "",
 	        shipping ? ship_destination(shipping->sh) : "");
@@ -1407,6 +1598,7 @@ static int cmd_capture(int argc, char **argv)
 	struct run_stats stats;
 	if (pipeline_close(&pl, &stats) != 0)
 		rc = EXIT_DATABASE;
+	log_stop(&lo);
 	ship_thread_stop(shipping);
 	capture_close(cap);
 	return rc;
@@ -1522,17 +1714,16 @@ static int check_data_files(const struct legacy_query *q)
 }
 
 /* A legacy/report filter option (--since, --client, ...), or a usage error. */
-static int filter_option(struct legacy_query *q, int o, const char *arg, const char *usage)
+static int filter_option(struct legacy_query *q, int o, const char *arg, const char *usage,
+                         char **argv)
 {
 	const char *what = NULL;
 	int rc = legacy_filter_option(q, o, arg, &what);
 
 	if (rc < 0)
 		return usage_error(usage, what, arg);
-	if (rc == 0) {
-		fputs(usage, stderr);
-		return EXIT_USAGE;
-	}
+	if (rc == 0)
+		return bad_option(usage, o, argv);
 	return 0;
 }
 
@@ -1606,36 +1797,36 @@ static int open_judged(const char *db, const struct fleet_opts *f, const char *p
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"policy", required_argument, NULL, 'P'},
-	    LEGACY_FILTER_OPTIONS,
-	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
-	    FLEET_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"wide", no_argument, NULL, 'W'},         {"columns", required_argument, NULL, 'K'},
+	    {"limit", required_argument, NULL, 'l'},  {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	struct fleet_opts fleet = {0};
 	struct query_source src;
 	struct legacy_query q = {0};
 	struct legacy_result res;
+	struct legacy_view view = {.format = LEGACY_TABLE, .colour = -1};
 	struct policy *policy = NULL;
-	enum legacy_format fmt = LEGACY_TABLE;
 	const char *db = DEFAULT_DB, *policy_arg = NULL;
-	int o, rc;
+	int o, rc, fail_on_legacy = 0;
+	uint32_t limit;
+	char err[512];
 
-	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:f:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
 			break;
 		case 'f':
 			if (!strcmp(optarg, "table"))
-				fmt = LEGACY_TABLE;
+				view.format = LEGACY_TABLE;
 			else if (!strcmp(optarg, "csv"))
-				fmt = LEGACY_CSV;
+				view.format = LEGACY_CSV;
 			else if (!strcmp(optarg, "json"))
-				fmt = LEGACY_JSON;
+				view.format = LEGACY_JSON;
 			else
 				return usage_error(
 				    usage_legacy, "format must be table, csv or json, not", optarg);
@@ -1643,12 +1834,30 @@ static int cmd_legacy(int argc, char **argv)
 		case 'P':
 			policy_arg = optarg;
 			break;
+		case 'W':
+			view.wide = 1;
+			break;
+		case 'K':
+			if (legacy_columns_check(optarg, err, sizeof err))
+				return usage_error(usage_legacy, err, NULL);
+			view.columns = optarg;
+			break;
+		case 'l':
+			if (!parse_u32(optarg, 1, &limit))
+				return usage_error(usage_legacy, "--limit wants a number >= 1, not",
+				                   optarg);
+			view.limit = limit;
+			break;
+		case 'F':
+			fail_on_legacy = 1;
+			break;
 		case 'h':
 			fputs(usage_legacy, stdout);
 			return EXIT_OK;
 		default:
 			rc = fleet_option(&fleet, o, optarg, usage_legacy);
-			if (rc < 0 || (rc == 0 && filter_option(&q, o, optarg, usage_legacy) != 0))
+			if (rc < 0 ||
+			    (rc == 0 && filter_option(&q, o, optarg, usage_legacy, argv) != 0))
 				return EXIT_USAGE;
 		}
 	}
@@ -1658,7 +1867,9 @@ static int cmd_legacy(int argc, char **argv)
 		return rc;
 	rc = EXIT_DATABASE;
 	if (legacy_collect(&src.rd, &q, &res) == 0) {
-		rc = legacy_print(&res, &q, fmt, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		rc = legacy_print(&res, &q, &view, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
+		if (rc == EXIT_OK && fail_on_legacy && res.n)
+			rc = EXIT_LEGACY;
 		legacy_result_free(&res);
 	}
 	source_close(&src);
@@ -1666,45 +1877,69 @@ static int cmd_legacy(int argc, char **argv)
 	return rc;
 }
 
+static int export_one(void *ctx, const struct store_export_row *row)
+{
+	return record_write(ctx, row, stdout);
+}
+
 static int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	const char *db = DEFAULT_DB, *format = NULL;
-	int o;
+	struct legacy_query q = {0};
+	struct policy *policy = NULL;
+	const char *db = DEFAULT_DB, *policy_arg = NULL;
+	int o, rc;
 
-	while ((o = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:f:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
 			break;
 		case 'f':
-			format = optarg;
+			if (strcmp(optarg, "ndjson") != 0)
+				return usage_error(usage_export,
+				                   "export format must be ndjson, not", optarg);
 			break;
+		case 'P':
+			policy_arg = optarg;
+			break;
+		case 'g':
+		case 'o':
+			return usage_error(usage_export,
+			                   "export writes every record in time order; --group and "
+			                   "--sort are for tlscensus legacy, not",
+			                   optarg);
 		case 'h':
 			fputs(usage_export, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_export, stderr);
-			return EXIT_USAGE;
+			if (filter_option(&q, o, optarg, usage_export, argv) != 0)
+				return EXIT_USAGE;
 		}
 	}
-	if (!format)
-		return usage_error(usage_export, "export needs --format ndjson", NULL);
-	if (strcmp(format, "ndjson") != 0)
-		return usage_error(usage_export, "export format must be ndjson, not", format);
 	if (optind < argc)
 		return usage_error(usage_export, "unexpected argument", argv[optind]);
-	struct store *st = open_for_query(db);
-	if (!st)
-		return EXIT_DATABASE;
-	int rc = store_export_ndjson(st, stdout) == 0 ? EXIT_OK : EXIT_DATABASE;
-	store_close(st);
-	if (fflush(stdout) != 0) {
+	struct fleet_opts sqlite_only = {0}; /* export reads the database file */
+	struct query_source src;
+	if (open_judged(db, &sqlite_only, policy_arg, &q, &policy, &src, &rc))
+		return rc;
+	struct store *st = src.st;
+	struct filter f = legacy_query_filter(&q);
+	struct record_judge *rj = record_judge_new(&q);
+	struct store_exporter *x = rj ? store_exporter_new(st) : NULL;
+	int walked = x ? store_export_each(x, &f, export_one, rj) : -1;
+	rc = walked == 0 ? EXIT_OK : EXIT_DATABASE;
+	if (walked > 0) /* the judge stopped it; a database error has had its message */
+		fprintf(stderr, "tlscensus: out of memory exporting database '%s'\n", db);
+	store_exporter_free(x);
+	record_judge_free(rj);
+	source_close(&src);
+	policy_free(policy);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("tlscensus: writing the export");
 		rc = EXIT_DATABASE;
 	}
@@ -1723,7 +1958,7 @@ static int cmd_migrate(int argc, char **argv)
 	struct stat sb;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			db = optarg;
@@ -1732,8 +1967,7 @@ static int cmd_migrate(int argc, char **argv)
 			fputs(usage_migrate, stdout);
 			return EXIT_OK;
 		default:
-			fputs(usage_migrate, stderr);
-			return EXIT_USAGE;
+			return bad_option(usage_migrate, o, argv);
 		}
 	}
 	if (optind < argc)
@@ -1778,7 +2012,7 @@ static int cmd_report(int argc, char **argv)
 	int o, rc;
 
 	/* -o is the output; the shared filters give 'o' to --sort, told apart by the long index. */
-	for (int li = -1; (o = getopt_long(argc, argv, "d:f:o:h", opts, &li)) != -1; li = -1) {
+	for (int li = -1; (o = getopt_long(argc, argv, ":d:f:o:h", opts, &li)) != -1; li = -1) {
 		if (o == 'o' && li < 0)
 			o = 'O';
 		switch (o) {
@@ -1827,7 +2061,7 @@ static int cmd_report(int argc, char **argv)
 				if (ro.since_last)
 					break;
 			}
-			if (filter_option(&ro.q, o, optarg, usage_report) != 0)
+			if (filter_option(&ro.q, o, optarg, usage_report, argv) != 0)
 				return EXIT_USAGE;
 		}
 	}
@@ -1868,10 +2102,12 @@ int main(int argc, char **argv)
 	    {"ship", cmd_ship},
 	};
 
-	if (argc < 2) {
-		fputs(usage_main, stderr);
-		return EXIT_USAGE;
-	}
+	opterr = 0; /* bad_option says what getopt_long refused, with the hint */
+	if (argc < 2)
+		return usage_error(usage_main,
+		                   "a command is needed: read, capture, legacy, export, "
+		                   "report or migrate",
+		                   NULL);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("tlscensus %s\n", TC_VERSION);
 		return EXIT_OK;
@@ -1894,6 +2130,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "tlscensus: unknown command '%s'\n\n%s", argv[1], usage_main);
-	return EXIT_USAGE;
+	return usage_error(usage_main, "unknown command", argv[1]);
 }

@@ -55,8 +55,20 @@ def main():
     check(r.returncode == EXIT_USAGE and "unknown command 'frobnicate'" in r.stderr, "unknown command")
     r = run([tc])
     check(r.returncode == EXIT_USAGE, "no command")
-    r = run([tc, "export"])
-    check(r.returncode == EXIT_USAGE and "--format ndjson" in r.stderr, "export without --format")
+    r = run([tc, "export", "--format", "csv"])
+    check(r.returncode == EXIT_USAGE and "'csv'" in r.stderr, "export --format csv")
+    # A usage error is one line and a hint, for every command; never the whole help.
+    for sub in ("read", "capture", "legacy", "report", "export", "migrate"):
+        r = run([tc, sub, "--no-such-option"])
+        check(r.returncode == EXIT_USAGE and r.stderr == "tlscensus: unknown option "
+              "'--no-such-option'\ntry 'tlscensus %s --help'\n" % sub,
+              "%s: a bad option is one line and a hint: %r" % (sub, r.stderr))
+        r = run([tc, sub, "--db"])
+        check(r.returncode == EXIT_USAGE and "missing value for option '--db'" in r.stderr and
+              "usage:" not in r.stderr, "%s --db without a value: %r" % (sub, r.stderr))
+    r = run([tc, "frobnicate"])
+    check(r.stderr == "tlscensus: unknown command 'frobnicate'\ntry 'tlscensus --help'\n",
+          "unknown command: one line and a hint: %r" % r.stderr)
     r = run([tc, "legacy", "--format", "xml"])
     check(r.returncode == EXIT_USAGE and "'xml'" in r.stderr, "legacy --format xml")
     r = run([tc, "read"])

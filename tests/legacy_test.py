@@ -9,22 +9,19 @@ in half, the server's packets dropped, the SNI bytes replaced, timestamps or add
 usage: legacy_test.py TLSCENSUS SAMPLES_DIR
 """
 import csv
-import fcntl
 import io
 import json
 import os
-import pty
+import re
 import shutil
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
-import termios
 
 import tclib
-from tclib import (Checks, Pcap, client_hello, hello_fields, hello_offset, ipv4_tcp, set_address,
-                   set_sni, src_ip)
+from tclib import (Checks, Pcap, client_hello, hello_fields, hello_offset, ipv4_tcp, plain,
+                   set_address, set_sni, src_ip)
 
 EXIT_USAGE, EXIT_DATABASE = 2, 5
 checks = Checks("legacy")
@@ -329,7 +326,7 @@ def check_filters(db, table):
     check(sort == ["10.99.0.9", "10.99.0.1", "10.99.0.10"], "--sort last: %s" % sort)
     sort = [e["server_port"] for e in legacy_json(two, "--sort", "server")["entries"]]
     check(sort == [4433, 4433, 8443], "--sort server: %s" % sort)
-    r = run(["legacy", "--db", two, "--group", "client"])
+    r = run(["legacy", "--db", two, "--group", "client", "--wide"])
     lines = text(r).splitlines()
     heads = [l for l in lines if l.startswith("client ")]
     check(heads == ["client 10.99.0.1: 1 entry, 1 connection (cipher 1)",
@@ -483,44 +480,102 @@ def check_hostile():
 
 # ---------------------------------------------------------------- terminal layout
 
-def on_terminal(args, cols):
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
-    attrs = termios.tcgetattr(slave)
-    attrs[1] &= ~termios.OPOST  # no \n -> \r\n
-    termios.tcsetattr(slave, termios.TCSANOW, attrs)
-    p = subprocess.Popen([TC] + args, stdout=slave, stderr=subprocess.PIPE)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    p.wait()
-    os.close(master)
-    return out.decode("utf-8")
+def on_terminal(args, cols, **env):
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    e.pop("COLUMNS", None)
+    e.update(env)
+    return tclib.on_terminal([TC] + args, cols, env=e)
+
+
+def table_cells(line):
+    return re.split(r"  +", line.strip())
 
 
 def check_table(db):
-    n = len(legacy_json(db)["entries"])
+    entries = legacy_json(db)["entries"]
+    n = len(entries)
     piped = text(run(["legacy", "--db", db]))
-    check(len(piped.splitlines()) == n + 1, "piped table: one line per entry")
-    head = piped.splitlines()[0].split()
-    check(head[:4] == ["CLIENT", "SERVER", "SNI", "ATTRIBUTION"], "header: %s" % head)
-    out = on_terminal(["legacy", "--db", db], 120)
-    lines = out.splitlines()
-    check(len(lines) == 3 + 3 * n, "terminal: three lines per entry (%d lines)" % len(lines))
-    check(max(len(l) for l in lines) <= 120, "terminal: a line is wider than 120:\n" + out)
-    check(lines[1].lstrip().startswith("ATTRIBUTION") and lines[2].lstrip().startswith("REASON"),
-          "terminal headers: %r" % lines[:3])
-    col = lines[1].index("ATTRIBUTION")
-    check(all(lines[4 + 3 * k][col:].split()[0] in
-              ("failing", "fallback", "client-limited", "server-limited", "cipher")
-              for k in range(n)), "attribution column aligned")
+    lines = piped.splitlines()
+    check(len(lines) == n + 1, "piped table: one line per entry")
+    check(table_cells(lines[0]) == ["CLIENT", "SNI", "VERSION", "ATTRIBUTION", "CONNS",
+                                    "LAST SEEN"], "default header: %r" % lines[:1])
+    check("\x1b" not in piped and "\u2026" not in piped, "piped: no colour, nothing cut")
+    rows = [table_cells(l) for l in lines[1:]]
+    check([r[1] for r in rows] == [e["sni"] or "-" for e in entries],
+          "piped: every SNI whole, in the JSON's order: %s" % [r[1] for r in rows])
+    check(all(re.fullmatch(r"\d{4}-\d\d-\d\d", r[-1]) for r in rows), "LAST SEEN is a date")
+    wide = text(run(["legacy", "--db", db, "--wide"]))
+    check(table_cells(wide.splitlines()[0])[:4] == ["CLIENT", "SERVER", "SNI", "ATTRIBUTION"]
+          and len(table_cells(wide.splitlines()[0])) == 14, "--wide: all 14 columns")
+    soft = [e["software"] for e in entries if e["software"]]
+    check(soft and all(s in wide for s in soft) and "\u2026" not in wide,
+          "--wide piped: software whole (%s)" % soft[:2])
+
+    for cols in (80, 200):
+        for args in ([], ["--wide"], ["--columns", "client,sni,software,version"]):
+            what = "%d columns %s" % (cols, " ".join(args) or "default")
+            rc, out = on_terminal(["legacy", "--db", db] + args, cols)
+            lines = plain(out).splitlines()
+            check(rc == 0 and len(lines) == n + 1, "%s: one line per entry (%d lines)"
+                  % (what, len(lines)))
+            check(max(len(l) for l in lines) <= cols, "%s: a line is wider than the terminal:"
+                  "\n%s" % (what, plain(out)))
+            head = table_cells(lines[0])
+            if "SNI" not in head:
+                continue
+            k = head.index("SNI")
+            for line, e in zip(lines[1:], entries):
+                cell, sni = table_cells(line)[k], e["sni"] or "-"
+                if cell == sni:
+                    continue
+                a, _, b = cell.partition("\u2026")
+                check(sni.startswith(a) and sni.endswith(b) and len(b) >= len(a) and
+                      len(b) >= 4, "%s: %r cut in the middle, its domain kept: %r"
+                      % (what, sni, cell))
+            if cols == 200 and not args:
+                check("\u2026" not in out, "200 columns: the default columns whole")
+        if cols == 80:
+            check(head == ["CLIENT", "SNI", "SOFTWARE", "VERSION"], "--columns: %s" % head)
+    rc, out = on_terminal(["legacy", "--db", db], 200)
+    check("\x1b[33mclient-limited\x1b[0m" in out and "\x1b[31mTLSv1.0\x1b[0m" in out and
+          "\x1b[34mcipher\x1b[0m" in out, "a terminal gets colour: %r" % out[:300])
+    rc, out2 = on_terminal(["legacy", "--db", db], 200, NO_COLOR="1")
+    check("\x1b" not in out2 and out2 == plain(out), "NO_COLOR: the same text, no colour")
+    # No window size: $COLUMNS, else 80.
+    rc, out = on_terminal(["legacy", "--db", db, "--wide"], 0, COLUMNS="100")
+    check(max(len(l) for l in plain(out).splitlines()) <= 100 and
+          max(len(l) for l in plain(out).splitlines()) > 80, "COLUMNS=100 is the width")
+    rc, out = on_terminal(["legacy", "--db", db, "--wide"], 0)
+    check(max(len(l) for l in plain(out).splitlines()) <= 80, "no window, no COLUMNS: 80")
+
+    r = run(["legacy", "--db", db, "--columns", "client,bogus"])
+    err = r.stderr.decode()
+    check(r.returncode == EXIT_USAGE and "'bogus'" in err and "client-max" in err and
+          "try 'tlscensus legacy --help'" in err and "usage:" not in err and
+          len(err.splitlines()) == 2, "unknown column: one line and a hint: %r" % err)
+    r = run(["legacy", "--db", db, "--frobnicate"])
+    err = r.stderr.decode()
+    check(r.returncode == EXIT_USAGE and err == "tlscensus: unknown option '--frobnicate'\n"
+          "try 'tlscensus legacy --help'\n", "unknown option: %r" % err)
+    r = run(["legacy", "--db"])
+    check(r.returncode == EXIT_USAGE and b"missing value for option '--db'" in r.stderr,
+          "missing value: %r" % r.stderr)
+
+    lines = text(run(["legacy", "--db", db, "--limit", "2"])).splitlines()
+    check(len(lines) == 4 and lines[3] == "... %d more entries (--limit 2)" % (n - 2),
+          "--limit 2: %r" % lines)
+    doc = legacy_json(db, "--limit", "2")
+    check(len(doc["entries"]) == 2 and doc["more_entries"] == n - 2, "--limit 2 json")
+    check("more_entries" not in legacy_json(db), "no more_entries without --limit")
+    r = run(["legacy", "--db", db, "--limit", "0"])
+    check(r.returncode == EXIT_USAGE, "--limit 0 is a usage error")
+    r = run(["legacy", "--db", db, "--fail-on-legacy"])
+    check(r.returncode == 1 and len(r.stdout.splitlines()) == n + 1,
+          "--fail-on-legacy with legacy clients: exit 1, the table printed")
+    modern = read(tmp("modern.db"), sample("tls13-openssl.pcap"))
+    r = run(["legacy", "--db", modern, "--fail-on-legacy"])
+    check(r.returncode == 0, "--fail-on-legacy without legacy clients: exit 0")
 
 
 def main():

@@ -532,13 +532,26 @@ def test_handshakes(tc, tmp, crt, key):
 
 def test_sigterm_flush(tc, tmp, n=20):
     db = os.path.join(tmp, "flush.db")
-    cap = Capture(tc, tmp, "flush", db, ["-Z", "root"])
+    log, prom = os.path.join(tmp, "flush.ndjson"), os.path.join(tmp, "flush.prom")
+    cap = Capture(tc, tmp, "flush", db, ["-Z", "root", "--log", log, "--metrics", prom])
     if not cap.ready:
         return
+    check(os.path.exists(prom) and "tlscensus_handshakes_total{interface=\"%s\"} 0\n" % DEV_SRV
+          in open(prom).read(), "--metrics: the file is there from the start")
     st = proc_status(cap.pid)
     check(st["Uid"] == ["0"] * 4, "-Z root: Uid %s, want 0 x4" % st["Uid"])
     want = []
     for i in range(n):
+        if i == n // 2:
+            # logrotate halfway: the lines so far reach the file while the capture runs; the
+            # file is renamed, SIGHUP makes the capture open a new one by the same name.
+            check(cap._wait(lambda: os.path.exists(log) and
+                            sum(1 for _ in open(log)) >= n // 2, 10),
+                  "--log: lines written while the capture runs")
+            os.rename(log, log + ".1")
+            os.kill(cap.pid, signal.SIGHUP)
+            check(cap._wait(lambda: os.path.exists(log), 10) and cap.alive(),
+                  "--log: SIGHUP opened the file again, the capture goes on")
         sni = "flush-%02d.live.test" % i
         want.append(sni)
         # Two servers, two versions: the records must not depend on which one answered.
@@ -551,6 +564,22 @@ def test_sigterm_flush(tc, tmp, n=20):
     runs = query(db, "select ended, handshakes from runs")
     check(len(runs) == 1 and runs[0][0] is not None and runs[0][1] == n,
           "SIGTERM flush: runs (ended, handshakes) %s" % runs)
+    # --log: every connection, as export has it; --metrics: the final counters.
+    rotated = [json.loads(l) for l in open(log + ".1")] if os.path.exists(log + ".1") else []
+    logged = [json.loads(l) for l in open(log)] if os.path.exists(log) else []
+    check(sorted(r["sni"] for r in logged) == want[n // 2:],
+          "--log: after SIGHUP the lines go to the new file: %s" % [r["sni"] for r in logged])
+    logged += rotated
+    exported = {r["client_port"]: r for r in export(tc, db)}
+    check(sorted(r["sni"] for r in logged) == want and all(
+        {k: v for k, v in r.items() if k != "last_ts"} ==
+        {k: v for k, v in exported.get(r["client_port"], {}).items() if k != "last_ts"}
+        for r in logged), "--log: the export's records, one line each (%d)" % len(logged))
+    text = open(prom).read() if os.path.exists(prom) else ""
+    check("tlscensus_handshakes_total{interface=\"%s\"} %d\n" % (DEV_SRV, n) in text and
+          "# TYPE tlscensus_kernel_drops_total counter\n" in text and
+          "tlscensus_log_drops_total{interface=\"%s\"} 0\n" % DEV_SRV in text and
+          not os.path.exists(prom + ".tmp"), "--metrics at exit: %r" % text[:300])
     info("SIGTERM right after %d handshakes: %d recorded, exit %s in %.2f s" % (n, len(got), rc, cap.stop_s))
 
 

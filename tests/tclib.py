@@ -5,10 +5,15 @@ Standard library only; each test imports what it uses and keeps its own checks. 
 asserts anything about tlscensus itself.
 """
 import collections
+import fcntl
 import json
+import os
+import pty
+import re
 import struct
 import subprocess
 import sys
+import termios
 
 
 # ---------------------------------------------------------------- checks
@@ -67,6 +72,40 @@ def run(argv, timeout=None, **kw):
 
 def _unfinished(argv, out, reason, text):
     return subprocess.CompletedProcess(argv, None, out, reason if text else reason.encode())
+
+
+def on_terminal(argv, cols, env=None, rows=40):
+    """Runs argv with its standard output on a pseudo-terminal of cols columns (0: a window
+    size the program cannot learn, so it falls back to $COLUMNS). Returns (exit code, output
+    text); output post-processing (LF to CRLF) is off, so lines come back as written."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    p = subprocess.Popen(argv, stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                         env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the program closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    p.communicate(timeout=60)
+    os.close(master)
+    return p.returncode, out.decode("utf-8")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain(text):
+    """text without its ANSI colour sequences."""
+    return ANSI.sub("", text)
 
 
 def ndjson(text):

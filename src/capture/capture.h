@@ -23,6 +23,11 @@ struct capture_config {
 	uint64_t retain_s;   /* 0: keep every connection row */
 	uint32_t stats_every_s;
 	unsigned workers; /* packet threads in one PACKET_FANOUT group; 0 or 1: one */
+	const char *metrics_path; /* Prometheus textfile (metrics.h), every stats_every_s; NULL */
+	/* Lines the --log stream lost so far, for the metrics; NULL without a stream (set with
+	 * capture_set_log_dropped: the stream opens after the interface). */
+	uint64_t (*log_dropped)(void *ctx);
+	void *log_ctx;
 };
 
 struct capture;
@@ -56,6 +61,10 @@ int capture_run(struct capture *cap, struct census *const *census, volatile sig_
 /* Prints the statistics (pcap_stats, census and queue counters) to stderr, a line per worker
  * when there are several and a total, and fills each census's kernel drop counter. */
 void capture_report(struct capture *cap, struct census *const *census);
+
+/* The --log stream's loss counter for --metrics (tlscensus_log_drops_total); before
+ * capture_run. */
+void capture_set_log_dropped(struct capture *cap, uint64_t (*fn)(void *ctx), void *ctx);
 
 void capture_close(struct capture *cap);
 

@@ -177,11 +177,16 @@ void text_json_string_n(FILE *out, const char *text, size_t len)
 	char *clean = text_inert(text, len, 0);
 	const char *p = clean ? clean : "";
 
+	/* Runs between escapes go out whole: a character at a time was the export's top cost. */
 	fputc('"', out);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fputc('\\', out);
-		fputc(*p, out);
+	for (const char *run = p;; p++) {
+		if (*p && *p != '"' && *p != '\\')
+			continue;
+		fwrite(run, 1, (size_t)(p - run), out);
+		if (!*p)
+			break;
+		fputc('\\', out);
+		run = p; /* the quote or backslash itself starts the next run */
 	}
 	fputc('"', out);
 	free(clean);
@@ -205,34 +210,58 @@ size_t text_width(const char *s)
 	return w;
 }
 
-/* Cuts s to max columns, ending in "..." when cut, on a code point boundary. */
-void text_cut(char *s, size_t max)
+/* Cuts s to max columns, keeping its start and its end around one "\u2026" (a host name keeps
+ * its domain, a version string its number), on code point boundaries. The end gets the larger
+ * half: it is what tells names apart. */
+void text_cut_middle(char *s, size_t max)
 {
-	size_t w = 0, i = 0;
+	size_t w = text_width(s), head, tail, i = 0, j, k = 0;
 
-	if (text_width(s) <= max)
+	if (w <= max || max < 2)
 		return;
-	for (; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xc0) == 0x80)
-			continue;
-		if (w == max - 3)
-			break;
-		w++;
+	head = (max - 1) / 2;
+	tail = max - 1 - head;
+	for (; s[i] && k < head; i++) /* i: the byte after the head's last code point */
+		if (((unsigned char)s[i + 1] & 0xc0) != 0x80)
+			k++;
+	/* j: the first byte of the tail, tail code points before the end */
+	j = strlen(s);
+	for (k = 0; j > 0 && k < tail;) {
+		j--;
+		if (((unsigned char)s[j] & 0xc0) != 0x80)
+			k++;
 	}
-	memcpy(s + i, "...", 4);
+	memmove(s + i + 3, s + j, strlen(s + j) + 1); /* first: the tail may start below i + 3 */
+	memcpy(s + i, "\xe2\x80\xa6", 3);
 }
 
-/* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
+/* Columns of the terminal out writes to: its window size, else $COLUMNS, else 80; 0 when out
+ * is not a terminal (no limit: a pipe gets every cell whole). */
 size_t text_terminal_columns(FILE *out)
 {
 	struct winsize ws;
 	int fd = fileno(out);
+	const char *env = getenv("COLUMNS");
+	char *end;
+	unsigned long c;
 
 	if (fd < 0 || !isatty(fd))
 		return 0;
 	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
+	if (env && *env && (c = strtoul(env, &end, 10)) > 0 && !*end && c < 100000)
+		return c;
 	return 80;
+}
+
+/* 1 when colour may be written to out: a terminal, and NO_COLOR (no-color.org) unset or
+ * empty. */
+int text_terminal_colour(FILE *out)
+{
+	const char *no = getenv("NO_COLOR");
+	int fd = fileno(out);
+
+	return fd >= 0 && isatty(fd) && !(no && *no);
 }
 
 /* Every text cell is quoted. A cell a spreadsheet would run as a formula (leading = + - @, tab,

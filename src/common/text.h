@@ -45,9 +45,13 @@ void text_markdown(FILE *out, const char *text); /* also code, links, cells, emp
 
 /* Terminal columns of inert text (one per code point). */
 size_t text_width(const char *s);
-/* Cuts s to max columns (max >= 4), ending in "...", on a code point boundary. */
-void text_cut(char *s, size_t max);
-/* Columns of the terminal out writes to; 0 when it is not a terminal (no limit). */
+/* Cuts s to max columns (max >= 2) in the middle: its start, an ellipsis, its end. s must hold
+ * two bytes more than its length (the ellipsis is three bytes wide in UTF-8, one column). */
+void text_cut_middle(char *s, size_t max);
+/* Columns of the terminal out writes to (its window, else $COLUMNS, else 80); 0 when it is not
+ * a terminal (no limit). */
 size_t text_terminal_columns(FILE *out);
+/* 1 when out is a terminal and NO_COLOR is unset: ANSI colour may be written. */
+int text_terminal_colour(FILE *out);
 
 #endif

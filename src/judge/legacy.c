@@ -830,14 +830,42 @@ void legacy_judge_free(struct legacy_judge *c)
 	free(c);
 }
 
+void legacy_entry_free(struct legacy_entry *e)
+{
+	free(e->client_ip), free(e->server_ip), free(e->sni), free(e->reason);
+	free(e->service), free(e->retired), free(e->ja3), free(e->ja4), free(e->software);
+	memset(e, 0, sizeof *e);
+}
+
+/* The judge's own path (legacy_judge_pair, then make_entry as legacy_judge_end would), for one
+ * pair, leaving the judge as it was: nothing of the pair stays kept. */
+int legacy_judge_one(struct legacy_judge *c, const struct tc_pair *p, struct legacy_entry *e)
+{
+	size_t n = c->n, n_acc = c->n_acc;
+	int rc;
+
+	memset(e, 0, sizeof *e);
+	if (p->parse_status != TC_CONN_OK || (p->version < 0 && p->ch_max_version < 0))
+		return LEGACY_UNJUDGED;
+	rc = legacy_judge_pair(c, p);
+	while (c->n_acc > n_acc)
+		free(c->acc[--c->n_acc].client_ip);
+	if (rc)
+		return -1;
+	if (c->n == n)
+		return LEGACY_ACCEPTED;
+	rc = make_entry(c, &c->v[n], 1, e) ? -1 : LEGACY_FLAGGED;
+	raw_free(&c->v[n].r);
+	c->n = n;
+	if (rc < 0)
+		legacy_entry_free(e);
+	return rc;
+}
+
 void legacy_result_free(struct legacy_result *r)
 {
-	for (size_t i = 0; r->v && i < r->n; i++) {
-		struct legacy_entry *e = &r->v[i];
-
-		free(e->client_ip), free(e->server_ip), free(e->sni), free(e->reason);
-		free(e->service), free(e->retired), free(e->ja3), free(e->ja4), free(e->software);
-	}
+	for (size_t i = 0; r->v && i < r->n; i++)
+		legacy_entry_free(&r->v[i]);
 	free(r->v);
 	for (size_t i = 0; r->accepted && i < r->n_accepted; i++)
 		free(r->accepted[i].client_ip);

@@ -129,6 +129,17 @@ int legacy_judge_pair(struct legacy_judge *j, const struct tc_pair *p);
 int legacy_judge_end(struct legacy_judge *j);
 void legacy_judge_free(struct legacy_judge *j);
 
+/*
+ * One connection judged on its own, by the same path as legacy_judge_pair and legacy_judge_end
+ * (policy, attribution, catalog, hints), for a stream of records (export, the log): nothing of
+ * it stays in the judge. LEGACY_FLAGGED fills *e (free it with legacy_entry_free);
+ * LEGACY_ACCEPTED: the policy accepts it; LEGACY_UNJUDGED: its hellos could not be judged
+ * (parse status, or no version seen); -1: out of memory.
+ */
+enum { LEGACY_ACCEPTED = 0, LEGACY_FLAGGED = 1, LEGACY_UNJUDGED = 2 };
+int legacy_judge_one(struct legacy_judge *j, const struct tc_pair *p, struct legacy_entry *e);
+void legacy_entry_free(struct legacy_entry *e);
+
 void legacy_result_free(struct legacy_result *r);
 
 /* One group of a result's entries (one client, or one server address) and its totals. */

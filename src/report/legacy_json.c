@@ -75,7 +75,9 @@ static void json_entries_end(struct legacy_out *o)
 	const struct legacy_group_totals *g = o->groups;
 	FILE *out = o->f;
 
-	fputs(o->r->n ? "\n  ]" : "]", out);
+	fputs(o->shown ? "\n  ]" : "]", out);
+	if (o->view->limit) /* only under --limit, so other documents keep their bytes */
+		fprintf(out, ",\n  \"more_entries\": %zu", o->r->n - o->shown);
 	if (!g)
 		return;
 	fputs(",\n  \"groups\": [", out);

@@ -93,7 +93,7 @@ static int walk(const struct legacy_output *fo, struct legacy_out *o)
 	if (fo->begin && fo->begin(o))
 		return -1;
 	/* legacy_collect put the entries in group order, so a new key starts the next group. */
-	for (size_t k = 0, next = 0; k < r->n; k++) {
+	for (size_t k = 0, next = 0; k < o->shown; k++) {
 		if (o->groups && next < o->ngroups &&
 		    (k == 0 ||
 		     strcmp(legacy_group_key(&r->v[k], g), legacy_group_key(&r->v[k - 1], g)))) {
@@ -116,17 +116,18 @@ static int walk(const struct legacy_output *fo, struct legacy_out *o)
 }
 
 int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-                 enum legacy_format fmt, FILE *out)
+                 const struct legacy_view *v, FILE *out)
 {
-	struct legacy_out o = {.r = r, .q = q, .f = out};
+	struct legacy_out o = {.r = r, .q = q, .f = out, .view = v};
 	const struct legacy_output *fo =
-	    (size_t)fmt < COUNT_OF(formats) ? formats[fmt] : &legacy_table;
+	    (size_t)v->format < COUNT_OF(formats) ? formats[v->format] : &legacy_table;
 	struct legacy_group_totals *groups = NULL;
 	int rc = 0;
 
 	if (q->group != GROUP_NONE && !(groups = legacy_groups(r, q->group, q->sort, &o.ngroups)))
 		rc = -1;
 	o.groups = groups;
+	o.shown = v->limit && v->limit < r->n ? v->limit : r->n;
 	if (!rc)
 		rc = walk(fo, &o);
 	free(groups);

@@ -15,9 +15,23 @@
 
 enum legacy_format { LEGACY_TABLE, LEGACY_CSV, LEGACY_JSON };
 
-/* Writes r to out in fmt; 0, or -1 with a message on stderr. */
+/* How the result is shown: the format, and for the table its columns and colour. */
+struct legacy_view {
+	enum legacy_format format;
+	const char *columns; /* --columns: names separated by commas; NULL: the default set */
+	int wide;            /* --wide: every column */
+	int colour;          /* -1: on a terminal without NO_COLOR; 0 never; 1 always */
+	size_t limit;        /* entries shown at most (--limit); 0: all */
+};
+
+/* Writes r to out as v says; 0, or -1 with a message on stderr. */
 int legacy_print(const struct legacy_result *r, const struct legacy_query *q,
-                 enum legacy_format fmt, FILE *out);
+                 const struct legacy_view *v, FILE *out);
+
+/* The table's column names, for --columns and its error message. */
+extern const char legacy_column_names[];
+/* 0 when every name in list is a column; else -1 with a message naming the wrong one. */
+int legacy_columns_check(const char *list, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- for the formats */
 
@@ -27,15 +41,17 @@ struct legacy_out {
 	const struct legacy_query *q;
 	const struct legacy_group_totals *groups; /* in display order; NULL without --group */
 	size_t ngroups;
+	const struct legacy_view *view;
+	size_t shown; /* entries walked: r->n, or fewer under --limit */
 	FILE *f;
 	void *priv; /* the format's own state, from begin to end */
 };
 
 /*
- * The steps, in this order: begin; for each entry, first the heading of its group when a new
- * group starts (with --group only), then the entry; entries_end; unknown (the connections that
- * could not be judged, also when there are none); end. A member may be NULL. begin returns 0,
- * or -1 when out of memory (nothing else is called then); end frees what begin took.
+ * The steps, in this order: begin; for each entry shown (the first o->shown), first the heading of
+ * its group when a new group starts (with --group only), then the entry; entries_end; unknown (the
+ * connections that could not be judged, also when there are none); end. A member may be NULL. begin
+ * returns 0, or -1 when out of memory (nothing else is called then); end frees what begin took.
  */
 struct legacy_output {
 	int (*begin)(struct legacy_out *o);

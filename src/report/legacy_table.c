@@ -1,7 +1,9 @@
 /*
  * legacy_table.c: the legacy command's table, for people at a terminal and for grep. Every cell
- * is inert text; long ones are cut here only (CSV and JSON keep them whole).
+ * is inert text; on a terminal too narrow for a cell it is cut here, in the middle (CSV, JSON
+ * and a pipe keep every cell whole).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,18 +11,14 @@
 #include "text.h"
 #include "util.h"
 
-/* Cells longer than this are cut in the table (CSV and JSON keep them whole). */
-#define TABLE_SNI_MAX      40
-#define TABLE_CIPHER_MAX   40
-#define TABLE_SERVICE_MAX  24
-#define TABLE_SOFTWARE_MAX 24
-
 /*
- * One line per entry when the output is a file or a pipe (grep and wc see one entry per line)
- * or when it fits the terminal. Fourteen columns fit no terminal, so on one each entry takes
- * three lines, as ls switches layouts: where and when; who must act and what was negotiated;
- * why, which service and by when, and the software. Lines 2 and 3 are indented past the first
- * column, and each line kind has its own header line.
+ * One line per entry, always: grep and wc see one entry per line, and a terminal never wraps.
+ * The default columns answer "who, to what, how old, who acts" (CLIENT, SNI, VERSION,
+ * ATTRIBUTION, CONNS, LAST SEEN); under a policy with group rules REASON joins them, as it
+ * then says what VERSION cannot, and DEADLINE when a shown entry has one. --wide shows every
+ * column, --columns a chosen list. On a terminal the row is fitted to its width: the widest
+ * cuttable cells are cut in the middle (a host name keeps its domain, a software hint its version),
+ * and only when that is not enough are the last columns left out. Piped, every cell is whole.
  */
 enum col {
 	C_CLIENT,
@@ -40,71 +38,158 @@ enum col {
 	C_COUNT
 };
 
-static const char *const col_head[C_COUNT] = {
-    "CLIENT", "SERVER",     "SNI",       "ATTRIBUTION", "VERSION", "CIPHER",   "CLIENT MAX",
-    "CONNS",  "FIRST SEEN", "LAST SEEN", "REASON",      "SERVICE", "DEADLINE", "SOFTWARE",
+static const struct {
+	const char *head, *name; /* the header; the name --columns takes */
+	size_t min;              /* 0: never cut; else the narrowest it is cut to */
+} cols[C_COUNT] = {
+    [C_CLIENT] = {"CLIENT", "client", 15},
+    [C_SERVER] = {"SERVER", "server", 15},
+    [C_SNI] = {"SNI", "sni", 12},
+    [C_ATTR] = {"ATTRIBUTION", "attribution", 0},
+    [C_VERSION] = {"VERSION", "version", 0},
+    [C_CIPHER] = {"CIPHER", "cipher", 12},
+    [C_MAX] = {"CLIENT MAX", "client-max", 0},
+    [C_CONNS] = {"CONNS", "conns", 0},
+    [C_FIRST] = {"FIRST SEEN", "first-seen", 0},
+    [C_LAST] = {"LAST SEEN", "last-seen", 0},
+    [C_REASON] = {"REASON", "reason", 12},
+    [C_SERVICE] = {"SERVICE", "service", 10},
+    [C_DEADLINE] = {"DEADLINE", "deadline", 0},
+    [C_SOFTWARE] = {"SOFTWARE", "software", 12},
 };
 
-static const int wide_cols[] = {C_CLIENT, C_SERVER,  C_SNI,      C_ATTR,    C_VERSION,
-                                C_CIPHER, C_MAX,     C_CONNS,    C_FIRST,   C_LAST,
-                                C_REASON, C_SERVICE, C_DEADLINE, C_SOFTWARE};
-static const int line1_cols[] = {C_CLIENT, C_SERVER, C_SNI, C_CONNS, C_FIRST, C_LAST};
-static const int line2_cols[] = {C_ATTR, C_VERSION, C_CIPHER, C_MAX};
-static const int line3_cols[] = {C_REASON, C_SERVICE, C_DEADLINE, C_SOFTWARE};
+static const int default_cols[] = {C_CLIENT, C_SNI, C_VERSION, C_ATTR, C_CONNS, C_LAST};
 
-struct layout {
-	int cols[3][C_COUNT];
-	size_t ncols[3], nlines;
-	size_t width[C_COUNT];
-	size_t indent;       /* of lines 2 and 3 */
-	size_t group_indent; /* of every line, inside a group section */
-};
+const char legacy_column_names[] = "client, server, sni, attribution, version, cipher, "
+                                   "client-max, conns, first-seen, last-seen, reason, "
+                                   "service, deadline, software";
 
-static void layout_line(struct layout *l, size_t line, const int *cols, size_t n, int drop)
+/* The columns of a --columns list into out (up to C_COUNT); their count, or 0 when a name is
+ * unknown (*bad then points at it, len its length). */
+static size_t parse_columns(const char *list, int *out, const char **bad, size_t *len)
 {
-	l->ncols[line] = 0;
-	for (size_t k = 0; k < n; k++)
-		if (cols[k] != drop)
-			l->cols[line][l->ncols[line]++] = cols[k];
+	size_t n = 0;
+
+	for (const char *p = list; *p;) {
+		size_t l = strcspn(p, ",");
+		int found = -1;
+
+		for (int c = 0; c < C_COUNT && l; c++)
+			if (strlen(cols[c].name) == l && !strncmp(p, cols[c].name, l))
+				found = c;
+		if (found < 0 && l == 3 && !strncmp(p, "who", 3))
+			found = C_ATTR;
+		if (found < 0) {
+			*bad = p;
+			*len = l;
+			return 0;
+		}
+		if (n < C_COUNT)
+			out[n++] = found;
+		p += l + (p[l] == ',');
+	}
+	return n;
 }
 
-static size_t layout_width(const struct layout *l, size_t line)
+int legacy_columns_check(const char *list, char *err, size_t errlen)
 {
-	size_t w = l->group_indent + (line ? l->indent : 0);
+	int v[C_COUNT];
+	const char *bad = list;
+	size_t len = 0;
 
-	for (size_t k = 0; k < l->ncols[line]; k++)
-		w += l->width[l->cols[line][k]] + (k ? 2 : 0);
+	if (parse_columns(list, v, &bad, &len))
+		return 0;
+	snprintf(err, errlen, "unknown column '%.*s' in --columns (valid: %s)", (int)len, bad,
+	         legacy_column_names);
+	return -1;
+}
+
+struct layout {
+	int cols[C_COUNT];
+	size_t ncols;
+	size_t width[C_COUNT];
+	size_t group_indent; /* of every line, inside a group section */
+	int colour;
+};
+
+/* SGR codes (ECMA-48): the attribution by who acts, legacy versions in red, headers bold. */
+static const char *attr_colour(enum attribution a)
+{
+	switch (a) {
+	case ATTR_FAILING:
+		return "1;31";
+	case ATTR_FALLBACK:
+		return "35";
+	case ATTR_CLIENT:
+	case ATTR_DRAFT:
+		return "33";
+	case ATTR_SERVER:
+	case ATTR_HRR:
+		return "36";
+	default:
+		return "34";
+	}
+}
+
+/* A known version below TLS 1.2 (and DTLS 1.2): what every built-in policy refuses. An
+ * unknown value (rank 0) is not coloured: nothing says it is old. */
+static int version_is_old(uint16_t v)
+{
+	int rank = tc_version_rank(v);
+
+	return rank > 0 && rank < tc_version_rank(TC_V_TLS12);
+}
+
+static size_t layout_width(const struct layout *l)
+{
+	size_t w = l->group_indent;
+
+	for (size_t k = 0; k < l->ncols; k++)
+		w += l->width[l->cols[k]] + (k ? 2 : 0);
 	return w;
 }
 
-static void print_cells(FILE *out, const struct layout *l, size_t line, char *const cell[C_COUNT])
+/* e: the entry of the cells, NULL for the header. */
+static void print_cells(FILE *out, const struct layout *l, char *const cell[C_COUNT],
+                        const struct legacy_entry *e)
 {
-	size_t n = l->ncols[line];
-
-	fprintf(out, "%*s", (int)(l->group_indent + (line ? l->indent : 0)), "");
-	for (size_t k = 0; k < n; k++) {
-		int c = l->cols[line][k];
+	fprintf(out, "%*s", (int)l->group_indent, "");
+	for (size_t k = 0; k < l->ncols; k++) {
+		int c = l->cols[k];
 		size_t pad = l->width[c] - text_width(cell[c]);
+		const char *sgr = NULL;
 
+		if (l->colour && !e)
+			sgr = "1";
+		else if (l->colour && c == C_ATTR)
+			sgr = attr_colour(e->attr);
+		else if (l->colour &&
+		         ((c == C_VERSION && version_is_old(e->version)) ||
+		          (c == C_MAX && e->client_max && version_is_old(e->client_max))))
+			sgr = "31";
 		if (k)
 			fputs("  ", out);
 		if (c == C_CONNS)
-			fprintf(out, "%*s%s", (int)pad, "", cell[c]);
-		else if (k == n - 1)
-			fputs(cell[c], out); /* no trailing blanks */
+			fprintf(out, "%*s", (int)pad, "");
+		if (sgr)
+			fprintf(out, "\033[%sm%s\033[0m", sgr, cell[c]);
 		else
-			fprintf(out, "%s%*s", cell[c], (int)pad, "");
+			fputs(cell[c], out);
+		if (c != C_CONNS && k != l->ncols - 1)
+			fprintf(out, "%*s", (int)pad, ""); /* no trailing blanks */
 	}
 	fputc('\n', out);
 }
 
-/* Fills the cells of e, each inert and malloc'd; "-" stands for none. */
+/* Fills the cells of e, each inert, whole and malloc'd with room for a cut; "-" stands for
+ * none. */
 static int table_cells(const struct legacy_entry *e, double now, char *cell[C_COUNT])
 {
 	struct legacy_entry_text t;
 	const char *src[C_COUNT];
 
 	legacy_entry_texts(e, now, &t);
+	t.first[10] = t.last[10] = '\0'; /* the day: the times are in CSV and JSON */
 	src[C_CLIENT] = e->client_ip;
 	src[C_SERVER] = t.server;
 	src[C_SNI] = e->sni;
@@ -121,15 +206,14 @@ static int table_cells(const struct legacy_entry *e, double now, char *cell[C_CO
 	src[C_SOFTWARE] = e->software;
 	for (int i = 0; i < C_COUNT; i++) {
 		const char *s = src[i] && *src[i] ? src[i] : "-";
+		char *c = text_inert(s, strlen(s), 0);
 
-		cell[i] = text_inert(s, strlen(s), 0);
-		if (!cell[i])
+		cell[i] = c ? realloc(c, strlen(c) + 3) : NULL; /* the ellipsis is 3 bytes */
+		if (!cell[i]) {
+			free(c);
 			return -1;
+		}
 	}
-	text_cut(cell[C_SNI], TABLE_SNI_MAX);
-	text_cut(cell[C_CIPHER], TABLE_CIPHER_MAX);
-	text_cut(cell[C_SERVICE], TABLE_SERVICE_MAX);
-	text_cut(cell[C_SOFTWARE], TABLE_SOFTWARE_MAX);
 	return 0;
 }
 
@@ -157,26 +241,76 @@ static void print_group_heading(FILE *out, const struct legacy_group_totals *g,
 
 static void print_header(FILE *out, const struct layout *l, char *head[C_COUNT])
 {
-	for (size_t line = 0; line < l->nlines; line++)
-		print_cells(out, l, line, head);
+	print_cells(out, l, head, NULL);
+}
+
+/* Narrows the widest cuttable column by one; 0 when every one is at its narrowest. */
+static int narrow_one(struct layout *l)
+{
+	int best = -1;
+
+	for (size_t k = 0; k < l->ncols; k++) {
+		int c = l->cols[k];
+
+		if (cols[c].min && l->width[c] > cols[c].min &&
+		    (best < 0 || l->width[c] > l->width[best]))
+			best = c;
+	}
+	if (best < 0)
+		return 0;
+	l->width[best]--;
+	return 1;
 }
 
 static void choose_layout(struct layout *l, const struct legacy_result *r,
-                          const struct legacy_query *q, FILE *out)
+                          const struct legacy_out *o)
 {
-	size_t limit = text_terminal_columns(out);
-	int drop = q->group == GROUP_CLIENT ? C_CLIENT : -1;
+	const struct legacy_view *v = o->view;
+	size_t limit = text_terminal_columns(o->f);
+	int drop = o->q->group == GROUP_CLIENT ? C_CLIENT : -1;
+	int want[C_COUNT];
+	size_t n = 0;
+	const char *bad;
+	size_t badlen;
 
-	l->group_indent = q->group != GROUP_NONE ? 2 : 0;
-	layout_line(l, 0, wide_cols, COUNT_OF(wide_cols), drop);
-	l->nlines = 1;
-	if (!limit || layout_width(l, 0) <= limit || !r->n)
+	l->group_indent = o->q->group != GROUP_NONE ? 2 : 0;
+	l->colour = v->colour < 0 ? text_terminal_colour(o->f) : v->colour;
+	if (v->columns && (n = parse_columns(v->columns, want, &bad, &badlen)) > 0) {
+		drop = -1; /* asked for by name: shown even inside a client's section */
+	} else if (v->wide) {
+		for (int c = 0; c < C_COUNT; c++)
+			want[n++] = c;
+	} else {
+		int dated = 0;
+
+		for (size_t k = 0; k < o->shown; k++)
+			dated |= r->v[k].retired != NULL;
+		for (size_t k = 0; k < COUNT_OF(default_cols); k++) {
+			want[n++] = default_cols[k];
+			if (default_cols[k] == C_ATTR && r->judges_groups)
+				want[n++] = C_REASON;
+		}
+		if (dated)
+			want[n++] = C_DEADLINE;
+	}
+	l->ncols = 0;
+	for (size_t k = 0; k < n; k++)
+		if (want[k] != drop)
+			l->cols[l->ncols++] = want[k];
+	if (!limit)
 		return;
-	layout_line(l, 0, line1_cols, COUNT_OF(line1_cols), drop);
-	layout_line(l, 1, line2_cols, COUNT_OF(line2_cols), drop);
-	layout_line(l, 2, line3_cols, COUNT_OF(line3_cols), drop);
-	l->indent = l->width[l->cols[0][0]] + 2;
-	l->nlines = 3;
+	while (layout_width(l) > limit && narrow_one(l))
+		;
+	/* Still too wide at the narrowest cuts: the last columns go, the first two stay. */
+	while (layout_width(l) > limit && l->ncols > 2)
+		l->ncols--;
+}
+
+/* Cuts every shown cell to its column's width. */
+static void cut_cells(const struct layout *l, char *cell[C_COUNT])
+{
+	for (size_t k = 0; k < l->ncols; k++)
+		text_cut_middle(cell[l->cols[k]], l->width[l->cols[k]]);
 }
 
 /* Every entry's cells, the column widths and the layout, known before the first line. */
@@ -190,7 +324,7 @@ static void table_end(struct legacy_out *o)
 {
 	struct table *t = o->priv;
 
-	for (size_t k = 0; t->cells && k < o->r->n; k++)
+	for (size_t k = 0; t->cells && k < o->shown; k++)
 		for (int i = 0; i < C_COUNT; i++)
 			free(t->cells[k][i]);
 	free(t->cells);
@@ -211,17 +345,19 @@ static int table_begin(struct legacy_out *o)
 	if (!t->cells)
 		goto fail;
 	for (int i = 0; i < C_COUNT; i++) {
-		t->head[i] = (char *)col_head[i];
-		t->l.width[i] = strlen(col_head[i]);
+		t->head[i] = (char *)cols[i].head;
+		t->l.width[i] = strlen(cols[i].head);
 	}
-	for (size_t k = 0; k < r->n; k++) {
+	for (size_t k = 0; k < o->shown; k++) {
 		if (table_cells(&r->v[k], r->now, t->cells[k]))
 			goto fail;
 		for (int i = 0; i < C_COUNT; i++)
 			if (text_width(t->cells[k][i]) > t->l.width[i])
 				t->l.width[i] = text_width(t->cells[k][i]);
 	}
-	choose_layout(&t->l, r, q, o->f);
+	choose_layout(&t->l, r, o);
+	for (size_t k = 0; k < o->shown; k++)
+		cut_cells(&t->l, t->cells[k]);
 	if (!r->n) {
 		fprintf(o->f,
 		        "no legacy TLS connections found in %s under policy '%s' (%llu connections "
@@ -252,8 +388,17 @@ static void table_entry(struct legacy_out *o, size_t k)
 {
 	struct table *t = o->priv;
 
-	for (size_t line = 0; line < t->l.nlines; line++)
-		print_cells(o->f, &t->l, line, t->cells[k]);
+	print_cells(o->f, &t->l, t->cells[k], &o->r->v[k]);
+}
+
+/* "... 12 more entries (--limit 20; --format csv or json for all)" */
+static void table_entries_end(struct legacy_out *o)
+{
+	size_t more = o->r->n - o->shown;
+
+	if (more)
+		fprintf(o->f, "... %zu more entr%s (--limit %zu)\n", more, more == 1 ? "y" : "ies",
+		        o->shown);
 }
 
 /* "could not judge 3 connections: 2 truncated hello, 1 midstream (...)" */
@@ -307,6 +452,7 @@ const struct legacy_output legacy_table = {
     .begin = table_begin,
     .group = table_group,
     .entry = table_entry,
+    .entries_end = table_entries_end,
     .unknown = table_unknown,
     .key_exchange = table_key_exchange,
     .end = table_end,

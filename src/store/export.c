@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "groups.h"
+#include "read.h"
 #include "store.h"
 #include "text.h"
 #include "version.h"
@@ -255,17 +256,31 @@ enum export_col {
 	X_JA4,
 	X_SH_GROUP,
 	X_QUIC_VERSION,
+	/* not printed here: for the judge (struct tc_pair) and the Community ID */
+	X_PROTO,
+	X_GROUPS,
+	X_KEY_SHARES,
+	X_RETRY,
+	X_ID,
 };
 
+#define EXPORT_COLUMNS                                                                             \
+	"SELECT c.transport, c.client_ip, c.client_port, c.server_ip, c.server_port, c.sni, "      \
+	"c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "           \
+	"c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "               \
+	"c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "           \
+	"c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4, c.sh_group, c.quic_version, "                  \
+	"CASE c.transport WHEN 'tcp' THEN 6 WHEN 'udp' THEN 17 END, c.groups, c.key_shares, "      \
+	"(SELECT k.retry FROM inventory_keys k WHERE k.id = c.id), c.id "                          \
+	"FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "           \
+	"WHERE (c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL) "
+
+/* Every connection in a window (?1, ?2: first_ts, both included; ?3: the server port or 0). */
 static const char export_sql[] =
-    "SELECT c.transport, c.client_ip, c.client_port, c.server_ip, c.server_port, c.sni, "
-    "c.ch_version, c.ch_sslv2, c.ch_versions, c.ch_max_version, c.ciphers, c.alpn, "
-    "c.version, c.cipher, c.ja3, c.ja3s, c.first_ts, c.last_ts, c.alert_level, "
-    "c.alert_desc, ad.name, c.app_label, c.parse_status, c.parse_error, c.ja3_str, "
-    "c.ja3s_str, c.hrr, c.fallback_scsv, c.ja4, c.sh_group, c.quic_version "
-    "FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "
-    "WHERE c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL "
-    "ORDER BY c.first_ts, c.id";
+    EXPORT_COLUMNS "AND c.first_ts >= ?1 AND c.first_ts <= ?2 AND (?3 = 0 OR c.server_port = ?3) "
+                   "ORDER BY c.first_ts, c.id";
+/* One connection, by row id (the log stream). */
+static const char export_one_sql[] = EXPORT_COLUMNS "AND c.id = ?1";
 
 static void export_version(FILE *out, sqlite3_stmt *st, int col)
 {
@@ -367,7 +382,7 @@ static void export_cipher(FILE *out, sqlite3_stmt *st)
 }
 
 /* One record, keys in the order of FORMAT.md, then ours; separators as in the expected files,
- * so a line can be diffed against them as text. */
+ * so a line can be diffed against them as text. The object is left open: keys may follow. */
 static void export_row(FILE *out, sqlite3_stmt *st)
 {
 	fputs("{\"transport\": ", out);
@@ -442,25 +457,177 @@ static void export_row(FILE *out, sqlite3_stmt *st)
 		text_json_string(out,
 		                 group_text((uint16_t)sqlite3_column_int(st, X_SH_GROUP), hex));
 	}
-	fputs("}\n", out);
+}
+
+/* ---------------------------------------------------------------- rows for a caller */
+
+struct store_exporter {
+	struct store *s;
+	sqlite3_stmt *all, *one;
+	FILE *mem; /* the row's JSON text, rewritten for every row */
+	char *buf;
+	size_t len;
+};
+
+/* The stored text; NULL for SQL NULL and, with empty_is_null, for ''. */
+static const char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return !t || (empty_is_null && !*t) ? NULL : t;
+}
+
+static int col_int(sqlite3_stmt *st, int col, int none)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? none : sqlite3_column_int(st, col);
+}
+
+static enum tc_conn_status status_of(const char *text)
+{
+	if (!text)
+		return TC_CONN_OK;
+	for (int i = 0; i < TC_CONN_STATUS_COUNT; i++)
+		if (!strcmp(text, tc_conn_status_name((enum tc_conn_status)i)))
+			return (enum tc_conn_status)i;
+	return TC_CONN_STATUS_COUNT;
+}
+
+/* The row under st to fn: 0 to go on, 1 when fn asked to stop, -1 when out of memory. */
+static int hand_row(struct store_exporter *x, sqlite3_stmt *st, store_export_fn fn, void *ctx)
+{
+	uint16_t groups[TC_MAX_GROUPS], shares[TC_MAX_GROUPS];
+	struct store_export_row row = {
+	    .pair =
+	        {
+	            .client_ip = col_text(st, X_CLIENT_IP, 0),
+	            .server_ip = col_text(st, X_SERVER_IP, 0),
+	            .sni = col_text(st, X_SNI, 1),
+	            .ja3 = col_text(st, X_JA3, 1),
+	            .ja4 = col_text(st, X_JA4, 1),
+	            .server_port = sqlite3_column_int(st, X_SERVER_PORT),
+	            .version = col_int(st, X_VERSION, -1),
+	            .cipher = col_int(st, X_CIPHER, -1),
+	            .ch_max_version = col_int(st, X_CH_MAX, -1),
+	            .alert_desc = col_int(st, X_ALERT_DESC, -1),
+	            .fallback_scsv = col_int(st, X_FALLBACK, 0),
+	            .retry = col_int(st, X_RETRY, 0),
+	            .parse_status = status_of(col_text(st, X_STATUS, 0)),
+	            .groups = groups,
+	            .key_shares = shares,
+	            .server_group = col_int(st, X_SH_GROUP, -1),
+	            .hrr = col_int(st, X_HRR, 0),
+	            .kx_known = 1,
+	            .connections = 1,
+	            .first_seen = sqlite3_column_double(st, X_FIRST_TS),
+	            .last_seen = sqlite3_column_double(st, X_FIRST_TS),
+	        },
+	    .proto = col_int(st, X_PROTO, 0),
+	    .client_port = sqlite3_column_int(st, X_CLIENT_PORT),
+	    .id = sqlite3_column_int64(st, X_ID),
+	};
+
+	if (!row.pair.client_ip || !row.pair.server_ip)
+		return -1; /* NOT NULL columns: SQLite ran out of memory */
+	row.pair.n_groups = store_parse_groups(col_text(st, X_GROUPS, 1), groups, TC_MAX_GROUPS);
+	row.pair.n_key_shares =
+	    store_parse_groups(col_text(st, X_KEY_SHARES, 1), shares, TC_MAX_GROUPS);
+	rewind(x->mem);
+	export_row(x->mem, st);
+	if (fflush(x->mem) != 0 || ferror(x->mem))
+		return -1;
+	row.json = x->buf;
+	row.json_len = (size_t)ftell(x->mem);
+	return fn(ctx, &row) ? 1 : 0;
+}
+
+struct store_exporter *store_exporter_new(struct store *s)
+{
+	struct store_exporter *x = calloc(1, sizeof *x);
+
+	if (!x)
+		return NULL;
+	x->s = s;
+	x->mem = open_memstream(&x->buf, &x->len);
+	if (x->mem && sqlite3_prepare_v2(store_db(s), export_sql, -1, &x->all, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(store_db(s), export_one_sql, -1, &x->one, NULL) == SQLITE_OK)
+		return x;
+	query_failed(s, "cannot prepare the export");
+	store_exporter_free(x);
+	return NULL;
+}
+
+void store_exporter_free(struct store_exporter *x)
+{
+	if (!x)
+		return;
+	sqlite3_finalize(x->all);
+	sqlite3_finalize(x->one);
+	if (x->mem)
+		fclose(x->mem);
+	free(x->buf);
+	free(x);
+}
+
+/* Steps st to its end, each row within f to fn. 0, 1 when fn stopped, -1 on an error. */
+static int walk(struct store_exporter *x, sqlite3_stmt *st, const struct filter *f,
+                store_export_fn fn, void *ctx)
+{
+	int rc, stop = 0;
+
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (f && !filter_match(f, col_text(st, X_CLIENT_IP, 0),
+		                       col_text(st, X_SERVER_IP, 0), col_text(st, X_SNI, 1)))
+			continue;
+		stop = hand_row(x, st, fn, ctx);
+	}
+	sqlite3_reset(st);
+	if (stop < 0) {
+		fprintf(stderr, "tlscensus: database '%s': out of memory exporting\n",
+		        store_path(x->s));
+		return -1;
+	}
+	if (stop)
+		return 1;
+	if (rc != SQLITE_DONE) {
+		query_failed(x->s, "export failed");
+		return -1;
+	}
+	return 0;
+}
+
+int store_export_each(struct store_exporter *x, const struct filter *f, store_export_fn fn,
+                      void *ctx)
+{
+	if (store_flush(x->s))
+		return -1;
+	sqlite3_bind_double(x->all, 1, f && f->since > 0 ? f->since : -1e300);
+	sqlite3_bind_double(x->all, 2, f && f->until > 0 ? f->until : 1e300);
+	sqlite3_bind_int(x->all, 3, f ? f->port : 0);
+	return walk(x, x->all, f, fn, ctx);
+}
+
+int store_export_id(struct store_exporter *x, int64_t id, store_export_fn fn, void *ctx)
+{
+	sqlite3_bind_int64(x->one, 1, id);
+	return walk(x, x->one, NULL, fn, ctx);
+}
+
+/* ---------------------------------------------------------------- ndjson export */
+
+static int print_plain(void *ctx, const struct store_export_row *row)
+{
+	fwrite(row->json, 1, row->json_len, ctx);
+	fputs("}\n", ctx);
+	return 0;
 }
 
 int store_export_ndjson(struct store *s, FILE *out)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	struct store_exporter *x = store_exporter_new(s);
+	int rc = x ? store_export_each(x, NULL, print_plain, out) : -1;
 
-	if (store_flush(s))
+	store_exporter_free(x);
+	if (rc)
 		return -1;
-	rc = sqlite3_prepare_v2(store_db(s), export_sql, -1, &st, NULL);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		export_row(out, st);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		query_failed(s, "export failed");
-		return -1;
-	}
 	return finish_output(s, out);
 }

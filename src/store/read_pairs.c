@@ -225,3 +225,8 @@ int store_read_pairs(struct store *s, const struct filter *f, store_pair_fn fn, 
 	}
 	return stopped;
 }
+
+size_t store_parse_groups(const char *text, uint16_t *v, size_t cap)
+{
+	return pair_parse_groups(text, v, cap);
+}

@@ -68,6 +68,8 @@ struct writer {
 	unsigned nports;
 	struct run_stats *port_stats; /* the latest counters of each port, summed into the run */
 	struct rowmap map;
+	writer_record_fn on_record; /* set under lock before the first record */
+	void *on_record_ctx;
 };
 
 /*
@@ -237,6 +239,8 @@ static void process(struct writer *w, struct item *it)
 			map_put(&w->map, map_key(it), row);
 		else
 			count_error(w);
+		if (row > 0 && w->on_record)
+			w->on_record(w->on_record_ctx, w->store, row);
 		/* The hellos go back to the packet thread to be freed (see trash_take). */
 		break;
 	case ITEM_TOUCH:
@@ -353,6 +357,8 @@ static void *writer_main(void *arg)
 	pthread_mutex_unlock(&w->lock);
 	if (store_flush(w->store))
 		count_error(w);
+	if (w->on_record)
+		w->on_record(w->on_record_ctx, w->store, -1);
 	return NULL;
 }
 
@@ -416,6 +422,14 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		return NULL;
 	}
 	return w;
+}
+
+void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_record = fn;
+	w->on_record_ctx = ctx;
+	pthread_mutex_unlock(&w->lock);
 }
 
 struct writer *writer_start(struct store *st, enum writer_mode mode)

@@ -85,6 +85,16 @@ uint64_t writer_errors(struct writer *w);
 /* The writer as a census sink (put, touch, run_stats, prune, sync, dropped above). */
 const struct tc_sink *writer_sink(struct writer *w);
 
+/*
+ * A reader of what is written, on the writer thread (the log stream): fn is called after each
+ * connection row is written, with its id (read it back through st: the row is in the open
+ * batch, visible on this connection), and once with row -1 when the writer stops, to release
+ * what it holds on st. fn must not block for long: the queue fills meanwhile (a live capture
+ * then drops records). Set it before records are queued.
+ */
+typedef void (*writer_record_fn)(void *ctx, struct store *st, int64_t row);
+void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx);
+
 /* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
 void writer_stop(struct writer *w);
 
