@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "metrics.h"
 #include "util.h"
 
 #define CAPTURE_MAX_WORKERS 64
@@ -62,6 +63,7 @@ struct capture {
 	struct capture_config cfg;
 	int linktype;
 	unsigned n;
+	int metrics_warned; /* --metrics failed: said once until it works again */
 	struct worker w[CAPTURE_MAX_WORKERS];
 };
 
@@ -172,7 +174,9 @@ fail:
  */
 static int join_fanout(pcap_t *p, unsigned group, const char *iface, char *err, size_t errlen)
 {
-	int arg = (int)(group & 0xffff) | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	/* unsigned: FLAG_DEFRAG (0x8000) shifted into the sign bit of an int is undefined */
+	int arg = (int)((group & 0xffffu) |
+	                (unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
 
 	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) == 0)
 		return 0;
@@ -442,11 +446,66 @@ static void print_report(struct capture *cap, int published)
 	}
 }
 
+/* The workers' counters summed into --metrics FILE (published: as print_report). A failure
+ * is said once: the capture goes on without the file. */
+static void write_metrics(struct capture *cap, int published)
+{
+	struct capture_metrics m = {.workers = cap->n, .time = (double)wall_usec() / 1e6};
+	struct pcap_stat ps;
+	struct run_stats st;
+	char err[512];
+
+	if (!cap->cfg.metrics_path)
+		return;
+	for (unsigned i = 0; i < cap->n; i++) {
+		struct worker *w = &cap->w[i];
+		uint32_t f;
+
+		if (published) {
+			pthread_mutex_lock(&w->inbox.lock);
+			st = w->snap;
+			ps = w->snap_ps;
+			f = w->snap_flows;
+			pthread_mutex_unlock(&w->inbox.lock);
+		} else {
+			worker_drops(w, &ps);
+			st = *census_stats(w->census);
+			f = census_flows(w->census);
+		}
+		m.received += ps.ps_recv;
+		m.kernel_drops += ps.ps_drop;
+		m.interface_drops += ps.ps_ifdrop;
+		m.packets += st.packets;
+		m.queue_drops += st.queue_drops;
+		m.handshakes += st.handshakes;
+		m.hello_truncated += st.hello_truncated;
+		m.hello_malformed += st.hello_malformed;
+		m.flows += st.flows;
+		m.flows_evicted += st.flows_evicted;
+		m.flows_tracked += f;
+	}
+	if (cap->cfg.log_dropped) {
+		m.has_log = 1;
+		m.log_drops = cap->cfg.log_dropped(cap->cfg.log_ctx);
+	}
+	if (metrics_write(cap->cfg.metrics_path, cap->cfg.iface, &m, err, sizeof err) == 0)
+		cap->metrics_warned = 0;
+	else if (!cap->metrics_warned++)
+		fprintf(stderr, "tlscensus: %s; the capture goes on\n", err);
+}
+
+void capture_set_log_dropped(struct capture *cap, uint64_t (*fn)(void *ctx), void *ctx)
+{
+	cap->cfg.log_dropped = fn;
+	cap->cfg.log_ctx = ctx;
+}
+
 void capture_report(struct capture *cap, struct census *const *census)
 {
 	for (unsigned i = 0; i < cap->n; i++)
 		cap->w[i].census = census[i];
 	print_report(cap, 0);
+	write_metrics(cap, 0);
 }
 
 static void refresh_counters(struct worker *w)
@@ -501,6 +560,10 @@ static void *worker_main(void *arg)
 		if (now - last_stats >= cap->cfg.stats_every_s) {
 			last_stats = now;
 			refresh_counters(w);
+			if (w->id == 0) {
+				publish(w);
+				write_metrics(cap, 1);
+			}
 		}
 		/* Every minute: a prune deletes at most 200000 rows, so a backlog goes in steps. */
 		if (w->id == 0 && cap->cfg.retain_s && (last_prune == 0 || now - last_prune >= 60)) {
@@ -541,6 +604,7 @@ int capture_run(struct capture *cap, struct census *const *census, volatile sig_
 		}
 		started = i;
 	}
+	write_metrics(cap, 1); /* the file exists from the start (zeros) */
 	worker_main(&cap->w[0]);
 	for (unsigned i = 1; i <= started; i++)
 		pthread_join(cap->w[i].thread, NULL);
