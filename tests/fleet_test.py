@@ -169,6 +169,13 @@ def scenario(work, ch_dir, url, port):
     check(central_count(url, "a") == local_count(a_db) and
           central_count(url, "b") == local_count(b_db),
           "every row of both sensors is in ClickHouse, once")
+    with sqlite3.connect(a_db) as c:
+        view = [r[1] for r in c.execute("PRAGMA table_info(connections)")]
+    central = set(sql(url, "SELECT name FROM system.columns WHERE database = 'tlscensus' AND "
+                           "table = 'connections'").split())
+    check(set(view) <= central and {"sensor", "retry", "summarized", "has_hello"} <= central,
+          f"ClickHouse's connections has every column of the SQLite view ({len(view)}), "
+          f"missing: {sorted(set(view) - central)}")
     p = run("ship", "--db", a_db, "--to", url, "--sensor", "a", env=env)
     check(p.returncode == 0 and "shipped 0 connection rows" in p.stderr,
           "a second ship sends nothing new")
