@@ -1039,6 +1039,9 @@ enum {
 };
 
 #define FLEET_MAX_SENSORS 64
+/* Seconds between passes of a shipper that keeps running (--follow, capture --ship): each pass
+ * is an INSERT or two, and ClickHouse wants inserts in batches, not a trickle. */
+#define SHIP_EVERY_S 5
 
 #define FLEET_OPTIONS                                                                              \
 	{"database", required_argument, NULL, OPT_DATABASE},                                       \
@@ -1259,7 +1262,7 @@ static int cmd_ship(int argc, char **argv)
 			backoff = 1;
 			if (!follow)
 				break;
-			nap(1, &stop_requested);
+			nap(SHIP_EVERY_S, &stop_requested);
 			continue;
 		}
 		if (pass == -2) {
@@ -1320,7 +1323,7 @@ static void *ship_main(void *arg)
 				        ship_destination(t->sh));
 			t->last_err[0] = '\0';
 			backoff = 1;
-			nap(1, &t->stop);
+			nap(SHIP_EVERY_S, &t->stop);
 			continue;
 		}
 		if (strcmp(err, t->last_err))
