@@ -10,11 +10,13 @@
 #include "census.h"
 #include "defrag.h"
 #include "flow.h"
+#include "grave.h"
 #include "prints.h"
 
 struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
+	struct graves *graves; /* TCP connections released lately, for their late copies */
 	struct defrag *defrag; /* IP fragments waiting for the rest of their datagram */
 	struct tc_sink sink;   /* where finished records go (main wires the store's writer) */
 	uint64_t tokens;       /* last token given to a written connection */
@@ -36,11 +38,15 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
 	c->prints = prints_cache_new();
+	/* Late copies come within a retransmission timeout or two; twice the idle timeout also
+	 * covers a flow released for being idle that then wakes up. */
+	c->graves = graves_new(GRAVE_MAX, 2 * (uint64_t)cfg->idle_timeout_s * 1000000);
 	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
 	 * once is an attack or a broken path, not traffic to wait for. */
 	c->defrag = defrag_new(4096, 16u << 20, DEFRAG_DEFAULT_TIMEOUT_S);
-	if (!c->flows || !c->defrag || !c->prints) {
+	if (!c->flows || !c->defrag || !c->prints || !c->graves) {
 		flow_table_free(c->flows);
+		graves_free(c->graves);
 		defrag_free(c->defrag);
 		prints_cache_free(c->prints);
 		free(c);
@@ -200,6 +206,9 @@ static void release(struct census *c, struct flow *f)
 		                   f->packets[0] + f->packets[1] != f->row_packets);
 	}
 	label_done(c, f);
+	/* A TCP connection that carried bytes may still have copies on the way. */
+	if (f->key.proto == 6 && f->bytes[0] + f->bytes[1])
+		graves_add(c->graves, f, f->last_ts);
 	flow_unlink(c->flows, f);
 	stream_release(&f->st[0]);
 	stream_release(&f->st[1]);
@@ -274,6 +283,12 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	/* A pure ACK or a FIN/RST of a flow we never saw opens nothing. */
 	if (!pkt->payload_len && !(pkt->tcp_flags & TC_TCP_SYN))
 		return NULL;
+	/* Nor does a late copy of a segment of a connection already released (its record is
+	 * written): a second record for it would be an invented connection. */
+	if (pkt->proto == 6 && graves_hit(c->graves, pkt, pkt->ts_usec)) {
+		c->stats.late_segments++;
+		return NULL;
+	}
 	if (flow_count(c->flows) >= flow_capacity(c->flows)) {
 		release(c, flow_oldest(c->flows));
 		c->stats.flows_evicted++;
@@ -363,6 +378,7 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	if (!f)
 		return;
 	account(c, f, dir, pkt);
+	flow_seq_note(f, dir, pkt);
 	if (pkt->tcp_flags & TC_TCP_FIN)
 		f->closed[dir] = 1;
 	if (pkt->tcp_flags & TC_TCP_RST)
@@ -468,6 +484,7 @@ void census_free(struct census *c)
 		return;
 	census_flush(c);
 	flow_table_free(c->flows);
+	graves_free(c->graves);
 	defrag_free(c->defrag);
 	prints_cache_free(c->prints);
 	free(c);

@@ -24,6 +24,12 @@ enum flow_state {
 	FLOW_DONE,          /* hellos recorded, or not TLS: later packets are only counted */
 };
 
+/* The sequence numbers a direction used: [lo, hi) modulo 2^32 (lo is the SYN's when one was
+ * seen), kept for every packet so a late copy can be told from a new connection (grave.h). */
+struct flow_seq {
+	uint32_t lo, hi;
+};
+
 struct flow {
 	struct flow_key key;
 	struct flow *hnext;            /* hash chain */
@@ -41,6 +47,8 @@ struct flow {
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */
 	uint8_t udp_misses; /* UDP: datagrams that were not DTLS before any that was */
+	uint8_t seq_known;  /* bit d: seq[d] holds a range */
+	struct flow_seq seq[2];
 };
 
 struct flow_table;
@@ -57,6 +65,13 @@ void flow_touch(struct flow_table *t, struct flow *f);
 /* Unlinks f from the table; the caller frees what f holds, then calls flow_free. */
 void flow_unlink(struct flow_table *t, struct flow *f);
 void flow_free(struct flow *f);
+
+/* The folded key of pkt and its direction; the key's hash under seed; key equality. */
+int flow_key_make(const struct tc_packet *pkt, struct flow_key *k);
+uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k);
+int flow_key_eq(const struct flow_key *x, const struct flow_key *y);
+/* Widens f's sequence range of direction dir by pkt (TCP). */
+void flow_seq_note(struct flow *f, int dir, const struct tc_packet *pkt);
 
 struct flow *flow_oldest(const struct flow_table *t);
 uint32_t flow_count(const struct flow_table *t);
