@@ -57,7 +57,8 @@ uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
 	            (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
 	            (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
 	            (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
-	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->trunc << 32);
+	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->partial << 28 |
+	            (uint64_t)ch->trunc << 32);
 	mix_bytes(&s, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
 	mix_bytes(&s, ch->exts, ch->ext_n * sizeof ch->exts[0]);
 	mix_bytes(&s, ch->groups, ch->group_n * sizeof ch->groups[0]);
@@ -112,8 +113,14 @@ int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 	if (!str)
 		return -1;
 	p->ch_shape = tc_client_hello_shape(ch);
-	p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
-	p->has_ja4 = (uint8_t)tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
+	/* A cut or malformed hello lists only what came before the damage: a JA3/JA4 of that
+	 * would name a client that does not exist, and match no hint. */
+	p->has_ja3 = !ch->partial && tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
+	p->has_ja4 = !ch->partial && tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
+	if (!p->has_ja3)
+		memset(p->ja3, 0, sizeof p->ja3);
+	if (!p->has_ja4)
+		memset(p->ja4, 0, sizeof p->ja4);
 	free(p->ja3_str);
 	p->ja3_str = keep_str(str, p->has_ja3);
 	return p->ja3_str ? 0 : -1;

@@ -90,8 +90,10 @@ void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_c
 	hs->ch = ch;
 	hs->client_dir = (int8_t)d;
 	hs->dir[d].hello_seen = 1;
-	if (err != TC_ERR_NONE)
+	if (err != TC_ERR_NONE) {
+		ch->partial = 1;
 		tc_hs_set_err(hs, d, err);
+	}
 }
 
 /* Client identity follows the ClientHello; a ServerHello from the client's own direction is

@@ -48,6 +48,19 @@ def as_v02(export):
                     if b'"quic_version"' not in line)
 
 
+PARTIAL_RE = re.compile(rb'"parse_status": "(truncated|malformed)"')
+PRINT_RE = re.compile(rb'"(ja3|ja3_str|ja4)": "[^"]*"')
+
+
+def partial_prints_aside(export):
+    """0.1.0 computed JA3/JA4 over what a truncated or malformed ClientHello held before the
+    damage; since 0.3 those are NULL (not the client's fingerprint). Set aside on both sides:
+    tests/data/v1-corpus.export.sha256 hashes 0.1.0's corpus export after this function."""
+    return b"".join(PRINT_RE.sub(lambda m: b'"' + m.group(1) + b'": null', line)
+                    if PARTIAL_RE.search(line) else line
+                    for line in export.splitlines(keepends=True))
+
+
 def read(tc, db, files):
     r = run([tc, "read", "--quiet", "--db", db] + files)
     check(r.returncode == 0, "read %s: exit %s %r" % (files[:2], r.returncode, r.stderr[-300:]))
@@ -141,7 +154,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     files += sorted(glob.glob(os.path.join(samples, "tunnels", "*.pcap")))
     read(tc, db, files)
     want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
-    got = as_v02(export_bytes(tc, db))
+    got = partial_prints_aside(as_v02(export_bytes(tc, db)))
     check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
           % (len(got), len(want)))
     if not corpus or not os.path.isdir(corpus):
@@ -151,7 +164,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     for f in sorted(glob.glob(os.path.join(corpus, "pcaps", "*"))):
         run([tc, "read", "--quiet", "--db", db, f])  # some captures end truncated: exit 4
     want = open(os.path.join(data, "v1-corpus.export.sha256")).read().split()[0]
-    got = hashlib.sha256(as_v02(export_bytes(tc, db))).hexdigest()
+    got = hashlib.sha256(partial_prints_aside(as_v02(export_bytes(tc, db)))).hexdigest()
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 

@@ -9,6 +9,7 @@
 #include "tc_test.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
 
 static struct hsb scratch, body, msgs, wire;
 
@@ -492,6 +493,55 @@ static void test_cut_everywhere(void)
 	free(ch);
 }
 
+/* One ClientHello message in records, fed whole or cut 40 bytes short, ended there. */
+static void partial_case(const struct hsb *msg, size_t cut, int want_partial)
+{
+	struct tc_handshake hs;
+	struct tc_prints p;
+
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msg->b, msg->n, 16384);
+	tc_handshake_init(&hs);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n - cut, 1);
+	CHECK(hs.ch != NULL);
+	if (hs.ch) {
+		CHECK_EQ(hs.ch->partial, want_partial);
+		CHECK_EQ(tc_prints_compute(hs.ch, NULL, &p), 0);
+		CHECK_EQ(p.has_ja3, !want_partial);
+		CHECK_EQ(p.has_ja4, !want_partial);
+		CHECK(p.ja3_str && (strlen(p.ja3_str) == 0) == want_partial);
+		CHECK(want_partial ? !p.ja3[0] && !p.ja4[0] : p.ja3[0] && p.ja4[0]);
+		tc_prints_free(&p);
+	}
+	tc_handshake_free(&hs);
+}
+
+/* A ClientHello cut by the end of its stream, or malformed, lists what came before the
+ * damage: not the client's offer, so no JA3 or JA4 (a whole one has both), and its shape is
+ * not a whole hello's. */
+static void test_partial_no_prints(void)
+{
+	struct tc_client_hello *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "partial.example.test");
+	partial_case(&msgs, 0, 0);
+	partial_case(&msgs, 40, 1);
+	/* supported_groups whose list claims 6 bytes in a 4-byte extension */
+	hello_with_exts(&body, "\x00\x0a\x00\x04\x00\x06\x00\x1d", 8);
+	msgs.n = 0;
+	hsb_message(&msgs, 1, &body);
+	partial_case(&msgs, 0, 1);
+	/* The same fields, partial or not, are two shapes. */
+	hello_with_exts(&body, "", 0);
+	CHECK_EQ(tc_parse_client_hello(body.b, body.n, a), TC_ERR_NONE);
+	memcpy(b, a, sizeof(*a));
+	b->partial = 1;
+	CHECK(tc_client_hello_shape(a) != tc_client_hello_shape(b));
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	test_cursor();
@@ -508,5 +558,6 @@ int main(void)
 	test_exact_vectors();
 	test_long_names();
 	test_cut_everywhere();
+	test_partial_no_prints();
 	TEST_DONE("dissect");
 }

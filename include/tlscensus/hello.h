@@ -86,6 +86,8 @@ struct tc_client_hello {
 	uint8_t fallback_scsv; /* TLS_FALLBACK_SCSV among the suites */
 	uint8_t dtls;          /* a DTLS ClientHello (RFC 6347 4.2.1, RFC 9147 5.3) */
 	uint8_t cookie_len;    /* DTLS: the cookie echoed after a HelloVerifyRequest */
+	uint8_t partial;       /* cut or malformed: the fields are what came before the damage,
+	                        * not the client's whole offer, so it has no fingerprint */
 	uint16_t trunc;        /* enum tc_trunc bits */
 	uint16_t cipher_n;
 	uint16_t ext_n;

@@ -18,6 +18,7 @@
  * the old connection's last byte. */
 #define LATE_SLACK (1u << 20)
 #define SYN_SLACK  (1u << 16)
+#define LATE_BEFORE_USEC 1000
 
 struct grave {
 	struct flow_key key;
@@ -172,6 +173,12 @@ int graves_hit(struct graves *g, const struct tc_packet *pkt, uint64_t now)
 		unchain(g, i);
 		return 0;
 	}
+	/* A copy comes after the connection's last packet. One stamped before it is not a late
+	 * copy but another capture of the same moment (a second file read in the same run, a
+	 * tunnel's view of the same traffic): a connection of its own, as it always was. The
+	 * millisecond allows for timestamps a multi-queue capture interleaves. */
+	if (now + LATE_BEFORE_USEC < gr->ts)
+		return 0;
 	int known = gr->seq_known & (1u << dir);
 	if (pkt->tcp_flags & TC_TCP_SYN) {
 		/* A copy of the old SYN (or SYN-ACK), or a new connection on the same ports. */
