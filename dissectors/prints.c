@@ -28,6 +28,10 @@ static void mix_bytes(struct shape_hash *s, const void *p, size_t n)
 	uint64_t w;
 
 	mix(s, n);
+	if (!n) { /* an empty list may have no array behind it; the same value as before */
+		mix(s, 0);
+		return;
+	}
 	for (; n >= 8; n -= 8, b += 8) {
 		memcpy(&w, b, 8);
 		mix(s, w);
@@ -108,14 +112,15 @@ static char *keep_str(char *str, int has)
 
 int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 {
-	char *str = malloc(TC_JA3_STR_MAX);
+	size_t cap = tc_ja3_str_size(ch);
+	char *str = malloc(cap);
 
 	if (!str)
 		return -1;
 	p->ch_shape = tc_client_hello_shape(ch);
 	/* A cut or malformed hello lists only what came before the damage: a JA3/JA4 of that
 	 * would name a client that does not exist, and match no hint. */
-	p->has_ja3 = !ch->partial && tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
+	p->has_ja3 = !ch->partial && tc_ja3(ch, str, cap, p->ja3);
 	p->has_ja4 = !ch->partial && tc_ja4(ch, ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP, p->ja4);
 	if (!p->has_ja3)
 		memset(p->ja3, 0, sizeof p->ja3);
@@ -128,12 +133,13 @@ int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 
 int tc_prints_server(const struct tc_server_hello *sh, struct tc_prints *p)
 {
-	char *str = malloc(TC_JA3_STR_MAX);
+	size_t cap = tc_ja3s_str_size(sh);
+	char *str = malloc(cap);
 
 	if (!str)
 		return -1;
 	p->sh_shape = tc_server_hello_shape(sh);
-	p->has_ja3s = (uint8_t)tc_ja3s(sh, str, TC_JA3_STR_MAX, p->ja3s);
+	p->has_ja3s = (uint8_t)tc_ja3s(sh, str, cap, p->ja3s);
 	free(p->ja3s_str);
 	p->ja3s_str = keep_str(str, p->has_ja3s);
 	return p->ja3s_str ? 0 : -1;

@@ -20,6 +20,8 @@ void tc_handshake_init(struct tc_handshake *hs)
 
 void tc_handshake_free(struct tc_handshake *hs)
 {
+	tc_client_hello_clear(hs->ch);
+	tc_server_hello_clear(hs->sh);
 	free(hs->ch);
 	free(hs->sh);
 	if (hs->prints)
@@ -128,6 +130,7 @@ void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 	err = tc_parse_server_hello(body, len, sh);
 	if (err == TC_ERR_NONE && sh->is_hrr) {
 		hs->hrr_seen = 1;
+		tc_server_hello_clear(sh);
 		free(sh);
 		return;
 	}
@@ -273,7 +276,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 			                        tc_parse_sslv2_client_hello(
 			                            tc_cursor_ptr(&rec), tc_cursor_left(&rec), ch));
 		} else {
-			free(ch);
+			free(ch); /* never parsed: no lists */
 		}
 	} else if (!hs->sh) {
 		struct tc_server_hello *sh = malloc(sizeof(*sh));

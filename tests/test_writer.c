@@ -41,6 +41,7 @@ static void make(uint32_t i, struct tc_record *r, struct tc_handshake *hs)
 	r->first_ts = r->last_ts = 1704067200000000ULL + i;
 	r->packets[0] = r->packets[1] = 3;
 	hs->ch = calloc(1, sizeof(*hs->ch));
+	tc_client_hello_alloc(hs->ch, &(struct tc_hello_room){.ciphers = 1});
 	hs->ch->legacy_version = TC_V_TLS10;
 	hs->ch->cipher_n = 1;
 	hs->ch->ciphers[0] = 0x002f;

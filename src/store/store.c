@@ -165,8 +165,8 @@ static void json_ints(struct sbuf *b, const void *v, size_t n, size_t width)
 	sb_putc(b, ']');
 }
 
-/* RFC 7301 3.1: u8-prefixed names. A name that runs past the kept bytes (TC_MAX_ALPN) is
- * dropped; the hello's trunc flag already says the list was cut. */
+/* RFC 7301 3.1: u8-prefixed names, every one (hello.c keeps the list whole). A name that
+ * would run past the list's end (a hand-built hello) is dropped rather than overrun. */
 static void json_alpn(struct sbuf *b, const uint8_t *list, size_t len)
 {
 	size_t i = 0;

@@ -145,11 +145,15 @@ static void trash_batch(struct writer *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &w->batch[i];
-		void *p[5];
+		void *p[7];
 		size_t k = 0;
 
 		if (it->kind != ITEM_PUT)
 			continue;
+		if (it->hs.ch)
+			p[k++] = it->hs.ch->mem;
+		if (it->hs.sh)
+			p[k++] = it->hs.sh->mem;
 		p[k++] = it->hs.ch;
 		p[k++] = it->hs.sh;
 		if (it->hs.prints) {

@@ -47,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char str[TC_JA3_STR_MAX];
 	struct tc_handshake hs;
-	char hex[33], ja4[TC_JA4_LEN];
+	struct tc_prints p;
+	char ja4[TC_JA4_LEN];
 
 	if (size < 2)
 		return 0;
@@ -67,12 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feed(&hs, TC_DIR_A, data, split, step);
 		feed(&hs, TC_DIR_B, data + split, size - split, step * 7);
 	}
+	/* Fingerprints over whole lists, into buffers sized by the hello (as the census does). */
+	if (tc_prints_compute(hs.ch, hs.sh, &p) == 0)
+		tc_prints_free(&p);
 	if (hs.ch) {
-		tc_ja3(hs.ch, str, sizeof(str), hex);
-		tc_ja4(hs.ch, dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4);
+		size_t cap = tc_ja4_raw_size(hs.ch);
+		char *raw = malloc(cap);
+		if (raw)
+			tc_ja4_raw(hs.ch, dtls ? TC_JA4_DTLS : TC_JA4_TCP, raw, cap, ja4);
+		free(raw);
 	}
-	if (hs.sh)
-		tc_ja3s(hs.sh, str, sizeof(str), hex);
 	tc_handshake_free(&hs);
 	return 0;
 }
