@@ -88,7 +88,9 @@ static const char usage_read[] =
     "  --max-flows N      flows tracked at once (default 1048576); the oldest is evicted\n"
     "  --idle-timeout S   seconds of capture time after which a silent flow is closed (120)\n"
     "  --progress         force the progress line (default: only on a terminal)\n"
-    "  --quiet            no progress line and no summary\n";
+    "  --quiet            no progress line and no summary\n"
+    "  --reread           read captures this database has read before (skipped\n"
+    "                     otherwise, with a note: reads are idempotent)\n";
 
 static const char usage_capture[] =
     "usage: tlscensus capture -i IFACE [--db FILE] [-f 'BPF filter'] [OPTIONS]\n"
@@ -232,9 +234,11 @@ struct pipeline {
 	struct census *census;
 };
 
+/* prep, when set, runs on the open store before the writer thread takes it (read: which files
+ * were read before); non-zero stops there. */
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
                          int no_label, enum writer_mode mode, const char *source,
-                         const char *command)
+                         const char *command, int (*prep)(struct store *, void *), void *arg)
 {
 	char err[1024];
 
@@ -242,6 +246,10 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
 	if (!pl->store) {
 		fprintf(stderr, "tlscensus: %s\n", err);
+		return -1;
+	}
+	if (prep && prep(pl->store, arg)) {
+		store_close(pl->store);
 		return -1;
 	}
 	if (!no_label && !(pl->labels = label_open(err, sizeof(err))))
@@ -260,16 +268,30 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	return 0;
 }
 
+/* What a run left in the database, for the command's last words. */
+struct pipeline_end {
+	uint64_t committed; /* connection records committed */
+	uint64_t lost;      /* records that failed to commit, or were not written after that */
+	int failed;         /* a write failed for good (disk full, I/O error) */
+	char why[256];      /* the store's reason */
+};
+
 /* Records every open flow, ends the run; stats receives the run's counters. Returns 0, or -1
- * when the database reported an error along the way. */
-static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
+ * when the database reported an error along the way. After a write failure the run is left
+ * unended (as a killed one is): nothing more is written to a database that refuses writes. */
+static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct pipeline_end *end)
 {
 	census_flush(pl->census);
 	*stats = *census_stats(pl->census);
 	census_free(pl->census);
 	uint64_t write_errors = writer_errors(pl->writer);
+	end->failed = writer_failed(pl->writer);
+	end->lost = writer_lost(pl->writer);
 	writer_stop(pl->writer);
-	int rc = write_errors || store_run_end(pl->store, stats) != 0 ? -1 : 0;
+	end->committed = store_committed(pl->store);
+	snprintf(end->why, sizeof end->why, "%s",
+	         store_failure(pl->store) ? store_failure(pl->store) : "write failed");
+	int rc = write_errors || end->failed || store_run_end(pl->store, stats) != 0 ? -1 : 0;
 	label_close(pl->labels);
 	store_close(pl->store);
 	return rc;
@@ -294,6 +316,83 @@ static int pipeline_option(int o, const char *arg, struct census_config *cfg, in
 	}
 }
 
+/* Each file of a read, and what the database remembers of it. */
+struct read_file {
+	const char *path;
+	int known; /* a regular file with an identity */
+	int skip;  /* read whole before (or earlier in this command): not read again */
+	struct source_identity id;
+};
+
+struct read_plan {
+	struct read_file *files;
+	int n, reread;
+	const char *db;
+};
+
+static void to_input(const struct read_file *f, struct store_input *in)
+{
+	snprintf(in->path, sizeof in->path, "%s", f->path);
+	memcpy(in->hash, f->id.hash, sizeof in->hash);
+	in->size = f->id.size;
+	in->mtime = f->id.mtime;
+	in->dev = f->id.dev;
+	in->ino = f->id.ino;
+}
+
+/*
+ * Before reading: a file read whole before into this database is skipped with a note (a cron
+ * job over rotated captures stays idempotent; --reread reads it anyway); one whose read was
+ * cut (disk full, a signal, kill -9) has what it committed removed, and is read again whole.
+ */
+static int read_prep(struct store *st, void *arg)
+{
+	struct read_plan *plan = arg;
+
+	for (int i = 0; i < plan->n; i++) {
+		struct read_file *f = &plan->files[i];
+		struct store_input_seen seen;
+
+		f->known = source_identity(f->path, &f->id) == 0;
+		if (!f->known)
+			continue;
+		for (int j = 0; j < i && !plan->reread; j++)
+			if (plan->files[j].known && !strcmp(plan->files[j].id.hash, f->id.hash)) {
+				fprintf(stderr,
+				        "tlscensus: %s: the same capture as %s, given earlier; read "
+				        "once (--reread reads it again)\n",
+				        f->path, plan->files[j].path);
+				f->skip = 1;
+				break;
+			}
+		if (f->skip)
+			continue;
+		int found = store_input_lookup(st, f->id.hash, &seen);
+		if (found < 0)
+			return -1;
+		if (!found)
+			continue;
+		if (!strcmp(seen.status, "read") && !plan->reread) {
+			fprintf(stderr,
+			        "tlscensus: %s: already read into %s (as %s, run %lld, %s); skipped "
+			        "(--reread reads it again)\n",
+			        f->path, plan->db, seen.path, (long long)seen.run, seen.when);
+			f->skip = 1;
+			continue;
+		}
+		if (!strcmp(seen.status, "reading")) {
+			int64_t n = store_input_redo(st, &seen);
+			if (n < 0)
+				return -1;
+			fprintf(stderr,
+			        "tlscensus: %s: its read of %s (run %lld) was cut; the %lld connections "
+			        "it recorded are replaced by this read\n",
+			        f->path, seen.when, (long long)seen.run, (long long)n);
+		}
+	}
+	return 0;
+}
+
 static int cmd_read(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -303,11 +402,13 @@ static int cmd_read(int argc, char **argv)
 	    {"idle-timeout", required_argument, NULL, 't'},
 	    {"progress", no_argument, NULL, 'p'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"reread", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	struct read_plan plan = {0};
 	const char *db = DEFAULT_DB;
 	int no_label = 0, quiet = 0, force_progress = 0, o, rc = EXIT_OK;
 	char sources[4096];
@@ -329,6 +430,9 @@ static int cmd_read(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'R':
+			plan.reread = 1;
+			break;
 		case 'h':
 			fputs(usage_read, stdout);
 			return EXIT_OK;
@@ -347,15 +451,45 @@ static int cmd_read(int argc, char **argv)
 		snprintf(sources, sizeof(sources), "%d files", argc - optind);
 	/* Files are never dropped from: a full queue makes the reader wait. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read") != 0)
+	plan.n = argc - optind;
+	plan.db = db;
+	plan.files = calloc((size_t)(unsigned)plan.n, sizeof *plan.files);
+	if (!plan.files)
 		return EXIT_DATABASE;
+	for (int i = 0; i < plan.n; i++)
+		plan.files[i].path = argv[optind + i];
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", read_prep,
+	                  &plan) != 0) {
+		free(plan.files);
+		return EXIT_DATABASE;
+	}
 	struct census *c = pl.census;
 	install_signals();
+	/* A failed write (disk full) stops the reading as a signal would; told apart below. */
+	writer_stop_on_failure(pl.writer, &stop_requested);
 
 	double t0 = source_now();
+	const char *stopped_in = NULL;
 	for (int i = optind; i < argc && !stop_requested; i++) {
+		const struct read_file *f = &plan.files[i - optind];
+		struct store_input in;
 		char msg[1024];
+		if (f->skip)
+			continue;
+		if (f->known) {
+			to_input(f, &in);
+			writer_input(pl.writer, &in, 0);
+		}
 		enum source_result r = source_read_file(c, argv[i], &prog, msg, sizeof(msg));
+		if (writer_failed(pl.writer)) {
+			stopped_in = argv[i];
+			break;
+		}
+		/* Read to its end (or to a cut in the file itself, which a second read would
+		 * meet again): done. Stopped by a signal: left 'reading', so the next read of it
+		 * replaces what this one recorded. */
+		if (f->known && (r == SOURCE_OK || r == SOURCE_TRUNCATED))
+			writer_input(pl.writer, &in, 1);
 		if (r == SOURCE_OK)
 			continue;
 		fprintf(stderr, "tlscensus: %s\n", msg);
@@ -367,8 +501,21 @@ static int cmd_read(int argc, char **argv)
 			rc = EXIT_INTERRUPTED;
 	}
 	struct run_stats stats;
-	if (pipeline_close(&pl, &stats) != 0)
+	struct pipeline_end end;
+	if (pipeline_close(&pl, &stats, &end) != 0)
 		rc = EXIT_DATABASE;
+	if (end.failed) {
+		/* One message: what failed, what is kept, what to do. */
+		fprintf(stderr,
+		        "tlscensus: database '%s': %s%s%s: stopped writing. It keeps the %llu "
+		        "connections committed before; %llu records of this run were not written. "
+		        "Free space on its file system (df '%s'), then run the same read again: "
+		        "captures already read whole are skipped, the rest is read again.\n",
+		        db, end.why, stopped_in ? " while reading " : "",
+		        stopped_in ? stopped_in : "", (unsigned long long)end.committed,
+		        (unsigned long long)end.lost, db);
+	}
+	free(plan.files);
 	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
@@ -376,7 +523,7 @@ static int cmd_read(int argc, char **argv)
 		        "(%llu truncated, %llu malformed) in %.2f s\n",
 		        db, (unsigned long long)stats.packets,
 		        (unsigned long long)stats.tcp_packets, (unsigned long long)stats.flows,
-		        (unsigned long long)stats.handshakes,
+		        (unsigned long long)end.committed, /* only what the database holds */
 		        (unsigned long long)stats.hello_truncated,
 		        (unsigned long long)stats.hello_malformed, secs);
 	return rc;
@@ -536,7 +683,8 @@ static int cmd_capture(int argc, char **argv)
 	         cc.filter ? cc.filter : "");
 	/* A live capture never waits for the disk: a full queue drops and counts. */
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture") != 0) {
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture", NULL, NULL) !=
+	    0) {
 		capture_close(cap);
 		return EXIT_DATABASE;
 	}
@@ -549,8 +697,14 @@ static int cmd_capture(int argc, char **argv)
 	census_flush(pl.census);
 	capture_report(cap, pl.census);
 	struct run_stats stats;
-	if (pipeline_close(&pl, &stats) != 0)
+	struct pipeline_end end;
+	if (pipeline_close(&pl, &stats, &end) != 0)
 		rc = EXIT_DATABASE;
+	if (end.lost)
+		fprintf(stderr,
+		        "tlscensus: database '%s': %llu records were lost to failed writes (%s); "
+		        "%llu were committed\n",
+		        db, (unsigned long long)end.lost, end.why, (unsigned long long)end.committed);
 	capture_close(cap);
 	return rc;
 }

@@ -494,9 +494,35 @@ static const char schema_v3[] =
     "ALTER TABLE conn ADD COLUMN quic_version INTEGER;  -- QUIC version of the client's first\n"
     "                                  -- Initial (1 = v1, 0x6b3343cf = v2); NULL: not QUIC\n";
 
+/*
+ * Version 4 (tlscensus 0.3): what a read remembers of the files it read, so reading one again
+ * is skipped (a cron job over a directory of rotated captures), and one whose read was cut by
+ * a full disk or a signal is read again without counting twice what it had committed. And the
+ * late TCP segments a run dropped (copies of released connections, not reopened).
+ */
+static const char schema_v4[] =
+    "CREATE TABLE inputs (\n"
+    "  id        INTEGER PRIMARY KEY,\n"
+    "  run       INTEGER NOT NULL REFERENCES runs(id),  -- the read that read it\n"
+    "  path      TEXT NOT NULL,     -- as given to read\n"
+    "  size      INTEGER,           -- bytes, modification time (unix seconds), device and\n"
+    "  mtime     INTEGER,           -- inode when read: the file's identity\n"
+    "  dev       INTEGER,\n"
+    "  ino       INTEGER,\n"
+    "  hash      TEXT NOT NULL,     -- SHA-256 (hex) of the size (8 bytes, little-endian),\n"
+    "                               -- the first MiB and the last MiB: the content's identity\n"
+    "  status    TEXT NOT NULL,     -- 'reading' until read to its end, then 'read';\n"
+    "                               -- 'redone' once a later read replaced a cut one\n"
+    "  conn_from INTEGER NOT NULL   -- its connections: conn.run_id = run AND conn.id > this\n"
+    ");\n"
+    "CREATE INDEX inputs_hash ON inputs (hash);\n"
+    "ALTER TABLE runs ADD COLUMN late_segments INTEGER;  -- TCP segments of connections\n"
+    "                                  -- already released (late copies), dropped\n";
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
     {3, schema_v3},
+    {4, schema_v4},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
