@@ -190,7 +190,7 @@ struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *di
 		return NULL;
 	grow(t);
 	*dir = flow_key_make(pkt, &f->key);
-	tc_handshake_init(&f->hs);
+	f->client_dir = -1;
 	b = hash_key(t, &f->key) & t->mask;
 	f->hnext = t->buckets[b];
 	t->buckets[b] = f;

@@ -30,25 +30,36 @@ struct flow_seq {
 	uint32_t lo, hi;
 };
 
+/* What a flow holds only while its opening is read: from its first byte of payload until
+ * both directions are past their hellos. A SYN flood or a scan (flows that never carry a byte)
+ * costs no more than struct flow. */
+struct flow_open {
+	struct stream st[2];
+	struct tc_handshake hs;
+	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
+	uint32_t label_packets; /* packets shown to nDPI */
+	char label[LABEL_MAX];
+};
+
 struct flow {
 	struct flow_key key;
 	struct flow *hnext;            /* hash chain */
 	struct flow *prev, *next;      /* LRU list, oldest first */
 	uint64_t first_ts, last_ts;    /* microseconds */
 	uint64_t packets[2], bytes[2]; /* per dir (0: a->b) */
-	struct stream st[2];
-	struct tc_handshake hs;
-	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
-	uint32_t label_packets; /* packets shown to nDPI */
-	char label[LABEL_MAX];
-	uint64_t token;       /* writer token once the record is queued, else 0 */
-	uint64_t row_packets; /* packets counted when the record was written */
-	uint8_t state;        /* enum flow_state */
+	struct flow_open *op;          /* NULL before the first payload and after the hellos */
+	uint64_t token;                /* writer token once the record is queued, else 0 */
+	uint64_t row_packets;          /* packets counted when the record was written */
+	struct flow_seq seq[2];
+	uint32_t syn_seq[2]; /* the first SYN's sequence number per direction (syn_seen) */
+	uint8_t state;       /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */
 	uint8_t udp_misses; /* UDP: datagrams that were not DTLS before any that was */
 	uint8_t seq_known;  /* bit d: seq[d] holds a range */
-	struct flow_seq seq[2];
+	uint8_t syn_seen;   /* bit d: direction d's stream is based on a SYN (syn_seq[d]) */
+	uint8_t over;       /* bit d: direction d's opening was longer than the bound */
+	int8_t client_dir;  /* kept from the handshake once the opening is freed; -1 unknown */
 };
 
 struct flow_table;
