@@ -334,11 +334,18 @@ static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, siz
 static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
                      int eof)
 {
+	static const uint8_t none[1];
 	struct tc_dir_parse *dp = &hs->dir[d];
 	struct tc_cursor c, body;
 	uint8_t type;
 	uint16_t rlen;
 
+	/* A direction that ends before its first byte (a RST, a FIN alone) has no buffer yet:
+	 * buf + 0 on NULL is undefined behaviour (found by fuzz_pipeline). */
+	if (!buf) {
+		buf = none;
+		len = 0;
+	}
 	if (dp->state == TC_DS_SEEK)
 		seek(hs, d, buf, len, eof);
 	while (dp->state == TC_DS_RECORDS) {

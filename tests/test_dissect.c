@@ -679,6 +679,19 @@ static void test_partial_no_prints(void)
 	free(b);
 }
 
+/* A direction that ends before its first byte (a RST): the census feeds no buffer at all.
+ * Found by fuzz_pipeline (UBSan: NULL + 0 in the record walk). */
+static void test_end_without_bytes(void)
+{
+	struct tc_handshake hs;
+
+	tc_handshake_init(&hs);
+	tc_dissector_tls.feed(&hs, TC_DIR_B, NULL, 0, 1);
+	CHECK(tc_dir_done(&hs, TC_DIR_B));
+	CHECK(!hs.ch && !hs.sh && hs.err == TC_ERR_NONE);
+	tc_handshake_free(&hs);
+}
+
 int main(void)
 {
 	test_cursor();
@@ -697,5 +710,6 @@ int main(void)
 	test_cut_everywhere();
 	test_partial_no_prints();
 	test_whole_lists();
+	test_end_without_bytes();
 	TEST_DONE("dissect");
 }

@@ -24,6 +24,7 @@ struct census {
 	struct prints_cache *prints; /* JA3/JA4 once per hello shape */
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
+	uint64_t latest_ts;   /* the latest frame time so far */
 };
 
 struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
@@ -493,6 +494,15 @@ void census_frame(struct census *c, int linktype, const uint8_t *frame, size_t c
 
 	c->stats.packets++;
 	c->stats.bytes += caplen;
+	/* A clock stepped back (or files merged out of order): read in file order, counted. A
+	 * second of slack: multi-queue captures interleave their stamps. */
+	if (ts_usec + 1000000 < c->latest_ts) {
+		c->stats.time_backwards++;
+		if (c->latest_ts - ts_usec > c->stats.time_back_max)
+			c->stats.time_back_max = c->latest_ts - ts_usec;
+	} else if (ts_usec > c->latest_ts) {
+		c->latest_ts = ts_usec;
+	}
 	memset(&pkt, 0, sizeof(pkt));
 	st = tc_decode(linktype, frame, caplen, &pkt);
 	/* Twice at most: an inner datagram fragmented inside a fragmented tunnel packet. The

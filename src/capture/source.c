@@ -300,12 +300,43 @@ static enum source_result read_file(struct census *c, const char *path,
 	return SOURCE_OK;
 }
 
+/* What a file held that could not be read as traffic, said once per file: each is counted in
+ * the run and skipped, and the rest of the file is read. */
+static void warn_hostile(const char *path, const struct run_stats *a, const struct run_stats *b)
+{
+	uint64_t back = b->time_backwards - a->time_backwards;
+	uint64_t bad = b->undecodable - a->undecodable;
+	uint64_t held = b->fragments_held - a->fragments_held;
+
+	if (back)
+		fprintf(stderr,
+		        "tlscensus: %s: %llu frames are stamped earlier than a frame before them "
+		        "(up to %.0f s back: a clock stepped back, or captures merged out of order); "
+		        "they were read in file order, and idle timeouts follow the latest time\n",
+		        path, (unsigned long long)back, (double)b->time_back_max / 1e6);
+	if (bad)
+		fprintf(stderr,
+		        "tlscensus: %s: %llu frames could not be decoded (malformed or unsupported "
+		        "headers: a TCP data offset under 5 words, more than 16 IPv6 extension "
+		        "headers, lengths that do not add up); counted (runs.undecodable) and "
+		        "skipped\n",
+		        path, (unsigned long long)bad);
+	if (held && b->reassembled == a->reassembled)
+		fprintf(stderr,
+		        "tlscensus: %s: %llu IP fragments and not one whole datagram from them (at "
+		        "most 4096 datagrams and 16 MiB wait, 30 s each); counted (runs.fragments)\n",
+		        path, (unsigned long long)held);
+}
+
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen)
 {
 	char *iobuf = malloc(SOURCE_IOBUF); /* out of memory: stdio's own buffer */
+	struct run_stats before = *census_stats(c);
 	enum source_result r = read_file(c, path, prog, msg, msglen, iobuf);
 
 	free(iobuf); /* after pcap_close, which closed the stream that used it */
+	if (r != SOURCE_UNREADABLE)
+		warn_hostile(path, &before, census_stats(c));
 	return r;
 }

@@ -2,9 +2,9 @@
  * fuzz_dissect.c: libFuzzer entry for the dissectors. The input is split at its first byte into
  * two directions of one connection, fed in uneven chunks to tc_dissector_tls as a TLS stream
  * would be, or (second byte's top bit) cut into datagrams for tc_dissector_udp, then ended. The
- * sanitizers catch any over-read; the fuzzer catches crashes and hangs. Build (all dissector
- * sources): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude dissectors/DISSECTORS.c
- * tests/fuzz/fuzz_dissect.c -o fuzz_dissect, or meson -Dfuzz=true
+ * sanitizers catch any over-read; the fuzzer catches crashes and hangs. The hellos' parsers
+ * run again on their own over the input, and the fingerprints over what they found.
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true (scripts/fuzz.sh).
  */
 #include <stdlib.h>
 #include <string.h>
