@@ -198,7 +198,8 @@ void capture_report(struct capture *cap, struct census *c)
 	fprintf(stderr,
 	        "tlscensus: %s: %u received, %u dropped by the kernel, %u by the interface; "
 	        "%llu packets decoded, %llu TLS connections recorded (%llu truncated, %llu "
-	        "malformed); %u flows tracked, %llu evicted; %llu records lost to a full queue\n",
+	        "malformed); %u flows tracked, %llu evicted; %llu records lost (a full queue, or "
+	        "commits that failed)\n",
 	        cap->cfg.iface, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop,
 	        (unsigned long long)st->packets, (unsigned long long)st->handshakes,
 	        (unsigned long long)st->hello_truncated, (unsigned long long)st->hello_malformed,
