@@ -302,8 +302,8 @@ static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc
 	memset(&count, 0, sizeof count);
 	count.dtls = (uint8_t)dtls;
 	client_hello_pass(body, len, &count);
-	room = (struct tc_hello_room){count.cipher_n, count.ext_n,      count.group_n,
-	                              count.sigalg_n, count.version_n,  count.kshare_n,
+	room = (struct tc_hello_room){count.cipher_n,   count.ext_n,      count.group_n,
+	                              count.sigalg_n,   count.version_n,  count.kshare_n,
 	                              count.pointfmt_n, count.compress_n, count.alpn_len};
 	memset(ch, 0, sizeof(*ch));
 	ch->dtls = (uint8_t)dtls;
@@ -342,7 +342,8 @@ static int server_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 		return 1;
 	case TC_EXT_KEY_SHARE:
 		/* RFC 8446 4.2.8: a ServerHello's KeyShareEntry, or a HelloRetryRequest's bare
-		 * selected_group; either way the group comes first. The key bytes are not needed. */
+		 * selected_group; either way the group comes first. The key bytes are not needed.
+		 */
 		if (tc_cursor_get_u16(&ext, &sh->key_share_group))
 			sh->has_key_share = 1;
 		return 1;

@@ -147,7 +147,8 @@ int tc_ja3s(const struct tc_server_hello *sh, char *str, size_t strcap, char hex
  * need), the version, the commas and the NUL. */
 size_t tc_ja3_str_size(const struct tc_client_hello *ch)
 {
-	return 11 * (size_t)ch->cipher_n + 6 * ((size_t)ch->ext_n + ch->group_n + ch->pointfmt_n) + 32;
+	return 11 * (size_t)ch->cipher_n + 6 * ((size_t)ch->ext_n + ch->group_n + ch->pointfmt_n) +
+	       32;
 }
 
 size_t tc_ja3s_str_size(const struct tc_server_hello *sh)

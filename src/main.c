@@ -358,10 +358,11 @@ static int read_prep(struct store *st, void *arg)
 			continue;
 		for (int j = 0; j < i && !plan->reread; j++)
 			if (plan->files[j].known && !strcmp(plan->files[j].id.hash, f->id.hash)) {
-				fprintf(stderr,
-				        "tlscensus: %s: the same capture as %s, given earlier; read "
-				        "once (--reread reads it again)\n",
-				        f->path, plan->files[j].path);
+				fprintf(
+				    stderr,
+				    "tlscensus: %s: the same capture as %s, given earlier; read "
+				    "once (--reread reads it again)\n",
+				    f->path, plan->files[j].path);
 				f->skip = 1;
 				break;
 			}
@@ -373,10 +374,11 @@ static int read_prep(struct store *st, void *arg)
 		if (!found)
 			continue;
 		if (!strcmp(seen.status, "read") && !plan->reread) {
-			fprintf(stderr,
-			        "tlscensus: %s: already read into %s (as %s, run %lld, %s); skipped "
-			        "(--reread reads it again)\n",
-			        f->path, plan->db, seen.path, (long long)seen.run, seen.when);
+			fprintf(
+			    stderr,
+			    "tlscensus: %s: already read into %s (as %s, run %lld, %s); skipped "
+			    "(--reread reads it again)\n",
+			    f->path, plan->db, seen.path, (long long)seen.run, seen.when);
 			f->skip = 1;
 			continue;
 		}
@@ -385,7 +387,8 @@ static int read_prep(struct store *st, void *arg)
 			if (n < 0)
 				return -1;
 			fprintf(stderr,
-			        "tlscensus: %s: its read of %s (run %lld) was cut; the %lld connections "
+			        "tlscensus: %s: its read of %s (run %lld) was cut; the %lld "
+			        "connections "
 			        "it recorded are replaced by this read\n",
 			        f->path, seen.when, (long long)seen.run, (long long)n);
 		}
@@ -704,7 +707,8 @@ static int cmd_capture(int argc, char **argv)
 		fprintf(stderr,
 		        "tlscensus: database '%s': %llu records were lost to failed writes (%s); "
 		        "%llu were committed\n",
-		        db, (unsigned long long)end.lost, end.why, (unsigned long long)end.committed);
+		        db, (unsigned long long)end.lost, end.why,
+		        (unsigned long long)end.committed);
 	capture_close(cap);
 	return rc;
 }

@@ -619,8 +619,7 @@ static void test_cut_everywhere(void)
 	for (size_t cut = 0; cut < body.n; cut++) {
 		uint8_t *copy = malloc(cut ? cut : 1);
 		memcpy(copy, body.b, cut);
-		if (parse_ch(copy, cut, ch) == TC_ERR_NONE &&
-		    cut != 2 + 32 + 1 + 32 + 14 + 2)
+		if (parse_ch(copy, cut, ch) == TC_ERR_NONE && cut != 2 + 32 + 1 + 32 + 14 + 2)
 			bad++;
 		free(copy);
 	}

@@ -329,7 +329,8 @@ static void test_ja3_sslv2(void)
 /*
  * Long lists (0.2's capacities; lists are whole since), values chosen to need five digits and
  * avoid GREASE: ciphers 0xc000+i (i < 1024), extensions 0xf000+i and groups 0xe000+i
- * (i < 128), point formats 255-i (i < 16), version 65535. The string (7749 characters) was built by the same rule in python3
+ * (i < 128), point formats 255-i (i < 16), version 65535. The string (7749 characters) was built by
+ * the same rule in python3
  * ("65535," + "-".join(map(str, ciphers)) + "," + ...) and hashed with hashlib.md5. check_fp
  * then shows strcap 1..64 and NULL give that hash too.
  */

@@ -103,7 +103,8 @@ static void opening_free(struct census *c, struct flow *f)
 	for (int d = 0; d < 2; d++) {
 		uint8_t bit = (uint8_t)(1u << d);
 		f->over = (uint8_t)(op->st[d].over ? f->over | bit : f->over & ~bit);
-		f->syn_seen = (uint8_t)(op->st[d].from_syn ? f->syn_seen | bit : f->syn_seen & ~bit);
+		f->syn_seen =
+		    (uint8_t)(op->st[d].from_syn ? f->syn_seen | bit : f->syn_seen & ~bit);
 		f->syn_seq[d] = op->st[d].isn - 1;
 		stream_release(&op->st[d]);
 	}

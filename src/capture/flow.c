@@ -228,7 +228,8 @@ void flow_seq_note(struct flow *f, int dir, const struct tc_packet *pkt)
 {
 	struct flow_seq *q = &f->seq[dir];
 	uint32_t end = pkt->seq + (uint32_t)pkt->payload_len +
-	               ((pkt->tcp_flags & TC_TCP_SYN) ? 1 : 0) + ((pkt->tcp_flags & TC_TCP_FIN) ? 1 : 0);
+	               ((pkt->tcp_flags & TC_TCP_SYN) ? 1 : 0) +
+	               ((pkt->tcp_flags & TC_TCP_FIN) ? 1 : 0);
 
 	if (!(f->seq_known & (1u << dir))) {
 		q->lo = pkt->seq;

@@ -16,8 +16,8 @@
  * missed, then its retransmission. A reused port's new ISN is far from the old one (RFC 6528
  * clocks move it 250,000 per second at least), and Linux accepts a SYN in TIME_WAIT only past
  * the old connection's last byte. */
-#define LATE_SLACK (1u << 20)
-#define SYN_SLACK  (1u << 16)
+#define LATE_SLACK       (1u << 20)
+#define SYN_SLACK        (1u << 16)
 #define LATE_BEFORE_USEC 1000
 
 struct grave {
@@ -154,7 +154,8 @@ void graves_add(struct graves *g, const struct flow *f, uint64_t now)
 /* Whether seq lies in [lo - below, hi + above] modulo 2^32. */
 static int near(const struct flow_seq *q, uint32_t seq, uint32_t below, uint32_t above)
 {
-	return (int32_t)(seq - q->lo) >= -(int64_t)below && (int32_t)(seq - q->hi) <= (int64_t)above;
+	return (int32_t)(seq - q->lo) >= -(int64_t)below &&
+	       (int32_t)(seq - q->hi) <= (int64_t)above;
 }
 
 int graves_hit(struct graves *g, const struct tc_packet *pkt, uint64_t now)

@@ -54,7 +54,7 @@ int source_identity(const char *path, struct source_identity *id)
 		le[i] = (uint8_t)((uint64_t)st.st_size >> (8 * i));
 	tc_sha256_update(&h, le, sizeof le);
 	off_t tail = st.st_size > 2 * (off_t)IDENTITY_SPAN ? st.st_size - IDENTITY_SPAN
-	                                                    : (off_t)IDENTITY_SPAN;
+	                                                   : (off_t)IDENTITY_SPAN;
 	rc = hash_span(fd, 0, IDENTITY_SPAN, &h);
 	if (rc == 0 && tail < st.st_size)
 		rc = hash_span(fd, tail, (size_t)(st.st_size - tail), &h);
@@ -309,11 +309,12 @@ static void warn_hostile(const char *path, const struct run_stats *a, const stru
 	uint64_t held = b->fragments_held - a->fragments_held;
 
 	if (back)
-		fprintf(stderr,
-		        "tlscensus: %s: %llu frames are stamped earlier than a frame before them "
-		        "(up to %.0f s back: a clock stepped back, or captures merged out of order); "
-		        "they were read in file order, and idle timeouts follow the latest time\n",
-		        path, (unsigned long long)back, (double)b->time_back_max / 1e6);
+		fprintf(
+		    stderr,
+		    "tlscensus: %s: %llu frames are stamped earlier than a frame before them "
+		    "(up to %.0f s back: a clock stepped back, or captures merged out of order); "
+		    "they were read in file order, and idle timeouts follow the latest time\n",
+		    path, (unsigned long long)back, (double)b->time_back_max / 1e6);
 	if (bad)
 		fprintf(stderr,
 		        "tlscensus: %s: %llu frames could not be decoded (malformed or unsupported "
@@ -322,10 +323,11 @@ static void warn_hostile(const char *path, const struct run_stats *a, const stru
 		        "skipped\n",
 		        path, (unsigned long long)bad);
 	if (held && b->reassembled == a->reassembled)
-		fprintf(stderr,
-		        "tlscensus: %s: %llu IP fragments and not one whole datagram from them (at "
-		        "most 4096 datagrams and 16 MiB wait, 30 s each); counted (runs.fragments)\n",
-		        path, (unsigned long long)held);
+		fprintf(
+		    stderr,
+		    "tlscensus: %s: %llu IP fragments and not one whole datagram from them (at "
+		    "most 4096 datagrams and 16 MiB wait, 30 s each); counted (runs.fragments)\n",
+		    path, (unsigned long long)held);
 }
 
 enum source_result source_read_file(struct census *c, const char *path,

@@ -1324,13 +1324,13 @@ int64_t store_prune(struct store *s, double before_unix, int limit)
 int store_input_lookup(struct store *s, const char *hash, struct store_input_seen *seen)
 {
 	sqlite3_stmt *q = NULL;
-	int rc = sqlite3_prepare_v2(
-	    s->db,
-	    "SELECT i.id, i.run, i.conn_from, i.status, i.path, "
-	    "strftime('%Y-%m-%dT%H:%M:%SZ', r.started, 'unixepoch') "
-	    "FROM inputs i LEFT JOIN runs r ON r.id = i.run WHERE i.hash = ?1 "
-	    "AND i.status != 'redone' ORDER BY i.id DESC LIMIT 1",
-	    -1, &q, NULL);
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT i.id, i.run, i.conn_from, i.status, i.path, "
+	                       "strftime('%Y-%m-%dT%H:%M:%SZ', r.started, 'unixepoch') "
+	                       "FROM inputs i LEFT JOIN runs r ON r.id = i.run WHERE i.hash = ?1 "
+	                       "AND i.status != 'redone' ORDER BY i.id DESC LIMIT 1",
+	                       -1, &q, NULL);
 
 	memset(seen, 0, sizeof *seen);
 	if (rc == SQLITE_OK) {
@@ -1398,17 +1398,17 @@ int store_input_mark(struct store *s, const struct store_input *in, int done)
 	if (!writable(s) || batch_begin(s))
 		return -1;
 	if (done) {
-		rc = sqlite3_prepare_v2(s->db, "UPDATE inputs SET status = 'read' WHERE id = ?1", -1,
-		                        &q, NULL);
+		rc = sqlite3_prepare_v2(s->db, "UPDATE inputs SET status = 'read' WHERE id = ?1",
+		                        -1, &q, NULL);
 		if (rc == SQLITE_OK)
 			sqlite3_bind_int64(q, 1, s->input_id);
 	} else {
-		rc = sqlite3_prepare_v2(
-		    s->db,
-		    "INSERT INTO inputs (run, path, size, mtime, dev, ino, hash, status, conn_from) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reading', "
-		    "(SELECT coalesce(max(id), 0) FROM conn))",
-		    -1, &q, NULL);
+		rc = sqlite3_prepare_v2(s->db,
+		                        "INSERT INTO inputs (run, path, size, mtime, dev, ino, "
+		                        "hash, status, conn_from) "
+		                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reading', "
+		                        "(SELECT coalesce(max(id), 0) FROM conn))",
+		                        -1, &q, NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_int64(q, 1, s->run_id);
 			sqlite3_bind_text(q, 2, in->path, -1, SQLITE_STATIC);
@@ -1541,7 +1541,7 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 		                      st->undecodable,     st->tcp_packets,  st->flows,
 		                      st->flows_evicted,   st->handshakes,   st->hello_truncated,
 		                      st->hello_malformed, st->kernel_drops, st->queue_drops,
-		                      st->fragments_held,  st->reassembled, st->late_segments};
+		                      st->fragments_held,  st->reassembled,  st->late_segments};
 
 		if (ended)
 			sqlite3_bind_double(q, 1, tc_now_unix());

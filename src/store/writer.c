@@ -44,7 +44,7 @@ struct item {
 	struct tc_handshake hs; /* owns ch and sh for ITEM_PUT */
 	char label[64];
 	struct run_stats stats;
-	double before;              /* ITEM_PRUNE */
+	double before;             /* ITEM_PRUNE */
 	struct store_input *input; /* ITEM_INPUT */
 };
 
@@ -70,10 +70,10 @@ struct writer {
 	 * stop_flag set (reading files), the first one stops every later write and raises the
 	 * flag, so the reader stops; without (a capture), the writer goes on and retries. */
 	volatile sig_atomic_t *stop_flag;
-	int failed;            /* stop_flag mode: a write failed, nothing more is written */
-	unsigned failures;     /* store rollbacks seen */
-	uint64_t skipped;      /* records not written after the failure (stop_flag mode) */
-	uint64_t committed;    /* copies of the store's counters, for the packet thread */
+	int failed;         /* stop_flag mode: a write failed, nothing more is written */
+	unsigned failures;  /* store rollbacks seen */
+	uint64_t skipped;   /* records not written after the failure (stop_flag mode) */
+	uint64_t committed; /* copies of the store's counters, for the packet thread */
 	uint64_t lost;
 	int stopping;
 	int urgent;   /* a control item is queued: do not nap */
@@ -247,11 +247,12 @@ static void check_failure(struct writer *w)
 		w->failed = 1;
 		*w->stop_flag = 1;
 	} else if (!w->failures) {
-		fprintf(stderr,
-		        "tlscensus: database '%s': %s; capturing goes on, commits are retried "
-		        "every second, and the records they held are counted as lost (%llu so far); "
-		        "free space on its file system\n",
-		        store_path(w->store), why ? why : "write failed", (unsigned long long)lost);
+		fprintf(
+		    stderr,
+		    "tlscensus: database '%s': %s; capturing goes on, commits are retried "
+		    "every second, and the records they held are counted as lost (%llu so far); "
+		    "free space on its file system\n",
+		    store_path(w->store), why ? why : "write failed", (unsigned long long)lost);
 	}
 	w->failures++;
 }
