@@ -54,7 +54,7 @@ enum {
 #define PAIR_NO_KX      "NULL, NULL, NULL, NULL"
 
 /* Bound on the groups read from one stored list: the dissector keeps no more (hello.h). */
-#define PAIR_MAX_GROUPS TC_MAX_GROUPS
+#define PAIR_MAX_GROUPS STORE_PAIR_GROUPS
 
 /* The inventory: a row overlapping the window counts whole (its connections are not dated
  * one by one any more). */
