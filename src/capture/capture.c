@@ -174,7 +174,9 @@ fail:
  */
 static int join_fanout(pcap_t *p, unsigned group, const char *iface, char *err, size_t errlen)
 {
-	int arg = (int)(group & 0xffff) | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	/* unsigned: FLAG_DEFRAG (0x8000) shifted into the sign bit of an int is undefined */
+	int arg = (int)((group & 0xffffu) |
+	                (unsigned)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
 
 	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) == 0)
 		return 0;
