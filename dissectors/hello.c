@@ -3,6 +3,7 @@
  * Input is one complete handshake message body; every read goes through the bounded cursor.
  * A malformed body ends the parse with a reason, keeping what was read before the damage.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tlscensus/cursor.h"
@@ -15,17 +16,19 @@ static const uint8_t hrr_random[32] = {
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-/* Appends v to a capped list, flagging the cut instead of overrunning. */
-#define LIST_PUSH(arr, n, cap, v, trunc_field, bit)                                                \
+/*
+ * Every list is parsed twice: a counting pass with no arrays (arr NULL), then, once the hello's
+ * lists are allocated to those counts, a filling pass over the same bytes that reaches the same
+ * counts. Counts fit their 16-bit fields: a list lies inside a 16-bit-prefixed block.
+ */
+#define LIST_PUSH(arr, n, v)                                                                       \
 	do {                                                                                       \
-		if ((n) < (cap))                                                                   \
-			(arr)[(n)++] = (v);                                                        \
-		else                                                                               \
-			(trunc_field) |= (bit);                                                    \
+		if (arr)                                                                           \
+			(arr)[(n)] = (v);                                                          \
+		(n)++;                                                                             \
 	} while (0)
 
-static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint16_t *n, size_t cap,
-                         uint16_t *trunc, uint16_t bit)
+static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint16_t *n)
 {
 	struct tc_cursor list;
 	uint16_t v;
@@ -33,8 +36,82 @@ static int read_u16_list(struct tc_cursor *c, size_t prefix, uint16_t *arr, uint
 	if (!tc_cursor_get_prefixed_exact(c, prefix, &list) || tc_cursor_left(&list) % 2)
 		return 0;
 	while (tc_cursor_get_u16(&list, &v))
-		LIST_PUSH(arr, *n, cap, v, *trunc, bit);
+		LIST_PUSH(arr, *n, v);
 	return 1;
+}
+
+/* Aligned slices of one allocation. */
+static size_t slice(size_t *at, size_t bytes)
+{
+	size_t here = (*at + 7) & ~(size_t)7;
+
+	*at = here + bytes;
+	return here;
+}
+
+int tc_client_hello_alloc(struct tc_client_hello *ch, const struct tc_hello_room *r)
+{
+	static uint64_t none[1]; /* where empty lists point when memory ran out: never written */
+	size_t at = 0, o_c, o_e, o_g, o_s, o_v, o_k, o_p, o_m, o_a;
+	uint8_t *m;
+
+	o_c = slice(&at, r->ciphers * sizeof *ch->ciphers);
+	o_e = slice(&at, r->exts * sizeof *ch->exts);
+	o_g = slice(&at, r->groups * sizeof *ch->groups);
+	o_s = slice(&at, r->sigalgs * sizeof *ch->sigalgs);
+	o_v = slice(&at, r->versions * sizeof *ch->versions);
+	o_k = slice(&at, r->kshares * sizeof *ch->kshares);
+	o_p = slice(&at, r->pointfmts);
+	o_m = slice(&at, r->compress);
+	o_a = slice(&at, r->alpn);
+	ch->cipher_n = ch->ext_n = ch->group_n = ch->sigalg_n = ch->version_n = 0;
+	ch->kshare_n = ch->pointfmt_n = ch->compress_n = ch->alpn_len = 0;
+	ch->mem = m = malloc(at ? at : 1);
+	if (!m) {
+		ch->ciphers = (uint32_t *)none;
+		ch->exts = ch->groups = ch->sigalgs = ch->versions = ch->kshares = (uint16_t *)none;
+		ch->pointfmts = ch->compress = ch->alpn = (uint8_t *)none;
+		return -1;
+	}
+	ch->ciphers = (uint32_t *)(void *)(m + o_c);
+	ch->exts = (uint16_t *)(void *)(m + o_e);
+	ch->groups = (uint16_t *)(void *)(m + o_g);
+	ch->sigalgs = (uint16_t *)(void *)(m + o_s);
+	ch->versions = (uint16_t *)(void *)(m + o_v);
+	ch->kshares = (uint16_t *)(void *)(m + o_k);
+	ch->pointfmts = m + o_p;
+	ch->compress = m + o_m;
+	ch->alpn = m + o_a;
+	return 0;
+}
+
+void tc_client_hello_clear(struct tc_client_hello *ch)
+{
+	if (!ch)
+		return;
+	free(ch->mem);
+	ch->mem = NULL;
+	ch->cipher_n = ch->ext_n = ch->group_n = ch->sigalg_n = ch->version_n = 0;
+	ch->kshare_n = ch->pointfmt_n = ch->compress_n = ch->alpn_len = 0;
+}
+
+int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts)
+{
+	static uint16_t none[1];
+
+	sh->ext_n = 0;
+	sh->mem = malloc(exts ? exts * sizeof *sh->exts : 1);
+	sh->exts = sh->mem ? sh->mem : none;
+	return sh->mem ? 0 : -1;
+}
+
+void tc_server_hello_clear(struct tc_server_hello *sh)
+{
+	if (!sh)
+		return;
+	free(sh->mem);
+	sh->mem = NULL;
+	sh->ext_n = 0;
 }
 
 /* RFC 6066 3: the first host_name entry. */
@@ -65,7 +142,7 @@ static int parse_sni(struct tc_cursor ext, struct tc_client_hello *ch)
 	return 1;
 }
 
-/* RFC 7301 3.1: kept in wire form; each name must be non-empty and inside the list. */
+/* RFC 7301 3.1: kept in wire form, every name. */
 static int parse_alpn(struct tc_cursor ext, struct tc_client_hello *ch)
 {
 	struct tc_cursor list, name;
@@ -77,13 +154,11 @@ static int parse_alpn(struct tc_cursor ext, struct tc_client_hello *ch)
 	while (tc_cursor_left(&list)) {
 		if (!tc_cursor_get_prefixed(&list, 1, &name))
 			return 0;
-		/* The length byte, then the name, both within TC_MAX_ALPN. */
-		size_t room = TC_MAX_ALPN - ch->alpn_len;
-		if (room < 1 || !tc_cursor_copy(&name, ch->alpn + ch->alpn_len + 1, room - 1, &n)) {
-			ch->trunc |= TC_TRUNC_ALPN;
-			break;
+		n = tc_cursor_left(&name);
+		if (ch->alpn) {
+			ch->alpn[ch->alpn_len] = (uint8_t)n;
+			tc_cursor_copy(&name, ch->alpn + ch->alpn_len + 1, n, &n);
 		}
-		ch->alpn[ch->alpn_len] = (uint8_t)n;
 		ch->alpn_len += (uint16_t)(1 + n);
 	}
 	return 1;
@@ -101,8 +176,7 @@ static int parse_key_share(struct tc_cursor ext, struct tc_client_hello *ch)
 	while (tc_cursor_left(&list)) {
 		if (!tc_cursor_get_u16(&list, &group) || !tc_cursor_get_prefixed(&list, 2, &key))
 			return 0;
-		LIST_PUSH(ch->kshares, ch->kshare_n, TC_MAX_KSHARES, group, ch->trunc,
-		          TC_TRUNC_KSHARES);
+		LIST_PUSH(ch->kshares, ch->kshare_n, group);
 	}
 	return 1;
 }
@@ -119,20 +193,17 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 		return tc_cursor_left(&ext) == 0 || parse_sni(ext, ch);
 	case TC_EXT_SUPPORTED_GROUPS:
 		ch->has_groups = 1;
-		return read_u16_list(&ext, 2, ch->groups, &ch->group_n, TC_MAX_GROUPS, &ch->trunc,
-		                     TC_TRUNC_GROUPS);
+		return read_u16_list(&ext, 2, ch->groups, &ch->group_n);
 	case TC_EXT_EC_POINT_FORMATS:
 		if (!tc_cursor_get_prefixed_exact(&ext, 1, &list))
 			return 0;
 		ch->has_pointfmt = 1;
 		while (tc_cursor_get_u8(&list, &b))
-			LIST_PUSH(ch->pointfmts, ch->pointfmt_n, TC_MAX_POINTFMT, b, ch->trunc,
-			          TC_TRUNC_POINTFMT);
+			LIST_PUSH(ch->pointfmts, ch->pointfmt_n, b);
 		return 1;
 	case TC_EXT_SIGNATURE_ALGORITHMS:
 		ch->has_sigalgs = 1;
-		return read_u16_list(&ext, 2, ch->sigalgs, &ch->sigalg_n, TC_MAX_SIGALGS,
-		                     &ch->trunc, TC_TRUNC_SIGALGS);
+		return read_u16_list(&ext, 2, ch->sigalgs, &ch->sigalg_n);
 	case TC_EXT_ALPN:
 		return parse_alpn(ext, ch);
 	case TC_EXT_SESSION_TICKET:
@@ -140,8 +211,7 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
 		return 1;
 	case TC_EXT_SUPPORTED_VERSIONS:
 		ch->has_versions = 1;
-		return read_u16_list(&ext, 1, ch->versions, &ch->version_n, TC_MAX_VERSIONS,
-		                     &ch->trunc, TC_TRUNC_VERSIONS);
+		return read_u16_list(&ext, 1, ch->versions, &ch->version_n);
 	case TC_EXT_KEY_SHARE:
 		return parse_key_share(ext, ch);
 	default:
@@ -156,8 +226,7 @@ static int parse_client_ext(uint16_t type, struct tc_cursor ext, struct tc_clien
  * rest), but is reported; a bad outer length ends the walk.
  */
 static enum tc_err walk_extensions(struct tc_cursor *c, uint16_t *exts, uint16_t *ext_n,
-                                   uint16_t *trunc, int (*one)(uint16_t, struct tc_cursor, void *),
-                                   void *arg)
+                                   int (*one)(uint16_t, struct tc_cursor, void *), void *arg)
 {
 	struct tc_cursor block, ext;
 	enum tc_err err = TC_ERR_NONE;
@@ -168,7 +237,7 @@ static enum tc_err walk_extensions(struct tc_cursor *c, uint16_t *exts, uint16_t
 	while (tc_cursor_left(&block)) {
 		if (!tc_cursor_get_u16(&block, &type))
 			return TC_ERR_EXTENSION;
-		LIST_PUSH(exts, *ext_n, TC_MAX_EXTS, type, *trunc, TC_TRUNC_EXTS);
+		LIST_PUSH(exts, *ext_n, type);
 		if (!tc_cursor_get_prefixed(&block, 2, &ext))
 			return TC_ERR_EXTENSION;
 		if (!one(type, ext, arg) && err == TC_ERR_NONE)
@@ -186,17 +255,15 @@ static int client_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 	return parse_client_ext(type, ext, arg);
 }
 
-/* The one ClientHello body parser; dtls adds the cookie of RFC 6347 4.2.1 after session_id
- * (RFC 9147 5.3 keeps it as legacy_cookie). Nothing else differs on the wire. */
-static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
-                                      int dtls)
+/* One pass of the ClientHello body parser (counting when ch's lists are NULL); dtls adds the
+ * cookie of RFC 6347 4.2.1 after session_id (RFC 9147 5.3 keeps it as legacy_cookie). Nothing
+ * else differs on the wire. */
+static enum tc_err client_hello_pass(const uint8_t *body, size_t len, struct tc_client_hello *ch)
 {
 	struct tc_cursor c, list;
 	uint16_t cs;
 	uint8_t b;
 
-	memset(ch, 0, sizeof(*ch));
-	ch->dtls = (uint8_t)dtls;
 	tc_cursor_init(&c, body, len);
 	if (!tc_cursor_get_u16(&c, &ch->legacy_version) || !tc_cursor_skip(&c, 32))
 		return TC_ERR_CLIENT_HELLO;
@@ -204,28 +271,45 @@ static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc
 		return TC_ERR_CLIENT_HELLO;
 	ch->session_id_len = (uint8_t)tc_cursor_left(&list);
 	/* RFC 6347 4.2.1: opaque cookie<0..2^8-1> (RFC 4347 had <0..32>). */
-	if (dtls && !tc_cursor_get_prefixed(&c, 1, &list))
+	if (ch->dtls && !tc_cursor_get_prefixed(&c, 1, &list))
 		return TC_ERR_CLIENT_HELLO;
-	if (dtls)
+	if (ch->dtls)
 		ch->cookie_len = (uint8_t)tc_cursor_left(&list);
 	if (!tc_cursor_get_prefixed(&c, 2, &list) || tc_cursor_left(&list) % 2)
 		return TC_ERR_CLIENT_HELLO;
 	while (tc_cursor_get_u16(&list, &cs)) {
 		if (cs == TC_CS_FALLBACK_SCSV)
 			ch->fallback_scsv = 1;
-		LIST_PUSH(ch->ciphers, ch->cipher_n, TC_MAX_CIPHERS, cs, ch->trunc,
-		          TC_TRUNC_CIPHERS);
+		LIST_PUSH(ch->ciphers, ch->cipher_n, cs);
 	}
 	if (!tc_cursor_get_prefixed(&c, 1, &list))
 		return TC_ERR_CLIENT_HELLO;
 	while (tc_cursor_get_u8(&list, &b))
-		LIST_PUSH(ch->compress, ch->compress_n, TC_MAX_COMPRESS, b, ch->trunc,
-		          TC_TRUNC_COMPRESS);
+		LIST_PUSH(ch->compress, ch->compress_n, b);
 	/* RFC 5246 7.4.1.2: the extensions block may be absent altogether. */
 	if (!tc_cursor_left(&c))
 		return TC_ERR_NONE;
 	ch->has_extensions = 1;
-	return walk_extensions(&c, ch->exts, &ch->ext_n, &ch->trunc, client_ext_cb, ch);
+	return walk_extensions(&c, ch->exts, &ch->ext_n, client_ext_cb, ch);
+}
+
+static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
+                                      int dtls)
+{
+	struct tc_client_hello count;
+	struct tc_hello_room room;
+
+	memset(&count, 0, sizeof count);
+	count.dtls = (uint8_t)dtls;
+	client_hello_pass(body, len, &count);
+	room = (struct tc_hello_room){count.cipher_n,   count.ext_n,      count.group_n,
+	                              count.sigalg_n,   count.version_n,  count.kshare_n,
+	                              count.pointfmt_n, count.compress_n, count.alpn_len};
+	memset(ch, 0, sizeof(*ch));
+	ch->dtls = (uint8_t)dtls;
+	if (tc_client_hello_alloc(ch, &room))
+		return TC_ERR_CLIENT_HELLO; /* out of memory: nothing kept */
+	return client_hello_pass(body, len, ch);
 }
 
 enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch)
@@ -258,7 +342,8 @@ static int server_ext_cb(uint16_t type, struct tc_cursor ext, void *arg)
 		return 1;
 	case TC_EXT_KEY_SHARE:
 		/* RFC 8446 4.2.8: a ServerHello's KeyShareEntry, or a HelloRetryRequest's bare
-		 * selected_group; either way the group comes first. The key bytes are not needed. */
+		 * selected_group; either way the group comes first. The key bytes are not needed.
+		 */
 		if (tc_cursor_get_u16(&ext, &sh->key_share_group))
 			sh->has_key_share = 1;
 		return 1;
@@ -277,12 +362,11 @@ static int is_draft_server_hello(uint16_t v)
 	return v == TC_V_TLS13 || (v >> 8) == 0x7f;
 }
 
-enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh)
+static enum tc_err server_hello_pass(const uint8_t *body, size_t len, struct tc_server_hello *sh)
 {
 	struct tc_cursor c, random, sid;
 	uint16_t cs;
 
-	memset(sh, 0, sizeof(*sh));
 	tc_cursor_init(&c, body, len);
 	if (!tc_cursor_get_u16(&c, &sh->legacy_version) || !tc_cursor_get_bytes(&c, 32, &random))
 		return TC_ERR_SERVER_HELLO;
@@ -300,7 +384,19 @@ enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_ser
 	if (!tc_cursor_left(&c))
 		return TC_ERR_NONE;
 	sh->has_extensions = 1;
-	return walk_extensions(&c, sh->exts, &sh->ext_n, &sh->trunc, server_ext_cb, sh);
+	return walk_extensions(&c, sh->exts, &sh->ext_n, server_ext_cb, sh);
+}
+
+enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh)
+{
+	struct tc_server_hello count;
+
+	memset(&count, 0, sizeof count);
+	server_hello_pass(body, len, &count);
+	memset(sh, 0, sizeof(*sh));
+	if (tc_server_hello_alloc(sh, count.ext_n))
+		return TC_ERR_SERVER_HELLO;
+	return server_hello_pass(body, len, sh);
 }
 
 int tc_version_rank(uint16_t v)

@@ -44,14 +44,12 @@ static void ja3_put_comma(struct ja3_out *o)
  * One '-'-joined list. GREASE (RFC 8701) is dropped: clients pick those values at random per
  * connection, and JA3 leaves them out so one client keeps one fingerprint.
  */
-static void ja3_put_list(struct ja3_out *o, const void *items, size_t width, size_t n, size_t max,
+static void ja3_put_list(struct ja3_out *o, const void *items, size_t width, size_t n,
                          int drop_grease)
 {
 	const uint8_t *base = items;
 	int first = 1;
 
-	if (n > max) /* a count past the array's end would be a dissector bug; stay inside */
-		n = max;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t v;
 
@@ -114,15 +112,14 @@ int tc_ja3(const struct tc_client_hello *ch, char *str, size_t strcap, char hex[
 	ja3_begin(&o, str, strcap);
 	ja3_put_dec(&o, ch->legacy_version);
 	ja3_put_comma(&o);
-	ja3_put_list(&o, ch->ciphers, sizeof(ch->ciphers[0]), ch->cipher_n, TC_MAX_CIPHERS, 1);
+	ja3_put_list(&o, ch->ciphers, sizeof(ch->ciphers[0]), ch->cipher_n, 1);
 	ja3_put_comma(&o);
-	ja3_put_list(&o, ch->exts, sizeof(ch->exts[0]), ch->ext_n, TC_MAX_EXTS, 1);
+	ja3_put_list(&o, ch->exts, sizeof(ch->exts[0]), ch->ext_n, 1);
 	ja3_put_comma(&o);
-	ja3_put_list(&o, ch->groups, sizeof(ch->groups[0]), ch->group_n, TC_MAX_GROUPS, 1);
+	ja3_put_list(&o, ch->groups, sizeof(ch->groups[0]), ch->group_n, 1);
 	ja3_put_comma(&o);
 	/* Point formats are one byte wide; GREASE values are two, so none can occur here. */
-	ja3_put_list(&o, ch->pointfmts, sizeof(ch->pointfmts[0]), ch->pointfmt_n, TC_MAX_POINTFMT,
-	             0);
+	ja3_put_list(&o, ch->pointfmts, sizeof(ch->pointfmts[0]), ch->pointfmt_n, 0);
 	ja3_end(&o, hex);
 	return 1;
 }
@@ -141,7 +138,20 @@ int tc_ja3s(const struct tc_server_hello *sh, char *str, size_t strcap, char hex
 	ja3_put_comma(&o);
 	ja3_put_dec(&o, sh->cipher);
 	ja3_put_comma(&o);
-	ja3_put_list(&o, sh->exts, sizeof(sh->exts[0]), sh->ext_n, TC_MAX_EXTS, 1);
+	ja3_put_list(&o, sh->exts, sizeof(sh->exts[0]), sh->ext_n, 1);
 	ja3_end(&o, hex);
 	return 1;
+}
+
+/* Decimal digits and a separator per value (suites: up to 10 digits, as SSLv2 kinds would
+ * need), the version, the commas and the NUL. */
+size_t tc_ja3_str_size(const struct tc_client_hello *ch)
+{
+	return 11 * (size_t)ch->cipher_n + 6 * ((size_t)ch->ext_n + ch->group_n + ch->pointfmt_n) +
+	       32;
+}
+
+size_t tc_ja3s_str_size(const struct tc_server_hello *sh)
+{
+	return 6 * (size_t)sh->ext_n + 32;
 }

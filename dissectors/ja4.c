@@ -20,9 +20,10 @@ static const char ja4_empty[] = "000000000000";
 
 /* What parts b and c are made of: GREASE (RFC 8701) removed everywhere, as JA4 asks. */
 struct ja4_lists {
-	uint16_t ciphers[TC_MAX_CIPHERS]; /* sorted */
-	uint16_t exts[TC_MAX_EXTS];       /* sorted, without SNI and ALPN */
-	uint16_t sigalgs[TC_MAX_SIGALGS]; /* wire order */
+	uint16_t *ciphers; /* sorted */
+	uint16_t *exts;    /* sorted, without SNI and ALPN */
+	uint16_t *sigalgs; /* wire order */
+	uint16_t *mem;     /* behind the three; the hello's counts size it */
 	size_t cipher_n, ext_n, sigalg_n;
 	size_t ext_count; /* for part a, where SNI and ALPN still count */
 	int has_sni_ext;
@@ -36,7 +37,7 @@ struct ja4_out {
 	size_t len; /* bytes stored in str, not counting the NUL */
 };
 
-/* A count past an array's end would be a dissector bug; stay inside the array. */
+/* n, at most max. */
 static size_t ja4_bound(size_t n, size_t max)
 {
 	return n > max ? max : n;
@@ -49,14 +50,20 @@ static int ja4_cmp_u16(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void ja4_collect(const struct tc_client_hello *ch, struct ja4_lists *l)
+static int ja4_collect(const struct tc_client_hello *ch, struct ja4_lists *l)
 {
 	size_t n;
 
 	l->cipher_n = l->ext_n = l->sigalg_n = l->ext_count = 0;
 	l->has_sni_ext = 0;
+	l->mem = malloc(((size_t)ch->cipher_n + ch->ext_n + ch->sigalg_n + 1) * sizeof *l->mem);
+	if (!l->mem)
+		return -1;
+	l->ciphers = l->mem;
+	l->exts = l->ciphers + ch->cipher_n;
+	l->sigalgs = l->exts + ch->ext_n;
 
-	n = ja4_bound(ch->cipher_n, TC_MAX_CIPHERS);
+	n = ch->cipher_n;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t v = ch->ciphers[i];
 
@@ -65,7 +72,7 @@ static void ja4_collect(const struct tc_client_hello *ch, struct ja4_lists *l)
 			l->ciphers[l->cipher_n++] = (uint16_t)v;
 	}
 
-	n = ja4_bound(ch->ext_n, TC_MAX_EXTS);
+	n = ch->ext_n;
 	for (size_t i = 0; i < n; i++) {
 		uint16_t v = ch->exts[i];
 
@@ -80,7 +87,7 @@ static void ja4_collect(const struct tc_client_hello *ch, struct ja4_lists *l)
 			l->exts[l->ext_n++] = v;
 	}
 
-	n = ja4_bound(ch->sigalg_n, TC_MAX_SIGALGS);
+	n = ch->sigalg_n;
 	for (size_t i = 0; i < n; i++)
 		if (!tc_is_grease(ch->sigalgs[i]))
 			l->sigalgs[l->sigalg_n++] = ch->sigalgs[i];
@@ -88,6 +95,7 @@ static void ja4_collect(const struct tc_client_hello *ch, struct ja4_lists *l)
 	/* "Sorted in hex order": with fixed-width lower-case hex, the numeric order. */
 	qsort(l->ciphers, l->cipher_n, sizeof(l->ciphers[0]), ja4_cmp_u16);
 	qsort(l->exts, l->ext_n, sizeof(l->exts[0]), ja4_cmp_u16);
+	return 0;
 }
 
 /*
@@ -111,7 +119,7 @@ static uint32_t ja4_version_order(uint16_t v)
 static const char *ja4_version(const struct tc_client_hello *ch)
 {
 	uint16_t v = ch->legacy_version;
-	size_t n = ja4_bound(ch->version_n, TC_MAX_VERSIONS);
+	size_t n = ch->version_n;
 	int found = 0;
 
 	for (size_t i = 0; ch->has_versions && i < n; i++) {
@@ -163,7 +171,7 @@ static int ja4_alnum(uint8_t b)
  */
 static void ja4_alpn(const struct tc_client_hello *ch, char out[2])
 {
-	size_t have = ja4_bound(ch->alpn_len, TC_MAX_ALPN);
+	size_t have = ch->alpn_len;
 	size_t n;
 	uint8_t first, last;
 
@@ -273,7 +281,8 @@ int tc_ja4_raw(const struct tc_client_hello *ch, char transport, char *str, size
 	    (transport != TC_JA4_TCP && transport != TC_JA4_QUIC && transport != TC_JA4_DTLS))
 		return ja4_undefined(str, strcap, ja4);
 
-	ja4_collect(ch, &l);
+	if (ja4_collect(ch, &l))
+		return ja4_undefined(str, strcap, ja4); /* out of memory */
 	ja4_part_a(ch, transport, &l, a);
 	o.str = str;
 	o.cap = str ? strcap : 0;
@@ -297,6 +306,7 @@ int tc_ja4_raw(const struct tc_client_hello *ch, char transport, char *str, size
 	}
 	ja4_digest(&o, l.ext_n == 0, c);
 
+	free(l.mem);
 	if (o.cap > 0)
 		o.str[o.len] = '\0';
 	if (ja4) {
@@ -313,4 +323,9 @@ int tc_ja4_raw(const struct tc_client_hello *ch, char transport, char *str, size
 int tc_ja4(const struct tc_client_hello *ch, char transport, char out[TC_JA4_LEN])
 {
 	return tc_ja4_raw(ch, transport, NULL, 0, out);
+}
+
+size_t tc_ja4_raw_size(const struct tc_client_hello *ch)
+{
+	return 5 * ((size_t)ch->cipher_n + ch->ext_n + ch->sigalg_n) + 32;
 }

@@ -28,6 +28,10 @@ static void mix_bytes(struct shape_hash *s, const void *p, size_t n)
 	uint64_t w;
 
 	mix(s, n);
+	if (!n) { /* an empty list may have no array behind it; the same value as before */
+		mix(s, 0);
+		return;
+	}
 	for (; n >= 8; n -= 8, b += 8) {
 		memcpy(&w, b, 8);
 		mix(s, w);
@@ -58,6 +62,7 @@ uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
 	            (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
 	            (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
 	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 |
+	            (uint64_t)ch->partial << 29 |
 	            (uint64_t)ch->trunc << 32);
 	mix_bytes(&s, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
 	mix_bytes(&s, ch->exts, ch->ext_n * sizeof ch->exts[0]);
@@ -108,7 +113,8 @@ static char *keep_str(char *str, int has)
 
 int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 {
-	char *str = malloc(TC_JA3_STR_MAX);
+	size_t cap = tc_ja3_str_size(ch);
+	char *str = malloc(cap);
 	char transport = ch->dtls ? TC_JA4_DTLS : TC_JA4_TCP;
 
 	if (!str)
@@ -116,8 +122,14 @@ int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 	if (ch->quic)
 		transport = TC_JA4_QUIC;
 	p->ch_shape = tc_client_hello_shape(ch);
-	p->has_ja3 = (uint8_t)tc_ja3(ch, str, TC_JA3_STR_MAX, p->ja3);
-	p->has_ja4 = (uint8_t)tc_ja4(ch, transport, p->ja4);
+	/* A cut or malformed hello lists only what came before the damage: a JA3/JA4 of that
+	 * would name a client that does not exist, and match no hint. */
+	p->has_ja3 = !ch->partial && tc_ja3(ch, str, cap, p->ja3);
+	p->has_ja4 = !ch->partial && tc_ja4(ch, transport, p->ja4);
+	if (!p->has_ja3)
+		memset(p->ja3, 0, sizeof p->ja3);
+	if (!p->has_ja4)
+		memset(p->ja4, 0, sizeof p->ja4);
 	free(p->ja3_str);
 	p->ja3_str = keep_str(str, p->has_ja3);
 	return p->ja3_str ? 0 : -1;
@@ -125,12 +137,13 @@ int tc_prints_client(const struct tc_client_hello *ch, struct tc_prints *p)
 
 int tc_prints_server(const struct tc_server_hello *sh, struct tc_prints *p)
 {
-	char *str = malloc(TC_JA3_STR_MAX);
+	size_t cap = tc_ja3s_str_size(sh);
+	char *str = malloc(cap);
 
 	if (!str)
 		return -1;
 	p->sh_shape = tc_server_hello_shape(sh);
-	p->has_ja3s = (uint8_t)tc_ja3s(sh, str, TC_JA3_STR_MAX, p->ja3s);
+	p->has_ja3s = (uint8_t)tc_ja3s(sh, str, cap, p->ja3s);
 	free(p->ja3s_str);
 	p->ja3s_str = keep_str(str, p->has_ja3s);
 	return p->ja3s_str ? 0 : -1;

@@ -39,7 +39,7 @@ static void parse_client_hello(struct tc_handshake *hs, enum tc_dir d, size_t le
 		tc_parse_dtls_client_hello(dp->msg, len, ch);
 	else
 		tc_parse_client_hello(dp->msg, len, ch);
-	tc_hs_keep_client_hello(hs, d, ch, TC_ERR_NONE);
+	tc_hs_keep_client_hello(hs, d, ch, TC_ERR_TRUNCATED); /* only its first bytes came */
 }
 
 void tc_hs_on_hello(struct tc_handshake *hs, enum tc_dir d, uint8_t type, const uint8_t *body,

@@ -19,6 +19,8 @@ enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct t
 	memset(ch, 0, sizeof(*ch));
 	ch->sslv2 = 1;
 	tc_cursor_init(&c, rec, len);
+	/* Every list valid (empty) whatever the outcome; the suites get their room below. */
+	tc_client_hello_alloc(ch, &(struct tc_hello_room){0});
 	if (!tc_cursor_get_u8(&c, &type) || type != TC_SSL2_MT_CLIENT_HELLO ||
 	    !tc_cursor_get_u16(&c, &ch->legacy_version) || !tc_cursor_get_u16(&c, &specs_len) ||
 	    !tc_cursor_get_u16(&c, &sid_len) || !tc_cursor_get_u16(&c, &chal_len))
@@ -27,14 +29,14 @@ enum tc_err tc_parse_sslv2_client_hello(const uint8_t *rec, size_t len, struct t
 	 * 16 to 32 bytes. Lengths are checked against the record, not trusted. */
 	if (specs_len % 3 || sid_len > 32 || !tc_cursor_get_bytes(&c, specs_len, &specs))
 		return TC_ERR_SSLV2;
+	tc_client_hello_clear(ch);
+	if (tc_client_hello_alloc(ch, &(struct tc_hello_room){.ciphers = specs_len / 3}))
+		return TC_ERR_SSLV2; /* out of memory */
 	while (tc_cursor_get_u24(&specs, &kind)) {
 		/* TLS suites ride in SSLv2 hellos as 0x00XXXX (RFC 5246 E.2). */
 		if (kind == TC_CS_FALLBACK_SCSV)
 			ch->fallback_scsv = 1;
-		if (ch->cipher_n < TC_MAX_CIPHERS)
-			ch->ciphers[ch->cipher_n++] = kind;
-		else
-			ch->trunc |= TC_TRUNC_CIPHERS;
+		ch->ciphers[ch->cipher_n++] = kind;
 	}
 	ch->session_id_len = (uint8_t)sid_len;
 	if (!tc_cursor_skip(&c, sid_len) || !tc_cursor_skip(&c, chal_len))
@@ -50,6 +52,7 @@ enum tc_err tc_parse_sslv2_server_hello(const uint8_t *rec, size_t len, struct t
 
 	memset(sh, 0, sizeof(*sh));
 	sh->sslv2 = 1;
+	tc_server_hello_alloc(sh, 0);
 	tc_cursor_init(&c, rec, len);
 	if (!tc_cursor_get_u8(&c, &type) || type != TC_SSL2_MT_SERVER_HELLO ||
 	    !tc_cursor_get_u8(&c, &hit) || !tc_cursor_get_u8(&c, &cert_type) ||

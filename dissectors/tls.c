@@ -21,6 +21,8 @@ void tc_handshake_init(struct tc_handshake *hs)
 
 void tc_handshake_free(struct tc_handshake *hs)
 {
+	tc_client_hello_clear(hs->ch);
+	tc_server_hello_clear(hs->sh);
 	free(hs->ch);
 	free(hs->sh);
 	if (hs->prints)
@@ -93,8 +95,10 @@ void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_c
 	hs->ch = ch;
 	hs->client_dir = (int8_t)d;
 	hs->dir[d].hello_seen = 1;
-	if (err != TC_ERR_NONE)
+	if (err != TC_ERR_NONE) {
+		ch->partial = 1;
 		tc_hs_set_err(hs, d, err);
+	}
 }
 
 /* Client identity follows the ClientHello; a ServerHello from the client's own direction is
@@ -129,6 +133,7 @@ void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 	err = tc_parse_server_hello(body, len, sh);
 	if (err == TC_ERR_NONE && sh->is_hrr) {
 		hs->hrr_seen = 1;
+		tc_server_hello_clear(sh);
 		free(sh);
 		return;
 	}
@@ -275,7 +280,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 			                        tc_parse_sslv2_client_hello(
 			                            tc_cursor_ptr(&rec), tc_cursor_left(&rec), ch));
 		} else {
-			free(ch);
+			free(ch); /* never parsed: no lists */
 		}
 	} else if (!hs->sh) {
 		struct tc_server_hello *sh = malloc(sizeof(*sh));
@@ -333,11 +338,18 @@ static void seek(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, siz
 static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf, size_t len,
                      int eof)
 {
+	static const uint8_t none[1];
 	struct tc_dir_parse *dp = &hs->dir[d];
 	struct tc_cursor c, body;
 	uint8_t type;
 	uint16_t rlen;
 
+	/* A direction that ends before its first byte (a RST, a FIN alone) has no buffer yet:
+	 * buf + 0 on NULL is undefined behaviour (found by fuzz_pipeline). */
+	if (!buf) {
+		buf = none;
+		len = 0;
+	}
 	if (dp->state == TC_DS_SEEK)
 		seek(hs, d, buf, len, eof);
 	while (dp->state == TC_DS_RECORDS) {

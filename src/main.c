@@ -392,10 +392,13 @@ static void pipeline_free(struct pipeline *pl)
 	store_close(pl->store);
 }
 
-/* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h). */
+/* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h).
+ * prep, when set, runs on the open store before the writer thread takes it (read: which files
+ * were read before); non-zero stops there. */
 static int pipeline_open(struct pipeline *pl, const char *db, const struct census_config *cfg,
                          int no_label, enum writer_mode mode, const char *source,
-                         const char *command, const char *as_user)
+                         const char *command, const char *as_user,
+                         int (*prep)(struct store *, void *), void *arg)
 {
 	unsigned n = cfg->workers ? cfg->workers : 1;
 	char err[1024];
@@ -411,6 +414,11 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 			    as_user, err);
 		else
 			fprintf(stderr, "tlscensus: %s\n", err);
+		return -1;
+	}
+	if (prep && prep(pl->store, arg)) {
+		store_close(pl->store);
+		pl->store = NULL;
 		return -1;
 	}
 	for (unsigned i = 0; !no_label && i < n; i++) {
@@ -457,13 +465,27 @@ static void stats_add(struct run_stats *a, const struct run_stats *b)
 	uint64_t *x = (uint64_t *)a;
 	const uint64_t *y = (const uint64_t *)b;
 
+	uint64_t back_max =
+	    a->time_back_max > b->time_back_max ? a->time_back_max : b->time_back_max;
+
 	for (size_t i = 0; i < sizeof *a / sizeof *x; i++)
 		x[i] += y[i];
+	a->time_back_max = back_max; /* the one that is a largest, not a count */
 }
 
+/* What a run left in the database, for the command's last words. */
+struct pipeline_end {
+	uint64_t committed; /* connection records committed */
+	uint64_t lost;      /* records that failed to commit, or were not written after that */
+	int failed;         /* a write failed for good (disk full, I/O error) */
+	char why[256];      /* the store's reason */
+};
+
 /* Records every open flow, ends the run; stats receives the run's counters (all workers').
- * Returns 0, or -1 when the database reported an error along the way. */
-static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
+ * Returns 0, or -1 when the database reported an error along the way. After a write failure
+ * the run is left unended (as a killed one is): nothing more is written to a database that
+ * refuses writes. */
+static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct pipeline_end *end)
 {
 	memset(stats, 0, sizeof *stats);
 	for (unsigned i = 0; i < pl->workers; i++) {
@@ -475,9 +497,14 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats)
 		pl->census[i] = NULL;
 	}
 	uint64_t write_errors = writer_errors(pl->writer);
+	end->failed = writer_failed(pl->writer);
+	end->lost = writer_lost(pl->writer);
 	writer_stop(pl->writer);
 	pl->writer = NULL;
-	int rc = write_errors || store_run_end(pl->store, stats) != 0 ? -1 : 0;
+	end->committed = store_committed(pl->store);
+	snprintf(end->why, sizeof end->why, "%s",
+	         store_failure(pl->store) ? store_failure(pl->store) : "write failed");
+	int rc = write_errors || end->failed || store_run_end(pl->store, stats) != 0 ? -1 : 0;
 	for (unsigned i = 0; i < pl->workers; i++)
 		label_close(pl->labels[i]);
 	store_close(pl->store);
@@ -570,6 +597,85 @@ static void log_stop(struct log_opts *lo)
 	lo->ls = NULL;
 }
 
+/* Each file of a read, and what the database remembers of it. */
+struct read_file {
+	const char *path;
+	int known; /* a regular file with an identity */
+	int skip;  /* read whole before (or earlier in this command): not read again */
+	struct source_identity id;
+};
+
+struct read_plan {
+	struct read_file *files;
+	int n, reread;
+	const char *db;
+};
+
+static void to_input(const struct read_file *f, struct store_input *in)
+{
+	snprintf(in->path, sizeof in->path, "%s", f->path);
+	memcpy(in->hash, f->id.hash, sizeof in->hash);
+	in->size = f->id.size;
+	in->mtime = f->id.mtime;
+	in->dev = f->id.dev;
+	in->ino = f->id.ino;
+}
+
+/*
+ * Before reading: a file read whole before into this database is skipped with a note (a cron
+ * job over rotated captures stays idempotent; --reread reads it anyway); one whose read was
+ * cut (disk full, a signal, kill -9) has what it committed removed, and is read again whole.
+ */
+static int read_prep(struct store *st, void *arg)
+{
+	struct read_plan *plan = arg;
+
+	for (int i = 0; i < plan->n; i++) {
+		struct read_file *f = &plan->files[i];
+		struct store_input_seen seen;
+
+		f->known = source_identity(f->path, &f->id) == 0;
+		if (!f->known)
+			continue;
+		for (int j = 0; j < i && !plan->reread; j++)
+			if (plan->files[j].known && !strcmp(plan->files[j].id.hash, f->id.hash)) {
+				fprintf(
+				    stderr,
+				    "tlscensus: %s: the same capture as %s, given earlier; read "
+				    "once (--reread reads it again)\n",
+				    f->path, plan->files[j].path);
+				f->skip = 1;
+				break;
+			}
+		if (f->skip)
+			continue;
+		int found = store_input_lookup(st, f->id.hash, &seen);
+		if (found < 0)
+			return -1;
+		if (!found)
+			continue;
+		if (!strcmp(seen.status, "read") && !plan->reread) {
+			fprintf(
+			    stderr,
+			    "tlscensus: %s: already read into %s (as %s, run %lld, %s); skipped "
+			    "(--reread reads it again)\n",
+			    f->path, plan->db, seen.path, (long long)seen.run, seen.when);
+			f->skip = 1;
+			continue;
+		}
+		if (!strcmp(seen.status, "reading")) {
+			int64_t n = store_input_redo(st, &seen);
+			if (n < 0)
+				return -1;
+			fprintf(stderr,
+			        "tlscensus: %s: its read of %s (run %lld) was cut; the %lld "
+			        "connections it recorded are replaced by this read\n",
+			        f->path, seen.when, (long long)seen.run, (long long)n);
+		}
+	}
+	return 0;
+}
+
 /* The files a read goes through, directories expanded. */
 struct file_list {
 	char **v;
@@ -626,9 +732,9 @@ static struct followed *followed_find(struct followed *v, size_t n, const struct
  * for settle seconds. Each file is read once; the flows go on from one file to the next (a
  * connection across a rotation is one connection). Until SIGINT/SIGTERM.
  */
-static int read_follow(const char *dir, const char *db, struct census_config *cfg,
-                       int no_label, struct source_progress *prog, uint32_t settle, int quiet,
-                       const char *sources, struct log_opts *lo)
+static int read_follow(const char *dir, const char *db, struct census_config *cfg, int no_label,
+                       struct source_progress *prog, uint32_t settle, int quiet,
+                       const char *sources, struct log_opts *lo, int reread)
 {
 	struct followed *seen = NULL;
 	size_t nseen = 0, capseen = 0, files = 0;
@@ -636,10 +742,18 @@ static int read_follow(const char *dir, const char *db, struct census_config *cf
 	int rc = EXIT_OK;
 
 	cfg->workers = 1;
-	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL)) {
+	if (pipeline_open(&pl, db, cfg, no_label, WRITER_BLOCK, sources, "read --follow", NULL,
+	                  NULL, NULL)) {
 		log_stop(lo);
 		return EXIT_DATABASE;
 	}
+	/* What this database read before (idempotent reads): looked up on a connection of its
+	 * own, beside the writer's. */
+	char err[1024];
+	struct store *seen_db = store_open(db, STORE_READ_ONLY, err, sizeof err);
+	if (!seen_db)
+		fprintf(stderr, "tlscensus: %s; files read before are not recognised\n", err);
+	writer_stop_on_failure(pl.writer, &stop_requested);
 	if (lo->ls)
 		writer_on_record(pl.writer, logstream_record, lo->ls);
 	install_signals(lo->path != NULL);
@@ -699,9 +813,29 @@ static int read_follow(const char *dir, const char *db, struct census_config *cf
 			if (i == newest && now - f->stable_since < settle)
 				continue; /* the file being written, or the last one of a quiet ring
 				           */
+			struct read_file rf = {.path = ents[i].path};
+			struct store_input in;
+			struct store_input_seen before;
+			rf.known = source_identity(rf.path, &rf.id) == 0;
+			f->read = 1;
+			if (rf.known && seen_db && !reread &&
+			    store_input_lookup(seen_db, rf.id.hash, &before) == 1 &&
+			    !strcmp(before.status, "read")) {
+				fprintf(stderr,
+				        "tlscensus: %s: already read into %s (run %lld); skipped "
+				        "(--reread reads it again)\n",
+				        rf.path, db, (long long)before.run);
+				continue;
+			}
+			if (rf.known) {
+				to_input(&rf, &in);
+				writer_input(pl.writer, &in, 0);
+			}
 			enum source_result r =
 			    source_read_file(pl.census[0], ents[i].path, prog, msg, sizeof msg);
-			f->read = 1;
+			if (rf.known && (r == SOURCE_OK || r == SOURCE_TRUNCATED) &&
+			    !stop_requested)
+				writer_input(pl.writer, &in, 1);
 			files++;
 			if (r != SOURCE_OK)
 				fprintf(stderr, "tlscensus: %s\n", msg);
@@ -717,17 +851,25 @@ static int read_follow(const char *dir, const char *db, struct census_config *cf
 			usleep(100000);
 	}
 	struct run_stats stats;
-	if (pipeline_close(&pl, &stats) != 0)
+	struct pipeline_end end;
+	if (seen_db)
+		store_close(seen_db);
+	if (pipeline_close(&pl, &stats, &end) != 0)
 		rc = EXIT_DATABASE;
+	if (end.failed)
+		fprintf(stderr,
+		        "tlscensus: database '%s': %s: stopped writing; it keeps the %llu "
+		        "connections committed before (free space, then follow again: files "
+		        "read whole are skipped)\n",
+		        db, end.why, (unsigned long long)end.committed);
 	if (!quiet)
 		fprintf(stderr, "%s: %zu files, %llu packets, %llu TLS connections recorded\n", db,
 		        files, (unsigned long long)stats.packets,
-		        (unsigned long long)stats.handshakes);
+		        (unsigned long long)end.committed);
 	free(seen);
 	log_stop(lo);
 	return rc == EXIT_OK && stop_requested ? EXIT_OK : rc;
 }
-
 
 /* The cores this process may run on: the default number of capture workers. */
 static uint32_t default_workers(void)
@@ -737,6 +879,54 @@ static uint32_t default_workers(void)
 	return n < 1 ? 1 : n > 16 ? 16 : (uint32_t)n;
 }
 
+/*
+ * Several workers read the files in step: at each file's start and end every worker waits for
+ * the others (and has handed its records over), so the rows of a file lie between its two
+ * marks in the database (what --reread and a cut read's replacement go by). Every worker
+ * passes every barrier, even one told to stop, so none waits for ever.
+ */
+struct read_step {
+	pthread_mutex_t lock;
+	pthread_cond_t turn;
+	unsigned workers, arrived, generation;
+};
+
+static void read_step_wait(struct read_step *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	unsigned gen = rs->generation;
+	if (++rs->arrived >= rs->workers) {
+		rs->arrived = 0;
+		rs->generation++;
+		pthread_cond_broadcast(&rs->turn);
+	} else {
+		while (gen == rs->generation)
+			pthread_cond_wait(&rs->turn, &rs->lock);
+	}
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* Fewer workers than planned (a thread could not start): the steps wait for those there are. */
+static void read_step_resize(struct read_step *rs, unsigned workers)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->workers = workers;
+	if (rs->arrived && rs->arrived >= workers) {
+		rs->arrived = 0;
+		rs->generation++;
+		pthread_cond_broadcast(&rs->turn);
+	}
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* A worker's records so far are in the writer's queue (its staging flushed, and waited for). */
+static void hand_over(struct census *c)
+{
+	const struct tc_sink *sk = census_sink(c);
+
+	sk->ops->sync(sk->ctx);
+}
+
 /* A worker other than the first, reading the same files as it (census_config.sees_all): its
  * messages would repeat the first worker's, so it keeps them to itself. */
 struct read_worker {
@@ -744,6 +934,8 @@ struct read_worker {
 	char **paths;
 	int n;
 	const struct source_progress *like; /* worker 0's: the same filter and --count */
+	const struct read_plan *plan;
+	struct read_step *step;
 	pthread_t thread;
 };
 
@@ -754,8 +946,16 @@ static void *read_worker_main(void *arg)
 	    .stop = &stop_requested, .filter = w->like->filter, .max_frames = w->like->max_frames};
 	char msg[1024];
 
-	for (int i = 0; i < w->n && !stop_requested; i++)
-		source_read_file(w->census, w->paths[i], &quiet, msg, sizeof msg);
+	for (int i = 0; i < w->n; i++) {
+		if (w->plan->files[i].skip)
+			continue;
+		read_step_wait(w->step); /* worker 0 marks the file's start */
+		read_step_wait(w->step);
+		if (!stop_requested)
+			source_read_file(w->census, w->paths[i], &quiet, msg, sizeof msg);
+		hand_over(w->census);
+		read_step_wait(w->step); /* every worker's rows of it are queued */
+	}
 	return NULL;
 }
 
@@ -775,11 +975,13 @@ static int cmd_read(int argc, char **argv)
 	    {"settle", required_argument, NULL, 'e'},
 	    {"log", required_argument, NULL, 'G'},
 	    {"policy", required_argument, NULL, 'Y'},
+	    {"reread", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct census_config cfg = CENSUS_DEFAULT_CONFIG;
 	struct source_progress prog = {.stop = &stop_requested};
+	struct read_plan plan = {0};
 	char *named[256];
 	int nnamed = 0, follow = 0;
 	uint32_t settle = 60;
@@ -834,6 +1036,9 @@ static int cmd_read(int argc, char **argv)
 		case 'F':
 			follow = 1;
 			break;
+		case 'R':
+			plan.reread = 1;
+			break;
 		case 'e':
 			if (!parse_u32(optarg, 1, &settle))
 				return usage_error(usage_read, "--settle wants seconds >= 1, not",
@@ -878,7 +1083,8 @@ static int cmd_read(int argc, char **argv)
 	if ((lrc = log_start(&lo, 1)) != EXIT_OK)
 		return lrc;
 	if (follow)
-		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources, &lo);
+		return read_follow(named[0], db, &cfg, no_label, &prog, settle, quiet, sources, &lo,
+		                   plan.reread);
 	/* A directory stands for its capture files, in the time order of their first frames. */
 	struct file_list fl = {0};
 	for (int i = 0; i < nnamed; i++) {
@@ -924,8 +1130,20 @@ static int cmd_read(int argc, char **argv)
 			workers = 1;
 	cfg.workers = (uint16_t)workers;
 	cfg.sees_all = 1;
+	plan.n = argc;
+	plan.db = db;
+	plan.files = calloc((size_t)(unsigned)argc, sizeof *plan.files);
+	if (!plan.files) {
+		file_list_free(&fl);
+		log_stop(&lo);
+		return EXIT_DATABASE;
+	}
+	for (int i = 0; i < argc; i++)
+		plan.files[i].path = argv[i];
 	struct pipeline pl;
-	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL) != 0) {
+	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_BLOCK, sources, "read", NULL, read_prep,
+	                  &plan) != 0) {
+		free(plan.files);
 		file_list_free(&fl);
 		log_stop(&lo);
 		return EXIT_DATABASE;
@@ -933,29 +1151,61 @@ static int cmd_read(int argc, char **argv)
 	if (lo.ls)
 		writer_on_record(pl.writer, logstream_record, lo.ls);
 	install_signals(lo.path != NULL);
+	/* A failed write (disk full) stops the reading as a signal would; told apart below. */
+	writer_stop_on_failure(pl.writer, &stop_requested);
 
 	double t0 = source_now();
 	struct read_worker helpers[WRITER_MAX_PORTS];
+	struct read_step step = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, pl.workers};
 	unsigned started = 0;
 	for (unsigned w = 1; w < pl.workers; w++) {
-		helpers[w] =
-		    (struct read_worker){pl.census[w], argv + optind, argc - optind, &prog};
+		helpers[w] = (struct read_worker){pl.census[w], argv, argc, &prog, &plan, &step};
 		if (pthread_create(&helpers[w].thread, NULL, read_worker_main, &helpers[w]) != 0)
-			break; /* cannot happen short of a thread limit: the flows of the rest would
-			        * be lost, so stop before reading */
+			break;
 		started = w;
 	}
 	if (started + 1 < pl.workers) {
+		/* cannot happen short of a thread limit: the others' flows would be lost */
 		fprintf(stderr, "tlscensus: cannot start %u reading threads; try --workers 1\n",
 		        pl.workers);
 		stop_requested = 1;
+		read_step_resize(&step, started + 1);
 	}
-	for (int i = optind; i < argc && !stop_requested; i++) {
+	const char *stopped_in = NULL;
+	for (int i = 0; i < argc; i++) {
+		const struct read_file *f = &plan.files[i];
+		struct store_input in;
 		char msg[1024];
-		enum source_result r =
-		    source_read_file(pl.census[0], argv[i], &prog, msg, sizeof(msg));
+		if (f->skip)
+			continue;
+		read_step_wait(&step); /* every worker is done with the files before */
+		if (f->known && !stop_requested) {
+			to_input(f, &in);
+			writer_input(pl.writer, &in, 0);
+		}
+		read_step_wait(&step);
+		enum source_result r = SOURCE_STOPPED;
+		if (!stop_requested)
+			r = source_read_file(pl.census[0], argv[i], &prog, msg, sizeof(msg));
+		else
+			snprintf(msg, sizeof msg, "%s: not read (stopped)", argv[i]);
+		if (pl.workers > 1)
+			hand_over(pl.census[0]);
+		read_step_wait(&step); /* every worker's rows of this file are queued */
+		if (writer_failed(pl.writer)) {
+			if (!stopped_in)
+				stopped_in = argv[i];
+			continue;
+		}
+		/* Read to its end (or to a cut in the file itself, which a second read would
+		 * meet again): done. Stopped by a signal: left 'reading', so the next read of it
+		 * replaces what this one recorded. */
+		if (f->known && (r == SOURCE_OK || r == SOURCE_TRUNCATED) && !stop_requested)
+			writer_input(pl.writer, &in, 1);
 		if (r == SOURCE_OK)
 			continue;
+		if (r == SOURCE_STOPPED && rc == EXIT_INTERRUPTED)
+			continue; /* said once */
 		fprintf(stderr, "tlscensus: %s\n", msg);
 		if (r == SOURCE_UNREADABLE)
 			rc = EXIT_CAPTURE;
@@ -969,9 +1219,23 @@ static int cmd_read(int argc, char **argv)
 	if (started + 1 < pl.workers && rc == EXIT_OK)
 		rc = EXIT_INTERRUPTED;
 	struct run_stats stats;
-	if (pipeline_close(&pl, &stats) != 0)
+	struct pipeline_end end;
+	if (pipeline_close(&pl, &stats, &end) != 0)
 		rc = EXIT_DATABASE;
 	log_stop(&lo);
+	if (end.failed) {
+		/* One message: what failed, what is kept, what to do. */
+		fprintf(stderr,
+		        "tlscensus: database '%s': %s%s%s: stopped writing. It keeps the %llu "
+		        "connections committed before; %llu records of this run were not written. "
+		        "Free space on its file system (df '%s'), then run the same read again: "
+		        "captures already read whole are skipped, the rest is read again.\n",
+		        db, end.why, stopped_in ? " while reading " : "",
+		        stopped_in ? stopped_in : "", (unsigned long long)end.committed,
+		        (unsigned long long)end.lost, db);
+		rc = EXIT_DATABASE;
+	}
+	free(plan.files);
 	double secs = source_now() - t0;
 	if (!quiet)
 		fprintf(stderr,
@@ -979,7 +1243,7 @@ static int cmd_read(int argc, char **argv)
 		        "(%llu truncated, %llu malformed) in %.2f s\n",
 		        db, (unsigned long long)stats.packets,
 		        (unsigned long long)stats.tcp_packets, (unsigned long long)stats.flows,
-		        (unsigned long long)stats.handshakes,
+		        (unsigned long long)end.committed, /* only what the database holds */
 		        (unsigned long long)stats.hello_truncated,
 		        (unsigned long long)stats.hello_malformed, secs);
 	file_list_free(&fl);
@@ -1567,7 +1831,7 @@ static int cmd_capture(int argc, char **argv)
 	}
 	struct pipeline pl;
 	if (pipeline_open(&pl, db, &cfg, no_label, WRITER_DROP, source, "capture",
-	                  as_user[0] ? as_user : NULL) != 0) {
+	                  as_user[0] ? as_user : NULL, NULL, NULL) != 0) {
 		log_stop(&lo);
 		capture_close(cap);
 		return EXIT_DATABASE;
@@ -1578,8 +1842,9 @@ static int cmd_capture(int argc, char **argv)
 	if (fleet.ch.url &&
 	    !(shipping = ship_thread_start(&fleet, db, (double)cfg.idle_timeout_s + 60))) {
 		struct run_stats none;
+		struct pipeline_end end;
 
-		pipeline_close(&pl, &none);
+		pipeline_close(&pl, &none, &end);
 		capture_close(cap);
 		return EXIT_USAGE;
 	}
@@ -1588,6 +1853,7 @@ static int cmd_capture(int argc, char **argv)
 		capture_set_log_dropped(cap, log_dropped, lo.ls);
 	}
 	install_signals(lo.path != NULL);
+	capture_metrics_start(cap);
 	fprintf(stderr, "tlscensus: capturing on %s into %s (%u worker%s)%s%s\n", cc.iface, db,
 	        pl.workers, pl.workers == 1 ? "" : "s", shipping ? ", shipping to " : "",
 	        shipping ? ship_destination(shipping->sh) : "");
@@ -1599,8 +1865,15 @@ static int cmd_capture(int argc, char **argv)
 		census_flush(pl.census[i]);
 	capture_report(cap, pl.census);
 	struct run_stats stats;
-	if (pipeline_close(&pl, &stats) != 0)
+	struct pipeline_end end;
+	if (pipeline_close(&pl, &stats, &end) != 0)
 		rc = EXIT_DATABASE;
+	if (end.lost)
+		fprintf(stderr,
+		        "tlscensus: database '%s': %llu records were lost to failed writes (%s); "
+		        "%llu were committed\n",
+		        db, (unsigned long long)end.lost, end.why,
+		        (unsigned long long)end.committed);
 	log_stop(&lo);
 	ship_thread_stop(shipping);
 	capture_close(cap);

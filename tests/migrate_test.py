@@ -15,6 +15,7 @@ usage: migrate_test.py TLSCENSUS SAMPLES_DIR DATA_DIR [CORPUS_DIR]
 """
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -56,6 +57,37 @@ def as_v02(export):
     """An export as 0.2 would have written it: without QUIC records and the newer keys."""
     return strip_new(b"".join(line for line in export.splitlines(keepends=True)
                               if b'"quic_version"' not in line))
+
+
+PARTIAL_RE = re.compile(rb'"parse_status": "(truncated|malformed)"')
+PRINT_RE = re.compile(rb'"(ja3|ja3_str|ja4)": "[^"]*"')
+
+
+def partial_prints_aside(export):
+    """0.1.0 computed JA3/JA4 over what a truncated or malformed ClientHello held before the
+    damage; since 0.3 those are NULL (not the client's fingerprint). Set aside on both sides:
+    tests/data/v1-corpus.export.sha256 hashes 0.1.0's corpus export after this function."""
+    return b"".join(PRINT_RE.sub(lambda m: b'"' + m.group(1) + b'": null', line)
+                    if PARTIAL_RE.search(line) else line
+                    for line in export.splitlines(keepends=True))
+
+
+def alpn_whole(got, want):
+    """0.1.0 kept ALPN lists up to 512 bytes (samples/tls12-split-clienthello.pcap offers more);
+    since 0.3 they are whole. A line of ours that differs from 0.1.0's only by an ALPN list
+    that starts with 0.1.0's (and is longer) is taken as 0.1.0's line; anything else is left
+    to differ."""
+    out = []
+    wants = want.splitlines(keepends=True)
+    for i, line in enumerate(got.splitlines(keepends=True)):
+        if i < len(wants) and line != wants[i]:
+            a, b = json.loads(line), json.loads(wants[i])
+            la, lb = a.get("alpn") or [], b.get("alpn") or []
+            if len(la) > len(lb) and la[:len(lb)] == lb and \
+                    dict(a, alpn=None) == dict(b, alpn=None):
+                line = wants[i]
+        out.append(line)
+    return b"".join(out)
 
 
 def read(tc, db, files):
@@ -151,7 +183,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     files += sorted(glob.glob(os.path.join(samples, "tunnels", "*.pcap")))
     read(tc, db, files)
     want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
-    got = as_v02(export_bytes(tc, db))
+    got = alpn_whole(partial_prints_aside(as_v02(export_bytes(tc, db))), want)
     check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
           % (len(got), len(want)))
     if not corpus or not os.path.isdir(corpus):
@@ -161,11 +193,11 @@ def check_fresh(tc, samples, data, corpus, tmp):
     for f in sorted(glob.glob(os.path.join(corpus, "pcaps", "*"))):
         run([tc, "read", "--quiet", "--db", db, f])  # some captures end truncated: exit 4
     want = open(os.path.join(data, "v1-corpus.export.sha256")).read().split()[0]
-    got = hashlib.sha256(as_v02(export_bytes(tc, db))).hexdigest()
+    got = hashlib.sha256(partial_prints_aside(as_v02(export_bytes(tc, db)))).hexdigest()
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
-CURRENT = 3  # the schema version this build writes
+CURRENT = 4  # the schema version this build writes
 
 
 def main():

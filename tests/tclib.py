@@ -343,3 +343,51 @@ def set_client_port(pcap, port):
     TCP port `port`. Copies of one sample at other times thus stay separate flows."""
     (client, old), _ = endpoints(pcap)
     return set_port(pcap, client, old, port)
+
+
+# ---------------------------------------------------------------- frames from bytes
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def ip4(text):
+    return bytes(int(x) for x in text.split("."))
+
+
+def tcp_frame(src, dst, sport, dport, seq, ack, flags, payload=b"", doff=5):
+    """An Ethernet/IPv4/TCP frame with valid checksums; src and dst dotted IPv4 addresses.
+    doff: the TCP data offset in words (a lie below 5 is kept as given)."""
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                      doff << 4, flags, 65535, 0, 0) + b"\0" * (max(doff, 5) * 4 - 20)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6,
+                     0, ip4(src), ip4(dst))
+    frame = bytearray(b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + tcp + payload)
+    fix_checksums(frame)
+    return frame
+
+
+def streams(pcap):
+    """The two byte streams of the first TCP connection of a capture, as (client, server):
+    each direction's payloads in sequence order, retransmissions dropped. The client is the
+    side that sent the first SYN."""
+    first, parts = None, {}
+    for _, _, frame in pcap.packets:
+        o = ipv4_tcp(frame)
+        if not o:
+            continue
+        src = bytes(frame[26:30])
+        if first is None and frame[o[1] + 13] & TCP_SYN:
+            first = src
+        seq = struct.unpack_from("!I", frame, o[1] + 4)[0]
+        if o[3] > o[2]:
+            parts.setdefault(src, {}).setdefault(seq, bytes(frame[o[2]:o[3]]))
+    out = []
+    for side in sorted(parts, key=lambda s: s != first):
+        seqs = sorted(parts[side])
+        data, nxt = b"", seqs[0]
+        for s in seqs:
+            if s == nxt:
+                data += parts[side][s]
+                nxt = s + len(parts[side][s])
+        out.append(data)
+    return out[0], out[1]

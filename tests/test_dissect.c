@@ -9,8 +9,22 @@
 #include "tc_test.h"
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
 
 static struct hsb scratch, body, msgs, wire;
+
+/* The parsers on a hello that may hold lists from an earlier parse (or none: calloc'd). */
+static enum tc_err parse_ch(const uint8_t *b, size_t n, struct tc_client_hello *ch)
+{
+	tc_client_hello_clear(ch);
+	return tc_parse_client_hello(b, n, ch);
+}
+
+static enum tc_err parse_sh(const uint8_t *b, size_t n, struct tc_server_hello *sh)
+{
+	tc_server_hello_clear(sh);
+	return tc_parse_server_hello(b, n, sh);
+}
 
 static void test_cursor(void)
 {
@@ -112,11 +126,11 @@ static void build_client_hello_msg(struct hsb *out, const char *sni)
 
 static void test_client_hello_fields(void)
 {
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
 
 	body.n = 0;
 	hsb_client_hello_body(&body, "legacy.example.test");
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
 	CHECK_EQ(ch->legacy_version, 0x0303);
 	CHECK_EQ(ch->session_id_len, 32);
 	CHECK_EQ(ch->cipher_n, 6);
@@ -140,6 +154,7 @@ static void test_client_hello_fields(void)
 	CHECK_EQ(ch->kshares[0], 0x001d);
 	CHECK_EQ(tc_client_max_version(ch), 0x0304);
 	CHECK(!ch->trunc);
+	tc_client_hello_clear(ch);
 	free(ch);
 }
 
@@ -220,12 +235,13 @@ static void test_server_flight(void)
 	tc_handshake_free(&hs);
 
 	/* TLS 1.3: supported_versions decides the version. */
-	struct tc_server_hello sh;
+	struct tc_server_hello sh = {0};
 	body.n = 0;
 	hsb_server_hello_body(&body, 0x0303, 0x1302, 1, 0);
-	CHECK_EQ(tc_parse_server_hello(body.b, body.n, &sh), TC_ERR_NONE);
+	CHECK_EQ(parse_sh(body.b, body.n, &sh), TC_ERR_NONE);
 	CHECK_EQ(tc_server_version(&sh), 0x0304);
 	CHECK_EQ(sh.ext_n, 2);
+	tc_server_hello_clear(&sh);
 }
 
 static void test_alert(void)
@@ -311,14 +327,14 @@ static void test_starttls_preamble(void)
 
 static void test_malformed(void)
 {
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
 	struct tc_handshake hs;
 
 	/* Cipher list with an odd length. */
 	body.n = 0;
 	hsb_client_hello_body(&body, "x.test");
 	body.b[2 + 32 + 1 + 32 + 1] ^= 1;
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_CLIENT_HELLO);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_CLIENT_HELLO);
 	CHECK_EQ(ch->legacy_version, 0x0303);
 
 	/* An extension whose inner length overruns it: reported, the walk goes on. */
@@ -331,8 +347,9 @@ static void test_malformed(void)
 			break;
 		}
 	}
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_EXTENSION);
 	CHECK(ch->has_versions && ch->version_n == 3);
+	tc_client_hello_clear(ch);
 	free(ch);
 
 	/* After a good record, a record length over the bound ends the direction. */
@@ -372,29 +389,29 @@ static void test_exact_vectors(void)
 	                                       'b', 'c', 0, 0,  10, 0, 4, 0, 2, 0,   0x1d};
 	static const uint8_t groups_trailing[] = {0, 10, 0, 5, 0, 2, 0, 0x1d, 0};
 	static const uint8_t versions_trailing[] = {0, 43, 0, 4, 2, 3, 4, 0};
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
-	struct tc_server_hello *sh = malloc(sizeof(*sh));
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
+	struct tc_server_hello *sh = calloc(1, sizeof(*sh));
 
 	hello_with_exts(&body, sni_ok, sizeof(sni_ok));
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
 	CHECK(ch->has_sni && !strcmp(ch->sni, "a.bc") && ch->group_n == 1);
 
 	hello_with_exts(&body, sni_trailing, sizeof(sni_trailing));
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_EXTENSION);
 	CHECK(!ch->has_sni && ch->ext_n == 2 && ch->group_n == 1);
 
 	hello_with_exts(&body, groups_trailing, sizeof(groups_trailing));
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_EXTENSION);
 	CHECK_EQ(ch->group_n, 0);
 
 	hello_with_exts(&body, versions_trailing, sizeof(versions_trailing));
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_EXTENSION);
 	CHECK_EQ(ch->version_n, 0);
 
 	/* A byte after the extensions block: what the block held is kept, the cut reported. */
 	hello_with_exts(&body, sni_ok, sizeof(sni_ok));
 	hsb_u8(&body, 0);
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_EXTENSION);
 	CHECK(ch->has_sni && ch->group_n == 1);
 
 	/* The server's ALPN names exactly one protocol. */
@@ -403,29 +420,31 @@ static void test_exact_vectors(void)
 	body.n -= 7; /* drop renegotiation_info: the block is written again below */
 	hsb_u16(&body, 9);
 	hsb_ext(&body, 16, "\x00\x03\x02h2", 5);
-	CHECK_EQ(tc_parse_server_hello(body.b, body.n, sh), TC_ERR_NONE);
+	CHECK_EQ(parse_sh(body.b, body.n, sh), TC_ERR_NONE);
 	CHECK(sh->alpn_len == 2 && !strcmp(sh->alpn, "h2"));
 	body.n -= 2 + 9;
 	hsb_u16(&body, 13);
 	hsb_ext(&body, 16, "\x00\x07\x02h2\x03h2c", 9);
-	CHECK_EQ(tc_parse_server_hello(body.b, body.n, sh), TC_ERR_EXTENSION);
+	CHECK_EQ(parse_sh(body.b, body.n, sh), TC_ERR_EXTENSION);
 	CHECK_EQ(sh->alpn_len, 0);
+	tc_server_hello_clear(sh);
 	free(sh);
+	tc_client_hello_clear(ch);
 	free(ch);
 }
 
-/* Names longer than their field are cut and flagged, never overrun: an SNI of 300 bytes keeps
- * 255; ALPN names fill TC_MAX_ALPN exactly, and the one that would not fit is left out. */
+/* An SNI longer than its field keeps 255 bytes and is flagged; ALPN names are kept whole,
+ * however long the list (0.2 cut it at 512 bytes: two 255-byte names, and a third left out). */
 static void test_long_names(void)
 {
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
 	static char name[301];
 	size_t x, l;
 
 	memset(name, 'n', 300);
 	body.n = 0;
 	hsb_client_hello_body(&body, name);
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
 	CHECK(ch->has_sni && ch->sni_len == TC_MAX_SNI && strlen(ch->sni) == TC_MAX_SNI);
 	CHECK(ch->trunc & TC_TRUNC_SNI);
 
@@ -434,7 +453,7 @@ static void test_long_names(void)
 	x = hsb_open(&scratch, 2);
 	l = hsb_open(&scratch, 2);
 	for (int k = 0; k < 3; k++) {
-		unsigned len = k < 2 ? 255 : 1; /* 2 * (1 + 255) = TC_MAX_ALPN */
+		unsigned len = k < 2 ? 255 : 1;
 		hsb_u8(&scratch, len);
 		for (unsigned i = 0; i < len; i++)
 			hsb_u8(&scratch, 'a' + k);
@@ -442,10 +461,127 @@ static void test_long_names(void)
 	hsb_close(&scratch, l, 2);
 	hsb_close(&scratch, x, 2);
 	hello_with_exts(&body, scratch.b, scratch.n);
-	CHECK_EQ(tc_parse_client_hello(body.b, body.n, ch), TC_ERR_NONE);
-	CHECK(ch->has_alpn && ch->alpn_len == TC_MAX_ALPN && (ch->trunc & TC_TRUNC_ALPN));
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK(ch->has_alpn && ch->alpn_len == 2 * 256 + 2 && !ch->trunc);
 	CHECK(ch->alpn[0] == 255 && ch->alpn[1] == 'a' && ch->alpn[256] == 255);
-	CHECK(ch->alpn[257] == 'b' && ch->alpn[511] == 'b');
+	CHECK(ch->alpn[257] == 'b' && ch->alpn[511] == 'b' && ch->alpn[512] == 1);
+	CHECK(ch->alpn[513] == 'c');
+	tc_client_hello_clear(ch);
+	free(ch);
+}
+
+/* A ClientHello with n ALPN names of name_len bytes, and long lists of everything else:
+ * suites, extensions (GREASE-free private values, each empty), groups, signature algorithms,
+ * supported versions and key shares, in one handshake message. */
+static void long_lists_hello(struct hsb *h, unsigned n_alpn, unsigned name_len, unsigned many)
+{
+	size_t v, e, x, l;
+
+	h->n = 0;
+	hsb_u16(h, 0x0303);
+	for (int i = 0; i < 32; i++)
+		hsb_u8(h, i);
+	hsb_u8(h, 0);
+	v = hsb_open(h, 2);
+	for (unsigned i = 0; i < many * 4; i++)
+		hsb_u16(h, 0xc100 + i);
+	hsb_close(h, v, 2);
+	hsb_bytes(h, "\x01\x00", 2);
+	e = hsb_open(h, 2);
+	hsb_u16(h, 16);
+	x = hsb_open(h, 2);
+	l = hsb_open(h, 2);
+	for (unsigned k = 0; k < n_alpn; k++) {
+		hsb_u8(h, name_len);
+		for (unsigned i = 0; i < name_len; i++)
+			hsb_u8(h, 'a' + (k + i) % 26);
+	}
+	hsb_close(h, l, 2);
+	hsb_close(h, x, 2);
+	hsb_u16(h, 10); /* supported_groups */
+	x = hsb_open(h, 2);
+	l = hsb_open(h, 2);
+	for (unsigned i = 0; i < many; i++)
+		hsb_u16(h, 0x0100 + i);
+	hsb_close(h, l, 2);
+	hsb_close(h, x, 2);
+	hsb_u16(h, 13); /* signature_algorithms */
+	x = hsb_open(h, 2);
+	l = hsb_open(h, 2);
+	for (unsigned i = 0; i < many; i++)
+		hsb_u16(h, 0x0400 + i);
+	hsb_close(h, l, 2);
+	hsb_close(h, x, 2);
+	hsb_u16(h, 43); /* supported_versions: u8 list, at most 127 */
+	x = hsb_open(h, 2);
+	l = hsb_open(h, 1);
+	for (unsigned i = 0; i < 100; i++)
+		hsb_u16(h, i % 2 ? 0x0304 : 0x7f00 + i);
+	hsb_close(h, l, 1);
+	hsb_close(h, x, 2);
+	hsb_u16(h, 51); /* key_share: many entries with one-byte keys */
+	x = hsb_open(h, 2);
+	l = hsb_open(h, 2);
+	for (unsigned i = 0; i < many; i++) {
+		hsb_u16(h, 0x0200 + i);
+		hsb_u16(h, 1);
+		hsb_u8(h, i);
+	}
+	hsb_close(h, l, 2);
+	hsb_close(h, x, 2);
+	for (unsigned i = 0; i < many; i++)
+		hsb_ext(h, 0xff00 - i, NULL, 0);
+	hsb_close(h, e, 2);
+}
+
+/* Every list kept whole: 16, 20, 30 and 80 ALPN names of 100 bytes (0.2 kept 2-6 of them),
+ * 2000 suites, 500+5 extensions, 500 groups, signature algorithms and key shares, 100
+ * versions; no cut flag; JA3 and JA4 over all of it. */
+static void test_whole_lists(void)
+{
+	static const unsigned counts[] = {16, 20, 30, 80};
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
+	struct tc_prints p;
+
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		unsigned n = counts[c], names = 0;
+		long_lists_hello(&body, n, 100, 500);
+		CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
+		CHECK_EQ(ch->alpn_len, n * 101);
+		for (size_t at = 0; at < ch->alpn_len; at += 1 + ch->alpn[at])
+			names += ch->alpn[at] == 100;
+		CHECK_EQ(names, n);
+		CHECK_EQ(ch->alpn[(n - 1) * 101 + 1], 'a' + (n - 1) % 26);
+		CHECK_EQ(ch->cipher_n, 2000);
+		CHECK_EQ(ch->ciphers[1999], 0xc100 + 1999);
+		CHECK_EQ(ch->ext_n, 505);
+		CHECK_EQ(ch->exts[504], 0xff00 - 499);
+		CHECK_EQ(ch->group_n, 500);
+		CHECK_EQ(ch->groups[499], 0x0100 + 499);
+		CHECK_EQ(ch->sigalg_n, 500);
+		CHECK_EQ(ch->sigalgs[499], 0x0400 + 499);
+		CHECK_EQ(ch->kshare_n, 500);
+		CHECK_EQ(ch->kshares[499], 0x0200 + 499);
+		CHECK_EQ(ch->version_n, 100);
+		CHECK_EQ(ch->trunc, 0);
+		CHECK(!ch->partial);
+		CHECK_EQ(tc_prints_compute(ch, NULL, &p), 0);
+		CHECK(p.has_ja3 && p.has_ja4 && strlen(p.ja3_str) > 2000 * 5);
+		CHECK(strstr(p.ja3_str, "-51407,") != NULL); /* the last suite, 0xc100 + 1999 */
+		tc_prints_free(&p);
+	}
+	/* Through the record layer too (the hello over four records), into the handshake. */
+	msgs.n = 0;
+	hsb_message(&msgs, 1, &body);
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msgs.b, msgs.n, 16384);
+	struct tc_handshake hs;
+	tc_handshake_init(&hs);
+	feed_stream(&hs, TC_DIR_A, wire.b, wire.n, 1460, 0);
+	CHECK(hs.ch && hs.ch->alpn_len == 80 * 101 && hs.ch->cipher_n == 2000);
+	CHECK_EQ(hs.err, TC_ERR_NONE);
+	tc_handshake_free(&hs);
+	tc_client_hello_clear(ch);
 	free(ch);
 }
 
@@ -477,19 +613,82 @@ static void test_cut_everywhere(void)
 	CHECK_EQ(bad, 0);
 
 	/* Parsers alone, on every prefix of the body. */
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
 	body.n = 0;
 	hsb_client_hello_body(&body, "cut.example.test");
 	for (size_t cut = 0; cut < body.n; cut++) {
 		uint8_t *copy = malloc(cut ? cut : 1);
 		memcpy(copy, body.b, cut);
-		if (tc_parse_client_hello(copy, cut, ch) == TC_ERR_NONE &&
-		    cut != 2 + 32 + 1 + 32 + 14 + 2)
+		if (parse_ch(copy, cut, ch) == TC_ERR_NONE && cut != 2 + 32 + 1 + 32 + 14 + 2)
 			bad++;
 		free(copy);
 	}
 	CHECK_EQ(bad, 0);
+	tc_client_hello_clear(ch);
 	free(ch);
+}
+
+/* One ClientHello message in records, fed whole or cut 40 bytes short, ended there. */
+static void partial_case(const struct hsb *msg, size_t cut, int want_partial)
+{
+	struct tc_handshake hs;
+	struct tc_prints p;
+
+	wire.n = 0;
+	hsb_records(&wire, 22, 0x0301, msg->b, msg->n, 16384);
+	tc_handshake_init(&hs);
+	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n - cut, 1);
+	CHECK(hs.ch != NULL);
+	if (hs.ch) {
+		CHECK_EQ(hs.ch->partial, want_partial);
+		CHECK_EQ(tc_prints_compute(hs.ch, NULL, &p), 0);
+		CHECK_EQ(p.has_ja3, !want_partial);
+		CHECK_EQ(p.has_ja4, !want_partial);
+		CHECK(p.ja3_str && (strlen(p.ja3_str) == 0) == want_partial);
+		CHECK(want_partial ? !p.ja3[0] && !p.ja4[0] : p.ja3[0] && p.ja4[0]);
+		tc_prints_free(&p);
+	}
+	tc_handshake_free(&hs);
+}
+
+/* A ClientHello cut by the end of its stream, or malformed, lists what came before the
+ * damage: not the client's offer, so no JA3 or JA4 (a whole one has both), and its shape is
+ * not a whole hello's. */
+static void test_partial_no_prints(void)
+{
+	struct tc_client_hello *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "partial.example.test");
+	partial_case(&msgs, 0, 0);
+	partial_case(&msgs, 40, 1);
+	/* supported_groups whose list claims 6 bytes in a 4-byte extension */
+	hello_with_exts(&body, "\x00\x0a\x00\x04\x00\x06\x00\x1d", 8);
+	msgs.n = 0;
+	hsb_message(&msgs, 1, &body);
+	partial_case(&msgs, 0, 1);
+	/* The same fields, partial or not, are two shapes. */
+	hello_with_exts(&body, "", 0);
+	CHECK_EQ(parse_ch(body.b, body.n, a), TC_ERR_NONE);
+	memcpy(b, a, sizeof(*a));
+	b->partial = 1;
+	CHECK(tc_client_hello_shape(a) != tc_client_hello_shape(b));
+	tc_client_hello_clear(a); /* b shares a's lists */
+	free(a);
+	free(b);
+}
+
+/* A direction that ends before its first byte (a RST): the census feeds no buffer at all.
+ * Found by fuzz_pipeline (UBSan: NULL + 0 in the record walk). */
+static void test_end_without_bytes(void)
+{
+	struct tc_handshake hs;
+
+	tc_handshake_init(&hs);
+	tc_dissector_tls.feed(&hs, TC_DIR_B, NULL, 0, 1);
+	CHECK(tc_dir_done(&hs, TC_DIR_B));
+	CHECK(!hs.ch && !hs.sh && hs.err == TC_ERR_NONE);
+	tc_handshake_free(&hs);
 }
 
 int main(void)
@@ -508,5 +707,8 @@ int main(void)
 	test_exact_vectors();
 	test_long_names();
 	test_cut_everywhere();
+	test_partial_no_prints();
+	test_whole_lists();
+	test_end_without_bytes();
 	TEST_DONE("dissect");
 }

@@ -57,11 +57,13 @@ static struct store *make_store(void)
 		r.ip_version = 4;
 		r.first_ts = r.last_ts = 1704067200000000ULL + (uint64_t)i;
 		hs.ch = calloc(1, sizeof *hs.ch);
+		tc_client_hello_alloc(hs.ch, &(struct tc_hello_room){.ciphers = 1});
 		hs.ch->legacy_version = TC_V_TLS10;
 		hs.ch->cipher_n = 1;
 		hs.ch->ciphers[0] = 0x002f;
 		r.hs = &hs;
 		ids[i] = store_put(st, &r);
+		tc_client_hello_clear(hs.ch);
 		free(hs.ch);
 		CHECK(ids[i] > 0);
 	}

@@ -89,6 +89,7 @@ static void conn_init(struct conn *c, const char *client, uint16_t cport, const 
 	if (!ch_version)
 		return;
 	c->ch = calloc(1, sizeof *c->ch);
+	tc_client_hello_alloc(c->ch, &(struct tc_hello_room){64, 64, 64, 64, 64, 64, 64, 64, 512});
 	c->ch->legacy_version = ch_version;
 	c->ch->session_id_len = 32;
 	c->ch->has_extensions = 1;
@@ -106,6 +107,7 @@ static void conn_init(struct conn *c, const char *client, uint16_t cport, const 
 	if (!sh_version)
 		return;
 	c->sh = calloc(1, sizeof *c->sh);
+	tc_server_hello_alloc(c->sh, 64);
 	c->sh->legacy_version = sh_version;
 	c->sh->cipher = cipher;
 	c->sh->has_extensions = 1;
@@ -133,6 +135,8 @@ static int64_t put(struct store *s, const struct conn *c)
 
 static void conn_free(struct conn *c)
 {
+	tc_client_hello_clear(c->ch);
+	tc_server_hello_clear(c->sh);
 	free(c->ch);
 	free(c->sh);
 }
@@ -334,7 +338,7 @@ static void check_rows(sqlite3 *db)
 /* The TLS 1.3 record, whole, as a string: FORMAT.md keys in order, then ours. */
 static void check_export_record(const char *line, const struct conn *c)
 {
-	char ja3[33], ja3s[33], ja3_str[TC_JA3_STR_MAX], ja3s_str[512], want[TC_JA3_STR_MAX + 2048];
+	char ja3[33], ja3s[33], ja3_str[4096], ja3s_str[512], want[4096 + 2048];
 
 	CHECK(tc_ja3(c->ch, ja3_str, sizeof ja3_str, ja3));
 	CHECK(tc_ja3s(c->sh, ja3s_str, sizeof ja3s_str, ja3s));

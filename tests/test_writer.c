@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -41,6 +42,7 @@ static void make(uint32_t i, struct tc_record *r, struct tc_handshake *hs)
 	r->first_ts = r->last_ts = 1704067200000000ULL + i;
 	r->packets[0] = r->packets[1] = 3;
 	hs->ch = calloc(1, sizeof(*hs->ch));
+	tc_client_hello_alloc(hs->ch, &(struct tc_hello_room){.ciphers = 1});
 	hs->ch->legacy_version = TC_V_TLS10;
 	hs->ch->cipher_n = 1;
 	hs->ch->ciphers[0] = 0x002f;
@@ -85,6 +87,7 @@ static void test_block(void)
 	CHECK_EQ(kept, 0);
 	/* Later packets on connection 7: the touch finds its row by token. */
 	make(7, &r, &hs);
+	tc_client_hello_clear(hs.ch);
 	free(hs.ch);
 	r.last_ts += 5000000;
 	r.packets[0] = 42;
@@ -127,7 +130,8 @@ static void test_drop(void)
 		make(i, &r, &hs);
 		if (writer_put(w, i, &r, &hs) != 0) {
 			dropped++;
-			free(hs.ch); /* a dropped record leaves the hello with the caller */
+			tc_client_hello_clear(hs.ch); /* a dropped record leaves the hello with */
+			free(hs.ch);                  /* the caller */
 		}
 	}
 	double took = now() - t0;
@@ -146,6 +150,96 @@ static void test_drop(void)
 	store_close(st);
 }
 
+/* Fills the file system of path with a file until it is full; returns its name's length. */
+static int fill_up(const char *path)
+{
+	static char junk[64 * 1024];
+	FILE *f = fopen(path, "wb");
+	int full = 0;
+
+	if (!f)
+		return 0;
+	memset(junk, 0x5a, sizeof junk);
+	while (fwrite(junk, 1, sizeof junk, f) == sizeof junk)
+		;
+	/* The last bytes that fit, one at a time. */
+	while (fputc(0x5a, f) != EOF && fflush(f) == 0)
+		;
+	full = 1;
+	fclose(f);
+	return full;
+}
+
+/*
+ * A capture's disk fills up (a 2 MiB tmpfs, as root; skipped when mount is refused): the
+ * writer goes on, each failed commit is rolled back and its records counted as lost (never
+ * more than were in flight), nothing committed before is touched, and once space is freed the
+ * next commits succeed: every record after that is in the database.
+ */
+static void test_disk_full_capture(void)
+{
+	char mnt[200], path[300], filler[300], cmd[700], err[512];
+	struct tc_record r;
+	struct tc_handshake hs;
+
+	snprintf(mnt, sizeof mnt, "%s/full", dir);
+	snprintf(path, sizeof path, "%s/census.db", mnt);
+	snprintf(filler, sizeof filler, "%s/filler", mnt);
+	if (mkdir(mnt, 0700) != 0)
+		return;
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=2m tmpfs '%s' 2>/dev/null", mnt);
+	if (system(cmd) != 0) {
+		printf("writer: cannot mount a tmpfs; the disk-full capture case is skipped\n");
+		rmdir(mnt);
+		return;
+	}
+	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(st != NULL);
+	struct writer *w = st ? writer_start(st, WRITER_DROP) : NULL;
+	CHECK(w != NULL);
+	if (w) {
+		uint32_t i = 1;
+		for (; i <= 2000; i++) {
+			make(i, &r, &hs);
+			writer_put(w, i, &r, &hs);
+		}
+		writer_sync(w);
+		CHECK_EQ(writer_committed(w), 2000);
+		CHECK(fill_up(filler));
+		for (; i <= 12000; i++) {
+			make(i, &r, &hs);
+			if (writer_put(w, i, &r, &hs)) {
+				tc_client_hello_clear(hs.ch);
+				free(hs.ch);
+			}
+		}
+		writer_sync(w);
+		uint64_t lost = writer_lost(w);
+		CHECK(lost > 0 && lost <= 10000);
+		CHECK(!writer_failed(w)); /* a capture does not stop */
+		CHECK_EQ(writer_committed(w) + lost, 12000);
+		unlink(filler);
+		uint64_t before = writer_committed(w);
+		for (; i <= 13000; i++) {
+			make(i, &r, &hs);
+			writer_put(w, i, &r, &hs);
+		}
+		writer_sync(w);
+		CHECK_EQ(writer_committed(w), before + 1000);
+		CHECK_EQ(writer_lost(w), lost);
+		CHECK_EQ(count(path, "SELECT count(*) FROM connections"), writer_committed(w));
+		CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE first_ts >= "
+		                     "1704067200.012001"),
+		         1000);
+		writer_stop(w);
+	}
+	store_close(st);
+	snprintf(cmd, sizeof cmd, "umount '%s'", mnt);
+	if (system(cmd) != 0)
+		fprintf(stderr, "writer: %s failed\n", cmd);
+	rmdir(mnt);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -154,6 +248,7 @@ int main(void)
 	}
 	test_block();
 	test_drop();
+	test_disk_full_capture();
 	static const char *const names[] = {"block.db", "block.db-wal", "block.db-shm",
 	                                    "drop.db",  "drop.db-wal",  "drop.db-shm"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -45,6 +45,8 @@ static int put(struct store *s, const struct version *v, size_t i)
 
 	if (!ch || !sh)
 		goto out;
+	tc_client_hello_alloc(ch, &(struct tc_hello_room){64, 64, 64, 64, 64, 64, 64, 64, 512});
+	tc_server_hello_alloc(sh, 64);
 	snprintf(server, sizeof server, "192.0.2.%zu", 10 + i);
 	tc_addr_parse("10.0.0.1", &r.client);
 	tc_addr_parse(server, &r.server);
@@ -87,6 +89,8 @@ static int put(struct store *s, const struct version *v, size_t i)
 		tc_prints_free(&fp);
 	}
 out:
+	tc_client_hello_clear(ch);
+	tc_server_hello_clear(sh);
 	free(ch);
 	free(sh);
 	return rc;

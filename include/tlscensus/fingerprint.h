@@ -29,8 +29,9 @@ void tc_md5_final(struct tc_md5 *m, uint8_t out[TC_MD5_LEN]);
 int tc_ja3(const struct tc_client_hello *ch, char *str, size_t strcap, char hex[33]);
 int tc_ja3s(const struct tc_server_hello *sh, char *str, size_t strcap, char hex[33]);
 
-/* Buffer large enough for any JA3 string of a hello within the capacities of hello.h. */
-#define TC_JA3_STR_MAX (8 * (TC_MAX_CIPHERS + TC_MAX_EXTS + TC_MAX_GROUPS + TC_MAX_POINTFMT) + 16)
+/* Bytes a buffer needs for the whole JA3 (JA3S) string of this hello, NUL included. */
+size_t tc_ja3_str_size(const struct tc_client_hello *ch);
+size_t tc_ja3s_str_size(const struct tc_server_hello *sh);
 
 /*
  * A hello's shape: a 64-bit hash of every field a fingerprint or the store's hello row reads

@@ -19,21 +19,15 @@
 #define TC_V_TLS13 0x0304
 
 /*
- * Capacities. A ClientHello may legally carry 32767 cipher suites; real stacks send at most a
- * few hundred (the largest in the shared corpus is under 400). Beyond the capacity the list is
- * cut and TC_TRUNC_* is set, so the record says it is incomplete.
+ * Lists are whole: each points into one allocation sized by the hello itself (a counting pass
+ * over the bytes, then a filling one), so a ClientHello keeps every suite, extension, group,
+ * signature algorithm, key share and ALPN name it carried, however many (the wire allows
+ * 32767 suites). Only the SNI is kept inline and cut at TC_MAX_SNI bytes (TC_TRUNC_SNI). A
+ * hello whose bytes were cut or malformed is flagged partial instead.
  */
-#define TC_MAX_CIPHERS  1024
-#define TC_MAX_EXTS     128
-#define TC_MAX_GROUPS   128
-#define TC_MAX_SIGALGS  128
-#define TC_MAX_VERSIONS 32
-#define TC_MAX_KSHARES  16
-#define TC_MAX_POINTFMT 16
-#define TC_MAX_COMPRESS 16
-#define TC_MAX_SNI      255
-#define TC_MAX_ALPN     512 /* wire bytes of the protocol_name_list */
-
+#define TC_MAX_SNI 255
+/* The list bits are set by 0.1 and 0.2 only (lists were cut at fixed capacities then); they
+ * stay so rows written before keep their meaning. */
 enum tc_trunc {
 	TC_TRUNC_CIPHERS = 1 << 0,
 	TC_TRUNC_EXTS = 1 << 1,
@@ -87,6 +81,8 @@ struct tc_client_hello {
 	uint8_t dtls;          /* a DTLS ClientHello (RFC 6347 4.2.1, RFC 9147 5.3) */
 	uint8_t quic;          /* carried in QUIC Initials (RFC 9001 4.1): JA4's "q" */
 	uint8_t cookie_len;    /* DTLS: the cookie echoed after a HelloVerifyRequest */
+	uint8_t partial;       /* cut or malformed: the fields are what came before the damage,
+	                        * not the client's whole offer, so it has no fingerprint */
 	uint16_t trunc;        /* enum tc_trunc bits */
 	uint16_t cipher_n;
 	uint16_t ext_n;
@@ -98,17 +94,31 @@ struct tc_client_hello {
 	uint16_t compress_n;
 	uint16_t sni_len;
 	uint16_t alpn_len;
-	uint32_t ciphers[TC_MAX_CIPHERS]; /* 16-bit suites; 24-bit kinds in SSLv2 format */
-	uint16_t exts[TC_MAX_EXTS];
-	uint16_t groups[TC_MAX_GROUPS];
-	uint16_t sigalgs[TC_MAX_SIGALGS];
-	uint16_t versions[TC_MAX_VERSIONS];
-	uint16_t kshares[TC_MAX_KSHARES];
-	uint8_t pointfmts[TC_MAX_POINTFMT];
-	uint8_t compress[TC_MAX_COMPRESS];
-	char sni[TC_MAX_SNI + 1];  /* raw bytes as sent, NUL added; may hold any byte */
-	uint8_t alpn[TC_MAX_ALPN]; /* protocol_name_list as on the wire (u8-prefixed names) */
+	uint32_t *ciphers; /* 16-bit suites; 24-bit kinds in SSLv2 format */
+	uint16_t *exts;
+	uint16_t *groups;
+	uint16_t *sigalgs;
+	uint16_t *versions;
+	uint16_t *kshares;
+	uint8_t *pointfmts;
+	uint8_t *compress;
+	uint8_t *alpn;            /* protocol_name_list as on the wire (u8-prefixed names) */
+	void *mem;                /* the one allocation behind the lists (tc_client_hello_clear) */
+	char sni[TC_MAX_SNI + 1]; /* raw bytes as sent, NUL added; may hold any byte */
 };
+
+/* Room for a hello's lists: entries per list, bytes for alpn. */
+struct tc_hello_room {
+	size_t ciphers, exts, groups, sigalgs, versions, kshares, pointfmts, compress, alpn;
+};
+
+/* Lays out ch's lists in one allocation with the given room and zeroes their counts (every
+ * list pointer is valid afterwards, empty ones too). Parsers call it between their counting
+ * and filling passes; code that fills a hello by hand calls it first. 0, or -1 when out of
+ * memory (the lists are then empty). */
+int tc_client_hello_alloc(struct tc_client_hello *ch, const struct tc_hello_room *room);
+/* Frees ch's lists (not ch); every parsed or allocated hello needs it once. */
+void tc_client_hello_clear(struct tc_client_hello *ch);
 
 struct tc_server_hello {
 	uint16_t legacy_version;   /* SSLv2: SERVER-HELLO version */
@@ -124,9 +134,14 @@ struct tc_server_hello {
 	uint16_t trunc;
 	uint16_t ext_n;
 	uint16_t alpn_len;
-	uint16_t exts[TC_MAX_EXTS];
+	uint16_t *exts; /* in sh->mem, as for the ClientHello */
+	void *mem;
 	char alpn[256]; /* the chosen protocol, NUL added */
 };
+
+/* As for the ClientHello: room for ext_n extensions; frees the list (not sh). */
+int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts);
+void tc_server_hello_clear(struct tc_server_hello *sh);
 
 /* The version a server hello settles on (RFC 8446 4.2.1). */
 static inline uint16_t tc_server_version(const struct tc_server_hello *sh)

@@ -33,7 +33,7 @@ int tc_ja4(const struct tc_client_hello *ch, char transport, char out[TC_JA4_LEN
 int tc_ja4_raw(const struct tc_client_hello *ch, char transport, char *str, size_t strcap,
                char ja4[TC_JA4_LEN]);
 
-/* Buffer large enough for any JA4_r of a hello within the capacities of hello.h. */
-#define TC_JA4_RAW_MAX (5 * (TC_MAX_CIPHERS + TC_MAX_EXTS + TC_MAX_SIGALGS) + 16)
+/* Bytes a buffer needs for the whole JA4_r of this hello, NUL included. */
+size_t tc_ja4_raw_size(const struct tc_client_hello *ch);
 
 #endif

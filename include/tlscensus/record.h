@@ -45,9 +45,12 @@ struct run_stats {
 	uint64_t fragments_held; /* IP fragments kept for reassembly (or refused) */
 	uint64_t reassembled;    /* IP datagrams rebuilt from fragments */
 	uint64_t tcp_packets;
-	uint64_t flows;         /* flows created */
-	uint64_t flows_evicted; /* flows pushed out by the table bound before they went idle */
-	uint64_t handshakes;    /* records written */
+	uint64_t flows;          /* flows created */
+	uint64_t flows_evicted;  /* flows pushed out by the table bound before they went idle */
+	uint64_t late_segments;  /* TCP segments of a connection already released, not reopened */
+	uint64_t time_backwards; /* frames stamped over a second before the latest frame before */
+	uint64_t time_back_max;  /* microseconds: the largest such step back */
+	uint64_t handshakes;     /* records written */
 	uint64_t hello_truncated;
 	uint64_t hello_malformed;
 	uint64_t kernel_drops; /* live capture: pcap_stats ps_drop + ps_ifdrop */

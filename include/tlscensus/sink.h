@@ -23,7 +23,8 @@ struct tc_sink_ops {
 	int (*prune)(void *ctx, double before_unix);
 	/* Blocks until every record handed over so far is durable. */
 	void (*sync)(void *ctx);
-	/* Records lost because the sink could not keep up. */
+	/* Records lost: the sink could not keep up (a full queue), or could not write them (a
+	 * failed commit, rolled back). */
 	uint64_t (*dropped)(void *ctx);
 };
 

@@ -223,8 +223,8 @@ unsigned capture_workers(const struct capture *cap)
 	return cap->n;
 }
 
-void capture_redirect(void *arg, unsigned owner, int linktype, const uint8_t *frame,
-                      size_t caplen, uint64_t ts_usec)
+void capture_redirect(void *arg, unsigned owner, int linktype, const uint8_t *frame, size_t caplen,
+                      uint64_t ts_usec)
 {
 	struct capture *cap = arg;
 	struct inbox *in;
@@ -375,7 +375,8 @@ static void report_line(const char *who, const struct pcap_stat *ps, const struc
 	fprintf(stderr,
 	        "tlscensus: %s: %u received, %u dropped by the kernel, %u by the interface; "
 	        "%llu packets decoded, %llu TLS connections recorded (%llu truncated, %llu "
-	        "malformed); %u flows tracked, %llu evicted; %llu records lost to a full queue\n",
+	        "malformed); %u flows tracked, %llu evicted; %llu records lost (a full queue, or "
+	        "commits that failed)\n",
 	        who, ps->ps_recv, ps->ps_drop, ps->ps_ifdrop, (unsigned long long)st->packets,
 	        (unsigned long long)st->handshakes, (unsigned long long)st->hello_truncated,
 	        (unsigned long long)st->hello_malformed, flows,
@@ -541,7 +542,8 @@ static void *worker_main(void *arg)
 		drain_inbox(w);
 		if (n == 0) {
 			struct pollfd pfd = {.fd = pcap_get_selectable_fd(w->p), .events = POLLIN};
-			/* Shorter with peers: their redirected frames wait in the inbox meanwhile. */
+			/* Shorter with peers: their redirected frames wait in the inbox meanwhile.
+			 */
 			poll(&pfd, 1, cap->n > 1 ? 20 : 200); /* a signal cuts it short: fine */
 		}
 		double now = mono();
@@ -566,7 +568,8 @@ static void *worker_main(void *arg)
 			}
 		}
 		/* Every minute: a prune deletes at most 200000 rows, so a backlog goes in steps. */
-		if (w->id == 0 && cap->cfg.retain_s && (last_prune == 0 || now - last_prune >= 60)) {
+		if (w->id == 0 && cap->cfg.retain_s &&
+		    (last_prune == 0 || now - last_prune >= 60)) {
 			last_prune = now;
 			const struct tc_sink *sink = census_sink(w->census);
 			sink->ops->prune(sink->ctx,
@@ -583,6 +586,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+void capture_metrics_start(struct capture *cap)
+{
+	write_metrics(cap, 1); /* the file exists from the start (zeros) */
+}
+
 int capture_run(struct capture *cap, struct census *const *census, volatile sig_atomic_t *stop,
                 volatile sig_atomic_t *usr1)
 {
@@ -597,14 +605,14 @@ int capture_run(struct capture *cap, struct census *const *census, volatile sig_
 	}
 	for (unsigned i = 1; i < cap->n; i++) {
 		if (pthread_create(&cap->w[i].thread, NULL, worker_main, &cap->w[i]) != 0) {
-			fprintf(stderr, "tlscensus: cannot start capture worker %u; try --workers %u\n",
-			        i, i);
+			fprintf(stderr,
+			        "tlscensus: cannot start capture worker %u; try --workers %u\n", i,
+			        i);
 			*stop = 1;
 			break;
 		}
 		started = i;
 	}
-	write_metrics(cap, 1); /* the file exists from the start (zeros) */
 	worker_main(&cap->w[0]);
 	for (unsigned i = 1; i <= started; i++)
 		pthread_join(cap->w[i].thread, NULL);

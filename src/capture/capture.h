@@ -58,6 +58,10 @@ void capture_redirect(void *cap, unsigned owner, int linktype, const uint8_t *fr
 int capture_run(struct capture *cap, struct census *const *census, volatile sig_atomic_t *stop,
                 volatile sig_atomic_t *usr1);
 
+/* Writes --metrics FILE with zeros, so it exists before the first packet (call before saying
+ * that the capture runs). */
+void capture_metrics_start(struct capture *cap);
+
 /* Prints the statistics (pcap_stats, census and queue counters) to stderr, a line per worker
  * when there are several and a total, and fills each census's kernel drop counter. */
 void capture_report(struct capture *cap, struct census *const *census);

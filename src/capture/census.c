@@ -10,11 +10,13 @@
 #include "census.h"
 #include "defrag.h"
 #include "flow.h"
+#include "grave.h"
 #include "prints.h"
 
 struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
+	struct graves *graves; /* TCP connections released lately, for their late copies */
 	struct defrag *defrag; /* IP fragments waiting for the rest of their datagram */
 	struct tc_sink sink;   /* where finished records go (main wires the store's writer) */
 	uint64_t tokens;       /* last token given to a written connection */
@@ -22,6 +24,7 @@ struct census {
 	struct prints_cache *prints; /* JA3/JA4 once per hello shape */
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
+	uint64_t latest_ts;   /* the latest frame time so far */
 };
 
 struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
@@ -36,11 +39,15 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
 	c->prints = prints_cache_new();
+	/* Late copies come within a retransmission timeout or two; twice the idle timeout also
+	 * covers a flow released for being idle that then wakes up. */
+	c->graves = graves_new(GRAVE_MAX, 2 * (uint64_t)cfg->idle_timeout_s * 1000000);
 	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
 	 * once is an attack or a broken path, not traffic to wait for. */
 	c->defrag = defrag_new(4096, 16u << 20, DEFRAG_DEFAULT_TIMEOUT_S);
-	if (!c->flows || !c->defrag || !c->prints) {
+	if (!c->flows || !c->defrag || !c->prints || !c->graves) {
 		flow_table_free(c->flows);
+		graves_free(c->graves);
 		defrag_free(c->defrag);
 		prints_cache_free(c->prints);
 		free(c);
@@ -51,26 +58,79 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 
 static void label_done(struct census *c, struct flow *f)
 {
-	if (!f->lf)
+	struct flow_open *op = f->op;
+
+	if (!op || !op->lf)
 		return;
-	if (!f->label[0])
-		label_finish(c->labeler, f->lf, f->label);
-	label_flow_free(f->lf);
-	f->lf = NULL;
+	if (!op->label[0])
+		label_finish(c->labeler, op->lf, op->label);
+	label_flow_free(op->lf);
+	op->lf = NULL;
+}
+
+/* The opening's state, allocated at a flow's first byte of payload: the streams start from
+ * the SYNs seen so far, as if they had been there all along. NULL when out of memory. */
+static struct flow_open *opening(struct census *c, struct flow *f)
+{
+	struct flow_open *op;
+
+	if (f->op)
+		return f->op;
+	if (!(op = calloc(1, sizeof *op)))
+		return NULL;
+	tc_handshake_init(&op->hs);
+	for (int d = 0; d < 2; d++)
+		if (f->syn_seen & (1u << d)) {
+			op->st[d].isn = f->syn_seq[d] + 1;
+			op->st[d].has_base = op->st[d].from_syn = 1;
+		}
+	if (c->labeler)
+		op->lf = label_flow_new(c->labeler, f->key.proto == 6);
+	f->op = op;
+	return op;
+}
+
+/* The hellos are recorded (or the flow is not TLS): free the opening, keeping the few facts
+ * later packets and the touch still read. */
+static void opening_free(struct census *c, struct flow *f)
+{
+	struct flow_open *op = f->op;
+
+	if (!op)
+		return;
+	label_done(c, f);
+	f->client_dir = op->hs.client_dir;
+	for (int d = 0; d < 2; d++) {
+		uint8_t bit = (uint8_t)(1u << d);
+		f->over = (uint8_t)(op->st[d].over ? f->over | bit : f->over & ~bit);
+		f->syn_seen =
+		    (uint8_t)(op->st[d].from_syn ? f->syn_seen | bit : f->syn_seen & ~bit);
+		f->syn_seq[d] = op->st[d].isn - 1;
+		stream_release(&op->st[d]);
+	}
+	tc_handshake_free(&op->hs);
+	free(op);
+	f->op = NULL;
+}
+
+static int from_syn(const struct flow *f, int d)
+{
+	return f->op ? f->op->st[d].from_syn : !!(f->syn_seen & (1u << d));
 }
 
 /* Which side is the client when no hello said so (a mid-stream TLS flow): the side that sent
  * a bare SYN, else the side with the higher port. */
 static int guess_client_dir(const struct flow *f)
 {
-	if (f->st[0].from_syn != f->st[1].from_syn)
-		return f->st[0].from_syn ? 0 : 1;
+	if (from_syn(f, 0) != from_syn(f, 1))
+		return from_syn(f, 0) ? 0 : 1;
 	return f->key.pa >= f->key.pb ? 0 : 1;
 }
 
 static enum tc_conn_status conn_status(const struct flow *f)
 {
-	const struct tc_handshake *hs = &f->hs;
+	static const struct tc_handshake none = {.client_dir = -1};
+	const struct tc_handshake *hs = f->op ? &f->op->hs : &none;
 
 	if (!hs->ch && !hs->sh)
 		return TC_CONN_MIDSTREAM;
@@ -96,7 +156,9 @@ static uint16_t sender_port(const struct flow *f, int d)
 
 static void fill_record(const struct flow *f, struct tc_record *r)
 {
-	int cd = f->hs.client_dir >= 0 ? f->hs.client_dir : guess_client_dir(f);
+	const struct flow_open *op = f->op;
+	int known = op ? op->hs.client_dir : f->client_dir;
+	int cd = known >= 0 ? known : guess_client_dir(f);
 	int sd = cd ^ 1;
 
 	memset(r, 0, sizeof(*r));
@@ -112,27 +174,28 @@ static void fill_record(const struct flow *f, struct tc_record *r)
 	r->packets[1] = f->packets[sd];
 	r->bytes[0] = f->bytes[cd];
 	r->bytes[1] = f->bytes[sd];
-	r->stream_trunc[0] = f->st[cd].over;
-	r->stream_trunc[1] = f->st[sd].over;
-	r->hs = &f->hs;
-	r->app_label = f->label[0] ? f->label : NULL;
+	r->stream_trunc[0] = op ? op->st[cd].over : (f->over >> cd) & 1;
+	r->stream_trunc[1] = op ? op->st[sd].over : (f->over >> sd) & 1;
+	r->hs = op ? &op->hs : NULL; /* no opening: a touch, which carries no hellos */
+	r->app_label = op && op->label[0] ? op->label : NULL;
 	r->status = (uint8_t)conn_status(f);
 }
 
 static void write_record(struct census *c, struct flow *f)
 {
+	struct tc_handshake *hs = f->op ? &f->op->hs : NULL;
 	struct tc_record r;
 
-	if (f->token || (!f->hs.ch && !f->hs.sh && !f->hs.midstream))
+	if (f->token || !hs || (!hs->ch && !hs->sh && !hs->midstream))
 		return;
 	label_done(c, f);
-	if (f->hs.ch || f->hs.sh)
-		prints_attach(c->prints, &f->hs); /* out of memory: the row has no fingerprints */
+	if (hs->ch || hs->sh)
+		prints_attach(c->prints, hs); /* out of memory: the row has no fingerprints */
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
-	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, &f->hs) != 0) {
+	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, hs) != 0) {
 		c->stats.queue_drops++;
-		f->hs.midstream = 0;
+		hs->midstream = 0;
 		return;
 	}
 	f->token = ++c->tokens;
@@ -149,10 +212,7 @@ static void handshake_over(struct census *c, struct flow *f)
 {
 	write_record(c, f);
 	f->state = FLOW_DONE;
-	stream_release(&f->st[0]);
-	stream_release(&f->st[1]);
-	tc_handshake_free(&f->hs);
-	/* ch/sh are gone; keep what conn_status and a later touch need (row is set). */
+	opening_free(c, f); /* what a later touch needs stays in the flow */
 }
 
 /* One dissector per transport: TCP is a byte stream (TLS, after any plaintext preamble), UDP
@@ -164,10 +224,11 @@ static const struct tc_dissector *dissector_for(uint8_t proto)
 
 static void feed(struct census *c, struct flow *f, int dir, int eof)
 {
-	struct stream *s = &f->st[dir];
+	struct flow_open *op = f->op;
+	struct stream *s = &op->st[dir];
 
-	dissector_for(f->key.proto)->feed(&f->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
-	if (tc_dir_done(&f->hs, 0) && tc_dir_done(&f->hs, 1))
+	dissector_for(f->key.proto)->feed(&op->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
+	if (tc_dir_done(&op->hs, 0) && tc_dir_done(&op->hs, 1))
 		handshake_over(c, f);
 }
 
@@ -175,7 +236,7 @@ static void feed(struct census *c, struct flow *f, int dir, int eof)
 static void datagrams_end(struct census *c, struct flow *f, const struct tc_dissector *dis)
 {
 	for (int d = 0; d < 2; d++)
-		dis->end(&f->hs, (enum tc_dir)d);
+		dis->end(&f->op->hs, (enum tc_dir)d);
 	handshake_over(c, f);
 }
 
@@ -183,11 +244,11 @@ static void release(struct census *c, struct flow *f)
 {
 	const struct tc_dissector *dis = dissector_for(f->key.proto);
 
-	if (f->state == FLOW_HANDSHAKE && dis->end)
+	if (f->state == FLOW_HANDSHAKE && f->op && dis->end)
 		datagrams_end(c, f, dis);
-	if (f->state == FLOW_HANDSHAKE) {
+	if (f->state == FLOW_HANDSHAKE && f->op) {
 		for (int d = 0; d < 2 && f->state == FLOW_HANDSHAKE; d++)
-			if (!tc_dir_done(&f->hs, d))
+			if (!tc_dir_done(&f->op->hs, d))
 				feed(c, f, d, 1);
 		if (f->state == FLOW_HANDSHAKE)
 			handshake_over(c, f);
@@ -199,11 +260,11 @@ static void release(struct census *c, struct flow *f)
 		c->sink.ops->touch(c->sink.ctx, f->token, &r,
 		                   f->packets[0] + f->packets[1] != f->row_packets);
 	}
-	label_done(c, f);
+	opening_free(c, f);
+	/* A TCP connection that carried bytes may still have copies on the way. */
+	if (f->key.proto == 6 && f->bytes[0] + f->bytes[1])
+		graves_add(c->graves, f, f->last_ts);
 	flow_unlink(c->flows, f);
-	stream_release(&f->st[0]);
-	stream_release(&f->st[1]);
-	tc_handshake_free(&f->hs);
 	flow_free(f);
 }
 
@@ -222,21 +283,31 @@ static void expire(struct census *c, uint64_t now)
 /* A bare SYN on a finished flow with a new sequence number: the 5-tuple is reused. */
 static int reused(const struct flow *f, const struct tc_packet *pkt, int dir)
 {
-	const struct stream *s = &f->st[dir];
+	int has_base;
+	uint32_t isn;
 
 	if ((pkt->tcp_flags & (TC_TCP_SYN | TC_TCP_ACK)) != TC_TCP_SYN)
 		return 0;
 	if (f->state != FLOW_DONE && !f->closed[0] && !f->closed[1])
 		return 0;
-	return !s->has_base || pkt->seq + 1 != s->isn;
+	if (f->op) {
+		has_base = f->op->st[dir].has_base;
+		isn = f->op->st[dir].isn;
+	} else {
+		has_base = !!(f->syn_seen & (1u << dir));
+		isn = f->syn_seq[dir] + 1;
+	}
+	return !has_base || pkt->seq + 1 != isn;
 }
 
 static void label_step(struct census *c, struct flow *f, const struct tc_packet *pkt)
 {
-	if (!f->lf)
+	struct flow_open *op = f->op;
+
+	if (!op || !op->lf)
 		return;
-	if (label_packet(c->labeler, f->lf, pkt->l3, pkt->l3_len, pkt->ts_usec, f->label) ||
-	    ++f->label_packets >= c->cfg.label_packets)
+	if (label_packet(c->labeler, op->lf, pkt->l3, pkt->l3_len, pkt->ts_usec, op->label) ||
+	    ++op->label_packets >= c->cfg.label_packets)
 		label_done(c, f);
 }
 
@@ -244,8 +315,9 @@ static void label_step(struct census *c, struct flow *f, const struct tc_packet 
  * (label.c says when). */
 static void label_from_hello(struct census *c, struct flow *f)
 {
-	const struct tc_client_hello *ch = f->hs.ch;
-	int cd = f->hs.client_dir;
+	struct flow_open *op = f->op;
+	const struct tc_client_hello *ch = op->hs.ch;
+	int cd = op->hs.client_dir;
 	const struct tc_addr *cip = sender(f, cd), *sip = sender(f, cd ^ 1);
 	struct label_hello h = {
 	    .sni = ch->has_sni ? ch->sni : NULL,
@@ -254,10 +326,10 @@ static void label_from_hello(struct census *c, struct flow *f)
 	    .server_port = sender_port(f, cd ^ 1),
 	    .client_ip4 = tc_addr_is_v4(cip) ? cip->b + 12 : NULL,
 	    .server_ip4 = tc_addr_is_v4(sip) ? sip->b + 12 : NULL,
-	    .tls_at_start = f->hs.tls_offset[cd] == 0,
+	    .tls_at_start = op->hs.tls_offset[cd] == 0,
 	};
 
-	if (label_hello(c->labeler, f->lf, &h, f->label))
+	if (label_hello(c->labeler, op->lf, &h, op->label))
 		label_done(c, f);
 }
 
@@ -274,6 +346,12 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	/* A pure ACK or a FIN/RST of a flow we never saw opens nothing. */
 	if (!pkt->payload_len && !(pkt->tcp_flags & TC_TCP_SYN))
 		return NULL;
+	/* Nor does a late copy of a segment of a connection already released (its record is
+	 * written): a second record for it would be an invented connection. */
+	if (pkt->proto == 6 && graves_hit(c->graves, pkt, pkt->ts_usec)) {
+		c->stats.late_segments++;
+		return NULL;
+	}
 	if (flow_count(c->flows) >= flow_capacity(c->flows)) {
 		release(c, flow_oldest(c->flows));
 		c->stats.flows_evicted++;
@@ -284,8 +362,6 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 	c->stats.flows++;
 	f->first_ts = pkt->ts_usec;
 	f->ip_version = pkt->ip_version;
-	if (c->labeler)
-		f->lf = label_flow_new(c->labeler, pkt->proto == 6);
 	return f;
 }
 
@@ -332,18 +408,22 @@ static void udp_packet(struct census *c, const struct tc_packet *pkt)
 		f = flow_for(c, pkt, &dir);
 	if (!f)
 		return;
-	account(c, f, dir, pkt);
-	if (f->state != FLOW_HANDSHAKE || tc_dir_done(&f->hs, dir))
+	if (f->state == FLOW_HANDSHAKE && !opening(c, f))
 		return;
-	kind = dis->datagram(&f->hs, (enum tc_dir)dir, pkt->payload, pkt->payload_len);
-	if (kind != TC_DG_DISSECTED && !f->hs.tls_found) {
+	account(c, f, dir, pkt);
+	if (f->state != FLOW_HANDSHAKE || tc_dir_done(&f->op->hs, dir))
+		return;
+	struct tc_handshake *hs = &f->op->hs;
+	kind = dis->datagram(hs, (enum tc_dir)dir, pkt->payload, pkt->payload_len);
+	if (kind != TC_DG_DISSECTED && !hs->tls_found) {
 		f->udp_misses += kind == TC_DG_STUN ? UDP_MISS_STUN : UDP_MISS_OTHER;
 		if (f->udp_misses >= UDP_MAX_MISSES) {
 			f->state = FLOW_DONE;
+			opening_free(c, f);
 			return;
 		}
 	}
-	if (tc_dir_done(&f->hs, 0) && tc_dir_done(&f->hs, 1))
+	if (tc_dir_done(hs, 0) && tc_dir_done(hs, 1))
 		handshake_over(c, f);
 }
 
@@ -363,34 +443,44 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	f = flow_for(c, pkt, &dir);
 	if (!f)
 		return;
+	/* Bytes open the flow's opening state; before that, a SYN is only remembered. */
+	if (f->state == FLOW_HANDSHAKE && pkt->payload_len && !opening(c, f))
+		return; /* out of memory: as if the packet was not captured */
+	if (!f->op && (pkt->tcp_flags & TC_TCP_SYN) && !(f->syn_seen & (1u << dir))) {
+		f->syn_seq[dir] = pkt->seq;
+		f->syn_seen |= (uint8_t)(1u << dir);
+	}
 	account(c, f, dir, pkt);
+	flow_seq_note(f, dir, pkt);
 	if (pkt->tcp_flags & TC_TCP_FIN)
 		f->closed[dir] = 1;
 	if (pkt->tcp_flags & TC_TCP_RST)
 		f->closed[0] = f->closed[1] = 1;
-	if (f->state != FLOW_HANDSHAKE) {
+	if (f->state != FLOW_HANDSHAKE || !f->op) {
 		if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))
 			release(c, f);
 		return;
 	}
 
-	struct tc_dir_parse *dp = &f->hs.dir[dir];
-	struct stream *s = &f->st[dir];
+	struct flow_open *op = f->op;
+	struct tc_dir_parse *dp = &op->hs.dir[dir];
+	struct stream *s = &op->st[dir];
 	enum stream_result r =
 	    stream_add(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
 	               c->cfg.stream_bound, dp->state == TC_DS_SEEK);
 	if (r == STREAM_REBASED)
 		dp->scan = dp->pos = 0;
 	if (pkt->tcp_flags & TC_TCP_RST)
-		f->st[dir ^ 1].rst = 1;
+		op->st[dir ^ 1].rst = 1;
 	int ended = stream_ended(s, c->cfg.stream_bound);
-	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&f->hs, dir))
+	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&op->hs, dir))
 		feed(c, f, dir, ended);
-	if (f->lf && f->hs.ch && f->hs.client_dir == dir)
+	/* feed may have recorded the flow and freed its opening (f->op NULL). */
+	if (f->op && f->op->lf && f->op->hs.ch && f->op->hs.client_dir == dir)
 		label_from_hello(c, f);
 	/* A reset ends the other direction too. */
-	if (f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
-	    !tc_dir_done(&f->hs, dir ^ 1))
+	if (f->op && f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
+	    !tc_dir_done(&f->op->hs, dir ^ 1))
 		feed(c, f, dir ^ 1, 1);
 	/* Closed both ways: nothing more will come that matters, so free the entry now rather
 	 * than at the idle timeout (keeps memory flat under high connection rates). */
@@ -437,6 +527,15 @@ static void frame_in(struct census *c, int linktype, const uint8_t *frame, size_
 	if (!counted) {
 		c->stats.packets++;
 		c->stats.bytes += caplen;
+		/* A clock stepped back (or files merged out of order): read in file order,
+		 * counted. A second of slack: multi-queue captures interleave their stamps. */
+		if (ts_usec + 1000000 < c->latest_ts) {
+			c->stats.time_backwards++;
+			if (c->latest_ts - ts_usec > c->stats.time_back_max)
+				c->stats.time_back_max = c->latest_ts - ts_usec;
+		} else if (ts_usec > c->latest_ts) {
+			c->latest_ts = ts_usec;
+		}
 	}
 	memset(&pkt, 0, sizeof(pkt));
 	st = tc_decode(linktype, frame, caplen, &pkt);
@@ -470,8 +569,8 @@ static void frame_in(struct census *c, int linktype, const uint8_t *frame, size_
 			if (c->cfg.sees_all)
 				return; /* that worker reads this frame itself */
 			/* Live: the kernel spread frames by their outer headers, which for a tunnel
-			 * are the same for all its flows. A datagram rebuilt here from fragments stays
-			 * (its pieces cannot be sent on one by one). */
+			 * are the same for all its flows. A datagram rebuilt here from fragments
+			 * stays (its pieces cannot be sent on one by one). */
 			if (pkt.tunnels && !reassembled && c->cfg.redirect) {
 				c->cfg.redirect(c->cfg.redirect_ctx, owner, linktype, frame, caplen,
 				                ts_usec);
@@ -530,6 +629,7 @@ void census_free(struct census *c)
 		return;
 	census_flush(c);
 	flow_table_free(c->flows);
+	graves_free(c->graves);
 	defrag_free(c->defrag);
 	prints_cache_free(c->prints);
 	free(c);

@@ -84,6 +84,10 @@ struct dec {
 	/* What the innermost IP header says its packet spans, header included (0: a jumbogram or
 	 * segmentation offload, no length to hold the bytes against). */
 	size_t ip_len;
+	/* A TCP header with a data offset below 5 words (RFC 9293 3.1): the IP packet decoded,
+	 * its TCP header cannot be. Counted as undecodable even inside a UDP tunnel, where other
+	 * bytes that fail to decode make the datagram plain UDP. */
+	int bad_tcp;
 };
 
 /* What a UDP tunnel header says follows it. */
@@ -170,8 +174,10 @@ static enum tc_decode_status dec_tcp(struct dec *d, struct tc_cursor *c)
 	    !tc_cursor_get_u32(c, &seq) || !tc_cursor_get_u32(c, &ack) ||
 	    !tc_cursor_get_u8(c, &off) || !tc_cursor_get_u8(c, &flags) || !tc_cursor_skip(c, 6))
 		return dec_short(d);
-	if (off >> 4 < 5)
+	if (off >> 4 < 5) {
+		d->bad_tcp = 1;
 		return TC_DEC_MALFORMED;
+	}
 	if (!tc_cursor_skip(c, (size_t)(off >> 4) * 4 - 20))
 		return dec_short(d);
 	pkt->proto = IPP_TCP;
@@ -302,7 +308,7 @@ static enum tc_decode_status dec_udp_tunnel(struct dec *d, struct tc_cursor *c, 
 		s = dec_ipv4(d, &in);
 	else
 		s = dec_ipv6(d, &in);
-	if (s == TC_DEC_MALFORMED) {
+	if (s == TC_DEC_MALFORMED && !d->bad_tcp) {
 		*d = saved;
 		*d->pkt = outer;
 		return TC_DEC_OK;

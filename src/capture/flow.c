@@ -31,9 +31,9 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)
+uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k)
 {
-	uint64_t h = t->seed, w;
+	uint64_t h = seed, w;
 
 	for (int i = 0; i < 16; i += 8) {
 		memcpy(&w, k->a.b + i, 8);
@@ -42,6 +42,11 @@ static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)
 		h = mix64(h ^ w);
 	}
 	return mix64(h ^ ((uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->proto));
+}
+
+static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)
+{
+	return flow_key_hash(t->seed, k);
 }
 
 /* memcmp's order on the 16 address bytes, as two big-endian words (no call per packet). */
@@ -67,7 +72,7 @@ static int addr_eq(const struct tc_addr *x, const struct tc_addr *y)
 }
 
 /* Folds the packet's endpoints so both directions give the same key; returns the direction. */
-static int make_key(const struct tc_packet *pkt, struct flow_key *k)
+int flow_key_make(const struct tc_packet *pkt, struct flow_key *k)
 {
 	int c = addr_cmp(&pkt->src, &pkt->dst);
 	int swap = c > 0 || (c == 0 && pkt->sport > pkt->dport);
@@ -81,7 +86,7 @@ static int make_key(const struct tc_packet *pkt, struct flow_key *k)
 	return swap;
 }
 
-static int key_eq(const struct flow_key *x, const struct flow_key *y)
+int flow_key_eq(const struct flow_key *x, const struct flow_key *y)
 {
 	return x->pa == y->pa && x->pb == y->pb && x->proto == y->proto && addr_eq(&x->a, &y->a) &&
 	       addr_eq(&x->b, &y->b);
@@ -119,9 +124,9 @@ struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *d
 	struct flow_key k;
 	struct flow *f;
 
-	*dir = make_key(pkt, &k);
+	*dir = flow_key_make(pkt, &k);
 	for (f = t->buckets[hash_key(t, &k) & t->mask]; f; f = f->hnext)
-		if (key_eq(&f->key, &k))
+		if (flow_key_eq(&f->key, &k))
 			return f;
 	return NULL;
 }
@@ -184,8 +189,8 @@ struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *di
 	if (!f)
 		return NULL;
 	grow(t);
-	*dir = make_key(pkt, &f->key);
-	tc_handshake_init(&f->hs);
+	*dir = flow_key_make(pkt, &f->key);
+	f->client_dir = -1;
 	b = hash_key(t, &f->key) & t->mask;
 	f->hnext = t->buckets[b];
 	t->buckets[b] = f;
@@ -217,6 +222,26 @@ void flow_unlink(struct flow_table *t, struct flow *f)
 void flow_free(struct flow *f)
 {
 	free(f);
+}
+
+void flow_seq_note(struct flow *f, int dir, const struct tc_packet *pkt)
+{
+	struct flow_seq *q = &f->seq[dir];
+	uint32_t end = pkt->seq + (uint32_t)pkt->payload_len +
+	               ((pkt->tcp_flags & TC_TCP_SYN) ? 1 : 0) +
+	               ((pkt->tcp_flags & TC_TCP_FIN) ? 1 : 0);
+
+	if (!(f->seq_known & (1u << dir))) {
+		q->lo = pkt->seq;
+		q->hi = end;
+		f->seq_known |= (uint8_t)(1u << dir);
+		return;
+	}
+	/* Modulo 2^32: before lo, or past hi, by less than half the space. */
+	if ((int32_t)(pkt->seq - q->lo) < 0)
+		q->lo = pkt->seq;
+	if ((int32_t)(end - q->hi) > 0)
+		q->hi = end;
 }
 
 struct flow *flow_oldest(const struct flow_table *t)

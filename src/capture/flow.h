@@ -24,23 +24,42 @@ enum flow_state {
 	FLOW_DONE,          /* hellos recorded, or not TLS: later packets are only counted */
 };
 
+/* The sequence numbers a direction used: [lo, hi) modulo 2^32 (lo is the SYN's when one was
+ * seen), kept for every packet so a late copy can be told from a new connection (grave.h). */
+struct flow_seq {
+	uint32_t lo, hi;
+};
+
+/* What a flow holds only while its opening is read: from its first byte of payload until
+ * both directions are past their hellos. A SYN flood or a scan (flows that never carry a byte)
+ * costs no more than struct flow. */
+struct flow_open {
+	struct stream st[2];
+	struct tc_handshake hs;
+	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
+	uint32_t label_packets; /* packets shown to nDPI */
+	char label[LABEL_MAX];
+};
+
 struct flow {
 	struct flow_key key;
 	struct flow *hnext;            /* hash chain */
 	struct flow *prev, *next;      /* LRU list, oldest first */
 	uint64_t first_ts, last_ts;    /* microseconds */
 	uint64_t packets[2], bytes[2]; /* per dir (0: a->b) */
-	struct stream st[2];
-	struct tc_handshake hs;
-	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
-	uint32_t label_packets; /* packets shown to nDPI */
-	char label[LABEL_MAX];
-	uint64_t token;       /* writer token once the record is queued, else 0 */
-	uint64_t row_packets; /* packets counted when the record was written */
-	uint8_t state;        /* enum flow_state */
+	struct flow_open *op;          /* NULL before the first payload and after the hellos */
+	uint64_t token;                /* writer token once the record is queued, else 0 */
+	uint64_t row_packets;          /* packets counted when the record was written */
+	struct flow_seq seq[2];
+	uint32_t syn_seq[2]; /* the first SYN's sequence number per direction (syn_seen) */
+	uint8_t state;       /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */
 	uint8_t udp_misses; /* UDP: datagrams that were not DTLS before any that was */
+	uint8_t seq_known;  /* bit d: seq[d] holds a range */
+	uint8_t syn_seen;   /* bit d: direction d's stream is based on a SYN (syn_seq[d]) */
+	uint8_t over;       /* bit d: direction d's opening was longer than the bound */
+	int8_t client_dir;  /* kept from the handshake once the opening is freed; -1 unknown */
 };
 
 struct flow_table;
@@ -57,6 +76,13 @@ void flow_touch(struct flow_table *t, struct flow *f);
 /* Unlinks f from the table; the caller frees what f holds, then calls flow_free. */
 void flow_unlink(struct flow_table *t, struct flow *f);
 void flow_free(struct flow *f);
+
+/* The folded key of pkt and its direction; the key's hash under seed; key equality. */
+int flow_key_make(const struct tc_packet *pkt, struct flow_key *k);
+uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k);
+int flow_key_eq(const struct flow_key *x, const struct flow_key *y);
+/* Widens f's sequence range of direction dir by pkt (TCP). */
+void flow_seq_note(struct flow *f, int dir, const struct tc_packet *pkt);
 
 struct flow *flow_oldest(const struct flow_table *t);
 uint32_t flow_count(const struct flow_table *t);

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,64 @@
 #include <unistd.h>
 
 #include "pcapfile.h"
+#include "tlscensus/sha256.h"
 #include "source.h"
+
+#define IDENTITY_SPAN (1u << 20)
+
+static int hash_span(int fd, off_t at, size_t n, struct tc_sha256 *h)
+{
+	static uint8_t buf[64 * 1024];
+
+	while (n) {
+		ssize_t got = pread(fd, buf, n < sizeof buf ? n : sizeof buf, at);
+		if (got <= 0)
+			return got == 0 ? 0 : -1;
+		tc_sha256_update(h, buf, (size_t)got);
+		at += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+int source_identity(const char *path, struct source_identity *id)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct tc_sha256 h;
+	uint8_t sum[TC_SHA256_LEN], le[8];
+	struct stat st;
+	int fd, rc;
+
+	if (!strcmp(path, "-") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	tc_sha256_init(&h);
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)((uint64_t)st.st_size >> (8 * i));
+	tc_sha256_update(&h, le, sizeof le);
+	off_t tail = st.st_size > 2 * (off_t)IDENTITY_SPAN ? st.st_size - IDENTITY_SPAN
+	                                                   : (off_t)IDENTITY_SPAN;
+	rc = hash_span(fd, 0, IDENTITY_SPAN, &h);
+	if (rc == 0 && tail < st.st_size)
+		rc = hash_span(fd, tail, (size_t)(st.st_size - tail), &h);
+	close(fd);
+	if (rc)
+		return -1;
+	tc_sha256_final(&h, sum);
+	for (int i = 0; i < TC_SHA256_LEN; i++) {
+		id->hash[2 * i] = hex[sum[i] >> 4];
+		id->hash[2 * i + 1] = hex[sum[i] & 15];
+	}
+	id->hash[64] = '\0';
+	id->size = (long long)st.st_size;
+	id->mtime = (long long)st.st_mtime;
+	id->dev = (long long)st.st_dev;
+	id->ino = (long long)st.st_ino;
+	return 0;
+}
 
 double source_now(void)
 {
@@ -180,7 +238,8 @@ static void filters_free(struct filters *fl)
 /* Whether a read should stop before the next frame: a signal, or --count reached. */
 static int read_stops(const struct source_progress *prog)
 {
-	return (prog->stop && *prog->stop) || (prog->max_frames && prog->frames >= prog->max_frames);
+	return (prog->stop && *prog->stop) ||
+	       (prog->max_frames && prog->frames >= prog->max_frames);
 }
 
 static void warn_bad_time(const char *path, uint64_t n)
@@ -295,7 +354,8 @@ static enum source_result read_file(struct census *c, const char *path,
 		rc = pcap_setfilter(p, &bpf);
 		pcap_freecode(&bpf);
 		if (rc != 0) {
-			snprintf(msg, msglen, "%s: cannot apply the filter: %s", path, pcap_geterr(p));
+			snprintf(msg, msglen, "%s: cannot apply the filter: %s", path,
+			         pcap_geterr(p));
 			pcap_close(p);
 			return SOURCE_UNREADABLE;
 		}
@@ -351,13 +411,46 @@ int source_walkable(const char *path)
 	return 1;
 }
 
+/* What a file held that could not be read as traffic, said once per file: each is counted in
+ * the run and skipped, and the rest of the file is read. */
+static void warn_hostile(const char *path, const struct run_stats *a, const struct run_stats *b)
+{
+	uint64_t back = b->time_backwards - a->time_backwards;
+	uint64_t bad = b->undecodable - a->undecodable;
+	uint64_t held = b->fragments_held - a->fragments_held;
+
+	if (back)
+		fprintf(
+		    stderr,
+		    "tlscensus: %s: %llu frames are stamped earlier than a frame before them "
+		    "(up to %.0f s back: a clock stepped back, or captures merged out of order); "
+		    "they were read in file order, and idle timeouts follow the latest time\n",
+		    path, (unsigned long long)back, (double)b->time_back_max / 1e6);
+	if (bad)
+		fprintf(stderr,
+		        "tlscensus: %s: %llu frames could not be decoded (malformed or unsupported "
+		        "headers: a TCP data offset under 5 words, more than 16 IPv6 extension "
+		        "headers, lengths that do not add up); counted (runs.undecodable) and "
+		        "skipped\n",
+		        path, (unsigned long long)bad);
+	if (held && b->reassembled == a->reassembled)
+		fprintf(
+		    stderr,
+		    "tlscensus: %s: %llu IP fragments and not one whole datagram from them (at "
+		    "most 4096 datagrams and 16 MiB wait, 30 s each); counted (runs.fragments)\n",
+		    path, (unsigned long long)held);
+}
+
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen)
 {
 	char *iobuf = malloc(SOURCE_IOBUF); /* out of memory: stdio's own buffer */
+	struct run_stats before = *census_stats(c);
 	enum source_result r = read_file(c, path, prog, msg, msglen, iobuf);
 
 	free(iobuf); /* after pcap_close, which closed the stream that used it */
+	if (r != SOURCE_UNREADABLE)
+		warn_hostile(path, &before, census_stats(c));
 	return r;
 }
 
@@ -395,8 +488,7 @@ int source_is_dir(const char *path)
 	return strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg,
-                    size_t msglen)
+int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char *msg, size_t msglen)
 {
 	struct source_entry *v = NULL;
 	size_t used = 0, cap = 0;
@@ -415,7 +507,8 @@ int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char 
 
 		if (e->d_name[0] == '.')
 			continue; /* hidden, and the partial files some tools write first */
-		if (snprintf(en.path, sizeof en.path, "%s/%s", dir, e->d_name) >= (int)sizeof en.path)
+		if (snprintf(en.path, sizeof en.path, "%s/%s", dir, e->d_name) >=
+		    (int)sizeof en.path)
 			continue;
 		if (stat(en.path, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue;
@@ -435,7 +528,8 @@ int source_list_dir(const char *dir, struct source_entry **out, size_t *n, char 
 			if (!nv) {
 				free(v);
 				closedir(d);
-				snprintf(msg, msglen, "%s: out of memory listing the directory", dir);
+				snprintf(msg, msglen, "%s: out of memory listing the directory",
+				         dir);
 				return -1;
 			}
 			v = nv;

@@ -33,6 +33,16 @@ struct source_progress {
 /* Whether a BPF filter compiles; why says what libpcap found wrong, naming the filter. */
 int source_filter_ok(const char *filter, char *why, size_t whylen);
 
+/* A regular file's identity: size, modification time, device, inode, and a content hash
+ * (SHA-256 in hex of the size as 8 bytes little-endian, the first MiB and the last MiB: cheap
+ * on a GB capture, and rotated captures differ in their first packets). 0, or -1 for standard
+ * input, pipes and files that cannot be opened (the read reports those). */
+struct source_identity {
+	char hash[65];
+	long long size, mtime, dev, ino;
+};
+int source_identity(const char *path, struct source_identity *id);
+
 /* Reads one capture file into the census. On a problem, msg holds one line naming the file. */
 enum source_result source_read_file(struct census *c, const char *path,
                                     struct source_progress *prog, char *msg, size_t msglen);

@@ -495,7 +495,7 @@ static enum tc_conn_status status_of(const char *text)
 /* The row under st to fn: 0 to go on, 1 when fn asked to stop, -1 when out of memory. */
 static int hand_row(struct store_exporter *x, sqlite3_stmt *st, store_export_fn fn, void *ctx)
 {
-	uint16_t groups[TC_MAX_GROUPS], shares[TC_MAX_GROUPS];
+	uint16_t groups[STORE_PAIR_GROUPS], shares[STORE_PAIR_GROUPS];
 	struct store_export_row row = {
 	    .pair =
 	        {
@@ -528,9 +528,9 @@ static int hand_row(struct store_exporter *x, sqlite3_stmt *st, store_export_fn 
 
 	if (!row.pair.client_ip || !row.pair.server_ip)
 		return -1; /* NOT NULL columns: SQLite ran out of memory */
-	row.pair.n_groups = store_parse_groups(col_text(st, X_GROUPS, 1), groups, TC_MAX_GROUPS);
+	row.pair.n_groups = store_parse_groups(col_text(st, X_GROUPS, 1), groups, STORE_PAIR_GROUPS);
 	row.pair.n_key_shares =
-	    store_parse_groups(col_text(st, X_KEY_SHARES, 1), shares, TC_MAX_GROUPS);
+	    store_parse_groups(col_text(st, X_KEY_SHARES, 1), shares, STORE_PAIR_GROUPS);
 	rewind(x->mem);
 	export_row(x->mem, st);
 	if (fflush(x->mem) != 0 || ferror(x->mem))

@@ -27,8 +27,10 @@ int idcache_init(struct idcache *c, size_t max, int with_text)
 	return 0;
 }
 
-static void clear(struct idcache *c)
+void idcache_clear(struct idcache *c)
 {
+	if (!c->cap)
+		return;
 	if (c->texts)
 		for (size_t i = 0; i < c->cap; i++) {
 			free(c->texts[i]);
@@ -41,7 +43,7 @@ static void clear(struct idcache *c)
 void idcache_free(struct idcache *c)
 {
 	if (c->keys && c->texts)
-		clear(c);
+		idcache_clear(c);
 	free(c->keys);
 	free(c->ids);
 	free(c->texts);
@@ -75,7 +77,7 @@ void idcache_put(struct idcache *c, uint64_t key, const void *text, size_t len, 
 	if (copy)
 		memcpy(copy, text, len);
 	if (c->used >= c->max)
-		clear(c);
+		idcache_clear(c);
 	for (i = tc_slot(key, c->cap); c->keys[i]; i = (i + 1) & (c->cap - 1))
 		if (same(c, i, key, text, len)) {
 			free(copy);

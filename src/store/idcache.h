@@ -22,6 +22,8 @@ struct idcache {
  * memory. */
 int idcache_init(struct idcache *c, size_t max, int with_text);
 void idcache_free(struct idcache *c);
+/* Forgets every entry (the rows they name may be gone: a rolled-back transaction). */
+void idcache_clear(struct idcache *c);
 /* The id kept for key (and text, len bytes), or 0. */
 int64_t idcache_get(const struct idcache *c, uint64_t key, const void *text, size_t len);
 /* Keeps key -> id; when full, forgets everything first. Out of memory: not kept. */

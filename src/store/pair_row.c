@@ -109,7 +109,7 @@ int pair_from_row(struct tc_pair *p, const struct pair_cells *cells, void *row,
 			const uint16_t *cv = v;
 
 			*(size_t *)((char *)p + c->count_offset) =
-			    pair_parse_groups(cells->text(row, (int)i), v, TC_MAX_GROUPS);
+			    pair_parse_groups(cells->text(row, (int)i), v, STORE_PAIR_GROUPS);
 			memcpy(at, &cv, sizeof cv);
 			break;
 		}

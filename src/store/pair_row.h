@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlscensus/hello.h"
+#include "read.h" /* STORE_PAIR_GROUPS */
 #include "tlscensus/pair.h"
 
 enum pair_cell {
@@ -47,7 +47,7 @@ extern const size_t pair_key_count, pair_kx_count, pair_column_count;
 
 /* Room for the lists of one pair (PAIR_GROUPS cells), valid while the pair is. */
 struct pair_lists {
-	uint16_t v[2][TC_MAX_GROUPS];
+	uint16_t v[2][STORE_PAIR_GROUPS];
 };
 
 /* How a reader gets at the cells of its current row; col counts from 0 in pair_columns order.

@@ -28,6 +28,10 @@ int store_read_pairs(struct store *s, const struct filter *f, store_pair_fn fn, 
 
 /* A stored JSON array of integers ("[4588,29,23]") into v, at most cap; the count. '' or NULL
  * is none; anything past the bound or not a number ends it. */
+/* Groups a pair carries for the judge at most (a hello may list more; the policy's group rules
+ * look at whether one of a kind is there, and real stacks offer a dozen). */
+#define STORE_PAIR_GROUPS 256
+
 size_t store_parse_groups(const char *text, uint16_t *v, size_t cap);
 
 /*

@@ -178,10 +178,11 @@ static const char schema_v2[] =
     "  alpn           TEXT,            -- JSON array of strings\n"
     "  fallback_scsv  INTEGER,         -- 0/1, RFC 7507\n"
     "  session_ticket INTEGER,         -- 0/1, extension present\n"
-    "  ch_trunc       INTEGER,         -- bit set: a list was longer than we keep\n"
-    "  ja3            TEXT,\n"
-    "  ja3_str        TEXT,\n"
-    "  ja4            TEXT             -- JA4 (FoxIO): 't' TLS over TCP, 'd' DTLS\n"
+    "  ch_trunc       INTEGER,         -- 128: SNI over 255 bytes, cut (other bits: 0.1/0.2\n"
+    "                                  -- cut a list; lists are whole since 0.3)\n"
+    "  ja3            TEXT,            -- NULL (and ja3_str, ja4) for a truncated or\n"
+    "  ja3_str        TEXT,            -- malformed ClientHello: a partial offer is not\n"
+    "  ja4            TEXT             -- the client's fingerprint. JA4: 't' TCP, 'd' DTLS\n"
     ");\n"
     "CREATE TABLE server_hellos (\n"
     "  id                  INTEGER PRIMARY KEY,\n"
@@ -577,9 +578,35 @@ static const char schema_v3[] =
     "ALTER TABLE conn ADD COLUMN quic_version INTEGER;  -- QUIC version of the client's first\n"
     "                                  -- Initial (1 = v1, 0x6b3343cf = v2); NULL: not QUIC\n";
 
+/*
+ * Version 4 (tlscensus 0.3): what a read remembers of the files it read, so reading one again
+ * is skipped (a cron job over a directory of rotated captures), and one whose read was cut by
+ * a full disk or a signal is read again without counting twice what it had committed. And the
+ * late TCP segments a run dropped (copies of released connections, not reopened).
+ */
+static const char schema_v4[] =
+    "CREATE TABLE inputs (\n"
+    "  id        INTEGER PRIMARY KEY,\n"
+    "  run       INTEGER NOT NULL REFERENCES runs(id),  -- the read that read it\n"
+    "  path      TEXT NOT NULL,     -- as given to read\n"
+    "  size      INTEGER,           -- bytes, modification time (unix seconds), device and\n"
+    "  mtime     INTEGER,           -- inode when read: the file's identity\n"
+    "  dev       INTEGER,\n"
+    "  ino       INTEGER,\n"
+    "  hash      TEXT NOT NULL,     -- SHA-256 (hex) of the size (8 bytes, little-endian),\n"
+    "                               -- the first MiB and the last MiB: the content's identity\n"
+    "  status    TEXT NOT NULL,     -- 'reading' until read to its end, then 'read';\n"
+    "                               -- 'redone' once a later read replaced a cut one\n"
+    "  conn_from INTEGER NOT NULL   -- its connections: conn.run_id = run AND conn.id > this\n"
+    ");\n"
+    "CREATE INDEX inputs_hash ON inputs (hash);\n"
+    "ALTER TABLE runs ADD COLUMN late_segments INTEGER;  -- TCP segments of connections\n"
+    "                                  -- already released (late copies), dropped\n";
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
     {3, schema_v3},
+    {4, schema_v4},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -155,6 +155,14 @@ struct store {
 	struct idcache ch_ids, sh_ids, name_ids;
 	int64_t run_id;   /* 0: no run begun */
 	unsigned pending; /* rows in the open transaction */
+	/* Connection rows: in the open transaction, committed, and lost to a transaction that
+	 * could not commit (disk full, I/O error) and was rolled back. */
+	uint64_t conn_pending, conn_committed, conn_lost;
+	int64_t committed_max_id; /* highest conn id known committed (rowids after it may be
+	                           * reused once a transaction is rolled back) */
+	char failure[256];        /* why the last write failed; "" once a commit succeeds */
+	unsigned failures;        /* transactions rolled back */
+	int64_t input_id;         /* inputs row of the file being read */
 	struct timespec last_commit;
 	int bind_failed;
 	struct sbuf text; /* scratch for JSON arrays and wire text */
@@ -177,8 +185,8 @@ static void json_ints(struct sbuf *b, const void *v, size_t n, size_t width)
 	sb_putc(b, ']');
 }
 
-/* RFC 7301 3.1: u8-prefixed names. A name that runs past the kept bytes (TC_MAX_ALPN) is
- * dropped; the hello's trunc flag already says the list was cut. */
+/* RFC 7301 3.1: u8-prefixed names, every one (hello.c keeps the list whole). A name that
+ * would run past the list's end (a hand-built hello) is dropped rather than overrun. */
 static void json_alpn(struct sbuf *b, const uint8_t *list, size_t len)
 {
 	size_t i = 0;
@@ -211,6 +219,36 @@ static double usec_to_unix(uint64_t us)
 static void report(const struct store *s, const char *what)
 {
 	fprintf(stderr, "tlscensus: database '%s': %s: %s\n", s->path, what, sqlite3_errmsg(s->db));
+}
+
+/* Errors after which the open transaction cannot be trusted to commit: SQLite may already
+ * have rolled it back, and retrying the same pages fails the same way. */
+static int write_fault(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_NOMEM ||
+	       rc == SQLITE_CORRUPT || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN;
+}
+
+static void idcaches_reset(struct store *s);
+static int exec(struct store *s, const char *sql);
+
+/*
+ * The open transaction failed for good: roll it back, so what was committed stays as it was
+ * and the next rows start a clean transaction (a later commit may succeed once space is
+ * freed). The rows it held are counted as lost, and the id caches forgotten: they may name
+ * hello and name rows that went with it. Quiet: the writer and the command say it once.
+ */
+static void txn_lost(struct store *s, const char *what)
+{
+	snprintf(s->failure, sizeof s->failure, "%s: %s", what, sqlite3_errmsg(s->db));
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+	s->conn_lost += s->conn_pending;
+	s->conn_pending = 0;
+	s->pending = 0;
+	s->failures++;
+	idcaches_reset(s);
 }
 
 static int exec(struct store *s, const char *sql)
@@ -425,11 +463,23 @@ static int read_version(struct store *s, int *version, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_OK)
 		return 0;
+	int ext = sqlite3_extended_errcode(s->db);
 	if (rc == SQLITE_NOTADB)
 		set_err(err, errlen,
 		        "'%s' is not a SQLite database; give the path of a tlscensus database, or "
 		        "a new file name",
 		        s->path);
+	else if ((ext & 0xff) == SQLITE_CORRUPT)
+		set_err(err, errlen,
+		        "database '%s' is damaged (%s: truncated or overwritten); nothing was "
+		        "written to it. Keep it for recovery (sqlite3 '%s' .recover) and give "
+		        "another --db file",
+		        s->path, sqlite3_errmsg(s->db), s->path);
+	else if ((ext & 0xff) == SQLITE_READONLY || (ext & 0xff) == SQLITE_CANTOPEN)
+		set_err(err, errlen,
+		        "cannot open database '%s': %s; the file and its directory must be "
+		        "writable by this user (SQLite keeps '%s-wal' and '%s-shm' beside it)",
+		        s->path, sqlite3_errmsg(s->db), s->path, s->path);
 	else
 		set_err(err, errlen, "cannot read database '%s': %s", s->path,
 		        sqlite3_errmsg(s->db));
@@ -656,6 +706,13 @@ static int prepare_insert(struct store *s, const char *table, const char *const 
 	"client_ip, server_ip, server_port, sni, version, cipher, ch_max_version, ja3, ja4, "      \
 	"alert_desc, fallback_scsv, retry, parse_status"
 
+static void idcaches_reset(struct store *s)
+{
+	idcache_clear(&s->ch_ids);
+	idcache_clear(&s->sh_ids);
+	idcache_clear(&s->name_ids);
+}
+
 static int prepare_writes(struct store *s, char *err, size_t errlen)
 {
 	static const struct {
@@ -707,8 +764,10 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	                        idcache_init(&s->sh_ids, STORE_SHAPES_CACHED, 0) ||
 	                        idcache_init(&s->name_ids, STORE_NAMES_CACHED, 1)))
 		rc = SQLITE_NOMEM;
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		s->committed_max_id = query_int(s, "SELECT coalesce(max(id), 0) FROM conn");
 		return 0;
+	}
 	set_err(err, errlen, "cannot prepare statements on database '%s': %s", s->path,
 	        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(s->db));
 	return -1;
@@ -907,11 +966,24 @@ int store_flush(struct store *s)
 {
 	if (s->mode != STORE_READ_WRITE || sqlite3_get_autocommit(s->db))
 		return 0;
-	if (exec(s, "COMMIT") != SQLITE_OK) {
-		/* The transaction stays open (busy, disk full): a later flush may still commit. */
+	int rc = exec(s, "COMMIT");
+	if (rc != SQLITE_OK) {
+		/* Busy: the transaction stays open and a later flush may still commit it. A full
+		 * disk or an I/O error: it is rolled back (txn_lost), what was committed stays. */
+		int ext = sqlite3_extended_errcode(s->db);
+		if (write_fault(ext) || sqlite3_get_autocommit(s->db)) {
+			txn_lost(s, "commit failed");
+			return -1;
+		}
 		report(s, "commit failed");
 		return -1;
 	}
+	s->conn_committed += s->conn_pending;
+	s->conn_pending = 0;
+	s->committed_max_id = sqlite3_last_insert_rowid(s->db) > s->committed_max_id
+	                          ? sqlite3_last_insert_rowid(s->db)
+	                          : s->committed_max_id;
+	s->failure[0] = '\0';
 	s->pending = 0;
 	clock_gettime(CLOCK_MONOTONIC, &s->last_commit);
 	return 0;
@@ -1229,19 +1301,37 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 	s->bind_failed = 0;
 	if (bind_refs(s, r)) {
 		sqlite3_clear_bindings(s->insert);
-		report(s, "cannot write a connection's hellos or names");
+		if (write_fault(sqlite3_extended_errcode(s->db))) {
+			s->conn_pending++;
+			txn_lost(s, "cannot write a connection's hellos or names");
+		} else {
+			report(s, "cannot write a connection's hellos or names");
+		}
+		return -1;
+	}
+	/* A write fault inside the hello or name rows may have made SQLite roll the whole
+	 * transaction back: this row must not go in on its own, outside any batch. */
+	if (sqlite3_get_autocommit(s->db)) {
+		sqlite3_clear_bindings(s->insert);
+		s->conn_pending++;
+		txn_lost(s, "the transaction was rolled back");
 		return -1;
 	}
 	bind_record(s, r);
 	id = step_insert(s, s->insert);
 	if (id < 0) {
-		if (s->bind_failed)
+		if (s->bind_failed) {
 			fprintf(stderr, "tlscensus: database '%s': out of memory writing a row\n",
 			        s->path);
-		else
+		} else if (write_fault(sqlite3_extended_errcode(s->db))) {
+			s->conn_pending++; /* this row is lost with the others */
+			txn_lost(s, "cannot write a connection");
+		} else {
 			report(s, "cannot write a connection");
+		}
 		return -1;
 	}
+	s->conn_pending++;
 	if (batch_tick(s))
 		return -1;
 	return id;
@@ -1275,6 +1365,140 @@ int64_t store_prune(struct store *s, double before_unix, int limit)
 	return store_flush(s) ? -1 : n;
 }
 
+int store_input_lookup(struct store *s, const char *hash, struct store_input_seen *seen)
+{
+	sqlite3_stmt *q = NULL;
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT i.id, i.run, i.conn_from, i.status, i.path, "
+	                       "strftime('%Y-%m-%dT%H:%M:%SZ', r.started, 'unixepoch') "
+	                       "FROM inputs i LEFT JOIN runs r ON r.id = i.run WHERE i.hash = ?1 "
+	                       "AND i.status != 'redone' ORDER BY i.id DESC LIMIT 1",
+	                       -1, &q, NULL);
+
+	memset(seen, 0, sizeof *seen);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+	}
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t;
+		seen->id = sqlite3_column_int64(q, 0);
+		seen->run = sqlite3_column_int64(q, 1);
+		seen->conn_from = sqlite3_column_int64(q, 2);
+		if ((t = sqlite3_column_text(q, 3)))
+			snprintf(seen->status, sizeof seen->status, "%s", (const char *)t);
+		if ((t = sqlite3_column_text(q, 4)))
+			snprintf(seen->path, sizeof seen->path, "%s", (const char *)t);
+		if ((t = sqlite3_column_text(q, 5)))
+			snprintf(seen->when, sizeof seen->when, "%s", (const char *)t);
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	report(s, "cannot look up the files read before");
+	return -1;
+}
+
+int64_t store_input_redo(struct store *s, const struct store_input_seen *seen)
+{
+	sqlite3_stmt *d = NULL, *u = NULL;
+	int64_t n = -1;
+
+	if (!writable(s) || store_flush(s) || exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return -1;
+	/* Through the conn table: the inventory is a view over it, so nothing else to undo. */
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM conn WHERE run_id = ?1 AND id > ?2", -1, &d,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(s->db, "UPDATE inputs SET status = 'redone' WHERE id = ?1", -1, &u,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(d, 1, seen->run);
+		sqlite3_bind_int64(d, 2, seen->conn_from);
+		sqlite3_bind_int64(u, 1, seen->id);
+		if (sqlite3_step(d) == SQLITE_DONE) {
+			n = sqlite3_changes(s->db);
+			if (sqlite3_step(u) != SQLITE_DONE)
+				n = -1;
+		}
+	}
+	sqlite3_finalize(d);
+	sqlite3_finalize(u);
+	if (n < 0 || exec(s, "COMMIT") != SQLITE_OK) {
+		report(s, "cannot remove what a cut read had recorded");
+		exec(s, "ROLLBACK");
+		return -1;
+	}
+	s->committed_max_id = query_int(s, "SELECT coalesce(max(id), 0) FROM conn");
+	return n;
+}
+
+int store_input_mark(struct store *s, const struct store_input *in, int done)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (!writable(s) || batch_begin(s))
+		return -1;
+	if (done) {
+		rc = sqlite3_prepare_v2(s->db, "UPDATE inputs SET status = 'read' WHERE id = ?1",
+		                        -1, &q, NULL);
+		if (rc == SQLITE_OK)
+			sqlite3_bind_int64(q, 1, s->input_id);
+	} else {
+		rc = sqlite3_prepare_v2(s->db,
+		                        "INSERT INTO inputs (run, path, size, mtime, dev, ino, "
+		                        "hash, status, conn_from) "
+		                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reading', "
+		                        "(SELECT coalesce(max(id), 0) FROM conn))",
+		                        -1, &q, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, s->run_id);
+			sqlite3_bind_text(q, 2, in->path, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(q, 3, in->size);
+			sqlite3_bind_int64(q, 4, in->mtime);
+			sqlite3_bind_int64(q, 5, in->dev);
+			sqlite3_bind_int64(q, 6, in->ino);
+			sqlite3_bind_text(q, 7, in->hash, -1, SQLITE_STATIC);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		if (write_fault(sqlite3_extended_errcode(s->db)))
+			txn_lost(s, "cannot note the file being read");
+		else
+			report(s, "cannot note the file being read");
+		return -1;
+	}
+	if (!done)
+		s->input_id = sqlite3_last_insert_rowid(s->db);
+	s->pending++;
+	return 0;
+}
+
+uint64_t store_committed(const struct store *s)
+{
+	return s->conn_committed;
+}
+
+uint64_t store_lost(const struct store *s)
+{
+	return s->conn_lost;
+}
+
+const char *store_failure(const struct store *s)
+{
+	return s->failure[0] ? s->failure : NULL;
+}
+
+int64_t store_committed_max_id(const struct store *s)
+{
+	return s->committed_max_id;
+}
+
 int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 {
 	sqlite3_stmt *st = s->touch;
@@ -1294,7 +1518,10 @@ int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		report(s, "cannot update a connection");
+		if (write_fault(sqlite3_extended_errcode(s->db)))
+			txn_lost(s, "cannot update a connection");
+		else
+			report(s, "cannot update a connection");
 		return -1;
 	}
 	if (sqlite3_changes(s->db) != 1) {
@@ -1350,15 +1577,15 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 	    "UPDATE runs SET ended = ?1, packets = ?2, bytes = ?3, not_ip = ?4, "
 	    "undecodable = ?5, tcp_packets = ?6, flows = ?7, flows_evicted = ?8, "
 	    "handshakes = ?9, hello_truncated = ?10, hello_malformed = ?11, "
-	    "kernel_drops = ?12, queue_drops = ?13, fragments = ?14, reassembled = ?15 "
-	    "WHERE id = ?16",
+	    "kernel_drops = ?12, queue_drops = ?13, fragments = ?14, reassembled = ?15, "
+	    "late_segments = ?16 WHERE id = ?17",
 	    -1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		const uint64_t v[] = {st->packets,         st->bytes,        st->not_ip,
 		                      st->undecodable,     st->tcp_packets,  st->flows,
 		                      st->flows_evicted,   st->handshakes,   st->hello_truncated,
 		                      st->hello_malformed, st->kernel_drops, st->queue_drops,
-		                      st->fragments_held,  st->reassembled};
+		                      st->fragments_held,  st->reassembled,  st->late_segments};
 
 		if (ended)
 			sqlite3_bind_double(q, 1, tc_now_unix());
@@ -1366,7 +1593,7 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 			sqlite3_bind_null(q, 1);
 		for (size_t i = 0; i < COUNT_OF(v); i++)
 			sqlite3_bind_int64(q, (int)i + 2, (int64_t)v[i]);
-		sqlite3_bind_int64(q, 16, s->run_id);
+		sqlite3_bind_int64(q, 17, s->run_id);
 		rc = sqlite3_step(q);
 	}
 	sqlite3_finalize(q);

@@ -11,7 +11,7 @@
 
 #include "tlscensus/record.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_BATCH          16384 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
@@ -36,6 +36,37 @@ int64_t store_put(struct store *s, const struct tc_record *r);
 /* A record already written saw later packets: move last_ts and the counters. */
 int store_touch(struct store *s, int64_t id, const struct tc_record *r);
 int store_flush(struct store *s);
+
+/* A capture file as a read remembers it (the inputs table). */
+struct store_input {
+	char path[1024];
+	char hash[65]; /* SHA-256 hex of size, first and last MiB */
+	int64_t size, mtime, dev, ino;
+};
+
+/* What the database remembers of the latest read of a file with this hash. */
+struct store_input_seen {
+	int64_t id, run, conn_from;
+	char status[16]; /* "read", "reading" (cut: disk full, signal, kill), "redone" */
+	char path[1024];
+	char when[32]; /* the run's start, UTC */
+};
+
+/* 1 and *seen filled when a file with hash was read before, 0 when not, -1 on error. */
+int store_input_lookup(struct store *s, const char *hash, struct store_input_seen *seen);
+/* Deletes the connections a cut read of seen committed, so it can be read again whole (in one
+ * transaction; the inputs row becomes 'redone'). The number deleted, or -1. */
+int64_t store_input_redo(struct store *s, const struct store_input_seen *seen);
+/* The current run starts (done = 0) or finishes (done = 1) reading a file. */
+int store_input_mark(struct store *s, const struct store_input *in, int done);
+/* Connection rows committed, and rows lost to transactions that could not commit (disk
+ * full, I/O error: rolled back, so what was committed before stays). store_failure: why the
+ * last write failed, NULL once a commit succeeds again. store_committed_max_id: rows above
+ * it are not committed (their ids may be given again after a rollback). */
+uint64_t store_committed(const struct store *s);
+uint64_t store_lost(const struct store *s);
+const char *store_failure(const struct store *s);
+int64_t store_committed_max_id(const struct store *s);
 /* Deletes up to limit connection rows whose last_ts is before the given time (the inventory
  * keeps their summary) and commits. Returns the rows deleted, or -1. */
 int64_t store_prune(struct store *s, double before_unix, int limit);

@@ -29,7 +29,15 @@
 
 _Static_assert(sizeof(struct run_stats) % sizeof(uint64_t) == 0, "run_stats: counters only");
 
-enum item_kind { ITEM_PUT, ITEM_TOUCH, ITEM_FORGET, ITEM_STATS, ITEM_PRUNE, ITEM_SYNC };
+enum item_kind {
+	ITEM_PUT,
+	ITEM_TOUCH,
+	ITEM_FORGET,
+	ITEM_STATS,
+	ITEM_PRUNE,
+	ITEM_SYNC,
+	ITEM_INPUT, /* a file starts (token 0) or ends (token 1); input is the writer's to free */
+};
 
 struct item {
 	uint8_t kind;
@@ -39,7 +47,8 @@ struct item {
 	struct tc_handshake hs; /* owns ch and sh for ITEM_PUT */
 	char label[64];
 	struct run_stats stats;
-	double before; /* ITEM_PRUNE */
+	double before;             /* ITEM_PRUNE */
+	struct store_input *input; /* ITEM_INPUT */
 };
 
 /* token -> row id, open addressing with tombstones; tokens start at 1. */
@@ -61,6 +70,15 @@ struct writer {
 	struct item *batch;    /* the writer thread's copy of the items it is processing */
 	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
+	/* Write failures (disk full, I/O error): the store rolls the transaction back. With
+	 * stop_flag set (reading files), the first one stops every later write and raises the
+	 * flag, so the reader stops; without (a capture), the writer goes on and retries. */
+	volatile sig_atomic_t *stop_flag;
+	int failed;         /* stop_flag mode: a write failed, nothing more is written */
+	unsigned failures;  /* store rollbacks seen */
+	uint64_t skipped;   /* records not written after the failure (stop_flag mode) */
+	uint64_t committed; /* copies of the store's counters, for the packet thread */
+	uint64_t lost;
 	int stopping;
 	int urgent;   /* a control item is queued: do not nap */
 	int sleeping; /* the writer waits on not_empty (under the lock) */
@@ -160,12 +178,16 @@ static void trash_batch(struct writer *w, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &w->batch[i];
-		void *p[5];
+		void *p[7];
 		size_t k = 0;
 
 		if (it->kind != ITEM_PUT)
 			continue;
 		struct writer_port *port = w->ports[it->port];
+		if (it->hs.ch)
+			p[k++] = it->hs.ch->mem;
+		if (it->hs.sh)
+			p[k++] = it->hs.sh->mem;
 		p[k++] = it->hs.ch;
 		p[k++] = it->hs.sh;
 		if (it->hs.prints) {
@@ -226,10 +248,61 @@ static void count_error(struct writer *w)
 	__atomic_add_fetch(&w->errors, 1, __ATOMIC_RELAXED);
 }
 
+/* Forgets the tokens of rows a rollback took: their ids may be given to new rows. */
+static void map_drop_above(struct rowmap *m, int64_t max_id)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i] && m->keys[i] != TOMBSTONE && m->rows[i] > max_id) {
+			m->keys[i] = TOMBSTONE;
+			m->live--;
+		}
+}
+
+/* After each store call: a new rollback forgets the lost rows' tokens and is said once per
+ * streak (a capture goes on and retries; reading files stops). */
+static void check_failure(struct writer *w)
+{
+	const char *why = store_failure(w->store);
+	uint64_t lost = store_lost(w->store);
+
+	__atomic_store_n(&w->committed, store_committed(w->store), __ATOMIC_RELAXED);
+	if (lost == w->lost && !(why && !w->failures)) {
+		if (!why && w->failures && !w->stop_flag) {
+			fprintf(stderr,
+			        "tlscensus: database '%s': commits work again; %llu records were "
+			        "lost while they failed\n",
+			        store_path(w->store), (unsigned long long)lost);
+			w->failures = 0;
+		}
+		return;
+	}
+	__atomic_store_n(&w->lost, lost, __ATOMIC_RELAXED);
+	map_drop_above(&w->map, store_committed_max_id(w->store));
+	if (w->stop_flag) {
+		w->failed = 1;
+		*w->stop_flag = 1;
+	} else if (!w->failures) {
+		fprintf(
+		    stderr,
+		    "tlscensus: database '%s': %s; capturing goes on, commits are retried "
+		    "every second, and the records they held are counted as lost (%llu so far); "
+		    "free space on its file system\n",
+		    store_path(w->store), why ? why : "write failed", (unsigned long long)lost);
+	}
+	w->failures++;
+}
+
 static void process(struct writer *w, struct item *it)
 {
 	int64_t row;
 
+	if (w->failed) { /* reading files after a failed commit: nothing more is written */
+		if (it->kind == ITEM_PUT)
+			w->skipped++;
+		if (it->kind == ITEM_INPUT)
+			free(it->input);
+		return;
+	}
 	switch (it->kind) {
 	case ITEM_PUT:
 		it->rec.hs = &it->hs;
@@ -271,6 +344,11 @@ static void process(struct writer *w, struct item *it)
 		if (store_flush(w->store))
 			count_error(w);
 		break;
+	case ITEM_INPUT:
+		if (store_input_mark(w->store, it->input, (int)it->token))
+			count_error(w);
+		free(it->input);
+		break;
 	}
 }
 
@@ -307,10 +385,11 @@ static void *writer_main(void *arg)
 			napped = pthread_cond_timedwait(&w->not_empty, &w->lock, &until) != 0;
 			w->sleeping = 0;
 			/* Idle: what was written must not wait for the next record. */
-			if (!w->count && mono() - last_commit >= 1.0) {
+			if (!w->count && mono() - last_commit >= 1.0 && !w->failed) {
 				pthread_mutex_unlock(&w->lock);
 				if (store_flush(w->store))
 					count_error(w);
+				check_failure(w);
 				last_commit = mono();
 				pthread_mutex_lock(&w->lock);
 			}
@@ -340,13 +419,15 @@ static void *writer_main(void *arg)
 		int synced = 0;
 		for (size_t i = 0; i < n; i++) {
 			process(w, &w->batch[i]);
+			check_failure(w); /* a failure stops a read before the next item */
 			synced |= w->batch[i].kind == ITEM_SYNC;
 		}
-		if (mono() - last_commit >= 1.0) {
+		if (mono() - last_commit >= 1.0 && !w->failed) {
 			if (store_flush(w->store))
 				count_error(w);
 			last_commit = mono();
 		}
+		check_failure(w);
 
 		pthread_mutex_lock(&w->lock);
 		trash_batch(w, n);
@@ -355,8 +436,9 @@ static void *writer_main(void *arg)
 			pthread_cond_broadcast(&w->synced);
 	}
 	pthread_mutex_unlock(&w->lock);
-	if (store_flush(w->store))
+	if (!w->failed && store_flush(w->store))
 		count_error(w);
+	check_failure(w);
 	if (w->on_record)
 		w->on_record(w->on_record_ctx, w->store, -1);
 	return NULL;
@@ -545,8 +627,7 @@ static void fill_touch(struct item *it, uint64_t token, const struct tc_record *
 	it->rec.app_label = NULL;
 }
 
-int writer_port_touch(struct writer_port *p, uint64_t token, const struct tc_record *r,
-                      int changed)
+int writer_port_touch(struct writer_port *p, uint64_t token, const struct tc_record *r, int changed)
 {
 	struct writer *w = p->w;
 
@@ -581,6 +662,27 @@ int writer_port_run_stats(struct writer_port *p, const struct run_stats *st)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return it ? 0 : -1;
+}
+
+int writer_input(struct writer *w, const struct store_input *in, int done)
+{
+	struct writer_port *p = w->ports[0];
+	struct store_input *copy = malloc(sizeof *copy);
+
+	if (!copy)
+		return -1;
+	*copy = *in;
+	/* port 0's records staged before this call go first; other workers hand theirs over
+	 * before a file's mark (main.c, read_step) */
+	stage_flush(p);
+	pthread_mutex_lock(&w->lock);
+	struct item *it = reserve(w, 0);
+	it->kind = ITEM_INPUT;
+	it->token = (uint64_t)done;
+	it->input = copy;
+	commit_slot(w, p);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
 }
 
 int writer_port_prune(struct writer_port *p, double before_unix)
@@ -657,6 +759,29 @@ uint64_t writer_dropped(struct writer *w)
 	return n;
 }
 
+void writer_stop_on_failure(struct writer *w, volatile sig_atomic_t *flag)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop_flag = flag;
+	pthread_mutex_unlock(&w->lock);
+}
+
+int writer_failed(struct writer *w)
+{
+	return __atomic_load_n(&w->failed, __ATOMIC_RELAXED);
+}
+
+uint64_t writer_committed(struct writer *w)
+{
+	return __atomic_load_n(&w->committed, __ATOMIC_RELAXED);
+}
+
+uint64_t writer_lost(struct writer *w)
+{
+	return __atomic_load_n(&w->lost, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&w->skipped, __ATOMIC_RELAXED);
+}
+
 uint64_t writer_errors(struct writer *w)
 {
 	return __atomic_load_n(&w->errors, __ATOMIC_RELAXED);
@@ -716,7 +841,9 @@ static void sink_sync(void *ctx)
 
 static uint64_t sink_dropped(void *ctx)
 {
-	return writer_dropped(((struct writer_port *)ctx)->w);
+	struct writer_port *p = ctx;
+
+	return writer_dropped(p->w) + writer_lost(p->w);
 }
 
 static const struct tc_sink_ops port_sink_ops = {

@@ -7,6 +7,7 @@
 #ifndef TLSCENSUS_WRITER_H
 #define TLSCENSUS_WRITER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -69,6 +70,10 @@ int writer_run_stats(struct writer *w, const struct run_stats *st);
  * inventory keeps their summary). */
 int writer_prune(struct writer *w, double before_unix);
 
+/* The run starts (done 0) or has finished (done 1) reading this file (store_input_mark), in
+ * order with the records around it. */
+int writer_input(struct writer *w, const struct store_input *in, int done);
+
 /* Blocks until everything queued so far is committed. */
 void writer_sync(struct writer *w);
 
@@ -79,6 +84,14 @@ void writer_set_mode(struct writer *w, enum writer_mode mode);
 
 /* Records dropped because the queue was full. */
 uint64_t writer_dropped(struct writer *w);
+/* Reading files: the first write that fails (disk full, I/O error) stops every later write and
+ * sets *flag, so the reader stops too. Without it (a capture) the writer goes on, retrying. */
+void writer_stop_on_failure(struct writer *w, volatile sig_atomic_t *flag);
+int writer_failed(struct writer *w);
+/* Connection records committed, and lost to writes that failed (rolled back, or not written
+ * after the failure that stopped a read). */
+uint64_t writer_committed(struct writer *w);
+uint64_t writer_lost(struct writer *w);
 /* Database errors met by the writer thread (each also reported on stderr). */
 uint64_t writer_errors(struct writer *w);
 

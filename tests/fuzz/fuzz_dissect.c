@@ -3,9 +3,9 @@
  * two directions of one connection, fed in uneven chunks to tc_dissector_tls as a TLS stream
  * would be, or (second byte's top bit) cut into datagrams for tc_dissector_udp, then ended. The
  * sanitizers catch any over-read; the fuzzer catches crashes and hangs. The datagrams reach
- * DTLS and QUIC alike (udp.c tells them apart). Build (all dissector sources): clang -g -O1
- * -fsanitize=fuzzer,address,undefined -Iinclude dissectors/DISSECTORS.c
- * tests/fuzz/fuzz_dissect.c -lcrypto -o fuzz_dissect, or meson -Dfuzz=true
+ * DTLS and QUIC alike (udp.c tells them apart). The hellos' parsers
+ * run again on their own over the input, and the fingerprints over what they found.
+ * Build: CC=clang meson setup build-fuzz -Dfuzz=true (scripts/fuzz.sh).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char str[TC_JA3_STR_MAX];
 	struct tc_handshake hs;
-	char hex[33], ja4[TC_JA4_LEN];
+	struct tc_prints p;
+	char ja4[TC_JA4_LEN];
 
 	if (size < 2)
 		return 0;
@@ -68,12 +68,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		feed(&hs, TC_DIR_A, data, split, step);
 		feed(&hs, TC_DIR_B, data + split, size - split, step * 7);
 	}
+	/* Fingerprints over whole lists, into buffers sized by the hello (as the census does). */
+	if (tc_prints_compute(hs.ch, hs.sh, &p) == 0)
+		tc_prints_free(&p);
 	if (hs.ch) {
-		tc_ja3(hs.ch, str, sizeof(str), hex);
-		tc_ja4(hs.ch, hs.ch->quic ? TC_JA4_QUIC : dtls ? TC_JA4_DTLS : TC_JA4_TCP, ja4);
+		size_t cap = tc_ja4_raw_size(hs.ch);
+		char *raw = malloc(cap);
+		if (raw)
+			tc_ja4_raw(hs.ch, hs.ch->quic ? TC_JA4_QUIC : dtls ? TC_JA4_DTLS : TC_JA4_TCP,
+			           raw, cap, ja4);
+		free(raw);
 	}
-	if (hs.sh)
-		tc_ja3s(hs.sh, str, sizeof(str), hex);
 	tc_handshake_free(&hs);
 	return 0;
 }

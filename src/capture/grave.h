@@ -1,0 +1,29 @@
+/*
+ * grave.h: TCP connections recently released, remembered by 5-tuple and sequence space.
+ * A span port delivers late copies of a connection's segments after its FIN or RST (loss,
+ * reordering, duplication on the path): they belong to the connection already recorded and
+ * must not open a second one. A SYN outside the old sequence space is a reused port, a new
+ * connection. Bounded in count and in capture time; nothing here grows without bound.
+ */
+#ifndef TLSCENSUS_GRAVE_H
+#define TLSCENSUS_GRAVE_H
+
+#include <stdint.h>
+
+#include "flow.h"
+
+#define GRAVE_MAX 65536 /* connections remembered at most (about 80 bytes each) */
+
+struct graves;
+
+struct graves *graves_new(uint32_t max, uint64_t keep_usec);
+void graves_free(struct graves *g);
+
+/* Remembers a released flow (f's key and sequence spaces) at capture time now. */
+void graves_add(struct graves *g, const struct flow *f, uint64_t now);
+
+/* Whether pkt, which has no flow, is a late segment of a remembered connection (1: drop
+ * it). A SYN outside the old sequence space forgets the grave (0: a new connection). */
+int graves_hit(struct graves *g, const struct tc_packet *pkt, uint64_t now);
+
+#endif
