@@ -62,15 +62,6 @@ static int addr_cmp(const struct tc_addr *x, const struct tc_addr *y)
 	return 0;
 }
 
-static int addr_eq(const struct tc_addr *x, const struct tc_addr *y)
-{
-	uint64_t a[2], b[2];
-
-	memcpy(a, x->b, 16);
-	memcpy(b, y->b, 16);
-	return a[0] == b[0] && a[1] == b[1];
-}
-
 /* Folds the packet's endpoints so both directions give the same key; returns the direction. */
 int flow_key_make(const struct tc_packet *pkt, struct flow_key *k)
 {
@@ -86,11 +77,6 @@ int flow_key_make(const struct tc_packet *pkt, struct flow_key *k)
 	return swap;
 }
 
-int flow_key_eq(const struct flow_key *x, const struct flow_key *y)
-{
-	return x->pa == y->pa && x->pb == y->pb && x->proto == y->proto && addr_eq(&x->a, &y->a) &&
-	       addr_eq(&x->b, &y->b);
-}
 
 struct flow_table *flow_table_new(uint32_t max_flows)
 {

@@ -7,6 +7,7 @@
 #define TLSCENSUS_FLOW_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "label.h"
 #include "stream.h"
@@ -80,7 +81,21 @@ void flow_free(struct flow *f);
 /* The folded key of pkt and its direction; the key's hash under seed; key equality. */
 int flow_key_make(const struct tc_packet *pkt, struct flow_key *k);
 uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k);
-int flow_key_eq(const struct flow_key *x, const struct flow_key *y);
+/* Inline: it runs on every packet's lookup (as a call it was 6 % of a bench-flows read). */
+static inline int flow_addr_eq(const struct tc_addr *x, const struct tc_addr *y)
+{
+	uint64_t a[2], b[2];
+
+	memcpy(a, x->b, 16);
+	memcpy(b, y->b, 16);
+	return a[0] == b[0] && a[1] == b[1];
+}
+
+static inline int flow_key_eq(const struct flow_key *x, const struct flow_key *y)
+{
+	return x->pa == y->pa && x->pb == y->pb && x->proto == y->proto &&
+	       flow_addr_eq(&x->a, &y->a) && flow_addr_eq(&x->b, &y->b);
+}
 /* Widens f's sequence range of direction dir by pkt (TCP). */
 void flow_seq_note(struct flow *f, int dir, const struct tc_packet *pkt);
 
