@@ -459,20 +459,6 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	return 0;
 }
 
-/* Adds every counter of b to a (run_stats holds counters only). */
-static void stats_add(struct run_stats *a, const struct run_stats *b)
-{
-	uint64_t *x = (uint64_t *)a;
-	const uint64_t *y = (const uint64_t *)b;
-
-	uint64_t back_max =
-	    a->time_back_max > b->time_back_max ? a->time_back_max : b->time_back_max;
-
-	for (size_t i = 0; i < sizeof *a / sizeof *x; i++)
-		x[i] += y[i];
-	a->time_back_max = back_max; /* the one that is a largest, not a count */
-}
-
 /* What a run left in the database, for the command's last words. */
 struct pipeline_end {
 	uint64_t committed; /* connection records committed */
@@ -490,7 +476,7 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 	memset(stats, 0, sizeof *stats);
 	for (unsigned i = 0; i < pl->workers; i++) {
 		census_flush(pl->census[i]);
-		stats_add(stats, census_stats(pl->census[i]));
+		run_stats_add(stats, census_stats(pl->census[i]));
 	}
 	for (unsigned i = 0; i < pl->workers; i++) {
 		census_free(pl->census[i]);
@@ -2073,12 +2059,18 @@ static int open_judged(const char *db, const struct fleet_opts *f, const char *p
 static int cmd_legacy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"db", required_argument, NULL, 'd'},     {"format", required_argument, NULL, 'f'},
-	    {"policy", required_argument, NULL, 'P'}, LEGACY_FILTER_OPTIONS,
-	    {"wide", no_argument, NULL, 'W'},         {"columns", required_argument, NULL, 'K'},
-	    {"limit", required_argument, NULL, 'l'},  {"fail-on-legacy", no_argument, NULL, 'F'},
-	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE}, FLEET_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"policy", required_argument, NULL, 'P'},
+	    LEGACY_FILTER_OPTIONS,
+	    {"wide", no_argument, NULL, 'W'},
+	    {"columns", required_argument, NULL, 'K'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"fail-on-legacy", no_argument, NULL, 'F'},
+	    {"clickhouse", required_argument, NULL, OPT_CLICKHOUSE},
+	    FLEET_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct fleet_opts fleet = {0};
 	struct query_source src;

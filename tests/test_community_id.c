@@ -1,6 +1,5 @@
 /*
- * test_community_id.c: SHA-1 against FIPS 180-4's examples (and the long message of FIPS
- * 180-2's appendix), and Community ID v1 against the values the spec publishes in its baseline
+ * test_community_id.c: Community ID v1 against the values the spec publishes in its baseline
  * (community-id-spec/baseline: TCP and UDP over IPv4, TCP over IPv6, seeds 0 and 1, both
  * directions). Standalone: exits non-zero with the failures on stderr.
  */
@@ -8,48 +7,8 @@
 #include <string.h>
 
 #include "community_id.h"
-#include "sha1.h"
 
 static int failures;
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", p[i]);
-}
-
-static void sha1_is(const char *what, const void *data, size_t len, size_t chunk, const char *want)
-{
-	struct tc_sha1 s;
-	uint8_t d[TC_SHA1_LEN];
-	char got[2 * TC_SHA1_LEN + 1];
-
-	tc_sha1_init(&s);
-	for (size_t off = 0; off < len; off += chunk)
-		tc_sha1_update(&s, (const uint8_t *)data + off,
-		               len - off < chunk ? len - off : chunk);
-	tc_sha1_final(&s, d);
-	hex(d, TC_SHA1_LEN, got);
-	if (strcmp(got, want)) {
-		fprintf(stderr, "sha1 %s (chunks of %zu): %s, want %s\n", what, chunk, got, want);
-		failures++;
-	}
-}
-
-static void test_sha1(void)
-{
-	static char million[1000000];
-	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-
-	sha1_is("empty", "", 0, 1, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-	sha1_is("abc", "abc", 3, 1, "a9993e364706816aba3e25717850c26c9cd0d89d");
-	for (size_t chunk = 1; chunk <= 64; chunk *= 4)
-		sha1_is("two blocks", two, strlen(two), chunk,
-		        "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
-	memset(million, 'a', sizeof million);
-	sha1_is("a million a", million, sizeof million, 4096,
-	        "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
-}
 
 static void id_is(const char *a, unsigned pa, const char *b, unsigned pb, unsigned proto,
                   unsigned seed, const char *want)
@@ -93,7 +52,6 @@ static void test_community_id(void)
 
 int main(void)
 {
-	test_sha1();
 	test_community_id();
 	printf("community_id: %s\n", failures ? "FAILED" : "ok");
 	return failures != 0;

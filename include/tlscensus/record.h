@@ -36,6 +36,7 @@ struct tc_record {
 
 const char *tc_conn_status_name(enum tc_conn_status s);
 
+
 /* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
 struct run_stats {
 	uint64_t packets;        /* frames handed to decode */
@@ -56,5 +57,9 @@ struct run_stats {
 	uint64_t kernel_drops; /* live capture: pcap_stats ps_drop + ps_ifdrop */
 	uint64_t queue_drops;  /* live capture: records lost to a full writer queue */
 };
+
+/* Adds b's counters to a: several packet threads' runs make one (time_back_max, the largest
+ * step back, is kept as the larger, not summed). */
+void run_stats_add(struct run_stats *a, const struct run_stats *b);
 
 #endif

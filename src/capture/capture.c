@@ -396,6 +396,24 @@ static void publish(struct worker *w)
 	pthread_mutex_unlock(&w->inbox.lock);
 }
 
+/* One worker's counters: as it last published them (it is running: its census is its own
+ * thread's), or read from its census (it has stopped). */
+static void worker_counters(struct worker *w, int published, struct run_stats *st,
+                            struct pcap_stat *ps, uint32_t *flows)
+{
+	if (published) {
+		pthread_mutex_lock(&w->inbox.lock);
+		*st = w->snap;
+		*ps = w->snap_ps;
+		*flows = w->snap_flows;
+		pthread_mutex_unlock(&w->inbox.lock);
+	} else {
+		worker_drops(w, ps);
+		*st = *census_stats(w->census);
+		*flows = census_flows(w->census);
+	}
+}
+
 /* published: read the workers' published counters (they are running), else their own. */
 static void print_report(struct capture *cap, int published)
 {
@@ -407,17 +425,7 @@ static void print_report(struct capture *cap, int published)
 	for (unsigned i = 0; i < cap->n; i++) {
 		struct worker *w = &cap->w[i];
 
-		if (published) {
-			pthread_mutex_lock(&w->inbox.lock);
-			st = w->snap;
-			ps = w->snap_ps;
-			f = w->snap_flows;
-			pthread_mutex_unlock(&w->inbox.lock);
-		} else {
-			worker_drops(w, &ps);
-			st = *census_stats(w->census);
-			f = census_flows(w->census);
-		}
+		worker_counters(w, published, &st, &ps, &f);
 		if (cap->n > 1) {
 			snprintf(who, sizeof who, "%s worker %u", cap->cfg.iface, i);
 			report_line(who, &ps, &st, f);
@@ -426,10 +434,7 @@ static void print_report(struct capture *cap, int published)
 		total.ps_drop += ps.ps_drop;
 		total.ps_ifdrop += ps.ps_ifdrop;
 		flows += f;
-		const uint64_t *a = (const uint64_t *)&st;
-		uint64_t *t = (uint64_t *)&sum;
-		for (size_t j = 0; j < sizeof sum / sizeof *t; j++)
-			t[j] += a[j];
+		run_stats_add(&sum, &st);
 	}
 	snprintf(who, sizeof who, "%s%s", cap->cfg.iface, cap->n > 1 ? " (all workers)" : "");
 	report_line(who, &total, &sum, flows);
@@ -462,17 +467,7 @@ static void write_metrics(struct capture *cap, int published)
 		struct worker *w = &cap->w[i];
 		uint32_t f;
 
-		if (published) {
-			pthread_mutex_lock(&w->inbox.lock);
-			st = w->snap;
-			ps = w->snap_ps;
-			f = w->snap_flows;
-			pthread_mutex_unlock(&w->inbox.lock);
-		} else {
-			worker_drops(w, &ps);
-			st = *census_stats(w->census);
-			f = census_flows(w->census);
-		}
+		worker_counters(w, published, &st, &ps, &f);
 		m.received += ps.ps_recv;
 		m.kernel_drops += ps.ps_drop;
 		m.interface_drops += ps.ps_ifdrop;

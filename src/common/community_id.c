@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "community_id.h"
-#include "sha1.h"
+#include <openssl/evp.h>
 
 static void base64(const uint8_t *p, size_t n, char *out)
 {
@@ -44,8 +44,9 @@ int community_id(const char *addr_a, uint16_t port_a, const char *addr_b, uint16
 {
 	uint8_t a[16], b[16], head[2] = {(uint8_t)(seed >> 8), (uint8_t)seed}, mid[2] = {proto, 0};
 	size_t na = addr_bytes(addr_a, a), nb = addr_bytes(addr_b, b);
-	struct tc_sha1 s;
-	uint8_t digest[TC_SHA1_LEN];
+	uint8_t msg[2 + 16 + 16 + 2 + 4], digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	size_t n = 0;
 
 	out[0] = '\0';
 	if (!na || na != nb)
@@ -56,14 +57,16 @@ int community_id(const char *addr_a, uint16_t port_a, const char *addr_b, uint16
 	uint16_t p1 = swap ? port_b : port_a, p2 = swap ? port_a : port_b;
 	uint8_t ports[4] = {(uint8_t)(p1 >> 8), (uint8_t)p1, (uint8_t)(p2 >> 8), (uint8_t)p2};
 
-	tc_sha1_init(&s);
-	tc_sha1_update(&s, head, 2);
-	tc_sha1_update(&s, first, na);
-	tc_sha1_update(&s, second, na);
-	tc_sha1_update(&s, mid, 2);
-	tc_sha1_update(&s, ports, 4);
-	tc_sha1_final(&s, digest);
+	/* the spec's hashed message: seed, both addresses and ports in order, proto, a pad byte */
+	memcpy(msg + n, head, 2), n += 2;
+	memcpy(msg + n, first, na), n += na;
+	memcpy(msg + n, second, na), n += na;
+	memcpy(msg + n, mid, 2), n += 2;
+	memcpy(msg + n, ports, 4), n += 4;
+	/* OpenSSL's SHA-1 (libcrypto is linked for QUIC already) */
+	if (!EVP_Digest(msg, n, digest, &dlen, EVP_sha1(), NULL) || dlen != 20)
+		return -1;
 	memcpy(out, "1:", 2);
-	base64(digest, TC_SHA1_LEN, out + 2);
+	base64(digest, dlen, out + 2);
 	return 0;
 }

@@ -27,8 +27,6 @@
 #define WRITER_STAGE  32
 #define WRITER_NAP_MS 20
 
-_Static_assert(sizeof(struct run_stats) % sizeof(uint64_t) == 0, "run_stats: counters only");
-
 enum item_kind {
 	ITEM_PUT,
 	ITEM_TOUCH,
@@ -231,18 +229,6 @@ static uint64_t map_key(const struct item *it)
 	return it->token << 8 | it->port;
 }
 
-/* A run's counters are the sum of its ports' (each packet thread counts its own). */
-static void sum_stats(struct run_stats *sum, const struct run_stats *all, unsigned n)
-{
-	memset(sum, 0, sizeof *sum);
-	for (unsigned i = 0; i < n; i++) {
-		const uint64_t *a = (const uint64_t *)&all[i];
-		uint64_t *t = (uint64_t *)sum;
-		for (size_t j = 0; j < sizeof *sum / sizeof(uint64_t); j++)
-			t[j] += a[j];
-	}
-}
-
 static void count_error(struct writer *w)
 {
 	__atomic_add_fetch(&w->errors, 1, __ATOMIC_RELAXED);
@@ -328,7 +314,10 @@ static void process(struct writer *w, struct item *it)
 		struct run_stats sum;
 
 		w->port_stats[it->port] = it->stats;
-		sum_stats(&sum, w->port_stats, w->nports);
+		/* a run's counters are the sum of its ports' (each packet thread counts its own) */
+		memset(&sum, 0, sizeof sum);
+		for (unsigned i = 0; i < w->nports; i++)
+			run_stats_add(&sum, &w->port_stats[i]);
 		if (store_run_update(w->store, &sum))
 			count_error(w);
 		break;
