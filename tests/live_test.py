@@ -878,12 +878,17 @@ def test_workers_tunnel(tc, tmp, samples):
     offline = sorted(map(record_key, export(tc, off)))
     check(len(offline) == conns, "workers: a read records %d of %d" % (len(offline), conns))
     db = os.path.join(tmp, "vxlan-live.db")
-    cap = Capture(tc, tmp, "workers", db, ["-f", "not arp", "--workers", "2"])
+    cap = Capture(tc, tmp, "workers", db, ["-f", "not arp", "--workers", "2",
+                                           "--stats-every", "1"])
     if not cap.ready:
         return
     r = run(ns(NS_CLI, ["tcpreplay", "--pps", "4000", "-i", DEV_CLI, pcap]), timeout=120)
     check(r.returncode == 0, "workers: tcpreplay: %s" % (r.stderr or r.stdout)[-300:])
-    time.sleep(1.5)
+    time.sleep(2.5)
+    # while it runs, each worker's counters are in run_workers (--stats-every 1)
+    running = query(db, "select worker, packets from run_workers order by worker")
+    check([w[0] for w in running] == [0, 1] and all(w[1] > 0 for w in running),
+          "workers: run_workers while capturing: %r" % running)
     rc = cap.stop()
     check(rc == 0, "workers: capture exit %s: %s" % (rc, cap.output()[-500:]))
     live = sorted(map(record_key, export(tc, db)))
@@ -896,6 +901,12 @@ def test_workers_tunnel(tc, tmp, samples):
     check(passed is not None and passed > 0,
           "workers: no tunnelled frame went to its inner flow's worker (%s)" % passed)
     check(len(lines) == 2, "workers: a statistics line per worker: %r" % lines)
+    per = query(db, "select worker, packets, handshakes, kernel_drops, queue_drops "
+                    "from run_workers order by worker")
+    total = query(db, "select packets, handshakes, kernel_drops, queue_drops from runs")[0]
+    check([w[0] for w in per] == [0, 1] and
+          all(sum(w[i + 1] for w in per) == (total[i] or 0) for i in range(4)),
+          "workers: run_workers sum to the run's counters: %r vs %r" % (per, total))
     if kdrops == 0:
         check(live == offline, "workers: records differ from a read of the same file (%d vs %d)"
               % (len(live), len(offline)))

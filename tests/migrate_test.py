@@ -197,7 +197,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
-CURRENT = 4  # the schema version this build writes
+CURRENT = 5  # the schema version this build writes
 
 
 def main():

@@ -38,6 +38,19 @@ def read(tc, db, files, workers, stdin=None):
     with sqlite3.connect(db) as c:
         runs = c.execute("SELECT %s FROM runs ORDER BY id DESC LIMIT 1" % ", ".join(COUNTERS))
         counters = dict(zip(COUNTERS, runs.fetchone()))
+        per = c.execute("SELECT worker, packets, flows, handshakes FROM run_workers WHERE "
+                        "run_id = (SELECT max(id) FROM runs) ORDER BY worker").fetchall()
+    # run_workers: a row per worker when there are several, summing to the run's total
+    if workers == 1 or stdin:
+        check(per == [], "read --workers 1: no run_workers rows: %r" % per)
+    else:
+        check([w[0] for w in per] == list(range(workers)),
+              "read --workers %d: a run_workers row per worker: %r" % (workers, per))
+        for i, key in ((1, "packets"), (2, "flows"), (3, "handshakes")):
+            check(sum(w[i] for w in per) == counters[key],
+                  "run_workers' %s sum to the run's %d: %r" % (key, counters[key], per))
+        if counters["handshakes"] >= 20:
+            check(all(w[3] > 0 for w in per), "every worker recorded some: %r" % per)
     return sorted(e.stdout.splitlines()), counters, r.stderr
 
 

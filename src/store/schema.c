@@ -603,10 +603,33 @@ static const char schema_v4[] =
     "ALTER TABLE runs ADD COLUMN late_segments INTEGER;  -- TCP segments of connections\n"
     "                                  -- already released (late copies), dropped\n";
 
+/*
+ * Version 5 (tlscensus 0.3): the counters of each packet thread of a run that had more than
+ * one (capture --workers N, read --workers N), beside the run's total in runs. Written with
+ * the runs row (every --stats-every seconds, and at the end), so a killed capture keeps them.
+ */
+static const char schema_v5[] =
+    "CREATE TABLE run_workers (\n"
+    "  run_id        INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  worker        INTEGER NOT NULL,  -- 0 .. N-1\n"
+    "  packets       INTEGER,  -- frames this worker decoded (read: worker 0 counts the\n"
+    "                          -- frames of the file, the others only their flows' packets)\n"
+    "  bytes         INTEGER,\n"
+    "  tcp_packets   INTEGER,\n"
+    "  flows         INTEGER,  -- flows this worker created\n"
+    "  flows_evicted INTEGER,\n"
+    "  handshakes    INTEGER,  -- records this worker handed to the writer\n"
+    "  kernel_drops  INTEGER,  -- capture: dropped by the kernel on this worker's socket\n"
+    "  queue_drops   INTEGER,  -- capture: records lost to a full queue, tunnelled frames\n"
+    "                          -- lost to a full inbox\n"
+    "  PRIMARY KEY (run_id, worker)\n"
+    ") WITHOUT ROWID;\n";
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1},
     {2, schema_v2},
     {3, schema_v3},
     {4, schema_v4},
+    {5, schema_v5},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -1611,6 +1611,39 @@ int store_run_update(struct store *s, const struct run_stats *st)
 	return run_write(s, st, 0);
 }
 
+int store_run_worker(struct store *s, unsigned worker, const struct run_stats *st)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	if (!s->run_id)
+		return 0;
+	if (!writable(s) || batch_begin(s))
+		return -1;
+	rc = sqlite3_prepare_v2(s->db,
+	                        "INSERT OR REPLACE INTO run_workers (run_id, worker, packets, bytes, "
+	                        "tcp_packets, flows, flows_evicted, handshakes, kernel_drops, "
+	                        "queue_drops) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	                        -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		const uint64_t v[] = {st->packets,       st->bytes,      st->tcp_packets,
+		                      st->flows,         st->flows_evicted, st->handshakes,
+		                      st->kernel_drops,  st->queue_drops};
+
+		sqlite3_bind_int64(q, 1, s->run_id);
+		sqlite3_bind_int64(q, 2, worker);
+		for (size_t i = 0; i < COUNT_OF(v); i++)
+			sqlite3_bind_int64(q, (int)i + 3, (int64_t)v[i]);
+		rc = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		report(s, "cannot record a worker's counters");
+		return -1;
+	}
+	return 0;
+}
+
 int store_run_end(struct store *s, const struct run_stats *st)
 {
 	if (!writable(s) || store_flush(s))

@@ -11,7 +11,7 @@
 
 #include "tlscensus/record.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BATCH          16384 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
@@ -29,6 +29,9 @@ int store_run_end(struct store *s, const struct run_stats *st);
 /* Refreshes the current run's counters inside the open batch (a live capture does this every
  * minute, so a killed capture still leaves its coverage figures). */
 int store_run_update(struct store *s, const struct run_stats *st);
+/* The counters of packet thread `worker` of the current run (run_workers), inside the open
+ * batch; store_run_end commits them with the run's total. */
+int store_run_worker(struct store *s, unsigned worker, const struct run_stats *st);
 
 /* Queues one record; commits every STORE_BATCH rows and at store_flush/run_end/close.
  * Returns the new row id, or -1 (message on stderr, naming the database). */

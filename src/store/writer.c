@@ -320,6 +320,10 @@ static void process(struct writer *w, struct item *it)
 			run_stats_add(&sum, &w->port_stats[i]);
 		if (store_run_update(w->store, &sum))
 			count_error(w);
+		/* and each packet thread's, when there are several */
+		for (unsigned i = 0; w->nports > 1 && i < w->nports; i++)
+			if (store_run_worker(w->store, i, &w->port_stats[i]))
+				count_error(w);
 		break;
 	}
 	case ITEM_PRUNE:
