@@ -13,6 +13,11 @@
 #include "grave.h"
 #include "prints.h"
 
+/* Openings kept for reuse at most, and the largest stream buffer one may keep: 64 x 2 x
+ * 16 KiB = 2 MiB per worker at worst. */
+#define OPEN_SPARE     64
+#define OPEN_SPARE_BUF (16u << 10)
+
 struct census {
 	struct census_config cfg;
 	struct flow_table *flows;
@@ -25,6 +30,10 @@ struct census {
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 	uint64_t latest_ts;   /* the latest frame time so far */
+	/* Openings of finished flows kept for the next ones, with their stream buffers, so a
+	 * connection's opening costs no allocation of its own in the steady state. */
+	struct flow_open *spare[OPEN_SPARE];
+	unsigned nspare;
 };
 
 struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
@@ -76,8 +85,19 @@ static struct flow_open *opening(struct census *c, struct flow *f)
 
 	if (f->op)
 		return f->op;
-	if (!(op = calloc(1, sizeof *op)))
+	if (c->nspare) {
+		/* as new, but for the stream buffers it keeps */
+		op = c->spare[--c->nspare];
+		uint8_t *buf[2] = {op->st[0].buf, op->st[1].buf};
+		uint32_t cap[2] = {op->st[0].cap, op->st[1].cap};
+		memset(op, 0, sizeof *op);
+		for (int d = 0; d < 2; d++) {
+			op->st[d].buf = buf[d];
+			op->st[d].cap = cap[d];
+		}
+	} else if (!(op = calloc(1, sizeof *op))) {
 		return NULL;
+	}
 	tc_handshake_init(&op->hs);
 	for (int d = 0; d < 2; d++)
 		if (f->syn_seen & (1u << d)) {
@@ -106,10 +126,14 @@ static void opening_free(struct census *c, struct flow *f)
 		f->syn_seen =
 		    (uint8_t)(op->st[d].from_syn ? f->syn_seen | bit : f->syn_seen & ~bit);
 		f->syn_seq[d] = op->st[d].isn - 1;
-		stream_release(&op->st[d]);
+		if (c->nspare == OPEN_SPARE || op->st[d].cap > OPEN_SPARE_BUF)
+			stream_release(&op->st[d]);
 	}
 	tc_handshake_free(&op->hs);
-	free(op);
+	if (c->nspare < OPEN_SPARE)
+		c->spare[c->nspare++] = op;
+	else
+		free(op);
 	f->op = NULL;
 }
 
@@ -628,6 +652,12 @@ void census_free(struct census *c)
 	if (!c)
 		return;
 	census_flush(c);
+	while (c->nspare) {
+		struct flow_open *op = c->spare[--c->nspare];
+		stream_release(&op->st[0]);
+		stream_release(&op->st[1]);
+		free(op);
+	}
 	flow_table_free(c->flows);
 	graves_free(c->graves);
 	defrag_free(c->defrag);
