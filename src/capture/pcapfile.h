@@ -29,7 +29,8 @@ struct pcapfile_iface {
 struct pcapfile {
 	const uint8_t *base;
 	size_t size, pos;
-	size_t released; /* bytes before this are unmapped */
+	size_t released; /* bytes before this are unmapped; never a frame pcapfile_next returned
+	                  * last (its data lies at or after this) */
 	int swapped;
 	int ng;            /* pcapng */
 	uint32_t linktype; /* pcap: the file's; pcapng: the first interface's */
