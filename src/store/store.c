@@ -1562,6 +1562,17 @@ int store_run_begin(struct store *s, const char *source, const char *command)
 }
 
 /* Writes the run's counters; ended also stamps the end time. */
+/* Finalizes a one-row write's statement: 0, or -1 with what failed said (naming the file). */
+static int write_done(struct store *s, sqlite3_stmt *q, int rc, const char *what)
+{
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		report(s, what);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_write(struct store *s, const struct run_stats *st, int ended)
 {
 	static const struct run_stats none;
@@ -1596,12 +1607,7 @@ static int run_write(struct store *s, const struct run_stats *st, int ended)
 		sqlite3_bind_int64(q, 17, s->run_id);
 		rc = sqlite3_step(q);
 	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		report(s, "cannot record the run's counters");
-		return -1;
-	}
-	return 0;
+	return write_done(s, q, rc, "cannot record the run's counters");
 }
 
 int store_run_update(struct store *s, const struct run_stats *st)
@@ -1620,15 +1626,16 @@ int store_run_worker(struct store *s, unsigned worker, const struct run_stats *s
 		return 0;
 	if (!writable(s) || batch_begin(s))
 		return -1;
-	rc = sqlite3_prepare_v2(s->db,
-	                        "INSERT OR REPLACE INTO run_workers (run_id, worker, packets, bytes, "
-	                        "tcp_packets, flows, flows_evicted, handshakes, kernel_drops, "
-	                        "queue_drops) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	                        -1, &q, NULL);
+	rc = sqlite3_prepare_v2(
+	    s->db,
+	    "INSERT OR REPLACE INTO run_workers (run_id, worker, packets, bytes, "
+	    "tcp_packets, flows, flows_evicted, handshakes, kernel_drops, "
+	    "queue_drops) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    -1, &q, NULL);
 	if (rc == SQLITE_OK) {
-		const uint64_t v[] = {st->packets,       st->bytes,      st->tcp_packets,
-		                      st->flows,         st->flows_evicted, st->handshakes,
-		                      st->kernel_drops,  st->queue_drops};
+		const uint64_t v[] = {st->packets,      st->bytes,         st->tcp_packets,
+		                      st->flows,        st->flows_evicted, st->handshakes,
+		                      st->kernel_drops, st->queue_drops};
 
 		sqlite3_bind_int64(q, 1, s->run_id);
 		sqlite3_bind_int64(q, 2, worker);
@@ -1636,12 +1643,7 @@ int store_run_worker(struct store *s, unsigned worker, const struct run_stats *s
 			sqlite3_bind_int64(q, (int)i + 3, (int64_t)v[i]);
 		rc = sqlite3_step(q);
 	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		report(s, "cannot record a worker's counters");
-		return -1;
-	}
-	return 0;
+	return write_done(s, q, rc, "cannot record a worker's counters");
 }
 
 int store_run_end(struct store *s, const struct run_stats *st)
