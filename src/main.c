@@ -473,15 +473,15 @@ struct pipeline_end {
  * refuses writes. */
 static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct pipeline_end *end)
 {
-	/* each worker's counters, for run_workers (NULL: out of memory, the total still goes) */
-	struct run_stats *per = calloc(pl->workers, sizeof *per);
-
 	memset(stats, 0, sizeof *stats);
 	for (unsigned i = 0; i < pl->workers; i++) {
 		census_flush(pl->census[i]);
 		run_stats_add(stats, census_stats(pl->census[i]));
-		if (per)
-			per[i] = *census_stats(pl->census[i]);
+		/* each worker's last counters go the way its earlier ones went (run_workers); the
+		 * writer blocks by now (a capture switched it), so they are not dropped */
+		if (pl->workers > 1)
+			writer_port_run_stats(writer_port(pl->writer, i),
+			                      census_stats(pl->census[i]));
 	}
 	for (unsigned i = 0; i < pl->workers; i++) {
 		census_free(pl->census[i]);
@@ -495,15 +495,7 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 	end->committed = store_committed(pl->store);
 	snprintf(end->why, sizeof end->why, "%s",
 	         store_failure(pl->store) ? store_failure(pl->store) : "write failed");
-	int rc = 0;
-	if (write_errors || end->failed)
-		rc = -1;
-	for (unsigned i = 0; rc == 0 && per && pl->workers > 1 && i < pl->workers; i++)
-		if (store_run_worker(pl->store, i, &per[i]))
-			rc = -1;
-	if (rc == 0 && store_run_end(pl->store, stats) != 0)
-		rc = -1;
-	free(per);
+	int rc = write_errors || end->failed || store_run_end(pl->store, stats) != 0 ? -1 : 0;
 	for (unsigned i = 0; i < pl->workers; i++)
 		label_close(pl->labels[i]);
 	store_close(pl->store);

@@ -118,6 +118,7 @@ static void opening_free(struct census *c, struct flow *f)
 
 	if (!op)
 		return;
+	int keep = c->nspare < OPEN_SPARE; /* for the next opening, with its stream buffers */
 	label_done(c, f);
 	f->client_dir = op->hs.client_dir;
 	for (int d = 0; d < 2; d++) {
@@ -126,11 +127,11 @@ static void opening_free(struct census *c, struct flow *f)
 		f->syn_seen =
 		    (uint8_t)(op->st[d].from_syn ? f->syn_seen | bit : f->syn_seen & ~bit);
 		f->syn_seq[d] = op->st[d].isn - 1;
-		if (c->nspare == OPEN_SPARE || op->st[d].cap > OPEN_SPARE_BUF)
+		if (!keep || op->st[d].cap > OPEN_SPARE_BUF)
 			stream_release(&op->st[d]);
 	}
 	tc_handshake_free(&op->hs);
-	if (c->nspare < OPEN_SPARE)
+	if (keep)
 		c->spare[c->nspare++] = op;
 	else
 		free(op);

@@ -1561,7 +1561,6 @@ int store_run_begin(struct store *s, const char *source, const char *command)
 	return 0;
 }
 
-/* Writes the run's counters; ended also stamps the end time. */
 /* Finalizes a one-row write's statement: 0, or -1 with what failed said (naming the file). */
 static int write_done(struct store *s, sqlite3_stmt *q, int rc, const char *what)
 {
@@ -1573,6 +1572,7 @@ static int write_done(struct store *s, sqlite3_stmt *q, int rc, const char *what
 	return 0;
 }
 
+/* Writes the run's counters; ended also stamps the end time. */
 static int run_write(struct store *s, const struct run_stats *st, int ended)
 {
 	static const struct run_stats none;

@@ -30,7 +30,7 @@ int store_run_end(struct store *s, const struct run_stats *st);
  * minute, so a killed capture still leaves its coverage figures). */
 int store_run_update(struct store *s, const struct run_stats *st);
 /* The counters of packet thread `worker` of the current run (run_workers), inside the open
- * batch; store_run_end commits them with the run's total. */
+ * batch (the writer thread writes them with each run update of a run of several). */
 int store_run_worker(struct store *s, unsigned worker, const struct run_stats *st);
 
 /* Queues one record; commits every STORE_BATCH rows and at store_flush/run_end/close.
