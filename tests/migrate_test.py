@@ -105,6 +105,23 @@ def empty_pcap(path):
         f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
 
 
+def failed_index(db, what):
+    """Schema v6: the partial index of failed connections tests its rows without an IN list
+    (SQLite builds a temporary b-tree for one on every insert), and the inventory's retry
+    lookup still finds it."""
+    with sqlite3.connect(db) as c:
+        sql = c.execute("SELECT sql FROM sqlite_master WHERE name = 'conn_failed'").fetchone()
+        check(sql is not None and " IN " not in sql[0].upper() and "= 86" in sql[0],
+              "%s: conn_failed without an IN list: %r" % (what, sql))
+        plan = " ".join(str(r) for r in c.execute(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM inventory_keys WHERE retry"))
+        check("conn_failed" in plan, "%s: the retry lookup uses conn_failed: %s" % (what, plan))
+        ops = [r[1] for r in c.execute(
+            "EXPLAIN INSERT INTO conn (first_ts, last_ts, client_ip, client_port, server_ip, "
+            "server_port, flags, status) VALUES (1, 2, 3, 4, 5, 6, 0, 0)")]
+        check("OpenEphemeral" not in ops, "%s: an insert builds no temporary b-tree" % what)
+
+
 def check_migration(tc, data, tmp):
     want_export = open(os.path.join(data, "v1.export.ndjson"), "rb").read()
     want_legacy = open(os.path.join(data, "v1.legacy.csv"), "rb").read()
@@ -130,6 +147,7 @@ def check_migration(tc, data, tmp):
     r = run([tc, "legacy", "--db", v1, "--format", "csv"], text=False)
     check(r.returncode == 0 and r.stdout == want_legacy,
           "legacy after migration (the inventory with the pruned rows) is 0.1.0's")
+    failed_index(v1, "migrated v1")
     with sqlite3.connect(v1) as c:
         check(c.execute("SELECT count(*) FROM reports").fetchone()[0] == 1, "the report row stays")
         check(c.execute("SELECT count(*) FROM runs").fetchone()[0] == 4, "three runs + this one")
@@ -182,6 +200,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     files += sorted(glob.glob(os.path.join(samples, "clients", "*.pcap")))
     files += sorted(glob.glob(os.path.join(samples, "tunnels", "*.pcap")))
     read(tc, db, files)
+    failed_index(db, "new database")
     want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
     got = alpn_whole(partial_prints_aside(as_v02(export_bytes(tc, db))), want)
     check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
@@ -197,7 +216,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
-CURRENT = 5  # the schema version this build writes
+CURRENT = 6  # the schema version this build writes
 
 
 def main():

@@ -4,12 +4,16 @@
  * at every shorter length through an exact-size heap copy, so a sanitizer or valgrind catches
  * any read past the captured bytes. Prints each failed check and one summary line.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tlscensus/packet.h"
 #include "addr.h"
+#include "pcapfile.h"
 #include "tc_test.h"
 
 /* CHECK from tc_test.h, naming the frame case when it fails. */
@@ -1083,7 +1087,115 @@ static void test_addr(void)
 	               strcmp(tc_decode_status_name(TC_DEC_FRAGMENT), "fragment") == 0);
 }
 
-int main(void)
+/* ---- the fast path against the general one ---- */
+
+static long fast_frames, fast_variants;
+
+/* tc_decode (with its fast path for Ethernet/IPv4/TCP) and tc_decode_general must agree on
+ * every field of every frame. */
+static void same_decode(const char *what, const uint8_t *frame, size_t caplen)
+{
+	struct tc_packet a, b;
+	enum tc_decode_status sa, sb;
+
+	a.ts_usec = b.ts_usec = 7;
+	sa = tc_decode(LINK_ETHER, frame, caplen, &a);
+	sb = tc_decode_general(LINK_ETHER, frame, caplen, &b);
+	CHECK_CASE(what, sa == sb);
+	if (sa != sb || sa != TC_DEC_OK)
+		return;
+	CHECK_CASE(what, a.ts_usec == 7 && b.ts_usec == 7);
+	CHECK_CASE(what, a.ip_version == b.ip_version && a.proto == b.proto);
+	CHECK_CASE(what, !memcmp(&a.src, &b.src, sizeof a.src) && !memcmp(&a.dst, &b.dst, sizeof a.dst));
+	CHECK_CASE(what, a.sport == b.sport && a.dport == b.dport);
+	CHECK_CASE(what, a.seq == b.seq && a.ack == b.ack && a.tcp_flags == b.tcp_flags);
+	CHECK_CASE(what, a.l3 == b.l3 && a.l3_len == b.l3_len);
+	CHECK_CASE(what, a.payload == b.payload && a.payload_len == b.payload_len);
+	CHECK_CASE(what, a.tunnels == b.tunnels && a.frag.ip_version == b.frag.ip_version);
+}
+
+/* An Ethernet II frame of an unfragmented, option-less IPv4 TCP segment: what the fast path
+ * takes (as far as the first bytes tell; the rest it checks itself). */
+static int fast_kind(const uint8_t *f, size_t n)
+{
+	return n >= 54 && f[12] == 0x08 && f[13] == 0 && f[14] == 0x45 && f[23] == 6;
+}
+
+/* Each header byte of the frame set to values that matter to the fast path's tests (and
+ * flipped), and the frame cut at lengths around its headers and its IP total length. */
+static void vary(const char *what, const uint8_t *frame, size_t n)
+{
+	static const uint8_t values[] = {0x00, 0x01, 0x05, 0x06, 0x08, 0x11, 0x20, 0x3f,
+	                                 0x40, 0x45, 0x46, 0x4f, 0x50, 0x60, 0xf0, 0xff};
+	uint8_t *copy = malloc(n);
+	size_t hdr = n < 74 ? n : 74;
+
+	if (!copy)
+		return;
+	for (size_t i = 12; i < hdr; i++)
+		for (size_t v = 0; v <= sizeof values; v++) {
+			memcpy(copy, frame, n);
+			copy[i] = v < sizeof values ? values[v] : (uint8_t)(frame[i] ^ 0x80);
+			same_decode(what, copy, n);
+			fast_variants++;
+		}
+	size_t total = (size_t)frame[16] << 8 | frame[17];
+	size_t cuts[] = {53, 54, 55, 60, 66, 74, total + 13, total + 14, total + 15, n - 1};
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		if (cuts[i] > n)
+			continue;
+		/* an exact-size copy, so a read past the cut is caught by a sanitizer */
+		uint8_t *cut = malloc(cuts[i] ? cuts[i] : 1);
+		if (!cut)
+			continue;
+		memcpy(cut, frame, cuts[i]);
+		same_decode(what, cut, cuts[i]);
+		free(cut);
+		fast_variants++;
+	}
+	free(copy);
+}
+
+static int on_capture(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	struct pcapfile pf;
+	struct pcapfile_frame fr;
+	char msg[256];
+	long varied = 0;
+
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F || pcapfile_open(&pf, path, msg, sizeof msg) != PCAPFILE_OPENED)
+		return 0;
+	while (pcapfile_next(&pf, &fr, msg, sizeof msg) == 1) {
+		if (fr.linktype != LINK_ETHER)
+			continue;
+		same_decode(path, fr.data, fr.caplen);
+		if (!fast_kind(fr.data, fr.caplen))
+			continue;
+		fast_frames++;
+		if (varied++ < 12) /* the first frames of each file: handshakes, SYNs and ACKs */
+			vary(path, fr.data, fr.caplen);
+	}
+	pcapfile_close(&pf);
+	return 0;
+}
+
+/* samples: the project's captures; corpus: the shared corpus, when it is there. */
+static void test_fast_path(const char *samples, const char *corpus)
+{
+	if (!samples)
+		return;
+	CHECK(nftw(samples, on_capture, 16, FTW_PHYS) == 0);
+	if (corpus && access(corpus, R_OK) == 0)
+		CHECK(nftw(corpus, on_capture, 16, FTW_PHYS) == 0);
+	/* the samples are mostly such frames: the comparison must have had them to compare */
+	CHECK(fast_frames > 500);
+	CHECK(fast_variants > 100000);
+	printf("fast path: %ld frames and %ld variants compared\n", fast_frames, fast_variants);
+}
+
+int main(int argc, char **argv)
 {
 	test_ethernet();
 	test_vlan_mpls_pppoe();
@@ -1093,5 +1205,6 @@ int main(void)
 	test_gre();
 	test_udp_tunnels();
 	test_addr();
+	test_fast_path(argc > 1 ? argv[1] : NULL, argc > 2 ? argv[2] : NULL);
 	TEST_DONE("test_decode");
 }

@@ -1,5 +1,6 @@
 /*
- * test_flow.c: the flow table: both directions find one entry, the bucket array grows without
+ * test_flow.c: the flow table: the key hash spreads similar keys evenly, both directions find
+ * one entry, the bucket array grows without
  * losing entries, the LRU list keeps the oldest first, and unlinking keeps the table whole.
  */
 #include <stdlib.h>
@@ -31,8 +32,59 @@ static struct tc_packet packet(uint32_t client, uint16_t cport, int reverse)
 	return p;
 }
 
+/* The key hash spreads the keys real traffic has, which differ in a few bits only (one client
+ * address after another, one port after another, IPv6 in the low words), evenly over a table:
+ * about 1/e of the buckets empty and no long chain, whatever the seed. */
+static void spread(uint64_t seed, int kind)
+{
+	enum { BITS = 18, KEYS = 1 << BITS };
+	uint8_t *count = calloc(KEYS, 1);
+	unsigned empty = 0, longest = 0;
+
+	if (!count) {
+		CHECK(count != NULL);
+		return;
+	}
+	for (uint32_t i = 0; i < KEYS; i++) {
+		struct tc_packet p = packet(kind == 0 ? 0x0a000000u + i : 0x0a000001u,
+		                            (uint16_t)(kind == 1 ? 1024 + (i & 0xffff) : 50000),
+		                            0);
+		if (kind == 1)
+			p.src.b[14] = (uint8_t)(i >> 16); /* 4 clients with every port */
+		if (kind == 2) {                           /* IPv6 clients in one /64 */
+			memset(p.src.b, 0, 16);
+			p.src.b[0] = 0x20;
+			p.src.b[1] = 0x01;
+			memcpy(p.src.b + 12, &i, 4);
+		}
+		struct flow_key k;
+		flow_key_make(&p, &k);
+		uint8_t *c = &count[flow_key_hash(seed, &k) & (KEYS - 1)];
+		if (*c < 255)
+			(*c)++;
+	}
+	for (uint32_t i = 0; i < KEYS; i++) {
+		empty += !count[i];
+		if (count[i] > longest)
+			longest = count[i];
+	}
+	/* Poisson(1): 36.8 % empty; the longest of 2^18 chains is about 9 */
+	CHECK(empty > KEYS * 0.35 && empty < KEYS * 0.385);
+	CHECK(longest <= 12);
+	if (empty <= KEYS * 0.35 || empty >= KEYS * 0.385 || longest > 12)
+		fprintf(stderr, "  seed %llx kind %d: %u empty, longest chain %u\n",
+		        (unsigned long long)seed, kind, empty, longest);
+	free(count);
+}
+
 int main(void)
 {
+	static const uint64_t seeds[] = {1, 0x9e3779b97f4a7c15ULL, 0xdeadbeef00000000ULL,
+	                                 0x0123456789abcdefULL};
+	for (unsigned s = 0; s < sizeof seeds / sizeof seeds[0]; s++)
+		for (int kind = 0; kind < 3; kind++)
+			spread(seeds[s], kind);
+
 	enum { N = 20000 };
 	struct flow_table *t = flow_table_new(N);
 	static struct flow *added[N];

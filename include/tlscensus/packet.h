@@ -79,6 +79,9 @@ struct tc_packet {
 /* Decodes one frame of the given DLT_* link type. */
 enum tc_decode_status tc_decode(int linktype, const uint8_t *frame, size_t caplen,
                                 struct tc_packet *pkt);
+/* The same without the fast path for Ethernet/IPv4/TCP frames (the test compares the two). */
+enum tc_decode_status tc_decode_general(int linktype, const uint8_t *frame, size_t caplen,
+                                        struct tc_packet *pkt);
 
 /* Whether tc_decode knows this link type (checked once per capture, for a clear error). */
 int tc_decode_linktype_supported(int linktype);

@@ -562,7 +562,7 @@ static void frame_in(struct census *c, int linktype, const uint8_t *frame, size_
 			c->latest_ts = ts_usec;
 		}
 	}
-	memset(&pkt, 0, sizeof(pkt));
+	pkt.ts_usec = 0; /* tc_decode clears the rest */
 	st = tc_decode(linktype, frame, caplen, &pkt);
 	/* Twice at most: an inner datagram fragmented inside a fragmented tunnel packet. The
 	 * reassembled datagram stays valid until the next defrag_add, i.e. through this packet. */

@@ -20,28 +20,30 @@ struct flow_table {
 	struct flow *oldest, *youngest;
 };
 
-static uint64_t mix64(uint64_t x)
+/* The 128-bit product of two words, folded (the mixing step of wyhash's design). */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	/* A bijective 64-bit finaliser (multiply-xorshift); constants are odd and well mixed. */
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
+/* Three multiplications, the first two side by side, where the finaliser chain had ten in a
+ * row (perf: 3 % of a bench-1G read in this function). Every operand is keyed by the seed,
+ * so no key bytes can be picked to zero a product without knowing it. */
 uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k)
 {
-	uint64_t h = seed, w;
+	uint64_t a0, a1, b0, b1;
+	uint64_t s1 = seed * 0x9e3779b97f4a7c15ULL, s2 = seed * 0xc2b2ae3d27d4eb4fULL;
+	uint64_t s3 = seed * 0x165667b19e3779f9ULL, s4 = seed * 0x27d4eb2f165667c5ULL;
 
-	for (int i = 0; i < 16; i += 8) {
-		memcpy(&w, k->a.b + i, 8);
-		h = mix64(h ^ w);
-		memcpy(&w, k->b.b + i, 8);
-		h = mix64(h ^ w);
-	}
-	return mix64(h ^ ((uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->proto));
+	memcpy(&a0, k->a.b, 8);
+	memcpy(&a1, k->a.b + 8, 8);
+	memcpy(&b0, k->b.b, 8);
+	memcpy(&b1, k->b.b + 8, 8);
+	uint64_t ports = (uint64_t)k->pa << 48 | (uint64_t)k->pb << 32 | k->proto;
+	uint64_t h = mum(a0 ^ ports ^ seed, a1 ^ s1) ^ mum(b0 ^ s2, b1 ^ s3);
+	return mum(h ^ s4, (h >> 29) ^ s1);
 }
 
 static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)

@@ -11,7 +11,7 @@
 
 #include "tlscensus/record.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_BATCH          16384 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
