@@ -115,7 +115,7 @@ int main(void)
 	/* Unlink every other flow; the rest are still found. */
 	for (uint32_t i = 0; i < N; i += 2) {
 		flow_unlink(t, added[i]);
-		flow_free(added[i]);
+		flow_free(t, added[i]);
 	}
 	CHECK_EQ(flow_count(t), N / 2);
 	for (uint32_t i = 1; i < N; i += 2) {
@@ -128,9 +128,27 @@ int main(void)
 	while (flow_oldest(t)) {
 		struct flow *f = flow_oldest(t);
 		flow_unlink(t, f);
-		flow_free(f);
+		flow_free(t, f);
 	}
 	CHECK_EQ(flow_count(t), 0);
+	/* A flow added after others were freed reuses one, and starts clean. */
+	{
+		struct tc_packet p = packet(0x02000000u, 4000, 0);
+		struct flow *f = flow_add(t, &p, &dir), *g;
+		f->packets[0] = 5;
+		f->token = 9;
+		f->state = FLOW_DONE;
+		f->client_dir = 1;
+		flow_unlink(t, f);
+		flow_free(t, f);
+		g = flow_add(t, &p, &dir);
+		CHECK(g == f);
+		CHECK(g->packets[0] == 0 && g->token == 0 && g->state == FLOW_HANDSHAKE);
+		CHECK(g->client_dir == -1 && g->op == NULL && g->prev == NULL);
+		CHECK(flow_find(t, &p, &rdir) == g && flow_count(t) == 1);
+		flow_unlink(t, g);
+		flow_free(t, g);
+	}
 	flow_table_free(t);
 	TEST_DONE("flow");
 }

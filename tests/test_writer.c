@@ -1,7 +1,8 @@
 /*
  * test_writer.c: the queue between the packet thread and the database. Blocking mode loses
  * nothing; dropping mode never makes the caller wait on a locked database and counts what it
- * drops; touches find their rows by token; sync makes everything visible.
+ * drops; touches find their rows by token, or join a record not yet written; sync makes
+ * everything visible.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -137,7 +138,8 @@ static void test_drop(void)
 	double took = now() - t0;
 	/* The database stays locked for far longer than the puts take: they did not wait. */
 	CHECK(took < 2.0);
-	CHECK(dropped >= N - WRITER_QUEUE - 64);
+	/* the writer thread holds WRITER_PENDING records before its first write waits */
+	CHECK(dropped >= N - WRITER_QUEUE - WRITER_PENDING - 64);
 	CHECK_EQ(writer_dropped(w), (uint64_t)dropped);
 
 	sqlite3_exec(locker, "COMMIT", NULL, NULL, NULL);
@@ -240,6 +242,90 @@ static void test_disk_full_capture(void)
 	rmdir(mnt);
 }
 
+/* A touch of a record the writer still holds goes into its INSERT (no UPDATE runs); one of a
+ * record already written updates it; ids follow the order records came in, past the bound of
+ * held records. A trigger on the table counts the UPDATEs. */
+static void test_pending(void)
+{
+	enum { N = WRITER_PENDING + 500 };
+	char path[300], err[512];
+	struct tc_record r;
+	struct tc_handshake hs;
+
+	snprintf(path, sizeof(path), "%s/pending.db", dir);
+	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
+	CHECK(st != NULL);
+	sqlite3 *db;
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db,
+	                      "CREATE TABLE updates (id INTEGER);"
+	                      "CREATE TRIGGER count_updates AFTER UPDATE ON conn BEGIN"
+	                      "  INSERT INTO updates VALUES (new.id); END;",
+	                      NULL, NULL, NULL),
+	         SQLITE_OK);
+	sqlite3_close(db);
+
+	struct writer *w = writer_start(st, WRITER_BLOCK);
+	for (uint32_t i = 1; i <= 3; i++) {
+		make(i, &r, &hs);
+		CHECK_EQ(writer_put(w, i, &r, &hs), 0);
+	}
+	make(2, &r, &hs);
+	tc_client_hello_clear(hs.ch);
+	free(hs.ch);
+	r.last_ts += 2000000;
+	r.packets[1] = 9;
+	r.bytes[0] = 1234;
+	r.stream_trunc[1] = 1;
+	writer_touch(w, 2, &r, 1); /* while record 2 is held: merged */
+	writer_touch(w, 3, &r, 0); /* unchanged: the record is written as it came */
+	writer_sync(w);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections"), 3);
+	CHECK_EQ(count(path, "SELECT count(*) FROM updates"), 0);
+	CHECK_EQ(count(path, "SELECT server_packets * 100000 + client_bytes FROM connections "
+	                     "WHERE first_ts = 1704067200.000002"),
+	         9 * 100000 + 1234);
+	CHECK_EQ(count(path, "SELECT server_stream_trunc FROM connections "
+	                     "WHERE first_ts = 1704067200.000002"),
+	         1);
+	CHECK_EQ(count(path, "SELECT round((last_ts - first_ts) * 1000) FROM connections "
+	                     "WHERE first_ts = 1704067200.000002"),
+	         2000);
+	CHECK_EQ(count(path, "SELECT server_packets FROM connections "
+	                     "WHERE first_ts = 1704067200.000003"),
+	         3);
+
+	/* Written by the sync: a touch now is an UPDATE of its row. */
+	make(1, &r, &hs);
+	tc_client_hello_clear(hs.ch);
+	free(hs.ch);
+	r.packets[0] = 77;
+	writer_touch(w, 1, &r, 1);
+	/* More records than the writer holds, each touched right after its put. */
+	for (uint32_t i = 4; i <= N; i++) {
+		make(i, &r, &hs);
+		CHECK_EQ(writer_put(w, i, &r, &hs), 0);
+		r.packets[0] = 5;
+		writer_touch(w, i, &r, 1);
+	}
+	writer_sync(w);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections"), N);
+	CHECK_EQ(count(path, "SELECT count(*) FROM updates"), 1);
+	CHECK_EQ(count(path, "SELECT client_packets FROM connections "
+	                     "WHERE first_ts = 1704067200.000001"),
+	         77);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE first_ts > 1704067200.000003 "
+	                     "AND client_packets = 5"),
+	         N - 3);
+	/* ids in the order the records came */
+	CHECK_EQ(count(path, "SELECT count(*) FROM (SELECT first_ts, lag(first_ts) OVER (ORDER BY "
+	                     "id) AS before FROM conn) WHERE first_ts < before"),
+	         0);
+	CHECK_EQ(writer_errors(w), 0);
+	writer_stop(w);
+	store_close(st);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -248,9 +334,11 @@ int main(void)
 	}
 	test_block();
 	test_drop();
+	test_pending();
 	test_disk_full_capture();
-	static const char *const names[] = {"block.db", "block.db-wal", "block.db-shm",
-	                                    "drop.db",  "drop.db-wal",  "drop.db-shm"};
+	static const char *const names[] = {"block.db",   "block.db-wal",   "block.db-shm",
+	                                    "drop.db",    "drop.db-wal",    "drop.db-shm",
+	                                    "pending.db", "pending.db-wal", "pending.db-shm"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[300];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

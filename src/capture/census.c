@@ -34,6 +34,9 @@ struct census {
 	 * connection's opening costs no allocation of its own in the steady state. */
 	struct flow_open *spare[OPEN_SPARE];
 	unsigned nspare;
+	/* The same for their labelling state (1.4 KiB each, nDPI's flow released). */
+	struct label_flow *spare_lf[OPEN_SPARE];
+	unsigned nspare_lf;
 };
 
 struct census *census_new(const struct census_config *cfg, const struct tc_sink *sink,
@@ -73,7 +76,12 @@ static void label_done(struct census *c, struct flow *f)
 		return;
 	if (!op->label[0])
 		label_finish(c->labeler, op->lf, op->label);
-	label_flow_free(op->lf);
+	if (c->nspare_lf < OPEN_SPARE) {
+		label_flow_clear(op->lf);
+		c->spare_lf[c->nspare_lf++] = op->lf;
+	} else {
+		label_flow_free(op->lf);
+	}
 	op->lf = NULL;
 }
 
@@ -105,7 +113,9 @@ static struct flow_open *opening(struct census *c, struct flow *f)
 			op->st[d].has_base = op->st[d].from_syn = 1;
 		}
 	if (c->labeler)
-		op->lf = label_flow_new(c->labeler, f->key.proto == 6);
+		op->lf = c->nspare_lf ? label_flow_renew(c->labeler, c->spare_lf[--c->nspare_lf],
+		                                         f->key.proto == 6)
+		                      : label_flow_new(c->labeler, f->key.proto == 6);
 	f->op = op;
 	return op;
 }
@@ -290,7 +300,7 @@ static void release(struct census *c, struct flow *f)
 	if (f->key.proto == 6 && f->bytes[0] + f->bytes[1])
 		graves_add(c->graves, f, f->last_ts);
 	flow_unlink(c->flows, f);
-	flow_free(f);
+	flow_free(c->flows, f);
 }
 
 static void expire(struct census *c, uint64_t now)
@@ -659,6 +669,8 @@ void census_free(struct census *c)
 		stream_release(&op->st[1]);
 		free(op);
 	}
+	while (c->nspare_lf)
+		label_flow_free(c->spare_lf[--c->nspare_lf]);
 	flow_table_free(c->flows);
 	graves_free(c->graves);
 	defrag_free(c->defrag);

@@ -53,6 +53,7 @@ struct flow {
 	uint64_t row_packets;          /* packets counted when the record was written */
 	struct flow_seq seq[2];
 	uint32_t syn_seq[2]; /* the first SYN's sequence number per direction (syn_seen) */
+	uint32_t hash;       /* the key's hash (its low bits pick the bucket) */
 	uint8_t state;       /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */
@@ -76,7 +77,7 @@ struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *di
 void flow_touch(struct flow_table *t, struct flow *f);
 /* Unlinks f from the table; the caller frees what f holds, then calls flow_free. */
 void flow_unlink(struct flow_table *t, struct flow *f);
-void flow_free(struct flow *f);
+void flow_free(struct flow_table *t, struct flow *f);
 
 /* The folded key of pkt and its direction; the key's hash under seed; key equality. */
 int flow_key_make(const struct tc_packet *pkt, struct flow_key *k);

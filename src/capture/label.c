@@ -110,8 +110,11 @@ struct label_flow *label_flow_new(struct labeler *l, int tcp)
 	/* malloc, not calloc: the inline buffer needs no zeroing. */
 	struct label_flow *f = malloc(sizeof(*f));
 
-	if (!f)
-		return NULL;
+	return f ? label_flow_renew(l, f, tcp) : NULL;
+}
+
+struct label_flow *label_flow_renew(struct labeler *l, struct label_flow *f, int tcp)
+{
 	memset(f, 0, offsetof(struct label_flow, inline_buf));
 	f->buf = f->inline_buf;
 	f->buf_cap = sizeof f->inline_buf;
@@ -287,13 +290,18 @@ void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX])
 	name_of(l, f->proto, out);
 }
 
+void label_flow_clear(struct label_flow *f)
+{
+	if (f->nf)
+		ndpi_free_flow(f->nf);
+	f->nf = NULL;
+	drop_held(f);
+}
+
 void label_flow_free(struct label_flow *f)
 {
 	if (!f)
 		return;
-	if (f->nf)
-		ndpi_free_flow(f->nf);
-	if (f->buf != f->inline_buf)
-		free(f->buf);
+	label_flow_clear(f);
 	free(f);
 }

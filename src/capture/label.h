@@ -22,6 +22,8 @@ void label_close(struct labeler *l);
  * bounded): when the ClientHello alone settles the label (label_hello), nDPI never runs for
  * the flow. Any other goes to packet DPI from its first packet. */
 struct label_flow *label_flow_new(struct labeler *l, int tcp);
+/* The same in the memory of a flow label_flow_clear released (freed on failure). */
+struct label_flow *label_flow_renew(struct labeler *l, struct label_flow *f, int tcp);
 /* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out). */
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
                  uint64_t ts_usec, char out[LABEL_MAX]);
@@ -45,5 +47,7 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 /* No more packets will be fed: writes nDPI's best guess (possibly "Unknown") to out. */
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX]);
 void label_flow_free(struct label_flow *f);
+/* Releases what f holds (nDPI's flow, held packets) but not f, for label_flow_renew. */
+void label_flow_clear(struct label_flow *f);
 
 #endif

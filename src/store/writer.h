@@ -23,6 +23,9 @@ enum writer_mode {
 #define WRITER_QUEUE 32768
 /* The same for a writer started in WRITER_BLOCK mode (reading files). */
 #define WRITER_QUEUE_BLOCK 4096
+/* Records the writer thread holds back, for the connection's end to come and be written with
+ * them in one INSERT (writer.c); written before every commit. */
+#define WRITER_PENDING 2048
 
 /* Packet threads one writer serves at most (--workers). */
 #define WRITER_MAX_PORTS 64
