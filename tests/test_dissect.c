@@ -293,6 +293,67 @@ static void test_sslv2(void)
 	tc_handshake_free(&hs);
 }
 
+/* The rule of preamble.c's opens_tls, written again from its description: a handshake record
+ * (3.0 .. 3.4, length within bounds) opening a ClientHello or ServerHello of plausible length
+ * and version, or a two-byte alert of level 1 or 2. */
+static int ref_opens(const uint8_t *p, size_t n)
+{
+	if (n < 5 || p[1] != 3 || p[2] > 4 || (size_t)(p[3] << 8 | p[4]) > 16384 + 2048)
+		return 0;
+	size_t rlen = (size_t)(p[3] << 8 | p[4]);
+	if (p[0] == 21)
+		return n >= 7 && rlen == 2 && (p[5] == 1 || p[5] == 2);
+	if (p[0] != 22 || rlen < 4 || n < 11 || (p[5] != 1 && p[5] != 2))
+		return 0;
+	size_t hlen = (size_t)p[6] << 16 | (size_t)p[7] << 8 | p[8];
+	if (hlen < 36 || hlen > TC_MAX_HELLO_MSG)
+		return 0;
+	return p[9] == 3 || (p[5] == 2 && p[9] == 0x7f);
+}
+
+/* tc_find_tls_start jumps from one byte 21 or 22 to the next: on buffers dense with those and
+ * with near-miss records it finds what the rule tested at every offset finds. */
+static void test_find_tls_start_dense(void)
+{
+	static const uint8_t alphabet[] = {0x15, 0x16, 0x03, 0x01, 0x02, 0x00, 0x04, 0x05, 0x30};
+	uint8_t buf[160];
+	uint32_t x = 12345;
+	int found = 0, bad = 0;
+
+	for (int round = 0; round < 4000; round++) {
+		size_t len = 1 + round % sizeof buf, resume;
+		for (size_t i = 0; i < len; i++) {
+			x = x * 1103515245u + 12345u;
+			buf[i] = alphabet[(x >> 16) % sizeof alphabet];
+		}
+		/* a ClientHello's first bytes, or an alert, somewhere; often with one byte wrong */
+		static const uint8_t hello[] = {0x16, 0x03, 0x01, 0x00, 0x30, 0x01,
+		                                0x00, 0x00, 0x30, 0x03, 0x03};
+		static const uint8_t alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+		for (int k = 0; k < 3; k++) {
+			x = x * 1103515245u + 12345u;
+			const uint8_t *h = (x >> 8) & 1 ? hello : alert;
+			size_t hn = h == hello ? sizeof hello : sizeof alert;
+			if (len < hn)
+				break;
+			size_t at = (x >> 12) % (len - hn + 1);
+			memcpy(buf + at, h, hn);
+			if ((x >> 9) & 1)
+				buf[at + (x >> 24) % hn] ^= (uint8_t)(1u << ((x >> 4) & 7));
+		}
+		long want = -1;
+		for (size_t i = 0; i < len && want < 0; i++)
+			if (ref_opens(buf + i, len - i))
+				want = (long)i;
+		long got = tc_find_tls_start(buf, len, &resume);
+		bad += got != want || (got >= 0 && resume != (size_t)got) ||
+		       (got < 0 && resume != (len >= 11 ? len - 10 : 0));
+		found += got >= 0;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(found > 100); /* the buffers do hold openings to find */
+}
+
 static void test_starttls_preamble(void)
 {
 	static const char smtp[] = "EHLO client.test\r\nSTARTTLS\r\n";
@@ -693,6 +754,7 @@ static void test_end_without_bytes(void)
 
 int main(void)
 {
+	test_find_tls_start_dense();
 	test_cursor();
 	test_cursor_exact();
 	test_cursor_equal();

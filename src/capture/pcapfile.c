@@ -68,11 +68,17 @@ static uint64_t frame_time(struct pcapfile *f, int64_t sec, uint64_t frac, uint6
 {
 	int64_t usec;
 
-	if (sec < 0 || sec > latest_plausible_s()) {
+	if (sec < 0 || sec > f->latest_s) {
 		f->bad_time++;
 		return (uint64_t)f->last_usec;
 	}
-	usec = sec * 1000000 + (int64_t)((unsigned __int128)frac * 1000000u / units);
+	/* the two units of pcap files without a division call per frame */
+	if (units == 1000000u)
+		usec = sec * 1000000 + (int64_t)frac;
+	else if (units == 1000000000u)
+		usec = sec * 1000000 + (int64_t)(frac / 1000u);
+	else
+		usec = sec * 1000000 + (int64_t)((unsigned __int128)frac * 1000000u / units);
 	f->last_usec = usec;
 	return (uint64_t)usec;
 }
@@ -136,7 +142,9 @@ static int pcap_next_frame(struct pcapfile *f, struct pcapfile_frame *fr, char *
 	}
 	/* tv_sec is 32 bits; libpcap reads it signed, so a value with the top bit set is a time
 	 * before 1970 to every tool that uses it: treated as bad here. */
-	fr->usec = frame_time(f, (int32_t)rd32(f, h), rd32(f, h + 4) % f->units, f->units);
+	uint32_t frac = rd32(f, h + 4);
+	frac = f->units == 1000000u ? frac % 1000000u : frac % 1000000000u; /* 10^6 or 10^9 */
+	fr->usec = frame_time(f, (int32_t)rd32(f, h), frac, f->units);
 	fr->data = h + 16;
 	fr->caplen = caplen;
 	fr->linktype = f->linktype;
@@ -319,6 +327,7 @@ enum pcapfile_open pcapfile_open(struct pcapfile *f, const char *path, char *msg
 	int fd;
 
 	memset(f, 0, sizeof *f);
+	f->latest_s = latest_plausible_s(); /* once, not per frame */
 	msg[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -40,6 +40,7 @@ struct pcapfile {
 	uint64_t frames;
 	uint64_t bad_time; /* frames stamped before 1970 (tv_sec read as negative) */
 	int64_t last_usec;
+	int64_t latest_s; /* a frame stamped later than this (a day past the opening) is bad */
 };
 
 struct pcapfile_frame {
