@@ -530,9 +530,10 @@ static void check_dtls_export(void)
 	conn_free(&c);
 }
 
-/* A record the census could not fingerprint (out of memory) is stored with hello rows of its
- * own (shape NULL) and no fingerprint, and a later fingerprinted one of the same hello gets the
- * shared row with its JA3: the store computes no fingerprint itself. */
+/* The census hands records without fingerprints: the store computes them for a new hello row,
+ * and later records of the same hellos share the row, with or without fingerprints of their
+ * own. Fingerprints a caller computed with shape 0 (none) get rows of their own, shape NULL
+ * and no fingerprint, which nothing shares. */
 static void check_no_prints(void)
 {
 	char err[512], path[300];
@@ -547,18 +548,28 @@ static void check_no_prints(void)
 	conn_init(&c, "10.2.0.1", 5000, "10.2.0.2", 443, 1000000, 0x0303, 0x0303, 0xc02f);
 	CHECK(store_put(s, &c.r) > 0); /* c.hs.prints is NULL */
 	CHECK(put(s, &c) > 0);
-	CHECK(put(s, &c) > 0);
+	CHECK(store_put(s, &c.r) > 0);
+	struct tc_prints none;
+	memset(&none, 0, sizeof none);
+	c.hs.prints = &none;
+	CHECK(store_put(s, &c.r) > 0);
+	c.hs.prints = NULL;
 	store_close(s);
 	conn_free(&c);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK_EQ(
-	    sql_int(db, "SELECT count(*) FROM client_hellos WHERE shape IS NULL AND ja3 IS NULL"),
-	    1);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM client_hellos WHERE shape IS NOT NULL AND "
 	                     "ja3 IS NOT NULL AND ja4 IS NOT NULL"),
 	         1);
-	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE ja3 IS NULL"), 1);
+	CHECK_EQ(
+	    sql_int(db, "SELECT count(*) FROM client_hellos WHERE shape IS NULL AND ja3 IS NULL"),
+	    1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections WHERE ja3 IS NOT NULL"), 3);
+	CHECK_EQ(sql_int(db, "SELECT count(DISTINCT ch) FROM conn"), 2);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM server_hellos"), 2);
+	/* the store's fingerprints are the ones the census used to compute */
+	CHECK_EQ(sql_int(db, "SELECT count(DISTINCT ja3 || ja4 || ja3s) FROM connections "
+	                     "WHERE ja3 IS NOT NULL"),
+	         1);
 	sqlite3_close(db);
 }
 

@@ -11,7 +11,6 @@
 #include "defrag.h"
 #include "flow.h"
 #include "grave.h"
-#include "prints.h"
 
 /* Openings kept for reuse at most, and the largest stream buffer one may keep: 64 x 2 x
  * 16 KiB = 2 MiB per worker at worst. */
@@ -26,7 +25,6 @@ struct census {
 	struct tc_sink sink;   /* where finished records go (main wires the store's writer) */
 	uint64_t tokens;       /* last token given to a written connection */
 	struct labeler *labeler;
-	struct prints_cache *prints; /* JA3/JA4 once per hello shape */
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 	uint64_t latest_ts;   /* the latest frame time so far */
@@ -50,18 +48,16 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 	c->sink = *sink;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
-	c->prints = prints_cache_new();
 	/* Late copies come within a retransmission timeout or two; twice the idle timeout also
 	 * covers a flow released for being idle that then wakes up. */
 	c->graves = graves_new(GRAVE_MAX, 2 * (uint64_t)cfg->idle_timeout_s * 1000000);
 	/* 4096 datagrams in 16 MiB: a hello is a few fragments at most; far more in flight at
 	 * once is an attack or a broken path, not traffic to wait for. */
 	c->defrag = defrag_new(4096, 16u << 20, DEFRAG_DEFAULT_TIMEOUT_S);
-	if (!c->flows || !c->defrag || !c->prints || !c->graves) {
+	if (!c->flows || !c->defrag || !c->graves) {
 		flow_table_free(c->flows);
 		graves_free(c->graves);
 		defrag_free(c->defrag);
-		prints_cache_free(c->prints);
 		free(c);
 		return NULL;
 	}
@@ -224,8 +220,7 @@ static void write_record(struct census *c, struct flow *f)
 	if (f->token || !hs || (!hs->ch && !hs->sh && !hs->midstream))
 		return;
 	label_done(c, f);
-	if (hs->ch || hs->sh)
-		prints_attach(c->prints, hs); /* out of memory: the row has no fingerprints */
+	/* Fingerprints are the store's to compute, once per new hello shape (store.c). */
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
 	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, hs) != 0) {
@@ -674,6 +669,5 @@ void census_free(struct census *c)
 	flow_table_free(c->flows);
 	graves_free(c->graves);
 	defrag_free(c->defrag);
-	prints_cache_free(c->prints);
 	free(c);
 }

@@ -1145,11 +1145,22 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
 		bind_int(s, st, SH_GROUP, sh->key_share_group);
 }
 
-/* The row id of a hello's shape: from memory, else from the table, else a new row. */
+/*
+ * The row id of a hello (ch, else sh): from memory by its shape, else from the table, else a
+ * new row. The fingerprints are computed here, and only for a new row: a known client stack
+ * costs the shape's hash and nothing more. given: fingerprints the caller computed (used as
+ * they are, shape 0 meaning none), or NULL. A hello whose fingerprints cannot be computed (out
+ * of memory) gets a row of its own, shape NULL and no fingerprint: honest, and no later
+ * connection of that shape shares it.
+ */
 static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
-                        sqlite3_stmt *insert, uint64_t shape, const struct tc_client_hello *ch,
-                        const struct tc_server_hello *sh, const struct tc_prints *fp)
+                        sqlite3_stmt *insert, const struct tc_client_hello *ch,
+                        const struct tc_server_hello *sh, const struct tc_prints *given)
 {
+	static const struct tc_prints none;
+	uint64_t shape = given  ? (ch ? given->ch_shape : given->sh_shape)
+	                 : ch   ? tc_client_hello_shape(ch)
+	                        : tc_server_hello_shape(sh);
 	int64_t id = shape ? idcache_get(cache, shape, NULL, 0) : 0;
 
 	if (id)
@@ -1159,6 +1170,16 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 		id = step_id(find);
 	}
 	if (id == 0) {
+		struct tc_prints own;
+		const struct tc_prints *fp = given ? given : &own;
+
+		memset(&own, 0, sizeof own);
+		if (!given && (ch ? tc_prints_client(ch, &own) : tc_prints_server(sh, &own))) {
+			tc_prints_free(&own);
+			memset(&own, 0, sizeof own);
+			fp = &none;
+			shape = 0;
+		}
 		s->bind_failed = 0;
 		sb_reset(&s->text);
 		if (ch)
@@ -1166,6 +1187,7 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 		else
 			bind_server_hello(s, sh, fp);
 		id = step_insert(s, insert);
+		tc_prints_free(&own);
 	}
 	if (id > 0 && shape)
 		idcache_put(cache, shape, NULL, 0, id);
@@ -1218,16 +1240,13 @@ static void bind_addr(struct store *s, int col, const struct tc_addr *a)
 static int bind_refs(struct store *s, const struct tc_record *r)
 {
 	const struct tc_handshake *hs = r->hs;
-	const struct tc_prints none = {0}, *fp = hs && hs->prints ? hs->prints : &none;
+	const struct tc_prints *fp = hs ? hs->prints : NULL;
 	int64_t id;
 	int rc = 0;
 
-	/* Fingerprints come with the record (the census computes them). One that has none (the
-	 * census ran out of memory) gets hello rows of its own, shape 0 (stored NULL), with no
-	 * fingerprint: honest, and no later connection of that shape shares them. */
+	/* The census hands hellos without fingerprints; hello_id computes them for new rows. */
 	if (hs && hs->ch) {
-		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, fp->ch_shape, hs->ch, NULL,
-		              fp);
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_CH, id);
@@ -1239,8 +1258,7 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 		}
 	}
 	if (hs && hs->sh) {
-		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, fp->sh_shape, NULL, hs->sh,
-		              fp);
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_SH, id);
