@@ -66,7 +66,8 @@ int tc_client_hello_alloc(struct tc_client_hello *ch, const struct tc_hello_room
 	o_a = slice(&at, r->alpn);
 	ch->cipher_n = ch->ext_n = ch->group_n = ch->sigalg_n = ch->version_n = 0;
 	ch->kshare_n = ch->pointfmt_n = ch->compress_n = ch->alpn_len = 0;
-	ch->mem = m = malloc(at ? at : 1);
+	ch->mem = NULL;
+	m = at <= sizeof ch->lists_inline ? (uint8_t *)ch->lists_inline : (ch->mem = malloc(at));
 	if (!m) {
 		ch->ciphers = (uint32_t *)none;
 		ch->exts = ch->groups = ch->sigalgs = ch->versions = ch->kshares = (uint16_t *)none;
@@ -100,7 +101,12 @@ int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts)
 	static uint16_t none[1];
 
 	sh->ext_n = 0;
-	sh->mem = malloc(exts ? exts * sizeof *sh->exts : 1);
+	if (exts <= sizeof sh->exts_inline / sizeof sh->exts_inline[0]) {
+		sh->mem = NULL;
+		sh->exts = sh->exts_inline;
+		return 0;
+	}
+	sh->mem = malloc(exts * sizeof *sh->exts);
 	sh->exts = sh->mem ? sh->mem : none;
 	return sh->mem ? 0 : -1;
 }

@@ -293,6 +293,42 @@ static void test_sslv2(void)
 	tc_handshake_free(&hs);
 }
 
+/* A hello's lists live in the struct while they fit (TC_HELLO_INLINE bytes), else in one
+ * allocation; either way every list is usable, and clearing frees only what was allocated. */
+static void test_hello_lists_inline(void)
+{
+	static struct tc_client_hello ch;
+	static struct tc_server_hello sh;
+	const uint8_t *lo = (const uint8_t *)&ch, *hi = lo + sizeof ch;
+
+	CHECK_EQ(tc_client_hello_alloc(&ch, &(struct tc_hello_room){.ciphers = 40, .exts = 20,
+	                                                              .groups = 8, .alpn = 30}),
+	         0);
+	CHECK(ch.mem == NULL);
+	CHECK((const uint8_t *)ch.ciphers >= lo && (const uint8_t *)(ch.ciphers + 40) <= hi);
+	CHECK((const uint8_t *)(ch.alpn + 30) <= hi);
+	for (int i = 0; i < 40; i++)
+		ch.ciphers[i] = (uint32_t)i;
+	memset(ch.alpn, 'h', 30);
+	CHECK(ch.ciphers[39] == 39 && ch.exts != NULL && ch.groups != NULL);
+	tc_client_hello_clear(&ch);
+	CHECK_EQ(tc_client_hello_alloc(&ch, &(struct tc_hello_room){.ciphers = 2000, .alpn = 800}),
+	         0);
+	CHECK(ch.mem != NULL && (const uint8_t *)ch.ciphers == (const uint8_t *)ch.mem);
+	ch.ciphers[1999] = 7;
+	ch.alpn[799] = 1;
+	tc_client_hello_clear(&ch);
+	CHECK(ch.mem == NULL && ch.cipher_n == 0);
+
+	CHECK_EQ(tc_server_hello_alloc(&sh, 5), 0);
+	CHECK(sh.mem == NULL && sh.exts == sh.exts_inline);
+	tc_server_hello_clear(&sh);
+	CHECK_EQ(tc_server_hello_alloc(&sh, 300), 0);
+	CHECK(sh.mem != NULL && sh.exts == sh.mem);
+	sh.exts[299] = 1;
+	tc_server_hello_clear(&sh);
+}
+
 /* The rule of preamble.c's opens_tls, written again from its description: a handshake record
  * (3.0 .. 3.4, length within bounds) opening a ClientHello or ServerHello of plausible length
  * and version, or a two-byte alert of level 1 or 2. */
@@ -755,6 +791,7 @@ static void test_end_without_bytes(void)
 int main(void)
 {
 	test_find_tls_start_dense();
+	test_hello_lists_inline();
 	test_cursor();
 	test_cursor_exact();
 	test_cursor_equal();

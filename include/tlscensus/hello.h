@@ -64,6 +64,8 @@ static inline int tc_is_grease(uint16_t v)
 	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
 
+#define TC_HELLO_INLINE 448 /* bytes of a ClientHello's lists kept in the struct */
+
 struct tc_client_hello {
 	uint16_t legacy_version; /* SSLv2-format: the CLIENT-HELLO version field */
 	uint8_t sslv2;           /* sent in the SSLv2 record format */
@@ -103,8 +105,13 @@ struct tc_client_hello {
 	uint8_t *pointfmts;
 	uint8_t *compress;
 	uint8_t *alpn;            /* protocol_name_list as on the wire (u8-prefixed names) */
-	void *mem;                /* the one allocation behind the lists (tc_client_hello_clear) */
+	void *mem;                /* the one allocation behind the lists (tc_client_hello_clear),
+	                           * NULL while they fit in lists_inline */
 	char sni[TC_MAX_SNI + 1]; /* raw bytes as sent, NUL added; may hold any byte */
+	/* Where the lists go when they fit: a usual hello's are 200-400 bytes, and an allocation
+	 * per hello was a tenth of a read's packet thread (malloc, and free after the writer).
+	 * The lists then point into the struct itself: copy a hello by its pointer, not by value. */
+	uint64_t lists_inline[TC_HELLO_INLINE / 8];
 };
 
 /* Room for a hello's lists: entries per list, bytes for alpn. */
@@ -134,9 +141,10 @@ struct tc_server_hello {
 	uint16_t trunc;
 	uint16_t ext_n;
 	uint16_t alpn_len;
-	uint16_t *exts; /* in sh->mem, as for the ClientHello */
+	uint16_t *exts; /* in exts_inline, or in sh->mem when there are more */
 	void *mem;
 	char alpn[256]; /* the chosen protocol, NUL added */
+	uint16_t exts_inline[16];
 };
 
 /* As for the ClientHello: room for ext_n extensions; frees the list (not sh). */
