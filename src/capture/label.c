@@ -37,9 +37,18 @@ struct sni_entry {
 	char name[80];
 };
 
+/* Names by protocol pair: ndpi_protocol2name formats one (~600 instructions) per call. */
+#define NAME_CACHE 256 /* slots, a power of two */
+
+struct name_entry {
+	uint32_t key; /* master << 16 | app, plus 1; 0: empty */
+	char name[LABEL_MAX];
+};
+
 struct labeler {
 	struct ndpi_detection_module_struct *ndpi;
 	struct sni_entry *sni_cache;
+	struct name_entry names[NAME_CACHE];
 	struct ndpi_flow_struct *scratch; /* for host-name matching outside a flow */
 	size_t flow_size;
 	int hello_labels; /* 0: TLSCENSUS_LABEL_DPI set, every flow goes through packet DPI */
@@ -142,7 +151,14 @@ static void drop_held(struct label_flow *f)
 
 static void name_of(struct labeler *l, ndpi_protocol p, char out[LABEL_MAX])
 {
-	ndpi_protocol2name(l->ndpi, p, out, LABEL_MAX);
+	uint32_t key = ((uint32_t)p.master_protocol << 16 | p.app_protocol) + 1;
+	struct name_entry *e = &l->names[(key * 0x9e3779b1u) >> 24 & (NAME_CACHE - 1)];
+
+	if (e->key != key) {
+		ndpi_protocol2name(l->ndpi, p, e->name, LABEL_MAX);
+		e->key = key;
+	}
+	memcpy(out, e->name, LABEL_MAX);
 }
 
 static int dpi_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
