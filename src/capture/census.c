@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "tlscensus/fingerprint.h"
 #include "defrag.h"
 #include "flow.h"
 #include "grave.h"
@@ -220,7 +221,12 @@ static void write_record(struct census *c, struct flow *f)
 	if (f->token || !hs || (!hs->ch && !hs->sh && !hs->midstream))
 		return;
 	label_done(c, f);
-	/* Fingerprints are the store's to compute, once per new hello shape (store.c). */
+	/* Fingerprints are the store's to compute, once per new hello shape (store.c); the
+	 * shapes are hashed here, on lists this core just wrote. */
+	if (hs->ch)
+		hs->ch_shape = tc_client_hello_shape(hs->ch);
+	if (hs->sh)
+		hs->sh_shape = tc_server_hello_shape(hs->sh);
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
 	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, hs) != 0) {

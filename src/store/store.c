@@ -1155,12 +1155,14 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
  */
 static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
                         sqlite3_stmt *insert, const struct tc_client_hello *ch,
-                        const struct tc_server_hello *sh, const struct tc_prints *given)
+                        const struct tc_server_hello *sh, const struct tc_prints *given,
+                        uint64_t known)
 {
 	static const struct tc_prints none;
 	uint64_t shape = given  ? (ch ? given->ch_shape : given->sh_shape)
-	                 : ch   ? tc_client_hello_shape(ch)
-	                        : tc_server_hello_shape(sh);
+	                 : known ? known /* hashed by the census */
+	                 : ch    ? tc_client_hello_shape(ch)
+	                         : tc_server_hello_shape(sh);
 	int64_t id = shape ? idcache_get(cache, shape, NULL, 0) : 0;
 
 	if (id)
@@ -1246,7 +1248,8 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 
 	/* The census hands hellos without fingerprints; hello_id computes them for new rows. */
 	if (hs && hs->ch) {
-		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp);
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp,
+		              hs->ch_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_CH, id);
@@ -1258,7 +1261,8 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 		}
 	}
 	if (hs && hs->sh) {
-		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp);
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp,
+		              hs->sh_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_SH, id);
