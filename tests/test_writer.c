@@ -51,6 +51,17 @@ static void make(uint32_t i, struct tc_record *r, struct tc_handshake *hs)
 	r->hs = hs;
 }
 
+/* Connection i's record without hellos, as a touch carries it. */
+static void make_touch(uint32_t i, struct tc_record *r)
+{
+	struct tc_handshake hs;
+
+	make(i, r, &hs);
+	tc_client_hello_clear(hs.ch);
+	free(hs.ch);
+	r->hs = NULL;
+}
+
 static long long count(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -87,9 +98,7 @@ static void test_block(void)
 	CHECK_EQ(put_failed, 0);
 	CHECK_EQ(kept, 0);
 	/* Later packets on connection 7: the touch finds its row by token. */
-	make(7, &r, &hs);
-	tc_client_hello_clear(hs.ch);
-	free(hs.ch);
+	make_touch(7, &r);
 	r.last_ts += 5000000;
 	r.packets[0] = 42;
 	writer_touch(w, 7, &r, 1);
@@ -270,9 +279,7 @@ static void test_pending(void)
 		make(i, &r, &hs);
 		CHECK_EQ(writer_put(w, i, &r, &hs), 0);
 	}
-	make(2, &r, &hs);
-	tc_client_hello_clear(hs.ch);
-	free(hs.ch);
+	make_touch(2, &r);
 	r.last_ts += 2000000;
 	r.packets[1] = 9;
 	r.bytes[0] = 1234;
@@ -296,9 +303,7 @@ static void test_pending(void)
 	         3);
 
 	/* Written by the sync: a touch now is an UPDATE of its row. */
-	make(1, &r, &hs);
-	tc_client_hello_clear(hs.ch);
-	free(hs.ch);
+	make_touch(1, &r);
 	r.packets[0] = 77;
 	writer_touch(w, 1, &r, 1);
 	/* More records than the writer holds, each touched right after its put. */

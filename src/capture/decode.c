@@ -788,28 +788,42 @@ static int fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, struct tc_packet
 	return 1;
 }
 
-enum tc_decode_status tc_decode(int linktype, const uint8_t *frame, size_t caplen,
-                                struct tc_packet *pkt)
+/* Clears pkt but for its time, which the caller may have set. */
+static void clear_packet(struct tc_packet *pkt)
 {
 	uint64_t ts = pkt->ts_usec;
 
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->ts_usec = ts;
+}
+
+static enum tc_decode_status decode_general(int linktype, const uint8_t *frame, size_t caplen,
+                                            struct tc_packet *pkt);
+
+enum tc_decode_status tc_decode(int linktype, const uint8_t *frame, size_t caplen,
+                                struct tc_packet *pkt)
+{
+	clear_packet(pkt);
 	if (linktype == LT_EN10MB && fast_ether_ipv4_tcp(frame, caplen, pkt))
 		return TC_DEC_OK;
-	return tc_decode_general(linktype, frame, caplen, pkt);
+	return decode_general(linktype, frame, caplen, pkt);
 }
 
 enum tc_decode_status tc_decode_general(int linktype, const uint8_t *frame, size_t caplen,
                                         struct tc_packet *pkt)
 {
-	uint64_t ts = pkt->ts_usec;
+	clear_packet(pkt);
+	return decode_general(linktype, frame, caplen, pkt);
+}
+
+/* pkt is cleared. */
+static enum tc_decode_status decode_general(int linktype, const uint8_t *frame, size_t caplen,
+                                            struct tc_packet *pkt)
+{
 	struct dec d = {pkt, 1, 0};
 	struct tc_cursor c;
 	uint16_t type;
 
-	memset(pkt, 0, sizeof(*pkt));
-	pkt->ts_usec = ts;
 	tc_cursor_init(&c, frame, caplen);
 	switch (linktype) {
 	case LT_EN10MB:

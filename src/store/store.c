@@ -1172,13 +1172,10 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 		id = step_id(find);
 	}
 	if (id == 0) {
-		struct tc_prints own;
+		struct tc_prints own = {0};
 		const struct tc_prints *fp = given ? given : &own;
 
-		memset(&own, 0, sizeof own);
-		if (!given && (ch ? tc_prints_client(ch, &own) : tc_prints_server(sh, &own))) {
-			tc_prints_free(&own);
-			memset(&own, 0, sizeof own);
+		if (!given && tc_prints_compute(ch, sh, &own)) { /* leaves own empty */
 			fp = &none;
 			shape = 0;
 		}

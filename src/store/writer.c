@@ -165,6 +165,17 @@ static void map_put(struct rowmap *m, uint64_t key, int64_t row)
 	m->live++;
 }
 
+/* The slot of key, or NULL. */
+static int64_t *map_find(struct rowmap *m, uint64_t key)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t i = tc_slot(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return &m->rows[i];
+	return NULL;
+}
+
 /* Removes key and returns its row, or 0. */
 static int64_t map_take(struct rowmap *m, uint64_t key)
 {
@@ -311,10 +322,11 @@ static void drain(struct writer *w)
 		it->rec.hs = &it->hs;
 		it->rec.app_label = it->label[0] ? it->label : NULL;
 		row = store_put(w->store, &it->rec);
-		if (it->token)
+		int64_t *slot = it->token ? map_find(&w->map, map_key(it)) : NULL;
+		if (slot && row > 0)
+			*slot = row; /* its pending entry (absent if memory ran out), now the row */
+		else if (slot)
 			map_take(&w->map, map_key(it));
-		if (row > 0 && it->token)
-			map_put(&w->map, map_key(it), row);
 		if (row <= 0)
 			count_error(w);
 		if (row > 0 && w->on_record)
