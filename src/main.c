@@ -392,6 +392,48 @@ static void pipeline_free(struct pipeline *pl)
 	store_close(pl->store);
 }
 
+/* nDPI's set-up (about 20 ms: its automata and IP lists, per worker) runs beside the
+ * database's opening and the input files' identity hashes, which need none of it. */
+struct labels_job {
+	struct labeler **labels;
+	unsigned n;
+	char err[1024];
+};
+
+static void *labels_open(void *arg)
+{
+	struct labels_job *j = arg;
+
+	for (unsigned i = 0; i < j->n; i++) {
+		if (!(j->labels[i] = label_open(j->err, sizeof j->err))) {
+			for (unsigned k = 0; k < i; k++) { /* all workers label, or none */
+				label_close(j->labels[k]);
+				j->labels[k] = NULL;
+			}
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void labels_join(struct labels_job *j, pthread_t *t, int threaded)
+{
+	if (threaded)
+		pthread_join(*t, NULL);
+	else
+		labels_open(j);
+	if (j->n && !j->labels[0])
+		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", j->err);
+}
+
+static void labels_close(struct labeler **labels, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		label_close(labels[i]);
+		labels[i] = NULL;
+	}
+}
+
 /* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h).
  * prep, when set, runs on the open store before the writer thread takes it (read: which files
  * were read before); non-zero stops there. */
@@ -404,8 +446,14 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	char err[1024];
 
 	memset(pl, 0, sizeof(*pl));
+	struct labels_job job = {.labels = pl->labels, .n = no_label ? 0 : n};
+	pthread_t lt;
+	int threaded = job.n && pthread_create(&lt, NULL, labels_open, &job) == 0;
 	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
 	if (!pl->store) {
+		if (threaded)
+			pthread_join(lt, NULL);
+		labels_close(pl->labels, n);
 		if (as_user)
 			fprintf(
 			    stderr,
@@ -417,21 +465,14 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 		return -1;
 	}
 	if (prep && prep(pl->store, arg)) {
+		if (threaded)
+			pthread_join(lt, NULL);
+		labels_close(pl->labels, n);
 		store_close(pl->store);
 		pl->store = NULL;
 		return -1;
 	}
-	for (unsigned i = 0; !no_label && i < n; i++) {
-		if (!(pl->labels[i] = label_open(err, sizeof(err)))) {
-			fprintf(stderr, "tlscensus: %s; continuing without application labels\n",
-			        err);
-			for (unsigned j = 0; j < i; j++) { /* all workers label, or none */
-				label_close(pl->labels[j]);
-				pl->labels[j] = NULL;
-			}
-			break;
-		}
-	}
+	labels_join(&job, &lt, threaded);
 	store_run_begin(pl->store, source, command);
 	pl->writer = writer_start_ports(pl->store, mode, n);
 	pl->workers = n;

@@ -211,6 +211,38 @@ def idempotent(tc, samples, tmp):
     con.close()
     check(rows and all(s == "read" and n == 64 for _, s, n in rows),
           "inputs: every file read whole, with its hash: %s" % rows)
+    identity_hash(tc, a, tmp)
+
+
+def identity_of(path):
+    """A capture's identity as 0.3 defined it: SHA-256 of its size (8 bytes, little-endian),
+    its first MiB and, for a file over 2 MiB, its last MiB (the MiB after the first else)."""
+    data = open(path, "rb").read()
+    span = 1 << 20
+    h = hashlib.sha256(struct.pack("<Q", len(data)) + data[:span])
+    h.update(data[len(data) - span:] if len(data) > 2 * span else data[span:])
+    return h.hexdigest()
+
+
+def identity_hash(tc, sample, tmp):
+    """The stored identity stays what earlier releases wrote (databases remember files by
+    it), whoever computes the SHA-256: a small file, and one over 2 MiB."""
+    data = open(sample, "rb").read()
+    big = os.path.join(tmp, "big.pcap")
+    with open(big, "wb") as f:
+        f.write(data[:24])
+        n = 0
+        while n < 5 << 19:
+            f.write(data[24:])
+            n += len(data) - 24
+    for path in (sample, big):
+        db = os.path.join(tmp, "identity-%s.db" % os.path.basename(path))
+        r = run([tc, "read", "--quiet", "--db", db, path])
+        con = sqlite3.connect(db)
+        got = con.execute("SELECT hash FROM inputs").fetchall()
+        con.close()
+        check(r.returncode == 0 and got == [(identity_of(path),)],
+              "%s: identity %s, want %s" % (path, got, identity_of(path)))
 
 
 def main():

@@ -471,6 +471,60 @@ static void check_batches(const struct conn *c)
 	sqlite3_close(db);
 }
 
+static long long file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* Writes rows in commits of 5000 until the WAL has passed the checkpoint bound (1000 pages)
+ * twice over; returns the database file's size then (with wait, after giving a checkpoint
+ * thread up to 5 s to catch up). In WAL mode only a checkpoint writes the database file itself. */
+static long long size_after_writes(struct store *s, const char *path, const struct conn *c,
+                                   int wait)
+{
+	for (int i = 1; i <= 60000; i++) {
+		put(s, c);
+		if (i % 5000 == 0)
+			store_flush(s);
+	}
+	store_flush(s);
+	for (int i = 0; wait && i < 50 && file_size(path) < (1 << 20); i++)
+		usleep(100 * 1000);
+	return file_size(path);
+}
+
+/* The checkpoint thread copies the WAL into the database while rows are written, so the close
+ * (after a read's last packet) finds little left to copy; without it, SQLite's autocheckpoint
+ * (8192 pages) has not run yet at this size. Either way the close leaves every row and no WAL. */
+static void check_checkpoints(const struct conn *c)
+{
+	char err[512], path[300], wal[310];
+	sqlite3 *db = NULL;
+
+	for (int threaded = 0; threaded < 2; threaded++) {
+		snprintf(path, sizeof path, "%s/ckpt%d.db", dir, threaded);
+		snprintf(wal, sizeof wal, "%s-wal", path);
+		struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+		CHECK(s != NULL);
+		if (!s)
+			return;
+		if (threaded)
+			CHECK_EQ(store_checkpoint_thread(s), 0);
+		long long size = size_after_writes(s, path, c, threaded);
+		if (threaded)
+			CHECK(size >= (1 << 20));
+		else
+			CHECK(size >= 0 && size < (1 << 20));
+		store_close(s);
+		CHECK_EQ(file_size(wal), -1);
+		CHECK_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		CHECK_EQ(sql_int(db, "SELECT count(*) FROM connections"), 60000);
+		sqlite3_close(db);
+	}
+}
+
 /* A database from a newer tlscensus, and another program's database, are refused untouched. */
 static void check_foreign_schemas(void)
 {
@@ -759,6 +813,7 @@ int main(void)
 	check_dtls_export();
 	check_no_prints();
 	check_batches(&c[2]);
+	check_checkpoints(&c[2]);
 	check_prune(&c[0]);
 	check_prune_outbox(&c[0]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */

@@ -385,6 +385,34 @@ bad:
 	return PCAPFILE_BAD;
 }
 
+/*
+ * The walk reads every frame once, front to back, and each first touch of a frame (its record
+ * header, then its headers and payload) was a cache miss and often a page fault: perf put the
+ * header load alone at 11 % of a bench-1G read's packet thread. So the page tables are filled
+ * a chunk ahead in one call (MADV_POPULATE_READ, Linux 5.14; older kernels refuse it and the
+ * pages fault in as before), and the cache lines PCAPFILE_AHEAD bytes ahead are prefetched,
+ * one instruction per line, so the lines are on their way while the frame before is handled.
+ */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#define PCAPFILE_AHEAD    (16u << 10)
+#define PCAPFILE_POPULATE (8u << 20)
+
+static void read_ahead(struct pcapfile *f)
+{
+	size_t ahead = f->size - f->pos > PCAPFILE_AHEAD ? f->pos + PCAPFILE_AHEAD : f->size;
+
+	if (f->populated < ahead) {
+		size_t n = f->size - f->populated < PCAPFILE_POPULATE ? f->size - f->populated
+		                                                      : PCAPFILE_POPULATE;
+		madvise((void *)(f->base + f->populated), n, MADV_POPULATE_READ);
+		f->populated += n;
+	}
+	for (; f->prefetched < ahead; f->prefetched += 64)
+		__builtin_prefetch(f->base + f->prefetched);
+}
+
 int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size_t msglen)
 {
 	int rc =
@@ -392,6 +420,7 @@ int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size
 
 	if (rc == 1)
 		f->frames++;
+	read_ahead(f);
 	/* Frames are copied by whoever keeps one, so what lies behind is unmapped as the walk
 	 * goes: the file's pages stay in the page cache, not in this process's resident set.
 	 * Behind means before the frame just returned, which the caller is about to read: one

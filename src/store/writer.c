@@ -576,6 +576,8 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		free(w);
 		return NULL;
 	}
+	/* Checkpoints off the writer thread (store.c); without that thread SQLite's own. */
+	store_checkpoint_thread(st);
 	return w;
 }
 
