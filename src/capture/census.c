@@ -221,12 +221,8 @@ static void write_record(struct census *c, struct flow *f)
 	if (f->token || !hs || (!hs->ch && !hs->sh && !hs->midstream))
 		return;
 	label_done(c, f);
-	/* Fingerprints are the store's to compute, once per new hello shape (store.c); the
-	 * shapes are hashed here, on lists this core just wrote. */
-	if (hs->ch)
-		hs->ch_shape = tc_client_hello_shape(hs->ch);
-	if (hs->sh)
-		hs->sh_shape = tc_server_hello_shape(hs->sh);
+	/* Shapes and fingerprints are the store's to compute (store.c), on the database thread,
+	 * which has time to spare where this one sets the pace. */
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
 	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, hs) != 0) {
