@@ -426,11 +426,14 @@ static void labels_join(struct labels_job *j, pthread_t *t, int threaded)
 		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", j->err);
 }
 
-static void labels_close(struct labeler **labels, unsigned n)
+/* The pipeline does not open after all: the set-up is waited for, then undone. */
+static void labels_drop(struct labels_job *j, pthread_t *t, int threaded)
 {
-	for (unsigned i = 0; i < n; i++) {
-		label_close(labels[i]);
-		labels[i] = NULL;
+	if (threaded)
+		pthread_join(*t, NULL);
+	for (unsigned i = 0; i < j->n; i++) {
+		label_close(j->labels[i]);
+		j->labels[i] = NULL;
 	}
 }
 
@@ -451,9 +454,7 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	int threaded = job.n && pthread_create(&lt, NULL, labels_open, &job) == 0;
 	pl->store = store_open(db, STORE_READ_WRITE, err, sizeof(err));
 	if (!pl->store) {
-		if (threaded)
-			pthread_join(lt, NULL);
-		labels_close(pl->labels, n);
+		labels_drop(&job, &lt, threaded);
 		if (as_user)
 			fprintf(
 			    stderr,
@@ -465,9 +466,7 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 		return -1;
 	}
 	if (prep && prep(pl->store, arg)) {
-		if (threaded)
-			pthread_join(lt, NULL);
-		labels_close(pl->labels, n);
+		labels_drop(&job, &lt, threaded);
 		store_close(pl->store);
 		pl->store = NULL;
 		return -1;
