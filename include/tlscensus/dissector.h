@@ -83,10 +83,6 @@ struct tc_handshake {
 	uint32_t quic_version;    /* QUIC: version of the client's first Initial; 0 for TLS/DTLS */
 	struct tc_quic *quic;     /* QUIC: keys and CRYPTO streams while the Initials last */
 	struct tc_prints *prints; /* fingerprints a caller computed, or NULL (the store does) */
-	/* The hellos' shapes (fingerprint.h), 0 when not computed: the census hashes a hello where
-	 * it was just parsed and is still in its core's cache, so the store, which finds a known
-	 * hello's row by its shape, need not read the lists from another core's. */
-	uint64_t ch_shape, sh_shape;
 };
 
 /* Bound on a handshake message kept for parsing; ClientHellos with post-quantum key shares are

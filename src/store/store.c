@@ -1264,14 +1264,12 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
  */
 static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
                         sqlite3_stmt *insert, const struct tc_client_hello *ch,
-                        const struct tc_server_hello *sh, const struct tc_prints *given,
-                        uint64_t known)
+                        const struct tc_server_hello *sh, const struct tc_prints *given)
 {
 	static const struct tc_prints none;
-	uint64_t shape = given   ? (ch ? given->ch_shape : given->sh_shape)
-	                 : known ? known /* hashed by the census */
-	                 : ch    ? tc_client_hello_shape(ch)
-	                         : tc_server_hello_shape(sh);
+	uint64_t shape = given ? (ch ? given->ch_shape : given->sh_shape)
+	                 : ch  ? tc_client_hello_shape(ch)
+	                       : tc_server_hello_shape(sh);
 	int64_t id = shape ? idcache_get(cache, shape, NULL, 0) : 0;
 
 	if (id)
@@ -1354,8 +1352,7 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 
 	/* The census hands hellos without fingerprints; hello_id computes them for new rows. */
 	if (hs && hs->ch) {
-		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp,
-		              hs->ch_shape);
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_CH, id);
@@ -1367,8 +1364,7 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 		}
 	}
 	if (hs && hs->sh) {
-		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp,
-		              hs->sh_shape);
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_SH, id);
