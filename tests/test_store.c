@@ -525,6 +525,37 @@ static void check_checkpoints(const struct conn *c)
 	}
 }
 
+/* A writer that never pauses: rows in commits of 5000, one after the other, until the database
+ * holds 40 MB. The WAL must be started over again and again, so it stays near the checkpoint
+ * bound (1,000 pages, 4 MiB); checkpoints only beside the writer never copied the whole WAL,
+ * and it grew with the database (to 32 MiB here, where the writer's own fallback stops it). */
+static void check_wal_bounded(const struct conn *c)
+{
+	char err[512], path[300], wal[310];
+	long long most = 0;
+	int rows = 0;
+
+	snprintf(path, sizeof path, "%s/ckptrun.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_EQ(store_checkpoint_thread(s), 0);
+	while (rows < 2000000 && file_size(path) + file_size(wal) < 40ll << 20) {
+		for (int i = 0; i < 5000; i++)
+			put(s, c);
+		rows += 5000;
+		store_flush(s);
+		if (file_size(wal) > most)
+			most = file_size(wal);
+	}
+	printf("store: %d rows written without a pause, the WAL at most %lld bytes\n", rows, most);
+	CHECK(most > 0 && most < 12ll << 20);
+	store_close(s);
+	CHECK_EQ(file_size(wal), -1);
+}
+
 /* A database from a newer tlscensus, and another program's database, are refused untouched. */
 static void check_foreign_schemas(void)
 {
@@ -814,6 +845,7 @@ int main(void)
 	check_no_prints();
 	check_batches(&c[2]);
 	check_checkpoints(&c[2]);
+	check_wal_bounded(&c[2]);
 	check_prune(&c[0]);
 	check_prune_outbox(&c[0]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */
