@@ -426,15 +426,23 @@ static void labels_join(struct labels_job *j, pthread_t *t, int threaded)
 		fprintf(stderr, "tlscensus: %s; continuing without application labels\n", j->err);
 }
 
+static void *labels_close_all(void *arg)
+{
+	struct labels_job *j = arg;
+
+	for (unsigned i = 0; i < j->n; i++) {
+		label_close(j->labels[i]);
+		j->labels[i] = NULL;
+	}
+	return NULL;
+}
+
 /* The pipeline does not open after all: the set-up is waited for, then undone. */
 static void labels_drop(struct labels_job *j, pthread_t *t, int threaded)
 {
 	if (threaded)
 		pthread_join(*t, NULL);
-	for (unsigned i = 0; i < j->n; i++) {
-		label_close(j->labels[i]);
-		j->labels[i] = NULL;
-	}
+	labels_close_all(j);
 }
 
 /* cfg->workers, sees_all and redirect say how the censuses share the traffic (census.h).
@@ -527,6 +535,10 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 		census_free(pl->census[i]);
 		pl->census[i] = NULL;
 	}
+	/* nDPI's tear-down (a few ms: its automata and IP trees) beside the database's end. */
+	struct labels_job job = {.labels = pl->labels, .n = pl->workers};
+	pthread_t lt;
+	int threaded = pthread_create(&lt, NULL, labels_close_all, &job) == 0;
 	uint64_t write_errors = writer_errors(pl->writer);
 	end->failed = writer_failed(pl->writer);
 	end->lost = writer_lost(pl->writer);
@@ -536,9 +548,11 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 	snprintf(end->why, sizeof end->why, "%s",
 	         store_failure(pl->store) ? store_failure(pl->store) : "write failed");
 	int rc = write_errors || end->failed || store_run_end(pl->store, stats) != 0 ? -1 : 0;
-	for (unsigned i = 0; i < pl->workers; i++)
-		label_close(pl->labels[i]);
 	store_close(pl->store);
+	if (threaded)
+		pthread_join(lt, NULL);
+	else
+		labels_close_all(&job);
 	return rc;
 }
 

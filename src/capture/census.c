@@ -367,7 +367,12 @@ static void label_from_hello(struct census *c, struct flow *f)
 
 static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int *dir)
 {
-	struct flow *f = flow_find(c->flows, pkt, dir);
+	struct flow_probe pr;
+	struct flow *f;
+
+	flow_probe_make(c->flows, pkt, &pr);
+	*dir = pr.dir;
+	f = flow_lookup(c->flows, &pr);
 
 	if (f && reused(f, pkt, *dir)) {
 		release(c, f);
@@ -380,7 +385,7 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 		return NULL;
 	/* Nor does a late copy of a segment of a connection already released (its record is
 	 * written): a second record for it would be an invented connection. */
-	if (pkt->proto == 6 && graves_hit(c->graves, pkt, pkt->ts_usec)) {
+	if (pkt->proto == 6 && graves_hit(c->graves, &pr, pkt, pkt->ts_usec)) {
 		c->stats.late_segments++;
 		return NULL;
 	}
@@ -388,7 +393,7 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 		release(c, flow_oldest(c->flows));
 		c->stats.flows_evicted++;
 	}
-	f = flow_add(c->flows, pkt, dir);
+	f = flow_insert(c->flows, &pr);
 	if (!f)
 		return NULL;
 	c->stats.flows++;

@@ -85,7 +85,6 @@ int flow_key_make(const struct tc_packet *pkt, struct flow_key *k)
 	return swap;
 }
 
-
 struct flow_table *flow_table_new(uint32_t max_flows)
 {
 	struct flow_table *t = calloc(1, sizeof(*t));
@@ -118,16 +117,29 @@ void flow_table_free(struct flow_table *t)
 	free(t);
 }
 
-struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+void flow_probe_make(const struct flow_table *t, const struct tc_packet *pkt, struct flow_probe *pr)
 {
-	struct flow_key k;
+	pr->dir = flow_key_make(pkt, &pr->key);
+	pr->hash = (uint32_t)hash_key(t, &pr->key);
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_probe *pr)
+{
 	struct flow *f;
 
-	*dir = flow_key_make(pkt, &k);
-	for (f = t->buckets[hash_key(t, &k) & t->mask]; f; f = f->hnext)
-		if (flow_key_eq(&f->key, &k))
+	for (f = t->buckets[pr->hash & t->mask]; f; f = f->hnext)
+		if (f->hash == pr->hash && flow_key_eq(&f->key, &pr->key))
 			return f;
 	return NULL;
+}
+
+struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+{
+	struct flow_probe pr;
+
+	flow_probe_make(t, pkt, &pr);
+	*dir = pr.dir;
+	return flow_lookup(t, &pr);
 }
 
 static void lru_unlink(struct flow_table *t, struct flow *f)
@@ -180,7 +192,7 @@ static void grow(struct flow_table *t)
 	t->mask = n - 1;
 }
 
-struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+struct flow *flow_insert(struct flow_table *t, const struct flow_probe *pr)
 {
 	struct flow *f = t->spare;
 	uint64_t b;
@@ -193,15 +205,24 @@ struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *di
 		return NULL;
 	}
 	grow(t);
-	*dir = flow_key_make(pkt, &f->key);
+	f->key = pr->key;
 	f->client_dir = -1;
-	f->hash = (uint32_t)hash_key(t, &f->key);
+	f->hash = pr->hash;
 	b = f->hash & t->mask;
 	f->hnext = t->buckets[b];
 	t->buckets[b] = f;
 	lru_append(t, f);
 	t->count++;
 	return f;
+}
+
+struct flow *flow_add(struct flow_table *t, const struct tc_packet *pkt, int *dir)
+{
+	struct flow_probe pr;
+
+	flow_probe_make(t, pkt, &pr);
+	*dir = pr.dir;
+	return flow_insert(t, &pr);
 }
 
 void flow_touch(struct flow_table *t, struct flow *f)

@@ -44,6 +44,8 @@ struct flow_open {
 
 struct flow {
 	struct flow_key key;
+	uint32_t hash;                 /* the key's hash (its low bits pick the bucket); in the
+	                                * key's cache line, compared before the key */
 	struct flow *hnext;            /* hash chain */
 	struct flow *prev, *next;      /* LRU list, oldest first */
 	uint64_t first_ts, last_ts;    /* microseconds */
@@ -53,7 +55,6 @@ struct flow {
 	uint64_t row_packets;          /* packets counted when the record was written */
 	struct flow_seq seq[2];
 	uint32_t syn_seq[2]; /* the first SYN's sequence number per direction (syn_seen) */
-	uint32_t hash;       /* the key's hash (its low bits pick the bucket) */
 	uint8_t state;       /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */
@@ -69,6 +70,20 @@ struct flow_table;
 struct flow_table *flow_table_new(uint32_t max_flows);
 void flow_table_free(struct flow_table *t);
 
+/* A packet's folded key, its hash under the table's seed and its direction, made once per
+ * packet for the lookup, the graves (grave.h) and the add that may follow. */
+struct flow_probe {
+	struct flow_key key;
+	uint32_t hash;
+	int dir;
+};
+
+void flow_probe_make(const struct flow_table *t, const struct tc_packet *pkt,
+                     struct flow_probe *pr);
+/* The flow of a probe, or NULL. */
+struct flow *flow_lookup(struct flow_table *t, const struct flow_probe *pr);
+/* Adds the probe's flow (the caller checked it is absent and made room). */
+struct flow *flow_insert(struct flow_table *t, const struct flow_probe *pr);
 /* Finds the flow of pkt, or NULL. *dir is set to the packet's direction. */
 struct flow *flow_find(struct flow_table *t, const struct tc_packet *pkt, int *dir);
 /* Adds a flow for pkt (the caller checked it is absent and made room). */

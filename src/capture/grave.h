@@ -19,11 +19,14 @@ struct graves;
 struct graves *graves_new(uint32_t max, uint64_t keep_usec);
 void graves_free(struct graves *g);
 
-/* Remembers a released flow (f's key and sequence spaces) at capture time now. */
+/* Remembers a released flow (f's key, its hash and sequence spaces) at capture time now. */
 void graves_add(struct graves *g, const struct flow *f, uint64_t now);
 
 /* Whether pkt, which has no flow, is a late segment of a remembered connection (1: drop
- * it). A SYN outside the old sequence space forgets the grave (0: a new connection). */
-int graves_hit(struct graves *g, const struct tc_packet *pkt, uint64_t now);
+ * it). A SYN outside the old sequence space forgets the grave (0: a new connection). The
+ * probe is the one the flow table was asked with: graves are found by the flow table's hash,
+ * so a packet is folded and hashed once. */
+int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_packet *pkt,
+               uint64_t now);
 
 #endif
