@@ -9,12 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct idcache_slot {
+	uint64_t key; /* 0: empty */
+	int64_t id;
+	char *text; /* a byte-string key (a name), copied; NULL in a shape cache */
+	size_t len;
+};
+
 struct idcache {
-	uint64_t *keys; /* 0: empty slot */
-	int64_t *ids;
-	char **texts; /* byte-string keys (names), copies; NULL for a shape cache */
-	size_t *lens; /* their lengths */
+	struct idcache_slot *slots;
 	size_t cap, used, max;
+	int with_text;
 };
 
 /* max: entries kept at most (a power of two at least twice max is allocated). with_text: the

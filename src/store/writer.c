@@ -26,11 +26,6 @@
  * A live capture (WRITER_DROP) hands each over at once, so a drop is counted when it happens. */
 #define WRITER_STAGE  32
 #define WRITER_NAP_MS 20
-/* Reading files, the packet thread never wakes the writer for records: the writer looks every
- * 2 ms on its own (the queue of 4096 takes about 12 ms to fill at bench-1G's pace). A wake-up
- * was a futex call on the thread that sets the pace, 2-4 % of its time (perf, bench-1G); the
- * naps cost the database thread, which has time to spare. */
-#define WRITER_NAP_BLOCK_MS 2
 /* Records are held back (WRITER_PENDING of them at most) for the touch that usually follows
  * soon, at the connection's end: the row is then inserted once with its final counters
  * instead of inserted and updated (callgrind: the UPDATE was a third of the database thread's
@@ -449,8 +444,7 @@ static void *writer_main(void *arg)
 			if (w->count && napped)
 				break; /* a few records have waited a nap: take them */
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec +=
-			    (w->mode == WRITER_BLOCK ? WRITER_NAP_BLOCK_MS : WRITER_NAP_MS) * 1000000L;
+			until.tv_nsec += WRITER_NAP_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
@@ -630,7 +624,7 @@ static void commit_slot(struct writer *w, const struct writer_port *p)
 	w->count++;
 	w->urgent |= urgent;
 	/* Only a sleeping writer is signalled, once: an awake one looks at the queue again. */
-	if (w->sleeping && (urgent || (w->count >= WRITER_WAKE && w->mode != WRITER_BLOCK))) {
+	if (w->sleeping && (w->count >= WRITER_WAKE || urgent)) {
 		w->sleeping = 0;
 		pthread_cond_signal(&w->not_empty);
 	}
