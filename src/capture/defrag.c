@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "defrag.h"
+#include "util.h"
 
 /* Fragment offsets count 8-byte units, and every piece but the last is a whole number of
  * them, so one bit per 8-byte block says exactly which bytes are held. */
@@ -106,7 +107,7 @@ struct defrag *defrag_new(size_t max_datagrams, size_t max_bytes, uint32_t timeo
 		max_datagrams = 1;
 	while (n < max_datagrams && n < (1u << 24))
 		n <<= 1;
-	d->buckets = calloc(n, sizeof(*d->buckets));
+	d->buckets = tc_zalloc(n, sizeof(*d->buckets));
 	if (!d->buckets) {
 		free(d);
 		return NULL;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "flow.h"
+#include "util.h"
 
 struct flow_table {
 	struct flow **buckets;
@@ -92,7 +93,7 @@ struct flow_table *flow_table_new(uint32_t max_flows)
 
 	if (!t)
 		return NULL;
-	t->buckets = calloc(n, sizeof(*t->buckets));
+	t->buckets = tc_zalloc(n, sizeof(*t->buckets));
 	if (!t->buckets) {
 		free(t);
 		return NULL;
@@ -175,7 +176,7 @@ static void grow(struct flow_table *t)
 
 	if (t->count < t->mask + 1 || n > (1u << 30)) /* 2^30: the hash kept is 32 bits */
 		return;
-	nb = calloc(n, sizeof(*nb));
+	nb = tc_zalloc(n, sizeof(*nb));
 	if (!nb)
 		return;
 	for (uint32_t i = 0; i <= t->mask; i++) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "grave.h"
+#include "util.h"
 
 #define NIL UINT32_MAX
 
@@ -43,7 +44,7 @@ struct graves {
 
 static int alloc(struct graves *g, uint32_t cap)
 {
-	struct grave *ring = calloc(cap, sizeof *ring);
+	struct grave *ring = tc_zalloc(cap, sizeof *ring);
 	struct grave_link *links = malloc((size_t)cap * sizeof *links);
 	uint32_t *heads = malloc((size_t)cap * sizeof *heads);
 

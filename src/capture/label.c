@@ -92,7 +92,7 @@ struct labeler *label_open(char *err, size_t errlen)
 	ndpi_finalize_initialization(l->ndpi);
 	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	l->scratch = calloc(1, l->flow_size);
-	l->sni_cache = calloc(SNI_CACHE, sizeof *l->sni_cache);
+	l->sni_cache = tc_zalloc(SNI_CACHE, sizeof *l->sni_cache);
 	if (!l->scratch || !l->sni_cache) {
 		snprintf(err, errlen, "out of memory initialising nDPI");
 		label_close(l);

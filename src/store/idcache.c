@@ -10,6 +10,9 @@
 #include "idcache.h"
 #include "util.h"
 
+/* Slots a cache starts with; it doubles as it fills, up to what max needs. */
+#define IDCACHE_FIRST 1024
+
 int idcache_init(struct idcache *c, size_t max, int with_text)
 {
 	size_t cap = 16;
@@ -17,13 +20,36 @@ int idcache_init(struct idcache *c, size_t max, int with_text)
 	memset(c, 0, sizeof *c);
 	while (cap < 2 * max)
 		cap *= 2;
-	c->slots = calloc(cap, sizeof *c->slots);
-	if (!c->slots)
+	c->limit = cap;
+	if (cap > IDCACHE_FIRST)
+		cap = IDCACHE_FIRST;
+	if (!(c->slots = tc_zalloc(cap, sizeof *c->slots)))
 		return -1;
 	c->with_text = with_text;
 	c->cap = cap;
 	c->max = max;
 	return 0;
+}
+
+/* Half full: twice the slots while the limit allows (a cache touches the memory it uses). */
+static void grow(struct idcache *c)
+{
+	size_t cap = c->cap * 2;
+	struct idcache_slot *n;
+
+	if (2 * (c->used + 1) <= c->cap || cap > c->limit || !(n = tc_zalloc(cap, sizeof *n)))
+		return;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (!c->slots[i].key)
+			continue;
+		size_t j = tc_slot(c->slots[i].key, cap);
+		while (n[j].key)
+			j = (j + 1) & (cap - 1);
+		n[j] = c->slots[i];
+	}
+	free(c->slots);
+	c->slots = n;
+	c->cap = cap;
 }
 
 void idcache_clear(struct idcache *c)
@@ -72,6 +98,7 @@ void idcache_put(struct idcache *c, uint64_t key, const void *text, size_t len, 
 		memcpy(copy, text, len);
 	if (c->used >= c->max)
 		idcache_clear(c);
+	grow(c);
 	for (i = tc_slot(key, c->cap); c->slots[i].key; i = (i + 1) & (c->cap - 1))
 		if (same(c, &c->slots[i], key, text, len)) {
 			free(copy);

@@ -19,6 +19,7 @@ struct idcache_slot {
 struct idcache {
 	struct idcache_slot *slots;
 	size_t cap, used, max;
+	size_t limit; /* slots at most (cap grows to it) */
 	int with_text;
 };
 
