@@ -26,6 +26,12 @@
  * A live capture (WRITER_DROP) hands each over at once, so a drop is counted when it happens. */
 #define WRITER_STAGE  32
 #define WRITER_NAP_MS 20
+/* Reading files, the packet thread never wakes the writer for records: the writer looks every
+ * 250 us on its own. A wake-up was a futex call on the thread that sets the pace, 24 us each
+ * on these VMs (an IPI to the other core: 3-4 % of a bench-1G read's packet thread); a nap
+ * costs the database thread, which has time to spare or is busy anyway. Longer naps (2 ms)
+ * let the queue fill and the packet thread wait for room (bench-flows 10 % slower). */
+#define WRITER_NAP_BLOCK_US 250
 /* Records are held back (WRITER_PENDING of them at most) for the touch that usually follows
  * soon, at the connection's end: the row is then inserted once with its final counters
  * instead of inserted and updated (callgrind: the UPDATE was a third of the database thread's
@@ -124,7 +130,7 @@ struct writer_port {
 static int map_grow(struct rowmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 1024;
-	struct rowmap n = {calloc(cap, sizeof(uint64_t)), calloc(cap, sizeof(int64_t)), cap, 0, 0};
+	struct rowmap n = {tc_zalloc(cap, sizeof(uint64_t)), tc_zalloc(cap, sizeof(int64_t)), cap, 0, 0};
 
 	if (!n.keys || !n.rows) {
 		free(n.keys);
@@ -444,7 +450,8 @@ static void *writer_main(void *arg)
 			if (w->count && napped)
 				break; /* a few records have waited a nap: take them */
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += WRITER_NAP_MS * 1000000L;
+			until.tv_nsec += w->mode == WRITER_BLOCK ? WRITER_NAP_BLOCK_US * 1000L
+			                                         : WRITER_NAP_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L) {
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
@@ -624,7 +631,7 @@ static void commit_slot(struct writer *w, const struct writer_port *p)
 	w->count++;
 	w->urgent |= urgent;
 	/* Only a sleeping writer is signalled, once: an awake one looks at the queue again. */
-	if (w->sleeping && (w->count >= WRITER_WAKE || urgent)) {
+	if (w->sleeping && (urgent || (w->count >= WRITER_WAKE && w->mode != WRITER_BLOCK))) {
 		w->sleeping = 0;
 		pthread_cond_signal(&w->not_empty);
 	}
