@@ -315,12 +315,29 @@ static void check_failure(struct writer *w)
 /* Writes the pending records in the order they came (so their ids are what they would have
  * been), then hands their hellos back to the packet threads. A record already touched for the
  * last time (token 0) leaves nothing in the map. */
+/* The hellos of the record WRITER_AHEAD places on, which a packet thread wrote on the other
+ * core: their lines are on their way while this one is written (the store hashes every hello
+ * to find its row: 13 % of the database thread on bench-flows, waiting on those lines). */
+#define WRITER_AHEAD 4
+
+static void prefetch_hellos(const struct item *it)
+{
+	for (size_t o = 0; it->hs.ch && o < sizeof *it->hs.ch; o += 64)
+		__builtin_prefetch((const char *)it->hs.ch + o);
+	for (size_t o = 0; it->hs.sh && o < sizeof *it->hs.sh; o += 64)
+		__builtin_prefetch((const char *)it->hs.sh + o);
+}
+
 static void drain(struct writer *w)
 {
+	for (size_t i = 0; i < w->npending && i < WRITER_AHEAD; i++)
+		prefetch_hellos(&w->pending[i]);
 	for (size_t i = 0; i < w->npending; i++) {
 		struct item *it = &w->pending[i];
 		int64_t row;
 
+		if (i + WRITER_AHEAD < w->npending)
+			prefetch_hellos(&w->pending[i + WRITER_AHEAD]);
 		if (w->failed) { /* reading files after a failed commit: nothing more is written */
 			w->skipped++;
 			continue;
