@@ -3,8 +3,8 @@
  * order, indexed by a chained hash on the folded 5-tuple (the flow table's hash of it); the
  * ring grows by doubling up to its bound, and beyond it the oldest grave is forgotten first.
  * The chains and the hashes live apart from the graves, 8 bytes each: a chain is walked, and a
- * grave unchained, without touching the 80-byte graves (perf: chain walks on the graves
- * themselves, a cache miss a step, were 8 % of a bench-1G read's packet thread).
+ * grave unchained, without touching the 80-byte graves (perf: the graves, walked through the
+ * graves themselves at a cache miss a step, were 8 % of a bench-1G read's packet thread).
  */
 #include <stdlib.h>
 #include <string.h>
