@@ -2,6 +2,7 @@
  * pcapfile.c: pcap and pcapng files walked in place (see pcapfile.h). Block and record layouts:
  * the pcap and pcapng drafts of the IETF OPSAWG (draft-ietf-opsawg-pcap, -pcapng).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -24,8 +25,6 @@
 #define PCAPNG_EPB      6u
 /* A block longer than this is damage, not data (libpcap's bound is the same 16 MiB). */
 #define PCAPNG_MAX_BLOCK (16u << 20)
-/* Unmap what was walked in steps of this (a multiple of every page size). */
-#define PCAPFILE_RELEASE (8u << 20)
 
 static uint32_t swap32(uint32_t v)
 {
@@ -392,48 +391,105 @@ bad:
  * a chunk ahead in one call (MADV_POPULATE_READ, Linux 5.14; older kernels refuse it and the
  * pages fault in as before), and the cache lines PCAPFILE_AHEAD bytes ahead are prefetched,
  * one instruction per line, so the lines are on their way while the frame before is handled.
+ *
+ * Frames are copied by whoever keeps one, so what lies behind is unmapped as the walk goes:
+ * the file's pages stay in the page cache, not in this process's resident set. Behind means
+ * before the frame returned last, which the caller is reading: one that straddles the boundary
+ * would be faulted in again, and with the page cache's large folios a fault maps 2 MiB that
+ * stay mapped behind the mark (0.3 had 256 MiB of a 1 GB capture resident that way).
+ *
+ * Filling and dropping page tables is the kernel's work, and it was 8 % of the packet thread's
+ * time on bench-1G (the walk of 262,144 pages twice); the thread that reads the frames is the
+ * one that sets the pace of a read, and the database thread's core had time to spare. So
+ * pcapfile_pager gives that work to a thread of its own, which keeps the page tables
+ * PCAPFILE_LEAD ahead of the frame returned last and drops them behind it; the page tables are
+ * the process's, so what it fills the reader finds filled. Where it falls behind, the reader's
+ * touches fault pages in as they would without it: slower, never wrong.
  */
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
-#define PCAPFILE_AHEAD    (16u << 10)
-#define PCAPFILE_POPULATE (8u << 20)
+#define PCAPFILE_AHEAD  (16u << 10)
+#define PCAPFILE_NAP_US 500 /* the pager's pause: bench-1G is walked at 2 MB a millisecond */
 
-static void read_ahead(struct pcapfile *f)
+/* Page tables filled through upto: one populate step at a time. */
+static void populate(struct pcapfile *f, size_t upto)
 {
-	size_t ahead = f->size - f->pos > PCAPFILE_AHEAD ? f->pos + PCAPFILE_AHEAD : f->size;
+	size_t done = atomic_load_explicit(&f->populated, memory_order_relaxed);
 
-	if (f->populated < ahead) {
-		size_t n = f->size - f->populated < PCAPFILE_POPULATE ? f->size - f->populated
-		                                                      : PCAPFILE_POPULATE;
-		madvise((void *)(f->base + f->populated), n, MADV_POPULATE_READ);
-		f->populated += n;
+	if (upto > f->size)
+		upto = f->size;
+	while (done < upto) {
+		size_t n = f->size - done < PCAPFILE_POPULATE ? f->size - done : PCAPFILE_POPULATE;
+
+		madvise((void *)(f->base + done), n, MADV_POPULATE_READ);
+		done += n;
+		atomic_store_explicit(&f->populated, done, memory_order_release);
 	}
-	for (; f->prefetched < ahead; f->prefetched += 64)
-		__builtin_prefetch(f->base + f->prefetched);
+}
+
+/* What lies before the frame at offset `behind` dropped, in whole release steps. */
+static void release(struct pcapfile *f, size_t behind)
+{
+	size_t done = atomic_load_explicit(&f->released, memory_order_relaxed);
+
+	if (behind > done && behind - done >= PCAPFILE_RELEASE) {
+		size_t upto = behind & ~(size_t)(PCAPFILE_RELEASE - 1);
+
+		madvise((void *)(f->base + done), upto - done, MADV_DONTNEED);
+		atomic_store_explicit(&f->released, upto, memory_order_release);
+	}
+}
+
+static void *pager_main(void *arg)
+{
+	struct pcapfile *f = arg;
+	const struct timespec nap = {0, PCAPFILE_NAP_US * 1000L};
+
+	pthread_setname_np(pthread_self(), "tlscensus-page");
+	while (!atomic_load_explicit(&f->pager_stop, memory_order_acquire)) {
+		size_t at = atomic_load_explicit(&f->at, memory_order_acquire);
+
+		/* dropped first, then filled: the mapped span never passes the two bounds */
+		release(f, at);
+		populate(f, at + PCAPFILE_LEAD);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+int pcapfile_pager(struct pcapfile *f)
+{
+	/* a file of two populate steps is mapped before a thread would have started */
+	if (f->pager_on || f->size <= 2 * (size_t)PCAPFILE_POPULATE)
+		return 0;
+	populate(f, PCAPFILE_POPULATE); /* the first frames are read before the thread runs */
+	atomic_store(&f->pager_stop, 0);
+	if (pthread_create(&f->pager, NULL, pager_main, f) != 0)
+		return -1;
+	f->pager_on = 1;
+	return 0;
 }
 
 int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size_t msglen)
 {
 	int rc =
 	    f->ng ? pcapng_next_frame(f, fr, msg, msglen) : pcap_next_frame(f, fr, msg, msglen);
+	size_t ahead = f->size - f->pos > PCAPFILE_AHEAD ? f->pos + PCAPFILE_AHEAD : f->size;
+	size_t behind = rc == 1 ? (size_t)(fr->data - f->base) : f->pos;
 
 	if (rc == 1)
 		f->frames++;
-	read_ahead(f);
-	/* Frames are copied by whoever keeps one, so what lies behind is unmapped as the walk
-	 * goes: the file's pages stay in the page cache, not in this process's resident set.
-	 * Behind means before the frame just returned, which the caller is about to read: one
-	 * that straddles the boundary would be faulted in again, and with the page cache's
-	 * large folios a fault maps 2 MiB that stay mapped behind the mark (0.3 had 256 MiB of
-	 * a 1 GB capture resident that way). */
-	size_t behind = rc == 1 ? (size_t)(fr->data - f->base) : f->pos;
-	if (behind > f->released && behind - f->released >= PCAPFILE_RELEASE) {
-		size_t upto = behind & ~(size_t)(PCAPFILE_RELEASE - 1);
-
-		madvise((void *)(f->base + f->released), upto - f->released, MADV_DONTNEED);
-		f->released = upto;
+	if (f->pager_on) {
+		atomic_store_explicit(&f->at, behind, memory_order_release);
+	} else {
+		if (atomic_load_explicit(&f->populated, memory_order_relaxed) < ahead)
+			populate(f, atomic_load_explicit(&f->populated, memory_order_relaxed) +
+			                PCAPFILE_POPULATE);
+		release(f, behind);
 	}
+	for (; f->prefetched < ahead; f->prefetched += 64)
+		__builtin_prefetch(f->base + f->prefetched);
 	return rc;
 }
 
@@ -444,6 +500,11 @@ double pcapfile_done(const struct pcapfile *f)
 
 void pcapfile_close(struct pcapfile *f)
 {
+	if (f->pager_on) {
+		atomic_store_explicit(&f->pager_stop, 1, memory_order_release);
+		pthread_join(f->pager, NULL);
+		f->pager_on = 0;
+	}
 	if (f->base)
 		munmap((void *)f->base, f->size);
 	f->base = NULL;

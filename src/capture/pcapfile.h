@@ -13,12 +13,23 @@
 #ifndef TLSCENSUS_PCAPFILE_H
 #define TLSCENSUS_PCAPFILE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Largest frame kept; libpcap's own bound (MAXIMUM_SNAPLEN). A record claiming more is damage. */
 #define PCAPFILE_MAX_FRAME  262144u
 #define PCAPFILE_MAX_IFACES 256
+
+/* The walk's bounds on what it keeps mapped (pcapfile.c says why): page tables are filled
+ * PCAPFILE_POPULATE bytes at a time, the pager (pcapfile_pager) keeps them PCAPFILE_LEAD
+ * ahead of the frame returned last, and what lies behind is unmapped in PCAPFILE_RELEASE
+ * steps. The mapped span stays below LEAD + POPULATE + RELEASE (8 MiB + 8 MiB without the
+ * pager), whatever the file's size. */
+#define PCAPFILE_POPULATE (8u << 20)
+#define PCAPFILE_LEAD     (24u << 20)
+#define PCAPFILE_RELEASE  (8u << 20)
 
 struct pcapfile_iface {
 	uint32_t linktype;
@@ -29,10 +40,15 @@ struct pcapfile_iface {
 struct pcapfile {
 	const uint8_t *base;
 	size_t size, pos;
-	size_t released;   /* bytes before this are unmapped; never a frame pcapfile_next returned
-	                    * last (its data lies at or after this) */
-	size_t prefetched; /* bytes before this are prefetched or were read (pcapfile.c) */
-	size_t populated;  /* bytes before this had their page tables filled */
+	/* bytes before this are unmapped; never a frame pcapfile_next returned last (its data
+	 * lies at or after this) */
+	_Atomic size_t released;
+	size_t prefetched;        /* bytes before this are prefetched or were read (pcapfile.c) */
+	_Atomic size_t populated; /* bytes before this had their page tables filled */
+	_Atomic size_t at;        /* with a pager: where the frame returned last starts */
+	_Atomic int pager_stop;
+	int pager_on; /* pcapfile_pager: the page tables are the pager thread's job */
+	pthread_t pager;
 	int swapped;
 	int ng;            /* pcapng */
 	uint32_t linktype; /* pcap: the file's; pcapng: the first interface's */
@@ -64,6 +80,10 @@ enum pcapfile_open pcapfile_open(struct pcapfile *f, const char *path, char *msg
 /* The next frame: 1, or 0 at a clean end of file, or -1 where the file is cut or damaged
  * (msg says how; every frame before it was returned). */
 int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size_t msglen);
+
+/* Hands the page tables to a thread of their own (pcapfile.c says why): 0, or -1 when it
+ * could not start, and then pcapfile_next goes on doing that work itself. */
+int pcapfile_pager(struct pcapfile *f);
 
 /* How far through the file, 0..1, for progress lines. */
 double pcapfile_done(const struct pcapfile *f);

@@ -277,6 +277,7 @@ static enum source_result read_mapped(struct census *c, struct pcapfile *f, cons
 		return SOURCE_UNREADABLE;
 	}
 	struct filters fl = {.expr = prog->filter};
+	pcapfile_pager(f); /* when it cannot start, pcapfile_next fills the page tables itself */
 	while (!read_stops(prog) && (rc = pcapfile_next(f, &fr, why, sizeof why)) == 1) {
 		if (!filter_pass(&fl, (int)fr.linktype, fr.data, fr.caplen))
 			continue;
