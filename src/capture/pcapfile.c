@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -445,7 +446,11 @@ static void *pager_main(void *arg)
 {
 	struct pcapfile *f = arg;
 	const struct timespec nap = {0, PCAPFILE_NAP_US * 1000L};
+	sigset_t all;
 
+	/* signals (an interrupted read) are the reading thread's to take */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_setname_np(pthread_self(), "tlscensus-page");
 	while (!atomic_load_explicit(&f->pager_stop, memory_order_acquire)) {
 		size_t at = atomic_load_explicit(&f->at, memory_order_acquire);
