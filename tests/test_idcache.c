@@ -1,9 +1,12 @@
 /*
  * test_idcache.c: the writer's id caches (src/store/idcache.c) as they grow from their first
  * 1024 slots to their limit, and empty themselves there: every key kept comes back with its
- * id, names are told apart by their bytes and not only by their hash, and a full cache starts
- * over rather than growing past its bound.
+ * id, names are told apart by their bytes and not only by their hash (those kept in the slot,
+ * up to IDCACHE_INLINE bytes, and the longer ones kept apart), and a full cache starts over
+ * rather than growing past its bound. Under AddressSanitizer, the long names' copies must be
+ * freed once each, by the clear and by idcache_free.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +43,46 @@ int main(void)
 		idcache_put(&shapes, k * 0x9e3779b97f4a7c15ULL | 1, NULL, 0, (int64_t)k);
 	CHECK(shapes.used <= shapes.max && shapes.cap <= shapes.limit);
 	CHECK_EQ(idcache_get(&shapes, 60000 * 0x9e3779b97f4a7c15ULL | 1, NULL, 0), 60000);
+	/* Names around the inline bound and far past it: kept, found by their bytes, one id each,
+	 * and a name put again keeps one slot with the new id. */
+	struct idcache mixed;
+	char name[300];
+	int lens[] = {0, 1, IDCACHE_INLINE - 1, IDCACHE_INLINE, IDCACHE_INLINE + 1, 64, 255};
+	int nl = (int)(sizeof lens / sizeof lens[0]);
+	CHECK_EQ(idcache_init(&mixed, 4000, 1), 0);
+	wrong = 0;
+	for (int round = 0; round < 2; round++)
+		for (int k = 0; k < 500; k++)
+			for (int j = 0; j < nl; j++) {
+				memset(name, 'a' + k % 26, sizeof name);
+				int n = lens[j];
+				if (n >= 4)
+					memcpy(name, &k, sizeof k);
+				int64_t want = (int64_t)(k * nl + j + 1) + round * 100000;
+				if (n < 4 && k > 0)
+					continue; /* too short to tell k apart */
+				uint64_t key = idcache_text_key(name, (size_t)n);
+				idcache_put(&mixed, key, name, (size_t)n, want);
+				wrong += idcache_get(&mixed, key, name, (size_t)n) != want;
+			}
+	CHECK_EQ(wrong, 0);
+	CHECK(mixed.used <= 500 * (size_t)nl); /* put again: the same slots */
+	/* a long name differing in its last byte only, under the same hash, is another name */
+	memset(name, 'q', sizeof name);
+	uint64_t key = idcache_text_key(name, 200);
+	idcache_put(&mixed, key, name, 200, 7);
+	name[199] = 'r';
+	CHECK_EQ(idcache_get(&mixed, key, name, 200), 0);
+	name[199] = 'q';
+	CHECK_EQ(idcache_get(&mixed, key, name, 200), 7);
+	CHECK_EQ(idcache_get(&mixed, key, name, 199), 0); /* a prefix is another name */
+	idcache_clear(&mixed);
+	CHECK_EQ(idcache_get(&mixed, key, name, 200), 0);
+	CHECK_EQ(mixed.used, 0);
+	idcache_put(&mixed, key, name, 200, 8);
+	CHECK_EQ(idcache_get(&mixed, key, name, 200), 8);
+	CHECK_EQ((uintptr_t)mixed.slots % 64, 0); /* a slot is one cache line */
+	idcache_free(&mixed);
 	idcache_free(&shapes);
 	idcache_free(&names);
 	TEST_DONE("idcache");
