@@ -10,6 +10,10 @@
 - headers that lie (snaplen 0 and 2^31, caplen > len, caplen > snaplen): read whole.
 - a record claiming 4 GB, a pcapng block claiming more than the file, a section without the
   byte-order magic: exit 4, every frame before it kept, the message names the file.
+- a file past the size where the page tables are left to a thread of their own (pcapfile.c,
+  the pager): 300 connections between 30 MiB of other frames, all recorded as the one they
+  copy; and the same file cut by a lying record after 24 MiB: exit 4, every connection before
+  the cut recorded.
 
 usage: capfile_test.py TLSCENSUS SAMPLES_DIR
 """
@@ -19,7 +23,8 @@ import struct
 import sys
 import tempfile
 
-from tclib import Checks, Pcap, export, run
+from tclib import (UNCOMPARED, Checks, Pcap, checksum, client_hello, export, run, set_client_port,
+                   without)
 
 checks = Checks("capfile")
 check = checks.check
@@ -28,11 +33,11 @@ EXIT_TRUNCATED = 4
 
 
 def pcap_bytes(packets, linktype=1, snaplen=262144, endian="<", magic=0xa1b2c3d4, lens=None):
-    out = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)
+    out = [struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
     for i, (sec, sub, frame) in enumerate(packets):
         orig = lens[i] if lens else len(frame)
-        out += struct.pack(endian + "IIII", sec, sub, len(frame), orig) + bytes(frame)
-    return out
+        out.append(struct.pack(endian + "IIII", sec, sub, len(frame), orig) + bytes(frame))
+    return b"".join(out)
 
 
 def ng_block(e, btype, body):
@@ -64,6 +69,62 @@ def ng_idb(e, linktype, tsresol=None, tsoffset=None):
 def ng_epb(e, iface, units, frame):
     return ng_block(e, 6, struct.pack(e + "IIIII", iface, units >> 32, units & 0xffffffff,
                                       len(frame), len(frame)) + bytes(frame))
+
+
+def udp_filler(n, size=1400):
+    """n Ethernet/IPv4/UDP frames of `size` payload bytes to the discard port (RFC 863): frames
+    that open no flow, only there to make a file long."""
+    out = []
+    for i in range(n):
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 8 + size, i & 0xffff, 0, 64,
+                                   17, 0, bytes([192, 0, 2, 7]), bytes([192, 0, 2, 9])))
+        struct.pack_into("!H", ip, 10, checksum(bytes(ip)))
+        udp = struct.pack("!HHHH", 5000, 9, 8 + size, 0)
+        out.append(b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + bytes(ip) + udp + bytes(size))
+    return out
+
+
+def long_file(tc, tmp, b):
+    """The read of a file the pager walks: more than PCAPFILE_POPULATE * 2 (16 MiB)."""
+    filler = udp_filler(72)  # about 100 KiB after each connection
+    packets, copies, hellos = [], 300, []
+    for i in range(copies):
+        c = Pcap.__new__(Pcap)
+        c.packets = [[sec + i, sub, bytearray(fr)] for sec, sub, fr in b]
+        set_client_port(c, 20000 + i)
+        t = c.packets[-1][0]
+        hellos.append(len(packets) + client_hello(c)[0])
+        packets += c.packets + [[t, 900000, f] for f in filler]
+    data = pcap_bytes(packets)
+    check(len(data) > 24 << 20, "long file: %d bytes, past the pager's threshold" % len(data))
+    db0 = os.path.join(tmp, "one.db")
+    with open(os.path.join(tmp, "one.pcap"), "wb") as f:
+        f.write(pcap_bytes(b))
+    run([tc, "read", "--quiet", "--db", db0, os.path.join(tmp, "one.pcap")])
+    _, want = export(tc, db0)
+    want = without(want, UNCOMPARED | {"client_port", "community_id"})
+    r, _, recs = records(tc, tmp, "long.pcap", data)
+    ports = sorted(x["client_port"] for x in recs)
+    check(ports == list(range(20000, 20000 + copies)),
+          "long file: every connection recorded once: %d of %d" % (len(recs), copies))
+    same = [x for x in without(recs, UNCOMPARED | {"client_port", "community_id"}) if [x] == want]
+    check(len(want) == 1 and len(same) == copies,
+          "long file: each record as the one it copies: %d of %d" % (len(same), copies))
+    # The same file with a record claiming 4 GB after 24 MiB: the walk stops there, with the
+    # pager running ahead of it.
+    at, off, n = 24 << 20, 24, 0
+    while off + 16 + len(packets[n][2]) <= at:
+        off += 16 + len(packets[n][2])
+        n += 1
+    want_cut = {20000 + i for i, h in enumerate(hellos) if h < n}  # their ClientHello is read
+    cut = data[:off] + struct.pack("<IIII", packets[0][0], 0, 0xffffffff, 0xffffffff) + \
+        data[off + 16:]
+    r, path, recs = records(tc, tmp, "long-cut.pcap", cut, expect=EXIT_TRUNCATED)
+    got = sorted(x["client_port"] for x in recs)
+    check(path in r.stderr and "cut short" in r.stderr and got == sorted(want_cut) and
+          0 < len(got) < copies,
+          "long file cut after 24 MiB: exit 4, the %d connections before the cut: %d, %r" % (
+              len(want_cut), len(got), r.stderr[-300:]))
 
 
 def records(tc, tmp, name, data, stdin=False, expect=0):
@@ -175,6 +236,8 @@ def main():
             two += ng_epb(">", 0, (sec + 9) * 10**6 + sub, fr)
         _, _, recs = records(tc, tmp, "two-sections.pcapng", two)
         check(len(recs) == 2, "two sections in two byte orders: %d records" % len(recs))
+
+        long_file(tc, tmp, b)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()
