@@ -12,12 +12,7 @@
 #include "tlscensus/record.h"
 
 #define STORE_SCHEMA_VERSION 6
-/* Rows per transaction; a batch is also committed after 1 s. Each commit writes every page
- * the batch dirtied to the WAL, and a checkpoint copies it again: the right-hand pages of the
- * table and its indexes, and the names index's pages, are written once per batch that touches
- * them. With 16384, bench-flows wrote 583 MB for a 105 MB database; with 65536, 344 MB and 5 %
- * less time (the WAL peaks at 25 MB instead of 13; a batch's pages fit the 32 MiB cache). */
-#define STORE_BATCH 65536
+#define STORE_BATCH          16384 /* rows per transaction; a batch is also committed after 1 s */
 
 struct store;
 
