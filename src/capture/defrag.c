@@ -6,8 +6,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "defrag.h"
 #include "util.h"
@@ -87,15 +85,6 @@ static int key_eq(const struct dg_key *x, const struct dg_key *y)
 	       !memcmp(x->src.b, y->src.b, 16) && !memcmp(x->dst.b, y->dst.b, 16);
 }
 
-static uint64_t make_seed(void)
-{
-	uint64_t s;
-
-	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
-		return s;
-	return (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
-}
-
 struct defrag *defrag_new(size_t max_datagrams, size_t max_bytes, uint32_t timeout_s)
 {
 	struct defrag *d = calloc(1, sizeof(*d));
@@ -116,7 +105,7 @@ struct defrag *defrag_new(size_t max_datagrams, size_t max_bytes, uint32_t timeo
 	d->max_datagrams = max_datagrams;
 	d->max_bytes = max_bytes;
 	d->timeout_usec = (uint64_t)(timeout_s ? timeout_s : DEFRAG_DEFAULT_TIMEOUT_S) * 1000000;
-	d->seed = make_seed();
+	d->seed = tc_random_seed();
 	return d;
 }
 

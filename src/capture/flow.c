@@ -7,8 +7,6 @@
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "flow.h"
 #include "util.h"
@@ -27,14 +25,6 @@ struct flow_table {
 
 #define FLOW_SPARE 1024
 
-/* The 128-bit product of two words, folded (the mixing step of wyhash's design). */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* Three multiplications, the first two side by side, where the finaliser chain had ten in a
  * row (perf: 3 % of a bench-1G read in this function). Every operand is keyed by the seed,
  * so no key bytes can be picked to zero a product without knowing it. */
@@ -49,8 +39,8 @@ uint64_t flow_key_hash(uint64_t seed, const struct flow_key *k)
 	memcpy(&b0, k->b.b, 8);
 	memcpy(&b1, k->b.b + 8, 8);
 	uint64_t ports = (uint64_t)k->pa << 48 | (uint64_t)k->pb << 32 | k->proto;
-	uint64_t h = mum(a0 ^ ports ^ seed, a1 ^ s1) ^ mum(b0 ^ s2, b1 ^ s3);
-	return mum(h ^ s4, (h >> 29) ^ s1);
+	uint64_t h = tc_mum(a0 ^ ports ^ seed, a1 ^ s1) ^ tc_mum(b0 ^ s2, b1 ^ s3);
+	return tc_mum(h ^ s4, (h >> 29) ^ s1);
 }
 
 static uint64_t hash_key(const struct flow_table *t, const struct flow_key *k)
@@ -100,8 +90,7 @@ struct flow_table *flow_table_new(uint32_t max_flows)
 	}
 	t->mask = n - 1;
 	t->max = max_flows;
-	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
-		t->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+	t->seed = tc_random_seed();
 	return t;
 }
 

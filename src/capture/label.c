@@ -17,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include <arpa/inet.h>
 #include <ndpi/ndpi_api.h>
@@ -76,8 +74,8 @@ struct label_flow {
 	size_t buf_len, buf_cap;
 	int holding;
 	uint8_t inline_buf[4096]; /* last (not zeroed): SYN, SYN-ACK, ACK and a ClientHello of up
-	                          * to 3.8 KiB (post-quantum key shares); with 1 KiB, perf found a
-	                          * malloc under label_packet as often as the ClientHello's own */
+	                           * to 3.8 KiB (post-quantum key shares); with 1 KiB, perf found a
+	                           * malloc under label_packet as often as the ClientHello's own */
 };
 
 struct labeler *label_open(char *err, size_t errlen)
@@ -102,8 +100,7 @@ struct labeler *label_open(char *err, size_t errlen)
 	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	l->scratch = calloc(1, l->flow_size);
 	l->sni_cache = tc_zalloc(SNI_CACHE, sizeof *l->sni_cache);
-	if (getrandom(&l->sni_seed, sizeof l->sni_seed, GRND_NONBLOCK) != sizeof l->sni_seed)
-		l->sni_seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL ^ (uintptr_t)l;
+	l->sni_seed = tc_random_seed();
 	if (!l->scratch || !l->sni_cache) {
 		snprintf(err, errlen, "out of memory initialising nDPI");
 		label_close(l);
@@ -253,14 +250,6 @@ static int on_ip_list(struct labeler *l, const uint8_t *ip4)
 	return ndpi_network_ptree_match(l->ndpi, &a) != NDPI_PROTOCOL_UNKNOWN;
 }
 
-/* The 128-bit product of two words, folded (wyhash's mixing step). */
-static uint64_t mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 /* A keyed hash of a name (at most 79 bytes), never 0. */
 static uint64_t name_hash(uint64_t seed, const char *p, size_t n)
 {
@@ -268,12 +257,12 @@ static uint64_t name_hash(uint64_t seed, const char *p, size_t n)
 
 	for (; n >= 8; n -= 8, p += 8) {
 		memcpy(&w, p, 8);
-		h = mum(h ^ w, seed ^ 0x9e3779b97f4a7c15ULL);
+		h = tc_mum(h ^ w, seed ^ 0x9e3779b97f4a7c15ULL);
 	}
 	w = 0;
 	memcpy(&w, p, n);
-	h = mum(h ^ w, seed ^ 0xc2b2ae3d27d4eb4fULL);
-	return mum(h, 0x165667b19e3779f9ULL) | 1;
+	h = tc_mum(h ^ w, seed ^ 0xc2b2ae3d27d4eb4fULL);
+	return tc_mum(h, 0x165667b19e3779f9ULL) | 1;
 }
 
 /* The application nDPI's host-name automaton gives the SNI, NDPI_PROTOCOL_UNKNOWN for none. */

@@ -488,9 +488,10 @@ int pcapfile_next(struct pcapfile *f, struct pcapfile_frame *fr, char *msg, size
 	if (f->pager_on) {
 		atomic_store_explicit(&f->at, behind, memory_order_release);
 	} else {
-		if (atomic_load_explicit(&f->populated, memory_order_relaxed) < ahead)
-			populate(f, atomic_load_explicit(&f->populated, memory_order_relaxed) +
-			                PCAPFILE_POPULATE);
+		size_t populated = atomic_load_explicit(&f->populated, memory_order_relaxed);
+
+		if (populated < ahead)
+			populate(f, populated + PCAPFILE_POPULATE);
 		release(f, behind);
 	}
 	for (; f->prefetched < ahead; f->prefetched += 64)

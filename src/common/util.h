@@ -1,6 +1,6 @@
 /*
- * util.h: the few helpers every room uses: array length and the two clocks. Header only, so
- * including it links nothing.
+ * util.h: the few helpers every room uses: array length, hashing, zeroed tables and the two
+ * clocks. Header only, so including it links nothing.
  */
 #ifndef TLSCENSUS_UTIL_H
 #define TLSCENSUS_UTIL_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -23,6 +24,26 @@ static inline uint64_t tc_hash_bytes(const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ULL;
 	return h;
+}
+
+/* The 128-bit product of two words, folded: the mixing step of wyhash's design, for the seeded
+ * hashes of the flow table and the SNI cache. */
+static inline uint64_t tc_mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* A seed for a hash an attacker must not aim collisions at: from the kernel's random pool, or,
+ * where that cannot answer at once, from the clock. */
+static inline uint64_t tc_random_seed(void)
+{
+	uint64_t s;
+
+	if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s)
+		return s;
+	return (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
 }
 
 /* The slot of a 64-bit key in an open-addressing table of cap (a power of two) slots. */

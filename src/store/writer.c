@@ -130,7 +130,8 @@ struct writer_port {
 static int map_grow(struct rowmap *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 1024;
-	struct rowmap n = {tc_zalloc(cap, sizeof(uint64_t)), tc_zalloc(cap, sizeof(int64_t)), cap, 0, 0};
+	struct rowmap n = {tc_zalloc(cap, sizeof(uint64_t)), tc_zalloc(cap, sizeof(int64_t)), cap,
+	                   0, 0};
 
 	if (!n.keys || !n.rows) {
 		free(n.keys);
@@ -312,9 +313,6 @@ static void check_failure(struct writer *w)
 	w->failures++;
 }
 
-/* Writes the pending records in the order they came (so their ids are what they would have
- * been), then hands their hellos back to the packet threads. A record already touched for the
- * last time (token 0) leaves nothing in the map. */
 /* The hellos of the record WRITER_AHEAD places on, which a packet thread wrote on the other
  * core: their lines are on their way while this one is written (the store hashes every hello
  * to find its row: 13 % of the database thread on bench-flows, waiting on those lines). */
@@ -328,6 +326,9 @@ static void prefetch_hellos(const struct item *it)
 		__builtin_prefetch((const char *)it->hs.sh + o);
 }
 
+/* Writes the pending records in the order they came (so their ids are what they would have
+ * been), then hands their hellos back to the packet threads. A record already touched for the
+ * last time (token 0) leaves nothing in the map. */
 static void drain(struct writer *w)
 {
 	for (size_t i = 0; i < w->npending && i < WRITER_AHEAD; i++)
