@@ -10,6 +10,11 @@ migrated in place without losing anything.
   in name order): a fresh v2 database must export exactly the same.
 - tests/data/v2.db was written by tlscensus 0.2.0 (schema 2) from the samples; v2.export.ndjson
   and v2.legacy.csv are what 0.2.0 printed for it. Version 3 only adds columns.
+- tests/data/v6.db was written by tlscensus 0.3.0 at schema 6 (commit e614f42) from the samples
+  in two runs, with a report recorded and three connection rows deleted (the inventory keeps
+  them); v6.export.ndjson and v6.legacy.csv are what that build printed for it. Version 7 drops
+  the time index for conn_minutes, the row id span of each minute: every row must be inside
+  its minute's span after the migration, and every window query must find the same rows.
 
 usage: migrate_test.py TLSCENSUS SAMPLES_DIR DATA_DIR [CORPUS_DIR]
 """
@@ -148,6 +153,7 @@ def check_migration(tc, data, tmp):
     check(r.returncode == 0 and r.stdout == want_legacy,
           "legacy after migration (the inventory with the pruned rows) is 0.1.0's")
     failed_index(v1, "migrated v1")
+    minutes_cover(v1, "migrated v1")
     with sqlite3.connect(v1) as c:
         check(c.execute("SELECT count(*) FROM reports").fetchone()[0] == 1, "the report row stays")
         check(c.execute("SELECT count(*) FROM runs").fetchone()[0] == 4, "three runs + this one")
@@ -194,6 +200,55 @@ def check_v2(tc, data, tmp):
           "v2 -> v3: 34 rows, the new columns NULL: %s" % (row,))
 
 
+JUDGE_KEY_RE = re.compile(rb', "(?:policy|verdict|reason|attribution|service|deadline|software)": '
+                          rb'(?:"(?:[^"\\]|\\.)*"|-?[0-9]+|null|true|false)')
+
+
+def minutes_cover(db, what):
+    """Schema v7: no time index on conn; every row is inside its minute's conn_minutes span."""
+    with sqlite3.connect(db) as c:
+        idx = c.execute("SELECT name FROM sqlite_master WHERE name = 'conn_first_ts'").fetchone()
+        check(idx is None, "%s: no index conn_first_ts" % what)
+        bad = c.execute("SELECT count(*) FROM conn c WHERE NOT EXISTS (SELECT 1 FROM conn_minutes "
+                        "m WHERE m.minute = CAST(c.first_ts / 60 AS INTEGER) AND c.id BETWEEN "
+                        "m.lo AND m.hi)").fetchone()[0]
+        n = c.execute("SELECT count(*) FROM conn").fetchone()[0]
+        check(n > 0 and bad == 0, "%s: all %d rows inside their minute's span (%d outside)"
+              % (what, n, bad))
+
+
+def check_v6(tc, data, tmp):
+    """A database made at schema 6 loses its time index for conn_minutes and keeps the rest."""
+    v6 = os.path.join(tmp, "v6.db")
+    shutil.copy(os.path.join(data, "v6.db"), v6)
+    r = run([tc, "export", "--db", v6])
+    check(r.returncode == EXIT_DATABASE and "version 6" in r.stderr
+          and "tlscensus migrate --db " + v6 in r.stderr, "export on v6: %r" % r.stderr)
+    r = run([tc, "migrate", "--db", v6])
+    check(r.returncode == 0 and user_version(v6) == CURRENT, "migrate v6: %r" % r.stderr)
+    minutes_cover(v6, "migrated v6")
+    got = JUDGE_KEY_RE.sub(b"", export_bytes(tc, v6))
+    want = JUDGE_KEY_RE.sub(b"", open(os.path.join(data, "v6.export.ndjson"), "rb").read())
+    check(got == want, "v6 -> v7: export unchanged (%d vs %d bytes)" % (len(got), len(want)))
+    r = run([tc, "legacy", "--db", v6, "--format", "csv"], text=False)
+    check(r.returncode == 0 and r.stdout == open(os.path.join(data, "v6.legacy.csv"), "rb").read(),
+          "v6 -> v7: legacy unchanged")
+    # A window: the same rows as the whole export holds in it.
+    lines = [json.loads(line) for line in got.splitlines()]
+    times = sorted(e["first_ts"] for e in lines)
+    since, until = times[len(times) // 3], times[2 * len(times) // 3]
+    r = run([tc, "export", "--db", v6, "--format", "ndjson", "--since", "@%.6f" % since,
+             "--until", "@%.6f" % until])
+    want_n = sum(1 for t in times if since <= t <= until)
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == want_n,
+          "v6 -> v7: a window holds its %d rows: exit %s, %d lines %r" % (
+              want_n, r.returncode, len(r.stdout.splitlines()), r.stderr[-200:]))
+    with sqlite3.connect(v6) as c:
+        check(c.execute("SELECT count(*) FROM reports").fetchone()[0] == 1, "v6: the report stays")
+        inv = c.execute("SELECT sum(connections) FROM inventory").fetchone()[0]
+        check(inv == 66, "v6: the inventory counts all 66 connections, deleted ones too: %s" % inv)
+
+
 def check_fresh(tc, samples, data, corpus, tmp):
     db = os.path.join(tmp, "samples.db")
     files = sorted(glob.glob(os.path.join(samples, "*.pcap")))
@@ -201,6 +256,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     files += sorted(glob.glob(os.path.join(samples, "tunnels", "*.pcap")))
     read(tc, db, files)
     failed_index(db, "new database")
+    minutes_cover(db, "new database")
     want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
     got = alpn_whole(partial_prints_aside(as_v02(export_bytes(tc, db))), want)
     check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
@@ -216,7 +272,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
-CURRENT = 6  # the schema version this build writes
+CURRENT = 7  # the schema version this build writes
 
 
 def main():
@@ -226,6 +282,7 @@ def main():
     try:
         check_migration(tc, data, tmp)
         check_v2(tc, data, tmp)
+        check_v6(tc, data, tmp)
         check_fresh(tc, samples, data, corpus, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -275,10 +275,12 @@ enum export_col {
 	"FROM connections c LEFT JOIN alert_descriptions ad ON ad.value = c.alert_desc "           \
 	"WHERE (c.ch_version IS NOT NULL OR c.sh_version IS NOT NULL) "
 
-/* Every connection in a window (?1, ?2: first_ts, both included; ?3: the server port or 0). */
+/* Every connection in a window (?1, ?2: first_ts, both included; ?3: the server port or 0),
+ * among the rows its minutes span. */
+#define WINDOW_IDS STORE_CONN_IDS("c.id", "?1", "?2")
 static const char export_sql[] =
     EXPORT_COLUMNS "AND c.first_ts >= ?1 AND c.first_ts <= ?2 AND (?3 = 0 OR c.server_port = ?3) "
-                   "ORDER BY c.first_ts, c.id";
+                   "AND" WINDOW_IDS "ORDER BY c.first_ts, c.id";
 /* One connection, by row id (the log stream). */
 static const char export_one_sql[] = EXPORT_COLUMNS "AND c.id = ?1";
 
@@ -528,7 +530,8 @@ static int hand_row(struct store_exporter *x, sqlite3_stmt *st, store_export_fn 
 
 	if (!row.pair.client_ip || !row.pair.server_ip)
 		return -1; /* NOT NULL columns: SQLite ran out of memory */
-	row.pair.n_groups = store_parse_groups(col_text(st, X_GROUPS, 1), groups, STORE_PAIR_GROUPS);
+	row.pair.n_groups =
+	    store_parse_groups(col_text(st, X_GROUPS, 1), groups, STORE_PAIR_GROUPS);
 	row.pair.n_key_shares =
 	    store_parse_groups(col_text(st, X_KEY_SHARES, 1), shares, STORE_PAIR_GROUPS);
 	rewind(x->mem);

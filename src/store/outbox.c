@@ -332,6 +332,9 @@ static void facts_free(struct facts *f)
 	free(f->summarized);
 }
 
+/* The rows that may have started at or after ?3 (store.h). */
+#define HELD_IDS STORE_CONN_IDS("id", "?3", "1e300")
+
 /* The last id of the next batch: at most limit rows after `after`, none started at or after
  * hold_from. 0 when there is none. */
 static int batch_end(struct store *s, int64_t after, int limit, double hold_from, int64_t *last)
@@ -341,7 +344,7 @@ static int batch_end(struct store *s, int64_t after, int limit, double hold_from
 	    store_db(s),
 	    hold_from > 0
 	        ? "SELECT max(id) FROM (SELECT id FROM conn WHERE id > ?1 AND id < coalesce("
-	          "(SELECT min(id) FROM conn WHERE id > ?1 AND first_ts >= ?3), "
+	          "(SELECT min(id) FROM conn WHERE id > ?1 AND" HELD_IDS "AND first_ts >= ?3), "
 	          "9223372036854775807) ORDER BY id LIMIT ?2)"
 	        : "SELECT max(id) FROM (SELECT id FROM conn WHERE id > ?1 ORDER BY id LIMIT ?2)",
 	    -1, &st, NULL);

@@ -32,18 +32,21 @@ static const char inventory_sql[] =
     "SELECT %1$s, connections, first_seen, last_seen, %2$s FROM inventory "
     "WHERE last_seen >= ?1 AND first_seen <= ?2 AND (?3 = 0 OR server_port = ?3)";
 
+/* The rows the window's minutes span (store.h). */
+#define WINDOW_IDS STORE_CONN_IDS("id", "?1", "?2")
+
 /* The connection rows, grouped like the inventory: exact for a window they cover. */
 static const char connections_sql[] =
     "SELECT %1$s, count(*), min(first_ts), max(first_ts), %2$s FROM inventory_keys "
     "WHERE first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY %1$s%3$s";
+    "AND" WINDOW_IDS "GROUP BY %1$s%3$s";
 
 /* Connections without any hello (the capture began mid-stream): no inventory row has them. */
 static const char midstream_sql[] =
     "SELECT client_ip, server_ip, count(*) FROM connections "
     "WHERE ch_version IS NULL AND sh_version IS NULL "
     "AND first_ts >= ?1 AND first_ts <= ?2 AND (?3 = 0 OR server_port = ?3) "
-    "GROUP BY client_ip, server_ip";
+    "AND" WINDOW_IDS "GROUP BY client_ip, server_ip";
 
 /* Stored text; NULL for SQL NULL and, with empty_is_null, for the '' that means none. */
 static const char *col_text(sqlite3_stmt *st, int col, int empty_is_null)
@@ -188,7 +191,7 @@ static int use_connections(struct store *s, const struct filter *f)
 
 	if (f->since <= 0 && f->until <= 0)
 		return 0;
-	have_conn = query_double(s, "SELECT min(first_ts) FROM connections", &conn_min);
+	have_conn = query_double(s, "SELECT " STORE_CONN_FIRST_TS, &conn_min);
 	pruned = query_double(s, "SELECT min(first_seen) FROM inventory", &inv_min) &&
 	         (!have_conn || inv_min < conn_min);
 	if (!pruned)

@@ -17,10 +17,12 @@
 #include "text.h"
 
 /* Every census query of the report is over this window and the filters, bounds included as
- * legacy_collect counts them, so the two agree on what "a connection in the window" is. */
+ * legacy_collect counts them, so the two agree on what "a connection in the window" is; among
+ * the rows the window's minutes span (store.h), so SQLite reads no others. */
+#define WINDOW_IDS STORE_CONN_IDS("c.id", "?1", "?2")
 #define WINDOW                                                                                     \
-	" c.first_ts >= ?1 AND c.first_ts <= ?2"                                                   \
-	" AND tc_report_scope(c.client_ip, c.server_ip, c.server_port, c.sni) "
+	" c.first_ts >= ?1 AND c.first_ts <= ?2 AND" WINDOW_IDS                                    \
+	"AND tc_report_scope(c.client_ip, c.server_ip, c.server_port, c.sni) "
 
 static void db_error(struct store *s, const char *what)
 {
@@ -322,7 +324,7 @@ int store_report_coverage(struct store *s, double since, double until, double no
 	            "coalesce(sum(undecodable), 0), coalesce(sum(kernel_drops), 0), "
 	            "coalesce(sum(queue_drops), 0), coalesce(sum(flows_evicted), 0) FROM runs "
 	            "WHERE id IN (SELECT c.run_id FROM connections c "
-	            "             WHERE c.first_ts >= ?1 AND c.first_ts <= ?2) "
+	            "             WHERE c.first_ts >= ?1 AND c.first_ts <= ?2 AND" WINDOW_IDS ") "
 	            "OR (command = 'capture' AND started < ?2 AND coalesce(ended, ?3) >= ?1)");
 
 	memset(out, 0, sizeof *out);
@@ -332,7 +334,7 @@ int store_report_coverage(struct store *s, double since, double until, double no
 		return -1;
 	return each_row(s,
 	                prepare(s, NULL,
-	                        "SELECT (SELECT min(first_ts) FROM connections), "
+	                        "SELECT " STORE_CONN_FIRST_TS ", "
 	                        "(SELECT min(first_seen) FROM inventory)"),
 	                oldest_row, out);
 }

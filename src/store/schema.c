@@ -640,12 +640,31 @@ static const char schema_v6[] =
     "  WHERE sh IS NULL OR ((alert >> 8) & 255) = 40 OR ((alert >> 8) & 255) = 70\n"
     "    OR ((alert >> 8) & 255) = 86;\n";
 
+/*
+ * Version 7 (tlscensus 0.3): the time index conn_first_ts gives way to conn_minutes, the row id
+ * span of each minute of first_ts. The index cost every insert a walk down its b-tree: 13 % of
+ * a bench-flows read and 7 % of bench-1G's (bench/README.md). The writer keeps the spans in
+ * memory and writes them once per transaction, in the same transaction as the rows, so every
+ * committed row is inside the span of its minute. A query for a time window reads the rows
+ * between the smallest lo and the largest hi of the window's minutes (store.h,
+ * STORE_CONN_IDS), then tests first_ts as before. A span only ever widens: deleting rows
+ * leaves it covering them, and pruning drops the spans below the oldest row left.
+ */
+static const char schema_v7[] =
+    "DROP INDEX conn_first_ts;\n"
+    "-- Where in conn the connections of each minute are: every row whose first_ts falls in\n"
+    "-- the minute has lo <= id <= hi. A time window's rows are among the ids from the\n"
+    "-- smallest lo to the largest hi of its minutes (rows of other minutes may be among them).\n"
+    "CREATE TABLE conn_minutes (\n"
+    "  minute INTEGER PRIMARY KEY,  -- CAST(first_ts / 60 AS INTEGER)\n"
+    "  lo     INTEGER NOT NULL,     -- conn.id bounds, both included\n"
+    "  hi     INTEGER NOT NULL\n"
+    ");\n"
+    "INSERT INTO conn_minutes (minute, lo, hi)\n"
+    "  SELECT CAST(first_ts / 60 AS INTEGER), min(id), max(id) FROM conn GROUP BY 1;\n";
+
 const struct store_migration store_migrations[] = {
-    {1, schema_v1},
-    {2, schema_v2},
-    {3, schema_v3},
-    {4, schema_v4},
-    {5, schema_v5},
-    {6, schema_v6},
+    {1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
+    {5, schema_v5}, {6, schema_v6}, {7, schema_v7},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

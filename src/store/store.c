@@ -156,7 +156,7 @@ struct store {
 	sqlite3_stmt *ch_find, *ch_insert; /* client_hellos by shape */
 	sqlite3_stmt *sh_find, *sh_insert;
 	sqlite3_stmt *name_find, *name_insert;
-	sqlite3_stmt *prune_pick, *prune_fold, *prune_delete, *prune_clear;
+	sqlite3_stmt *prune_pick, *prune_fold, *prune_delete, *prune_clear, *prune_spans;
 	struct idcache ch_ids, sh_ids, name_ids;
 	int64_t run_id;   /* 0: no run begun */
 	unsigned pending; /* rows in the open transaction */
@@ -172,6 +172,16 @@ struct store {
 	int bind_failed;
 	struct sbuf text;          /* scratch for JSON arrays and wire text */
 	struct checkpointer *ckpt; /* store_checkpoint_thread; NULL: SQLite checkpoints inline */
+	/* conn_minutes of the open transaction: each minute's row id span, an open-addressing
+	 * table of span_cap (a power of two) slots, lo 0 for a free one (ids start at 1). */
+	struct minute_span *spans;
+	size_t span_cap, span_n, span_last;
+	sqlite3_stmt *span_write;
+};
+
+/* The row ids of the connections that started in one minute of first_ts (conn_minutes). */
+struct minute_span {
+	int64_t minute, lo, hi;
 };
 
 /* ---------------------------------------------------------------- JSON arrays */
@@ -237,6 +247,8 @@ static int write_fault(int rc)
 }
 
 static void idcaches_reset(struct store *s);
+static int spans_init(struct store *s);
+static void spans_clear(struct store *s);
 static int exec(struct store *s, const char *sql);
 
 /*
@@ -255,6 +267,7 @@ static void txn_lost(struct store *s, const char *what)
 	s->pending = 0;
 	s->failures++;
 	idcaches_reset(s);
+	spans_clear(s); /* their rows are gone */
 }
 
 static int exec(struct store *s, const char *sql)
@@ -719,6 +732,9 @@ static void idcaches_reset(struct store *s)
 	idcache_clear(&s->name_ids);
 }
 
+/* The rows the minutes up to the prune's time (?1) span. */
+#define PRUNE_IDS STORE_CONN_IDS("id", "-1e300", "?1")
+
 static int prepare_writes(struct store *s, char *err, size_t errlen)
 {
 	static const struct {
@@ -733,16 +749,19 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	    {offsetof(struct store, name_find), "SELECT id FROM names WHERE name = ?1"},
 	    {offsetof(struct store, name_insert), "INSERT OR IGNORE INTO names (name) VALUES (?1)"},
 	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
-	     * then counts them from there. A row is picked by last_ts, through the first_ts index
-	     * (first_ts <= last_ts). In a database that ships (ship_state has a destination),
-	     * rows a destination has not acknowledged stay (the database is its outbox), and so
-	     * does the newest row: SQLite would give its id to the next one, which a destination
-	     * would take for a row it already has. */
+	     * then counts them from there. A row is picked by last_ts, among the rows the minute
+	     * spans up to ?1 hold (first_ts <= last_ts). In a database that ships (ship_state has
+	     * a destination), rows a destination has not acknowledged stay (the database is its
+	     * outbox), and so does the newest row: SQLite would give its id to the next one, which
+	     * a destination would take for a row it already has. */
 	    {offsetof(struct store, prune_pick),
-	     "INSERT INTO temp.prune_ids SELECT id FROM conn WHERE first_ts < ?1 AND "
-	     "last_ts < ?1 AND (NOT EXISTS (SELECT 1 FROM ship_state) OR ("
-	     "id <= (SELECT min(last_id) FROM ship_state) AND id < (SELECT max(id) FROM conn))) "
-	     "LIMIT ?2"},
+	     "INSERT INTO temp.prune_ids SELECT id FROM conn WHERE first_ts < ?1 AND last_ts < ?1 "
+	     "AND (NOT EXISTS (SELECT 1 FROM ship_state) OR (id <= (SELECT min(last_id) FROM "
+	     "ship_state) AND id < (SELECT max(id) FROM conn))) AND" PRUNE_IDS "LIMIT ?2"},
+	    /* The spans below the oldest row left hold no row any more. */
+	    {offsetof(struct store, prune_spans),
+	     "DELETE FROM conn_minutes WHERE hi < coalesce((SELECT min(id) FROM conn), "
+	     "9223372036854775807)"},
 	    {offsetof(struct store, prune_fold),
 	     "INSERT INTO inventory_kept (" INVENTORY_KEY ", connections, first_seen, last_seen) "
 	     "SELECT " INVENTORY_KEY ", 1, first_ts, first_ts FROM inventory_keys "
@@ -754,6 +773,9 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	    {offsetof(struct store, prune_delete),
 	     "DELETE FROM conn WHERE id IN (SELECT id FROM temp.prune_ids)"},
 	    {offsetof(struct store, prune_clear), "DELETE FROM temp.prune_ids"},
+	    {offsetof(struct store, span_write),
+	     "INSERT INTO conn_minutes (minute, lo, hi) VALUES (?1, ?2, ?3) ON CONFLICT (minute) "
+	     "DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi)"},
 	};
 	int rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)");
 
@@ -768,7 +790,7 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 		                        (sqlite3_stmt **)((char *)s + fixed[i].off), NULL);
 	if (rc == SQLITE_OK && (idcache_init(&s->ch_ids, STORE_SHAPES_CACHED, 0) ||
 	                        idcache_init(&s->sh_ids, STORE_SHAPES_CACHED, 0) ||
-	                        idcache_init(&s->name_ids, STORE_NAMES_CACHED, 1)))
+	                        idcache_init(&s->name_ids, STORE_NAMES_CACHED, 1) || spans_init(s)))
 		rc = SQLITE_NOMEM;
 	if (rc == SQLITE_OK) {
 		s->committed_max_id = query_int(s, "SELECT coalesce(max(id), 0) FROM conn");
@@ -997,9 +1019,10 @@ static void checkpoint_stop(struct store *s)
 
 static void store_free(struct store *s)
 {
-	sqlite3_stmt *st[] = {s->insert,     s->touch,      s->ch_find,      s->ch_insert,
-	                      s->sh_find,    s->sh_insert,  s->name_find,    s->name_insert,
-	                      s->prune_pick, s->prune_fold, s->prune_delete, s->prune_clear};
+	sqlite3_stmt *st[] = {s->insert,      s->touch,      s->ch_find,      s->ch_insert,
+	                      s->sh_find,     s->sh_insert,  s->name_find,    s->name_insert,
+	                      s->prune_pick,  s->prune_fold, s->prune_delete, s->prune_clear,
+	                      s->prune_spans, s->span_write};
 
 	checkpoint_stop(s); /* its connection closes first: the last close checkpoints the rest */
 	for (size_t i = 0; i < COUNT_OF(st); i++)
@@ -1010,6 +1033,7 @@ static void store_free(struct store *s)
 	idcache_free(&s->ch_ids);
 	idcache_free(&s->sh_ids);
 	idcache_free(&s->name_ids);
+	free(s->spans);
 	free(s->text.p);
 	free(s->path);
 	free(s);
@@ -1094,10 +1118,129 @@ static int writable(const struct store *s)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- minute spans */
+
+/* Minute spans a transaction starts with room for; most batches span one or two minutes. */
+#define STORE_SPANS_INITIAL 64
+
+static int spans_init(struct store *s)
+{
+	s->span_cap = STORE_SPANS_INITIAL;
+	s->spans = tc_zalloc(s->span_cap, sizeof *s->spans);
+	return s->spans ? 0 : -1;
+}
+
+static void spans_clear(struct store *s)
+{
+	if (s->span_n)
+		memset(s->spans, 0, s->span_cap * sizeof *s->spans);
+	s->span_n = 0;
+	s->span_last = 0;
+}
+
+/* Writes the open transaction's spans into conn_minutes (widening what is there) and forgets
+ * them. SQLite's result code. */
+static int spans_write(struct store *s)
+{
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; rc == SQLITE_OK && s->span_n && i < s->span_cap; i++) {
+		const struct minute_span *m = &s->spans[i];
+
+		if (!m->lo)
+			continue;
+		sqlite3_bind_int64(s->span_write, 1, m->minute);
+		sqlite3_bind_int64(s->span_write, 2, m->lo);
+		sqlite3_bind_int64(s->span_write, 3, m->hi);
+		rc = sqlite3_step(s->span_write);
+		sqlite3_reset(s->span_write);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	if (rc == SQLITE_OK)
+		spans_clear(s);
+	return rc;
+}
+
+/* The slot of minute in spans: its own, or the free one where it goes. */
+static struct minute_span *spans_slot(struct minute_span *v, size_t cap, int64_t minute)
+{
+	size_t i = tc_slot((uint64_t)minute, cap);
+
+	while (v[i].lo && v[i].minute != minute)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* Twice the slots; 0, or -1 when out of memory (the table is as it was). */
+static int spans_grow(struct store *s)
+{
+	size_t cap = s->span_cap * 2;
+	struct minute_span *v = tc_zalloc(cap, sizeof *v);
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < s->span_cap; i++)
+		if (s->spans[i].lo)
+			*spans_slot(v, cap, s->spans[i].minute) = s->spans[i];
+	free(s->spans);
+	s->spans = v;
+	s->span_cap = cap;
+	s->span_last = 0;
+	return 0;
+}
+
+/* Row id started in minute: widen that minute's span. Rows come mostly in time order, so the
+ * slot used last is looked at first. Out of memory for a larger table, the spans so far go to
+ * conn_minutes at once. SQLite's result code. */
+static int spans_add(struct store *s, int64_t minute, int64_t id)
+{
+	struct minute_span *m = &s->spans[s->span_last];
+
+	if (!m->lo || m->minute != minute) {
+		if ((s->span_n + 1) * 2 > s->span_cap && spans_grow(s)) {
+			int rc = spans_write(s);
+
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+		m = spans_slot(s->spans, s->span_cap, minute);
+		s->span_last = (size_t)(m - s->spans);
+	}
+	if (!m->lo) {
+		*m = (struct minute_span){minute, id, id};
+		s->span_n++;
+	} else {
+		m->hi = id; /* ids only grow within a transaction's spans */
+	}
+	return SQLITE_OK;
+}
+
+/* spans_write failed: as for a failed commit, the batch is rolled back (disk full, I/O error),
+ * or stays open for a later flush, its spans kept. -1. */
+static int spans_failed(struct store *s)
+{
+	if (write_fault(sqlite3_extended_errcode(s->db)) || sqlite3_get_autocommit(s->db))
+		txn_lost(s, "cannot write the time spans (conn_minutes)");
+	else
+		report(s, "cannot write the time spans (conn_minutes)");
+	return -1;
+}
+
+/* The minute of a first_ts as conn_minutes keys it: the same double division and truncation
+ * as SQL's CAST(first_ts / 60 AS INTEGER), on the same double as the row holds. */
+static int64_t ts_minute(uint64_t first_ts_us)
+{
+	return (int64_t)(usec_to_unix(first_ts_us) / 60);
+}
+
+/* ---------------------------------------------------------------- transactions */
+
 int store_flush(struct store *s)
 {
 	if (s->mode != STORE_READ_WRITE || sqlite3_get_autocommit(s->db))
 		return 0;
+	if (spans_write(s) != SQLITE_OK)
+		return spans_failed(s);
 	int rc = exec(s, "COMMIT");
 	if (rc != SQLITE_OK) {
 		/* Busy: the transaction stays open and a later flush may still commit it. A full
@@ -1479,6 +1622,11 @@ int64_t store_put(struct store *s, const struct tc_record *r)
 		return -1;
 	}
 	s->conn_pending++;
+	/* A row must not be committed outside its minute's span: the batch goes without it. */
+	if (spans_add(s, ts_minute(r->first_ts), id) != SQLITE_OK) {
+		txn_lost(s, "cannot write the time spans (conn_minutes)");
+		return -1;
+	}
 	if (batch_tick(s))
 		return -1;
 	return id;
@@ -1489,14 +1637,20 @@ int64_t store_prune(struct store *s, double before_unix, int limit)
 	int64_t n = 0;
 	int ok;
 
-	if (!writable(s) || batch_begin(s) || exec(s, "SAVEPOINT prune") != SQLITE_OK)
+	if (!writable(s) || batch_begin(s))
+		return -1;
+	/* The open batch's rows are found through their spans too; outside the savepoint, whose
+	 * rollback would take the spans with it. */
+	if (spans_write(s) != SQLITE_OK)
+		return spans_failed(s);
+	if (exec(s, "SAVEPOINT prune") != SQLITE_OK)
 		return -1;
 	sqlite3_bind_double(s->prune_pick, 1, before_unix);
 	sqlite3_bind_int(s->prune_pick, 2, limit);
 	ok = step_done(s->prune_pick) && step_done(s->prune_fold) && step_done(s->prune_delete);
 	if (ok) {
 		n = sqlite3_changes(s->db); /* of the delete */
-		ok = step_done(s->prune_clear);
+		ok = step_done(s->prune_clear) && step_done(s->prune_spans);
 	}
 	if (!ok) {
 		report(s, "cannot prune old connections");

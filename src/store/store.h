@@ -11,12 +11,31 @@
 
 #include "tlscensus/record.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 /* Rows per transaction; a batch is also committed after 1 s. 65536 made bench-flows 5 % faster
  * and wrote 41 % fewer bytes (a page dirtied by several batches is written once per batch), but
  * a full disk then takes a batch four times larger with it, and the storage test's 3 MiB disk
  * kept nothing of a read: the smaller loss won. */
 #define STORE_BATCH 16384
+
+/*
+ * SQL for the conn rows that may have started between since and until (unix seconds, both
+ * included; SQL parameters or expressions): a row id range from conn_minutes (schema.c,
+ * version 7), for a query to AND with its own test of first_ts. SQLite then reads only that
+ * range of conn. id names the conn row id in the query (c.id).
+ */
+#define STORE_CONN_MINUTES(op, since, until)                                                       \
+	"(SELECT " op " FROM conn_minutes WHERE minute BETWEEN CAST((" since ") / 60 AS INTEGER) " \
+	"AND CAST((" until ") / 60 AS INTEGER))"
+#define STORE_CONN_IDS(id, since, until)                                                           \
+	" " id " BETWEEN " STORE_CONN_MINUTES("min(lo)", since, until) " AND " STORE_CONN_MINUTES( \
+	    "max(hi)", since, until) " "
+/* SQL for the earliest first_ts of all conn rows (NULL when there is none), through
+ * conn_minutes: the first minute that still holds a row of its own. */
+#define STORE_CONN_FIRST_TS                                                                        \
+	"(SELECT t FROM (SELECT m.minute, (SELECT min(c.first_ts) FROM conn c WHERE c.id "         \
+	"BETWEEN m.lo AND m.hi AND CAST(c.first_ts / 60 AS INTEGER) = m.minute) AS t "             \
+	"FROM conn_minutes m) WHERE t IS NOT NULL ORDER BY minute LIMIT 1)"
 
 struct store;
 
