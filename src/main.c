@@ -374,12 +374,43 @@ static int join_sources(int n, char **paths, char *out, size_t outlen)
 /* What read and capture share: database, labels, writer thread and one census per worker
  * (each with its own labeler: nDPI's detection module is not shared between threads), opened
  * in that order and closed in reverse. */
+/*
+ * The labels a ClientHello's SNI settles are named on the writer thread, with a labeler of
+ * its own, opened there on first use: nDPI's host-name automaton and the SNI cache were 5 % of
+ * a bench-1G read on the packet thread, which sets the pace, and the writer's core had time
+ * to spare.
+ */
+struct sni_namer {
+	struct labeler *labeler;
+	int failed; /* label_open failed once: said, not tried again */
+};
+
+static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_t outlen)
+{
+	struct sni_namer *n = ctx;
+	char label[LABEL_MAX], err[512];
+
+	out[0] = '\0';
+	if (!n->labeler && !n->failed && !(n->labeler = label_open(err, sizeof err))) {
+		n->failed = 1;
+		fprintf(stderr,
+		        "tlscensus: %s; connections that their SNI would label are recorded "
+		        "without an application label\n",
+		        err);
+	}
+	if (!n->labeler)
+		return;
+	label_sni(n->labeler, sni, len, label);
+	snprintf(out, outlen, "%s", label);
+}
+
 struct pipeline {
 	struct store *store;
 	struct writer *writer;
 	unsigned workers;
 	struct labeler *labels[WRITER_MAX_PORTS];
 	struct census *census[WRITER_MAX_PORTS];
+	struct sni_namer namer; /* the writer thread's */
 };
 
 static void pipeline_free(struct pipeline *pl)
@@ -389,6 +420,7 @@ static void pipeline_free(struct pipeline *pl)
 	writer_stop(pl->writer);
 	for (unsigned i = 0; i < pl->workers; i++)
 		label_close(pl->labels[i]);
+	label_close(pl->namer.labeler);
 	store_close(pl->store);
 }
 
@@ -483,11 +515,14 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	store_run_begin(pl->store, source, command);
 	pl->writer = writer_start_ports(pl->store, mode, n);
 	pl->workers = n;
+	if (pl->writer && pl->labels[0])
+		writer_on_label(pl->writer, name_by_sni, &pl->namer);
 	for (unsigned i = 0; pl->writer && i < n; i++) {
 		struct census_config c = *cfg;
 
 		c.worker = (uint16_t)i;
 		c.workers = (uint16_t)n;
+		c.sni_labels_later = pl->labels[0] != NULL;
 		c.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
 		pl->census[i] =
 		    census_new(&c, writer_port_sink(writer_port(pl->writer, i)), pl->labels[i]);
@@ -535,15 +570,23 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 		census_free(pl->census[i]);
 		pl->census[i] = NULL;
 	}
-	/* nDPI's tear-down (a few ms: its automata and IP trees) beside the database's end. */
-	struct labels_job job = {.labels = pl->labels, .n = pl->workers};
-	pthread_t lt;
-	int threaded = pthread_create(&lt, NULL, labels_close_all, &job) == 0;
 	uint64_t write_errors = writer_errors(pl->writer);
 	end->failed = writer_failed(pl->writer);
 	end->lost = writer_lost(pl->writer);
 	writer_stop(pl->writer);
 	pl->writer = NULL;
+	/* nDPI's tear-down (a few ms: its automata and IP trees) beside the database's end; the
+	 * writer's labeler too, now that the writer is done with it. */
+	struct labeler *all[WRITER_MAX_PORTS + 1];
+	struct labels_job job = {.labels = all, .n = 0};
+	for (unsigned i = 0; i < pl->workers; i++) {
+		all[job.n++] = pl->labels[i];
+		pl->labels[i] = NULL;
+	}
+	all[job.n++] = pl->namer.labeler;
+	pl->namer.labeler = NULL;
+	pthread_t lt;
+	int threaded = pthread_create(&lt, NULL, labels_close_all, &job) == 0;
 	end->committed = store_committed(pl->store);
 	snprintf(end->why, sizeof end->why, "%s",
 	         store_failure(pl->store) ? store_failure(pl->store) : "write failed");

@@ -331,6 +331,75 @@ static void test_pending(void)
 	store_close(st);
 }
 
+/* A label function for the test: the SNI's length and bytes, and how often it ran. */
+static int labels_named;
+
+static void label_len(void *ctx, const char *sni, size_t len, char *out, size_t outlen)
+{
+	(void)ctx;
+	labels_named++;
+	snprintf(out, outlen, "TLS.%zu.%.*s", len, (int)len, sni);
+}
+
+/*
+ * Records the census left to the writer to label (label_by_sni) are named by the writer's
+ * label function from their SNI, on the writer thread, before they are written; a record with
+ * a label of its own, or without an SNI, is written as it came, and without a function such a
+ * record has no label.
+ */
+static void test_labels(void)
+{
+	char path[300], err[512];
+	struct tc_record r;
+	struct tc_handshake hs;
+
+	snprintf(path, sizeof(path), "%s/labels.db", dir);
+	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
+	CHECK(st != NULL);
+	struct writer *w = writer_start(st, WRITER_BLOCK);
+	writer_on_label(w, label_len, NULL);
+	for (uint32_t i = 1; i <= 4; i++) {
+		make(i, &r, &hs);
+		if (i != 3) {
+			hs.ch->has_sni = 1;
+			hs.ch->sni_len = (uint16_t)snprintf(hs.ch->sni, sizeof hs.ch->sni,
+			                                    "h%u.example.test", i);
+		}
+		r.label_by_sni = i != 2;
+		r.app_label = i == 2 ? "TLS.Own" : NULL;
+		CHECK_EQ(writer_put(w, i, &r, &hs), 0);
+	}
+	writer_sync(w);
+	CHECK_EQ(labels_named, 2); /* 1 and 4: 2 has its own, 3 no SNI */
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label = "
+	                     "'TLS.15.h1.example.test' AND first_ts = 1704067200.000001"),
+	         1);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label = 'TLS.Own' AND "
+	                     "first_ts = 1704067200.000002"),
+	         1);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label IS NULL AND "
+	                     "first_ts = 1704067200.000003"),
+	         1);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label = "
+	                     "'TLS.15.h4.example.test'"),
+	         1);
+	writer_stop(w);
+
+	/* No label function: the record is written without a label. */
+	w = writer_start(st, WRITER_BLOCK);
+	make(5, &r, &hs);
+	hs.ch->has_sni = 1;
+	hs.ch->sni_len = (uint16_t)snprintf(hs.ch->sni, sizeof hs.ch->sni, "h5.example.test");
+	r.label_by_sni = 1;
+	CHECK_EQ(writer_put(w, 5, &r, &hs), 0);
+	writer_stop(w);
+	CHECK_EQ(labels_named, 2);
+	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label IS NULL AND "
+	                     "first_ts = 1704067200.000005"),
+	         1);
+	store_close(st);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -341,9 +410,11 @@ int main(void)
 	test_drop();
 	test_pending();
 	test_disk_full_capture();
+	test_labels();
 	static const char *const names[] = {"block.db",   "block.db-wal",   "block.db-shm",
 	                                    "drop.db",    "drop.db-wal",    "drop.db-shm",
-	                                    "pending.db", "pending.db-wal", "pending.db-shm"};
+	                                    "pending.db", "pending.db-wal", "pending.db-shm",
+	                                    "labels.db",  "labels.db-wal",  "labels.db-shm"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[300];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);

@@ -32,10 +32,12 @@ struct tc_record {
 	const struct tc_handshake *hs; /* ch/sh/alert; client_dir tells which dir is the client */
 	const char *app_label;         /* nDPI's name, NULL when not known */
 	uint8_t status;                /* enum tc_conn_status */
+	/* app_label is NULL and the ClientHello's SNI names it: the sink that asked for this
+	 * (census_config.sni_labels_later) names it on its own thread (label_sni). */
+	uint8_t label_by_sni;
 };
 
 const char *tc_conn_status_name(enum tc_conn_status s);
-
 
 /* Counters of one run ("read" of some files, or a capture), kept in the runs table. */
 struct run_stats {

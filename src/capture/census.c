@@ -71,7 +71,7 @@ static void label_done(struct census *c, struct flow *f)
 
 	if (!op || !op->lf)
 		return;
-	if (!op->label[0])
+	if (!op->label[0] && !op->label_by_sni)
 		label_finish(c->labeler, op->lf, op->label);
 	if (c->nspare_lf < OPEN_SPARE) {
 		label_flow_clear(op->lf);
@@ -210,6 +210,7 @@ static void fill_record(const struct flow *f, struct tc_record *r)
 	r->stream_trunc[1] = op ? op->st[sd].over : (f->over >> sd) & 1;
 	r->hs = op ? &op->hs : NULL; /* no opening: a touch, which carries no hellos */
 	r->app_label = op && op->label[0] ? op->label : NULL;
+	r->label_by_sni = op && op->label_by_sni;
 	r->status = (uint8_t)conn_status(f);
 }
 
@@ -359,9 +360,12 @@ static void label_from_hello(struct census *c, struct flow *f)
 	    .client_ip4 = tc_addr_is_v4(cip) ? cip->b + 12 : NULL,
 	    .server_ip4 = tc_addr_is_v4(sip) ? sip->b + 12 : NULL,
 	    .tls_at_start = op->hs.tls_offset[cd] == 0,
+	    .sni_later = c->cfg.sni_labels_later,
 	};
+	int rc = label_hello(c->labeler, op->lf, &h, op->label);
 
-	if (label_hello(c->labeler, op->lf, &h, op->label))
+	op->label_by_sni = rc == LABEL_BY_SNI;
+	if (rc)
 		label_done(c, f);
 }
 

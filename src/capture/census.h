@@ -32,6 +32,9 @@ struct census_config {
 	 */
 	uint16_t worker, workers;
 	uint8_t sees_all;
+	/* The sink names a label the ClientHello's SNI settles (tc_record.label_by_sni), on its
+	 * own thread: nDPI's host-name automaton then costs this one nothing. */
+	uint8_t sni_labels_later;
 	census_redirect_fn redirect;
 	void *redirect_ctx;
 };

@@ -39,6 +39,7 @@ struct flow_open {
 	struct tc_handshake hs;
 	struct label_flow *lf;  /* nDPI state while labelling, else NULL */
 	uint32_t label_packets; /* packets shown to nDPI */
+	uint8_t label_by_sni;   /* the sink names the label from the SNI (tc_record) */
 	char label[LABEL_MAX];
 };
 

@@ -291,9 +291,6 @@ static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
 int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,
                 char out[LABEL_MAX])
 {
-	ndpi_protocol p;
-	uint16_t app;
-
 	if (!f->holding)
 		return 0;
 	if (!h->tls_at_start || (h->server_port != 443 && h->server_port != 8443) ||
@@ -304,14 +301,23 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 			return 1;
 		return 0;
 	}
-	app = h->sni && h->sni_len ? sni_app(l, h->sni, h->sni_len) : NDPI_PROTOCOL_UNKNOWN;
+	drop_held(f);
+	f->holding = 0;
+	if (h->sni && h->sni_len && h->sni_later)
+		return LABEL_BY_SNI;
+	label_sni(l, h->sni, h->sni_len, out);
+	return 1;
+}
+
+void label_sni(struct labeler *l, const char *sni, size_t len, char out[LABEL_MAX])
+{
+	uint16_t app = sni && len ? sni_app(l, sni, len) : NDPI_PROTOCOL_UNKNOWN;
+	ndpi_protocol p;
+
 	memset(&p, 0, sizeof p);
 	p.master_protocol = NDPI_PROTOCOL_TLS;
 	p.app_protocol = app != NDPI_PROTOCOL_UNKNOWN ? app : NDPI_PROTOCOL_TLS;
 	name_of(l, p, out);
-	drop_held(f);
-	f->holding = 0;
-	return 1;
 }
 
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX])

@@ -34,15 +34,25 @@ struct label_hello {
 	uint16_t client_port, server_port;
 	const uint8_t *client_ip4, *server_ip4; /* 4 bytes each, network order; NULL for IPv6 */
 	int tls_at_start; /* the client's first bytes are the TLS record (no STARTTLS preamble) */
+	int sni_later;    /* an SNI that settles the label is not matched here: LABEL_BY_SNI */
 };
+
+/* label_hello: the SNI settles the label, and h->sni_later asked for it to be named later,
+ * by label_sni on another labeler (the database thread's). */
+#define LABEL_BY_SNI 2
 
 /*
  * Called with the held packets once the ClientHello is parsed. Returns 1 with the label in
- * out when the hello settles it exactly as nDPI's packet DPI would; else 0, and the held
- * packets go to nDPI in order (packet DPI carries on from there).
+ * out when the hello settles it exactly as nDPI's packet DPI would, or LABEL_BY_SNI (out
+ * untouched) when that label is label_sni's of the SNI and h->sni_later is set; else 0, and
+ * the held packets go to nDPI in order (packet DPI carries on from there).
  */
 int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,
                 char out[LABEL_MAX]);
+
+/* The label of a TLS connection that label_hello settled by its SNI (sni: raw bytes as
+ * sent): nDPI's host-name automaton, behind a cache. A labeler is one thread's at a time. */
+void label_sni(struct labeler *l, const char *sni, size_t len, char out[LABEL_MAX]);
 
 /* No more packets will be fed: writes nDPI's best guess (possibly "Unknown") to out. */
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX]);

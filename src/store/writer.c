@@ -107,6 +107,8 @@ struct writer {
 	size_t npending;
 	writer_record_fn on_record; /* set under lock before the first record */
 	void *on_record_ctx;
+	writer_label_fn on_label; /* the same */
+	void *on_label_ctx;
 };
 
 /*
@@ -344,6 +346,9 @@ static void drain(struct writer *w)
 			continue;
 		}
 		it->rec.hs = &it->hs;
+		if (it->rec.label_by_sni && w->on_label && it->hs.ch && it->hs.ch->has_sni)
+			w->on_label(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len, it->label,
+			            sizeof it->label);
 		it->rec.app_label = it->label[0] ? it->label : NULL;
 		row = store_put(w->store, &it->rec);
 		int64_t *slot = it->token ? map_find(&w->map, map_key(it)) : NULL;
@@ -611,6 +616,14 @@ void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx)
 	pthread_mutex_lock(&w->lock);
 	w->on_record = fn;
 	w->on_record_ctx = ctx;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void writer_on_label(struct writer *w, writer_label_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_label = fn;
+	w->on_label_ctx = ctx;
 	pthread_mutex_unlock(&w->lock);
 }
 

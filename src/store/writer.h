@@ -8,6 +8,7 @@
 #define TLSCENSUS_WRITER_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -113,6 +114,16 @@ const struct tc_sink *writer_sink(struct writer *w);
  */
 typedef void (*writer_record_fn)(void *ctx, struct store *st, int64_t row);
 void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx);
+
+/*
+ * Names the labels of records that carry label_by_sni (the census left them to the writer, so
+ * nDPI's host-name matching runs on this thread, not on the one that sets a read's pace): fn
+ * writes the label of the ClientHello's SNI (raw bytes, len of them) into out (outlen bytes,
+ * "" for none). Called on the writer thread only. Set it before records are queued; without
+ * it such records keep no label.
+ */
+typedef void (*writer_label_fn)(void *ctx, const char *sni, size_t len, char *out, size_t outlen);
+void writer_on_label(struct writer *w, writer_label_fn fn, void *ctx);
 
 /* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
 void writer_stop(struct writer *w);
