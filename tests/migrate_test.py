@@ -178,21 +178,33 @@ def check_migration(tc, data, tmp):
     check(r.returncode == EXIT_DATABASE and "missing.db" in r.stderr, "migrate of no file")
 
 
+def migrated(tc, data, tmp, version, cmd):
+    """A copy of tests/data/vN.db: the query command cmd refuses it and says what to run, then
+    migrate brings it to the current version. Its path."""
+    db = os.path.join(tmp, "v%d.db" % version)
+    shutil.copy(os.path.join(data, "v%d.db" % version), db)
+    r = run([tc, cmd, "--db", db])
+    check(r.returncode == EXIT_DATABASE and "version %d" % version in r.stderr
+          and "tlscensus migrate --db " + db in r.stderr, "%s on v%d: %r" % (cmd, version, r.stderr))
+    r = run([tc, "migrate", "--db", db])
+    check(r.returncode == 0 and user_version(db) == CURRENT,
+          "migrate v%d: %r" % (version, r.stderr))
+    return db
+
+
+def legacy_unchanged(tc, db, want_file, what):
+    r = run([tc, "legacy", "--db", db, "--format", "csv"], text=False)
+    check(r.returncode == 0 and r.stdout == open(want_file, "rb").read(),
+          "%s: legacy unchanged" % what)
+
+
 def check_v2(tc, data, tmp):
     """A database made by 0.2.0 (schema 2) gains version 3's columns, empty, and keeps the rest."""
-    v2 = os.path.join(tmp, "v2.db")
-    shutil.copy(os.path.join(data, "v2.db"), v2)
-    r = run([tc, "legacy", "--db", v2])
-    check(r.returncode == EXIT_DATABASE and "version 2" in r.stderr
-          and "tlscensus migrate --db " + v2 in r.stderr, "legacy on v2: %r" % r.stderr)
-    r = run([tc, "migrate", "--db", v2])
-    check(r.returncode == 0 and user_version(v2) == CURRENT, "migrate v2: %r" % r.stderr)
+    v2 = migrated(tc, data, tmp, 2, "legacy")
     got = strip_new(export_bytes(tc, v2))
     want = open(os.path.join(data, "v2.export.ndjson"), "rb").read()
     check(got == want, "v2 -> v3: export unchanged (%d vs %d bytes)" % (len(got), len(want)))
-    r = run([tc, "legacy", "--db", v2, "--format", "csv"], text=False)
-    check(r.returncode == 0 and r.stdout == open(os.path.join(data, "v2.legacy.csv"), "rb").read(),
-          "v2 -> v3: legacy unchanged")
+    legacy_unchanged(tc, v2, os.path.join(data, "v2.legacy.csv"), "v2 -> v3")
     with sqlite3.connect(v2) as c:
         row = c.execute("SELECT count(*), count(sh_group), count(quic_version) "
                         "FROM connections").fetchone()
@@ -219,20 +231,12 @@ def minutes_cover(db, what):
 
 def check_v6(tc, data, tmp):
     """A database made at schema 6 loses its time index for conn_minutes and keeps the rest."""
-    v6 = os.path.join(tmp, "v6.db")
-    shutil.copy(os.path.join(data, "v6.db"), v6)
-    r = run([tc, "export", "--db", v6])
-    check(r.returncode == EXIT_DATABASE and "version 6" in r.stderr
-          and "tlscensus migrate --db " + v6 in r.stderr, "export on v6: %r" % r.stderr)
-    r = run([tc, "migrate", "--db", v6])
-    check(r.returncode == 0 and user_version(v6) == CURRENT, "migrate v6: %r" % r.stderr)
+    v6 = migrated(tc, data, tmp, 6, "export")
     minutes_cover(v6, "migrated v6")
     got = JUDGE_KEY_RE.sub(b"", export_bytes(tc, v6))
     want = JUDGE_KEY_RE.sub(b"", open(os.path.join(data, "v6.export.ndjson"), "rb").read())
     check(got == want, "v6 -> v7: export unchanged (%d vs %d bytes)" % (len(got), len(want)))
-    r = run([tc, "legacy", "--db", v6, "--format", "csv"], text=False)
-    check(r.returncode == 0 and r.stdout == open(os.path.join(data, "v6.legacy.csv"), "rb").read(),
-          "v6 -> v7: legacy unchanged")
+    legacy_unchanged(tc, v6, os.path.join(data, "v6.legacy.csv"), "v6 -> v7")
     # A window: the same rows as the whole export holds in it.
     lines = [json.loads(line) for line in got.splitlines()]
     times = sorted(e["first_ts"] for e in lines)
