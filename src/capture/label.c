@@ -10,7 +10,9 @@
  * lists. label_hello answers the same question directly for the plain case (port 443 or 8443, TLS
  * at the start of the stream, IPv4 addresses on none of nDPI's IP lists), and hands everything else
  * to packet DPI with every held packet, so the label is the same either way (the test `labels`
- * compares both on the samples and the shared corpus).
+ * compares both on the samples and the shared corpus). The SNI's part of the plain case,
+ * label_sni, may run on another thread's labeler: read and capture leave it to the database
+ * thread (LABEL_BY_SNI), away from the thread that sets the pace.
  */
 #include <ctype.h>
 #include <stddef.h>
