@@ -371,12 +371,9 @@ static int join_sources(int n, char **paths, char *out, size_t outlen)
 	return 1;
 }
 
-/* What read and capture share: database, labels, writer thread and one census per worker
- * (each with its own labeler: nDPI's detection module is not shared between threads), opened
- * in that order and closed in reverse. */
 /*
  * The labels a ClientHello's SNI settles are named on the writer thread, with a labeler of
- * its own, opened there on first use: nDPI's host-name automaton and the SNI cache were 5 % of
+ * its own, opened there on first use: nDPI's host-name automaton and the SNI cache were 3-5 % of
  * a bench-1G read on the packet thread, which sets the pace, and the writer's core had time
  * to spare.
  */
@@ -404,6 +401,9 @@ static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_
 	snprintf(out, outlen, "%s", label);
 }
 
+/* What read and capture share: database, labels, writer thread and one census per worker
+ * (each with its own labeler: nDPI's detection module is not shared between threads), opened
+ * in that order and closed in reverse. */
 struct pipeline {
 	struct store *store;
 	struct writer *writer;
