@@ -62,6 +62,18 @@ static void make_touch(uint32_t i, struct tc_record *r)
 	r->hs = NULL;
 }
 
+/* A new store in the test's directory, its path in path. */
+static struct store *open_store(const char *name, char *path, size_t len)
+{
+	char err[512];
+	struct store *st;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
+	CHECK(st != NULL);
+	return st;
+}
+
 static long long count(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -81,13 +93,11 @@ static long long count(const char *path, const char *sql)
 static void test_block(void)
 {
 	enum { N = 20000 };
-	char path[300], err[512];
+	char path[300];
 	struct tc_record r;
 	struct tc_handshake hs;
 
-	snprintf(path, sizeof(path), "%s/block.db", dir);
-	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
-	CHECK(st != NULL);
+	struct store *st = open_store("block.db", path, sizeof(path));
 	struct writer *w = writer_start(st, WRITER_BLOCK);
 	int put_failed = 0, kept = 0;
 	for (uint32_t i = 1; i <= N; i++) {
@@ -122,14 +132,12 @@ static void test_block(void)
 static void test_drop(void)
 {
 	enum { N = 3 * WRITER_QUEUE };
-	char path[300], err[512];
+	char path[300];
 	struct tc_record r;
 	struct tc_handshake hs;
 	sqlite3 *locker;
 
-	snprintf(path, sizeof(path), "%s/drop.db", dir);
-	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
-	CHECK(st != NULL);
+	struct store *st = open_store("drop.db", path, sizeof(path));
 	CHECK_EQ(sqlite3_open(path, &locker), SQLITE_OK);
 	CHECK_EQ(sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 
@@ -257,13 +265,11 @@ static void test_disk_full_capture(void)
 static void test_pending(void)
 {
 	enum { N = WRITER_PENDING + 500 };
-	char path[300], err[512];
+	char path[300];
 	struct tc_record r;
 	struct tc_handshake hs;
 
-	snprintf(path, sizeof(path), "%s/pending.db", dir);
-	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
-	CHECK(st != NULL);
+	struct store *st = open_store("pending.db", path, sizeof(path));
 	sqlite3 *db;
 	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
 	CHECK_EQ(sqlite3_exec(db,
@@ -349,13 +355,11 @@ static void label_len(void *ctx, const char *sni, size_t len, char *out, size_t 
  */
 static void test_labels(void)
 {
-	char path[300], err[512];
+	char path[300];
 	struct tc_record r;
 	struct tc_handshake hs;
 
-	snprintf(path, sizeof(path), "%s/labels.db", dir);
-	struct store *st = store_open(path, STORE_READ_WRITE, err, sizeof(err));
-	CHECK(st != NULL);
+	struct store *st = open_store("labels.db", path, sizeof(path));
 	struct writer *w = writer_start(st, WRITER_BLOCK);
 	writer_on_label(w, label_len, NULL);
 	for (uint32_t i = 1; i <= 4; i++) {
