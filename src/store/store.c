@@ -270,6 +270,18 @@ static void txn_lost(struct store *s, const char *what)
 	spans_clear(s); /* their rows are gone */
 }
 
+/* A write that ends a batch failed. A full disk or an I/O error (or SQLite's own rollback):
+ * the batch is lost (txn_lost), what was committed stays. Anything else (busy): the
+ * transaction stays open, with its rows and spans, and a later flush may still commit it. -1. */
+static int batch_failed(struct store *s, const char *what)
+{
+	if (write_fault(sqlite3_extended_errcode(s->db)) || sqlite3_get_autocommit(s->db))
+		txn_lost(s, what);
+	else
+		report(s, what);
+	return -1;
+}
+
 static int exec(struct store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -1215,17 +1227,6 @@ static int spans_add(struct store *s, int64_t minute, int64_t id)
 	return SQLITE_OK;
 }
 
-/* spans_write failed: as for a failed commit, the batch is rolled back (disk full, I/O error),
- * or stays open for a later flush, its spans kept. -1. */
-static int spans_failed(struct store *s)
-{
-	if (write_fault(sqlite3_extended_errcode(s->db)) || sqlite3_get_autocommit(s->db))
-		txn_lost(s, "cannot write the time spans (conn_minutes)");
-	else
-		report(s, "cannot write the time spans (conn_minutes)");
-	return -1;
-}
-
 /* The minute of a first_ts as conn_minutes keys it: the same double division and truncation
  * as SQL's CAST(first_ts / 60 AS INTEGER), on the same double as the row holds. */
 static int64_t ts_minute(uint64_t first_ts_us)
@@ -1240,19 +1241,9 @@ int store_flush(struct store *s)
 	if (s->mode != STORE_READ_WRITE || sqlite3_get_autocommit(s->db))
 		return 0;
 	if (spans_write(s) != SQLITE_OK)
-		return spans_failed(s);
-	int rc = exec(s, "COMMIT");
-	if (rc != SQLITE_OK) {
-		/* Busy: the transaction stays open and a later flush may still commit it. A full
-		 * disk or an I/O error: it is rolled back (txn_lost), what was committed stays. */
-		int ext = sqlite3_extended_errcode(s->db);
-		if (write_fault(ext) || sqlite3_get_autocommit(s->db)) {
-			txn_lost(s, "commit failed");
-			return -1;
-		}
-		report(s, "commit failed");
-		return -1;
-	}
+		return batch_failed(s, "cannot write the time spans (conn_minutes)");
+	if (exec(s, "COMMIT") != SQLITE_OK)
+		return batch_failed(s, "commit failed");
 	s->conn_committed += s->conn_pending;
 	s->conn_pending = 0;
 	s->committed_max_id = sqlite3_last_insert_rowid(s->db) > s->committed_max_id
@@ -1642,7 +1633,7 @@ int64_t store_prune(struct store *s, double before_unix, int limit)
 	/* The open batch's rows are found through their spans too; outside the savepoint, whose
 	 * rollback would take the spans with it. */
 	if (spans_write(s) != SQLITE_OK)
-		return spans_failed(s);
+		return batch_failed(s, "cannot write the time spans (conn_minutes)");
 	if (exec(s, "SAVEPOINT prune") != SQLITE_OK)
 		return -1;
 	sqlite3_bind_double(s->prune_pick, 1, before_unix);
