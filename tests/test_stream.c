@@ -1,6 +1,8 @@
 /*
  * test_stream.c: per-direction reassembly: in order, out of order, retransmitted,
- * duplicated and overlapping segments, a missed SYN, a SYN-ACK that was not used, the bound.
+ * duplicated and overlapping segments, a missed SYN, a SYN-ACK that was not used, the bound;
+ * the first bytes read where the packet holds them (stream_add_view), and a direction the
+ * reader is done with (stream_forget).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +152,88 @@ static void test_sequence_wrap(void)
 	stream_release(&s);
 }
 
+/* The first in-order segment is not copied: the view is the packet's bytes, and room is made
+ * for stream_keep, after which the stream is as stream_add would have left it. */
+static void test_view(void)
+{
+	struct stream s = {0};
+	const uint8_t *view = msg + 1;
+
+	stream_add(&s, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	CHECK_EQ(stream_add_view(&s, 100, TC_TCP_ACK, msg, 1000, BOUND, 1, &view), STREAM_GREW);
+	CHECK(view == msg);
+	CHECK_EQ(s.contig, 1000);
+	CHECK(s.cap >= 1000);
+	CHECK(s.unkept);
+	stream_keep(&s, view);
+	CHECK(!s.unkept);
+	CHECK(same(&s, 1000));
+	/* what follows is copied after it, as always */
+	CHECK_EQ(stream_add_view(&s, 1100, TC_TCP_ACK, msg + 1000, 1000, BOUND, 1, &view),
+	         STREAM_GREW);
+	CHECK(view == NULL);
+	CHECK(same(&s, 2000));
+	stream_release(&s);
+
+	/* Bytes that do not start the direction in order are copied: a segment ahead of a
+	 * hole, then the hole's bytes, which join it. */
+	struct stream h = {0};
+	stream_add(&h, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	CHECK_EQ(stream_add_view(&h, 1100, 0, msg + 1000, 500, BOUND, 1, &view), STREAM_NOTHING);
+	CHECK(view == NULL);
+	CHECK_EQ(stream_add_view(&h, 100, 0, msg, 1000, BOUND, 1, &view), STREAM_GREW);
+	CHECK(view == NULL);
+	CHECK(same(&h, 1500));
+	stream_release(&h);
+
+	/* Without a SYN the first segment sets the base, and is a view too. */
+	struct stream m = {0};
+	CHECK_EQ(stream_add_view(&m, 5000, 0, msg, 700, BOUND, 1, &view), STREAM_GREW);
+	CHECK(view == msg);
+	stream_keep(&m, view);
+	CHECK(same(&m, 700));
+	stream_release(&m);
+}
+
+/* A forgotten direction keeps its offsets (contig, FIN, the bound's flag) and copies nothing:
+ * its buffer does not grow. */
+static void test_forget(void)
+{
+	struct stream s = {0};
+	const uint8_t *view;
+
+	stream_add(&s, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add_view(&s, 100, 0, msg, 300, BOUND, 1, &view);
+	stream_keep(&s, view);
+	stream_forget(&s);
+	uint32_t cap = s.cap;
+	for (uint32_t off = 300; off < BOUND; off += 1000)
+		stream_add(&s, 100 + off, 0, msg, 1000, BOUND, 1);
+	CHECK_EQ(s.cap, cap);
+	CHECK_EQ(s.contig, BOUND);
+	CHECK(s.over);
+	CHECK(stream_ended(&s, BOUND));
+	CHECK_EQ(s.dropped, 0);
+	stream_release(&s);
+
+	struct stream f = {0};
+	stream_add(&f, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add(&f, 100, 0, msg, 200, BOUND, 1);
+	stream_forget(&f);
+	stream_add(&f, 400, 0, msg, 100, BOUND, 1); /* [300, 400): past a hole */
+	stream_add(&f, 500, TC_TCP_FIN, NULL, 0, BOUND, 1);
+	CHECK(!stream_ended(&f, BOUND));
+	stream_add(&f, 300, 0, msg, 100, BOUND, 1); /* the hole */
+	CHECK_EQ(f.contig, 400);
+	CHECK(stream_ended(&f, BOUND));
+	stream_release(&f);
+}
+
 int main(void)
 {
 	fill();
+	test_view();
+	test_forget();
 	test_in_order();
 	test_out_of_order_and_retransmit();
 	test_overlaps();

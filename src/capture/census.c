@@ -255,12 +255,19 @@ static const struct tc_dissector *dissector_for(uint8_t proto)
 	return proto == 17 ? &tc_dissector_udp : &tc_dissector_tls;
 }
 
-static void feed(struct census *c, struct flow *f, int dir, int eof)
+/* view: the direction's bytes where the packet holds them (stream_add_view), else NULL. A
+ * direction the dissector is done with copies nothing more; one it is not keeps its bytes. */
+static void feed(struct census *c, struct flow *f, int dir, int eof, const uint8_t *view)
 {
 	struct flow_open *op = f->op;
 	struct stream *s = &op->st[dir];
 
-	dissector_for(f->key.proto)->feed(&op->hs, (enum tc_dir)dir, s->buf, s->contig, eof);
+	dissector_for(f->key.proto)->feed(&op->hs, (enum tc_dir)dir, view ? view : s->buf,
+	                                  s->contig, eof);
+	if (tc_dir_done(&op->hs, dir))
+		stream_forget(s);
+	else
+		stream_keep(s, view);
 	if (tc_dir_done(&op->hs, 0) && tc_dir_done(&op->hs, 1))
 		handshake_over(c, f);
 }
@@ -282,7 +289,7 @@ static void release(struct census *c, struct flow *f)
 	if (f->state == FLOW_HANDSHAKE && f->op) {
 		for (int d = 0; d < 2 && f->state == FLOW_HANDSHAKE; d++)
 			if (!tc_dir_done(&f->op->hs, d))
-				feed(c, f, d, 1);
+				feed(c, f, d, 1, NULL);
 		if (f->state == FLOW_HANDSHAKE)
 			handshake_over(c, f);
 	}
@@ -506,23 +513,26 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	struct flow_open *op = f->op;
 	struct tc_dir_parse *dp = &op->hs.dir[dir];
 	struct stream *s = &op->st[dir];
+	const uint8_t *view;
 	enum stream_result r =
-	    stream_add(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
-	               c->cfg.stream_bound, dp->state == TC_DS_SEEK);
+	    stream_add_view(s, pkt->seq, pkt->tcp_flags, pkt->payload, pkt->payload_len,
+	                    c->cfg.stream_bound, dp->state == TC_DS_SEEK, &view);
 	if (r == STREAM_REBASED)
 		dp->scan = dp->pos = 0;
 	if (pkt->tcp_flags & TC_TCP_RST)
 		op->st[dir ^ 1].rst = 1;
 	int ended = stream_ended(s, c->cfg.stream_bound);
 	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&op->hs, dir))
-		feed(c, f, dir, ended);
+		feed(c, f, dir, ended, view);
+	else
+		stream_keep(s, view);
 	/* feed may have recorded the flow and freed its opening (f->op NULL). */
 	if (f->op && f->op->lf && f->op->hs.ch && f->op->hs.client_dir == dir)
 		label_from_hello(c, f);
 	/* A reset ends the other direction too. */
 	if (f->op && f->state == FLOW_HANDSHAKE && (pkt->tcp_flags & TC_TCP_RST) &&
 	    !tc_dir_done(&f->op->hs, dir ^ 1))
-		feed(c, f, dir ^ 1, 1);
+		feed(c, f, dir ^ 1, 1, NULL);
 	/* Closed both ways: nothing more will come that matters, so free the entry now rather
 	 * than at the idle timeout (keeps memory flat under high connection rates). */
 	if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))

@@ -102,8 +102,9 @@ static int rebase(struct stream *s, uint32_t delta, uint32_t bound)
 	return 1;
 }
 
-enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
-                              const uint8_t *data, size_t len, uint32_t bound, int may_rebase)
+static enum stream_result add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
+                              const uint8_t *data, size_t len, uint32_t bound, int may_rebase,
+                              const uint8_t **view)
 {
 	enum stream_result res = STREAM_NOTHING;
 	uint32_t before = s->contig;
@@ -135,7 +136,7 @@ enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 		s->from_syn = 0;
 		rel = 0;
 	}
-	if (rel < 0 && len && !s->from_syn && may_rebase && (uint32_t)-rel < bound &&
+	if (rel < 0 && len && !s->from_syn && may_rebase && !s->unkept && (uint32_t)-rel < bound &&
 	    rel + (int64_t)len > 0 - (int64_t)bound) {
 		if (rebase(s, (uint32_t)-rel, bound)) {
 			res = STREAM_REBASED;
@@ -167,11 +168,16 @@ enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 	}
 	if (!len)
 		return res;
-	if (!grow(s, start + (uint32_t)len, bound)) {
+	if (!s->unkept && !grow(s, start + (uint32_t)len, bound)) {
 		s->dropped++;
 		return res;
 	}
-	if (s->n_ranges == 0 && start >= s->contig) {
+	if (s->unkept) {
+		/* the reader is done with this direction: only the offsets move */
+	} else if (view && start == 0 && s->contig == 0 && s->n_ranges == 0) {
+		*view = data; /* the room is there; stream_keep copies if it must */
+		s->unkept = 1;
+	} else if (s->n_ranges == 0 && start >= s->contig) {
 		memcpy(s->buf + start, data, len);
 	} else {
 		for (uint32_t i = 0; i < len; i++)
@@ -185,6 +191,33 @@ enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 	return s->contig > before ? STREAM_GREW : STREAM_NOTHING;
 }
 
+enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
+                              const uint8_t *data, size_t len, uint32_t bound, int may_rebase)
+{
+	return add(s, seq, tcp_flags, data, len, bound, may_rebase, NULL);
+}
+
+enum stream_result stream_add_view(struct stream *s, uint32_t seq, uint8_t tcp_flags,
+                                   const uint8_t *data, size_t len, uint32_t bound,
+                                   int may_rebase, const uint8_t **view)
+{
+	*view = NULL;
+	return add(s, seq, tcp_flags, data, len, bound, may_rebase, view);
+}
+
+void stream_keep(struct stream *s, const uint8_t *view)
+{
+	if (!view || !s->unkept)
+		return;
+	memcpy(s->buf, view, s->contig);
+	s->unkept = 0;
+}
+
+void stream_forget(struct stream *s)
+{
+	s->unkept = 1;
+}
+
 int stream_ended(const struct stream *s, uint32_t bound)
 {
 	return s->rst || (s->fin && s->contig >= s->fin_off) || s->contig >= bound;
@@ -196,4 +229,5 @@ void stream_release(struct stream *s)
 	s->buf = NULL;
 	s->cap = 0;
 	s->n_ranges = 0;
+	s->unkept = 0;
 }

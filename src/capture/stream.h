@@ -28,6 +28,7 @@ struct stream {
 	uint8_t rst;
 	uint8_t over; /* data beyond the bound arrived: the opening is longer than we keep */
 	uint8_t n_ranges;
+	uint8_t unkept; /* buf does not hold [0, contig): a view not yet kept, or forgotten */
 	struct stream_range ranges[STREAM_MAX_HOLES]; /* sorted, disjoint, all above contig */
 	uint32_t dropped; /* segments that could not be placed (too many holes, memory) */
 };
@@ -42,6 +43,21 @@ enum stream_result {
  * consumed any bytes yet, so offset 0 may still move back. */
 enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
                               const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
+
+/*
+ * The same, for a reader that may need no copy. A direction's first bytes, arriving in order
+ * (the usual opening: the whole hello in one segment), are not copied: *view points at them in
+ * data, room for them is made, and the caller reads them there. If it wants more than they
+ * hold, stream_keep(s, *view) copies them before data goes away. Else *view is NULL and the
+ * bytes are in buf as with stream_add.
+ */
+enum stream_result stream_add_view(struct stream *s, uint32_t seq, uint8_t tcp_flags,
+                                   const uint8_t *data, size_t len, uint32_t bound,
+                                   int may_rebase, const uint8_t **view);
+void stream_keep(struct stream *s, const uint8_t *view);
+/* The reader is done with the direction: later segments move the offsets (contig, fin, over)
+ * and are not copied. buf no longer holds the bytes. */
+void stream_forget(struct stream *s);
 
 /* No more bytes will come in order: FIN or RST reached, or the bound is full. */
 int stream_ended(const struct stream *s, uint32_t bound);
