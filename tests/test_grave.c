@@ -1,0 +1,128 @@
+/*
+ * test_grave.c: released TCP connections. A late copy of a segment is known by its 5-tuple
+ * and sequence space; a SYN outside that space is a new connection and forgets the grave; a
+ * grave is kept for the time given and no longer; the table grows to hold what is kept and
+ * never past its bound, beyond which the oldest graves go first; a 5-tuple buried again holds
+ * one grave.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "grave.h"
+#include "tc_test.h"
+
+#define KEEP 240000000ull /* microseconds */
+
+static const uint64_t seed = 0x5eed;
+
+/* Connection i: client 10.x.y.z:port to 192.0.2.1:443, both sides' sequence spaces known. */
+static void connection(uint32_t i, struct flow *f)
+{
+	memset(f, 0, sizeof *f);
+	f->key.a.b[10] = f->key.a.b[11] = f->key.b.b[10] = f->key.b.b[11] = 0xff;
+	f->key.a.b[12] = 10;
+	f->key.a.b[13] = (uint8_t)(i >> 16);
+	f->key.a.b[14] = (uint8_t)(i >> 8);
+	f->key.a.b[15] = (uint8_t)i;
+	f->key.b.b[12] = 192;
+	f->key.b.b[14] = 2;
+	f->key.b.b[15] = 1;
+	f->key.pa = (uint16_t)(20000 + (i & 0x3fff));
+	f->key.pb = 443;
+	f->key.proto = 6;
+	f->hash = (uint32_t)flow_key_hash(seed, &f->key);
+	f->seq[0] = (struct flow_seq){1000, 2000};
+	f->seq[1] = (struct flow_seq){500000, 504000};
+	f->seq_known = 3;
+}
+
+/* Whether a packet of connection i, from side dir, with these flags and numbers, is late. */
+static int late(struct graves *g, uint32_t i, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
+                uint64_t now)
+{
+	struct flow f;
+	struct flow_probe pr;
+	struct tc_packet pkt;
+
+	connection(i, &f);
+	memset(&pkt, 0, sizeof pkt);
+	pr.key = f.key;
+	pr.hash = f.hash;
+	pr.dir = dir;
+	pkt.tcp_flags = flags;
+	pkt.seq = seq;
+	pkt.ack = ack;
+	return graves_hit(g, &pr, &pkt, now);
+}
+
+static void bury(struct graves *g, uint32_t i, uint64_t now)
+{
+	struct flow f;
+
+	connection(i, &f);
+	graves_add(g, &f, now);
+}
+
+static void test_late_copies(void)
+{
+	struct graves *g = graves_new(GRAVE_MAX, KEEP);
+	uint64_t t = 1000000000;
+
+	bury(g, 7, t);
+	CHECK(late(g, 7, 0, TC_TCP_ACK, 1500, 500100, t + 1000));    /* a copy of a segment */
+	CHECK(late(g, 7, 1, TC_TCP_ACK, 503000, 2000, t + 1000));    /* the server's */
+	CHECK(!late(g, 8, 0, TC_TCP_ACK, 1500, 500100, t + 1000));   /* another connection */
+	CHECK(!late(g, 7, 0, TC_TCP_ACK, 1500 + (3u << 20), 0, t));  /* far outside its space */
+	CHECK(late(g, 7, 0, TC_TCP_SYN, 1000, 0, t + 1000));         /* a copy of the SYN */
+	CHECK(!late(g, 7, 0, TC_TCP_ACK, 1500, 500100, t - 5000));   /* before it ended */
+	CHECK(!late(g, 7, 0, TC_TCP_ACK, 1500, 500100, t + KEEP + 1)); /* kept no longer */
+	CHECK(!late(g, 7, 0, TC_TCP_ACK, 1500, 500100, t + 1000));   /* and forgotten */
+	CHECK_EQ(graves_count(g), 0);
+
+	/* A SYN far from the old space: the port is reused, the grave forgotten. */
+	bury(g, 9, t);
+	CHECK(!late(g, 9, 0, TC_TCP_SYN, 90000000, 0, t + 1000));
+	CHECK(!late(g, 9, 0, TC_TCP_ACK, 1500, 500100, t + 2000));
+	/* Buried again: one grave, the new one. */
+	bury(g, 10, t);
+	bury(g, 10, t + 10);
+	CHECK_EQ(graves_count(g), 1);
+	graves_free(g);
+}
+
+/* Within the time kept, the table grows to hold every grave; past its bound it holds no more,
+ * keeps the newest, and has forgotten most of the oldest. */
+static void test_bound(void)
+{
+	struct graves *g = graves_new(GRAVE_MAX, KEEP);
+	uint64_t t = 1000000000;
+	uint32_t n = 5000, found = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		bury(g, i, t + i);
+	for (uint32_t i = 0; i < n; i++)
+		found += (uint32_t)late(g, i, 0, TC_TCP_ACK, 1500, 500100, t + n);
+	CHECK_EQ(found, n);
+	CHECK(graves_capacity(g) >= n && graves_capacity(g) <= GRAVE_MAX); /* it grew */
+
+	for (uint32_t i = n; i < 2 * GRAVE_MAX; i++)
+		bury(g, i, t + i);
+	CHECK(graves_count(g) <= GRAVE_MAX);
+	CHECK_EQ(graves_capacity(g), GRAVE_MAX);
+	uint32_t newest = 0, oldest = 0, now = t + 2 * GRAVE_MAX;
+	for (uint32_t i = 2 * GRAVE_MAX - GRAVE_MAX / 4; i < 2 * GRAVE_MAX; i++)
+		newest += (uint32_t)late(g, i, 0, TC_TCP_ACK, 1500, 500100, now);
+	for (uint32_t i = 0; i < GRAVE_MAX; i++)
+		oldest += (uint32_t)late(g, i, 0, TC_TCP_ACK, 1500, 500100, now);
+	CHECK(newest >= GRAVE_MAX / 4 * 99 / 100);
+	CHECK(oldest <= GRAVE_MAX / 4);
+	graves_free(g);
+}
+
+int main(void)
+{
+	test_late_copies();
+	test_bound();
+	TEST_DONE("grave");
+}
