@@ -757,7 +757,7 @@ static enum tc_decode_status dec_ppp(struct dec *d, struct tc_cursor *c)
  * something odd: a VLAN tag, IP options, a total length of 0 or past the capture, a short TCP
  * header) goes the general way below. The result is the same either way; test_decode
  * compares the two on every frame of the samples and on each of them with header bytes
- * changed. Returns 0 when the frame is not of that kind.
+ * changed. Returns 0, pkt untouched, when the frame is not of that kind.
  */
 static int fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, struct tc_packet *pkt)
 {
@@ -771,11 +771,18 @@ static int fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, struct tc_packet
 	off = (size_t)(tcp[12] >> 4) * 4;
 	if (total > caplen - 14 || off < 20 || total < 20 + off)
 		return 0;
+	/* Every field is set here (test_decode checks each against the general way, on a
+	 * packet that starts as garbage): clearing the whole struct first, a `rep stos`, was a
+	 * third of this function's time. */
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	pkt->ip_version = 4;
 	pkt->proto = IPP_TCP;
-	pkt->src.b[10] = pkt->src.b[11] = pkt->dst.b[10] = pkt->dst.b[11] = 0xff;
+	memcpy(pkt->src.b, v4_mapped, 12);
+	memcpy(pkt->dst.b, v4_mapped, 12);
 	memcpy(pkt->src.b + 12, ip + 12, 4);
 	memcpy(pkt->dst.b + 12, ip + 16, 4);
+	pkt->tunnels = 0;
+	memset(&pkt->frag, 0, sizeof pkt->frag);
 	pkt->l3 = ip;
 	pkt->l3_len = total;
 	pkt->sport = (uint16_t)(tcp[0] << 8 | tcp[1]);
@@ -803,9 +810,9 @@ static enum tc_decode_status decode_general(int linktype, const uint8_t *frame, 
 enum tc_decode_status tc_decode(int linktype, const uint8_t *frame, size_t caplen,
                                 struct tc_packet *pkt)
 {
-	clear_packet(pkt);
 	if (linktype == LT_EN10MB && fast_ether_ipv4_tcp(frame, caplen, pkt))
 		return TC_DEC_OK;
+	clear_packet(pkt);
 	return decode_general(linktype, frame, caplen, pkt);
 }
 
