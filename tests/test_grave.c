@@ -91,6 +91,51 @@ static void test_late_copies(void)
 	graves_free(g);
 }
 
+/* Burials go into the table a batch at a time; a search finds a grave either side of that,
+ * and forgets it either side. */
+static void test_queue(void)
+{
+	struct graves *g = graves_new(GRAVE_MAX, KEEP);
+	uint64_t t = 1000000000;
+
+	for (uint32_t n = 1; n <= 40; n++) { /* every place in a batch, and past two */
+		for (uint32_t i = 0; i < n; i++)
+			bury(g, 1000 * n + i, t);
+		for (uint32_t i = 0; i < n; i++)
+			CHECK(late(g, 1000 * n + i, 1, TC_TCP_ACK, 503000, 2000, t + 10));
+		/* the first and the last forgotten by a new SYN, the rest still known */
+		CHECK(!late(g, 1000 * n, 0, TC_TCP_SYN, 90000000, 0, t + 20));
+		CHECK(!late(g, 1000 * n, 0, TC_TCP_ACK, 1500, 500100, t + 30));
+		if (n > 1) {
+			CHECK(!late(g, 1000 * n + n - 1, 0, TC_TCP_SYN, 90000000, 0, t + 20));
+			CHECK(!late(g, 1000 * n + n - 1, 0, TC_TCP_ACK, 1500, 500100, t + 30));
+		}
+		if (n > 2)
+			CHECK(late(g, 1000 * n + n / 2, 0, TC_TCP_ACK, 1500, 500100, t + 30));
+	}
+	/* and what was forgotten stays forgotten once its batch went in */
+	for (uint32_t n = 1; n <= 40; n++) {
+		CHECK(!late(g, 1000 * n, 0, TC_TCP_ACK, 1500, 500100, t + 40));
+		if (n > 1)
+			CHECK(!late(g, 1000 * n + n - 1, 0, TC_TCP_ACK, 1500, 500100, t + 40));
+		if (n > 2)
+			CHECK(late(g, 1000 * n + n / 2, 0, TC_TCP_ACK, 1500, 500100, t + 40));
+	}
+	/* Buried again, the second time after a batch went in: the newer grave answers. */
+	struct flow f;
+	connection(77, &f);
+	graves_add(g, &f, t);
+	for (uint32_t i = 0; i < 20; i++)
+		bury(g, 90000 + i, t);
+	f.seq[0] = (struct flow_seq){70000000, 70001000};
+	graves_add(g, &f, t + 100);
+	CHECK(late(g, 77, 0, TC_TCP_ACK, 70000500, 0, t + 200));
+	uint32_t before = graves_count(g);
+	graves_add(g, &f, t + 300);
+	CHECK_EQ(graves_count(g), before); /* the same 5-tuple: one grave */
+	graves_free(g);
+}
+
 /* Within the time kept, the table grows to hold every grave; past its bound it holds no more,
  * keeps the newest, and has forgotten most of the oldest. */
 static void test_bound(void)
@@ -123,6 +168,7 @@ static void test_bound(void)
 int main(void)
 {
 	test_late_copies();
+	test_queue();
 	test_bound();
 	TEST_DONE("grave");
 }

@@ -44,11 +44,21 @@ struct grave_set {
 
 _Static_assert(sizeof(struct grave_set) == 32, "two sets to a cache line");
 
+/* Burials wait in a small queue and go into the table GRAVE_BATCH at a time, their sets and
+ * graves prefetched first: one cache miss's wait for the batch instead of two per burial
+ * (perf: graves_add was 5.5 % of a bench-1G read's packet thread, nearly all of it those
+ * two misses). A search looks in the queue first, newest first. */
+#define GRAVE_BATCH 16
+
 struct graves {
 	struct grave_set *sets;
 	struct grave *graves; /* GRAVE_WAYS per set */
 	uint32_t nsets, mask, max_sets;
 	uint64_t keep;
+	struct grave queue[GRAVE_BATCH];
+	uint32_t queue_hash[GRAVE_BATCH];
+	uint32_t queue_dead; /* bit i: queue[i] was forgotten before it went in */
+	unsigned nqueue;
 };
 
 static int alloc(struct graves *g, uint32_t nsets)
@@ -121,35 +131,69 @@ static void grow(struct graves *g)
 	free(old.graves);
 }
 
-void graves_add(struct graves *g, const struct flow *f, uint64_t now)
+/* The way a grave of this hash goes to in set s: its 5-tuple's old grave, else a free way,
+ * else the oldest. */
+static unsigned way_for(const struct graves *g, const struct grave_set *s, uint32_t hash,
+                        const struct flow_key *key)
 {
-	struct grave_set *s = &g->sets[f->hash & g->mask];
-	unsigned w;
+	for (unsigned v = 0; v < GRAVE_WAYS; v++)
+		if ((s->live & (1u << v)) && s->tag[v] == hash &&
+		    flow_key_eq(&g->graves[(size_t)(hash & g->mask) * GRAVE_WAYS + v].key, key))
+			return v;
+	return s->live == (1u << GRAVE_WAYS) - 1 ? s->next
+	                                         : (unsigned)__builtin_ctz(~s->live & 0xffu);
+}
+
+static void put(struct graves *g, const struct grave *gr, uint32_t hash)
+{
+	struct grave_set *s = &g->sets[hash & g->mask];
 
 	if (s->live == (1u << GRAVE_WAYS) - 1 && g->nsets < g->max_sets) {
-		const struct grave *old = &g->graves[(size_t)(f->hash & g->mask) * GRAVE_WAYS + s->next];
-		if (old->ts + g->keep >= now) {
+		const struct grave *old = &g->graves[(size_t)(hash & g->mask) * GRAVE_WAYS + s->next];
+		if (old->ts + g->keep >= gr->ts) {
 			grow(g);
-			s = &g->sets[f->hash & g->mask];
+			s = &g->sets[hash & g->mask];
 		}
 	}
-	w = s->live == (1u << GRAVE_WAYS) - 1 ? s->next : (unsigned)__builtin_ctz(~s->live & 0xffu);
-	/* A 5-tuple buried again (a reused port) takes its old grave's place. */
-	for (unsigned v = 0; v < GRAVE_WAYS; v++)
-		if ((s->live & (1u << v)) && s->tag[v] == f->hash &&
-		    flow_key_eq(&g->graves[(size_t)(f->hash & g->mask) * GRAVE_WAYS + v].key,
-		                &f->key)) {
-			w = v;
-			break;
-		}
-	struct grave *gr = &g->graves[(size_t)(f->hash & g->mask) * GRAVE_WAYS + w];
+	unsigned w = way_for(g, s, hash, &gr->key);
+	g->graves[(size_t)(hash & g->mask) * GRAVE_WAYS + w] = *gr;
+	s->tag[w] = hash;
+	s->live |= (uint8_t)(1u << w);
+	s->next = (uint8_t)((w + 1) % GRAVE_WAYS);
+}
+
+/* The queue into the table: the sets loaded, then the graves about to be written, then the
+ * writes, in burial order. */
+static void flush(struct graves *g)
+{
+	for (unsigned i = 0; i < g->nqueue; i++)
+		__builtin_prefetch(&g->sets[g->queue_hash[i] & g->mask], 1);
+	for (unsigned i = 0; i < g->nqueue; i++) {
+		uint32_t h = g->queue_hash[i];
+		const struct grave_set *s = &g->sets[h & g->mask];
+		unsigned w = s->live == (1u << GRAVE_WAYS) - 1
+		                 ? s->next
+		                 : (unsigned)__builtin_ctz(~s->live & 0xffu);
+		__builtin_prefetch(&g->graves[(size_t)(h & g->mask) * GRAVE_WAYS + w], 1);
+	}
+	for (unsigned i = 0; i < g->nqueue; i++)
+		if (!(g->queue_dead & (1u << i)))
+			put(g, &g->queue[i], g->queue_hash[i]);
+	g->nqueue = 0;
+	g->queue_dead = 0;
+}
+
+void graves_add(struct graves *g, const struct flow *f, uint64_t now)
+{
+	struct grave *gr = &g->queue[g->nqueue];
+
 	gr->key = f->key;
 	memcpy(gr->seq, f->seq, sizeof gr->seq);
 	gr->seq_known = f->seq_known;
 	gr->ts = now;
-	s->tag[w] = f->hash;
-	s->live |= (uint8_t)(1u << w);
-	s->next = (uint8_t)((w + 1) % GRAVE_WAYS);
+	g->queue_hash[g->nqueue++] = f->hash;
+	if (g->nqueue == GRAVE_BATCH)
+		flush(g);
 }
 
 /* Whether seq lies in [lo - below, hi + above] modulo 2^32. */
@@ -165,19 +209,34 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
 	struct grave_set *s = &g->sets[pr->hash & g->mask];
 	struct grave *gr = NULL;
 	int dir = pr->dir;
-	unsigned w;
+	unsigned w = 0, q = g->nqueue;
 
-	for (w = 0; w < GRAVE_WAYS; w++)
-		if ((s->live & (1u << w)) && s->tag[w] == pr->hash) {
-			gr = &g->graves[(size_t)(pr->hash & g->mask) * GRAVE_WAYS + w];
-			if (flow_key_eq(&gr->key, &pr->key))
-				break;
+	while (q-- > 0)
+		if (g->queue_hash[q] == pr->hash && !(g->queue_dead & (1u << q)) &&
+		    flow_key_eq(&g->queue[q].key, &pr->key)) {
+			gr = &g->queue[q];
+			break;
 		}
-	if (w == GRAVE_WAYS)
-		return 0;
-	uint8_t bit = (uint8_t)(1u << w);
+	if (!gr) {
+		for (w = 0; w < GRAVE_WAYS; w++)
+			if ((s->live & (1u << w)) && s->tag[w] == pr->hash) {
+				gr = &g->graves[(size_t)(pr->hash & g->mask) * GRAVE_WAYS + w];
+				if (flow_key_eq(&gr->key, &pr->key))
+					break;
+			}
+		if (w == GRAVE_WAYS)
+			return 0;
+	}
+	/* Forgetting it: out of the queue, or out of its set. */
+#define FORGET()                                                                                   \
+	do {                                                                                       \
+		if (q < GRAVE_BATCH)                                                               \
+			g->queue_dead |= 1u << q;                                                  \
+		else                                                                               \
+			s->live &= (uint8_t) ~(1u << w);                                           \
+	} while (0)
 	if (gr->ts + g->keep < now) {
-		s->live &= (uint8_t)~bit;
+		FORGET();
 		return 0;
 	}
 	/* A copy comes after the connection's last packet. One stamped before it is not a late
@@ -191,7 +250,7 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
 		/* A copy of the old SYN (or SYN-ACK), or a new connection on the same ports. */
 		if (known && near(&gr->seq[dir], pkt->seq, SYN_SLACK, 0))
 			return 1;
-		s->live &= (uint8_t)~bit;
+		FORGET();
 		return 0;
 	}
 	if (known)
@@ -202,10 +261,13 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
 	return 1;
 }
 
-uint32_t graves_count(const struct graves *g)
+#undef FORGET
+
+uint32_t graves_count(struct graves *g)
 {
 	uint32_t n = 0;
 
+	flush(g);
 	for (uint32_t s = 0; s < g->nsets; s++)
 		n += (uint32_t)__builtin_popcount(g->sets[s].live);
 	return n;

@@ -30,7 +30,7 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
                uint64_t now);
 
 /* The graves held, and the room there is now (for tests). */
-uint32_t graves_count(const struct graves *g);
+uint32_t graves_count(struct graves *g);
 uint32_t graves_capacity(const struct graves *g);
 
 #endif
