@@ -524,8 +524,8 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	int ended = stream_ended(s, c->cfg.stream_bound);
 	if ((r != STREAM_NOTHING || ended) && !tc_dir_done(&op->hs, dir))
 		feed(c, f, dir, ended, view);
-	else
-		stream_keep(s, view);
+	else if (tc_dir_done(&op->hs, dir))
+		stream_forget(s); /* bytes after its end: nothing to keep */
 	/* feed may have recorded the flow and freed its opening (f->op NULL). */
 	if (f->op && f->op->lf && f->op->hs.ch && f->op->hs.client_dir == dir)
 		label_from_hello(c, f);
