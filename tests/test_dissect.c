@@ -155,6 +155,15 @@ static void test_client_hello_fields(void)
 	CHECK_EQ(tc_client_max_version(ch), 0x0304);
 	CHECK(!ch->trunc);
 	tc_client_hello_clear(ch);
+	/* TLS_FALLBACK_SCSV (RFC 7507) in the suites, here in the last place (bytes 79-80 of
+	 * the body: version, random, session id, the list's length, five suites before it) */
+	body.b[79] = 0x56;
+	body.b[80] = 0x00;
+	CHECK_EQ(parse_ch(body.b, body.n, ch), TC_ERR_NONE);
+	CHECK_EQ(ch->cipher_n, 6);
+	CHECK_EQ(ch->ciphers[5], 0x5600);
+	CHECK_EQ(ch->fallback_scsv, 1);
+	tc_client_hello_clear(ch);
 	free(ch);
 }
 

@@ -764,7 +764,7 @@ static enum tc_decode_status dec_ppp(struct dec *d, struct tc_cursor *c)
  * forward (perf put the stall at 7 % of a bench-1G read's packet thread, in flow_key_make). */
 static void v4_mapped(uint8_t to[16], const uint8_t *ip4)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	typedef uint64_t v2u64 __attribute__((vector_size(16)));
 	uint32_t a;
 

@@ -12,7 +12,7 @@
 
 #include "flow.h"
 
-#define GRAVE_MAX 65536 /* connections remembered at most (80 bytes each) */
+#define GRAVE_MAX 65536 /* connections remembered at most (about 80 bytes each) */
 
 struct graves;
 
@@ -29,7 +29,8 @@ void graves_add(struct graves *g, const struct flow *f, uint64_t now);
 int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_packet *pkt,
                uint64_t now);
 
-/* The graves held, and the room there is now (for tests). */
+/* The graves held (a 5-tuple buried twice counts twice), and the room there is now (for
+ * tests). */
 uint32_t graves_count(struct graves *g);
 uint32_t graves_capacity(const struct graves *g);
 
