@@ -208,7 +208,7 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
 	return 1;
 }
 
-uint32_t graves_count(struct graves *g)
+uint32_t graves_count(const struct graves *g)
 {
 	uint32_t n = 0;
 

@@ -31,7 +31,7 @@ int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_pa
 
 /* The graves held (a 5-tuple buried twice counts twice), and the room there is now (for
  * tests). */
-uint32_t graves_count(struct graves *g);
+uint32_t graves_count(const struct graves *g);
 uint32_t graves_capacity(const struct graves *g);
 
 #endif
