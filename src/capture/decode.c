@@ -751,14 +751,6 @@ static enum tc_decode_status dec_ppp(struct dec *d, struct tc_cursor *c)
 	return dec_ppp_proto(d, proto, c);
 }
 
-/*
- * Most frames on a span port are Ethernet II, IPv4 without options or fragmentation, and TCP:
- * those are read straight off the bytes, every other frame (and any one of these with
- * something odd: a VLAN tag, IP options, a total length of 0 or past the capture, a short TCP
- * header) goes the general way below. The result is the same either way; test_decode
- * compares the two on every frame of the samples and on each of them with header bytes
- * changed. Returns 0, pkt untouched, when the frame is not of that kind.
- */
 /* to = ::ffff:a.b.c.d, written as one 16-byte store: the flow key's fold and hash read it
  * back at once in 8- and 16-byte loads, which a store of 12 bytes and one of 4 cannot
  * forward (perf put the stall at 7 % of a bench-1G read's packet thread, in flow_key_make). */
@@ -778,6 +770,14 @@ static void v4_mapped(uint8_t to[16], const uint8_t *ip4)
 #endif
 }
 
+/*
+ * Most frames on a span port are Ethernet II, IPv4 without options or fragmentation, and TCP:
+ * those are read straight off the bytes, every other frame (and any one of these with
+ * something odd: a VLAN tag, IP options, a total length of 0 or past the capture, a short TCP
+ * header) goes the general way below. The result is the same either way; test_decode
+ * compares the two on every frame of the samples and on each of them with header bytes
+ * changed. Returns 0, pkt untouched, when the frame is not of that kind.
+ */
 static int fast_ether_ipv4_tcp(const uint8_t *f, size_t caplen, struct tc_packet *pkt)
 {
 	const uint8_t *ip = f + 14, *tcp = f + 34;

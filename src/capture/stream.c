@@ -102,6 +102,23 @@ static int rebase(struct stream *s, uint32_t delta, uint32_t bound)
 	return 1;
 }
 
+/* The bytes of [start, start + len) into buf (made room for), or, for the direction's first
+ * bytes in order and a caller that can read them in place, *view (stream_add_view). */
+static void place(struct stream *s, uint32_t start, const uint8_t *data, size_t len,
+                  const uint8_t **view)
+{
+	if (view && start == 0 && s->contig == 0 && s->n_ranges == 0) {
+		*view = data; /* the room is there; stream_keep copies if it must */
+		s->unkept = 1;
+	} else if (s->n_ranges == 0 && start >= s->contig) {
+		memcpy(s->buf + start, data, len);
+	} else {
+		for (uint32_t i = 0; i < len; i++)
+			if (!filled(s, start + i))
+				s->buf[start + i] = data[i];
+	}
+}
+
 static enum stream_result add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
                               const uint8_t *data, size_t len, uint32_t bound, int may_rebase,
                               const uint8_t **view)
@@ -172,18 +189,9 @@ static enum stream_result add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 		s->dropped++;
 		return res;
 	}
-	if (s->unkept) {
-		/* the reader is done with this direction: only the offsets move */
-	} else if (view && start == 0 && s->contig == 0 && s->n_ranges == 0) {
-		*view = data; /* the room is there; stream_keep copies if it must */
-		s->unkept = 1;
-	} else if (s->n_ranges == 0 && start >= s->contig) {
-		memcpy(s->buf + start, data, len);
-	} else {
-		for (uint32_t i = 0; i < len; i++)
-			if (!filled(s, start + i))
-				s->buf[start + i] = data[i];
-	}
+	/* A forgotten direction (the reader is done with it) only moves its offsets. */
+	if (!s->unkept)
+		place(s, start, data, len, view);
 	if (!add_range(s, start, start + (uint32_t)len))
 		s->dropped++;
 	if (res == STREAM_REBASED)
