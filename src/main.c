@@ -397,8 +397,14 @@ static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_
 	}
 	if (!n->labeler)
 		return;
+	if (outlen >= LABEL_MAX) { /* the writer's own buffer (it is): no copy */
+		label_sni(n->labeler, sni, len, out);
+		return;
+	}
 	label_sni(n->labeler, sni, len, label);
-	snprintf(out, outlen, "%s", label);
+	size_t k = strnlen(label, outlen - 1);
+	memcpy(out, label, k);
+	out[k] = '\0';
 }
 
 /* What read and capture share: database, labels, writer thread and one census per worker
