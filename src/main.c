@@ -407,6 +407,14 @@ static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_
 	out[k] = '\0';
 }
 
+static void name_by_sni_ahead(void *ctx, const char *sni, size_t len)
+{
+	struct sni_namer *n = ctx;
+
+	if (n->labeler)
+		label_sni_prefetch(n->labeler, sni, len);
+}
+
 /* What read and capture share: database, labels, writer thread and one census per worker
  * (each with its own labeler: nDPI's detection module is not shared between threads), opened
  * in that order and closed in reverse. */
@@ -522,7 +530,7 @@ static int pipeline_open(struct pipeline *pl, const char *db, const struct censu
 	pl->writer = writer_start_ports(pl->store, mode, n);
 	pl->workers = n;
 	if (pl->writer && pl->labels[0])
-		writer_on_label(pl->writer, name_by_sni, &pl->namer);
+		writer_on_label(pl->writer, name_by_sni, name_by_sni_ahead, &pl->namer);
 	for (unsigned i = 0; pl->writer && i < n; i++) {
 		struct census_config c = *cfg;
 

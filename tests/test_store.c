@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "ciphers.h"
+#include "idcache.h"
 #include "store.h"
 #include "text.h"
 #include "tc_test.h"
@@ -659,6 +660,51 @@ static void check_no_prints(void)
 	sqlite3_close(db);
 }
 
+/* store_put in two steps: store_put_ahead works out the hellos' shapes (the given prints',
+ * when there are some) and the SNI's key, and store_put_with writes what store_put would. */
+static void check_put_ahead(void)
+{
+	char err[512], path[300];
+	struct store_ahead a;
+	struct tc_prints fp;
+	struct conn c;
+
+	snprintf(path, sizeof path, "%s/ahead.db", dir);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	conn_init(&c, "10.3.0.1", 5000, "10.3.0.2", 443, 1000000, 0x0303, 0x0303, 0xc02f);
+	c.ch->has_sni = 0;
+	store_put_ahead(s, &c.r, &a);
+	CHECK(a.ch_shape != 0 && a.ch_shape == tc_client_hello_shape(c.ch));
+	CHECK(a.sh_shape != 0 && a.sh_shape == tc_server_hello_shape(c.sh));
+	CHECK_EQ(a.sni_key, 0);
+	CHECK_EQ(store_put_with(s, &c.r, &a), 1);
+	set_sni(c.ch, "ahead.example.test");
+	store_put_ahead(s, &c.r, &a);
+	CHECK(a.sni_key != 0 && a.sni_key == idcache_text_key("ahead.example.test", 18));
+	/* Given prints: their shapes, not worked out again. */
+	CHECK_EQ(tc_prints_compute(c.ch, c.sh, &fp), 0);
+	fp.ch_shape ^= 1;
+	fp.sh_shape ^= 1;
+	c.hs.prints = &fp;
+	store_put_ahead(s, &c.r, &a);
+	CHECK(a.ch_shape == fp.ch_shape && a.sh_shape == fp.sh_shape);
+	c.hs.prints = NULL;
+	tc_prints_free(&fp);
+	/* Nothing worked out ahead: store_put_with works it out. */
+	memset(&a, 0, sizeof a);
+	CHECK_EQ(store_put_with(s, &c.r, &a), 2);
+	store_close(s);
+	sqlite3 *db = open_raw_at(path);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM client_hellos"), 2); /* with an SNI: another */
+	CHECK(sql_is(db, "SELECT group_concat(coalesce(sni, '-'), ',') FROM connections", NULL,
+	             "-,ahead.example.test"));
+	sqlite3_close(db);
+	conn_free(&c);
+}
+
 static void check_sslv2_export(void)
 {
 	static const uint32_t kinds[] = {0x010080, 0x0700c0, 0x00002f};
@@ -1018,6 +1064,7 @@ int main(void)
 	check_sslv2_export();
 	check_dtls_export();
 	check_no_prints();
+	check_put_ahead();
 	check_batches(&c[2]);
 	check_checkpoints(&c[2]);
 	check_wal_bounded(&c[2]);

@@ -337,8 +337,17 @@ static void test_pending(void)
 	store_close(st);
 }
 
-/* A label function for the test: the SNI's length and bytes, and how often it ran. */
-static int labels_named;
+/* A label function for the test: the SNI's length and bytes, and how often it ran; and how
+ * often the writer called ahead of it, on which SNI last. */
+static int labels_named, labels_ahead;
+static char ahead_last[64];
+
+static void label_ahead(void *ctx, const char *sni, size_t len)
+{
+	(void)ctx;
+	labels_ahead++;
+	snprintf(ahead_last, sizeof ahead_last, "%.*s", (int)len, sni);
+}
 
 static void label_len(void *ctx, const char *sni, size_t len, char *out, size_t outlen)
 {
@@ -361,7 +370,7 @@ static void test_labels(void)
 
 	struct store *st = open_store("labels.db", path, sizeof(path));
 	struct writer *w = writer_start(st, WRITER_BLOCK);
-	writer_on_label(w, label_len, NULL);
+	writer_on_label(w, label_len, label_ahead, NULL);
 	for (uint32_t i = 1; i <= 4; i++) {
 		make(i, &r, &hs);
 		if (i != 3) {
@@ -375,6 +384,8 @@ static void test_labels(void)
 	}
 	writer_sync(w);
 	CHECK_EQ(labels_named, 2); /* 1 and 4: 2 has its own, 3 no SNI */
+	CHECK_EQ(labels_ahead, 2); /* the same two, ahead of them */
+	CHECK(!strcmp(ahead_last, "h4.example.test"));
 	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label = "
 	                     "'TLS.15.h1.example.test' AND first_ts = 1704067200.000001"),
 	         1);

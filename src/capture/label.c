@@ -31,17 +31,21 @@
 #define LABEL_HOLD_BYTES   (16 * 1024)
 
 /* SNIs repeat (popular services): nDPI's automaton answers once per name. A slot keeps only
- * the name's 64-bit hash, keyed with a per-process random seed so no SNI can be made to
- * collide with another's on purpose (and by chance about one pair in 2^64): 16 bytes a slot,
- * so 32768 of them fit in 512 KiB. With 4096 slots of 96 bytes (the name kept to compare)
- * most names were gone before they came again, and the automaton took 5 % of a bench-1G
- * read. */
-#define SNI_CACHE 32768 /* slots, a power of two; a colliding name replaces the old one */
+ * the name's 64-bit hash (its top 48 bits, keyed with a per-process random seed so no SNI can
+ * be made to collide with another's on purpose, and by chance about one lookup in 2^48) and
+ * the application (16 bits), in one word. With 4096 slots of 96 bytes (the name kept to
+ * compare) most names were gone before they came again, and the automaton took 5 % of a
+ * bench-1G read. One slot per hash still lost a quarter of bench-flows' names (93,900 of them,
+ * in 32,768 slots) to another name's before they came again; four slots to a set, in half a
+ * cache line, keep the newest four names of the set, and the writer's label_sni_prefetch puts
+ * the set in cache before it is read. */
+#define SNI_SETS 32768 /* a power of two: 1 MiB */
+#define SNI_WAYS 4
+#define SNI_TAG  (~(uint64_t)0xffff)
 
-struct sni_entry {
-	uint64_t hash; /* 0: empty */
-	uint16_t app;
-};
+struct sni_set {
+	uint64_t way[SNI_WAYS]; /* hash & SNI_TAG | application, newest first; 0: empty */
+} __attribute__((aligned(32)));
 
 /* Names by protocol pair: ndpi_protocol2name formats one (~600 instructions) per call. */
 #define NAME_CACHE 256 /* slots, a power of two */
@@ -53,10 +57,11 @@ struct name_entry {
 
 struct labeler {
 	struct ndpi_detection_module_struct *ndpi;
-	struct sni_entry *sni_cache;
+	struct sni_set *sni_sets;
 	struct name_entry names[NAME_CACHE];
 	struct ndpi_flow_struct *scratch; /* for host-name matching outside a flow */
 	uint64_t sni_seed;
+	uint64_t sni_matched; /* SNIs matched by the automaton (the cache's misses) */
 	size_t flow_size;
 	int hello_labels; /* 0: TLSCENSUS_LABEL_DPI set, every flow goes through packet DPI */
 };
@@ -101,9 +106,9 @@ struct labeler *label_open(char *err, size_t errlen)
 	ndpi_finalize_initialization(l->ndpi);
 	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	l->scratch = calloc(1, l->flow_size);
-	l->sni_cache = tc_zalloc(SNI_CACHE, sizeof *l->sni_cache);
+	l->sni_sets = tc_zalloc(SNI_SETS, sizeof *l->sni_sets);
 	l->sni_seed = tc_random_seed();
-	if (!l->scratch || !l->sni_cache) {
+	if (!l->scratch || !l->sni_sets) {
 		snprintf(err, errlen, "out of memory initialising nDPI");
 		label_close(l);
 		return NULL;
@@ -120,7 +125,7 @@ void label_close(struct labeler *l)
 	if (l->ndpi)
 		ndpi_exit_detection_module(l->ndpi);
 	free(l->scratch);
-	free(l->sni_cache);
+	free(l->sni_sets);
 	free(l);
 }
 
@@ -252,7 +257,7 @@ static int on_ip_list(struct labeler *l, const uint8_t *ip4)
 	return ndpi_network_ptree_match(l->ndpi, &a) != NDPI_PROTOCOL_UNKNOWN;
 }
 
-/* A keyed hash of a name (at most 79 bytes), never 0. */
+/* A keyed hash of a name (at most 79 bytes), its top bit set (a tag is never 0). */
 static uint64_t name_hash(uint64_t seed, const char *p, size_t n)
 {
 	uint64_t h = seed ^ n, w;
@@ -264,30 +269,70 @@ static uint64_t name_hash(uint64_t seed, const char *p, size_t n)
 	w = 0;
 	memcpy(&w, p, n);
 	h = tc_mum(h ^ w, seed ^ 0xc2b2ae3d27d4eb4fULL);
-	return tc_mum(h, 0x165667b19e3779f9ULL) | 1;
+	return tc_mum(h, 0x165667b19e3779f9ULL) | (uint64_t)1 << 63;
+}
+
+/* The name as nDPI matches it (name, n: the last 79 bytes of the SNI, lower case, up to a NUL),
+ * and its hash. */
+static uint64_t sni_hash(const struct labeler *l, const char *sni, size_t len, char name[80],
+                         u_int *n)
+{
+	size_t keep = len < 79 ? len : 79;
+
+	for (size_t i = 0; i < keep; i++)
+		name[i] = (char)tolower((unsigned char)sni[len - keep + i]);
+	name[keep] = '\0';
+	*n = (u_int)strlen(name); /* a NUL inside the SNI ends the name, as nDPI's strings do */
+	return name_hash(l->sni_seed, name, *n);
+}
+
+static struct sni_set *sni_set_of(const struct labeler *l, uint64_t h)
+{
+	return &l->sni_sets[h & (SNI_SETS - 1)];
 }
 
 /* The application nDPI's host-name automaton gives the SNI, NDPI_PROTOCOL_UNKNOWN for none. */
 static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
 {
 	char name[80];
-	size_t keep = len < sizeof name - 1 ? len : sizeof name - 1;
+	u_int n;
+	uint64_t h = sni_hash(l, sni, len, name, &n);
+	struct sni_set *set = sni_set_of(l, h);
+	uint16_t app;
+
+	for (int i = 0; i < SNI_WAYS; i++)
+		if ((set->way[i] & SNI_TAG) == (h & SNI_TAG))
+			return (uint16_t)set->way[i];
+	l->sni_matched++;
+	memset(l->scratch, 0, l->flow_size);
+	app = ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n)
+	          ? l->scratch->detected_protocol_stack[0]
+	          : NDPI_PROTOCOL_UNKNOWN;
+	memmove(&set->way[1], &set->way[0], (SNI_WAYS - 1) * sizeof set->way[0]);
+	set->way[0] = (h & SNI_TAG) | app;
+	return app;
+}
+
+uint64_t label_sni_matched(const struct labeler *l)
+{
+	return l->sni_matched;
+}
+
+uint32_t label_sni_set(const struct labeler *l, const char *sni, size_t len)
+{
+	char name[80];
 	u_int n;
 
-	for (size_t i = 0; i < keep; i++)
-		name[i] = (char)tolower((unsigned char)sni[len - keep + i]);
-	name[keep] = '\0';
-	n = (u_int)strlen(name); /* a NUL inside the SNI ends the name, as nDPI's strings do */
-	uint64_t h = name_hash(l->sni_seed, name, n);
-	struct sni_entry *e = &l->sni_cache[(h >> 7) & (SNI_CACHE - 1)];
-	if (e->hash == h)
-		return e->app;
-	memset(l->scratch, 0, l->flow_size);
-	e->app = ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n)
-	             ? l->scratch->detected_protocol_stack[0]
-	             : NDPI_PROTOCOL_UNKNOWN;
-	e->hash = h;
-	return e->app;
+	return (uint32_t)(sni_set_of(l, sni_hash(l, sni, len, name, &n)) - l->sni_sets);
+}
+
+void label_sni_prefetch(const struct labeler *l, const char *sni, size_t len)
+{
+	char name[80];
+	u_int n;
+
+	if (sni && len)
+		__builtin_prefetch(sni_set_of(l, sni_hash(l, sni, len, name, &n)));
 }
 
 int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,

@@ -53,6 +53,13 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 /* The label of a TLS connection that label_hello settled by its SNI (sni: raw bytes as
  * sent): nDPI's host-name automaton, behind a cache. A labeler is one thread's at a time. */
 void label_sni(struct labeler *l, const char *sni, size_t len, char out[LABEL_MAX]);
+/* Starts the load of what label_sni will read for this SNI, a few records before it is
+ * called. */
+void label_sni_prefetch(const struct labeler *l, const char *sni, size_t len);
+/* For the tests: SNIs label_sni sent to the automaton (its cache did not know them), and the
+ * cache set an SNI is kept in. */
+uint64_t label_sni_matched(const struct labeler *l);
+uint32_t label_sni_set(const struct labeler *l, const char *sni, size_t len);
 
 /* No more packets will be fed: writes nDPI's best guess (possibly "Unknown") to out. */
 void label_finish(struct labeler *l, struct label_flow *f, char out[LABEL_MAX]);

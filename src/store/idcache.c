@@ -144,3 +144,9 @@ uint64_t idcache_text_key(const void *text, size_t len)
 
 	return h ? h : 1;
 }
+
+void idcache_prefetch(const struct idcache *c, uint64_t key)
+{
+	if (c->cap && key)
+		__builtin_prefetch(&c->slots[tc_slot(key, c->cap)]);
+}

@@ -44,5 +44,7 @@ int64_t idcache_get(const struct idcache *c, uint64_t key, const void *text, siz
 void idcache_put(struct idcache *c, uint64_t key, const void *text, size_t len, int64_t id);
 /* The key of a byte string for a text cache; never 0. */
 uint64_t idcache_text_key(const void *text, size_t len);
+/* Starts the load of the slot where key's search begins, for an idcache_get a little later. */
+void idcache_prefetch(const struct idcache *c, uint64_t key);
 
 #endif

@@ -1419,14 +1419,24 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
  * of memory) gets a row of its own, shape NULL and no fingerprint: honest, and no later
  * connection of that shape shares it.
  */
+static uint64_t shape_of(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
+                         const struct tc_prints *given)
+{
+	return given ? (ch ? given->ch_shape : given->sh_shape)
+	       : ch  ? tc_client_hello_shape(ch)
+	             : tc_server_hello_shape(sh);
+}
+
+/* shape: the hello's, from store_put_ahead (0: work it out here). */
 static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
                         sqlite3_stmt *insert, const struct tc_client_hello *ch,
-                        const struct tc_server_hello *sh, const struct tc_prints *given)
+                        const struct tc_server_hello *sh, const struct tc_prints *given,
+                        uint64_t shape)
 {
 	static const struct tc_prints none;
-	uint64_t shape = given ? (ch ? given->ch_shape : given->sh_shape)
-	                 : ch  ? tc_client_hello_shape(ch)
-	                       : tc_server_hello_shape(sh);
+
+	if (!shape)
+		shape = shape_of(ch, sh, given);
 	int64_t id = shape ? idcache_get(cache, shape, NULL, 0) : 0;
 
 	if (id)
@@ -1460,10 +1470,12 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 /* The row id of a name (SNI, application label) as sent; the row holds it made inert. The
  * cache is keyed on the bytes as sent, so a known name costs a hash and no text work. 0 for
  * none, -1 on error. */
-static int64_t name_id(struct store *s, const char *text, size_t len)
+static int64_t name_id(struct store *s, const char *text, size_t len, uint64_t key)
 {
-	uint64_t key = idcache_text_key(text, len);
 	int64_t id;
+
+	if (!key)
+		key = idcache_text_key(text, len);
 
 	if ((id = idcache_get(&s->name_ids, key, text, len)))
 		return id;
@@ -1500,7 +1512,7 @@ static void bind_addr(struct store *s, int col, const struct tc_addr *a)
 }
 
 /* The hellos' and names' rows; fills the connection row's references. */
-static int bind_refs(struct store *s, const struct tc_record *r)
+static int bind_refs(struct store *s, const struct tc_record *r, const struct store_ahead *a)
 {
 	const struct tc_handshake *hs = r->hs;
 	const struct tc_prints *fp = hs ? hs->prints : NULL;
@@ -1509,25 +1521,25 @@ static int bind_refs(struct store *s, const struct tc_record *r)
 
 	/* The census hands hellos without fingerprints; hello_id computes them for new rows. */
 	if (hs && hs->ch) {
-		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp);
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp, a->ch_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_CH, id);
 		bind_int(s, s->insert, COL_SESSION_ID_LEN, hs->ch->session_id_len);
 		if (hs->ch->has_sni) {
-			if ((id = name_id(s, hs->ch->sni, hs->ch->sni_len)) < 0)
+			if ((id = name_id(s, hs->ch->sni, hs->ch->sni_len, a->sni_key)) < 0)
 				rc = -1;
 			bind_int(s, s->insert, COL_SNI, id);
 		}
 	}
 	if (hs && hs->sh) {
-		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp);
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp, a->sh_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_SH, id);
 	}
 	if (r->app_label) {
-		if ((id = name_id(s, r->app_label, strlen(r->app_label))) < 0)
+		if ((id = name_id(s, r->app_label, strlen(r->app_label), 0)) < 0)
 			rc = -1;
 		bind_int(s, s->insert, COL_APP_LABEL, id);
 	}
@@ -1573,14 +1585,42 @@ static void bind_record(struct store *s, const struct tc_record *r)
 	bind_int(s, st, COL_STATUS, r->status);
 }
 
+void store_put_ahead(struct store *s, const struct tc_record *r, struct store_ahead *a)
+{
+	const struct tc_handshake *hs = r->hs;
+	const struct tc_prints *fp = hs ? hs->prints : NULL;
+
+	memset(a, 0, sizeof *a);
+	if (hs && hs->ch) {
+		a->ch_shape = shape_of(hs->ch, NULL, fp);
+		idcache_prefetch(&s->ch_ids, a->ch_shape);
+		if (hs->ch->has_sni) {
+			a->sni_key = idcache_text_key(hs->ch->sni, hs->ch->sni_len);
+			idcache_prefetch(&s->name_ids, a->sni_key);
+		}
+	}
+	if (hs && hs->sh) {
+		a->sh_shape = shape_of(NULL, hs->sh, fp);
+		idcache_prefetch(&s->sh_ids, a->sh_shape);
+	}
+}
+
 int64_t store_put(struct store *s, const struct tc_record *r)
+{
+	struct store_ahead a;
+
+	store_put_ahead(s, r, &a);
+	return store_put_with(s, r, &a);
+}
+
+int64_t store_put_with(struct store *s, const struct tc_record *r, const struct store_ahead *a)
 {
 	int64_t id;
 
 	if (!writable(s) || batch_begin(s))
 		return -1;
 	s->bind_failed = 0;
-	if (bind_refs(s, r)) {
+	if (bind_refs(s, r, a)) {
 		sqlite3_clear_bindings(s->insert);
 		if (write_fault(sqlite3_extended_errcode(s->db))) {
 			s->conn_pending++;

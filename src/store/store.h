@@ -62,6 +62,14 @@ int store_run_worker(struct store *s, unsigned worker, const struct run_stats *s
 /* Queues one record; commits every STORE_BATCH rows and at store_flush/run_end/close.
  * Returns the new row id, or -1 (message on stderr, naming the database). */
 int64_t store_put(struct store *s, const struct tc_record *r);
+/* store_put in two steps, for a writer with records queued: store_put_ahead works out what
+ * the record's row refers to (its hellos' shapes, its SNI's key) and starts the loads of their
+ * cache slots; store_put_with, a few records later, writes it (the same as store_put). */
+struct store_ahead {
+	uint64_t ch_shape, sh_shape, sni_key; /* 0: none, or worked out by store_put_with */
+};
+void store_put_ahead(struct store *s, const struct tc_record *r, struct store_ahead *a);
+int64_t store_put_with(struct store *s, const struct tc_record *r, const struct store_ahead *a);
 /* A record already written saw later packets: move last_ts and the counters. */
 int store_touch(struct store *s, int64_t id, const struct tc_record *r);
 int store_flush(struct store *s);

@@ -104,10 +104,12 @@ struct writer {
 	/* token -> row id; a record still pending maps to -(its index in pending + 1) */
 	struct rowmap map;
 	struct item *pending; /* records taken, not yet written (WRITER_PENDING) */
+	struct store_ahead *ahead; /* what store_put_ahead found for each of them */
 	size_t npending;
 	writer_record_fn on_record; /* set under lock before the first record */
 	void *on_record_ctx;
 	writer_label_fn on_label; /* the same */
+	writer_label_ahead_fn on_label_ahead;
 	void *on_label_ctx;
 };
 
@@ -317,8 +319,11 @@ static void check_failure(struct writer *w)
 
 /* The hellos of the record WRITER_AHEAD places on, which a packet thread wrote on the other
  * core: their lines are on their way while this one is written (the store hashes every hello
- * to find its row: 13 % of the database thread on bench-flows, waiting on those lines). */
-#define WRITER_AHEAD 4
+ * to find its row: 13 % of the database thread on bench-flows, waiting on those lines). The
+ * record WRITER_KEYS_AHEAD places on, whose hellos are in by then, has its hellos' shapes and
+ * its SNI's key worked out, and their id cache slots on their way (store_put_ahead). */
+#define WRITER_AHEAD      8
+#define WRITER_KEYS_AHEAD 4
 
 static void prefetch_hellos(const struct item *it)
 {
@@ -331,26 +336,45 @@ static void prefetch_hellos(const struct item *it)
 /* Writes the pending records in the order they came (so their ids are what they would have
  * been), then hands their hellos back to the packet threads. A record already touched for the
  * last time (token 0) leaves nothing in the map. */
+/* A record the census left to the writer to label by its SNI. */
+static int labelled_by_sni(const struct writer *w, const struct item *it)
+{
+	return it->rec.label_by_sni && w->on_label && it->hs.ch && it->hs.ch->has_sni;
+}
+
+static void put_ahead(struct writer *w, size_t i)
+{
+	struct item *it = &w->pending[i];
+
+	it->rec.hs = &it->hs;
+	store_put_ahead(w->store, &it->rec, &w->ahead[i]);
+	if (labelled_by_sni(w, it) && w->on_label_ahead)
+		w->on_label_ahead(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len);
+}
+
 static void drain(struct writer *w)
 {
 	for (size_t i = 0; i < w->npending && i < WRITER_AHEAD; i++)
 		prefetch_hellos(&w->pending[i]);
+	for (size_t i = 0; i < w->npending && i < WRITER_KEYS_AHEAD; i++)
+		put_ahead(w, i);
 	for (size_t i = 0; i < w->npending; i++) {
 		struct item *it = &w->pending[i];
 		int64_t row;
 
 		if (i + WRITER_AHEAD < w->npending)
 			prefetch_hellos(&w->pending[i + WRITER_AHEAD]);
+		if (i + WRITER_KEYS_AHEAD < w->npending)
+			put_ahead(w, i + WRITER_KEYS_AHEAD);
 		if (w->failed) { /* reading files after a failed commit: nothing more is written */
 			w->skipped++;
 			continue;
 		}
-		it->rec.hs = &it->hs;
-		if (it->rec.label_by_sni && w->on_label && it->hs.ch && it->hs.ch->has_sni)
+		if (labelled_by_sni(w, it))
 			w->on_label(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len, it->label,
 			            sizeof it->label);
 		it->rec.app_label = it->label[0] ? it->label : NULL;
-		row = store_put(w->store, &it->rec);
+		row = store_put_with(w->store, &it->rec, &w->ahead[i]);
 		int64_t *slot = it->token ? map_find(&w->map, map_key(it)) : NULL;
 		if (slot && row > 0)
 			*slot = row; /* its pending entry (absent if memory ran out), now the row */
@@ -568,8 +592,9 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
 	w->batch = calloc(WRITER_BATCH, sizeof(*w->batch));
 	w->pending = calloc(WRITER_PENDING, sizeof(*w->pending));
+	w->ahead = calloc(WRITER_PENDING, sizeof(*w->ahead));
 	w->port_stats = calloc(nports, sizeof(*w->port_stats));
-	int ok = w->ring && w->batch && w->pending && w->port_stats;
+	int ok = w->ring && w->batch && w->pending && w->ahead && w->port_stats;
 	for (unsigned i = 0; ok && i < nports; i++) {
 		struct writer_port *p = calloc(1, sizeof(*p));
 		if (p && !(p->stage = calloc(WRITER_STAGE, sizeof(*p->stage)))) {
@@ -602,6 +627,7 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		free(w->ring);
 		free(w->batch);
 		free(w->pending);
+		free(w->ahead);
 		free(w->port_stats);
 		free(w);
 		return NULL;
@@ -619,10 +645,11 @@ void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx)
 	pthread_mutex_unlock(&w->lock);
 }
 
-void writer_on_label(struct writer *w, writer_label_fn fn, void *ctx)
+void writer_on_label(struct writer *w, writer_label_fn fn, writer_label_ahead_fn ahead, void *ctx)
 {
 	pthread_mutex_lock(&w->lock);
 	w->on_label = fn;
+	w->on_label_ahead = ahead;
 	w->on_label_ctx = ctx;
 	pthread_mutex_unlock(&w->lock);
 }
@@ -922,6 +949,7 @@ void writer_stop(struct writer *w)
 	free(w->ring);
 	free(w->batch);
 	free(w->pending);
+	free(w->ahead);
 	free(w->port_stats);
 	free(w);
 }

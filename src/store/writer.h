@@ -123,7 +123,10 @@ void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx);
  * it such records keep no label.
  */
 typedef void (*writer_label_fn)(void *ctx, const char *sni, size_t len, char *out, size_t outlen);
-void writer_on_label(struct writer *w, writer_label_fn fn, void *ctx);
+/* ahead (may be NULL) is called a few records before fn, with the same SNI: it may start the
+ * loads fn will wait for. */
+typedef void (*writer_label_ahead_fn)(void *ctx, const char *sni, size_t len);
+void writer_on_label(struct writer *w, writer_label_fn fn, writer_label_ahead_fn ahead, void *ctx);
 
 /* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
 void writer_stop(struct writer *w);
