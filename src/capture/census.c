@@ -383,6 +383,10 @@ static struct flow *flow_for(struct census *c, const struct tc_packet *pkt, int 
 
 	flow_probe_make(c->flows, pkt, &pr);
 	*dir = pr.dir;
+	/* A SYN opens a connection, which asks the graves first: that load goes beside the flow
+	 * table's. */
+	if (pkt->proto == 6 && (pkt->tcp_flags & (TC_TCP_SYN | TC_TCP_ACK)) == TC_TCP_SYN)
+		graves_prefetch(c->graves, pr.hash);
 	f = flow_lookup(c->flows, &pr);
 
 	if (f && reused(f, pkt, *dir)) {
@@ -500,8 +504,12 @@ void census_packet(struct census *c, const struct tc_packet *pkt)
 	}
 	account(c, f, dir, pkt);
 	flow_seq_note(f, dir, pkt);
-	if (pkt->tcp_flags & TC_TCP_FIN)
+	if ((pkt->tcp_flags & TC_TCP_FIN) && !f->closed[dir]) {
 		f->closed[dir] = 1;
+		/* the other side's FIN releases it: its grave's bucket will be wanted */
+		if (!f->closed[dir ^ 1])
+			graves_prefetch(c->graves, f->hash);
+	}
 	if (pkt->tcp_flags & TC_TCP_RST)
 		f->closed[0] = f->closed[1] = 1;
 	if (f->state != FLOW_HANDSHAKE || !f->op) {

@@ -12,7 +12,7 @@
 
 #include "flow.h"
 
-#define GRAVE_MAX 65536 /* connections remembered at most (about 80 bytes each) */
+#define GRAVE_MAX 65536 /* connections remembered at most (about 100 bytes each) */
 
 struct graves;
 
@@ -28,6 +28,10 @@ void graves_add(struct graves *g, const struct flow *f, uint64_t now);
  * so a packet is folded and hashed once. */
 int graves_hit(struct graves *g, const struct flow_probe *pr, const struct tc_packet *pkt,
                uint64_t now);
+
+/* Starts the load of what graves_hit and graves_add will read first for this hash (a new
+ * connection's SYN, a connection about to be released). */
+void graves_prefetch(const struct graves *g, uint32_t hash);
 
 /* The graves held (a 5-tuple buried twice counts twice), and the room there is now (for
  * tests). */
