@@ -56,6 +56,7 @@ struct flow {
 	uint64_t row_packets;          /* packets counted when the record was written */
 	struct flow_seq seq[2];
 	uint32_t syn_seq[2]; /* the first SYN's sequence number per direction (syn_seen) */
+	uint32_t lru_grain;  /* the census's: when the flow last moved in the LRU list */
 	uint8_t state;       /* enum flow_state */
 	uint8_t ip_version;
 	uint8_t closed[2];  /* FIN or RST seen in that direction */

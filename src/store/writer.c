@@ -723,7 +723,10 @@ static void fill_put(struct item *it, uint64_t token, const struct tc_record *r,
 	hs->ch = NULL;
 	hs->sh = NULL;
 	hs->prints = NULL;
-	snprintf(it->label, sizeof(it->label), "%s", r->app_label ? r->app_label : "");
+	/* Copied, not printed: snprintf per record was 1 % of bench-flows' packet thread. */
+	size_t n = r->app_label ? strnlen(r->app_label, sizeof it->label - 1) : 0;
+	memcpy(it->label, r->app_label ? r->app_label : "", n);
+	it->label[n] = '\0';
 }
 
 /* Moves a port's staged records into the queue (waiting for room: only WRITER_BLOCK stages),
