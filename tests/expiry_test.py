@@ -8,6 +8,8 @@ then bare ACKs, which a flow counts but which open no flow of their own.
   every packet counted; B, which fell silent at 0.13 s, is closed behind A (at most the
   timeout, a second of expiry ticks and a grain late), so its ACK at 5.5 s is counted nowhere.
 - --max-flows 2: A busy, B silent, then C opens: B is evicted, not A, which keeps every packet.
+- --max-flows 3, all within one grain: A, B and C open, A sends an ACK, D opens: B is evicted,
+  not A (near its bound the table moves a flow at every packet).
 
 usage: expiry_test.py TLSCENSUS
 """
@@ -67,14 +69,18 @@ class Conn:
                                           self.next_s, TCP_ACK)))
 
 
-def write(path, conns):
+def write(path, conns, base_us):
+    """The connections' packets in time order, t seconds after base_us."""
     packets = sorted((p for c in conns for p in c.packets), key=lambda p: p[0])
-    return write_pcap(path, PCAP_HEADER,
-                      [(T0 + int(t), int(round((t % 1) * 1e6)), f) for t, f in packets])
+    out = []
+    for t, f in packets:
+        us = base_us + int(round(t * 1e6))
+        out.append((us // 1000000, us % 1000000, f))
+    return write_pcap(path, PCAP_HEADER, out)
 
 
-def read(tc, tmp, name, conns, *args):
-    pcap = write(os.path.join(tmp, name + ".pcap"), conns)
+def read(tc, tmp, name, conns, *args, base_us=T0 * 1000000):
+    pcap = write(os.path.join(tmp, name + ".pcap"), conns, base_us)
     db = os.path.join(tmp, name + ".db")
     subprocess.run([tc, "read", "--quiet", "--no-label", *args, "--db", db, pcap], check=True)
     con = sqlite3.connect(db)
@@ -117,11 +123,32 @@ def evict(tc, tmp):
           "evict: the silent one and the new one recorded: %s" % rows)
 
 
+def evict_within_grain(tc, tmp):
+    """The table goes round within one grain: a flow that just sent a packet is not the one
+    evicted, though it has not moved since the grain began."""
+    grain = 1 << 20
+    base = (T0 * 1000000 // grain + 1) * grain  # a grain starts here; all below is in it
+    a = Conn("10.0.1.1", 41001, 0.00, b"a.grain.example.test")
+    b = Conn("10.0.1.2", 41002, 0.05, b"b.grain.example.test")
+    c = Conn("10.0.1.3", 41003, 0.10, b"c.grain.example.test")
+    a.ack(0.15)
+    d = Conn("10.0.1.4", 41004, 0.20, b"d.grain.example.test")
+    a.ack(0.25)
+    a.ack(0.30)
+    rows, evicted = read(tc, tmp, "grain", [a, b, c, d], "--max-flows", "3", base_us=base)
+    check(evicted >= 1, "grain: a flow evicted (%s)" % evicted)
+    check(rows.get(41001) == 5, "grain: the connection that had just sent an ACK kept all 5 "
+          "client packets, not %s (evicted instead of the oldest idle one)" % rows.get(41001))
+    check(len(rows) == 4 and rows.get(41002) == 2, "grain: four connections, the second "
+          "evicted with its 2 client packets: %s" % rows)
+
+
 def main():
     tc = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
         idle(tc, tmp)
         evict(tc, tmp)
+        evict_within_grain(tc, tmp)
     return checks.summary()
 
 

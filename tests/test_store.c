@@ -681,9 +681,13 @@ static void check_put_ahead(void)
 	CHECK(a.sh_shape != 0 && a.sh_shape == tc_server_hello_shape(c.sh));
 	CHECK_EQ(a.sni_key, 0);
 	CHECK_EQ(store_put_with(s, &c.r, &a), 1);
+	struct store_ahead first = a;
 	set_sni(c.ch, "ahead.example.test");
 	store_put_ahead(s, &c.r, &a);
 	CHECK(a.sni_key != 0 && a.sni_key == idcache_text_key("ahead.example.test", 18));
+	CHECK(a.ch_shape != first.ch_shape); /* the SNI is part of the shape */
+	/* What was worked out ahead is what is used: the first hello's shape finds its row. */
+	CHECK_EQ(store_put_with(s, &c.r, &first), 2);
 	/* Given prints: their shapes, not worked out again. */
 	CHECK_EQ(tc_prints_compute(c.ch, c.sh, &fp), 0);
 	fp.ch_shape ^= 1;
@@ -695,12 +699,14 @@ static void check_put_ahead(void)
 	tc_prints_free(&fp);
 	/* Nothing worked out ahead: store_put_with works it out. */
 	memset(&a, 0, sizeof a);
-	CHECK_EQ(store_put_with(s, &c.r, &a), 2);
+	CHECK_EQ(store_put_with(s, &c.r, &a), 3);
 	store_close(s);
 	sqlite3 *db = open_raw_at(path);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM client_hellos"), 2); /* with an SNI: another */
+	CHECK(sql_is(db, "SELECT group_concat(ch, ',') FROM (SELECT ch FROM conn ORDER BY id)",
+	             NULL, "1,1,2"));
 	CHECK(sql_is(db, "SELECT group_concat(coalesce(sni, '-'), ',') FROM connections", NULL,
-	             "-,ahead.example.test"));
+	             "-,ahead.example.test,ahead.example.test"));
 	sqlite3_close(db);
 	conn_free(&c);
 }

@@ -29,6 +29,7 @@ struct census {
 	struct run_stats stats;
 	uint64_t last_expiry; /* capture time of the last expiry sweep */
 	uint64_t latest_ts;   /* the latest frame time so far */
+	uint32_t near_full;   /* flows from which every packet moves its flow (LRU_GRAIN_SHIFT) */
 	/* Openings of finished flows kept for the next ones, with their stream buffers, so a
 	 * connection's opening costs no allocation of its own in the steady state. */
 	struct flow_open *spare[OPEN_SPARE];
@@ -49,6 +50,7 @@ struct census *census_new(const struct census_config *cfg, const struct tc_sink 
 	c->sink = *sink;
 	c->labeler = lb;
 	c->flows = flow_table_new(cfg->max_flows);
+	c->near_full = cfg->max_flows - cfg->max_flows / 8;
 	/* Late copies come within a retransmission timeout or two; twice the idle timeout also
 	 * covers a flow released for being idle that then wakes up. */
 	c->graves = graves_new(GRAVE_MAX, 2 * (uint64_t)cfg->idle_timeout_s * 1000000);
@@ -380,7 +382,9 @@ static void label_from_hello(struct census *c, struct flow *f)
  * every packet: a move touches its two neighbours, other flows' lines (with the counters, 5 %
  * of bench-flows' packet thread, whose connections send 7 packets in well under a grain). The
  * list is then in the order of each flow's last move, at most a grain before its last packet,
- * and an idle flow is expired (or evicted first) at most a grain late. */
+ * and an idle flow is expired at most a grain late. A table near its bound evicts the oldest
+ * flow for each new one, and may go round in less than a grain (a flood): every packet then
+ * moves its flow, so a flow that just sent one is never the one evicted. */
 #define LRU_GRAIN_SHIFT 20 /* 2^20 us, about a second */
 
 static uint32_t lru_grain(uint64_t ts_usec)
@@ -445,7 +449,7 @@ static void account(struct census *c, struct flow *f, int dir, const struct tc_p
 {
 	uint32_t grain = lru_grain(pkt->ts_usec);
 
-	if (grain != f->lru_grain) {
+	if (grain != f->lru_grain || flow_count(c->flows) >= c->near_full) {
 		flow_touch(c->flows, f);
 		f->lru_grain = grain;
 	}

@@ -31,14 +31,14 @@
 #define LABEL_HOLD_BYTES   (16 * 1024)
 
 /* SNIs repeat (popular services): nDPI's automaton answers once per name. A slot keeps only
- * the name's 64-bit hash (its top 48 bits, keyed with a per-process random seed so no SNI can
- * be made to collide with another's on purpose, and by chance about one lookup in 2^48) and
- * the application (16 bits), in one word. With 4096 slots of 96 bytes (the name kept to
- * compare) most names were gone before they came again, and the automaton took 5 % of a
- * bench-1G read. One slot per hash still lost a quarter of bench-flows' names (93,900 of them,
- * in 32,768 slots) to another name's before they came again; four slots to a set, in half a
- * cache line, keep the newest four names of the set, and the writer's label_sni_prefetch puts
- * the set in cache before it is read. */
+ * the name's 64-bit hash, keyed with a per-process random seed so no SNI can be made to
+ * collide with another's on purpose: its top 48 bits (the top one always set, so by chance one
+ * lookup in 2^45 meets another name's tag among the four) and the application (16 bits), in
+ * one word. With 4096 slots of 96 bytes (the name kept to compare) most names were gone before
+ * they came again, and the automaton took 5 % of a bench-1G read. One slot per hash still lost
+ * a quarter of bench-flows' names (93,900 of them, in 32,768 slots) to another name's before
+ * they came again; four slots to a set, in half a cache line, keep the newest four names of
+ * the set, and the writer's label_sni_prefetch puts the set in cache before it is read. */
 #define SNI_SETS 32768 /* a power of two: 1 MiB */
 #define SNI_WAYS 4
 #define SNI_TAG  (~(uint64_t)0xffff)
@@ -106,7 +106,12 @@ struct labeler *label_open(char *err, size_t errlen)
 	ndpi_finalize_initialization(l->ndpi);
 	l->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
 	l->scratch = calloc(1, l->flow_size);
-	l->sni_sets = tc_zalloc(SNI_SETS, sizeof *l->sni_sets);
+	/* On cache-line boundaries: a set never straddles two lines (malloc aligns to 16). */
+	void *sets = NULL;
+	if (posix_memalign(&sets, 64, SNI_SETS * sizeof *l->sni_sets) == 0) {
+		memset(sets, 0, SNI_SETS * sizeof *l->sni_sets);
+		l->sni_sets = sets;
+	}
 	l->sni_seed = tc_random_seed();
 	if (!l->scratch || !l->sni_sets) {
 		snprintf(err, errlen, "out of memory initialising nDPI");
