@@ -15,12 +15,12 @@ usage: expiry_test.py TLSCENSUS
 """
 import os
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
 
-from tclib import TCP_ACK, TCP_PSH, TCP_SYN, Checks, tcp_frame, write_pcap
+from tclib import (TCP_ACK, TCP_PSH, TCP_SYN, Checks, tcp_frame, tls_client_hello,
+                   tls_server_hello, write_pcap)
 
 checks = Checks("expiry")
 check = checks.check
@@ -29,30 +29,13 @@ T0 = 1700000000
 SERVER = "192.0.2.1"
 
 
-def vec(prefix, body):
-    return len(body).to_bytes(prefix, "big") + body
-
-
-def client_hello(sni):
-    ext = struct.pack("!H", 0) + vec(2, vec(2, b"\x00" + vec(2, sni)))
-    body = (b"\x03\x03" + bytes(32) + b"\x00" + vec(2, b"\x13\x01\xc0\x2f") + b"\x01\x00" +
-            vec(2, ext + struct.pack("!HH", 43, 3) + b"\x02\x03\x04"))
-    return b"\x16\x03\x01" + vec(2, b"\x01" + vec(3, body))
-
-
-def server_hello():
-    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x13\x01" + b"\x00" + vec(
-        2, struct.pack("!HHH", 43, 2, 0x0304))
-    return b"\x16\x03\x03" + vec(2, b"\x02" + vec(3, body))
-
-
 class Conn:
     """A client's TLS connection: its opening at time t, and bare ACKs after it."""
 
     def __init__(self, client, port, t, sni):
         self.client, self.port = client, port
         self.c, self.s = 1000 + port * 7, 5000 + port * 11
-        ch, sh = client_hello(sni), server_hello()
+        ch, sh = tls_client_hello(sni), tls_server_hello()
         self.packets = [
             (t, tcp_frame(client, SERVER, port, 443, self.c, 0, TCP_SYN)),
             (t + 0.01, tcp_frame(SERVER, client, 443, port, self.s, self.c + 1,

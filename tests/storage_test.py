@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-from tclib import TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, Checks, run, tcp_frame, write_pcap
+from tclib import (TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, Checks, run, tcp_frame,
+                   tls_client_hello, tls_server_hello, write_pcap)
 
 checks = Checks("storage")
 check = checks.check
@@ -31,31 +32,14 @@ EXIT_DATABASE = 5
 PCAP_HEADER = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
 
 
-def vec(prefix, body):
-    return len(body).to_bytes(prefix, "big") + body
-
-
-def hello(sni):
-    ext = struct.pack("!H", 0) + vec(2, vec(2, b"\x00" + vec(2, sni)))
-    body = (b"\x03\x03" + bytes(32) + b"\x00" + vec(2, b"\x13\x01\xc0\x2f") + b"\x01\x00" +
-            vec(2, ext + struct.pack("!HH", 43, 3) + b"\x02\x03\x04"))
-    return b"\x16\x03\x01" + vec(2, b"\x01" + vec(3, body))
-
-
-def server_hello():
-    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x13\x01" + b"\x00" + vec(
-        2, struct.pack("!HHH", 43, 2, 0x0304))
-    return b"\x16\x03\x03" + vec(2, b"\x02" + vec(3, body))
-
-
 def many_connections(path, n):
     """n short TLS connections, each with its own SNI and client address."""
-    sh = server_hello()
+    sh = tls_server_hello()
     packets = []
     for i in range(n):
         cli = "10.%d.%d.%d" % (100 + i // 65536, i // 256 % 256, i % 256)
         srv, port, c, s = "192.0.2.1", 1024 + i % 60000, 1000 + i, 7000 + i
-        ch = hello(b"host-%02d.storage.example.test" % (i % 50))
+        ch = tls_client_hello(b"host-%02d.storage.example.test" % (i % 50))
         frames = [tcp_frame(cli, srv, port, 443, c, 0, TCP_SYN),
                   tcp_frame(srv, cli, 443, port, s, c + 1, TCP_SYN | TCP_ACK),
                   tcp_frame(cli, srv, port, 443, c + 1, s + 1, TCP_ACK | TCP_PSH, ch),

@@ -354,6 +354,26 @@ def ip4(text):
     return bytes(int(x) for x in text.split("."))
 
 
+def vec(prefix, body):
+    """body after its length in `prefix` bytes (a TLS vector)."""
+    return len(body).to_bytes(prefix, "big") + body
+
+
+def tls_client_hello(sni):
+    """A TLS record holding a small TLS 1.3 ClientHello: two suites, the SNI, versions 1.3."""
+    ext = struct.pack("!H", 0) + vec(2, vec(2, b"\x00" + vec(2, sni)))
+    body = (b"\x03\x03" + bytes(32) + b"\x00" + vec(2, b"\x13\x01\xc0\x2f") + b"\x01\x00" +
+            vec(2, ext + struct.pack("!HH", 43, 3) + b"\x02\x03\x04"))
+    return b"\x16\x03\x01" + vec(2, b"\x01" + vec(3, body))
+
+
+def tls_server_hello():
+    """A TLS record holding its answer: TLS_AES_128_GCM_SHA256, TLS 1.3."""
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x13\x01" + b"\x00" + vec(
+        2, struct.pack("!HHH", 43, 2, 0x0304))
+    return b"\x16\x03\x03" + vec(2, b"\x02" + vec(3, body))
+
+
 def tcp_frame(src, dst, sport, dport, seq, ack, flags, payload=b"", doff=5):
     """An Ethernet/IPv4/TCP frame with valid checksums; src and dst dotted IPv4 addresses.
     doff: the TCP data offset in words (a lie below 5 is kept as given)."""
