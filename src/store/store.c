@@ -1411,14 +1411,7 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
 		bind_int(s, st, SH_GROUP, sh->key_share_group);
 }
 
-/*
- * The row id of a hello (ch, else sh): from memory by its shape, else from the table, else a
- * new row. The fingerprints are computed here, and only for a new row: a known client stack
- * costs the shape's hash and nothing more. given: fingerprints the caller computed (used as
- * they are, shape 0 meaning none), or NULL. A hello whose fingerprints cannot be computed (out
- * of memory) gets a row of its own, shape NULL and no fingerprint: honest, and no later
- * connection of that shape shares it.
- */
+/* A hello's shape: the given prints', else worked out from the hello. */
 static uint64_t shape_of(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
                          const struct tc_prints *given)
 {
@@ -1427,7 +1420,15 @@ static uint64_t shape_of(const struct tc_client_hello *ch, const struct tc_serve
 	             : tc_server_hello_shape(sh);
 }
 
-/* shape: the hello's, from store_put_ahead (0: work it out here). */
+/*
+ * The row id of a hello (ch, else sh): from memory by its shape, else from the table, else a
+ * new row. The fingerprints are computed here, and only for a new row: a known client stack
+ * costs the shape's hash and nothing more. given: fingerprints the caller computed (used as
+ * they are, shape 0 meaning none), or NULL. A hello whose fingerprints cannot be computed (out
+ * of memory) gets a row of its own, shape NULL and no fingerprint: honest, and no later
+ * connection of that shape shares it. shape: the hello's, from store_put_ahead (0: worked
+ * out here).
+ */
 static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *find,
                         sqlite3_stmt *insert, const struct tc_client_hello *ch,
                         const struct tc_server_hello *sh, const struct tc_prints *given,
@@ -1468,15 +1469,14 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 }
 
 /* The row id of a name (SNI, application label) as sent; the row holds it made inert. The
- * cache is keyed on the bytes as sent, so a known name costs a hash and no text work. 0 for
- * none, -1 on error. */
+ * cache is keyed on the bytes as sent, so a known name costs a hash and no text work. key:
+ * idcache_text_key's, from store_put_ahead (0: worked out here). 0 for none, -1 on error. */
 static int64_t name_id(struct store *s, const char *text, size_t len, uint64_t key)
 {
 	int64_t id;
 
 	if (!key)
 		key = idcache_text_key(text, len);
-
 	if ((id = idcache_get(&s->name_ids, key, text, len)))
 		return id;
 	sb_reset(&s->text);

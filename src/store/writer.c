@@ -348,9 +348,6 @@ static void prefetch_hellos(const struct item *it)
 		__builtin_prefetch((const char *)it->hs.sh + o);
 }
 
-/* Writes the pending records in the order they came (so their ids are what they would have
- * been), then hands their hellos back to the packet threads. A record already touched for the
- * last time (token 0) leaves nothing in the map. */
 /* A record the census left to the writer to label by its SNI. */
 static int labelled_by_sni(const struct writer *w, const struct item *it)
 {
@@ -367,6 +364,9 @@ static void put_ahead(struct writer *w, size_t i)
 		w->on_label_ahead(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len);
 }
 
+/* Writes the pending records in the order they came (so their ids are what they would have
+ * been), then hands their hellos back to the packet threads. A record already touched for the
+ * last time (token 0) leaves nothing in the map. */
 static void drain(struct writer *w)
 {
 	for (size_t i = 0; i < w->npending && i < WRITER_AHEAD; i++)
