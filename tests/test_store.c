@@ -134,6 +134,20 @@ static int64_t put(struct store *s, const struct conn *c)
 	return id;
 }
 
+/* A new database of that name in the test's directory (its path in path), opened to write;
+ * a failure is a failed check, said with SQLite's reason. */
+static struct store *open_new(const char *name, char *path, size_t len)
+{
+	char err[512];
+
+	snprintf(path, len, "%s/%s", dir, name);
+	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
+	CHECK(s != NULL);
+	if (!s)
+		fprintf(stderr, "store_open %s: %s\n", path, err);
+	return s;
+}
+
 static void conn_free(struct conn *c)
 {
 	tc_client_hello_clear(c->ch);
@@ -445,13 +459,11 @@ static void check_open_errors(void)
 /* Rows are committed in batches of STORE_BATCH without any flush: a reader sees them. */
 static void check_batches(const struct conn *c)
 {
-	char err[512], path[300];
+	char path[300];
 	struct store *s;
 	sqlite3 *db = NULL;
 
-	snprintf(path, sizeof path, "%s/bulk.db", dir);
-	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	s = open_new("bulk.db", path, sizeof path);
 	if (!s)
 		return;
 	{
@@ -533,14 +545,12 @@ static void check_checkpoints(const struct conn *c)
  * and it grew with the database (to 32 MiB here, where the writer's own fallback stops it). */
 static void check_wal_bounded(const struct conn *c)
 {
-	char err[512], path[300], wal[310];
+	char path[300], wal[310];
 	long long most = 0;
 	int rows = 0;
 
-	snprintf(path, sizeof path, "%s/ckptrun.db", dir);
+	struct store *s = open_new("ckptrun.db", path, sizeof path);
 	snprintf(wal, sizeof wal, "%s-wal", path);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
 	if (!s)
 		return;
 	CHECK_EQ(store_checkpoint_thread(s), 0);
@@ -597,12 +607,10 @@ static void check_foreign_schemas(void)
 /* Regression: version names were written into 8-byte buffers, so "DTLSv1.2" came out cut. */
 static void check_dtls_export(void)
 {
-	char err[512], path[300];
+	char path[300];
 	struct conn c;
 
-	snprintf(path, sizeof path, "%s/dtls.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	struct store *s = open_new("dtls.db", path, sizeof path);
 	if (!s)
 		return;
 	conn_init(&c, "10.1.0.1", 5000, "10.1.0.2", 4433, 1000000, 0xfefd, 0xfefd, 0xc02b);
@@ -623,13 +631,11 @@ static void check_dtls_export(void)
  * and no fingerprint, which nothing shares. */
 static void check_no_prints(void)
 {
-	char err[512], path[300];
+	char path[300];
 	struct conn c;
 	sqlite3 *db;
 
-	snprintf(path, sizeof path, "%s/noprints.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	struct store *s = open_new("noprints.db", path, sizeof path);
 	if (!s)
 		return;
 	conn_init(&c, "10.2.0.1", 5000, "10.2.0.2", 443, 1000000, 0x0303, 0x0303, 0xc02f);
@@ -664,14 +670,12 @@ static void check_no_prints(void)
  * when there are some) and the SNI's key, and store_put_with writes what store_put would. */
 static void check_put_ahead(void)
 {
-	char err[512], path[300];
+	char path[300];
 	struct store_ahead a;
 	struct tc_prints fp;
 	struct conn c;
 
-	snprintf(path, sizeof path, "%s/ahead.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	struct store *s = open_new("ahead.db", path, sizeof path);
 	if (!s)
 		return;
 	conn_init(&c, "10.3.0.1", 5000, "10.3.0.2", 443, 1000000, 0x0303, 0x0303, 0xc02f);
@@ -714,14 +718,12 @@ static void check_put_ahead(void)
 static void check_sslv2_export(void)
 {
 	static const uint32_t kinds[] = {0x010080, 0x0700c0, 0x00002f};
-	char err[512], path[300];
+	char path[300];
 	struct store *s;
 	struct conn c;
 	char *out;
 
-	snprintf(path, sizeof path, "%s/sslv2.db", dir);
-	s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	s = open_new("sslv2.db", path, sizeof path);
 	if (!s)
 		return;
 	conn_init(&c, "10.1.0.1", 1025, "10.1.0.2", 443, 1000000, TC_V_SSL2, 0, 0);
@@ -778,10 +780,8 @@ static void check_inventory(sqlite3 *db)
  * rows but keeps the inventory. */
 static void check_prune(const struct conn *c)
 {
-	char err[512], path[300];
-	snprintf(path, sizeof path, "%s/prune.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	char path[300];
+	struct store *s = open_new("prune.db", path, sizeof path);
 	if (!s)
 		return;
 	CHECK(put(s, c) > 0);
@@ -801,10 +801,8 @@ static void check_prune(const struct conn *c)
  * acknowledged (ship_state.last_id), and never the newest row, whose id SQLite would reuse. */
 static void check_prune_outbox(const struct conn *c)
 {
-	char err[512], path[300];
-	snprintf(path, sizeof path, "%s/outbox.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	char path[300];
+	struct store *s = open_new("outbox.db", path, sizeof path);
 	if (!s)
 		return;
 	for (int i = 0; i < 4; i++)
@@ -908,9 +906,7 @@ static void check_minutes(struct conn *c)
 	int n = 0, ok = 0;
 	sqlite3 *db = NULL;
 
-	snprintf(path, sizeof path, "%s/minutes.db", dir);
-	struct store *s = store_open(path, STORE_READ_WRITE, err, sizeof err);
-	CHECK(s != NULL);
+	struct store *s = open_new("minutes.db", path, sizeof path);
 	if (!s)
 		return;
 	for (int i = 0; i < 6000; i++) {

@@ -30,6 +30,7 @@
 #define LATE_SLACK       (1u << 20)
 #define SYN_SLACK        (1u << 16)
 #define LATE_BEFORE_USEC 1000
+#define GRAVE_FIRST      1024 /* ring slots to start with */
 
 struct grave {
 	uint64_t ts; /* capture time of burial; 0: empty, or forgotten */
@@ -64,6 +65,8 @@ static int in_ring(const struct graves *g, uint32_t n)
 	return g->serial - n - 1 < g->cap;
 }
 
+/* Empty arrays for cap graves in g, numbering from the start (the old arrays, if any, are the
+ * caller's to free). 0, g unchanged, when memory is short. */
 static int alloc(struct graves *g, uint32_t cap)
 {
 	struct grave *ring = tc_zalloc(cap, sizeof *ring);
@@ -76,9 +79,6 @@ static int alloc(struct graves *g, uint32_t cap)
 		free(heads);
 		return 0;
 	}
-	free(g->ring);
-	free(g->next_of);
-	free(g->heads);
 	g->ring = ring;
 	g->next_of = next_of;
 	g->heads = heads;
@@ -92,7 +92,7 @@ static int alloc(struct graves *g, uint32_t cap)
 struct graves *graves_new(uint32_t max, uint64_t keep_usec)
 {
 	struct graves *g = calloc(1, sizeof *g);
-	uint32_t cap = 1024;
+	uint32_t cap = GRAVE_FIRST;
 
 	if (!g)
 		return NULL;
@@ -100,7 +100,7 @@ struct graves *graves_new(uint32_t max, uint64_t keep_usec)
 		cap *= 2;
 	g->max = cap;
 	g->keep = keep_usec;
-	if (!alloc(g, 1024 < cap ? 1024 : cap)) {
+	if (!alloc(g, GRAVE_FIRST < cap ? GRAVE_FIRST : cap)) {
 		free(g);
 		return NULL;
 	}
@@ -134,17 +134,8 @@ static void grow(struct graves *g, uint64_t now)
 {
 	struct graves old = *g;
 
-	if (g->cap >= g->max)
-		return;
-	g->ring = NULL;
-	g->next_of = NULL;
-	g->heads = NULL;
-	if (!alloc(g, old.cap * 2)) {
-		g->ring = old.ring;
-		g->next_of = old.next_of;
-		g->heads = old.heads;
-		return;
-	}
+	if (g->cap >= g->max || !alloc(g, old.cap * 2))
+		return; /* alloc changes nothing when it fails */
 	for (uint32_t n = old.serial - old.cap; n != old.serial; n++) {
 		const struct grave *gr = &old.ring[n & old.mask];
 		if (gr->ts && gr->ts + g->keep >= now)
