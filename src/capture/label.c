@@ -80,6 +80,9 @@ struct label_flow {
 	uint8_t *buf; /* inline, or malloc'd once the packets outgrow it */
 	size_t buf_len, buf_cap;
 	int holding;
+	/* The last held packet, its room taken but its bytes not yet copied: the caller's until
+	 * label_packet_end, and most often never copied (the hello settles the label first). */
+	const uint8_t *pending;
 	uint8_t inline_buf[4096]; /* last (not zeroed): SYN, SYN-ACK, ACK and a ClientHello of up
 	                           * to 3.8 KiB (post-quantum key shares); with 1 KiB, perf found a
 	                           * malloc under label_packet as often as the ClientHello's own */
@@ -167,6 +170,18 @@ static void drop_held(struct label_flow *f)
 	f->buf_cap = sizeof f->inline_buf;
 	f->buf_len = 0;
 	f->n_held = 0;
+	f->pending = NULL;
+}
+
+/* The pending packet's bytes into its room (the last held packet's). */
+static void copy_pending(struct label_flow *f)
+{
+	if (f->pending) {
+		const struct held *h = &f->held[f->n_held - 1];
+
+		memcpy(f->buf + h->off, f->pending, h->len);
+		f->pending = NULL;
+	}
 }
 
 static void name_of(struct labeler *l, ndpi_protocol p, char out[LABEL_MAX])
@@ -202,6 +217,7 @@ static int start_dpi(struct labeler *l, struct label_flow *f, char out[LABEL_MAX
 {
 	int settled = 0;
 
+	copy_pending(f);
 	f->holding = 0;
 	f->nf = ndpi_flow_malloc(l->flow_size);
 	if (f->nf) {
@@ -214,7 +230,9 @@ static int start_dpi(struct labeler *l, struct label_flow *f, char out[LABEL_MAX
 	return f->nf ? settled : -1;
 }
 
-static int hold(struct label_flow *f, const uint8_t *l3, size_t len, uint64_t ts_usec)
+/* Room for one more held packet, taken: 0, or -1 past the bound or out of memory. The bytes
+ * are copied later (copy_pending), if they are ever needed. */
+static int hold(struct label_flow *f, size_t len, uint64_t ts_usec)
 {
 	uint8_t *p;
 
@@ -232,7 +250,6 @@ static int hold(struct label_flow *f, const uint8_t *l3, size_t len, uint64_t ts
 		f->buf = p;
 		f->buf_cap = cap;
 	}
-	memcpy(f->buf + f->buf_len, l3, len);
 	f->held[f->n_held++] = (struct held){ts_usec, len, f->buf_len};
 	f->buf_len += len;
 	return 0;
@@ -242,8 +259,11 @@ int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, siz
                  uint64_t ts_usec, char out[LABEL_MAX])
 {
 	if (f->holding) {
-		if (hold(f, l3, len, ts_usec) == 0)
+		copy_pending(f); /* none after label_packet_end; the order of the rooms if one is */
+		if (hold(f, len, ts_usec) == 0) {
+			f->pending = l3;
 			return 0;
+		}
 		/* Past the bound: what nDPI would have seen so far, then this packet. */
 		int settled = start_dpi(l, f, out);
 		if (settled)
@@ -252,6 +272,11 @@ int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, siz
 	if (!f->nf)
 		return 0;
 	return dpi_packet(l, f, l3, len, ts_usec, out);
+}
+
+void label_packet_end(struct label_flow *f)
+{
+	copy_pending(f);
 }
 
 static int on_ip_list(struct labeler *l, const uint8_t *ip4)

@@ -24,9 +24,13 @@ void label_close(struct labeler *l);
 struct label_flow *label_flow_new(struct labeler *l, int tcp);
 /* The same in the memory of a flow label_flow_clear released (freed on failure). */
 struct label_flow *label_flow_renew(struct labeler *l, struct label_flow *f, int tcp);
-/* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out). */
+/* Feeds one IP packet (l3 = IP header). Returns 1 once a label is settled (written to out).
+ * A packet held back is not copied yet: l3 must stay readable until label_packet_end is
+ * called for the flow (or label_hello, label_finish or label_flow_clear, which take it). */
 int label_packet(struct labeler *l, struct label_flow *f, const uint8_t *l3, size_t len,
                  uint64_t ts_usec, char out[LABEL_MAX]);
+/* The caller is done with the packet label_packet was given last: a held one is copied now. */
+void label_packet_end(struct label_flow *f);
 /* What the census knows once it has parsed a TCP flow's ClientHello. */
 struct label_hello {
 	const char *sni; /* raw bytes as sent, NULL when none */
