@@ -70,6 +70,16 @@ struct store_ahead {
 };
 void store_put_ahead(struct store *s, const struct tc_record *r, struct store_ahead *a);
 int64_t store_put_with(struct store *s, const struct tc_record *r, const struct store_ahead *a);
+/* Records written STORE_ROWS at a time (store.c says why): store_put_rows writes n records
+ * (each with its store_put_ahead) as store_put_with would one by one, and puts each one's row
+ * id or -1 in ids. It returns how many it handled: fewer than n when a write fault lost the
+ * transaction, after which the caller decides about the rest as after a store_put_with that
+ * failed. Fewer than STORE_ROWS records go one by one. */
+#define STORE_ROWS 16
+size_t store_put_rows(struct store *s, const struct tc_record *const *r,
+                      const struct store_ahead *a, size_t n, int64_t *ids);
+/* For the tests: rows store_put_rows wrote STORE_ROWS to a statement (not one by one). */
+uint64_t store_rows_batched(const struct store *s);
 /* A record already written saw later packets: move last_ts and the counters. */
 int store_touch(struct store *s, int64_t id, const struct tc_record *r);
 int store_flush(struct store *s);

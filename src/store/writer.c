@@ -365,41 +365,53 @@ static void put_ahead(struct writer *w, size_t i)
 }
 
 /* Writes the pending records in the order they came (so their ids are what they would have
- * been), then hands their hellos back to the packet threads. A record already touched for the
- * last time (token 0) leaves nothing in the map. */
+ * been), STORE_ROWS to a statement, then hands their hellos back to the packet threads. A
+ * record already touched for the last time (token 0) leaves nothing in the map. */
 static void drain(struct writer *w)
 {
-	for (size_t i = 0; i < w->npending && i < WRITER_AHEAD; i++)
-		prefetch_hellos(&w->pending[i]);
-	for (size_t i = 0; i < w->npending && i < WRITER_KEYS_AHEAD; i++)
-		put_ahead(w, i);
-	for (size_t i = 0; i < w->npending; i++) {
-		struct item *it = &w->pending[i];
-		int64_t row;
+	size_t n = w->npending, fetched = 0, worked = 0;
 
-		if (i + WRITER_AHEAD < w->npending)
-			prefetch_hellos(&w->pending[i + WRITER_AHEAD]);
-		if (i + WRITER_KEYS_AHEAD < w->npending)
-			put_ahead(w, i + WRITER_KEYS_AHEAD);
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < STORE_ROWS ? n - i : STORE_ROWS, m;
+		const struct tc_record *recs[STORE_ROWS];
+		int64_t ids[STORE_ROWS];
+
+		/* this batch's lookups worked out, the next records' on their way */
+		for (; fetched < n && fetched < i + k + WRITER_AHEAD; fetched++)
+			prefetch_hellos(&w->pending[fetched]);
+		for (; worked < n && worked < i + k + WRITER_KEYS_AHEAD; worked++)
+			put_ahead(w, worked);
 		if (w->failed) { /* reading files after a failed commit: nothing more is written */
 			w->skipped++;
+			i++;
 			continue;
 		}
-		if (labelled_by_sni(w, it))
-			w->on_label(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len, it->label,
-			            sizeof it->label);
-		it->rec.app_label = it->label[0] ? it->label : NULL;
-		row = store_put_with(w->store, &it->rec, &w->ahead[i]);
-		int64_t *slot = it->token ? map_find(&w->map, map_key(it)) : NULL;
-		if (slot && row > 0)
-			*slot = row; /* its pending entry (absent if memory ran out), now the row */
-		else if (slot)
-			map_take(&w->map, map_key(it));
-		if (row <= 0)
-			count_error(w);
-		if (row > 0 && w->on_record)
-			w->on_record(w->on_record_ctx, w->store, row);
-		check_failure(w); /* a failure stops a read before the next record */
+		for (size_t j = 0; j < k; j++) {
+			struct item *it = &w->pending[i + j];
+
+			if (labelled_by_sni(w, it))
+				w->on_label(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len,
+				            it->label, sizeof it->label);
+			it->rec.app_label = it->label[0] ? it->label : NULL;
+			recs[j] = &it->rec;
+		}
+		m = store_put_rows(w->store, recs, &w->ahead[i], k, ids);
+		for (size_t j = 0; j < m; j++) {
+			struct item *it = &w->pending[i + j];
+			int64_t row = ids[j];
+			int64_t *slot = it->token ? map_find(&w->map, map_key(it)) : NULL;
+
+			if (slot && row > 0)
+				*slot = row; /* its pending entry (absent if memory ran out), now the row */
+			else if (slot)
+				map_take(&w->map, map_key(it));
+			if (row <= 0)
+				count_error(w);
+			if (row > 0 && w->on_record)
+				w->on_record(w->on_record_ctx, w->store, row);
+		}
+		check_failure(w); /* a failure stops a read before the next records */
+		i += m;
 	}
 	pthread_mutex_lock(&w->lock);
 	trash_items(w, w->pending, w->npending);
