@@ -31,7 +31,7 @@ int tc_hs_msg_start(struct tc_handshake *hs, enum tc_dir d, uint8_t type, uint32
 static void parse_client_hello(struct tc_handshake *hs, enum tc_dir d, size_t len, int dtls)
 {
 	struct tc_dir_parse *dp = &hs->dir[d];
-	struct tc_client_hello *ch = malloc(sizeof(*ch));
+	struct tc_client_hello *ch = tc_client_hello_new();
 
 	if (!ch)
 		return;

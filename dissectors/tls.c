@@ -21,10 +21,8 @@ void tc_handshake_init(struct tc_handshake *hs)
 
 void tc_handshake_free(struct tc_handshake *hs)
 {
-	tc_client_hello_clear(hs->ch);
-	tc_server_hello_clear(hs->sh);
-	free(hs->ch);
-	free(hs->sh);
+	tc_client_hello_free(hs->ch);
+	tc_server_hello_free(hs->sh);
 	if (hs->prints)
 		tc_prints_free(hs->prints);
 	free(hs->prints);
@@ -112,7 +110,7 @@ void tc_hs_on_client_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 	hs->ch_count++;
 	if (hs->ch || (hs->client_dir >= 0 && hs->client_dir != (int8_t)d))
 		return;
-	ch = malloc(sizeof(*ch));
+	ch = tc_client_hello_new();
 	if (!ch)
 		return;
 	err =
@@ -127,14 +125,13 @@ void tc_hs_on_server_hello(struct tc_handshake *hs, enum tc_dir d, const uint8_t
 
 	if (hs->sh || (hs->client_dir >= 0 && hs->client_dir == (int8_t)d))
 		return;
-	sh = malloc(sizeof(*sh));
+	sh = tc_server_hello_new();
 	if (!sh)
 		return;
 	err = tc_parse_server_hello(body, len, sh);
 	if (err == TC_ERR_NONE && sh->is_hrr) {
 		hs->hrr_seen = 1;
-		tc_server_hello_clear(sh);
-		free(sh);
+		tc_server_hello_free(sh);
 		return;
 	}
 	hs->sh = sh;

@@ -3,6 +3,7 @@
  * hellos split over records and segments, several messages per record, HelloRetryRequest,
  * alerts, SSLv2, a STARTTLS preamble, malformed lengths, and a hello cut at every offset.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "hsbuild.h"
@@ -304,6 +305,69 @@ static void test_sslv2(void)
 
 /* A hello's lists live in the struct while they fit (TC_HELLO_INLINE bytes), else in one
  * allocation; either way every list is usable, and clearing frees only what was allocated. */
+/* A thread's freed hellos come back to it, lists freed (ASan's leak check holds the rest):
+ * newest first, at most the pool's bound kept, and a thread's pool goes with the thread. */
+static void *pool_thread(void *arg)
+{
+	struct tc_client_hello *ch[3];
+
+	(void)arg;
+	for (int i = 0; i < 3; i++) {
+		ch[i] = tc_client_hello_new();
+		tc_client_hello_alloc(ch[i], &(struct tc_hello_room){.ciphers = 3000});
+	}
+	for (int i = 0; i < 3; i++)
+		tc_client_hello_free(ch[i]);
+	struct tc_server_hello *sh = tc_server_hello_new();
+	tc_server_hello_alloc(sh, 2);
+	tc_server_hello_free(sh);
+	return NULL; /* the pool's destructor frees the four */
+}
+
+static void test_hello_pool(void)
+{
+	enum { MANY = 5000 };
+	static struct tc_client_hello *ch[MANY];
+	struct tc_server_hello *sh, *again;
+	pthread_t t;
+
+	ch[0] = tc_client_hello_new();
+	ch[1] = tc_client_hello_new();
+	CHECK(ch[0] && ch[1] && ch[0] != ch[1]);
+	CHECK_EQ(tc_client_hello_alloc(ch[0], &(struct tc_hello_room){.ciphers = 2000}), 0);
+	CHECK(ch[0]->mem != NULL);
+	CHECK_EQ(tc_client_hello_alloc(ch[1], &(struct tc_hello_room){0}), 0);
+	tc_client_hello_free(ch[0]); /* its lists freed */
+	tc_client_hello_free(ch[1]);
+	CHECK(tc_client_hello_new() == ch[1]); /* newest first */
+	CHECK(tc_client_hello_new() == ch[0]);
+	tc_client_hello_free(NULL);
+	free(ch[0]); /* a pooled hello is malloc's memory */
+	free(ch[1]);
+	sh = tc_server_hello_new();
+	CHECK_EQ(tc_server_hello_alloc(sh, 300), 0);
+	tc_server_hello_free(sh);
+	again = tc_server_hello_new();
+	CHECK(again == sh);
+	free(again);
+	/* more than the bound: the rest are freed, not kept (the leak check would say) */
+	for (int i = 0; i < MANY; i++) {
+		ch[i] = tc_client_hello_new();
+		tc_client_hello_alloc(ch[i], &(struct tc_hello_room){0});
+	}
+	for (int i = 0; i < MANY; i++)
+		tc_client_hello_free(ch[i]);
+	struct tc_client_hello *kept = tc_client_hello_new();
+	int found = 0;
+	for (int i = 0; i < MANY - 1; i++)
+		found |= kept == ch[i];
+	CHECK(found); /* one kept, but not the last: it came past the bound */
+	free(kept);
+	tc_hello_pool_release();
+	CHECK(pthread_create(&t, NULL, pool_thread, NULL) == 0);
+	pthread_join(t, NULL);
+}
+
 static void test_hello_lists_inline(void)
 {
 	static struct tc_client_hello ch;
@@ -801,6 +865,7 @@ int main(void)
 {
 	test_find_tls_start_dense();
 	test_hello_lists_inline();
+	test_hello_pool();
 	test_cursor();
 	test_cursor_exact();
 	test_cursor_equal();

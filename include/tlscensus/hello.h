@@ -151,6 +151,18 @@ struct tc_server_hello {
 int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts);
 void tc_server_hello_clear(struct tc_server_hello *sh);
 
+/* A hello's memory, not initialised (as malloc's), from the calling thread's pool of freed
+ * ones when it has one; NULL when out of memory. */
+struct tc_client_hello *tc_client_hello_new(void);
+struct tc_server_hello *tc_server_hello_new(void);
+/* Clears a hello (its lists freed: it was parsed or allocated) and keeps its memory for the
+ * thread's next one, or frees it. Any such hello from malloc or _new may be given; NULL is
+ * ignored. */
+void tc_client_hello_free(struct tc_client_hello *ch);
+void tc_server_hello_free(struct tc_server_hello *sh);
+/* Frees the calling thread's pool now (it is freed at the thread's end anyway). */
+void tc_hello_pool_release(void);
+
 /* The version a server hello settles on (RFC 8446 4.2.1). */
 static inline uint16_t tc_server_version(const struct tc_server_hello *sh)
 {

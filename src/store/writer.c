@@ -217,10 +217,26 @@ static int64_t map_take(struct rowmap *m, uint64_t key)
 	return 0;
 }
 
+/* The trash holds hellos marked in their address's low bits (malloc aligns to 16): they go
+ * back to the freeing thread's pool of hellos (hello.h) with their lists; the rest is freed. */
+#define TRASH_CH 1u
+#define TRASH_SH 2u
+#define TRASH_TAG 3u
+_Static_assert(_Alignof(max_align_t) > TRASH_TAG, "malloc leaves the tag bits clear");
+
 static void free_all(void **p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(p[i]);
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)p[i];
+		void *q = (void *)(a & ~(uintptr_t)TRASH_TAG);
+
+		if ((a & TRASH_TAG) == TRASH_CH)
+			tc_client_hello_free(q);
+		else if ((a & TRASH_TAG) == TRASH_SH)
+			tc_server_hello_free(q);
+		else
+			free(q);
+	}
 }
 
 /* Under the lock: the memory of written records joins their ports' trash. */
@@ -228,20 +244,16 @@ static void trash_items(struct writer *w, struct item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &items[i];
-		void *p[7];
+		void *p[5];
 		size_t k = 0;
 
 		if (it->kind != ITEM_PUT || (!it->hs.ch && !it->hs.sh && !it->hs.prints))
 			continue;
 		struct writer_port *port = w->ports[it->port];
-		if (it->hs.ch && it->hs.ch->mem) /* NULL: the lists are inline */
-			p[k++] = it->hs.ch->mem;
-		if (it->hs.sh && it->hs.sh->mem)
-			p[k++] = it->hs.sh->mem;
-		if (it->hs.ch)
-			p[k++] = it->hs.ch;
+		if (it->hs.ch) /* with its lists */
+			p[k++] = (void *)((uintptr_t)it->hs.ch | TRASH_CH);
 		if (it->hs.sh)
-			p[k++] = it->hs.sh;
+			p[k++] = (void *)((uintptr_t)it->hs.sh | TRASH_SH);
 		if (it->hs.prints) {
 			p[k++] = it->hs.prints->ja3_str;
 			p[k++] = it->hs.prints->ja3s_str;
