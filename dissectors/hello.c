@@ -10,6 +10,9 @@
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
 #include "tlscensus/hello.h"
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 /* RFC 8446 4.1.3: a HelloRetryRequest is a ServerHello whose random is SHA-256 of this text. */
 static const uint8_t hrr_random[32] = {
@@ -151,11 +154,24 @@ struct hello_pool {
 static __thread struct hello_pool pool;
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static int pool_key_ok; /* the key exists: without it, nothing is pooled */
 
-static void free_list(void *p)
+/* Under AddressSanitizer a pooled hello is poisoned but for its link, so a use after
+ * tc_*_hello_free is still caught (the tests and the fuzzers run such builds). */
+#if defined(__SANITIZE_ADDRESS__)
+#define POOL_POISON(p, size)                                                                       \
+	ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(void *), (size) - sizeof(void *))
+#define POOL_UNPOISON(p, size) ASAN_UNPOISON_MEMORY_REGION((p), (size))
+#else
+#define POOL_POISON(p, size)   ((void)(p), (void)(size))
+#define POOL_UNPOISON(p, size) ((void)(p), (void)(size))
+#endif
+
+static void free_list(void *p, size_t size)
 {
 	while (p) {
 		void *next = *(void **)p;
+		POOL_UNPOISON(p, size);
 		free(p);
 		p = next;
 	}
@@ -165,14 +181,14 @@ static void pool_end(void *arg)
 {
 	struct hello_pool *hp = arg;
 
-	free_list(hp->ch);
-	free_list(hp->sh);
+	free_list(hp->ch, sizeof(struct tc_client_hello));
+	free_list(hp->sh, sizeof(struct tc_server_hello));
 	memset(hp, 0, sizeof *hp);
 }
 
 static void pool_key_make(void)
 {
-	pthread_key_create(&pool_key, pool_end);
+	pool_key_ok = pthread_key_create(&pool_key, pool_end) == 0;
 }
 
 static void *pool_take(void **head, unsigned *n, size_t size)
@@ -183,10 +199,11 @@ static void *pool_take(void **head, unsigned *n, size_t size)
 		return malloc(size);
 	*head = *(void **)p;
 	(*n)--;
+	POOL_UNPOISON(p, size);
 	return p;
 }
 
-static void pool_put(void **head, unsigned *n, void *p)
+static void pool_put(void **head, unsigned *n, void *p, size_t size)
 {
 	if (*n >= HELLO_POOL) {
 		free(p);
@@ -194,7 +211,7 @@ static void pool_put(void **head, unsigned *n, void *p)
 	}
 	if (!pool.registered) {
 		pthread_once(&pool_once, pool_key_make);
-		pool.registered = pthread_setspecific(pool_key, &pool) == 0;
+		pool.registered = pool_key_ok && pthread_setspecific(pool_key, &pool) == 0;
 		if (!pool.registered) { /* nothing would free the pool at the thread's end */
 			free(p);
 			return;
@@ -203,6 +220,7 @@ static void pool_put(void **head, unsigned *n, void *p)
 	*(void **)p = *head;
 	*head = p;
 	(*n)++;
+	POOL_POISON(p, size);
 }
 
 struct tc_client_hello *tc_client_hello_new(void)
@@ -219,7 +237,7 @@ void tc_client_hello_free(struct tc_client_hello *ch)
 {
 	if (ch) {
 		tc_client_hello_clear(ch);
-		pool_put(&pool.ch, &pool.n_ch, ch);
+		pool_put(&pool.ch, &pool.n_ch, ch, sizeof *ch);
 	}
 }
 
@@ -227,7 +245,7 @@ void tc_server_hello_free(struct tc_server_hello *sh)
 {
 	if (sh) {
 		tc_server_hello_clear(sh);
-		pool_put(&pool.sh, &pool.n_sh, sh);
+		pool_put(&pool.sh, &pool.n_sh, sh, sizeof *sh);
 	}
 }
 

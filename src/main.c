@@ -31,6 +31,7 @@
 #include "ship.h"
 #include "source.h"
 #include "store.h"
+#include "tlscensus/hello.h"
 #include "util.h"
 #include "writer.h"
 
@@ -432,6 +433,7 @@ static void pipeline_free(struct pipeline *pl)
 	for (unsigned i = 0; i < pl->workers; i++)
 		census_free(pl->census[i]);
 	writer_stop(pl->writer);
+	tc_hello_pool_release();
 	for (unsigned i = 0; i < pl->workers; i++)
 		label_close(pl->labels[i]);
 	label_close(pl->namer.labeler);
@@ -589,6 +591,7 @@ static int pipeline_close(struct pipeline *pl, struct run_stats *stats, struct p
 	end->lost = writer_lost(pl->writer);
 	writer_stop(pl->writer);
 	pl->writer = NULL;
+	tc_hello_pool_release(); /* this thread's pool: worker 0's and the writer's last trash */
 	/* nDPI's tear-down (a few ms: its automata and IP trees) beside the database's end; the
 	 * writer's labeler too, now that the writer is done with it. */
 	struct labeler *all[WRITER_MAX_PORTS + 1];

@@ -5,6 +5,9 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "hsbuild.h"
 #include "tc_test.h"
@@ -339,6 +342,11 @@ static void test_hello_pool(void)
 	CHECK_EQ(tc_client_hello_alloc(ch[1], &(struct tc_hello_room){0}), 0);
 	tc_client_hello_free(ch[0]); /* its lists freed */
 	tc_client_hello_free(ch[1]);
+#if defined(__SANITIZE_ADDRESS__)
+	/* a use after free is still one: the pooled hello is poisoned but for its link */
+	CHECK(__asan_address_is_poisoned((const char *)ch[0] + 64));
+	CHECK(!__asan_address_is_poisoned(ch[0]));
+#endif
 	CHECK(tc_client_hello_new() == ch[1]); /* newest first */
 	CHECK(tc_client_hello_new() == ch[0]);
 	tc_client_hello_free(NULL);

@@ -1702,7 +1702,8 @@ int64_t store_put_with(struct store *s, const struct tc_record *r, const struct 
  * Anything that is not the transaction's loss (a row SQLite refuses, memory for a binding)
  * sends the records through store_put_with one by one, which says which of them failed and
  * why, as before. A write fault loses the transaction with the rows bound so far, as
- * store_put_with would have lost them; the rest of the records are not handled.
+ * store_put_with would have lost them, and returns: the rest of the records are not handled
+ * (the writer stops there when reading files, and goes on in a new transaction capturing).
  */
 size_t store_put_rows(struct store *s, const struct tc_record *const *r,
                       const struct store_ahead *a, size_t n, int64_t *ids)
@@ -1748,17 +1749,19 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 	if (rc != SQLITE_DONE) {
 		if (s->bind_failed || !write_fault(sqlite3_extended_errcode(s->db)))
 			goto one_by_one;
-		s->conn_pending += n;
+		/* As store_put_with's first row would have failed: it is lost with the others,
+		 * and the rest are the caller's to decide (reading files stops; a capture goes on
+		 * in a new transaction). */
+		s->conn_pending++;
 		txn_lost(s, "cannot write a connection");
-		for (j = 0; j < n; j++)
-			ids[j] = -1;
-		return n;
+		ids[0] = -1;
+		return 1;
 	}
 	int64_t last = sqlite3_last_insert_rowid(s->db);
 	s->rows_batched += n;
+	s->conn_pending += n;
 	for (j = 0; j < n; j++) {
 		ids[j] = last - (int64_t)(n - 1 - j);
-		s->conn_pending++;
 		/* A row must not be committed outside its minute's span: the batch goes without
 		 * them. */
 		if (spans_add(s, ts_minute(r[j]->first_ts), ids[j]) != SQLITE_OK) {
@@ -1768,15 +1771,22 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 			return n;
 		}
 	}
-	if (batch_ticks(s, n)) {
+	unsigned rollbacks = s->failures;
+	/* A commit that failed and lost the transaction lost the rows; one that could not
+	 * commit yet (busy) leaves them in the open transaction, where their ids hold. */
+	if (batch_ticks(s, n) && s->failures != rollbacks)
 		for (j = 0; j < n; j++)
 			ids[j] = -1;
-	}
 	return n;
 
 one_by_one:
-	for (j = 0; j < n; j++)
+	for (j = 0; j < n; j++) {
+		unsigned failures = s->failures;
+
 		ids[j] = store_put_with(s, r[j], &a[j]);
+		if (s->failures != failures)
+			return j + 1; /* the transaction is lost: the rest is the caller's to decide */
+	}
 	return n;
 }
 
