@@ -1705,6 +1705,14 @@ int64_t store_put_with(struct store *s, const struct tc_record *r, const struct 
  * store_put_with would have lost them, and returns: the rest of the records are not handled
  * (the writer stops there when reading files, and goes on in a new transaction capturing).
  */
+/* The first n rows' ids are -1 (not written, or lost with the transaction): n. */
+static size_t rows_lost(int64_t *ids, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		ids[j] = -1;
+	return n;
+}
+
 size_t store_put_rows(struct store *s, const struct tc_record *const *r,
                       const struct store_ahead *a, size_t n, int64_t *ids)
 {
@@ -1714,32 +1722,24 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 
 	if (n != STORE_ROWS || !st || !s->rows_ok)
 		goto one_by_one;
-	if (!writable(s) || batch_begin(s)) {
-		ids[0] = -1;
-		return 1;
-	}
+	if (!writable(s) || batch_begin(s))
+		return rows_lost(ids, 1);
 	s->bind_failed = 0;
 	for (j = 0; j < n; j++) {
-		if (bind_refs(s, st, (int)j * COL_COUNT, r[j], &a[j]) == 0)
+		int failed = bind_refs(s, st, (int)j * COL_COUNT, r[j], &a[j]);
+		/* A write fault inside the hello or name rows may have made SQLite roll the whole
+		 * transaction back: these rows must not go in on their own, outside any batch. */
+		int rolled_back = sqlite3_get_autocommit(s->db);
+
+		if (!failed && !rolled_back)
 			continue;
 		sqlite3_clear_bindings(st);
-		if (!write_fault(sqlite3_extended_errcode(s->db)) && !sqlite3_get_autocommit(s->db))
+		if (!rolled_back && !write_fault(sqlite3_extended_errcode(s->db)))
 			goto one_by_one;
 		s->conn_pending += j + 1; /* these rows are lost with the others */
-		txn_lost(s, "cannot write a connection's hellos or names");
-		for (size_t k = 0; k <= j; k++)
-			ids[k] = -1;
-		return j + 1;
-	}
-	/* A write fault inside the hello or name rows may have made SQLite roll the whole
-	 * transaction back: these rows must not go in on their own, outside any batch. */
-	if (sqlite3_get_autocommit(s->db)) {
-		sqlite3_clear_bindings(st);
-		s->conn_pending += n;
-		txn_lost(s, "the transaction was rolled back");
-		for (j = 0; j < n; j++)
-			ids[j] = -1;
-		return n;
+		txn_lost(s, rolled_back ? "the transaction was rolled back"
+		                        : "cannot write a connection's hellos or names");
+		return rows_lost(ids, j + 1);
 	}
 	for (j = 0; j < n; j++)
 		bind_record(s, st, (int)j * COL_COUNT, r[j]);
@@ -1754,8 +1754,7 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 		 * in a new transaction). */
 		s->conn_pending++;
 		txn_lost(s, "cannot write a connection");
-		ids[0] = -1;
-		return 1;
+		return rows_lost(ids, 1);
 	}
 	int64_t last = sqlite3_last_insert_rowid(s->db);
 	s->rows_batched += n;
@@ -1766,17 +1765,14 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 		 * them. */
 		if (spans_add(s, ts_minute(r[j]->first_ts), ids[j]) != SQLITE_OK) {
 			txn_lost(s, "cannot write the time spans (conn_minutes)");
-			for (j = 0; j < n; j++)
-				ids[j] = -1;
-			return n;
+			return rows_lost(ids, n);
 		}
 	}
 	unsigned rollbacks = s->failures;
 	/* A commit that failed and lost the transaction lost the rows; one that could not
 	 * commit yet (busy) leaves them in the open transaction, where their ids hold. */
 	if (batch_ticks(s, n) && s->failures != rollbacks)
-		for (j = 0; j < n; j++)
-			ids[j] = -1;
+		return rows_lost(ids, n);
 	return n;
 
 one_by_one:
