@@ -4,11 +4,13 @@
  * A malformed body ends the parse with a reason, keeping what was read before the damage.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
 #include "tlscensus/hello.h"
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -148,6 +150,7 @@ void tc_server_hello_clear(struct tc_server_hello *sh)
 struct hello_pool {
 	void *ch, *sh; /* free hellos, each holding the next one's address */
 	unsigned n_ch, n_sh;
+	struct scratch *scratch; /* the thread's parsing room (parse_client_hello), or NULL */
 	int registered; /* the key's value is set: the pool is freed at the thread's end */
 };
 
@@ -177,12 +180,16 @@ static void free_list(void *p, size_t size)
 	}
 }
 
+struct scratch;
+static void scratch_free(struct scratch *x);
+
 static void pool_end(void *arg)
 {
 	struct hello_pool *hp = arg;
 
 	free_list(hp->ch, sizeof(struct tc_client_hello));
 	free_list(hp->sh, sizeof(struct tc_server_hello));
+	scratch_free(hp->scratch);
 	memset(hp, 0, sizeof *hp);
 }
 
@@ -200,22 +207,33 @@ static void *pool_take(void **head, unsigned *n, size_t size)
 	*head = *(void **)p;
 	(*n)--;
 	POOL_UNPOISON(p, size);
+	/* The next one's lines are on their way for writing: a hello comes back from the writer
+	 * long after it left, out of this core's cache, and the link read at the next take and the
+	 * parser's first stores each waited on a miss (a twentieth of bench-flows' packet thread).
+	 * The lines are its link and first fields, and the SNI's first bytes. */
+	if (*head) {
+		__builtin_prefetch(*head, 1);
+		__builtin_prefetch((const char *)*head + 64, 1);
+		__builtin_prefetch((const char *)*head + 128, 1);
+	}
 	return p;
+}
+
+/* Whether the pool will be freed at the thread's end (its key's value set). */
+static int pool_register(void)
+{
+	if (!pool.registered) {
+		pthread_once(&pool_once, pool_key_make);
+		pool.registered = pool_key_ok && pthread_setspecific(pool_key, &pool) == 0;
+	}
+	return pool.registered;
 }
 
 static void pool_put(void **head, unsigned *n, void *p, size_t size)
 {
-	if (*n >= HELLO_POOL) {
+	if (*n >= HELLO_POOL || !pool_register()) { /* beyond the bound, or never freed */
 		free(p);
 		return;
-	}
-	if (!pool.registered) {
-		pthread_once(&pool_once, pool_key_make);
-		pool.registered = pool_key_ok && pthread_setspecific(pool_key, &pool) == 0;
-		if (!pool.registered) { /* nothing would free the pool at the thread's end */
-			free(p);
-			return;
-		}
 	}
 	*(void **)p = *head;
 	*head = p;
@@ -445,8 +463,86 @@ static enum tc_err client_hello_pass(const uint8_t *body, size_t len, struct tc_
 	return walk_extensions(&c, ch->exts, &ch->ext_n, client_ext_cb, ch);
 }
 
-static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
-                                      int dtls)
+/*
+ * A thread's room to parse a hello in one pass: every list as long as the wire allows, so the
+ * counts need not be known first. A ClientHello's cipher list is one 16-bit-prefixed vector
+ * (32767 suites at most) and its compression methods one 8-bit-prefixed; every other list
+ * comes from extensions, which all lie in one 16-bit-prefixed block, however many times one is
+ * repeated: at most 65535 bytes of entries in all, each extension taking 4 bytes of header, a
+ * key share 4 bytes at least. Only the first lines of each list are touched by a usual hello,
+ * and they stay in the cache from one hello to the next; the hello kept gets its lists copied
+ * to their exact lengths. Parsing twice (counting, then filling) was a tenth of bench-flows'
+ * packet thread.
+ */
+/* Entries each list of the scratch holds. An extension's type is kept before its length is
+ * read: 16383 whole extensions and a type. */
+enum {
+	ROOM_CIPHERS = 32767,
+	ROOM_EXTS = 65535 / 4 + 1,
+	ROOM_U16 = 65535 / 2,   /* groups, sigalgs, versions */
+	ROOM_KSHARES = 65535 / 4,
+	ROOM_BYTES = 65535,     /* pointfmts, alpn */
+	ROOM_COMPRESS = 255,
+};
+
+struct scratch {
+	struct tc_client_hello ch; /* its lists each in an allocation of their own, so that
+	                            * AddressSanitizer sees a room too small */
+	struct tc_server_hello sh; /* its extensions in ch's */
+};
+
+static void scratch_free(struct scratch *x)
+{
+	if (!x)
+		return;
+	free(x->ch.ciphers);
+	free(x->ch.exts);
+	free(x->ch.groups);
+	free(x->ch.sigalgs);
+	free(x->ch.versions);
+	free(x->ch.kshares);
+	free(x->ch.pointfmts);
+	free(x->ch.compress);
+	free(x->ch.alpn);
+	free(x);
+}
+
+/* The thread's scratch, its lists in place; NULL when out of memory (or when nothing would
+ * free it at the thread's end). */
+static struct scratch *scratch_get(void)
+{
+	struct scratch *x = pool.scratch;
+
+	if (x)
+		return x;
+	if (!pool_register() || !(x = calloc(1, sizeof *x)))
+		return NULL;
+	x->ch.ciphers = malloc(ROOM_CIPHERS * sizeof *x->ch.ciphers);
+	x->ch.exts = malloc(ROOM_EXTS * sizeof *x->ch.exts);
+	x->ch.groups = malloc(ROOM_U16 * sizeof *x->ch.groups);
+	x->ch.sigalgs = malloc(ROOM_U16 * sizeof *x->ch.sigalgs);
+	x->ch.versions = malloc(ROOM_U16 * sizeof *x->ch.versions);
+	x->ch.kshares = malloc(ROOM_KSHARES * sizeof *x->ch.kshares);
+	x->ch.pointfmts = malloc(ROOM_BYTES);
+	x->ch.compress = malloc(ROOM_COMPRESS);
+	x->ch.alpn = malloc(ROOM_BYTES);
+	x->sh.exts = x->ch.exts;
+	if (!x->ch.ciphers || !x->ch.exts || !x->ch.groups || !x->ch.sigalgs || !x->ch.versions ||
+	    !x->ch.kshares || !x->ch.pointfmts || !x->ch.compress || !x->ch.alpn) {
+		scratch_free(x);
+		return NULL;
+	}
+	pool.scratch = x;
+	return x;
+}
+
+/* The fields before a hello's list pointers: flags, counts, lengths, the shape. */
+#define CH_HEAD offsetof(struct tc_client_hello, ciphers)
+#define SH_HEAD offsetof(struct tc_server_hello, exts)
+
+/* Counting, then filling, for a thread without scratch. */
+static enum tc_err parse_client_hello_twice(const uint8_t *body, size_t len,
+                                            struct tc_client_hello *ch, int dtls)
 {
 	struct tc_client_hello count;
 	struct tc_hello_room room;
@@ -461,7 +557,50 @@ static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc
 	ch->dtls = (uint8_t)dtls;
 	if (tc_client_hello_alloc(ch, &room))
 		return TC_ERR_CLIENT_HELLO; /* out of memory: nothing kept */
-	return client_hello_pass(body, len, ch);
+	enum tc_err err = client_hello_pass(body, len, ch);
+	ch->shape = tc_client_hello_shape(ch);
+	return err;
+}
+
+static enum tc_err parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch,
+                                      int dtls)
+{
+	struct scratch *x = scratch_get();
+	struct tc_client_hello *t;
+	struct tc_hello_room room;
+	enum tc_err err;
+
+	if (!x)
+		return parse_client_hello_twice(body, len, ch, dtls);
+	t = &x->ch;
+	memset(t, 0, CH_HEAD);
+	t->sni[0] = '\0';
+	t->dtls = (uint8_t)dtls;
+	err = client_hello_pass(body, len, t);
+	t->shape = tc_client_hello_shape(t); /* its lists in the cache, not the copy's */
+	room = (struct tc_hello_room){t->cipher_n,   t->ext_n,      t->group_n,
+	                              t->sigalg_n,   t->version_n,  t->kshare_n,
+	                              t->pointfmt_n, t->compress_n, t->alpn_len};
+	/* What the two passes left, as they left it: the fields written, the rest zero. Only the
+	 * SNI's bytes and its NUL are written of sni[], only the lists' entries of their room. */
+	memset(ch, 0, CH_HEAD);
+	ch->sni[0] = '\0';
+	ch->dtls = (uint8_t)dtls;
+	if (tc_client_hello_alloc(ch, &room))
+		return TC_ERR_CLIENT_HELLO; /* out of memory: nothing kept */
+	memcpy(ch, t, CH_HEAD); /* the counts too */
+	memcpy(ch->ciphers, t->ciphers, t->cipher_n * sizeof *t->ciphers);
+	memcpy(ch->exts, t->exts, t->ext_n * sizeof *t->exts);
+	memcpy(ch->groups, t->groups, t->group_n * sizeof *t->groups);
+	memcpy(ch->sigalgs, t->sigalgs, t->sigalg_n * sizeof *t->sigalgs);
+	memcpy(ch->versions, t->versions, t->version_n * sizeof *t->versions);
+	memcpy(ch->kshares, t->kshares, t->kshare_n * sizeof *t->kshares);
+	memcpy(ch->pointfmts, t->pointfmts, t->pointfmt_n);
+	memcpy(ch->compress, t->compress, t->compress_n);
+	memcpy(ch->alpn, t->alpn, t->alpn_len);
+	if (t->has_sni)
+		memcpy(ch->sni, t->sni, t->sni_len + 1u);
+	return err;
 }
 
 enum tc_err tc_parse_client_hello(const uint8_t *body, size_t len, struct tc_client_hello *ch)
@@ -541,14 +680,35 @@ static enum tc_err server_hello_pass(const uint8_t *body, size_t len, struct tc_
 
 enum tc_err tc_parse_server_hello(const uint8_t *body, size_t len, struct tc_server_hello *sh)
 {
-	struct tc_server_hello count;
+	struct scratch *x = scratch_get();
+	struct tc_server_hello count, *t;
+	enum tc_err err;
 
-	memset(&count, 0, sizeof count);
-	server_hello_pass(body, len, &count);
-	memset(sh, 0, sizeof(*sh));
-	if (tc_server_hello_alloc(sh, count.ext_n))
+	if (!x) { /* counting, then filling */
+		memset(&count, 0, sizeof count);
+		server_hello_pass(body, len, &count);
+		memset(sh, 0, sizeof(*sh));
+		if (tc_server_hello_alloc(sh, count.ext_n))
+			return TC_ERR_SERVER_HELLO;
+		err = server_hello_pass(body, len, sh);
+		sh->shape = tc_server_hello_shape(sh);
+		return err;
+	}
+	/* As parse_client_hello: one pass into the scratch, copied to the exact lengths. */
+	t = &x->sh;
+	memset(t, 0, SH_HEAD);
+	t->alpn[0] = '\0';
+	err = server_hello_pass(body, len, t);
+	t->shape = tc_server_hello_shape(t);
+	memset(sh, 0, SH_HEAD);
+	sh->alpn[0] = '\0';
+	if (tc_server_hello_alloc(sh, t->ext_n))
 		return TC_ERR_SERVER_HELLO;
-	return server_hello_pass(body, len, sh);
+	memcpy(sh, t, SH_HEAD);
+	memcpy(sh->exts, t->exts, t->ext_n * sizeof *t->exts);
+	if (t->alpn_len)
+		memcpy(sh->alpn, t->alpn, t->alpn_len + 1u);
+	return err;
 }
 
 int tc_version_rank(uint16_t v)

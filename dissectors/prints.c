@@ -10,41 +10,52 @@
 #include "tlscensus/ja4.h"
 
 /* A 64-bit multiply-xorshift hash over words; quality enough that two real hellos of different
- * shape colliding is as likely as a random 64-bit match (about 1 in 2^64 per pair). */
-struct shape_hash {
-	uint64_t h;
-};
-
-static void mix(struct shape_hash *s, uint64_t v)
+ * shape colliding is as likely as a random 64-bit match (about 1 in 2^64 per pair). The state
+ * is passed and returned by value, so it stays in a register: through memory, each word's
+ * step waited on a store's forwarding too. */
+static inline uint64_t mix(uint64_t h, uint64_t v)
 {
-	s->h ^= v + 0x9e3779b97f4a7c15ULL + (s->h << 6) + (s->h >> 2);
-	s->h *= 0xbf58476d1ce4e5b9ULL;
-	s->h ^= s->h >> 31;
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ h >> 31;
 }
 
-static void mix_bytes(struct shape_hash *s, const void *p, size_t n)
+static inline uint64_t load32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return v;
+}
+
+/* The last n (1..7) bytes at b as a little-endian word, zero above them: what memcpy into a
+ * zeroed word gives, in two loads that may overlap (the bytes they share land in the same
+ * place). */
+static inline uint64_t tail_word(const uint8_t *b, size_t n)
+{
+	if (n >= 4)
+		return load32(b) | load32(b + n - 4) << (8 * (n - 4));
+	return (uint64_t)b[0] | (uint64_t)b[n >> 1] << (8 * (n >> 1)) |
+	       (uint64_t)b[n - 1] << (8 * (n - 1));
+}
+
+static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	uint64_t w;
 
-	mix(s, n);
-	if (!n) { /* an empty list may have no array behind it; the same value as before */
-		mix(s, 0);
-		return;
-	}
+	h = mix(h, n);
+	if (!n) /* an empty list may have no array behind it; the same value as before */
+		return mix(h, 0);
 	for (; n >= 8; n -= 8, b += 8) {
 		memcpy(&w, b, 8);
-		mix(s, w);
+		h = mix(h, w);
 	}
-	w = 0;
-	memcpy(&w, b, n);
-	mix(s, w);
+	return mix(h, n ? tail_word(b, n) : 0);
 }
 
-static uint64_t finish(struct shape_hash *s)
+static uint64_t finish(uint64_t h)
 {
-	uint64_t h = s->h;
-
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
@@ -53,42 +64,41 @@ static uint64_t finish(struct shape_hash *s)
 
 uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
 {
-	struct shape_hash s = {0x1b873593u};
+	uint64_t h = 0x1b873593u;
 
-	mix(&s, (uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
-	            (uint64_t)ch->has_extensions << 17 | (uint64_t)ch->has_sni << 18 |
-	            (uint64_t)ch->has_alpn << 19 | (uint64_t)ch->has_versions << 20 |
-	            (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
-	            (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
-	            (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
-	            (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 |
-	            (uint64_t)ch->partial << 29 |
-	            (uint64_t)ch->trunc << 32);
-	mix_bytes(&s, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
-	mix_bytes(&s, ch->exts, ch->ext_n * sizeof ch->exts[0]);
-	mix_bytes(&s, ch->groups, ch->group_n * sizeof ch->groups[0]);
-	mix_bytes(&s, ch->sigalgs, ch->sigalg_n * sizeof ch->sigalgs[0]);
-	mix_bytes(&s, ch->versions, ch->version_n * sizeof ch->versions[0]);
-	mix_bytes(&s, ch->kshares, ch->kshare_n * sizeof ch->kshares[0]);
-	mix_bytes(&s, ch->pointfmts, ch->pointfmt_n);
-	mix_bytes(&s, ch->compress, ch->compress_n);
-	mix_bytes(&s, ch->alpn, ch->alpn_len);
-	return finish(&s);
+	h = mix(h, (uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
+	               (uint64_t)ch->has_extensions << 17 | (uint64_t)ch->has_sni << 18 |
+	               (uint64_t)ch->has_alpn << 19 | (uint64_t)ch->has_versions << 20 |
+	               (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
+	               (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
+	               (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
+	               (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 |
+	               (uint64_t)ch->partial << 29 | (uint64_t)ch->trunc << 32);
+	h = mix_bytes(h, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
+	h = mix_bytes(h, ch->exts, ch->ext_n * sizeof ch->exts[0]);
+	h = mix_bytes(h, ch->groups, ch->group_n * sizeof ch->groups[0]);
+	h = mix_bytes(h, ch->sigalgs, ch->sigalg_n * sizeof ch->sigalgs[0]);
+	h = mix_bytes(h, ch->versions, ch->version_n * sizeof ch->versions[0]);
+	h = mix_bytes(h, ch->kshares, ch->kshare_n * sizeof ch->kshares[0]);
+	h = mix_bytes(h, ch->pointfmts, ch->pointfmt_n);
+	h = mix_bytes(h, ch->compress, ch->compress_n);
+	h = mix_bytes(h, ch->alpn, ch->alpn_len);
+	return finish(h);
 }
 
 uint64_t tc_server_hello_shape(const struct tc_server_hello *sh)
 {
-	struct shape_hash s = {0x85ebca6bu};
+	uint64_t h = 0x85ebca6bu;
 
-	mix(&s, (uint64_t)sh->legacy_version | (uint64_t)sh->selected_version << 16 |
-	            (uint64_t)sh->sslv2 << 32 | (uint64_t)sh->has_extensions << 33 |
-	            (uint64_t)sh->trunc << 40);
-	mix(&s, sh->cipher);
-	mix_bytes(&s, sh->exts, sh->ext_n * sizeof sh->exts[0]);
-	mix_bytes(&s, sh->alpn, sh->alpn_len);
+	h = mix(h, (uint64_t)sh->legacy_version | (uint64_t)sh->selected_version << 16 |
+	               (uint64_t)sh->sslv2 << 32 | (uint64_t)sh->has_extensions << 33 |
+	               (uint64_t)sh->trunc << 40);
+	h = mix(h, sh->cipher);
+	h = mix_bytes(h, sh->exts, sh->ext_n * sizeof sh->exts[0]);
+	h = mix_bytes(h, sh->alpn, sh->alpn_len);
 	if (sh->has_key_share) /* mixed only when present: older shapes keep their value */
-		mix(&s, (uint64_t)sh->key_share_group | 1ull << 16);
-	return finish(&s);
+		h = mix(h, (uint64_t)sh->key_share_group | 1ull << 16);
+	return finish(h);
 }
 
 void tc_prints_free(struct tc_prints *p)

@@ -10,6 +10,7 @@
 
 #include "handshake.h"
 #include "quic.h"
+#include "tlscensus/fingerprint.h"
 
 /* The CRYPTO stream kept per sender: a hello of TC_MAX_HELLO_MSG and its header. Bytes past
  * it are dropped; the hello walker then reports TC_ERR_BOUND or a truncated hello. */
@@ -380,8 +381,10 @@ static int same_dcid(const struct tc_quic *q, const struct quic_long *h)
 /* The ClientHello came in QUIC Initials (JA4 starts with "q"), whether whole or cut. */
 static void mark_quic(struct tc_handshake *hs)
 {
-	if (hs->ch && hs->quic && hs->quic->keyed)
+	if (hs->ch && hs->quic && hs->quic->keyed && !hs->ch->quic) {
 		hs->ch->quic = 1;
+		hs->ch->shape = tc_client_hello_shape(hs->ch); /* the flag is part of it */
+	}
 }
 
 /* A sender is finished: what its stream still holds incomplete is a cut hello. */

@@ -96,7 +96,10 @@ void tc_hs_keep_client_hello(struct tc_handshake *hs, enum tc_dir d, struct tc_c
 	if (err != TC_ERR_NONE) {
 		ch->partial = 1;
 		tc_hs_set_err(hs, d, err);
+		ch->shape = 0; /* the parser's was a whole hello's */
 	}
+	if (!ch->shape) /* SSLv2's parser leaves it to us */
+		ch->shape = tc_client_hello_shape(ch);
 }
 
 /* Client identity follows the ClientHello; a ServerHello from the client's own direction is
@@ -284,6 +287,7 @@ static void sslv2_record(struct tc_handshake *hs, enum tc_dir d, const uint8_t *
 		if (sh) {
 			enum tc_err err = tc_parse_sslv2_server_hello(tc_cursor_ptr(&rec),
 			                                              tc_cursor_left(&rec), sh);
+			sh->shape = tc_server_hello_shape(sh);
 			hs->sh = sh;
 			dp->hello_seen = 1;
 			if (hs->client_dir < 0)

@@ -200,6 +200,8 @@ static void test_records_and_segments(void)
 			feed_stream(&hs, TC_DIR_A, wire.b, wire.n, steps[s], 0);
 			CHECK(hs.ch != NULL);
 			CHECK(hs.ch && !strcmp(hs.ch->sni, "split.example.test"));
+			/* its shape worked out as it was kept, whatever the records and segments */
+			CHECK(hs.ch && hs.ch->shape && hs.ch->shape == tc_client_hello_shape(hs.ch));
 			CHECK_EQ(hs.client_dir, TC_DIR_A);
 			CHECK_EQ(hs.err, TC_ERR_NONE);
 			CHECK_EQ(hs.dir[0].state, TC_DS_RECORDS);
@@ -240,6 +242,7 @@ static void test_server_flight(void)
 	feed_stream(&hs, TC_DIR_A, wire.b, wire.n, 1460, 0);
 	CHECK(hs.hrr_seen);
 	CHECK(hs.sh && hs.sh->cipher == 0xc02f && !hs.sh->is_hrr);
+	CHECK(hs.sh && hs.sh->shape && hs.sh->shape == tc_server_hello_shape(hs.sh));
 	CHECK(hs.sh && tc_server_version(hs.sh) == 0x0303);
 	CHECK_EQ(hs.client_dir, TC_DIR_B);
 	CHECK(tc_dir_done(&hs, TC_DIR_A));
@@ -300,6 +303,7 @@ static void test_sslv2(void)
 	tc_dissector_tls.feed(&hs, TC_DIR_A, wire.b, wire.n, 0);
 	CHECK(hs.ch && hs.ch->sslv2 && hs.ch->legacy_version == 0x0301);
 	CHECK(hs.ch && hs.ch->cipher_n == 3 && hs.ch->ciphers[2] == 0x010080);
+	CHECK(hs.ch && hs.ch->shape == tc_client_hello_shape(hs.ch));
 	CHECK_EQ(hs.err, TC_ERR_NONE);
 	/* Still reading: TLS records follow a version-2 compatible hello. */
 	CHECK_EQ(hs.dir[0].state, TC_DS_RECORDS);
@@ -554,6 +558,87 @@ static void hello_with_exts(struct hsb *h, const void *exts, size_t n)
 	hsb_bytes(h, "\x00\x02\x13\x01\x01\x00", 6);
 	hsb_u16(h, (unsigned)n);
 	hsb_bytes(h, exts, n);
+}
+
+/* A ClientHello body with the given suites (count of them, numbered from 0) and extensions
+ * block, in big: hsb's 64 KiB is too small for these. */
+static size_t big_hello(uint8_t *big, unsigned suites, const uint8_t *exts, size_t n)
+{
+	size_t at = 0;
+
+	big[at++] = 3;
+	big[at++] = 3;
+	memset(big + at, 0, 33); /* random, empty session id */
+	at += 33;
+	big[at++] = (uint8_t)(suites * 2 >> 8);
+	big[at++] = (uint8_t)(suites * 2);
+	for (unsigned i = 0; i < suites; i++) {
+		big[at++] = (uint8_t)(i >> 8);
+		big[at++] = (uint8_t)i;
+	}
+	big[at++] = 1;
+	big[at++] = 0;
+	big[at++] = (uint8_t)(n >> 8);
+	big[at++] = (uint8_t)n;
+	if (n)
+		memcpy(big + at, exts, n);
+	return at + n;
+}
+
+/* Lists as long as the wire allows, which the one-pass parser's room must hold (hello.c,
+ * struct scratch): 65535 bytes of extensions as 16383 empty ones and a lone type, one
+ * supported_groups or key_share as large as the block, and 32767 suites. ASan and valgrind
+ * watch the room's bounds. */
+static void test_lists_at_the_wire_bound(void)
+{
+	static uint8_t exts[65535], big[2 * 65536 + 64];
+	struct tc_client_hello *ch = calloc(1, sizeof(*ch));
+	size_t n = 0;
+
+	for (int i = 0; i < 16383; i++) {
+		exts[n++] = 0xfa;
+		exts[n++] = 0xce;
+		exts[n++] = 0;
+		exts[n++] = 0;
+	}
+	exts[n++] = 0xfa;
+	exts[n++] = 0xcf; /* a type, then one byte where its length should be */
+	exts[n++] = 0;
+	CHECK_EQ(n, 65535);
+	CHECK_EQ(parse_ch(big, big_hello(big, 1, exts, n), ch), TC_ERR_EXTENSION);
+	CHECK_EQ(ch->ext_n, 16384);
+	CHECK_EQ(ch->exts[16383], 0xfacf);
+	CHECK_EQ(ch->shape, tc_client_hello_shape(ch));
+	/* supported_groups: 32764 groups in 65528 bytes; then key_share: 16382 empty shares */
+	for (int kind = 0; kind < 2; kind++) {
+		const size_t list = 65528;
+		n = 0;
+		exts[n++] = 0;
+		exts[n++] = kind == 0 ? 10 : 51;
+		exts[n++] = (uint8_t)((list + 2) >> 8);
+		exts[n++] = (uint8_t)(list + 2);
+		exts[n++] = (uint8_t)(list >> 8);
+		exts[n++] = (uint8_t)list;
+		for (size_t i = 0; i < list; i += 2) {
+			exts[n++] = kind == 0 ? (uint8_t)(i >> 9) : (i / 2) % 2 ? 0 : 0x11;
+			exts[n++] = kind == 0 ? (uint8_t)(i >> 1) : 0;
+		}
+		CHECK_EQ(parse_ch(big, big_hello(big, 1, exts, n), ch), TC_ERR_NONE);
+		if (kind == 0) {
+			CHECK_EQ(ch->group_n, 32764);
+			CHECK_EQ(ch->groups[32763], (65526 >> 9) << 8 | (uint8_t)(65526 >> 1));
+		} else {
+			CHECK_EQ(ch->kshare_n, 16382);
+			CHECK_EQ(ch->kshares[16381], 0x1100);
+		}
+	}
+	/* 32767 suites, no extensions */
+	CHECK_EQ(parse_ch(big, big_hello(big, 32767, NULL, 0), ch), TC_ERR_NONE);
+	CHECK_EQ(ch->cipher_n, 32767);
+	CHECK_EQ(ch->ciphers[32766], 32766);
+	CHECK(ch->mem != NULL); /* too long for the struct: its own allocation */
+	tc_client_hello_clear(ch);
+	free(ch);
 }
 
 /* Vectors that must fill their extension (RFC 6066 3, RFC 7301 3.1, RFC 8446 4.2): one byte
@@ -819,6 +904,8 @@ static void partial_case(const struct hsb *msg, size_t cut, int want_partial)
 	CHECK(hs.ch != NULL);
 	if (hs.ch) {
 		CHECK_EQ(hs.ch->partial, want_partial);
+		/* worked out after the damage was marked: a partial hello's own shape */
+		CHECK_EQ(hs.ch->shape, tc_client_hello_shape(hs.ch));
 		CHECK_EQ(tc_prints_compute(hs.ch, NULL, &p), 0);
 		CHECK_EQ(p.has_ja3, !want_partial);
 		CHECK_EQ(p.has_ja4, !want_partial);
@@ -869,6 +956,94 @@ static void test_end_without_bytes(void)
 	tc_handshake_free(&hs);
 }
 
+/* Hand-built hellos whose lists end in every tail length a word can have. */
+static void shape_case(int k, struct tc_client_hello *ch, struct tc_server_hello *sh)
+{
+	struct tc_hello_room room = {.ciphers = (size_t)k, .exts = (size_t)k + 1,
+	                             .groups = (size_t)(k * 3 % 7), .sigalgs = (size_t)(k % 5),
+	                             .versions = (size_t)(k % 3), .kshares = (size_t)(k % 2),
+	                             .pointfmts = (size_t)(k % 8), .compress = (size_t)((k + 3) % 8),
+	                             .alpn = (size_t)(k * 5 % 17)};
+	uint32_t x = 0x9e37u * (uint32_t)(k + 1);
+#define NEXT() (x = x * 1103515245u + 12345u, x >> 8)
+
+	memset(ch, 0, sizeof *ch);
+	tc_client_hello_alloc(ch, &room);
+	ch->legacy_version = (uint16_t)(0x0300 + k % 4);
+	ch->has_extensions = 1;
+	ch->has_sni = (uint8_t)(k & 1);
+	ch->has_alpn = room.alpn > 0;
+	ch->partial = k == 5;
+	ch->trunc = (uint16_t)(k == 7 ? 128 : 0);
+	ch->dtls = k == 9;
+	for (ch->cipher_n = 0; ch->cipher_n < room.ciphers; ch->cipher_n++)
+		ch->ciphers[ch->cipher_n] = (uint16_t)NEXT();
+	for (ch->ext_n = 0; ch->ext_n < room.exts; ch->ext_n++)
+		ch->exts[ch->ext_n] = (uint16_t)NEXT();
+	for (ch->group_n = 0; ch->group_n < room.groups; ch->group_n++)
+		ch->groups[ch->group_n] = (uint16_t)NEXT();
+	for (ch->sigalg_n = 0; ch->sigalg_n < room.sigalgs; ch->sigalg_n++)
+		ch->sigalgs[ch->sigalg_n] = (uint16_t)NEXT();
+	for (ch->version_n = 0; ch->version_n < room.versions; ch->version_n++)
+		ch->versions[ch->version_n] = (uint16_t)NEXT();
+	for (ch->kshare_n = 0; ch->kshare_n < room.kshares; ch->kshare_n++)
+		ch->kshares[ch->kshare_n] = (uint16_t)NEXT();
+	for (ch->pointfmt_n = 0; ch->pointfmt_n < room.pointfmts; ch->pointfmt_n++)
+		ch->pointfmts[ch->pointfmt_n] = (uint8_t)NEXT();
+	for (ch->compress_n = 0; ch->compress_n < room.compress; ch->compress_n++)
+		ch->compress[ch->compress_n] = (uint8_t)NEXT();
+	for (ch->alpn_len = 0; ch->alpn_len < room.alpn; ch->alpn_len++)
+		ch->alpn[ch->alpn_len] = (uint8_t)NEXT();
+
+	memset(sh, 0, sizeof *sh);
+	tc_server_hello_alloc(sh, (size_t)k);
+	sh->legacy_version = 0x0303;
+	sh->selected_version = (uint16_t)(k & 1 ? 0x0304 : 0);
+	sh->cipher = (uint16_t)NEXT();
+	sh->has_extensions = k > 0;
+	sh->has_key_share = (uint8_t)(k % 3 == 0);
+	sh->key_share_group = (uint16_t)NEXT();
+	for (sh->ext_n = 0; sh->ext_n < (size_t)k; sh->ext_n++)
+		sh->exts[sh->ext_n] = (uint16_t)NEXT();
+	sh->alpn_len = (uint16_t)(k % 8);
+	for (int i = 0; i < sh->alpn_len; i++)
+		sh->alpn[i] = (char)('a' + NEXT() % 26);
+#undef NEXT
+}
+
+/* A hello's shape is stored (client_hellos.shape, server_hellos.shape): its value must not
+ * change from one release to the next, or a database's known hellos would be stored again.
+ * These are the values of 0.3's code, on hellos whose lists end in every tail length. */
+static void test_shape_values(void)
+{
+	static const uint64_t want[][2] = {
+	    {0xf05f6303ecf11574u, 0x69b11df066253afau},
+	    {0x21906a7201b34afdu, 0x5746e151c2076712u},
+	    {0xa318fd482581c818u, 0x64768cd6cb589368u},
+	    {0xfc00055f85eda8f9u, 0x29fa6f6d772f4bb1u},
+	    {0x688578bc6d8b86b9u, 0xf63160df9ff8421cu},
+	    {0x6ac43606a176b6aau, 0xa674498741cecb73u},
+	    {0x992c8481c822240du, 0xc1b49c5905be93d7u},
+	    {0xfcffc14f18e18edau, 0xcf259de67618d698u},
+	    {0x38f0cb6ce4414a6fu, 0x38c30441a8234ff8u},
+	    {0x7c6004800f45bc67u, 0xaa0b7646ba06daf1u},
+	    {0x53ca97db82b953dbu, 0x29ab92d71fedf6c8u},
+	    {0x49d9ce6203e0a09eu, 0xfdb0ac4102ee36f1u},
+	};
+	struct tc_client_hello *ch = malloc(sizeof *ch);
+	struct tc_server_hello *sh = malloc(sizeof *sh);
+
+	for (int k = 0; k < (int)(sizeof want / sizeof want[0]); k++) {
+		shape_case(k, ch, sh);
+		CHECK_EQ(tc_client_hello_shape(ch), want[k][0]);
+		CHECK_EQ(tc_server_hello_shape(sh), want[k][1]);
+		tc_client_hello_clear(ch);
+		tc_server_hello_clear(sh);
+	}
+	free(ch);
+	free(sh);
+}
+
 int main(void)
 {
 	test_find_tls_start_dense();
@@ -891,5 +1066,7 @@ int main(void)
 	test_partial_no_prints();
 	test_whole_lists();
 	test_end_without_bytes();
+	test_shape_values();
+	test_lists_at_the_wire_bound();
 	TEST_DONE("dissect");
 }

@@ -17,6 +17,7 @@
 #include "quic_vectors.h"
 #include "tc_test.h"
 #include "tlscensus/dissector.h"
+#include "tlscensus/fingerprint.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {
@@ -124,6 +125,8 @@ static void check_dissected(const char *client, const char *server, uint32_t ver
 		      memcmp(hs.ch->sni, "example.com", 11) == 0);
 		CHECK(hs.ch->quic);
 		CHECK_EQ(hs.ch->cipher_n, 2);
+		/* the shape covers the flag set after the parse: not a TCP hello's row */
+		CHECK(hs.ch->shape && hs.ch->shape == tc_client_hello_shape(hs.ch));
 	}
 	CHECK_EQ(hs.quic_version, version);
 	CHECK_EQ(hs.client_dir, TC_DIR_A);
@@ -396,6 +399,7 @@ static void check_bounds(void)
 	if (hs.ch) {
 		CHECK(hs.ch->quic);
 		CHECK_EQ(hs.ch->cipher_n, 2); /* what came before the cut */
+		CHECK(hs.ch->partial && hs.ch->shape == tc_client_hello_shape(hs.ch));
 	}
 	tc_handshake_free(&hs);
 }

@@ -701,6 +701,12 @@ static void check_put_ahead(void)
 	CHECK(a.ch_shape == fp.ch_shape && a.sh_shape == fp.sh_shape);
 	c.hs.prints = NULL;
 	tc_prints_free(&fp);
+	/* A hello carrying the shape its parser worked out: that one, not worked out again. */
+	c.ch->shape = 0x5eed;
+	c.sh->shape = 0x5eee;
+	store_put_ahead(s, &c.r, &a);
+	CHECK(a.ch_shape == 0x5eed && a.sh_shape == 0x5eee);
+	c.ch->shape = c.sh->shape = 0;
 	/* Nothing worked out ahead: store_put_with works it out. */
 	memset(&a, 0, sizeof a);
 	CHECK_EQ(store_put_with(s, &c.r, &a), 3);

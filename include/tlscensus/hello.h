@@ -96,6 +96,8 @@ struct tc_client_hello {
 	uint16_t compress_n;
 	uint16_t sni_len;
 	uint16_t alpn_len;
+	uint64_t shape;    /* tc_client_hello_shape (fingerprint.h) as the parser left the hello,
+	                    * else 0; code that changes a field it covers works it out again */
 	uint32_t *ciphers; /* 16-bit suites; 24-bit kinds in SSLv2 format */
 	uint16_t *exts;
 	uint16_t *groups;
@@ -141,6 +143,7 @@ struct tc_server_hello {
 	uint16_t trunc;
 	uint16_t ext_n;
 	uint16_t alpn_len;
+	uint64_t shape; /* tc_server_hello_shape as the parser left the hello, else 0 */
 	uint16_t *exts; /* in exts_inline, or in sh->mem when there are more */
 	void *mem;
 	char alpn[256]; /* the chosen protocol, NUL added */

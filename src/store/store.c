@@ -1438,13 +1438,16 @@ static void bind_server_hello(struct store *s, const struct tc_server_hello *sh,
 		bind_int(s, st, SH_GROUP, sh->key_share_group);
 }
 
-/* A hello's shape: the given prints', else worked out from the hello. */
+/* A hello's shape: the given prints', else the one its parser's thread worked out, else
+ * worked out here. */
 static uint64_t shape_of(const struct tc_client_hello *ch, const struct tc_server_hello *sh,
                          const struct tc_prints *given)
 {
-	return given ? (ch ? given->ch_shape : given->sh_shape)
-	       : ch  ? tc_client_hello_shape(ch)
-	             : tc_server_hello_shape(sh);
+	if (given)
+		return ch ? given->ch_shape : given->sh_shape;
+	if (ch)
+		return ch->shape ? ch->shape : tc_client_hello_shape(ch);
+	return sh->shape ? sh->shape : tc_server_hello_shape(sh);
 }
 
 /*

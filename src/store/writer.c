@@ -344,20 +344,30 @@ static void check_failure(struct writer *w)
 	w->failures++;
 }
 
-/* The hellos of the record WRITER_AHEAD places on, which a packet thread wrote on the other
- * core: their lines are on their way while this one is written (the store hashes every hello
- * to find its row: 13 % of the database thread on bench-flows, waiting on those lines). The
- * record WRITER_KEYS_AHEAD places on, whose hellos are in by then, has its hellos' shapes and
- * its SNI's key worked out, and their id cache slots on their way (store_put_ahead). */
+/* What the store reads of the hellos of the record WRITER_AHEAD places on, which a packet
+ * thread wrote on the other core: their lines are on their way while this one is written. A
+ * hello of a known shape costs its first bytes (counts, flags, the shape the census worked
+ * out) and its SNI; a new shape reads the rest for its fingerprints, rarely. The record
+ * WRITER_KEYS_AHEAD places on, whose lines are in by then, has its SNI's key worked out, and
+ * its id cache slots on their way (store_put_ahead). */
 #define WRITER_AHEAD      8
 #define WRITER_KEYS_AHEAD 4
 
 static void prefetch_hellos(const struct item *it)
 {
-	for (size_t o = 0; it->hs.ch && o < sizeof *it->hs.ch; o += 64)
-		__builtin_prefetch((const char *)it->hs.ch + o);
-	for (size_t o = 0; it->hs.sh && o < sizeof *it->hs.sh; o += 64)
-		__builtin_prefetch((const char *)it->hs.sh + o);
+	const struct tc_client_hello *ch = it->hs.ch;
+	const struct tc_server_hello *sh = it->hs.sh;
+
+	if (ch) {
+		__builtin_prefetch(ch);
+		__builtin_prefetch((const char *)(&ch->shape + 1) - 1);
+		__builtin_prefetch(ch->sni);
+		__builtin_prefetch(ch->sni + 63);
+	}
+	if (sh) {
+		__builtin_prefetch(sh);
+		__builtin_prefetch((const char *)(&sh->shape + 1) - 1);
+	}
 }
 
 /* A record the census left to the writer to label by its SNI. */
