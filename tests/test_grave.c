@@ -208,11 +208,42 @@ static void test_gap(void)
 	graves_free(g);
 }
 
+/* Every grave the ring holds is found, however many burials came before: the last GRAVE_MAX
+ * of 3 * GRAVE_MAX + 1234, and none of the ones before them; and, at each size the ring grows
+ * through, the last burials up to that size. (graves_hit first asks a filter of the hashes
+ * buried lately, which must never say no for a grave still held.) */
+static void test_all_held_found(void)
+{
+	struct graves *g = graves_new(GRAVE_MAX, KEEP);
+	uint64_t t = 1000000000;
+	uint32_t total = 3 * GRAVE_MAX + 1234, found = 0, old = 0;
+
+	for (uint32_t i = 0; i < total; i++) {
+		bury(g, i, t);
+		/* at each doubling, everything so far */
+		if (i + 1 == 1024 || i + 1 == 4096 || i + 1 == GRAVE_MAX / 2 + 1) {
+			uint32_t k = 0;
+			for (uint32_t j = 0; j <= i; j++)
+				k += (uint32_t)late(g, j, 1, TC_TCP_ACK, 503000, 2000, t + 10);
+			CHECK_EQ(k, i + 1);
+		}
+	}
+	CHECK_EQ(graves_capacity(g), GRAVE_MAX);
+	for (uint32_t i = total - GRAVE_MAX; i < total; i++)
+		found += (uint32_t)late(g, i, 1, TC_TCP_ACK, 503000, 2000, t + 10);
+	CHECK_EQ(found, GRAVE_MAX);
+	for (uint32_t i = total - 2 * GRAVE_MAX; i < total - GRAVE_MAX; i++)
+		old += (uint32_t)late(g, i, 1, TC_TCP_ACK, 503000, 2000, t + 10);
+	CHECK_EQ(old, 0);
+	graves_free(g);
+}
+
 int main(void)
 {
 	test_late_copies();
 	test_queue();
 	test_bound();
 	test_gap();
+	test_all_held_found();
 	TEST_DONE("grave");
 }

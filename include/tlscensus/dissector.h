@@ -68,22 +68,27 @@ struct tc_prints;
 struct tc_quic;
 
 struct tc_handshake {
+	/* What the record carries (TC_HS_CARRIED bytes: a sink may copy only these) */
 	struct tc_client_hello *ch; /* the first ClientHello, NULL until seen */
 	struct tc_server_hello *sh; /* the first ServerHello that is not a HelloRetryRequest */
+	struct tc_prints *prints;   /* fingerprints a caller computed, or NULL (the store does) */
 	struct tc_alert alert;      /* the first plaintext alert */
-	struct tc_dir_parse dir[2];
-	int8_t client_dir; /* direction that sent the ClientHello, -1 unknown */
-	uint8_t hrr_seen;  /* a HelloRetryRequest came before the ServerHello */
-	uint8_t ch_count;  /* ClientHellos seen (a second one follows an HRR) */
-	uint8_t tls_found; /* some direction holds TLS records */
-	uint8_t err;       /* enum tc_err, first error */
+	int8_t client_dir;          /* direction that sent the ClientHello, -1 unknown */
+	uint8_t hrr_seen;           /* a HelloRetryRequest came before the ServerHello */
+	uint8_t ch_count;           /* ClientHellos seen (a second one follows an HRR) */
+	uint8_t err;                /* enum tc_err, first error */
+	uint32_t quic_version;      /* QUIC: version of the client's first Initial; 0 for TLS/DTLS */
 	uint8_t err_dir;
-	uint32_t tls_offset[2];   /* where TLS starts in each direction (non-zero after STARTTLS) */
-	uint8_t midstream;        /* TLS records seen, but the capture began after the hellos */
-	uint32_t quic_version;    /* QUIC: version of the client's first Initial; 0 for TLS/DTLS */
-	struct tc_quic *quic;     /* QUIC: keys and CRYPTO streams while the Initials last */
-	struct tc_prints *prints; /* fingerprints a caller computed, or NULL (the store does) */
+	uint8_t tls_found; /* some direction holds TLS records */
+	uint8_t midstream; /* TLS records seen, but the capture began after the hellos */
+	/* The parse state, the flow's alone */
+	uint32_t tls_offset[2]; /* where TLS starts in each direction (non-zero after STARTTLS) */
+	struct tc_dir_parse dir[2];
+	struct tc_quic *quic; /* QUIC: keys and CRYPTO streams while the Initials last */
 };
+
+/* The bytes of a tc_handshake a record needs: everything before the parse state. */
+#define TC_HS_CARRIED offsetof(struct tc_handshake, tls_offset)
 
 /* Bound on a handshake message kept for parsing; ClientHellos with post-quantum key shares are
  * a few KiB, certificates are never needed, so the bound is on hellos only. */

@@ -118,8 +118,14 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_probe *pr)
 	struct flow *f;
 
 	for (f = t->buckets[pr->hash & t->mask]; f; f = f->hnext)
-		if (f->hash == pr->hash && flow_key_eq(&f->key, &pr->key))
+		if (f->hash == pr->hash && flow_key_eq(&f->key, &pr->key)) {
+			/* The lines past the key, which the packet's accounting reads and writes next,
+			 * all asked for at once rather than each missed in turn. */
+			__builtin_prefetch((const char *)f + 64, 1);
+			__builtin_prefetch((const char *)f + 128, 1);
+			__builtin_prefetch((const char *)f + sizeof *f - 1, 1);
 			return f;
+		}
 	return NULL;
 }
 
