@@ -884,7 +884,43 @@ static void test_cut_everywhere(void)
 		memcpy(copy, body.b, cut);
 		if (parse_ch(copy, cut, ch) == TC_ERR_NONE && cut != 2 + 32 + 1 + 32 + 14 + 2)
 			bad++;
+		/* each prefix's fields, the last list cut short of the one before: the parser's
+		 * shape (from its memo when a prefix was seen) is the shape of what it kept */
+		if (ch->shape != tc_client_hello_shape(ch))
+			bad++;
 		free(copy);
+	}
+	/* Hellos alike but for one byte of their ALPN name, wherever it falls in the list's
+	 * words: each one's own shape, the memo holding its neighbours'. */
+	for (unsigned n = 1; n <= 40; n++) {
+		uint64_t first = 0;
+		for (unsigned k = 0; k <= n; k++) {
+			uint8_t ext[4 + 2 + 1 + 40];
+			ext[0] = 0;
+			ext[1] = 16;
+			ext[2] = 0;
+			ext[3] = (uint8_t)(2 + 1 + n);
+			ext[4] = 0;
+			ext[5] = (uint8_t)(1 + n);
+			ext[6] = (uint8_t)n;
+			memset(ext + 7, 'a', n);
+			if (k < n)
+				ext[7 + k] = 'b'; /* k == n: all 'a' */
+			hello_with_exts(&body, ext, 7 + n);
+			if (parse_ch(body.b, body.n, ch) != TC_ERR_NONE ||
+			    ch->shape != tc_client_hello_shape(ch))
+				bad++;
+			if (k == 0)
+				first = ch->shape;
+			else if (ch->shape == first)
+				bad++;
+		}
+	}
+	/* again, longest first: every answer from the memo now, and still each one's own */
+	for (size_t cut = body.n; cut-- > 0;) {
+		parse_ch(body.b, cut, ch);
+		if (ch->shape != tc_client_hello_shape(ch))
+			bad++;
 	}
 	CHECK_EQ(bad, 0);
 	tc_client_hello_clear(ch);

@@ -527,12 +527,14 @@ static void tcp_packet(struct census *c, const struct tc_packet *pkt)
 	flow_seq_note(f, dir, pkt);
 	if ((pkt->tcp_flags & TC_TCP_FIN) && !f->closed[dir]) {
 		f->closed[dir] = 1;
-		/* the other side's FIN releases it: its grave's bucket will be wanted */
-		if (!f->closed[dir ^ 1])
-			graves_prefetch(c->graves, f->hash);
+		/* Its grave's bucket will be wanted: at the other side's FIN (asked early, it may
+		 * be out of the cache again by then), or in a moment when that came first. */
+		graves_prefetch(c->graves, f->hash);
 	}
-	if (pkt->tcp_flags & TC_TCP_RST)
+	if (pkt->tcp_flags & TC_TCP_RST) {
 		f->closed[0] = f->closed[1] = 1;
+		graves_prefetch(c->graves, f->hash);
+	}
 	if (f->state != FLOW_HANDSHAKE || !f->op) {
 		if ((f->closed[0] && f->closed[1]) || (pkt->tcp_flags & TC_TCP_RST))
 			release(c, f);
