@@ -50,8 +50,8 @@ enum item_kind {
 	ITEM_INPUT, /* a file starts (token 0) or ends (token 1); input is the writer's to free */
 };
 
-/* Copied into the ring, out to the writer's batch and, for a record, to pending: what only one
- * kind uses shares the space (a third fewer bytes to copy per record). */
+/* Copied into the ring and, for a record, on to pending: what only one kind uses shares the
+ * space (a third fewer bytes to copy per record). */
 struct item {
 	uint8_t kind;
 	uint8_t port; /* the producer that queued it (struct writer_port) */
@@ -105,7 +105,6 @@ struct writer {
 	struct item *ring;
 	size_t head, count;    /* items at ring[head .. head+count) mod WRITER_QUEUE */
 	size_t cap;            /* items queued at most: WRITER_QUEUE, or WRITER_QUEUE_BLOCK */
-	struct item *batch;    /* the writer thread's copy of the items it is processing */
 	uint64_t queued, done; /* sequence numbers, for writer_sync */
 	uint64_t dropped, errors;
 	/* Write failures (disk full, I/O error): the store rolls the transaction back. With
@@ -509,7 +508,7 @@ static void process(struct writer *w, struct item *it)
 	case ITEM_PUT:
 		if (w->npending == WRITER_PENDING)
 			drain(w);
-		/* The item moves to pending with its hellos (the batch slot keeps none). */
+		/* The item moves to pending with its hellos (its queue slot keeps none). */
 		item_copy(&w->pending[w->npending], it);
 		it->hs.ch = NULL;
 		it->hs.sh = NULL;
@@ -613,29 +612,21 @@ static void *writer_main(void *arg)
 			w->urgent = 0;
 			continue;
 		}
-		/* Take a batch out by value, so the packet thread may refill the slots at once and
-		 * neither side pays a lock and a wake-up per record. The copy is made outside the
-		 * lock: producers write only past head + count, and head moves after it. (Made
-		 * under the lock, the packet thread waited on it.) */
+		/* A batch is processed where it lies in the queue, outside the lock (producers
+		 * write only past head + count), and its slots are given back after it, so
+		 * neither side pays a lock and a wake-up per record. (Copied out under the lock,
+		 * the packet thread waited on it; copied out at all, it was two copies of every
+		 * record on this thread where one, into pending, is needed.) */
 		size_t n = w->count < WRITER_BATCH ? w->count : WRITER_BATCH, h = w->head;
-		pthread_mutex_unlock(&w->lock);
-		for (size_t i = 0; i < n; i++)
-			item_copy(&w->batch[i], &w->ring[(h + i) % WRITER_QUEUE]);
-		pthread_mutex_lock(&w->lock);
-		int was_full = w->count == w->cap;
-		w->head = (h + n) % WRITER_QUEUE;
-		w->count -= n;
-		if (!w->count)
-			w->urgent = 0;
-		if (was_full)
-			pthread_cond_broadcast(&w->not_full);
 		pthread_mutex_unlock(&w->lock);
 
 		int synced = 0;
 		for (size_t i = 0; i < n; i++) {
-			process(w, &w->batch[i]);
+			struct item *it = &w->ring[(h + i) % WRITER_QUEUE];
+			process(w, it);
 			check_failure(w); /* a failure stops a read before the next item */
-			synced |= w->batch[i].kind == ITEM_SYNC;
+			synced |= it->kind == ITEM_SYNC;
+			trash_items(w, it, 1); /* a record not moved to pending (dropped) */
 		}
 		if (mono() - last_commit >= 1.0 && !w->failed) {
 			drain(w);
@@ -645,8 +636,14 @@ static void *writer_main(void *arg)
 		}
 		check_failure(w);
 
-		trash_items(w, w->batch, n);
 		pthread_mutex_lock(&w->lock);
+		int was_full = w->count == w->cap;
+		w->head = (h + n) % WRITER_QUEUE;
+		w->count -= n;
+		if (!w->count)
+			w->urgent = 0;
+		if (was_full)
+			pthread_cond_broadcast(&w->not_full);
 		trash_hand_over(w);
 		w->done += n;
 		if (synced)
@@ -685,11 +682,10 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		return NULL;
 	}
 	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
-	w->batch = calloc(WRITER_BATCH, sizeof(*w->batch));
 	w->pending = calloc(WRITER_PENDING, sizeof(*w->pending));
 	w->ahead = calloc(WRITER_PENDING, sizeof(*w->ahead));
 	w->port_stats = calloc(nports, sizeof(*w->port_stats));
-	int ok = w->ring && w->batch && w->pending && w->ahead && w->port_stats;
+	int ok = w->ring && w->pending && w->ahead && w->port_stats;
 	for (unsigned i = 0; ok && i < nports; i++) {
 		struct writer_port *p = calloc(1, sizeof(*p));
 		if (p && !(p->stage = calloc(WRITER_STAGE, sizeof(*p->stage)))) {
@@ -720,7 +716,6 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		for (unsigned i = 0; i < w->nports; i++)
 			port_free(w->ports[i]);
 		free(w->ring);
-		free(w->batch);
 		free(w->pending);
 		free(w->ahead);
 		free(w->port_stats);
@@ -1044,7 +1039,6 @@ void writer_stop(struct writer *w)
 	free(w->map.keys);
 	free(w->map.rows);
 	free(w->ring);
-	free(w->batch);
 	free(w->pending);
 	free(w->ahead);
 	free(w->port_stats);
