@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "tlscensus/cursor.h"
 #include "tlscensus/dissector.h"
 #include "tlscensus/fingerprint.h"
@@ -86,6 +88,7 @@ int tc_client_hello_alloc(struct tc_client_hello *ch, const struct tc_hello_room
 	ch->cipher_n = ch->ext_n = ch->group_n = ch->sigalg_n = ch->version_n = 0;
 	ch->kshare_n = ch->pointfmt_n = ch->compress_n = ch->alpn_len = 0;
 	ch->mem = NULL;
+	ch->shape = 0; /* a recycled hello's is another's: worked out again once filled */
 	m = at <= sizeof ch->lists_inline ? (uint8_t *)ch->lists_inline : (ch->mem = malloc(at));
 	if (!m) {
 		ch->ciphers = (uint32_t *)none;
@@ -113,6 +116,7 @@ void tc_client_hello_clear(struct tc_client_hello *ch)
 	ch->mem = NULL;
 	ch->cipher_n = ch->ext_n = ch->group_n = ch->sigalg_n = ch->version_n = 0;
 	ch->kshare_n = ch->pointfmt_n = ch->compress_n = ch->alpn_len = 0;
+	ch->shape = 0;
 }
 
 int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts)
@@ -120,6 +124,7 @@ int tc_server_hello_alloc(struct tc_server_hello *sh, size_t exts)
 	static uint16_t none[1];
 
 	sh->ext_n = 0;
+	sh->shape = 0;
 	if (exts <= sizeof sh->exts_inline / sizeof sh->exts_inline[0]) {
 		sh->mem = NULL;
 		sh->exts = sh->exts_inline;
@@ -137,6 +142,7 @@ void tc_server_hello_clear(struct tc_server_hello *sh)
 	free(sh->mem);
 	sh->mem = NULL;
 	sh->ext_n = 0;
+	sh->shape = 0;
 }
 
 /*
@@ -630,7 +636,8 @@ static struct scratch *scratch_get(void)
 	x->ch.compress = malloc(ROOM_COMPRESS);
 	x->ch.alpn = malloc(ROOM_BYTES);
 	x->sh.exts = x->ch.exts;
-	if (getrandom(&x->seed, sizeof x->seed, GRND_NONBLOCK) != (ssize_t)sizeof x->seed)
+	if (getrandom(&x->seed, sizeof x->seed, GRND_NONBLOCK) != (ssize_t)sizeof x->seed &&
+	    RAND_bytes((unsigned char *)&x->seed, sizeof x->seed) != 1)
 		x->seed = (uint64_t)(uintptr_t)x * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
 	if (!x->ch.ciphers || !x->ch.exts || !x->ch.groups || !x->ch.sigalgs || !x->ch.versions ||
 	    !x->ch.kshares || !x->ch.pointfmts || !x->ch.compress || !x->ch.alpn) {

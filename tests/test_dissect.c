@@ -353,11 +353,21 @@ static void test_hello_pool(void)
 #endif
 	CHECK(tc_client_hello_new() == ch[1]); /* newest first */
 	CHECK(tc_client_hello_new() == ch[0]);
+	/* A recycled hello filled by hand has no shape of another's: its lists laid out, the
+	 * store works it out (a shape left from the hello before would name another row). */
+	ch[0]->shape = 0x1234;
+	CHECK_EQ(tc_client_hello_alloc(ch[0], &(struct tc_hello_room){.ciphers = 2}), 0);
+	CHECK_EQ(ch[0]->shape, 0);
+	ch[0]->shape = 0x1234;
+	tc_client_hello_clear(ch[0]);
+	CHECK_EQ(ch[0]->shape, 0);
 	tc_client_hello_free(NULL);
 	free(ch[0]); /* a pooled hello is malloc's memory */
 	free(ch[1]);
 	sh = tc_server_hello_new();
+	sh->shape = 0x1234;
 	CHECK_EQ(tc_server_hello_alloc(sh, 300), 0);
+	CHECK_EQ(sh->shape, 0);
 	tc_server_hello_free(sh);
 	again = tc_server_hello_new();
 	CHECK(again == sh);

@@ -628,14 +628,9 @@ static void *writer_main(void *arg)
 			synced |= it->kind == ITEM_SYNC;
 			trash_items(w, it, 1); /* a record not moved to pending (dropped) */
 		}
-		if (mono() - last_commit >= 1.0 && !w->failed) {
-			drain(w);
-			if (!w->failed && store_flush(w->store))
-				count_error(w);
-			last_commit = mono();
-		}
 		check_failure(w);
 
+		/* The slots go back before a commit, which may wait on the disk. */
 		pthread_mutex_lock(&w->lock);
 		int was_full = w->count == w->cap;
 		w->head = (h + n) % WRITER_QUEUE;
@@ -648,6 +643,15 @@ static void *writer_main(void *arg)
 		w->done += n;
 		if (synced)
 			pthread_cond_broadcast(&w->synced);
+		if (mono() - last_commit >= 1.0 && !w->failed) {
+			pthread_mutex_unlock(&w->lock);
+			drain(w);
+			if (!w->failed && store_flush(w->store))
+				count_error(w);
+			last_commit = mono();
+			check_failure(w);
+			pthread_mutex_lock(&w->lock);
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	drain(w);
@@ -708,7 +712,14 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 	 * holds its hellos (a ClientHello's lists are several KiB), so a long one is memory that
 	 * buys nothing. A live capture keeps the long queue: bursts must not drop. */
 	w->cap = mode == WRITER_BLOCK ? WRITER_QUEUE_BLOCK : WRITER_QUEUE;
-	pthread_mutex_init(&w->lock, NULL);
+	/* Adaptive: a thread that finds the lock held spins a moment before it sleeps. Either
+	 * side holds it for a few pointer moves or a staged batch's copy, and on two cores a
+	 * sleep and a wake-up (a futex call on each side) cost more than that. */
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&w->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	pthread_cond_init(&w->not_empty, NULL);
 	pthread_cond_init(&w->not_full, NULL);
 	pthread_cond_init(&w->synced, NULL);
