@@ -1022,24 +1022,20 @@ static void shape_case(int k, struct tc_client_hello *ch, struct tc_server_hello
 	ch->partial = k == 5;
 	ch->trunc = (uint16_t)(k == 7 ? 128 : 0);
 	ch->dtls = k == 9;
-	for (ch->cipher_n = 0; ch->cipher_n < room.ciphers; ch->cipher_n++)
-		ch->ciphers[ch->cipher_n] = (uint16_t)NEXT();
-	for (ch->ext_n = 0; ch->ext_n < room.exts; ch->ext_n++)
-		ch->exts[ch->ext_n] = (uint16_t)NEXT();
-	for (ch->group_n = 0; ch->group_n < room.groups; ch->group_n++)
-		ch->groups[ch->group_n] = (uint16_t)NEXT();
-	for (ch->sigalg_n = 0; ch->sigalg_n < room.sigalgs; ch->sigalg_n++)
-		ch->sigalgs[ch->sigalg_n] = (uint16_t)NEXT();
-	for (ch->version_n = 0; ch->version_n < room.versions; ch->version_n++)
-		ch->versions[ch->version_n] = (uint16_t)NEXT();
-	for (ch->kshare_n = 0; ch->kshare_n < room.kshares; ch->kshare_n++)
-		ch->kshares[ch->kshare_n] = (uint16_t)NEXT();
-	for (ch->pointfmt_n = 0; ch->pointfmt_n < room.pointfmts; ch->pointfmt_n++)
-		ch->pointfmts[ch->pointfmt_n] = (uint8_t)NEXT();
-	for (ch->compress_n = 0; ch->compress_n < room.compress; ch->compress_n++)
-		ch->compress[ch->compress_n] = (uint8_t)NEXT();
-	for (ch->alpn_len = 0; ch->alpn_len < room.alpn; ch->alpn_len++)
-		ch->alpn[ch->alpn_len] = (uint8_t)NEXT();
+	/* each list filled in turn from the one sequence, in this order */
+#define FILL(list, count, want, type)                                                              \
+	for (ch->count = 0; ch->count < (want); ch->count++)                                       \
+		ch->list[ch->count] = (type)NEXT()
+	FILL(ciphers, cipher_n, room.ciphers, uint16_t);
+	FILL(exts, ext_n, room.exts, uint16_t);
+	FILL(groups, group_n, room.groups, uint16_t);
+	FILL(sigalgs, sigalg_n, room.sigalgs, uint16_t);
+	FILL(versions, version_n, room.versions, uint16_t);
+	FILL(kshares, kshare_n, room.kshares, uint16_t);
+	FILL(pointfmts, pointfmt_n, room.pointfmts, uint8_t);
+	FILL(compress, compress_n, room.compress, uint8_t);
+	FILL(alpn, alpn_len, room.alpn, uint8_t);
+#undef FILL
 
 	memset(sh, 0, sizeof *sh);
 	tc_server_hello_alloc(sh, (size_t)k);
