@@ -514,91 +514,16 @@ struct scratch {
 	struct memo memo[MEMO];
 };
 
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* The n (0..8) bytes at p as a little-endian word, zero above them. */
-static inline uint64_t word_upto8(const uint8_t *p, size_t n)
-{
-	uint32_t lo, hi;
-
-	if (n == 8)
-		return load64(p);
-	if (n >= 4) {
-		memcpy(&lo, p, 4);
-		memcpy(&hi, p + n - 4, 4);
-		return lo | (uint64_t)hi << (8 * (n - 4));
-	}
-	if (!n)
-		return 0;
-	return (uint64_t)p[0] | (uint64_t)p[n >> 1] << (8 * (n >> 1)) |
-	       (uint64_t)p[n - 1] << (8 * (n - 1));
-}
-
-/* A list into the quick hash: its length, then its bytes 16 at a time, the last block padded
- * with zeros (the length tells the padding from bytes). */
-static uint64_t quick_bytes(uint64_t h, uint64_t seed, const void *list, size_t n)
-{
-	const uint8_t *p = list;
-
-	h = mum(h ^ n ^ 0xa0761d6478bd642fULL, seed ^ 0xe7037ed1a0b428dbULL);
-	for (; n >= 16; n -= 16, p += 16)
-		h = mum(load64(p) ^ seed, load64(p + 8) ^ h);
-	if (n)
-		h = mum(word_upto8(p, n < 8 ? n : 8) ^ seed,
-		        (n > 8 ? word_upto8(p + 8, n - 8) : 0) ^ h ^ 0x8ebc6af09c88c6e3ULL);
-	return h;
-}
-
 /* tc_client_hello_shape of ch, from the memo when its fields were seen lately. */
 static uint64_t shape_memo(struct scratch *x, const struct tc_client_hello *ch)
 {
-	uint64_t h = x->seed;
-
-	h = quick_bytes(h, x->seed,
-	                (const uint64_t[]){(uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
-	                                   (uint64_t)ch->has_extensions << 17 |
-	                                   (uint64_t)ch->has_sni << 18 | (uint64_t)ch->has_alpn << 19 |
-	                                   (uint64_t)ch->has_versions << 20 |
-	                                   (uint64_t)ch->has_groups << 21 |
-	                                   (uint64_t)ch->has_sigalgs << 22 |
-	                                   (uint64_t)ch->has_key_share << 23 |
-	                                   (uint64_t)ch->has_pointfmt << 24 |
-	                                   (uint64_t)ch->has_session_ticket << 25 |
-	                                   (uint64_t)ch->fallback_scsv << 26 | (uint64_t)ch->dtls << 27 |
-	                                   (uint64_t)ch->quic << 28 | (uint64_t)ch->partial << 29 |
-	                                   (uint64_t)ch->trunc << 32},
-	                8);
-	h = quick_bytes(h, x->seed, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
-	h = quick_bytes(h, x->seed, ch->exts, ch->ext_n * sizeof ch->exts[0]);
-	h = quick_bytes(h, x->seed, ch->groups, ch->group_n * sizeof ch->groups[0]);
-	h = quick_bytes(h, x->seed, ch->sigalgs, ch->sigalg_n * sizeof ch->sigalgs[0]);
-	h = quick_bytes(h, x->seed, ch->versions, ch->version_n * sizeof ch->versions[0]);
-	h = quick_bytes(h, x->seed, ch->kshares, ch->kshare_n * sizeof ch->kshares[0]);
-	h = quick_bytes(h, x->seed, ch->pointfmts, ch->pointfmt_n);
-	h = quick_bytes(h, x->seed, ch->compress, ch->compress_n);
-	h = quick_bytes(h, x->seed, ch->alpn, ch->alpn_len);
-	h = mum(h, x->seed ^ 0x589965cc75374cc3ULL) | 1; /* never 0: 0 is an empty entry */
-
+	uint64_t h = tc_client_hello_quick(ch, x->seed);
 	struct memo *m = &x->memo[(h >> 32) & (MEMO - 1)];
 	if (m->quick == h)
 		return m->shape;
 	*m = (struct memo){h, tc_client_hello_shape(ch)};
 	return m->shape;
 }
-
 
 static void scratch_free(struct scratch *x)
 {

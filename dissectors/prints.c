@@ -8,6 +8,7 @@
 
 #include "tlscensus/fingerprint.h"
 #include "tlscensus/ja4.h"
+#include "util.h"
 
 /* A 64-bit multiply-xorshift hash over words; quality enough that two real hellos of different
  * shape colliding is as likely as a random 64-bit match (about 1 in 2^64 per pair). The state
@@ -20,23 +21,27 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ h >> 31;
 }
 
-static inline uint64_t load32(const uint8_t *b)
-{
-	uint32_t v;
-
-	memcpy(&v, b, 4);
-	return v;
-}
-
-/* The last n (1..7) bytes at b as a little-endian word, zero above them: what memcpy into a
- * zeroed word gives, in two loads that may overlap (the bytes they share land in the same
+/* The n (0..8) bytes at p as a little-endian word, zero above them: what memcpy into a zeroed
+ * word gives, in at most two loads that may overlap (the bytes they share land in the same
  * place). */
-static inline uint64_t tail_word(const uint8_t *b, size_t n)
+static inline uint64_t word_upto8(const uint8_t *p, size_t n)
 {
-	if (n >= 4)
-		return load32(b) | load32(b + n - 4) << (8 * (n - 4));
-	return (uint64_t)b[0] | (uint64_t)b[n >> 1] << (8 * (n >> 1)) |
-	       (uint64_t)b[n - 1] << (8 * (n - 1));
+	uint32_t lo, hi;
+	uint64_t w;
+
+	if (n == 8) {
+		memcpy(&w, p, 8);
+		return w;
+	}
+	if (n >= 4) {
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		return lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	if (!n)
+		return 0;
+	return (uint64_t)p[0] | (uint64_t)p[n >> 1] << (8 * (n >> 1)) |
+	       (uint64_t)p[n - 1] << (8 * (n - 1));
 }
 
 static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
@@ -51,7 +56,7 @@ static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
 		memcpy(&w, b, 8);
 		h = mix(h, w);
 	}
-	return mix(h, n ? tail_word(b, n) : 0);
+	return mix(h, word_upto8(b, n));
 }
 
 static uint64_t finish(uint64_t h)
@@ -62,18 +67,24 @@ static uint64_t finish(uint64_t h)
 	return h ? h : 1;
 }
 
+/* The flags and versions a ClientHello's shape starts from. */
+static uint64_t client_flags(const struct tc_client_hello *ch)
+{
+	return (uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
+	       (uint64_t)ch->has_extensions << 17 | (uint64_t)ch->has_sni << 18 |
+	       (uint64_t)ch->has_alpn << 19 | (uint64_t)ch->has_versions << 20 |
+	       (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
+	       (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
+	       (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
+	       (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 | (uint64_t)ch->partial << 29 |
+	       (uint64_t)ch->trunc << 32;
+}
+
 uint64_t tc_client_hello_shape(const struct tc_client_hello *ch)
 {
 	uint64_t h = 0x1b873593u;
 
-	h = mix(h, (uint64_t)ch->legacy_version | (uint64_t)ch->sslv2 << 16 |
-	               (uint64_t)ch->has_extensions << 17 | (uint64_t)ch->has_sni << 18 |
-	               (uint64_t)ch->has_alpn << 19 | (uint64_t)ch->has_versions << 20 |
-	               (uint64_t)ch->has_groups << 21 | (uint64_t)ch->has_sigalgs << 22 |
-	               (uint64_t)ch->has_key_share << 23 | (uint64_t)ch->has_pointfmt << 24 |
-	               (uint64_t)ch->has_session_ticket << 25 | (uint64_t)ch->fallback_scsv << 26 |
-	               (uint64_t)ch->dtls << 27 | (uint64_t)ch->quic << 28 |
-	               (uint64_t)ch->partial << 29 | (uint64_t)ch->trunc << 32);
+	h = mix(h, client_flags(ch));
 	h = mix_bytes(h, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
 	h = mix_bytes(h, ch->exts, ch->ext_n * sizeof ch->exts[0]);
 	h = mix_bytes(h, ch->groups, ch->group_n * sizeof ch->groups[0]);
@@ -99,6 +110,38 @@ uint64_t tc_server_hello_shape(const struct tc_server_hello *sh)
 	if (sh->has_key_share) /* mixed only when present: older shapes keep their value */
 		h = mix(h, (uint64_t)sh->key_share_group | 1ull << 16);
 	return finish(h);
+}
+
+/* A list into the quick hash: its length, then its bytes 16 at a time, the last block padded
+ * with zeros (the length tells the padding from bytes). */
+static uint64_t quick_bytes(uint64_t h, uint64_t seed, const void *list, size_t n)
+{
+	const uint8_t *p = list;
+
+	h = tc_mum(h ^ n ^ 0xa0761d6478bd642fULL, seed ^ 0xe7037ed1a0b428dbULL);
+	for (; n >= 16; n -= 16, p += 16)
+		h = tc_mum(word_upto8(p, 8) ^ seed, word_upto8(p + 8, 8) ^ h);
+	if (n)
+		h = tc_mum(word_upto8(p, n < 8 ? n : 8) ^ seed,
+		           (n > 8 ? word_upto8(p + 8, n - 8) : 0) ^ h ^ 0x8ebc6af09c88c6e3ULL);
+	return h;
+}
+
+uint64_t tc_client_hello_quick(const struct tc_client_hello *ch, uint64_t seed)
+{
+	uint64_t h = seed, flags = client_flags(ch);
+
+	h = quick_bytes(h, seed, &flags, sizeof flags);
+	h = quick_bytes(h, seed, ch->ciphers, ch->cipher_n * sizeof ch->ciphers[0]);
+	h = quick_bytes(h, seed, ch->exts, ch->ext_n * sizeof ch->exts[0]);
+	h = quick_bytes(h, seed, ch->groups, ch->group_n * sizeof ch->groups[0]);
+	h = quick_bytes(h, seed, ch->sigalgs, ch->sigalg_n * sizeof ch->sigalgs[0]);
+	h = quick_bytes(h, seed, ch->versions, ch->version_n * sizeof ch->versions[0]);
+	h = quick_bytes(h, seed, ch->kshares, ch->kshare_n * sizeof ch->kshares[0]);
+	h = quick_bytes(h, seed, ch->pointfmts, ch->pointfmt_n);
+	h = quick_bytes(h, seed, ch->compress, ch->compress_n);
+	h = quick_bytes(h, seed, ch->alpn, ch->alpn_len);
+	return tc_mum(h, seed ^ 0x589965cc75374cc3ULL) | 1;
 }
 
 void tc_prints_free(struct tc_prints *p)

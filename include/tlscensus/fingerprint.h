@@ -41,6 +41,10 @@ size_t tc_ja3s_str_size(const struct tc_server_hello *sh);
  */
 uint64_t tc_client_hello_shape(const struct tc_client_hello *ch);
 uint64_t tc_server_hello_shape(const struct tc_server_hello *sh);
+/* A quicker hash of the fields tc_client_hello_shape covers, keyed by seed (one 64x64->128-bit
+ * multiplication per 16 bytes), for a memo of shapes: its value may change between releases,
+ * the shape's may not. Never 0. */
+uint64_t tc_client_hello_quick(const struct tc_client_hello *ch, uint64_t seed);
 
 /* The fingerprints of one connection's hellos, computed before the record reaches a store. */
 struct tc_prints {
