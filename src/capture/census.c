@@ -228,8 +228,8 @@ static void write_record(struct census *c, struct flow *f)
 	if (f->token || !hs || (!hs->ch && !hs->sh && !hs->midstream))
 		return;
 	label_done(c, f);
-	/* Fingerprints are the store's to compute, once per hello shape (the dissector worked
-	 * out the shapes as it kept the hellos). */
+	/* Fingerprints are the store's to compute, once per hello shape (the parser worked out
+	 * the shapes, hello.h). */
 	fill_record(f, &r);
 	/* The sink takes the hellos; the flow keeps its counters for a later touch. */
 	if (c->sink.ops->put(c->sink.ctx, c->tokens + 1, &r, hs) != 0) {

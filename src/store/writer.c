@@ -384,7 +384,7 @@ static void check_failure(struct writer *w)
 
 /* What the store reads of the hellos of the record WRITER_AHEAD places on, which a packet
  * thread wrote on the other core: their lines are on their way while this one is written. A
- * hello of a known shape costs its first bytes (counts, flags, the shape the census worked
+ * hello of a known shape costs its first bytes (counts, flags, the shape its parser worked
  * out) and its SNI; a new shape reads the rest for its fingerprints, rarely. The record
  * WRITER_KEYS_AHEAD places on, whose lines are in by then, has its SNI's key worked out, and
  * its id cache slots on their way (store_put_ahead). */
