@@ -7,8 +7,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -16,6 +14,7 @@
 #include "tlscensus/dissector.h"
 #include "tlscensus/fingerprint.h"
 #include "tlscensus/hello.h"
+#include "util.h"
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #endif
@@ -561,9 +560,8 @@ static struct scratch *scratch_get(void)
 	x->ch.compress = malloc(ROOM_COMPRESS);
 	x->ch.alpn = malloc(ROOM_BYTES);
 	x->sh.exts = x->ch.exts;
-	if (getrandom(&x->seed, sizeof x->seed, GRND_NONBLOCK) != (ssize_t)sizeof x->seed &&
-	    RAND_bytes((unsigned char *)&x->seed, sizeof x->seed) != 1)
-		x->seed = (uint64_t)(uintptr_t)x * 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
+	if (RAND_bytes((unsigned char *)&x->seed, sizeof x->seed) != 1)
+		x->seed = tc_random_seed();
 	if (!x->ch.ciphers || !x->ch.exts || !x->ch.groups || !x->ch.sigalgs || !x->ch.versions ||
 	    !x->ch.kshares || !x->ch.pointfmts || !x->ch.compress || !x->ch.alpn) {
 		scratch_free(x);
