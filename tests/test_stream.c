@@ -1,8 +1,8 @@
 /*
  * test_stream.c: per-direction reassembly: in order, out of order, retransmitted,
  * duplicated and overlapping segments, a missed SYN, a SYN-ACK that was not used, the bound;
- * the first bytes read where the packet holds them (stream_add_view), and a direction the
- * reader is done with (stream_forget).
+ * the first bytes read where the packet holds them (stream_add_view), bytes the reader is
+ * done with (stream_consume), and a direction the reader is done with (stream_forget).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -229,9 +229,95 @@ static void test_forget(void)
 	stream_release(&f);
 }
 
+/* buf holds msg's bytes [from, to): the stream's base is from. */
+static int holds(const struct stream *s, uint32_t from, uint32_t to)
+{
+	return s->base == from && s->contig >= to && !memcmp(s->buf, msg + from, to - from);
+}
+
+/* The reader consumes what it read: only the rest is kept, offsets stay the direction's. */
+static void test_consume(void)
+{
+	const uint8_t *view;
+
+	/* A hello read where the packet holds it, all of it consumed: nothing is copied. */
+	struct stream a = {0};
+	stream_add(&a, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add_view(&a, 100, 0, msg, 500, BOUND, 1, &view);
+	stream_consume(&a, 500);
+	CHECK_EQ(a.base, 500);
+	memset(a.buf, 0xee, a.cap);
+	stream_keep(&a, view);
+	CHECK_EQ((unsigned)a.buf[0], 0xee);
+	CHECK_EQ(stream_add_view(&a, 600, 0, msg + 500, 700, BOUND, 0, &view), STREAM_GREW);
+	CHECK(view == NULL);
+	CHECK(holds(&a, 500, 1200));
+	/* part of it: the rest moves to the front */
+	stream_consume(&a, 900);
+	CHECK(holds(&a, 900, 1200));
+	/* nothing goes back, nor past what arrived */
+	stream_consume(&a, 800);
+	stream_consume(&a, 1201);
+	CHECK(holds(&a, 900, 1200));
+	stream_release(&a);
+
+	/* Part of a view consumed: the rest of it is kept. */
+	struct stream b = {0};
+	stream_add(&b, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add_view(&b, 100, 0, msg, 1000, BOUND, 1, &view);
+	stream_consume(&b, 600);
+	stream_keep(&b, view);
+	CHECK(holds(&b, 600, 1000));
+	stream_add(&b, 1100, 0, msg + 1000, 300, BOUND, 0);
+	CHECK(holds(&b, 600, 1300));
+	stream_release(&b);
+
+	/* A range held past a hole moves with the kept bytes; then the hole fills; a
+	 * retransmission across the consumed part places only what is new. */
+	struct stream c = {0};
+	stream_add(&c, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add(&c, 100, 0, msg, 800, BOUND, 0);
+	stream_add(&c, 1100, 0, msg + 1000, 500, BOUND, 0); /* [1000, 1500) */
+	stream_consume(&c, 700);
+	CHECK_EQ(c.contig, 800);
+	stream_add(&c, 100 + 400, 0, msg + 400, 600, BOUND, 0); /* [400, 1000): 200 new */
+	CHECK(holds(&c, 700, 1500));
+	CHECK_EQ(c.n_ranges, 0);
+	stream_release(&c);
+
+	/* After a consume nothing rebases: bytes from before offset 0 are cut off. */
+	struct stream d = {0};
+	stream_add(&d, 5000, 0, msg + 100, 400, BOUND, 1); /* no SYN: the base is a guess */
+	stream_consume(&d, 300);
+	CHECK_EQ(stream_add(&d, 4900, 0, msg, 200, BOUND, 1), STREAM_NOTHING);
+	CHECK_EQ(d.contig, 400);
+	CHECK_EQ(d.base, 300);
+	CHECK(!memcmp(d.buf, msg + 400, 100));
+	stream_release(&d);
+
+	/* The bound stays on offsets: the opening is as long as before, with less kept. */
+	static uint8_t big[BOUND + 100];
+	struct stream e = {0};
+	stream_add(&e, 99, TC_TCP_SYN, NULL, 0, BOUND, 1);
+	stream_add(&e, 100, 0, big, 1000, BOUND, 0);
+	CHECK_EQ(e.cap, 2048);
+	stream_consume(&e, 1000);
+	stream_add(&e, 1100, 0, msg + 1000, 2000, BOUND, 0);
+	CHECK(holds(&e, 1000, 3000));
+	CHECK_EQ(e.cap, 2048); /* room for what is kept, not for [0, 3000) */
+	stream_consume(&e, 3000);
+	stream_add(&e, 3100, 0, big, BOUND, BOUND, 0);
+	CHECK_EQ(e.contig, BOUND);
+	CHECK(e.over);
+	CHECK(stream_ended(&e, BOUND));
+	CHECK_EQ(e.cap, 2048);
+	stream_release(&e);
+}
+
 int main(void)
 {
 	fill();
+	test_consume();
 	test_view();
 	test_forget();
 	test_in_order();

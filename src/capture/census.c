@@ -262,18 +262,28 @@ static const struct tc_dissector *dissector_for(uint8_t proto)
 }
 
 /* view: the direction's bytes where the packet holds them (stream_add_view), else NULL. A
- * direction the dissector is done with copies nothing more; one it is not keeps its bytes. */
+ * direction the dissector is done with copies nothing more; one it is not keeps the bytes
+ * from the record it has not read yet: a ClientHello read where the packet holds it is not
+ * copied, and a record that spans segments is kept alone, not with the opening before it. */
 static void feed(struct census *c, struct flow *f, int dir, int eof, const uint8_t *view)
 {
 	struct flow_open *op = f->op;
 	struct stream *s = &op->st[dir];
+	struct tc_dir_parse *dp = &op->hs.dir[dir];
 
+	/* The dissector reads from the stream's base; its offsets (dp->pos) are from there. */
 	dissector_for(f->key.proto)->feed(&op->hs, (enum tc_dir)dir, view ? view : s->buf,
-	                                  s->contig, eof);
-	if (tc_dir_done(&op->hs, dir))
+	                                  s->contig - s->base, eof);
+	if (tc_dir_done(&op->hs, dir)) {
 		stream_forget(s);
-	else
+	} else {
+		/* Past the preamble, records are read front to back and never again. */
+		if (dp->state == TC_DS_RECORDS && dp->pos) {
+			stream_consume(s, s->base + dp->pos);
+			dp->pos = 0;
+		}
 		stream_keep(s, view);
+	}
 	if (tc_dir_done(&op->hs, 0) && tc_dir_done(&op->hs, 1))
 		handshake_over(c, f);
 }

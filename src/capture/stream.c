@@ -72,12 +72,13 @@ static int add_range(struct stream *s, uint32_t start, uint32_t end)
 }
 
 /* Bytes arrived from before offset 0 (span ports miss SYNs, and the first segment captured is
- * not always the first sent): shift everything up by delta when it still fits. */
+ * not always the first sent): shift everything up by delta when it still fits, and nothing
+ * was consumed. */
 static int rebase(struct stream *s, uint32_t delta, uint32_t bound)
 {
 	uint32_t top = s->contig;
 
-	if (s->contig && s->n_ranges == STREAM_MAX_HOLES)
+	if ((s->contig && s->n_ranges == STREAM_MAX_HOLES) || s->base)
 		return 0;
 	if (s->n_ranges)
 		top = s->ranges[s->n_ranges - 1].end;
@@ -102,20 +103,23 @@ static int rebase(struct stream *s, uint32_t delta, uint32_t bound)
 	return 1;
 }
 
-/* The bytes of [start, start + len) into buf (made room for), or, for the direction's first
- * bytes in order and a caller that can read them in place, *view (stream_add_view). */
+/* The bytes of [start, start + len) (start at or past base) into buf (made room for), or, for
+ * the direction's first bytes in order and a caller that can read them in place, *view
+ * (stream_add_view). */
 static void place(struct stream *s, uint32_t start, const uint8_t *data, size_t len,
                   const uint8_t **view)
 {
+	uint8_t *at = s->buf + (start - s->base);
+
 	if (view && start == 0 && s->contig == 0 && s->n_ranges == 0) {
 		*view = data; /* the room is there; stream_keep copies if it must */
 		s->unkept = 1;
 	} else if (s->n_ranges == 0 && start >= s->contig) {
-		memcpy(s->buf + start, data, len);
+		memcpy(at, data, len);
 	} else {
 		for (uint32_t i = 0; i < len; i++)
 			if (!filled(s, start + i))
-				s->buf[start + i] = data[i];
+				at[i] = data[i];
 	}
 }
 
@@ -183,9 +187,17 @@ static enum stream_result add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
 		len = bound - start;
 		s->over = 1;
 	}
+	/* Bytes the reader consumed came in order before: nothing to place or move. */
+	if (start < s->base) {
+		size_t skip = s->base - start < len ? s->base - start : len;
+
+		data += skip;
+		len -= skip;
+		start = s->base;
+	}
 	if (!len)
 		return res;
-	if (!s->unkept && !grow(s, start + (uint32_t)len, bound)) {
+	if (!s->unkept && !grow(s, start + (uint32_t)len - s->base, bound)) {
 		s->dropped++;
 		return res;
 	}
@@ -217,8 +229,21 @@ void stream_keep(struct stream *s, const uint8_t *view)
 {
 	if (!view || !s->unkept)
 		return;
-	memcpy(s->buf, view, s->contig);
+	/* a view is the direction's first bytes: view[0] is offset 0 */
+	memcpy(s->buf, view + s->base, s->contig - s->base);
 	s->unkept = 0;
+}
+
+void stream_consume(struct stream *s, uint32_t upto)
+{
+	if (upto <= s->base || upto > s->contig)
+		return;
+	if (!s->unkept) {
+		uint32_t top = s->n_ranges ? s->ranges[s->n_ranges - 1].end : s->contig;
+
+		memmove(s->buf, s->buf + (upto - s->base), top - upto);
+	}
+	s->base = upto;
 }
 
 void stream_forget(struct stream *s)

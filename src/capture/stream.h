@@ -1,8 +1,9 @@
 /*
  * stream.h: per-direction TCP reassembly of a connection's opening bytes only.
  * Segments may arrive in order, out of order, retransmitted, duplicated or overlapping; the
- * stream keeps the bytes from the direction's first byte up to a bound, and says how many of
- * them are contiguous. It never keeps more than the bound, and frees everything on release.
+ * stream places the bytes from the direction's first byte up to a bound, and says how many of
+ * them are contiguous. It keeps those its reader has not read for good (stream_consume), never
+ * more than the bound, and frees everything on release.
  */
 #ifndef TLSCENSUS_STREAM_H
 #define TLSCENSUS_STREAM_H
@@ -21,6 +22,8 @@ struct stream {
 	uint32_t cap;     /* bytes allocated (grows by doubling up to the bound) */
 	uint32_t isn;     /* sequence number of offset 0 */
 	uint32_t contig;  /* [0, contig) received without a gap */
+	uint32_t base;    /* offset of buf[0] (at most contig): the reader is done with the bytes
+	                   * before it, which are not kept (stream_consume) */
 	uint32_t fin_off; /* offset of FIN, valid with fin */
 	uint8_t has_base; /* isn known (from SYN, or from the first data segment) */
 	uint8_t from_syn; /* isn came from a SYN: nothing can precede offset 0 */
@@ -28,7 +31,7 @@ struct stream {
 	uint8_t rst;
 	uint8_t over; /* data beyond the bound arrived: the opening is longer than we keep */
 	uint8_t n_ranges;
-	uint8_t unkept; /* buf does not hold [0, contig): a view not yet kept, or forgotten */
+	uint8_t unkept; /* buf does not hold [base, contig): a view not yet kept, or forgotten */
 	struct stream_range ranges[STREAM_MAX_HOLES]; /* sorted, disjoint, all above contig */
 	uint32_t dropped; /* segments that could not be placed (too many holes, memory) */
 };
@@ -39,8 +42,8 @@ enum stream_result {
 	STREAM_REBASED,     /* bytes arrived before offset 0: offsets moved, restart parsing */
 };
 
-/* Adds a segment. bound caps the bytes kept (e.g. 64 KiB). may_rebase says the caller has not
- * consumed any bytes yet, so offset 0 may still move back. */
+/* Adds a segment. bound caps the offsets placed (e.g. 64 KiB). may_rebase says the caller has
+ * not consumed any bytes yet, so offset 0 may still move back. */
 enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
                               const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
 
@@ -55,6 +58,15 @@ enum stream_result stream_add_view(struct stream *s, uint32_t seq, uint8_t tcp_f
                                    const uint8_t *data, size_t len, uint32_t bound,
                                    int may_rebase, const uint8_t **view);
 void stream_keep(struct stream *s, const uint8_t *view);
+/*
+ * The reader is done with the bytes before offset upto (at most contig) and will read from
+ * there on: they are dropped, and buf then starts at upto (s->base). A reader that reads
+ * records as they complete keeps only the record still arriving, not the opening so far: the
+ * bytes of a ClientHello read where the packet holds them are not copied at all. Offsets
+ * (contig, fin_off, the ranges, the bound) stay the direction's; nothing before base is moved
+ * again (no rebase).
+ */
+void stream_consume(struct stream *s, uint32_t upto);
 /* The reader is done with the direction: later segments move the offsets (contig, fin, over)
  * and are not copied. buf no longer holds the bytes. */
 void stream_forget(struct stream *s);
