@@ -5,6 +5,7 @@
 #ifndef TLSCENSUS_RECORD_H
 #define TLSCENSUS_RECORD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tlscensus/dissector.h"
@@ -21,14 +22,17 @@ enum tc_conn_status {
 };
 
 struct tc_record {
-	uint64_t first_ts, last_ts; /* microseconds since the epoch */
-	uint8_t transport;          /* 6 TCP, 17 UDP */
+	/* What the flow's end may change, first: a sink's touch (tc_sink) needs only these
+	 * TC_RECORD_TOUCHED bytes of the record. */
+	uint64_t last_ts;        /* microseconds since the epoch */
+	uint64_t packets[2];     /* [0] client->server, [1] server->client */
+	uint64_t bytes[2];       /* transport payload bytes */
+	uint8_t stream_trunc[2]; /* reassembly bound reached in that direction */
+	uint8_t transport;       /* 6 TCP, 17 UDP */
 	uint8_t ip_version;
-	struct tc_addr client, server;
 	uint16_t client_port, server_port;
-	uint64_t packets[2];           /* [0] client->server, [1] server->client */
-	uint64_t bytes[2];             /* transport payload bytes */
-	uint8_t stream_trunc[2];       /* reassembly bound reached in that direction */
+	uint64_t first_ts;
+	struct tc_addr client, server;
 	const struct tc_handshake *hs; /* ch/sh/alert; client_dir tells which dir is the client */
 	const char *app_label;         /* nDPI's name, NULL when not known */
 	uint8_t status;                /* enum tc_conn_status */
@@ -36,6 +40,8 @@ struct tc_record {
 	 * (census_config.sni_labels_later) names it on its own thread (label_sni). */
 	uint8_t label_by_sni;
 };
+
+#define TC_RECORD_TOUCHED (offsetof(struct tc_record, stream_trunc) + 2)
 
 const char *tc_conn_status_name(enum tc_conn_status s);
 

@@ -15,7 +15,8 @@ struct tc_sink_ops {
 	 * hellos (hs->ch, hs->sh are set to NULL); everything else in r is copied. 0, or -1 when
 	 * the record was dropped (a live capture's full queue: counted by the sink). */
 	int (*put)(void *ctx, uint64_t token, const struct tc_record *r, struct tc_handshake *hs);
-	/* The connection saw packets after it was recorded; changed = 0 only forgets the token. */
+	/* The connection saw packets after it was recorded; changed = 0 only forgets the token.
+	 * Only r's first TC_RECORD_TOUCHED bytes are set (last_ts, the counters, stream_trunc). */
 	int (*touch)(void *ctx, uint64_t token, const struct tc_record *r, int changed);
 	/* Run counters to keep now (a live capture refreshes them every minute). */
 	int (*run_stats)(void *ctx, const struct run_stats *st);

@@ -192,29 +192,46 @@ static uint16_t sender_port(const struct flow *f, int d)
 	return d == 0 ? f->key.pa : f->key.pb;
 }
 
-static void fill_record(const struct flow *f, struct tc_record *r)
+/* The client's direction: the hello's, or the guess. */
+static int client_dir_of(const struct flow *f)
 {
 	const struct flow_open *op = f->op;
 	int known = op ? op->hs.client_dir : f->client_dir;
-	int cd = known >= 0 ? known : guess_client_dir(f);
+
+	return known >= 0 ? known : guess_client_dir(f);
+}
+
+/* What a touch carries (TC_RECORD_TOUCHED bytes); the rest of r is left as it was. */
+static void fill_touched(const struct flow *f, struct tc_record *r, int cd)
+{
+	const struct flow_open *op = f->op;
 	int sd = cd ^ 1;
 
-	memset(r, 0, sizeof(*r));
-	r->first_ts = f->first_ts;
 	r->last_ts = f->last_ts;
-	r->transport = f->key.proto;
-	r->ip_version = f->ip_version;
-	r->client = *sender(f, cd);
-	r->server = *sender(f, sd);
-	r->client_port = sender_port(f, cd);
-	r->server_port = sender_port(f, sd);
 	r->packets[0] = f->packets[cd];
 	r->packets[1] = f->packets[sd];
 	r->bytes[0] = f->bytes[cd];
 	r->bytes[1] = f->bytes[sd];
 	r->stream_trunc[0] = op ? op->st[cd].over : (f->over >> cd) & 1;
 	r->stream_trunc[1] = op ? op->st[sd].over : (f->over >> sd) & 1;
-	r->hs = op ? &op->hs : NULL; /* no opening: a touch, which carries no hellos */
+}
+
+static void fill_record(const struct flow *f, struct tc_record *r)
+{
+	const struct flow_open *op = f->op;
+	int cd = client_dir_of(f);
+	int sd = cd ^ 1;
+
+	memset(r, 0, sizeof(*r));
+	fill_touched(f, r, cd);
+	r->first_ts = f->first_ts;
+	r->transport = f->key.proto;
+	r->ip_version = f->ip_version;
+	r->client = *sender(f, cd);
+	r->server = *sender(f, sd);
+	r->client_port = sender_port(f, cd);
+	r->server_port = sender_port(f, sd);
+	r->hs = op ? &op->hs : NULL;
 	r->app_label = op && op->label[0] ? op->label : NULL;
 	r->label_by_sni = op && op->label_by_sni;
 	r->status = (uint8_t)conn_status(f);
@@ -312,7 +329,7 @@ static void release(struct census *c, struct flow *f)
 	if (f->token) {
 		/* The hellos are gone by now; the touch carries only times and counters. */
 		struct tc_record r;
-		fill_record(f, &r);
+		fill_touched(f, &r, client_dir_of(f));
 		c->sink.ops->touch(c->sink.ctx, f->token, &r,
 		                   f->packets[0] + f->packets[1] != f->row_packets);
 	}
