@@ -25,8 +25,9 @@
 /* The walk's bounds on what it keeps mapped (pcapfile.c says why): page tables are filled
  * PCAPFILE_POPULATE bytes at a time, the pager (pcapfile_pager) keeps them PCAPFILE_LEAD
  * ahead of the frame returned last, and what lies behind is unmapped in PCAPFILE_RELEASE
- * steps. The mapped span stays below LEAD + POPULATE + RELEASE (8 MiB + 8 MiB without the
- * pager), whatever the file's size. */
+ * steps. The mapped span stays below LEAD + POPULATE + RELEASE, plus what the reader walks
+ * while the pager pauses (about 10 MB; 8 MiB + 8 MiB without the pager), whatever the file's
+ * size. */
 #define PCAPFILE_POPULATE (8u << 20)
 #define PCAPFILE_LEAD     (24u << 20)
 #define PCAPFILE_RELEASE  (8u << 20)
