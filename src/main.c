@@ -383,7 +383,8 @@ struct sni_namer {
 	int failed; /* label_open failed once: said, not tried again */
 };
 
-static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_t outlen)
+static void name_by_sni(void *ctx, const char *sni, size_t len, uint64_t key, char *out,
+                        size_t outlen)
 {
 	struct sni_namer *n = ctx;
 	char label[LABEL_MAX], err[512];
@@ -399,21 +400,20 @@ static void name_by_sni(void *ctx, const char *sni, size_t len, char *out, size_
 	if (!n->labeler)
 		return;
 	if (outlen >= LABEL_MAX) { /* the writer's own buffer (it is): no copy */
-		label_sni(n->labeler, sni, len, out);
+		label_sni_keyed(n->labeler, sni, len, key, out);
 		return;
 	}
-	label_sni(n->labeler, sni, len, label);
+	label_sni_keyed(n->labeler, sni, len, key, label);
 	size_t k = strnlen(label, outlen - 1);
 	memcpy(out, label, k);
 	out[k] = '\0';
 }
 
-static void name_by_sni_ahead(void *ctx, const char *sni, size_t len)
+static uint64_t name_by_sni_ahead(void *ctx, const char *sni, size_t len)
 {
 	struct sni_namer *n = ctx;
 
-	if (n->labeler)
-		label_sni_prefetch(n->labeler, sni, len);
+	return n->labeler ? label_sni_prefetch(n->labeler, sni, len) : 0;
 }
 
 /* What read and capture share: database, labels, writer thread and one census per worker

@@ -42,7 +42,7 @@ static void fresh(const char *sni, char out[LABEL_MAX])
 static void test_churn(struct labeler *l)
 {
 	char want[NKNOWN][LABEL_MAX], got[LABEL_MAX], other[LABEL_MAX], buf[64];
-	int wrong = 0, known_differ = 0;
+	int wrong = 0, known_differ = 0, keys_zero = 0;
 
 	fresh("nothing.example.invalid", other);
 	for (size_t k = 0; k < NKNOWN; k++) {
@@ -52,17 +52,27 @@ static void test_churn(struct labeler *l)
 	CHECK(known_differ >= 5); /* the list still names most of them */
 	for (unsigned round = 0; round < 30; round++) {
 		for (size_t k = 0; k < NKNOWN; k++) {
-			label_sni(l, known[k], strlen(known[k]), got);
+			/* every other round with the key label_sni_prefetch gave (the writer's
+			 * way): the same answer, from the cache or, on a miss, the automaton */
+			uint64_t key = round & 1 ? label_sni_prefetch(l, known[k], strlen(known[k])) : 0;
+			label_sni_keyed(l, known[k], strlen(known[k]), key, got);
 			wrong += strcmp(got, want[k]) != 0;
 		}
 		for (unsigned i = 0; i < 10000; i++) {
 			name(buf, sizeof buf, round * 10000 + i);
-			label_sni_prefetch(l, buf, strlen(buf));
-			label_sni(l, buf, strlen(buf), got);
+			uint64_t key = label_sni_prefetch(l, buf, strlen(buf));
+			keys_zero += key == 0;
+			if (i & 1)
+				label_sni_keyed(l, buf, strlen(buf), key, got);
+			else
+				label_sni(l, buf, strlen(buf), got);
 			wrong += strcmp(got, other) != 0;
 		}
 	}
 	CHECK_EQ(wrong, 0);
+	CHECK_EQ(keys_zero, 0);
+	CHECK_EQ(label_sni_prefetch(l, "", 0), 0);
+	CHECK_EQ(label_sni_prefetch(l, NULL, 0), 0);
 	/* Upper case and a NUL inside: matched as nDPI would, lower case up to the NUL. */
 	label_sni(l, "WWW.NETFLIX.COM", 15, got);
 	CHECK(!strcmp(got, want[0]));

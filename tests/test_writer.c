@@ -346,17 +346,32 @@ static void test_pending(void)
 static int labels_named, labels_ahead;
 static char ahead_last[64];
 
-static void label_ahead(void *ctx, const char *sni, size_t len)
+static int keys_wrong;
+
+/* The key ahead gives a name, which the label function gets back with the same name. */
+static uint64_t key_of(const char *sni, size_t len)
+{
+	uint64_t k = 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < len; i++)
+		k = (k ^ (uint8_t)sni[i]) * 0x100000001b3ULL;
+	return k | 1;
+}
+
+static uint64_t label_ahead(void *ctx, const char *sni, size_t len)
 {
 	(void)ctx;
 	labels_ahead++;
 	snprintf(ahead_last, sizeof ahead_last, "%.*s", (int)len, sni);
+	return key_of(sni, len);
 }
 
-static void label_len(void *ctx, const char *sni, size_t len, char *out, size_t outlen)
+static void label_len(void *ctx, const char *sni, size_t len, uint64_t key, char *out,
+                      size_t outlen)
 {
 	(void)ctx;
 	labels_named++;
+	keys_wrong += key != key_of(sni, len);
 	snprintf(out, outlen, "TLS.%zu.%.*s", len, (int)len, sni);
 }
 
@@ -389,6 +404,7 @@ static void test_labels(void)
 	writer_sync(w);
 	CHECK_EQ(labels_named, 2); /* 1 and 4: 2 has its own, 3 no SNI */
 	CHECK_EQ(labels_ahead, 2); /* the same two, ahead of them */
+	CHECK_EQ(keys_wrong, 0);   /* each with its own key from ahead */
 	CHECK(!strcmp(ahead_last, "h4.example.test"));
 	CHECK_EQ(count(path, "SELECT count(*) FROM connections WHERE app_label = "
 	                     "'TLS.15.h1.example.test' AND first_ts = 1704067200.000001"),

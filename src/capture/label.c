@@ -321,18 +321,22 @@ static struct sni_set *sni_set_of(const struct labeler *l, uint64_t h)
 	return &l->sni_sets[h & (SNI_SETS - 1)];
 }
 
-/* The application nDPI's host-name automaton gives the SNI, NDPI_PROTOCOL_UNKNOWN for none. */
-static uint16_t sni_app(struct labeler *l, const char *sni, size_t len)
+/* The application nDPI's host-name automaton gives the SNI, NDPI_PROTOCOL_UNKNOWN for none.
+ * h: the SNI's sni_hash, or 0 to work it out. */
+static uint16_t sni_app(struct labeler *l, const char *sni, size_t len, uint64_t h)
 {
 	char name[80];
-	u_int n;
-	uint64_t h = sni_hash(l, sni, len, name, &n);
-	struct sni_set *set = sni_set_of(l, h);
+	u_int n = 0;
 	uint16_t app;
 
+	if (!h)
+		h = sni_hash(l, sni, len, name, &n);
+	struct sni_set *set = sni_set_of(l, h);
 	for (int i = 0; i < SNI_WAYS; i++)
 		if ((set->way[i] & SNI_TAG) == (h & SNI_TAG))
 			return (uint16_t)set->way[i];
+	if (!n) /* the key came from label_sni_prefetch: the name is wanted now */
+		sni_hash(l, sni, len, name, &n);
 	l->sni_matched++;
 	memset(l->scratch, 0, l->flow_size);
 	app = ndpi_match_hostname_protocol(l->ndpi, l->scratch, NDPI_PROTOCOL_TLS, name, n)
@@ -356,13 +360,17 @@ uint32_t label_sni_set(const struct labeler *l, const char *sni, size_t len)
 	return (uint32_t)(sni_set_of(l, sni_hash(l, sni, len, name, &n)) - l->sni_sets);
 }
 
-void label_sni_prefetch(const struct labeler *l, const char *sni, size_t len)
+uint64_t label_sni_prefetch(const struct labeler *l, const char *sni, size_t len)
 {
 	char name[80];
 	u_int n;
+	uint64_t h;
 
-	if (sni && len)
-		__builtin_prefetch(sni_set_of(l, sni_hash(l, sni, len, name, &n)));
+	if (!sni || !len)
+		return 0;
+	h = sni_hash(l, sni, len, name, &n);
+	__builtin_prefetch(sni_set_of(l, h));
+	return h;
 }
 
 int label_hello(struct labeler *l, struct label_flow *f, const struct label_hello *h,
@@ -388,7 +396,13 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
 
 void label_sni(struct labeler *l, const char *sni, size_t len, char out[LABEL_MAX])
 {
-	uint16_t app = sni && len ? sni_app(l, sni, len) : NDPI_PROTOCOL_UNKNOWN;
+	label_sni_keyed(l, sni, len, 0, out);
+}
+
+void label_sni_keyed(struct labeler *l, const char *sni, size_t len, uint64_t key,
+                     char out[LABEL_MAX])
+{
+	uint16_t app = sni && len ? sni_app(l, sni, len, key) : NDPI_PROTOCOL_UNKNOWN;
 	ndpi_protocol p;
 
 	memset(&p, 0, sizeof p);

@@ -58,8 +58,12 @@ int label_hello(struct labeler *l, struct label_flow *f, const struct label_hell
  * sent): nDPI's host-name automaton, behind a cache. A labeler is one thread's at a time. */
 void label_sni(struct labeler *l, const char *sni, size_t len, char out[LABEL_MAX]);
 /* Starts the load of what label_sni will read for this SNI, a few records before it is
- * called. */
-void label_sni_prefetch(const struct labeler *l, const char *sni, size_t len);
+ * called, and returns the name's key (never 0; 0 for no SNI), which label_sni_keyed takes so
+ * the name is not lower-cased and hashed twice. */
+uint64_t label_sni_prefetch(const struct labeler *l, const char *sni, size_t len);
+/* label_sni with label_sni_prefetch's key for the same SNI on the same labeler (0: none). */
+void label_sni_keyed(struct labeler *l, const char *sni, size_t len, uint64_t key,
+                     char out[LABEL_MAX]);
 /* For the tests: SNIs label_sni sent to the automaton (its cache did not know them), and the
  * cache set an SNI is kept in. */
 uint64_t label_sni_matched(const struct labeler *l);

@@ -126,6 +126,7 @@ struct writer {
 	struct rowmap map;
 	struct item *pending; /* records taken, not yet written (WRITER_PENDING) */
 	struct store_ahead *ahead; /* what store_put_ahead found for each of them */
+	uint64_t *label_key;       /* and on_label_ahead (0: not called) */
 	size_t npending;
 	writer_record_fn on_record; /* set under lock before the first record */
 	void *on_record_ctx;
@@ -420,8 +421,10 @@ static void put_ahead(struct writer *w, size_t i)
 
 	it->rec.hs = &it->hs;
 	store_put_ahead(w->store, &it->rec, &w->ahead[i]);
-	if (labelled_by_sni(w, it) && w->on_label_ahead)
-		w->on_label_ahead(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len);
+	w->label_key[i] = labelled_by_sni(w, it) && w->on_label_ahead
+	                      ? w->on_label_ahead(w->on_label_ctx, it->hs.ch->sni,
+	                                          it->hs.ch->sni_len)
+	                      : 0;
 }
 
 /* Writes the pending records in the order they came (so their ids are what they would have
@@ -451,7 +454,7 @@ static void drain(struct writer *w)
 
 			if (labelled_by_sni(w, it))
 				w->on_label(w->on_label_ctx, it->hs.ch->sni, it->hs.ch->sni_len,
-				            it->label, sizeof it->label);
+				            w->label_key[i + j], it->label, sizeof it->label);
 			it->rec.app_label = it->label[0] ? it->label : NULL;
 			recs[j] = &it->rec;
 		}
@@ -688,8 +691,9 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 	w->ring = calloc(WRITER_QUEUE, sizeof(*w->ring));
 	w->pending = calloc(WRITER_PENDING, sizeof(*w->pending));
 	w->ahead = calloc(WRITER_PENDING, sizeof(*w->ahead));
+	w->label_key = calloc(WRITER_PENDING, sizeof(*w->label_key));
 	w->port_stats = calloc(nports, sizeof(*w->port_stats));
-	int ok = w->ring && w->pending && w->ahead && w->port_stats;
+	int ok = w->ring && w->pending && w->ahead && w->label_key && w->port_stats;
 	for (unsigned i = 0; ok && i < nports; i++) {
 		struct writer_port *p = calloc(1, sizeof(*p));
 		if (p && !(p->stage = calloc(WRITER_STAGE, sizeof(*p->stage)))) {
@@ -729,6 +733,7 @@ struct writer *writer_start_ports(struct store *st, enum writer_mode mode, unsig
 		free(w->ring);
 		free(w->pending);
 		free(w->ahead);
+		free(w->label_key);
 		free(w->port_stats);
 		free(w);
 		return NULL;
@@ -1050,6 +1055,7 @@ void writer_stop(struct writer *w)
 	free(w->ring);
 	free(w->pending);
 	free(w->ahead);
+	free(w->label_key);
 	free(w->port_stats);
 	free(w);
 }

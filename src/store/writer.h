@@ -122,10 +122,12 @@ void writer_on_record(struct writer *w, writer_record_fn fn, void *ctx);
  * "" for none). Called on the writer thread only. Set it before records are queued; without
  * it such records keep no label.
  */
-typedef void (*writer_label_fn)(void *ctx, const char *sni, size_t len, char *out, size_t outlen);
+typedef void (*writer_label_fn)(void *ctx, const char *sni, size_t len, uint64_t key, char *out,
+                                size_t outlen);
 /* ahead (may be NULL) is called a few records before fn, with the same SNI: it may start the
- * loads fn will wait for. */
-typedef void (*writer_label_ahead_fn)(void *ctx, const char *sni, size_t len);
+ * loads fn will wait for, and what it returns is fn's key (0 without ahead): work on the SNI
+ * that fn need not do again. */
+typedef uint64_t (*writer_label_ahead_fn)(void *ctx, const char *sni, size_t len);
 void writer_on_label(struct writer *w, writer_label_fn fn, writer_label_ahead_fn ahead, void *ctx);
 
 /* Drains the queue, commits, stops the thread and frees the writer (the store stays open). */
