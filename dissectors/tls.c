@@ -354,6 +354,21 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 	if (dp->state == TC_DS_SEEK)
 		seek(hs, d, buf, len, eof);
 	while (dp->state == TC_DS_RECORDS) {
+		if (dp->rec_left) { /* the rest of a record read as it arrives (below) */
+			size_t n = len - dp->pos < dp->rec_left ? len - dp->pos : dp->rec_left;
+
+			tc_cursor_init(&body, buf + dp->pos, n);
+			dp->pos += (uint32_t)n;
+			dp->rec_left -= (uint32_t)n;
+			tc_hs_handshake_bytes(hs, d, body);
+			if (dp->rec_left) {
+				if (eof)
+					flush_partial(hs, d, 1);
+				return;
+			}
+			dp->records++;
+			continue;
+		}
 		if (dp->sslv2) {
 			size_t before = dp->pos;
 			sslv2_record(hs, d, buf, len);
@@ -379,6 +394,15 @@ static void tls_feed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *buf,
 		tc_cursor_skip(&c, 2);
 		tc_cursor_get_u16(&c, &rlen);
 		if (!tc_cursor_get_bytes(&c, rlen, &body)) {
+			/* Once both hellos are parsed no handshake message is kept (tc_hs_wanted):
+			 * a handshake record (a certificate chain, mostly) is read as its bytes
+			 * arrive, so the caller need not keep it whole across segments. */
+			if (!eof && type == TC_RT_HANDSHAKE && hs->ch && hs->sh) {
+				dp->rec_left = rlen - (uint32_t)tc_cursor_left(&c);
+				dp->pos += TC_RECORD_HEADER + (uint32_t)tc_cursor_left(&c);
+				tc_hs_handshake_bytes(hs, d, c);
+				return;
+			}
 			if (!eof)
 				return;
 			/* The capture ends inside this record: its first part may still hold a

@@ -260,6 +260,96 @@ static void test_server_flight(void)
 	tc_server_hello_clear(&sh);
 }
 
+/* Feeds wire to direction d in segments of step bytes the way the census does: each call gets
+ * only the bytes the dissector has not consumed once it is past its preamble (the census drops
+ * the rest, stream_consume). *kept_most: the most bytes held back between calls. */
+static void feed_consumed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
+                          size_t step, int eof, size_t *kept_most)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	size_t base = 0;
+
+	*kept_most = 0;
+	for (size_t have = step < n ? step : n;; have += step) {
+		if (have > n)
+			have = n;
+		tc_dissector_tls.feed(hs, d, b + base, have - base, eof && have == n);
+		if (dp->state == TC_DS_RECORDS && dp->pos) {
+			base += dp->pos;
+			dp->pos = 0;
+		}
+		if (have - base > *kept_most)
+			*kept_most = have - base;
+		if (have == n)
+			break;
+	}
+}
+
+/*
+ * Once both hellos are parsed, a handshake record is read as it arrives: a certificate chain
+ * over several segments is not held whole (the caller keeps a few bytes at most), and what the
+ * direction says is what it said read whole: the alert after the chain, the records walked, no
+ * error; cut inside the chain, the direction ends as before. Before the ServerHello nothing is
+ * read early (a ClientHello split over segments is kept: test_records_and_segments).
+ */
+static void test_streamed_records(void)
+{
+	msgs.n = 0;
+	build_client_hello_msg(&msgs, "chain.test");
+	static struct hsb ch, flight;
+	ch.n = flight.n = 0;
+	hsb_records(&ch, 22, 0x0301, msgs.b, msgs.n, 16384);
+
+	body.n = 0;
+	msgs.n = 0;
+	hsb_server_hello_body(&body, 0x0303, 0xc02f, 0, 0);
+	hsb_message(&msgs, 2, &body);
+	hsb_records(&flight, 22, 0x0303, msgs.b, msgs.n, 16384); /* ServerHello alone */
+	size_t sh_end = flight.n;
+	body.n = 0;
+	msgs.n = 0;
+	for (int i = 0; i < 5000; i++)
+		hsb_u8(&body, (uint8_t)(0x30 + i));
+	hsb_message(&msgs, 11, &body); /* Certificate: 5004 bytes in one record */
+	body.n = 0;
+	hsb_message(&msgs, 14, &body); /* ServerHelloDone */
+	hsb_records(&flight, 22, 0x0303, msgs.b, msgs.n, 16384);
+	size_t chain_end = flight.n;
+	hsb_records(&flight, 21, 0x0303, (const uint8_t *)"\x02\x28", 2, 16); /* fatal, 40 */
+
+	static const size_t steps[] = {1460, 536, 7, 1};
+	for (size_t k = 0; k < 4; k++) {
+		for (int cut = 0; cut < 2; cut++) {
+			/* whole: the caller keeps every byte; consumed: the census's way */
+			struct tc_handshake whole, part;
+			size_t n = cut ? sh_end + (chain_end - sh_end) / 2 : flight.n, kept;
+
+			tc_handshake_init(&whole);
+			tc_handshake_init(&part);
+			tc_dissector_tls.feed(&whole, TC_DIR_A, ch.b, ch.n, 0);
+			tc_dissector_tls.feed(&part, TC_DIR_A, ch.b, ch.n, 0);
+			feed_stream(&whole, TC_DIR_B, flight.b, n, steps[k], cut);
+			feed_consumed(&part, TC_DIR_B, flight.b, n, steps[k], cut, &kept);
+			CHECK(part.sh && part.sh->cipher == 0xc02f);
+			CHECK(tc_dir_done(&part, TC_DIR_B));
+			CHECK_EQ(part.err, TC_ERR_NONE);
+			CHECK_EQ(part.err, whole.err);
+			CHECK_EQ(part.alert.seen, !cut);
+			CHECK(cut || (part.alert.level == 2 && part.alert.desc == 40 &&
+			              part.alert.dir == TC_DIR_B));
+			CHECK(!memcmp(&part.alert, &whole.alert, sizeof part.alert));
+			CHECK_EQ(part.dir[1].records, whole.dir[1].records);
+			CHECK_EQ(part.dir[1].records, cut ? 1 : 3);
+			/* a segment's bytes at most (or the ServerHello's record, before it
+			 * is whole), and a record header cut between two; held whole, the
+			 * chain's record was 5 KB */
+			CHECK(kept <= (steps[k] > sh_end ? steps[k] : sh_end) + 5);
+			tc_handshake_free(&whole);
+			tc_handshake_free(&part);
+		}
+	}
+}
+
 static void test_alert(void)
 {
 	struct tc_handshake hs;
@@ -1098,6 +1188,7 @@ int main(void)
 	test_client_hello_fields();
 	test_records_and_segments();
 	test_server_flight();
+	test_streamed_records();
 	test_alert();
 	test_sslv2();
 	test_starttls_preamble();

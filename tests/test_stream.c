@@ -249,16 +249,25 @@ static void test_consume(void)
 	memset(a.buf, 0xee, a.cap);
 	stream_keep(&a, view);
 	CHECK_EQ((unsigned)a.buf[0], 0xee);
+	/* Everything before it read: the next segment is a view too (a certificate chain's
+	 * next piece), and what the reader did not consume of it is kept. */
 	CHECK_EQ(stream_add_view(&a, 600, 0, msg + 500, 700, BOUND, 0, &view), STREAM_GREW);
-	CHECK(view == NULL);
-	CHECK(holds(&a, 500, 1200));
-	/* part of it: the rest moves to the front */
+	CHECK(view == msg + 500);
+	CHECK_EQ(a.contig, 1200);
 	stream_consume(&a, 900);
+	stream_keep(&a, view);
 	CHECK(holds(&a, 900, 1200));
 	/* nothing goes back, nor past what arrived */
 	stream_consume(&a, 800);
 	stream_consume(&a, 1201);
 	CHECK(holds(&a, 900, 1200));
+	/* with bytes kept, the next segment is copied after them; part of them consumed, the
+	 * rest moves to the front */
+	CHECK_EQ(stream_add_view(&a, 1300, 0, msg + 1200, 100, BOUND, 0, &view), STREAM_GREW);
+	CHECK(view == NULL);
+	CHECK(holds(&a, 900, 1300));
+	stream_consume(&a, 1000);
+	CHECK(holds(&a, 1000, 1300));
 	stream_release(&a);
 
 	/* Part of a view consumed: the rest of it is kept. */

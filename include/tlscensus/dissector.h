@@ -53,6 +53,7 @@ struct tc_dir_parse {
 	uint32_t body_len; /* length from the handshake header */
 	uint32_t records;  /* TLS records walked */
 	uint32_t scan;     /* TC_DS_SEEK: preamble bytes already scanned */
+	uint32_t rec_left; /* body bytes still to come of a handshake record read as it arrives */
 	uint16_t msg_seq;  /* DTLS: message_seq of the hello in msg */
 };
 
@@ -105,10 +106,13 @@ enum tc_datagram_kind {
  * A wire-protocol dissector, one per transport: the census picks it by transport and calls
  * nothing else. A stream transport fills feed, a datagram transport opens, datagram and end.
  *
- * feed() is called with all contiguous bytes of one direction so far (buffer offset 0 = first
- * byte the direction sent). It parses from dir[d].pos on, stores facts, and moves pos. eof says
- * no more bytes will come for this direction (FIN, gap never filled, reassembly bound reached),
- * so an incomplete hello can be recorded as truncated.
+ * feed() is called with the contiguous bytes of one direction so far, from the first byte the
+ * direction sent or from a later point the caller moved to once feed was past its preamble
+ * (TC_DS_RECORDS): it may drop the bytes before dir[d].pos, which is then made relative to
+ * where it dropped them (the census keeps only what is not read yet). It parses from
+ * dir[d].pos on, stores facts, and moves pos. eof says no more bytes will come for this
+ * direction (FIN, gap never filled, reassembly bound reached), so an incomplete hello can be
+ * recorded as truncated.
  *
  * opens() says whether a datagram that belongs to no flow yet may open one; the rest take no
  * flow-table slot. datagram() takes one whole datagram a direction sent and says what it was;

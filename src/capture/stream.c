@@ -111,8 +111,9 @@ static void place(struct stream *s, uint32_t start, const uint8_t *data, size_t 
 {
 	uint8_t *at = s->buf + (start - s->base);
 
-	if (view && start == 0 && s->contig == 0 && s->n_ranges == 0) {
+	if (view && start == s->base && s->contig == s->base && s->n_ranges == 0) {
 		*view = data; /* the room is there; stream_keep copies if it must */
+		s->view_at = start;
 		s->unkept = 1;
 	} else if (s->n_ranges == 0 && start >= s->contig) {
 		memcpy(at, data, len);
@@ -229,8 +230,8 @@ void stream_keep(struct stream *s, const uint8_t *view)
 {
 	if (!view || !s->unkept)
 		return;
-	/* a view is the direction's first bytes: view[0] is offset 0 */
-	memcpy(s->buf, view + s->base, s->contig - s->base);
+	/* view[0] is offset view_at, where base was when the view was taken */
+	memcpy(s->buf, view + (s->base - s->view_at), s->contig - s->base);
 	s->unkept = 0;
 }
 

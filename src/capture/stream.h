@@ -24,6 +24,7 @@ struct stream {
 	uint32_t contig;  /* [0, contig) received without a gap */
 	uint32_t base;    /* offset of buf[0] (at most contig): the reader is done with the bytes
 	                   * before it, which are not kept (stream_consume) */
+	uint32_t view_at; /* offset of a view's first byte (stream_add_view) */
 	uint32_t fin_off; /* offset of FIN, valid with fin */
 	uint8_t has_base; /* isn known (from SYN, or from the first data segment) */
 	uint8_t from_syn; /* isn came from a SYN: nothing can precede offset 0 */
@@ -48,11 +49,13 @@ enum stream_result stream_add(struct stream *s, uint32_t seq, uint8_t tcp_flags,
                               const uint8_t *data, size_t len, uint32_t bound, int may_rebase);
 
 /*
- * The same, for a reader that may need no copy. A direction's first bytes, arriving in order
- * (the usual opening: the whole hello in one segment), are not copied: *view points at them in
- * data, room for them is made, and the caller reads them there. If it wants more than they
- * hold, stream_keep(s, *view) copies them before data goes away. Else *view is NULL and the
- * bytes are in buf as with stream_add.
+ * The same, for a reader that may need no copy. Bytes arriving in order where the reader has
+ * read everything before them (a direction's first bytes, the usual opening: the whole hello in
+ * one segment; or, after stream_consume, the next segment of a certificate chain) are not
+ * copied: *view points at them in data, room for them is made, and the caller reads them there,
+ * as buf from base on. If it wants more than they hold, stream_keep(s, *view) copies what it
+ * has not consumed before data goes away. Else *view is NULL and the bytes are in buf as with
+ * stream_add.
  */
 enum stream_result stream_add_view(struct stream *s, uint32_t seq, uint8_t tcp_flags,
                                    const uint8_t *data, size_t len, uint32_t bound,
