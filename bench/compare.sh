@@ -172,14 +172,19 @@ if ndpi:
 for t in tools:
     t["runs"] = []
 
-# Warm the page cache, so that every timed run reads the capture from memory.
-with open(capture, "rb") as f:
-    while f.read(1 << 20):
-        pass
+# Warm the page cache, so that every timed run reads the capture from memory: before each round,
+# since ndpiReader's 3.8 GiB on bench-flows pushed part of the capture out of it (the floor's
+# next run read from disk, 1.45 s against 0.65).
+def warm():
+    with open(capture, "rb") as f:
+        while f.read(1 << 20):
+            pass
+
 
 say("timing %d paired runs over %s..." % (runs, capture))
 dbinfo = {}
 for i in range(runs):
+    warm()
     done = []
     for t in tools:
         if t.get("failed"):
@@ -264,7 +269,7 @@ print("ndpiReader  %s%s" % (ndpi + ", " if ndpi else "", ndpi_version))
 print("capture     %s: %.1f MB, %d packets (the floor counted %d), %s" % (
     capture, size / 1e6, packets, loop_packets,
     ", ".join("%s %s" % (k, v) for k, v in conns.items())))
-print("runs        %d per program, taking turns, after one page-cache warm-up; wall clock"
+print("runs        %d per program, taking turns, each round after a page-cache warm-up; wall clock"
       " except cpu (user + sys); medians" % runs)
 print()
 
