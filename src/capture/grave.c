@@ -68,7 +68,10 @@ struct graves {
 	uint32_t cap, max, mask, bucket_mask;
 	uint32_t serial; /* the next burial's number; the ring holds serial - cap .. serial - 1 */
 	uint64_t keep;
-	uint64_t *seen[2];     /* SEEN_WORDS each; seen[cur] takes the burials */
+	/* The two maps word by word, side by side (a hash's two words in one cache line: one
+	 * miss where there were two): map m's word w is seen[2 * w + m]; map cur takes the
+	 * burials. */
+	uint64_t *seen;
 	uint32_t cur, since;   /* burials into seen[cur] since it was cleared */
 };
 
@@ -82,7 +85,9 @@ static int seen(const struct graves *g, uint32_t hash)
 	uint32_t b = seen_bit(hash);
 	uint64_t m = 1ull << (b & 63);
 
-	return ((g->seen[0][b >> 6] | g->seen[1][b >> 6]) & m) != 0;
+	const uint64_t *w = &g->seen[2 * (b >> 6)];
+
+	return ((w[0] | w[1]) & m) != 0;
 }
 
 /* Whether burial number n is still in the ring. Numbers wrap at 2^32: a link older than that
@@ -128,11 +133,9 @@ struct graves *graves_new(uint32_t max, uint64_t keep_usec)
 		cap *= 2;
 	g->max = cap;
 	g->keep = keep_usec;
-	g->seen[0] = tc_zalloc(SEEN_WORDS, sizeof *g->seen[0]);
-	g->seen[1] = tc_zalloc(SEEN_WORDS, sizeof *g->seen[1]);
-	if (!g->seen[0] || !g->seen[1] || !alloc(g, GRAVE_FIRST < cap ? GRAVE_FIRST : cap)) {
-		free(g->seen[0]);
-		free(g->seen[1]);
+	g->seen = tc_zalloc(2 * SEEN_WORDS, sizeof *g->seen);
+	if (!g->seen || !alloc(g, GRAVE_FIRST < cap ? GRAVE_FIRST : cap)) {
+		free(g->seen);
 		free(g);
 		return NULL;
 	}
@@ -143,8 +146,7 @@ void graves_free(struct graves *g)
 {
 	if (!g)
 		return;
-	free(g->seen[0]);
-	free(g->seen[1]);
+	free(g->seen);
 	free(g->ring);
 	free(g->next_of);
 	free(g->heads);
@@ -162,11 +164,12 @@ static void bury(struct graves *g, const struct grave *gr)
 	*b = (struct ref){n, gr->hash};
 	if (g->since >= g->cap) { /* the other map's burials are all out of the ring by now */
 		g->cur ^= 1;
-		memset(g->seen[g->cur], 0, SEEN_WORDS * sizeof *g->seen[0]);
+		for (size_t w = g->cur; w < 2 * SEEN_WORDS; w += 2)
+			g->seen[w] = 0;
 		g->since = 0;
 	}
 	uint32_t bit = seen_bit(gr->hash);
-	g->seen[g->cur][bit >> 6] |= 1ull << (bit & 63);
+	g->seen[2 * (bit >> 6) + g->cur] |= 1ull << (bit & 63);
 	g->since++;
 }
 
@@ -215,8 +218,7 @@ void graves_prefetch(const struct graves *g, uint32_t hash)
 	uint32_t b = seen_bit(hash);
 
 	__builtin_prefetch(&g->heads[hash & g->bucket_mask]);
-	__builtin_prefetch(&g->seen[0][b >> 6]);
-	__builtin_prefetch(&g->seen[1][b >> 6]);
+	__builtin_prefetch(&g->seen[2 * (b >> 6)]);
 }
 
 /* Whether seq lies in [lo - below, hi + above] modulo 2^32. */
