@@ -65,6 +65,7 @@ struct flow {
 	uint8_t syn_seen;   /* bit d: direction d's stream is based on a SYN (syn_seq[d]) */
 	uint8_t over;       /* bit d: direction d's opening was longer than the bound */
 	int8_t client_dir;  /* kept from the handshake once the opening is freed; -1 unknown */
+	uint8_t labelling;  /* the opening's labeler is on (op->lf): packets go to nDPI */
 };
 
 struct flow_table;
