@@ -124,6 +124,10 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_probe *pr)
 			__builtin_prefetch((const char *)f + 64, 1);
 			__builtin_prefetch((const char *)f + 128, 1);
 			__builtin_prefetch((const char *)f + sizeof *f - 1, 1);
+			/* and the opening's that a packet reads: its labeler's pointer, the
+			 * streams and the parse state (flow.h) */
+			if (f->op)
+				flow_open_prefetch(f->op, pr->dir);
 			return f;
 		}
 	return NULL;

@@ -43,15 +43,25 @@ struct flow_open {
 	char label[LABEL_MAX];
 };
 
+/* The opening's lines a packet of direction dir reads, asked for (flow_lookup). */
+static inline void flow_open_prefetch(const struct flow_open *op, int dir)
+{
+	__builtin_prefetch(&op->st[dir], 1);
+	__builtin_prefetch(&op->hs.dir[dir], 1);
+	__builtin_prefetch(&op->lf);
+}
+
+/* The opening's address beside the key and hash, which the lookup's compare reads first: the
+ * opening's lines are asked for with the flow's others. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;                 /* the key's hash (its low bits pick the bucket); in the
 	                                * key's cache line, compared before the key */
 	struct flow *hnext;            /* hash chain */
+	struct flow_open *op;          /* NULL before the first payload and after the hellos */
 	struct flow *prev, *next;      /* LRU list, oldest first */
 	uint64_t first_ts, last_ts;    /* microseconds */
 	uint64_t packets[2], bytes[2]; /* per dir (0: a->b) */
-	struct flow_open *op;          /* NULL before the first payload and after the hellos */
 	uint64_t token;                /* writer token once the record is queued, else 0 */
 	uint64_t row_packets;          /* packets counted when the record was written */
 	struct flow_seq seq[2];
