@@ -171,17 +171,36 @@ static void test_client_hello_fields(void)
 	free(ch);
 }
 
-/* Feeds wire as one stream, in chunks of step bytes (TCP segments), to direction d. */
-static void feed_stream(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
-                        size_t step, int eof)
+/*
+ * Feeds wire to direction d as one stream in chunks of step bytes (TCP segments). With consume,
+ * the way the census does: each call gets only the bytes the dissector has not consumed
+ * (tc_dir_consume; the census drops the rest, stream_consume); kept_most (may be NULL) is the
+ * most bytes held back between calls. Without, each call gets every byte from the first.
+ */
+static void feed_segments(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
+                          size_t step, int eof, int consume, size_t *kept_most)
 {
+	size_t base = 0;
+
+	if (kept_most)
+		*kept_most = 0;
 	for (size_t have = step < n ? step : n;; have += step) {
 		if (have > n)
 			have = n;
-		tc_dissector_tls.feed(hs, d, b, have, eof && have == n);
+		tc_dissector_tls.feed(hs, d, b + base, have - base, eof && have == n);
+		if (consume)
+			base += tc_dir_consume(hs, d);
+		if (kept_most && have - base > *kept_most)
+			*kept_most = have - base;
 		if (have == n)
 			break;
 	}
+}
+
+static void feed_stream(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
+                        size_t step, int eof)
+{
+	feed_segments(hs, d, b, n, step, eof, 0, NULL);
 }
 
 static void test_records_and_segments(void)
@@ -260,31 +279,6 @@ static void test_server_flight(void)
 	tc_server_hello_clear(&sh);
 }
 
-/* Feeds wire to direction d in segments of step bytes the way the census does: each call gets
- * only the bytes the dissector has not consumed once it is past its preamble (the census drops
- * the rest, stream_consume). *kept_most: the most bytes held back between calls. */
-static void feed_consumed(struct tc_handshake *hs, enum tc_dir d, const uint8_t *b, size_t n,
-                          size_t step, int eof, size_t *kept_most)
-{
-	struct tc_dir_parse *dp = &hs->dir[d];
-	size_t base = 0;
-
-	*kept_most = 0;
-	for (size_t have = step < n ? step : n;; have += step) {
-		if (have > n)
-			have = n;
-		tc_dissector_tls.feed(hs, d, b + base, have - base, eof && have == n);
-		if (dp->state == TC_DS_RECORDS && dp->pos) {
-			base += dp->pos;
-			dp->pos = 0;
-		}
-		if (have - base > *kept_most)
-			*kept_most = have - base;
-		if (have == n)
-			break;
-	}
-}
-
 /*
  * Once both hellos are parsed, a handshake record is read as it arrives: a certificate chain
  * over several segments is not held whole (the caller keeps a few bytes at most), and what the
@@ -329,7 +323,7 @@ static void test_streamed_records(void)
 			tc_dissector_tls.feed(&whole, TC_DIR_A, ch.b, ch.n, 0);
 			tc_dissector_tls.feed(&part, TC_DIR_A, ch.b, ch.n, 0);
 			feed_stream(&whole, TC_DIR_B, flight.b, n, steps[k], cut);
-			feed_consumed(&part, TC_DIR_B, flight.b, n, steps[k], cut, &kept);
+			feed_segments(&part, TC_DIR_B, flight.b, n, steps[k], cut, 1, &kept);
 			CHECK(part.sh && part.sh->cipher == 0xc02f);
 			CHECK(tc_dir_done(&part, TC_DIR_B));
 			CHECK_EQ(part.err, TC_ERR_NONE);

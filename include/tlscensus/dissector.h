@@ -107,9 +107,8 @@ enum tc_datagram_kind {
  * nothing else. A stream transport fills feed, a datagram transport opens, datagram and end.
  *
  * feed() is called with the contiguous bytes of one direction so far, from the first byte the
- * direction sent or from a later point the caller moved to once feed was past its preamble
- * (TC_DS_RECORDS): it may drop the bytes before dir[d].pos, which is then made relative to
- * where it dropped them (the census keeps only what is not read yet). It parses from
+ * direction sent or from the point tc_dir_consume let the caller drop them to (the census keeps
+ * only what is not read yet). It parses from
  * dir[d].pos on, stores facts, and moves pos. eof says no more bytes will come for this
  * direction (FIN, gap never filled, reassembly bound reached), so an incomplete hello can be
  * recorded as truncated.
@@ -141,6 +140,18 @@ void tc_handshake_free(struct tc_handshake *hs);
 static inline int tc_dir_done(const struct tc_handshake *hs, enum tc_dir d)
 {
 	return hs->dir[d].state == TC_DS_DONE;
+}
+
+/* After feed: how many bytes from the start of what it was given the caller may drop, which
+ * feed will not read again (past the preamble, everything before pos); pos is made relative
+ * to what is left. 0 while the preamble is scanned. */
+static inline size_t tc_dir_consume(struct tc_handshake *hs, enum tc_dir d)
+{
+	struct tc_dir_parse *dp = &hs->dir[d];
+	size_t n = dp->state == TC_DS_RECORDS ? dp->pos : 0;
+
+	dp->pos -= (uint32_t)n;
+	return n;
 }
 
 /* Hello parsers, exposed for unit tests and for the SSLv2 path.

@@ -288,7 +288,6 @@ static void feed(struct census *c, struct flow *f, int dir, int eof, const uint8
 {
 	struct flow_open *op = f->op;
 	struct stream *s = &op->st[dir];
-	struct tc_dir_parse *dp = &op->hs.dir[dir];
 
 	/* The dissector reads from the stream's base; its offsets (dp->pos) are from there. */
 	dissector_for(f->key.proto)->feed(&op->hs, (enum tc_dir)dir, view ? view : s->buf,
@@ -297,10 +296,10 @@ static void feed(struct census *c, struct flow *f, int dir, int eof, const uint8
 		stream_forget(s);
 	} else {
 		/* Past the preamble, records are read front to back and never again. */
-		if (dp->state == TC_DS_RECORDS && dp->pos) {
-			stream_consume(s, s->base + dp->pos);
-			dp->pos = 0;
-		}
+		size_t read = tc_dir_consume(&op->hs, (enum tc_dir)dir);
+
+		if (read)
+			stream_consume(s, s->base + (uint32_t)read);
 		stream_keep(s, view);
 	}
 	if (tc_dir_done(&op->hs, 0) && tc_dir_done(&op->hs, 1))
