@@ -15,6 +15,10 @@ migrated in place without losing anything.
   them); v6.export.ndjson and v6.legacy.csv are what that build printed for it. Version 7 drops
   the time index for conn_minutes, the row id span of each minute: every row must be inside
   its minute's span after the migration, and every window query must find the same rows.
+- tests/data/v7.db was written by tlscensus at schema 7 (commit 3a8c8da) from the samples in two
+  runs (the top folder and clients/, then tunnels/, quic/ and pq/); v7.export.ndjson and
+  v7.legacy.csv are what that build printed for it. Version 8 drops the UNIQUE index of names:
+  every name keeps its id, and a name read again is found, not written twice.
 
 usage: migrate_test.py TLSCENSUS SAMPLES_DIR DATA_DIR [CORPUS_DIR]
 """
@@ -253,6 +257,49 @@ def check_v6(tc, data, tmp):
         check(inv == 66, "v6: the inventory counts all 66 connections, deleted ones too: %s" % inv)
 
 
+def names_unindexed(db, what):
+    """Schema v8: names has no index on its text (the writer keeps its rows in memory), and
+    each text is there once."""
+    with sqlite3.connect(db) as c:
+        idx = c.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                        "tbl_name = 'names'").fetchall()
+        n, distinct = c.execute("SELECT count(*), count(DISTINCT name) FROM names").fetchone()
+    check(idx == [], "%s: names has no index: %s" % (what, idx))
+    check(n > 0 and n == distinct, "%s: %d names, each once (%d distinct)" % (what, n, distinct))
+    return n
+
+
+def check_v7(tc, data, samples, tmp):
+    """A database made at schema 7 loses the UNIQUE index of names, keeps every name row with
+    its id, and the names read again are found, not written twice."""
+    src = os.path.join(data, "v7.db")
+    with sqlite3.connect(src) as c:
+        before = c.execute("SELECT id, name FROM names ORDER BY id").fetchall()
+    v7 = migrated(tc, data, tmp, 7, "legacy")
+    got = JUDGE_KEY_RE.sub(b"", export_bytes(tc, v7))
+    want = JUDGE_KEY_RE.sub(b"", open(os.path.join(data, "v7.export.ndjson"), "rb").read())
+    check(got == want, "v7 -> v8: export unchanged (%d vs %d bytes)" % (len(got), len(want)))
+    legacy_unchanged(tc, v7, os.path.join(data, "v7.legacy.csv"), "v7 -> v8")
+    with sqlite3.connect(v7) as c:
+        after = c.execute("SELECT id, name FROM names ORDER BY id").fetchall()
+        views = c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view'").fetchone()[0]
+    check(after == before and len(before) == 47, "v7 -> v8: the same %d names with their ids (%d)"
+          % (len(before), len(after)))
+    check(views == 7, "v7 -> v8: the seven views are made again: %d" % views)
+    names_unindexed(v7, "migrated v7")
+    # The names the writer reads from the file at open are found there: the same captures
+    # read again add connection rows and no name.
+    files = sorted(glob.glob(os.path.join(samples, "*.pcap")))
+    files += sorted(glob.glob(os.path.join(samples, "clients", "*.pcap")))
+    run([tc, "read", "--quiet", "--reread", "--db", v7] + files)
+    with sqlite3.connect(v7) as c:
+        n = c.execute("SELECT count(*) FROM conn").fetchone()[0]
+        snis = c.execute("SELECT count(DISTINCT sni) FROM conn WHERE id > 66").fetchone()[0]
+    check(n > 66 and snis > 0, "v7: read again: %d rows, %d names" % (n, snis))
+    check(names_unindexed(v7, "v7 read again") == len(before),
+          "v7: the names read again are the rows that were there")
+
+
 def check_fresh(tc, samples, data, corpus, tmp):
     db = os.path.join(tmp, "samples.db")
     files = sorted(glob.glob(os.path.join(samples, "*.pcap")))
@@ -261,6 +308,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     read(tc, db, files)
     failed_index(db, "new database")
     minutes_cover(db, "new database")
+    names_unindexed(db, "new database")
     want = open(os.path.join(data, "v1-samples.export.ndjson"), "rb").read()
     got = alpn_whole(partial_prints_aside(as_v02(export_bytes(tc, db))), want)
     check(got == want, "samples: a v2 export is 0.1.0's byte for byte (%d vs %d bytes)"
@@ -276,7 +324,7 @@ def check_fresh(tc, samples, data, corpus, tmp):
     check(got == want, "corpus: the v2 export hashes as 0.1.0's (%s vs %s)" % (got, want))
 
 
-CURRENT = 7  # the schema version this build writes
+CURRENT = 8  # the schema version this build writes
 
 
 def main():
@@ -287,6 +335,7 @@ def main():
         check_migration(tc, data, tmp)
         check_v2(tc, data, tmp)
         check_v6(tc, data, tmp)
+        check_v7(tc, data, samples, tmp)
         check_fresh(tc, samples, data, corpus, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,51 @@
 #include <string.h>
 
 #include "idcache.h"
+#include "nameset.h"
 #include "tc_test.h"
+
+/* The store's set of every name row (nameset.c): it grows from nothing, finds every id, keeps
+ * two ids of one key apart (two texts of one hash; the store checks each against its row),
+ * says when it holds its max and then adds nothing, and starts over when cleared. */
+static void check_nameset(void)
+{
+	struct nameset n;
+	size_t pos;
+	int wrong = 0;
+
+	nameset_init(&n, 100000);
+	CHECK_EQ(nameset_next(&n, 5, &(size_t){0}), 0); /* empty: no slots yet */
+	for (uint64_t k = 1; k <= 100000; k++)
+		CHECK_EQ(nameset_add(&n, k * 0x9e3779b97f4a7c15ULL, (int64_t)k), 0);
+	CHECK(n.used == 100000 && 2 * n.used <= n.cap && n.cap <= 262144);
+	for (uint64_t k = 1; k <= 100000; k++) {
+		pos = 0;
+		wrong += nameset_next(&n, k * 0x9e3779b97f4a7c15ULL, &pos) != (int64_t)k;
+		wrong += nameset_next(&n, k * 0x9e3779b97f4a7c15ULL, &pos) != 0;
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK_EQ(nameset_add(&n, 12345, 1), 1); /* full: nothing added */
+	CHECK_EQ(n.used, 100000);
+	pos = 0;
+	CHECK_EQ(nameset_next(&n, 12345, &pos), 0);
+	nameset_clear(&n);
+	CHECK_EQ(n.used, 0);
+	pos = 0;
+	CHECK_EQ(nameset_next(&n, 1 * 0x9e3779b97f4a7c15ULL, &pos), 0);
+	/* one key, three ids: each comes back once, in the order added; key 0 is a key too */
+	for (int64_t id = 1; id <= 3; id++)
+		CHECK_EQ(nameset_add(&n, 0, id), 0);
+	CHECK_EQ(nameset_add(&n, 77, 4), 0);
+	pos = 0;
+	CHECK_EQ(nameset_next(&n, 0, &pos), 1);
+	CHECK_EQ(nameset_next(&n, 0, &pos), 2);
+	CHECK_EQ(nameset_next(&n, 0, &pos), 3);
+	CHECK_EQ(nameset_next(&n, 0, &pos), 0);
+	pos = 0;
+	CHECK_EQ(nameset_next(&n, 77, &pos), 4);
+	nameset_free(&n);
+	CHECK(n.slots == NULL && n.used == 0 && n.max == 100000);
+}
 
 int main(void)
 {
@@ -85,5 +129,6 @@ int main(void)
 	idcache_free(&mixed);
 	idcache_free(&shapes);
 	idcache_free(&names);
+	check_nameset();
 	TEST_DONE("idcache");
 }

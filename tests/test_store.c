@@ -493,8 +493,9 @@ static long long file_size(const char *path)
 }
 
 /* Writes rows in commits of 5000 until the WAL has passed the checkpoint thread's bound (4000
- * pages) by half, short of SQLite's autocheckpoint (8192 pages); returns the database file's size then (with wait, after giving a checkpoint
- * thread up to 5 s to catch up). In WAL mode only a checkpoint writes the database file itself. */
+ * pages) by half, short of SQLite's autocheckpoint (8192 pages); returns the database file's size
+ * then (with wait, after giving a checkpoint thread up to 5 s to catch up). In WAL mode only a
+ * checkpoint writes the database file itself. */
 static long long size_after_writes(struct store *s, const char *path, const struct conn *c,
                                    int wait)
 {
@@ -852,7 +853,8 @@ static void check_rows_after_fault(void)
 	snprintf(full, sizeof full, "%s/full", dir);
 	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=256k tmpfs %s 2>/dev/null", full);
 	if (mkdir(full, 0700) != 0 || geteuid() != 0 || system(cmd) != 0) {
-		fprintf(stderr, "test_store: no tmpfs (not root?): the write-fault case is skipped\n");
+		fprintf(stderr,
+		        "test_store: no tmpfs (not root?): the write-fault case is skipped\n");
 		return;
 	}
 	snprintf(path, sizeof path, "%s/f.db", full);
@@ -880,6 +882,139 @@ static void check_rows_after_fault(void)
 		conn_free(&c[j]);
 	snprintf(cmd, sizeof cmd, "umount %s", full);
 	CHECK(system(cmd) == 0);
+}
+
+/* c with sni on client port port, written: its row id. */
+static int64_t put_named(struct store *s, struct conn *c, const char *sni, uint16_t port)
+{
+	set_sni(c->ch, sni);
+	c->r.client_port = port;
+	return put(s, c);
+}
+
+/* The names rows, each text once, and no index on them (0) or names_name (1): the count. */
+static long long names_rows(const char *path, int indexed)
+{
+	sqlite3 *db = open_raw_at(path);
+	long long n = sql_int(db, "SELECT count(*) FROM names");
+
+	CHECK_EQ(sql_int(db, "SELECT count(DISTINCT name) FROM names"), n);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+	                     "tbl_name = 'names'"),
+	         indexed);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'names_name'"),
+	         indexed);
+	/* every row's name is there */
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn c LEFT JOIN names n ON n.id = c.sni "
+	                     "WHERE c.sni IS NOT NULL AND n.name IS NULL"),
+	         0);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * Schema 8: names has no index on its text; the writer keeps every row in memory (nameset.h).
+ * Names stored escaped are found again after a reopen; two writers on one file find each
+ * other's names; a rolled-back transaction takes its names along and they are written again;
+ * past the bound the index names_name is made and used, also by the next writer. No text is
+ * ever written twice.
+ */
+static void check_names(struct conn *c)
+{
+	static const char *const sni[] = {"plain.example.test",     hostile_sni,
+	                                  "back\\slash.test",       "ctl\x01\x7f.test",
+	                                  "\xc3\xa9t\xc3\xa9.test", ""};
+	enum { N = sizeof sni / sizeof sni[0] };
+	char path[300], err[512], name[64];
+	uint16_t port = 1;
+	const char *label = c->r.app_label;
+	struct store *a = open_new("names.db", path, sizeof path), *b;
+
+	if (!a)
+		return;
+	c->r.app_label = NULL; /* names are the SNIs alone */
+	for (int i = 0; i < N; i++)
+		CHECK(put_named(a, c, sni[i], port++) > 0);
+	CHECK_EQ(store_flush(a), 0);
+	/* A second writer on the same file finds them, and adds its own. */
+	CHECK((b = store_open(path, STORE_READ_WRITE, err, sizeof err)) != NULL);
+	for (int i = 0; b && i < N; i++)
+		CHECK(put_named(b, c, sni[i], port++) > 0);
+	for (int i = 0; b && i < 3; i++) {
+		snprintf(name, sizeof name, "b%d.example.test", i);
+		CHECK(put_named(b, c, name, port++) > 0);
+	}
+	CHECK(b && store_flush(b) == 0);
+	/* The first writer, in its next transaction, finds the second's. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "b%d.example.test", i);
+		CHECK(put_named(a, c, name, port++) > 0);
+	}
+	CHECK_EQ(store_flush(a), 0);
+	store_close(b);
+	store_close(a);
+	CHECK_EQ(names_rows(path, 0), N + 3);
+	{
+		sqlite3 *db = open_raw_at(path);
+		char want[128];
+
+		snprintf(want, sizeof want, "%s", hostile_stored);
+		CHECK(sql_is(db, "SELECT name FROM names WHERE id = 2", NULL, want));
+		CHECK(
+		    sql_is(db, "SELECT name FROM names WHERE id = 3", NULL, "back\\x5cslash.test"));
+		CHECK(
+		    sql_is(db, "SELECT name FROM names WHERE id = 4", NULL, "ctl\\x01\\x7f.test"));
+		/* each connection row names what it was given */
+		CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE sni = 2"), 2);
+		CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE sni = 7"), 2);
+		sqlite3_close(db);
+	}
+	/* Reopened: every name is read from the file, escaped ones too. */
+	CHECK((a = store_open(path, STORE_READ_WRITE, err, sizeof err)) != NULL);
+	for (int i = 0; a && i < N; i++)
+		CHECK(put_named(a, c, sni[i], port++) > 0);
+	/* A transaction rolled back (a trigger here; a full disk elsewhere) takes its new names
+	 * along: they are written again after it. */
+	if (a) {
+		sqlite3 *db = NULL;
+
+		CHECK_EQ(store_flush(a), 0);
+		CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+		CHECK(sqlite3_exec(
+		          db,
+		          "CREATE TRIGGER refuse BEFORE INSERT ON conn WHEN "
+		          "NEW.client_port = 9999 BEGIN SELECT RAISE(ROLLBACK, 'refused'); END",
+		          NULL, NULL, NULL) == SQLITE_OK);
+		sqlite3_close(db);
+		CHECK(put_named(a, c, "lost.example.test", port++) > 0);
+		CHECK(put_named(a, c, "lost2.example.test", 9999) < 0); /* the batch is lost */
+		CHECK(put_named(a, c, "lost.example.test", port++) > 0);
+		CHECK(put_named(a, c, "lost2.example.test", port++) > 0);
+		CHECK_EQ(store_flush(a), 0);
+		store_close(a);
+	}
+	CHECK_EQ(names_rows(path, 0), N + 5);
+
+	/* Past the bound: the index, then the next writer uses it. */
+	if (!(a = open_new("names_indexed.db", path, sizeof path)))
+		goto out;
+	store_names_held(a, 4);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 10; i++) {
+			snprintf(name, sizeof name, "n%d.example.test", i);
+			CHECK(put_named(a, c, name, port++) > 0);
+		}
+	store_close(a);
+	CHECK_EQ(names_rows(path, 1), 10);
+	CHECK((a = store_open(path, STORE_READ_WRITE, err, sizeof err)) != NULL);
+	for (int i = 0; a && i <= 10; i++) {
+		snprintf(name, sizeof name, "n%d.example.test", i);
+		CHECK(put_named(a, c, name, port++) > 0);
+	}
+	store_close(a);
+	CHECK_EQ(names_rows(path, 1), 11);
+out:
+	c->r.app_label = label;
 }
 
 static void check_sslv2_export(void)
@@ -1242,6 +1377,7 @@ int main(void)
 	check_prune(&c[0]);
 	check_prune_outbox(&c[0]);
 	check_minutes(&c[2]);
+	check_names(&c[2]);
 	/* Regression: empty text came back unterminated (seen by the CSV printer on ""). */
 	char *empty = text_inert("", 0, 0);
 	CHECK(empty && empty[0] == '\0');

@@ -1,7 +1,8 @@
 /*
  * idcache.h: the writer's memory of rows it need not look up again: hello shape -> row id, and
  * name text -> row id. Bounded: a full cache is emptied and fills again from the database
- * (the UNIQUE indexes answer a miss), so memory stays flat whatever the traffic.
+ * (a miss is answered by the hello tables' UNIQUE index on shape, or for a name by the store's
+ * set of every name row, nameset.h), so memory stays flat whatever the traffic.
  */
 #ifndef TLSCENSUS_IDCACHE_H
 #define TLSCENSUS_IDCACHE_H

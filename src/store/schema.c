@@ -663,8 +663,29 @@ static const char schema_v7[] =
     "INSERT INTO conn_minutes (minute, lo, hi)\n"
     "  SELECT CAST(first_ts / 60 AS INTEGER), min(id), max(id) FROM conn GROUP BY 1;\n";
 
+/*
+ * Version 8 (tlscensus 0.4): names loses the UNIQUE index on its text. Every new SNI went into
+ * that index at a random place, so nearly all its pages were written again at every commit:
+ * on bench-flows (93,900 names) the index cost 14 % of the database thread's CPU and half the
+ * WAL's writes (bench/README.md). The writer now keeps every row of names in memory by the
+ * hash of its text (nameset.h) and looks a name up there; only a database with more names than
+ * it keeps gets an index again, names_name, made by the writer the first time it needs one.
+ * The table is rebuilt with the same ids and text (SQLite cannot drop a UNIQUE constraint);
+ * the views that read it are dropped before and made again after (store.c, migrate).
+ */
+static const char schema_v8[] =
+    "CREATE TABLE names_v8 (\n"
+    "  id   INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL  -- as sent; bytes not UTF-8 text, and backslashes, as \\xHH.\n"
+    "                      -- Each text once (the writer sees to it; the index names_name\n"
+    "                      -- exists only where the writer needed one)\n"
+    ");\n"
+    "INSERT INTO names_v8 (id, name) SELECT id, name FROM names ORDER BY id;\n"
+    "DROP TABLE names;\n"
+    "ALTER TABLE names_v8 RENAME TO names;\n";
+
 const struct store_migration store_migrations[] = {
     {1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
-    {5, schema_v5}, {6, schema_v6}, {7, schema_v7},
+    {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
 };
 const size_t store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

@@ -21,6 +21,7 @@
 #include "ciphers.h"
 #include "groups.h"
 #include "idcache.h"
+#include "nameset.h"
 #include "schema.h"
 #include "store.h"
 #include "text.h"
@@ -145,6 +146,9 @@ static const char *const sh_col_names[] = {SH_COLUMNS(COL_NAME)};
  * and names (SNIs repeat: popular services). Bounds keep the writer's memory flat. */
 #define STORE_SHAPES_CACHED (1u << 14)
 #define STORE_NAMES_CACHED  (1u << 17)
+/* Rows of names the writer keeps by hash (nameset.h), 32 MiB at most; a database with more gets
+ * the index names_name and is looked up there (schema.c, version 8). */
+#define STORE_NAMES_HELD (1u << 20)
 
 /* ---------------------------------------------------------------- state */
 
@@ -153,16 +157,22 @@ struct store {
 	sqlite3 *rw; /* store_db_write's own connection when the store is read-only */
 	char *path;
 	enum store_mode mode;
-	sqlite3_stmt *insert; /* conn row, prepared once, reused for every row */
+	sqlite3_stmt *insert;      /* conn row, prepared once, reused for every row */
 	sqlite3_stmt *insert_rows; /* STORE_ROWS conn rows in one statement (store_put_rows) */
 	sqlite3_stmt *touch;
 	sqlite3_stmt *ch_find, *ch_insert; /* client_hellos by shape */
 	sqlite3_stmt *sh_find, *sh_insert;
-	sqlite3_stmt *name_find, *name_insert;
+	sqlite3_stmt *name_find, *name_insert, *name_text, *names_after, *version_st;
 	sqlite3_stmt *prune_pick, *prune_fold, *prune_delete, *prune_clear, *prune_spans;
 	struct idcache ch_ids, sh_ids, name_ids;
-	int64_t run_id;   /* 0: no run begun */
-	unsigned pending; /* rows in the open transaction */
+	/* Every row of names (nameset.h), while names_indexed is 0. names_stale: the set must be
+	 * read again before the next name (at open, and after a rollback took rows it held). */
+	struct nameset names;
+	int names_indexed, names_stale;
+	int64_t names_max_id; /* the highest id the set holds */
+	int64_t data_version; /* PRAGMA data_version when the set was last brought up to date */
+	int64_t run_id;       /* 0: no run begun */
+	unsigned pending;     /* rows in the open transaction */
 	/* Connection rows: in the open transaction, committed, and lost to a transaction that
 	 * could not commit (disk full, I/O error) and was rolled back. */
 	uint64_t conn_pending, conn_committed, conn_lost;
@@ -173,8 +183,8 @@ struct store {
 	int64_t input_id;         /* inputs row of the file being read */
 	struct timespec last_commit;
 	int bind_failed;
-	int rows_ok; /* store_put_rows may write STORE_ROWS rows in one statement */
-	uint64_t rows_batched; /* rows store_put_rows wrote STORE_ROWS to a statement */
+	int rows_ok;               /* store_put_rows may write STORE_ROWS rows in one statement */
+	uint64_t rows_batched;     /* rows store_put_rows wrote STORE_ROWS to a statement */
 	struct sbuf text;          /* scratch for JSON arrays and wire text */
 	struct checkpointer *ckpt; /* store_checkpoint_thread; NULL: SQLite checkpoints inline */
 	/* conn_minutes of the open transaction: each minute's row id span, an open-addressing
@@ -251,7 +261,16 @@ static int write_fault(int rc)
 	       rc == SQLITE_CORRUPT || rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN;
 }
 
+/* After a write failed: the open transaction is gone (SQLite rolled it back: a write fault,
+ * or a trigger's RAISE(ROLLBACK) in a database a user added one to) or cannot be trusted to
+ * commit. The rows it held are lost (txn_lost); otherwise only the failed write is. */
+static int txn_gone(struct store *s)
+{
+	return write_fault(sqlite3_extended_errcode(s->db)) || sqlite3_get_autocommit(s->db);
+}
+
 static void idcaches_reset(struct store *s);
+static int names_sync(struct store *s);
 static int spans_init(struct store *s);
 static void spans_clear(struct store *s);
 static int exec(struct store *s, const char *sql);
@@ -272,7 +291,9 @@ static void txn_lost(struct store *s, const char *what)
 	s->pending = 0;
 	s->failures++;
 	idcaches_reset(s);
-	spans_clear(s); /* their rows are gone */
+	s->names_stale = 1;   /* the set may hold names that went with the transaction */
+	s->names_indexed = 0; /* and the index may have gone with it: names_sync looks */
+	spans_clear(s);       /* their rows are gone */
 }
 
 /* A write that ends a batch failed. A full disk or an I/O error (or SQLite's own rollback):
@@ -280,7 +301,7 @@ static void txn_lost(struct store *s, const char *what)
  * transaction stays open, with its rows and spans, and a later flush may still commit it. -1. */
 static int batch_failed(struct store *s, const char *what)
 {
-	if (write_fault(sqlite3_extended_errcode(s->db)) || sqlite3_get_autocommit(s->db))
+	if (txn_gone(s))
 		txn_lost(s, what);
 	else
 		report(s, what);
@@ -604,10 +625,44 @@ static int migration_functions(struct store *s)
 	return rc;
 }
 
+/* Views hold no data, and SQLite renames no table while a view reads a table that is gone (a
+ * migration that rebuilds one, version 8): every view goes before the migrations, and
+ * apply_schema makes them again after, in the same transaction. */
+static int drop_views(struct store *s)
+{
+	struct sbuf sql = {0};
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT name FROM sqlite_schema WHERE type = 'view'", -1,
+	                            &st, NULL);
+
+	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+
+		if (!name)
+			continue;
+		sb_put(&sql, "DROP VIEW \"", 11);
+		sb_put(&sql, name, strlen(name)); /* names of our own views: no quote in them */
+		sb_put(&sql, "\";", 2);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_finalize(st);
+	if (rc == SQLITE_OK && sql.failed)
+		rc = SQLITE_NOMEM;
+	if (rc == SQLITE_OK && sql.p)
+		rc = exec(s, sql.p);
+	if (rc == SQLITE_OK)
+		rc = exec(s, "DELETE FROM meta WHERE key = 'views_hash'");
+	free(sql.p);
+	return rc;
+}
+
 static int migrate(struct store *s, int from)
 {
 	char sql[128];
 	int rc = migration_functions(s);
+
+	if (rc == SQLITE_OK && from > 0)
+		rc = drop_views(s);
 
 	for (size_t i = 0; rc == SQLITE_OK && i < store_migration_count; i++)
 		if (store_migrations[i].version > from)
@@ -713,8 +768,8 @@ fail:
 
 /* "INSERT INTO table (a,b,c) VALUES (?1,?2,?3)" from a column list. */
 /* INSERT of rows rows of n columns, parameters numbered row by row. */
-static int prepare_insert_rows(struct store *s, const char *table, const char *const *cols,
-                               int n, int rows, sqlite3_stmt **out)
+static int prepare_insert_rows(struct store *s, const char *table, const char *const *cols, int n,
+                               int rows, sqlite3_stmt **out)
 {
 	struct sbuf sql = {0};
 	int rc;
@@ -773,8 +828,12 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	     "client_bytes = ?4, server_bytes = ?5, flags = (flags & ~3) | ?6 WHERE id = ?7"},
 	    {offsetof(struct store, ch_find), "SELECT id FROM client_hellos WHERE shape = ?1"},
 	    {offsetof(struct store, sh_find), "SELECT id FROM server_hellos WHERE shape = ?1"},
-	    {offsetof(struct store, name_find), "SELECT id FROM names WHERE name = ?1"},
-	    {offsetof(struct store, name_insert), "INSERT OR IGNORE INTO names (name) VALUES (?1)"},
+	    {offsetof(struct store, name_find),
+	     "SELECT id FROM names WHERE name = ?1 ORDER BY id LIMIT 1"},
+	    {offsetof(struct store, name_insert), "INSERT INTO names (name) VALUES (?1)"},
+	    {offsetof(struct store, name_text), "SELECT name FROM names WHERE id = ?1"},
+	    {offsetof(struct store, names_after), "SELECT id, name FROM names WHERE id > ?1"},
+	    {offsetof(struct store, version_st), "PRAGMA data_version"},
 	    /* Pruning folds the rows into inventory_kept, then deletes them: the inventory view
 	     * then counts them from there. A row is picked by last_ts, among the rows the minute
 	     * spans up to ?1 hold (first_ts <= last_ts). In a database that ships (ship_state has
@@ -822,6 +881,8 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 	                        idcache_init(&s->sh_ids, STORE_SHAPES_CACHED, 0) ||
 	                        idcache_init(&s->name_ids, STORE_NAMES_CACHED, 1) || spans_init(s)))
 		rc = SQLITE_NOMEM;
+	nameset_init(&s->names, STORE_NAMES_HELD);
+	s->names_stale = 1;
 	if (rc == SQLITE_OK) {
 		s->committed_max_id = query_int(s, "SELECT coalesce(max(id), 0) FROM conn");
 		/* Ids of STORE_ROWS rows in one statement follow one another until the largest
@@ -1052,10 +1113,10 @@ static void checkpoint_stop(struct store *s)
 
 static void store_free(struct store *s)
 {
-	sqlite3_stmt *st[] = {s->insert,      s->insert_rows, s->touch,       s->ch_find,
-	                      s->ch_insert,
-	                      s->sh_find,     s->sh_insert,  s->name_find,    s->name_insert,
-	                      s->prune_pick,  s->prune_fold, s->prune_delete, s->prune_clear,
+	sqlite3_stmt *st[] = {s->insert,      s->insert_rows, s->touch,        s->ch_find,
+	                      s->ch_insert,   s->sh_find,     s->sh_insert,    s->name_find,
+	                      s->name_insert, s->name_text,   s->names_after,  s->version_st,
+	                      s->prune_pick,  s->prune_fold,  s->prune_delete, s->prune_clear,
 	                      s->prune_spans, s->span_write};
 
 	checkpoint_stop(s); /* its connection closes first: the last close checkpoints the rest */
@@ -1067,6 +1128,7 @@ static void store_free(struct store *s)
 	idcache_free(&s->ch_ids);
 	idcache_free(&s->sh_ids);
 	idcache_free(&s->name_ids);
+	nameset_free(&s->names);
 	free(s->spans);
 	free(s->text.p);
 	free(s->path);
@@ -1285,6 +1347,11 @@ static int batch_begin(struct store *s)
 		report(s, "cannot begin a transaction");
 		return -1;
 	}
+	if (names_sync(s) != SQLITE_OK) {
+		report(s, "cannot read the names table");
+		exec(s, "ROLLBACK");
+		return -1;
+	}
 	s->pending = 0;
 	return 0;
 }
@@ -1500,6 +1567,125 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
 	return id;
 }
 
+/* ---------------------------------------------------------------- names */
+
+/*
+ * The writer finds a name's row in the set of every row (nameset.h) and, past STORE_NAMES_HELD
+ * rows, through the index names_name (schema.c, version 8). The set is brought up to date when
+ * a transaction begins: it is read at open, read again after a rollback (the rows it held may
+ * be gone), and takes the rows another process wrote in between (PRAGMA data_version changes
+ * when another connection commits). The transaction holds the write lock from its BEGIN
+ * IMMEDIATE, so no row can come in unseen while it is open.
+ */
+
+/* The set's key of a name's text as stored. */
+static uint64_t name_key(const char *text, size_t len)
+{
+	return idcache_text_key(text, len);
+}
+
+/* From now on names are looked up in the index names_name, made here if it is not there. */
+static int names_index(struct store *s)
+{
+	int rc = exec(s, "CREATE INDEX IF NOT EXISTS names_name ON names(name)");
+
+	if (rc == SQLITE_OK) {
+		s->names_indexed = 1;
+		nameset_free(&s->names);
+	}
+	return rc;
+}
+
+/* Holds one more row; a set full (or out of memory) gives way to the index. */
+static int names_hold(struct store *s, const char *text, size_t len, int64_t id)
+{
+	if (s->names_indexed)
+		return SQLITE_OK;
+	if (nameset_add(&s->names, name_key(text, len), id))
+		return names_index(s);
+	if (id > s->names_max_id)
+		s->names_max_id = id;
+	return SQLITE_OK;
+}
+
+/* Brings the set up to date in the transaction just begun. SQLite's result code. */
+static int names_sync(struct store *s)
+{
+	int64_t version = step_id(s->version_st);
+	int rc = SQLITE_OK;
+
+	if (version < 0)
+		return sqlite3_errcode(s->db);
+	if (!s->names_stale && (s->names_indexed || version == s->data_version))
+		return SQLITE_OK;
+	if (!s->names_indexed && query_int(s, "SELECT count(*) FROM sqlite_schema WHERE type = "
+	                                      "'index' AND name = 'names_name'") > 0) {
+		s->names_indexed = 1; /* made by another process, or in an earlier run */
+		nameset_free(&s->names);
+	}
+	if (s->names_stale) {
+		nameset_clear(&s->names);
+		s->names_max_id = 0;
+	}
+	sqlite3_bind_int64(s->names_after, 1, s->names_max_id);
+	while (!s->names_indexed && (rc = sqlite3_step(s->names_after)) == SQLITE_ROW) {
+		rc = names_hold(s, (const char *)sqlite3_column_text(s->names_after, 1),
+		                (size_t)sqlite3_column_bytes(s->names_after, 1),
+		                sqlite3_column_int64(s->names_after, 0));
+		if (rc != SQLITE_OK)
+			break;
+	}
+	sqlite3_reset(s->names_after);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return rc;
+	s->names_stale = 0;
+	s->data_version = version;
+	return SQLITE_OK;
+}
+
+/* Whether row id holds text. */
+static int name_row_is(struct store *s, int64_t id, const char *text, size_t len)
+{
+	int same;
+
+	sqlite3_bind_int64(s->name_text, 1, id);
+	same = sqlite3_step(s->name_text) == SQLITE_ROW &&
+	       (size_t)sqlite3_column_bytes(s->name_text, 0) == len &&
+	       !memcmp(sqlite3_column_blob(s->name_text, 0), text, len);
+	sqlite3_reset(s->name_text);
+	return same;
+}
+
+/* The row of a name made inert (s->text): found, else new. 0 for none, -1 on error. */
+static int64_t name_row(struct store *s)
+{
+	const char *text = s->text.p;
+	size_t len = s->text.len, pos = 0;
+	int64_t id;
+
+	if (s->names_indexed) {
+		sqlite3_bind_text(s->name_find, 1, text, (int)len, SQLITE_STATIC);
+		if ((id = step_id(s->name_find)) != 0)
+			return id;
+	} else {
+		uint64_t key = name_key(text, len);
+
+		while ((id = nameset_next(&s->names, key, &pos)))
+			if (name_row_is(s, id, text, len))
+				return id;
+	}
+	sqlite3_bind_text(s->name_insert, 1, text, (int)len, SQLITE_STATIC);
+	s->bind_failed = 0;
+	if ((id = step_insert(s, s->name_insert)) > 0 && names_hold(s, text, len, id) != SQLITE_OK)
+		id = -1;
+	return id;
+}
+
+void store_names_held(struct store *s, size_t max)
+{
+	s->names.max = max;
+}
+
 /* The row id of a name (SNI, application label) as sent; the row holds it made inert. The
  * cache is keyed on the bytes as sent, so a known name costs a hash and no text work. key:
  * idcache_text_key's, from store_put_ahead (0: worked out here). 0 for none, -1 on error. */
@@ -1517,16 +1703,7 @@ static int64_t name_id(struct store *s, const char *text, size_t len, uint64_t k
 		return -1;
 	if (!s->text.p)
 		sb_put(&s->text, "", 0);
-	/* Most names the cache does not know are new: try the insert first, and look the name
-	 * up only when it was there already. */
-	sqlite3_bind_text(s->name_insert, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
-	s->bind_failed = 0;
-	id = step_insert(s, s->name_insert);
-	if (id > 0 && sqlite3_changes(s->db) == 0) {
-		sqlite3_bind_text(s->name_find, 1, s->text.p, (int)s->text.len, SQLITE_STATIC);
-		id = step_id(s->name_find);
-	}
-	if (id > 0)
+	if ((id = name_row(s)) > 0)
 		idcache_put(&s->name_ids, key, text, len, id);
 	return id;
 }
@@ -1555,7 +1732,8 @@ static int bind_refs(struct store *s, sqlite3_stmt *st, int base, const struct t
 
 	/* The census hands hellos without fingerprints; hello_id computes them for new rows. */
 	if (hs && hs->ch) {
-		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp, a->ch_shape);
+		id = hello_id(s, &s->ch_ids, s->ch_find, s->ch_insert, hs->ch, NULL, fp,
+		              a->ch_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, st, base + COL_CH, id);
@@ -1567,7 +1745,8 @@ static int bind_refs(struct store *s, sqlite3_stmt *st, int base, const struct t
 		}
 	}
 	if (hs && hs->sh) {
-		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp, a->sh_shape);
+		id = hello_id(s, &s->sh_ids, s->sh_find, s->sh_insert, NULL, hs->sh, fp,
+		              a->sh_shape);
 		if (id < 0)
 			rc = -1;
 		bind_int(s, st, base + COL_SH, id);
@@ -1607,7 +1786,8 @@ static void bind_record(struct store *s, sqlite3_stmt *st, int base, const struc
 	if (hs && hs->alert.seen) {
 		int from = hs->client_dir < 0 ? 0 : hs->alert.dir == hs->client_dir ? 1 : 2;
 
-		bind_int(s, st, base + COL_ALERT, hs->alert.level | hs->alert.desc << 8 | from << 16);
+		bind_int(s, st, base + COL_ALERT,
+		         hs->alert.level | hs->alert.desc << 8 | from << 16);
 	}
 	if (hs && hs->err)
 		bind_int(s, st, base + COL_ERROR, hs->err);
@@ -1655,7 +1835,7 @@ int64_t store_put_with(struct store *s, const struct tc_record *r, const struct 
 	s->bind_failed = 0;
 	if (bind_refs(s, s->insert, 0, r, a)) {
 		sqlite3_clear_bindings(s->insert);
-		if (write_fault(sqlite3_extended_errcode(s->db))) {
+		if (txn_gone(s)) {
 			s->conn_pending++;
 			txn_lost(s, "cannot write a connection's hellos or names");
 		} else {
@@ -1677,7 +1857,7 @@ int64_t store_put_with(struct store *s, const struct tc_record *r, const struct 
 		if (s->bind_failed) {
 			fprintf(stderr, "tlscensus: database '%s': out of memory writing a row\n",
 			        s->path);
-		} else if (write_fault(sqlite3_extended_errcode(s->db))) {
+		} else if (txn_gone(s)) {
 			s->conn_pending++; /* this row is lost with the others */
 			txn_lost(s, "cannot write a connection");
 		} else {
@@ -1752,7 +1932,7 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		if (s->bind_failed || !write_fault(sqlite3_extended_errcode(s->db)))
+		if (s->bind_failed || !txn_gone(s))
 			goto one_by_one;
 		/* As store_put_with's first row would have failed: it is lost with the others,
 		 * and the rest are the caller's to decide (reading files stops; a capture goes on
@@ -1786,7 +1966,8 @@ one_by_one:
 
 		ids[j] = store_put_with(s, r[j], &a[j]);
 		if (s->failures != failures)
-			return j + 1; /* the transaction is lost: the rest is the caller's to decide */
+			return j +
+			       1; /* the transaction is lost: the rest is the caller's to decide */
 	}
 	return n;
 }
@@ -1932,7 +2113,7 @@ int store_input_mark(struct store *s, const struct store_input *in, int done)
 		rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
-		if (write_fault(sqlite3_extended_errcode(s->db)))
+		if (txn_gone(s))
 			txn_lost(s, "cannot note the file being read");
 		else
 			report(s, "cannot note the file being read");
@@ -1983,7 +2164,7 @@ int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
-		if (write_fault(sqlite3_extended_errcode(s->db)))
+		if (txn_gone(s))
 			txn_lost(s, "cannot update a connection");
 		else
 			report(s, "cannot update a connection");

@@ -11,7 +11,7 @@
 
 #include "tlscensus/record.h"
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 /* Rows per transaction; a batch is also committed after 1 s. 65536 made bench-flows 5 % faster
  * and wrote 41 % fewer bytes (a page dirtied by several batches is written once per batch), but
  * a full disk then takes a batch four times larger with it, and the storage test's 3 MiB disk
@@ -83,6 +83,10 @@ uint64_t store_rows_batched(const struct store *s);
 /* A record already written saw later packets: move last_ts and the counters. */
 int store_touch(struct store *s, int64_t id, const struct tc_record *r);
 int store_flush(struct store *s);
+/* How many rows of names the writer keeps in memory at most (STORE_NAMES_HELD in store.c):
+ * past them, names are looked up through the index names_name, made then. For tests, which
+ * reach that path with a few names. */
+void store_names_held(struct store *s, size_t max);
 
 /* A capture file as a read remembers it (the inputs table). */
 struct store_input {
