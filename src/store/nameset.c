@@ -47,7 +47,8 @@ static int make_room(struct nameset *n)
 
 	if (2 * (n->used + 1) <= n->cap)
 		return 0;
-	if (cap > SIZE_MAX / sizeof *s || !(s = calloc(cap, sizeof *s)))
+	/* tc_zalloc, not calloc: see util.h (a TLB flush of the other core per page) */
+	if (!(s = tc_zalloc(cap, sizeof *s)))
 		return -1;
 	for (size_t i = 0; i < n->cap; i++)
 		if (n->slots[i].key)
