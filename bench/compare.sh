@@ -46,8 +46,9 @@ gcc -O2 -o "$tmp/loop" "$loop_src" -lpcap 2>"$tmp/loop.cc" ||
 
 # tlscensus: TLSCENSUS, else a release build of this checkout, made if missing.
 if [ -n "${TLSCENSUS:-}" ]; then
-	tool=$TLSCENSUS
-	[ -x "$tool" ] || die "TLSCENSUS=$tool: not an executable file"
+	[ -x "$TLSCENSUS" ] || die "TLSCENSUS=$TLSCENSUS: not an executable file"
+	# absolute: the programs run from a directory of their own
+	tool=$(realpath -- "$TLSCENSUS")
 else
 	build=$root/build-release
 	if [ ! -d "$build" ]; then
