@@ -1013,6 +1013,38 @@ static void check_names(struct conn *c)
 	}
 	store_close(a);
 	CHECK_EQ(names_rows(path, 1), 11);
+
+	/* Names of one key (the hash cut to 2 bits): each told apart by its row's text, also
+	 * after a reopen, where the set is read from the file. */
+	uint16_t first = port;
+	for (int round = 0; round < 3; round++) {
+		if (!(a = round ? store_open(path, STORE_READ_WRITE, err, sizeof err)
+		                : open_new("names_keys.db", path, sizeof path)))
+			goto out;
+		store_names_key(a, 3);
+		for (int i = 0; i < 20; i++) {
+			snprintf(name, sizeof name, "k%d.example.test", (i * 7 + round) % 20);
+			CHECK(put_named(a, c, name, port++) > 0);
+		}
+		store_close(a);
+		CHECK_EQ(names_rows(path, 0), 20);
+	}
+	{
+		sqlite3 *db = open_raw_at(path);
+		char q[96], want[32];
+		int wrong = 0;
+
+		/* every row names the name it was given (its port says which) */
+		for (int k = 0; k < 60; k++) {
+			snprintf(q, sizeof q, "SELECT sni FROM connections WHERE client_port = %d",
+			         first + k);
+			snprintf(want, sizeof want, "k%d.example.test",
+			         ((k % 20) * 7 + k / 20) % 20);
+			wrong += !sql_is(db, q, NULL, want);
+		}
+		CHECK_EQ(wrong, 0);
+		sqlite3_close(db);
+	}
 out:
 	c->r.app_label = label;
 }

@@ -171,6 +171,7 @@ struct store {
 	int names_indexed, names_stale;
 	int64_t names_max_id; /* the highest id the set holds */
 	int64_t data_version; /* PRAGMA data_version when the set was last brought up to date */
+	uint64_t names_mask;  /* the bits of a name's hash the set keys it by (store_names_key) */
 	int64_t run_id;       /* 0: no run begun */
 	unsigned pending;     /* rows in the open transaction */
 	/* Connection rows: in the open transaction, committed, and lost to a transaction that
@@ -883,6 +884,7 @@ static int prepare_writes(struct store *s, char *err, size_t errlen)
 		rc = SQLITE_NOMEM;
 	nameset_init(&s->names, STORE_NAMES_HELD);
 	s->names_stale = 1;
+	s->names_mask = ~(uint64_t)0;
 	if (rc == SQLITE_OK) {
 		s->committed_max_id = query_int(s, "SELECT coalesce(max(id), 0) FROM conn");
 		/* Ids of STORE_ROWS rows in one statement follow one another until the largest
@@ -1578,10 +1580,10 @@ static int64_t hello_id(struct store *s, struct idcache *cache, sqlite3_stmt *fi
  * IMMEDIATE, so no row can come in unseen while it is open.
  */
 
-/* The set's key of a name's text as stored. */
-static uint64_t name_key(const char *text, size_t len)
+/* The set's key of a name's text as stored (names_mask: all bits but in tests). */
+static uint64_t name_key(const struct store *s, const char *text, size_t len)
 {
-	return idcache_text_key(text, len);
+	return idcache_text_key(text, len) & s->names_mask;
 }
 
 /* From now on names are looked up in the index names_name, made here if it is not there. */
@@ -1601,7 +1603,7 @@ static int names_hold(struct store *s, const char *text, size_t len, int64_t id)
 {
 	if (s->names_indexed)
 		return SQLITE_OK;
-	if (nameset_add(&s->names, name_key(text, len), id))
+	if (nameset_add(&s->names, name_key(s, text, len), id))
 		return names_index(s);
 	if (id > s->names_max_id)
 		s->names_max_id = id;
@@ -1668,7 +1670,7 @@ static int64_t name_row(struct store *s)
 		if ((id = step_id(s->name_find)) != 0)
 			return id;
 	} else {
-		uint64_t key = name_key(text, len);
+		uint64_t key = name_key(s, text, len);
 
 		while ((id = nameset_next(&s->names, key, &pos)))
 			if (name_row_is(s, id, text, len))
@@ -1684,6 +1686,12 @@ static int64_t name_row(struct store *s)
 void store_names_held(struct store *s, size_t max)
 {
 	s->names.max = max;
+}
+
+void store_names_key(struct store *s, uint64_t mask)
+{
+	s->names_mask = mask;
+	s->names_stale = 1; /* keyed anew at the next transaction */
 }
 
 /* The row id of a name (SNI, application label) as sent; the row holds it made inert. The

@@ -87,6 +87,9 @@ int store_flush(struct store *s);
  * past them, names are looked up through the index names_name, made then. For tests, which
  * reach that path with a few names. */
 void store_names_held(struct store *s, size_t max);
+/* Keys the set by these bits of a name's hash only, so that names share keys and each is told
+ * apart by its row's text. For tests, before the first write. */
+void store_names_key(struct store *s, uint64_t mask);
 
 /* A capture file as a read remembers it (the inputs table). */
 struct store_input {
