@@ -1014,6 +1014,26 @@ static void check_names(struct conn *c)
 	store_close(a);
 	CHECK_EQ(names_rows(path, 1), 11);
 
+	/* A file with more names than the writer keeps (a v7 file migrated, a bound lowered):
+	 * the index is made when the set is read, and used. */
+	if (!(a = open_new("names_many.db", path, sizeof path)))
+		goto out;
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "m%d.example.test", i);
+		CHECK(put_named(a, c, name, port++) > 0);
+	}
+	store_close(a);
+	CHECK_EQ(names_rows(path, 0), 10);
+	if (!(a = store_open(path, STORE_READ_WRITE, err, sizeof err)))
+		goto out;
+	store_names_held(a, 4);
+	for (int i = 0; i <= 10; i++) {
+		snprintf(name, sizeof name, "m%d.example.test", i);
+		CHECK(put_named(a, c, name, port++) > 0);
+	}
+	store_close(a);
+	CHECK_EQ(names_rows(path, 1), 11);
+
 	/* Names of one key (the hash cut to 2 bits): each told apart by its row's text, also
 	 * after a reopen, where the set is read from the file. */
 	uint16_t first = port;

@@ -1598,16 +1598,14 @@ static int names_index(struct store *s)
 	return rc;
 }
 
-/* Holds one more row; a set full (or out of memory) gives way to the index. */
-static int names_hold(struct store *s, const char *text, size_t len, int64_t id)
+/* Holds one more row: 0, or 1 when the set is full (or out of memory). */
+static int names_add(struct store *s, const char *text, size_t len, int64_t id)
 {
-	if (s->names_indexed)
-		return SQLITE_OK;
 	if (nameset_add(&s->names, name_key(s, text, len), id))
-		return names_index(s);
+		return 1;
 	if (id > s->names_max_id)
 		s->names_max_id = id;
-	return SQLITE_OK;
+	return 0;
 }
 
 /* Brings the set up to date in the transaction just begun. SQLite's result code. */
@@ -1629,33 +1627,36 @@ static int names_sync(struct store *s)
 		nameset_clear(&s->names);
 		s->names_max_id = 0;
 	}
-	sqlite3_bind_int64(s->names_after, 1, s->names_max_id);
-	while (!s->names_indexed && (rc = sqlite3_step(s->names_after)) == SQLITE_ROW) {
-		rc = names_hold(s, (const char *)sqlite3_column_text(s->names_after, 1),
-		                (size_t)sqlite3_column_bytes(s->names_after, 1),
-		                sqlite3_column_int64(s->names_after, 0));
-		if (rc != SQLITE_OK)
-			break;
+	if (!s->names_indexed) {
+		int full = 0;
+
+		sqlite3_bind_int64(s->names_after, 1, s->names_max_id);
+		while (!full && (rc = sqlite3_step(s->names_after)) == SQLITE_ROW)
+			full = names_add(s, (const char *)sqlite3_column_text(s->names_after, 1),
+			                 (size_t)sqlite3_column_bytes(s->names_after, 1),
+			                 sqlite3_column_int64(s->names_after, 0));
+		sqlite3_reset(s->names_after); /* before the index is made on the table it reads */
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return rc;
+		if (full && (rc = names_index(s)) != SQLITE_OK)
+			return rc;
 	}
-	sqlite3_reset(s->names_after);
-	if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return rc;
 	s->names_stale = 0;
 	s->data_version = version;
 	return SQLITE_OK;
 }
 
-/* Whether row id holds text. */
+/* Whether row id holds text: 1 or 0, -1 on error. */
 static int name_row_is(struct store *s, int64_t id, const char *text, size_t len)
 {
-	int same;
+	int rc, same;
 
 	sqlite3_bind_int64(s->name_text, 1, id);
-	same = sqlite3_step(s->name_text) == SQLITE_ROW &&
-	       (size_t)sqlite3_column_bytes(s->name_text, 0) == len &&
+	rc = sqlite3_step(s->name_text);
+	same = rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(s->name_text, 0) == len &&
 	       !memcmp(sqlite3_column_blob(s->name_text, 0), text, len);
 	sqlite3_reset(s->name_text);
-	return same;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? same : -1;
 }
 
 /* The row of a name made inert (s->text): found, else new. 0 for none, -1 on error. */
@@ -1672,13 +1673,17 @@ static int64_t name_row(struct store *s)
 	} else {
 		uint64_t key = name_key(s, text, len);
 
-		while ((id = nameset_next(&s->names, key, &pos)))
-			if (name_row_is(s, id, text, len))
-				return id;
+		while ((id = nameset_next(&s->names, key, &pos))) {
+			int same = name_row_is(s, id, text, len);
+
+			if (same)
+				return same > 0 ? id : -1;
+		}
 	}
 	sqlite3_bind_text(s->name_insert, 1, text, (int)len, SQLITE_STATIC);
 	s->bind_failed = 0;
-	if ((id = step_insert(s, s->name_insert)) > 0 && names_hold(s, text, len, id) != SQLITE_OK)
+	if ((id = step_insert(s, s->name_insert)) > 0 && !s->names_indexed &&
+	    names_add(s, text, len, id) && names_index(s) != SQLITE_OK)
 		id = -1;
 	return id;
 }
