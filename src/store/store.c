@@ -1653,8 +1653,9 @@ static int name_row_is(struct store *s, int64_t id, const char *text, size_t len
 
 	sqlite3_bind_int64(s->name_text, 1, id);
 	rc = sqlite3_step(s->name_text);
+	/* an empty text's blob is NULL, which memcmp must not be given even for 0 bytes */
 	same = rc == SQLITE_ROW && (size_t)sqlite3_column_bytes(s->name_text, 0) == len &&
-	       !memcmp(sqlite3_column_blob(s->name_text, 0), text, len);
+	       (!len || !memcmp(sqlite3_column_blob(s->name_text, 0), text, len));
 	sqlite3_reset(s->name_text);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? same : -1;
 }
