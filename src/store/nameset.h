@@ -3,7 +3,9 @@
  * entry. While it holds every row, a name it lacks is new and goes in without a look-up, so the
  * table needs no index on its text (schema version 8, store.c). It keeps no text: a hash it
  * holds is checked against the row. Bounded: past its max it says so, and the store indexes
- * the table instead.
+ * the table instead. Not an idcache: that keeps one id a key in 64-byte slots (a million names
+ * would take 128 MiB) and forgets everything when full, where this must hold every row or say
+ * it cannot.
  */
 #ifndef TLSCENSUS_NAMESET_H
 #define TLSCENSUS_NAMESET_H
