@@ -1933,7 +1933,7 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 		if (!failed && !rolled_back)
 			continue;
 		sqlite3_clear_bindings(st);
-		if (!rolled_back && !write_fault(sqlite3_extended_errcode(s->db)))
+		if (!txn_gone(s)) /* a row refused alone: the rows go one by one */
 			goto one_by_one;
 		s->conn_pending += j + 1; /* these rows are lost with the others */
 		txn_lost(s, rolled_back ? "the transaction was rolled back"
