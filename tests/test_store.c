@@ -830,6 +830,45 @@ static void check_put_rows(void)
 	char q[64];
 	snprintf(q, sizeof q, "SELECT client_port FROM conn WHERE id = %d", N + 5);
 	CHECK_EQ(sql_int(db, q), 6005);
+	/* A row refused with RAISE(FAIL) leaves the rows before it in the statement: those keep
+	 * the ids the INSERT gave them and are not written again one by one. */
+	sqlite3_close(db);
+	CHECK(sqlite3_open(rows, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db,
+	                   "DROP TRIGGER refuse; CREATE TRIGGER refuse BEFORE INSERT ON conn WHEN "
+	                   "NEW.client_port = 6003 BEGIN SELECT RAISE(FAIL, 'refused'); END",
+	                   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	if (!(s = store_open(rows, STORE_READ_WRITE, err, sizeof err))) {
+		CHECK(s != NULL);
+		return;
+	}
+	for (j = 0; j < STORE_ROWS; j++) {
+		r[j] = &c[j].r;
+		store_put_ahead(s, r[j], &a[j]);
+	}
+	fprintf(stderr, "test_store: the next line is expected (a refused row):\n");
+	CHECK_EQ(store_put_rows(s, r, a, STORE_ROWS, ids), STORE_ROWS);
+	int64_t base = N + STORE_ROWS - 1; /* the rows so far */
+	for (j = 0; j < STORE_ROWS; j++)
+		CHECK_EQ(ids[j], (j == 3 ? -1 : base + (int64_t)j + (j > 3 ? 0 : 1)));
+	CHECK_EQ(store_rows_batched(s), 3); /* the three before the refused row */
+	store_close(s);
+	db = open_raw_at(rows);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn"), base + STORE_ROWS - 1);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE client_port = 6000"), 3);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE client_port = 6003"), 1);
+	for (j = 0; j < STORE_ROWS; j++) {
+		if (j == 3)
+			continue;
+		snprintf(q, sizeof q, "SELECT client_port FROM conn WHERE id = %lld",
+		         (long long)ids[j]);
+		CHECK_EQ(sql_int(db, q), (int64_t)(6000 + j));
+	}
+	/* every row inside its minute's span */
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn c JOIN conn_minutes m ON m.minute = "
+	                     "CAST(c.first_ts / 60 AS INTEGER) AND c.id BETWEEN m.lo AND m.hi"),
+	         base + STORE_ROWS - 1);
 	sqlite3_close(db);
 	for (i = 0; i < N; i++)
 		conn_free(&c[i]);
