@@ -758,6 +758,39 @@ static int same_rows(const char *a, const char *b)
 	return same;
 }
 
+/* The first STORE_ROWS records of c through store_put_rows into path, with a trigger that
+ * refuses port 6003 by RAISE(how): the ids in ids, and the rows the INSERT took (-1 when the
+ * store cannot be opened). */
+static int64_t put_refused(const char *path, const char *how, struct conn *c, int64_t *ids)
+{
+	const struct tc_record *r[STORE_ROWS];
+	struct store_ahead a[STORE_ROWS];
+	char sql[200], err[512];
+	sqlite3 *db = NULL;
+	struct store *s;
+
+	snprintf(sql, sizeof sql,
+	         "DROP TRIGGER IF EXISTS refuse; CREATE TRIGGER refuse BEFORE INSERT ON conn WHEN "
+	         "NEW.client_port = 6003 BEGIN SELECT RAISE(%s, 'refused'); END",
+	         how);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	if (!(s = store_open(path, STORE_READ_WRITE, err, sizeof err))) {
+		CHECK(s != NULL);
+		return -1;
+	}
+	for (size_t j = 0; j < STORE_ROWS; j++) {
+		r[j] = &c[j].r;
+		store_put_ahead(s, r[j], &a[j]);
+	}
+	fprintf(stderr, "test_store: the next line is expected (a refused row):\n");
+	CHECK_EQ(store_put_rows(s, r, a, STORE_ROWS, ids), STORE_ROWS);
+	int64_t took = (int64_t)store_rows_batched(s);
+	store_close(s);
+	return took;
+}
+
 /* store_put_rows writes what store_put would, one by one, with the same ids; a row SQLite
  * refuses fails alone (the others go one by one), and the ids said are the rows'. */
 static void check_put_rows(void)
@@ -800,65 +833,26 @@ static void check_put_rows(void)
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn c JOIN conn_minutes m ON m.minute = "
 	                     "CAST(c.first_ts / 60 AS INTEGER) AND c.id BETWEEN m.lo AND m.hi"),
 	         N);
+	sqlite3_close(db);
 	/* A row the database refuses (a trigger here; a constraint elsewhere) is the only one
-	 * lost from its statement, and the ids said are where the others went. */
-	sqlite3_close(db);
-	CHECK(sqlite3_open(rows, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db,
-	                   "CREATE TRIGGER refuse BEFORE INSERT ON conn WHEN NEW.client_port = "
-	                   "6003 BEGIN SELECT RAISE(ABORT, 'refused'); END",
-	                   NULL, NULL, NULL) == SQLITE_OK);
-	sqlite3_close(db);
-	char err[512];
-	if (!(s = store_open(rows, STORE_READ_WRITE, err, sizeof err))) {
-		CHECK(s != NULL);
-		return;
-	}
-	for (j = 0; j < STORE_ROWS; j++) {
-		r[j] = &c[j].r;
-		store_put_ahead(s, r[j], &a[j]);
-	}
-	fprintf(stderr, "test_store: the next line is expected (a refused row):\n");
-	CHECK_EQ(store_put_rows(s, r, a, STORE_ROWS, ids), STORE_ROWS);
+	 * lost from its statement, and the ids said are where the others went: with
+	 * RAISE(ABORT) SQLite undoes the statement and all sixteen go one by one; with
+	 * RAISE(FAIL) the three before the refused row stay in with the ids the INSERT gave
+	 * them, and are not written again. */
+	CHECK_EQ(put_refused(rows, "ABORT", c, ids), 0);
 	for (j = 0; j < STORE_ROWS; j++)
 		CHECK_EQ(ids[j], (j == 3 ? -1 : (int64_t)(N + j + (j > 3 ? 0 : 1))));
-	CHECK_EQ(store_rows_batched(s), 0);
-	store_close(s);
-	db = open_raw_at(rows);
-	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn"), N + STORE_ROWS - 1);
-	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE client_port = 6003"), 1);
-	char q[64];
-	snprintf(q, sizeof q, "SELECT client_port FROM conn WHERE id = %d", N + 5);
-	CHECK_EQ(sql_int(db, q), 6005);
-	/* A row refused with RAISE(FAIL) leaves the rows before it in the statement: those keep
-	 * the ids the INSERT gave them and are not written again one by one. */
-	sqlite3_close(db);
-	CHECK(sqlite3_open(rows, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db,
-	                   "DROP TRIGGER refuse; CREATE TRIGGER refuse BEFORE INSERT ON conn WHEN "
-	                   "NEW.client_port = 6003 BEGIN SELECT RAISE(FAIL, 'refused'); END",
-	                   NULL, NULL, NULL) == SQLITE_OK);
-	sqlite3_close(db);
-	if (!(s = store_open(rows, STORE_READ_WRITE, err, sizeof err))) {
-		CHECK(s != NULL);
-		return;
-	}
-	for (j = 0; j < STORE_ROWS; j++) {
-		r[j] = &c[j].r;
-		store_put_ahead(s, r[j], &a[j]);
-	}
-	fprintf(stderr, "test_store: the next line is expected (a refused row):\n");
-	CHECK_EQ(store_put_rows(s, r, a, STORE_ROWS, ids), STORE_ROWS);
 	int64_t base = N + STORE_ROWS - 1; /* the rows so far */
+	CHECK_EQ(put_refused(rows, "FAIL", c, ids), 3);
 	for (j = 0; j < STORE_ROWS; j++)
 		CHECK_EQ(ids[j], (j == 3 ? -1 : base + (int64_t)j + (j > 3 ? 0 : 1)));
-	CHECK_EQ(store_rows_batched(s), 3); /* the three before the refused row */
-	store_close(s);
 	db = open_raw_at(rows);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn"), base + STORE_ROWS - 1);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE client_port = 6000"), 3);
 	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn WHERE client_port = 6003"), 1);
 	for (j = 0; j < STORE_ROWS; j++) {
+		char q[64];
+
 		if (j == 3)
 			continue;
 		snprintf(q, sizeof q, "SELECT client_port FROM conn WHERE id = %lld",
