@@ -1907,9 +1907,10 @@ int64_t store_put_with(struct store *s, const struct tc_record *r, const struct 
  * Anything that is not the transaction's loss (a row SQLite refuses, memory for a binding)
  * sends the records through store_put_with one by one, which says which of them failed and
  * why, as before: those after the rows the INSERT took, when it took some before the refused
- * one (OR FAIL, prepare_insert_rows). A write fault loses the transaction with the rows bound so far, as
- * store_put_with would have lost them, and returns: the rest of the records are not handled
- * (the writer stops there when reading files, and goes on in a new transaction capturing).
+ * one (OR FAIL, prepare_insert_rows). A write fault loses the transaction with the rows bound
+ * so far, as store_put_with would have lost them, and returns: the rest of the records are
+ * not handled (the writer stops there when reading files, and goes on in a new transaction
+ * capturing).
  */
 /* The first n rows' ids are -1 (not written, or lost with the transaction): n. */
 static size_t rows_lost(int64_t *ids, size_t n)
