@@ -868,6 +868,57 @@ static void check_put_rows(void)
 		conn_free(&c[i]);
 }
 
+/* A sixteen-row INSERT that SQLite cannot prepare again (another connection added a trigger
+ * naming a table that does not exist) fails before it runs: none of its rows is taken for
+ * written, though sqlite3_changes still says sixteen (the statement before's), and the rows go
+ * one by one, each refused. */
+static void check_put_rows_unprepared(void)
+{
+	enum { N = 2 * STORE_ROWS };
+	static struct conn c[N];
+	static char sni[N][32];
+	const struct tc_record *r[STORE_ROWS];
+	struct store_ahead a[STORE_ROWS];
+	int64_t ids[STORE_ROWS];
+	char path[300];
+	sqlite3 *db = NULL;
+	size_t i, j;
+
+	rows_init(c, sni, N);
+	struct store *s = open_new("unprepared.db", path, sizeof path);
+	if (!s)
+		return;
+	for (i = 0; i < N; i += STORE_ROWS) {
+		for (j = 0; j < STORE_ROWS; j++) {
+			r[j] = &c[i + j].r;
+			store_put_ahead(s, r[j], &a[j]);
+		}
+		if (i) {
+			CHECK_EQ(store_flush(s), 0);
+			CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+			CHECK(sqlite3_exec(db,
+			                   "CREATE TRIGGER broken BEFORE INSERT ON conn BEGIN "
+			                   "INSERT INTO nosuch VALUES (1); END",
+			                   NULL, NULL, NULL) == SQLITE_OK);
+			sqlite3_close(db);
+			fprintf(stderr,
+			        "test_store: the next %d lines are expected (a broken "
+			        "trigger):\n",
+			        STORE_ROWS);
+		}
+		CHECK_EQ(store_put_rows(s, r, a, STORE_ROWS, ids), STORE_ROWS);
+		for (j = 0; j < STORE_ROWS; j++)
+			CHECK_EQ(ids[j], i ? -1 : (int64_t)j + 1);
+	}
+	CHECK_EQ(store_rows_batched(s), STORE_ROWS);
+	store_close(s);
+	db = open_raw_at(path);
+	CHECK_EQ(sql_int(db, "SELECT count(*) FROM conn"), STORE_ROWS);
+	sqlite3_close(db);
+	for (i = 0; i < N; i++)
+		conn_free(&c[i]);
+}
+
 /* A commit that fails for want of space in the middle of records going one by one (fewer
  * than STORE_ROWS): store_put_rows stops at the row that lost the transaction, so nothing is
  * written after it in a transaction of its own; every row given is committed or lost. Needs
@@ -1455,6 +1506,7 @@ int main(void)
 	check_no_prints();
 	check_put_ahead();
 	check_put_rows();
+	check_put_rows_unprepared();
 	check_rows_after_fault();
 	check_batches(&c[2]);
 	check_checkpoints(&c[2]);

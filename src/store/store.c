@@ -1921,11 +1921,14 @@ static size_t rows_lost(int64_t *ids, size_t n)
 }
 
 /* The first k rows of the statement went in, one after the other, the last of them as
- * last_insert_rowid: their ids and spans. 0, or -1 when the spans lost the transaction. */
+ * last_insert_rowid: their ids and spans, and their count in the batch, which may commit it.
+ * 0, or -1 when the transaction was lost with them (the spans, or the commit). */
 static int rows_in(struct store *s, const struct tc_record *const *r, size_t k, int64_t *ids)
 {
 	int64_t last = sqlite3_last_insert_rowid(s->db);
 
+	if (!k)
+		return 0;
 	s->rows_batched += k;
 	s->conn_pending += k;
 	for (size_t j = 0; j < k; j++) {
@@ -1937,7 +1940,10 @@ static int rows_in(struct store *s, const struct tc_record *const *r, size_t k, 
 			return -1;
 		}
 	}
-	return 0;
+	unsigned rollbacks = s->failures;
+	/* A commit that failed and lost the transaction lost the rows; one that could not
+	 * commit yet (busy) leaves them in the open transaction, where their ids hold. */
+	return batch_ticks(s, k) && s->failures != rollbacks ? -1 : 0;
 }
 
 size_t store_put_rows(struct store *s, const struct tc_record *const *r,
@@ -1971,9 +1977,14 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 	for (j = 0; j < n; j++)
 		bind_record(s, st, (int)j * COL_COUNT, r[j]);
 	rc = s->bind_failed ? SQLITE_NOMEM : sqlite3_step(st);
-	/* A refused row (OR FAIL) leaves the rows before it in: sqlite3_changes counts them, and
-	 * is 0 when SQLite undid the statement (a trigger's RAISE(ABORT)). */
-	size_t kept = rc == SQLITE_DONE ? n : s->bind_failed ? 0 : (size_t)sqlite3_changes(s->db);
+	/* A row refused by a constraint (OR FAIL, or a trigger's RAISE(FAIL)) leaves the rows
+	 * before it in: sqlite3_changes counts them, and is 0 when SQLite undid the statement (a
+	 * trigger's RAISE(ABORT)). Any other failure may come before the statement ran at all (a
+	 * changed schema it could not be prepared for again), sqlite3_changes still the last
+	 * statement's: no row is taken for kept then. */
+	size_t kept = rc == SQLITE_DONE                  ? n
+	              : (rc & 0xff) == SQLITE_CONSTRAINT ? (size_t)sqlite3_changes(s->db)
+	                                                 : 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
@@ -1991,11 +2002,6 @@ size_t store_put_rows(struct store *s, const struct tc_record *const *r,
 		return rows_lost(ids, 1);
 	}
 	if (rows_in(s, r, n, ids))
-		return rows_lost(ids, n);
-	unsigned rollbacks = s->failures;
-	/* A commit that failed and lost the transaction lost the rows; one that could not
-	 * commit yet (busy) leaves them in the open transaction, where their ids hold. */
-	if (batch_ticks(s, n) && s->failures != rollbacks)
 		return rows_lost(ids, n);
 	return n;
 
