@@ -297,9 +297,10 @@ static void txn_lost(struct store *s, const char *what)
 	spans_clear(s);       /* their rows are gone */
 }
 
-/* A write that ends a batch failed. A full disk or an I/O error (or SQLite's own rollback):
- * the batch is lost (txn_lost), what was committed stays. Anything else (busy): the
- * transaction stays open, with its rows and spans, and a later flush may still commit it. -1. */
+/* A write in the batch (or the one that ends it) failed. A full disk or an I/O error (or
+ * SQLite's own rollback): the batch is lost (txn_lost), what was committed stays. Anything else
+ * (busy, a row refused): the transaction stays open, with its rows and spans, and a later flush
+ * may still commit it. -1. */
 static int batch_failed(struct store *s, const char *what)
 {
 	if (txn_gone(s))
@@ -1624,11 +1625,12 @@ static int names_sync(struct store *s)
 		return sqlite3_errcode(s->db);
 	if (!s->names_stale && (s->names_indexed || version == s->data_version))
 		return SQLITE_OK;
-	if (!s->names_indexed && query_int(s, "SELECT count(*) FROM sqlite_schema WHERE type = "
-	                                      "'index' AND name = 'names_name'") > 0) {
-		s->names_indexed = 1; /* made by another process, or in an earlier run */
-		nameset_free(&s->names);
-	}
+	/* an index made by another process, or in an earlier run */
+	if (!s->names_indexed &&
+	    query_int(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = "
+	                 "'names_name'") > 0 &&
+	    (rc = names_index(s)) != SQLITE_OK)
+		return rc;
 	if (s->names_stale) {
 		nameset_clear(&s->names);
 		s->names_max_id = 0;
@@ -2010,9 +2012,9 @@ one_by_one:
 		unsigned failures = s->failures;
 
 		ids[j] = store_put_with(s, r[j], &a[j]);
+		/* the transaction is lost: the rest is the caller's to decide */
 		if (s->failures != failures)
-			return j +
-			       1; /* the transaction is lost: the rest is the caller's to decide */
+			return j + 1;
 	}
 	return n;
 }
@@ -2157,13 +2159,8 @@ int store_input_mark(struct store *s, const struct store_input *in, int done)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(q);
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		if (txn_gone(s))
-			txn_lost(s, "cannot note the file being read");
-		else
-			report(s, "cannot note the file being read");
-		return -1;
-	}
+	if (rc != SQLITE_DONE)
+		return batch_failed(s, "cannot note the file being read");
 	if (!done)
 		s->input_id = sqlite3_last_insert_rowid(s->db);
 	s->pending++;
@@ -2208,13 +2205,8 @@ int store_touch(struct store *s, int64_t id, const struct tc_record *r)
 	sqlite3_bind_int64(st, 7, id);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		if (txn_gone(s))
-			txn_lost(s, "cannot update a connection");
-		else
-			report(s, "cannot update a connection");
-		return -1;
-	}
+	if (rc != SQLITE_DONE)
+		return batch_failed(s, "cannot update a connection");
 	if (sqlite3_changes(s->db) != 1) {
 		fprintf(stderr, "tlscensus: database '%s': no connection with id %lld to update\n",
 		        s->path, (long long)id);
